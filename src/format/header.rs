@@ -1,0 +1,221 @@
+//! The fixed header, the section table and the trailer.
+
+use super::bytes::{slice, to_usize, u32_at, u64_at};
+use super::{SectionKind, END_MAGIC, FORMAT_VERSION, MAGIC, TRAILER_LEN};
+use crate::error::{Error, Result};
+use crate::normalize::{NORMALIZER_ID, NORMALIZER_VERSION};
+
+/// Length of the fixed part of the header, before the section table.
+pub(crate) const FIXED_LEN: usize = 48;
+/// Length of one section table entry.
+pub(crate) const ENTRY_LEN: usize = 24;
+/// At most one section of each kind.
+const MAX_SECTIONS: usize = 4;
+
+/// Where one section lives in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SectionRange {
+    /// What the section holds.
+    pub kind: SectionKind,
+    /// Byte offset from the start of the segment.
+    pub offset: usize,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+/// The decoded header of a segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Format version (always [`FORMAT_VERSION`] once parsed).
+    pub format_version: u32,
+    /// Normalizer id the keys were built with.
+    pub normalizer_id: u32,
+    /// Normalizer version the keys were built with.
+    pub normalizer_version: u32,
+    /// Number of suggestions (distinct normalized keys).
+    pub suggestion_count: u64,
+    /// Number of input rows merged into those suggestions.
+    pub source_rows: u64,
+    /// The sections, in file order.
+    pub sections: Vec<SectionRange>,
+}
+
+impl Header {
+    /// The section of `kind`, if present.
+    pub fn section(&self, kind: SectionKind) -> Option<SectionRange> {
+        self.sections.iter().copied().find(|s| s.kind == kind)
+    }
+
+    /// Parses and checks the header, section table and trailer magic. O(1): the contents are
+    /// not read, and the checksum is not computed (see `Segment::verify`).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
+        let magic = slice(bytes, 0, MAGIC.len(), "magic").map_err(|_| Error::BadMagic {
+            place: "start",
+            expected: MAGIC,
+            found: bytes[..bytes.len().min(MAGIC.len())].to_vec(),
+        })?;
+        if magic != MAGIC {
+            return Err(Error::BadMagic {
+                place: "start",
+                expected: MAGIC,
+                found: magic.to_vec(),
+            });
+        }
+        // The version comes first, so a future layout is reported as such, not as corruption.
+        let format_version = u32_at(bytes, 8, "format version")?;
+        if format_version != FORMAT_VERSION {
+            return Err(Error::Version {
+                expected: FORMAT_VERSION,
+                got: format_version,
+            });
+        }
+        if bytes.len() < FIXED_LEN + TRAILER_LEN {
+            return Err(Error::Truncated {
+                what: "header and trailer",
+                offset: 0,
+                needed: FIXED_LEN + TRAILER_LEN,
+                len: bytes.len(),
+            });
+        }
+        let end = &bytes[bytes.len() - END_MAGIC.len()..];
+        if end != END_MAGIC {
+            return Err(Error::BadMagic {
+                place: "end",
+                expected: END_MAGIC,
+                found: end.to_vec(),
+            });
+        }
+        let normalizer_id = u32_at(bytes, 12, "normalizer id")?;
+        let normalizer_version = u32_at(bytes, 16, "normalizer version")?;
+        if (normalizer_id, normalizer_version) != (NORMALIZER_ID, NORMALIZER_VERSION) {
+            return Err(Error::Normalizer {
+                expected_id: NORMALIZER_ID,
+                expected_version: NORMALIZER_VERSION,
+                got_id: normalizer_id,
+                got_version: normalizer_version,
+            });
+        }
+        let flags = u32_at(bytes, 20, "flags")?;
+        if flags != 0 {
+            return Err(Error::corrupt(
+                "header",
+                format!("unknown flags {flags:#x} (format v1 defines none)"),
+            ));
+        }
+        let suggestion_count = u64_at(bytes, 24, "suggestion count")?;
+        if suggestion_count > u64::from(u32::MAX) {
+            return Err(Error::corrupt(
+                "header",
+                format!("suggestion count {suggestion_count} exceeds 2^32 - 1"),
+            ));
+        }
+        let source_rows = u64_at(bytes, 32, "source row count")?;
+        let section_count = u32_at(bytes, 40, "section count")? as usize;
+        if section_count > MAX_SECTIONS {
+            return Err(Error::corrupt(
+                "header",
+                format!("{section_count} sections, at most {MAX_SECTIONS} are defined"),
+            ));
+        }
+        let table_end = FIXED_LEN + section_count * ENTRY_LEN;
+        let body_end = bytes.len() - TRAILER_LEN;
+        let mut sections = Vec::with_capacity(section_count);
+        let mut cursor = table_end;
+        for i in 0..section_count {
+            let at = FIXED_LEN + i * ENTRY_LEN;
+            let code = u32_at(bytes, at, "section kind")?;
+            let kind = SectionKind::from_code(code).ok_or_else(|| {
+                Error::corrupt("section table", format!("unknown section kind {code}"))
+            })?;
+            if sections.iter().any(|s: &SectionRange| s.kind == kind) {
+                return Err(Error::corrupt(
+                    "section table",
+                    format!("section {} appears twice", kind.name()),
+                ));
+            }
+            let offset = to_usize(u64_at(bytes, at + 8, "section offset")?, "section table")?;
+            let len = to_usize(u64_at(bytes, at + 16, "section length")?, "section table")?;
+            let end = offset.checked_add(len).filter(|&e| e <= body_end);
+            if offset < cursor || end.is_none() {
+                return Err(Error::corrupt(
+                    "section table",
+                    format!(
+                        "section {} at {offset}..+{len} is outside the body {cursor}..{body_end} \
+                         or overlaps the previous section",
+                        kind.name()
+                    ),
+                ));
+            }
+            cursor = offset + len;
+            sections.push(SectionRange { kind, offset, len });
+        }
+        for required in [SectionKind::Fst, SectionKind::Scores] {
+            if !sections.iter().any(|s| s.kind == required) {
+                return Err(Error::corrupt(
+                    "section table",
+                    format!("required section {} is missing", required.name()),
+                ));
+            }
+        }
+        Ok(Header {
+            format_version,
+            normalizer_id,
+            normalizer_version,
+            suggestion_count,
+            source_rows,
+            sections,
+        })
+    }
+}
+
+/// Assembles a whole segment: header, the given sections in order, trailer.
+#[cfg(feature = "build")]
+pub(crate) fn assemble(
+    suggestion_count: u64,
+    source_rows: u64,
+    sections: &[(SectionKind, &[u8])],
+) -> Vec<u8> {
+    let table_end = FIXED_LEN + sections.len() * ENTRY_LEN;
+    let body: usize = sections.iter().map(|(_, b)| b.len()).sum();
+    let mut out = Vec::with_capacity(table_end + body + TRAILER_LEN);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&NORMALIZER_ID.to_le_bytes());
+    out.extend_from_slice(&NORMALIZER_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // flags
+    out.extend_from_slice(&suggestion_count.to_le_bytes());
+    out.extend_from_slice(&source_rows.to_le_bytes());
+    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // reserved
+    let mut offset = table_end as u64;
+    for (kind, bytes) in sections {
+        out.extend_from_slice(&(*kind as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        offset += bytes.len() as u64;
+    }
+    for (_, bytes) in sections {
+        out.extend_from_slice(bytes);
+    }
+    let crc = crc32fast::hash(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(END_MAGIC);
+    out
+}
+
+/// Checks the trailer checksum over everything before it.
+pub(crate) fn verify_checksum(bytes: &[u8]) -> Result<()> {
+    let body_end = bytes.len().checked_sub(TRAILER_LEN).ok_or(Error::Truncated {
+        what: "trailer",
+        offset: 0,
+        needed: TRAILER_LEN,
+        len: bytes.len(),
+    })?;
+    let expected = u32_at(bytes, body_end, "checksum")?;
+    let got = crc32fast::hash(&bytes[..body_end]);
+    if expected != got {
+        return Err(Error::Checksum { expected, got });
+    }
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! # edgesuggest
+//!
+//! A typeahead (query autosuggest) engine. Scored phrases are built into small, immutable,
+//! checksummed **segments**; a segment answers "the k best phrases starting with this prefix"
+//! in microseconds, with a cost that does not grow with the number of matches.
+//!
+//! The engine does no I/O: it takes bytes and answers queries, so the same code and the same
+//! segment bytes answer identically natively, in a Cloudflare Worker and in a browser.
+//!
+//! ```
+//! use edgesuggest::{Searcher, Segment, SegmentBuilder};
+//!
+//! // Build (native side; rows normally come from `edgesuggest build`).
+//! let mut builder = SegmentBuilder::new();
+//! for (phrase, score) in [("São Paulo", 12_400_000), ("Sapporo", 1_900_000), ("sao paulo", 5)] {
+//!     builder.add(phrase, score)?;
+//! }
+//! let bytes = builder.finish()?.bytes;
+//!
+//! // Serve (anywhere): open once, keep a Searcher, answer many queries.
+//! let segment = Segment::load(bytes)?;
+//! let mut searcher = Searcher::new();
+//! let hits = searcher.suggest(&segment, "SA", 10)?;
+//! assert_eq!(hits[0].text, "São Paulo"); // accents and case folded; forms merged
+//! assert_eq!(hits[0].score, 12_400_005);
+//! assert_eq!(hits[1].text, "Sapporo");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Pieces
+//! - [`normalize_phrase`] / [`normalize_query`]: the one normalizer (NFKD, drop marks,
+//!   lowercase, collapse whitespace), shared by the builder and every query.
+//! - [`SegmentBuilder`] (feature `build`, on by default): merges rows by normalized key and
+//!   writes a segment.
+//! - [`Segment`]: opens segment bytes (O(1)), verifies them, answers queries.
+//! - [`Searcher`]: reusable buffers for the best-first top-k search.
+//!
+//! The file format is specified in `docs/FORMAT.md`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(feature = "build")]
+mod build;
+mod error;
+pub mod format;
+mod normalize;
+mod search;
+mod segment;
+
+#[cfg(feature = "build")]
+pub use build::{
+    BuildError, BuildOptions, BuiltSegment, SegmentBuilder, DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_MAX_PHRASE_BYTES,
+};
+pub use error::{Error, Result};
+pub use format::header::{Header, SectionRange};
+pub use normalize::{
+    normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID,
+    NORMALIZER_VERSION,
+};
+pub use search::{OwnedSuggestion, Searcher, Suggestion};
+pub use segment::{Segment, SegmentInfo};

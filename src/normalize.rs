@@ -1,0 +1,159 @@
+//! The one normalizer shared by the builder and every query, native and wasm.
+//!
+//! Steps, in this order:
+//! 1. Unicode NFKD (compatibility decomposition: `ﬁ` → `fi`, `①` → `1`, `é` → `e` + U+0301);
+//! 2. drop every character of general category `Mn` (non-spacing marks: the accents split off
+//!    by step 1);
+//! 3. lowercase each character with [`char::to_lowercase`];
+//! 4. collapse every run of whitespace ([`char::is_whitespace`]) to one ASCII space;
+//! 5. trim whitespace at the start.
+//!
+//! For **phrases** the end is trimmed too. For **queries** one trailing space is kept when the
+//! query ends in whitespace, so `"new "` matches `"new york"` but not `"newark"`.
+//!
+//! Segments record [`NORMALIZER_ID`] and [`NORMALIZER_VERSION`] in their header; any change to
+//! the steps above must bump the version, so old segments are refused instead of silently
+//! answering queries normalized differently.
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// Identifies the normalization algorithm family recorded in segment headers (1 = NFKD, drop
+/// `Mn`, lowercase, collapse whitespace).
+pub const NORMALIZER_ID: u32 = 1;
+
+/// Version of the normalizer with id [`NORMALIZER_ID`]; bumped on any change of output.
+pub const NORMALIZER_VERSION: u32 = 1;
+
+/// Normalizes a phrase (a suggestion being indexed): both ends trimmed.
+///
+/// ```
+/// assert_eq!(edgesuggest::normalize_phrase("  São   Paulo "), "sao paulo");
+/// ```
+pub fn normalize_phrase(phrase: &str) -> String {
+    let mut out = String::with_capacity(phrase.len());
+    normalize_into(phrase, &mut out, Trailing::Trim);
+    out
+}
+
+/// Normalizes a query: the start is trimmed, and one trailing space is kept when the query ends
+/// in whitespace.
+///
+/// ```
+/// assert_eq!(edgesuggest::normalize_query("  New\tYork  "), "new york ");
+/// assert_eq!(edgesuggest::normalize_query("Zürich"), "zurich");
+/// ```
+pub fn normalize_query(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    normalize_into(query, &mut out, Trailing::KeepOneSpace);
+    out
+}
+
+/// What to do with whitespace at the end of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trailing {
+    /// Drop it (phrases).
+    Trim,
+    /// Keep one space (queries).
+    KeepOneSpace,
+}
+
+/// Normalizes `input` into `out` (cleared first), reusing its allocation.
+pub fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
+    out.clear();
+    // `pending_space` is set by a whitespace run after some content; it becomes one space
+    // before the next kept character, or at the end for queries.
+    let mut pending_space = false;
+    let mut push = |c: char, out: &mut String| {
+        if c.is_whitespace() {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(c);
+        }
+    };
+    if input.is_ascii() {
+        // ASCII is its own NFKD form and holds no marks: skip the decomposition machinery.
+        for c in input.chars() {
+            push(c.to_ascii_lowercase(), out);
+        }
+    } else {
+        for c in input.nfkd() {
+            if c.general_category() == GeneralCategory::NonspacingMark {
+                continue;
+            }
+            for lower in c.to_lowercase() {
+                push(lower, out);
+            }
+        }
+    }
+    if pending_space && trailing == Trailing::KeepOneSpace {
+        out.push(' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! cases {
+        ($($name:ident: $f:ident($input:expr) => $want:expr;)*) => {
+            $(#[test] fn $name() { assert_eq!($f($input), $want); })*
+        };
+    }
+
+    cases! {
+        ascii_lower: normalize_phrase("Hello World") => "hello world";
+        accents_dropped: normalize_phrase("São Paulo") => "sao paulo";
+        decomposed_input: normalize_phrase("Sa\u{0303}o") => "sao";
+        compat_ligature: normalize_phrase("ﬁle") => "file";
+        compat_circled_digit: normalize_phrase("①②") => "12";
+        fullwidth: normalize_phrase("ＡＢＣ") => "abc";
+        nbsp_is_space: normalize_phrase("a\u{a0}b") => "a b";
+        whitespace_runs: normalize_phrase(" \t a \n\r b  ") => "a b";
+        only_whitespace: normalize_phrase(" \t ") => "";
+        cjk_unchanged: normalize_phrase("東京") => "東京";
+        cyrillic_lower: normalize_phrase("Москва") => "москва";
+        // U+0130 lowercases to "i" + U+0307; marks are dropped *before* lowercasing, so the
+        // dot stays (the steps run in the documented order).
+        dotted_capital_i: normalize_phrase("\u{130}") => "i\u{307}";
+        // Spacing marks (Mc) are not dropped: only Mn is.
+        spacing_mark_kept: normalize_phrase("\u{915}\u{93e}") => "\u{915}\u{93e}";
+        final_sigma_is_plain_lowercase: normalize_phrase("ΟΔΟΣ") => "οδοσ";
+        query_trailing_space: normalize_query("new  ") => "new ";
+        query_no_trailing: normalize_query("new") => "new";
+        query_leading: normalize_query("  new york") => "new york";
+        query_only_space: normalize_query("   ") => "";
+        query_nonascii_trailing: normalize_query("Zürich\u{3000}") => "zurich ";
+        query_vertical_tab: normalize_query("a\u{b}") => "a ";
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_general_path() {
+        for b in 0u8..128 {
+            let s: String = [b'x', b, b'Y', b' ', b].iter().map(|&c| c as char).collect();
+            let mut general = String::new();
+            let mut pending = false;
+            for c in s.nfkd() {
+                if c.general_category() == GeneralCategory::NonspacingMark {
+                    continue;
+                }
+                for l in c.to_lowercase() {
+                    if l.is_whitespace() {
+                        pending = !general.is_empty();
+                    } else {
+                        if pending {
+                            general.push(' ');
+                            pending = false;
+                        }
+                        general.push(l);
+                    }
+                }
+            }
+            assert_eq!(normalize_phrase(&s), general, "byte {b:#x}");
+        }
+    }
+}

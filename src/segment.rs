@@ -1,0 +1,252 @@
+//! A read-only view of one segment's bytes.
+
+use crate::error::{Error, Result};
+use crate::format::header::{verify_checksum, Header};
+use crate::format::scores::Scores;
+use crate::format::strings::Strings;
+use crate::format::bytes::{slice, u64_at};
+use crate::format::SectionKind;
+use crate::search::{Searcher, Suggestion};
+
+/// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
+/// a JS-owned buffer copied into wasm memory...).
+///
+/// [`Segment::open`] is O(1): it checks the header, the section table and the fixed parts of
+/// each section, all bounds-checked. [`Segment::verify`] checks the trailer checksum over the
+/// whole file; [`Segment::load`] does both and is what to use on bytes that crossed a network
+/// or a disk. Reading a segment never uses `unsafe` and never panics on bad bytes that pass the
+/// checksum by accident; a segment crafted to pass the checksum with a malformed FST is outside
+/// what the checksum can catch (see `docs/FORMAT.md`).
+///
+/// ```
+/// use edgesuggest::{Segment, SegmentBuilder};
+///
+/// let mut builder = SegmentBuilder::new();
+/// builder.add("New York", 8_804_190)?;
+/// builder.add("Newark", 311_549)?;
+/// builder.add("Los Angeles", 3_898_747)?;
+/// let bytes = builder.finish()?.bytes;
+///
+/// let segment = Segment::load(bytes)?;
+/// let hits = segment.suggest("new", 10)?;
+/// let texts: Vec<&str> = hits.iter().map(|s| s.text.as_str()).collect();
+/// assert_eq!(texts, ["New York", "Newark"]);
+/// // A trailing space asks for a word boundary.
+/// assert_eq!(segment.suggest("new ", 10)?[0].text, "New York");
+/// assert_eq!(segment.suggest("new ", 10)?.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Segment<D> {
+    data: D,
+    header: Header,
+    fst: (usize, usize),
+    pub(crate) scores: Scores,
+    pub(crate) display: Strings,
+    pub(crate) payloads: Strings,
+}
+
+/// Sizes and counts of a segment, for `inspect` and monitoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// Format version.
+    pub format_version: u32,
+    /// Normalizer id and version the keys were built with.
+    pub normalizer: (u32, u32),
+    /// Distinct suggestions.
+    pub suggestions: u64,
+    /// Input rows merged into them.
+    pub source_rows: u64,
+    /// Suggestions whose display form differs from their normalized key.
+    pub display_forms: u64,
+    /// Suggestions with a payload.
+    pub payloads: u64,
+    /// Total size in bytes.
+    pub bytes: u64,
+    /// `(section name, bytes)` in file order.
+    pub sections: Vec<(&'static str, u64)>,
+}
+
+impl<D: AsRef<[u8]>> Segment<D> {
+    /// Opens a segment in O(1) without computing its checksum. Use on bytes already verified
+    /// (for example produced by [`crate::SegmentBuilder`] in this process); otherwise use
+    /// [`Segment::load`].
+    pub fn open(data: D) -> Result<Segment<D>> {
+        let bytes = data.as_ref();
+        let header = Header::parse(bytes)?;
+        let count = usize::try_from(header.suggestion_count)
+            .map_err(|_| Error::corrupt("header", "suggestion count exceeds usize"))?;
+        let fst_section = header.section(SectionKind::Fst).ok_or_else(|| {
+            Error::corrupt("section table", "the fst section is missing")
+        })?;
+        let fst_bytes = slice(bytes, fst_section.offset, fst_section.len, "fst section")?;
+        check_fst_frame(fst_bytes, count)?;
+        let scores_section = header.section(SectionKind::Scores).ok_or_else(|| {
+            Error::corrupt("section table", "the scores section is missing")
+        })?;
+        let scores = Scores::parse(bytes, scores_section.offset, scores_section.len, count)?;
+        let strings = |kind: SectionKind| match header.section(kind) {
+            Some(s) => Strings::parse(bytes, kind.name(), s.offset, s.len),
+            None => Ok(Strings::empty(kind.name())),
+        };
+        let display = strings(SectionKind::Display)?;
+        let payloads = strings(SectionKind::Payloads)?;
+        Ok(Segment {
+            fst: (fst_section.offset, fst_section.len),
+            header,
+            scores,
+            display,
+            payloads,
+            data,
+        })
+    }
+
+    /// Opens a segment and verifies its checksum: what to call on bytes from outside.
+    pub fn load(data: D) -> Result<Segment<D>> {
+        let segment = Segment::open(data)?;
+        segment.verify()?;
+        Ok(segment)
+    }
+
+    /// Verifies the trailer checksum over the whole segment (O(size), about 1 ms per 2 MB).
+    pub fn verify(&self) -> Result<()> {
+        verify_checksum(self.as_bytes())
+    }
+
+    /// Verifies the checksum, then reads every entry of every section: every display form and
+    /// payload is UTF-8 and belongs to an existing rank, every score decodes, and the FST holds
+    /// each rank exactly once. O(n); for tools, not for the serving path.
+    pub fn verify_deep(&self) -> Result<()> {
+        self.verify()?;
+        let bytes = self.as_bytes();
+        let count = self.len();
+        let mut previous = u64::MAX;
+        for rank in 0..count {
+            let score = self.scores.get(bytes, rank)?;
+            if score > previous {
+                return Err(Error::corrupt("scores", format!("score of rank {rank} increases")));
+            }
+            previous = score;
+        }
+        for table in [&self.display, &self.payloads] {
+            table.check_all(bytes)?;
+            if let Some(max) = table.max_rank(bytes)? {
+                if max as usize >= count {
+                    return Err(Error::corrupt("strings", format!("rank {max} >= count {count}")));
+                }
+            }
+        }
+        let mut seen = vec![false; count];
+        let fst = self.fst()?;
+        let mut stream = fst.stream();
+        use fst::Streamer;
+        while let Some((key, out)) = stream.next() {
+            let rank = out.value() as usize;
+            if std::str::from_utf8(key).is_err() {
+                return Err(Error::corrupt("fst", "a key is not UTF-8"));
+            }
+            match seen.get_mut(rank) {
+                Some(slot) if !*slot => *slot = true,
+                _ => return Err(Error::corrupt("fst", format!("rank {rank} invalid or repeated"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Number of suggestions.
+    pub fn len(&self) -> usize {
+        self.header.suggestion_count as usize
+    }
+
+    /// True when the segment holds no suggestion.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.data.as_ref()
+    }
+
+    /// Gives the bytes back.
+    pub fn into_inner(self) -> D {
+        self.data
+    }
+
+    /// Counts and sizes.
+    pub fn info(&self) -> SegmentInfo {
+        SegmentInfo {
+            format_version: self.header.format_version,
+            normalizer: (self.header.normalizer_id, self.header.normalizer_version),
+            suggestions: self.header.suggestion_count,
+            source_rows: self.header.source_rows,
+            display_forms: self.display.len() as u64,
+            payloads: self.payloads.len() as u64,
+            bytes: self.as_bytes().len() as u64,
+            sections: self
+                .header
+                .sections
+                .iter()
+                .map(|s| (s.kind.name(), s.len as u64))
+                .collect(),
+        }
+    }
+
+    /// The top `k` suggestions for `query`, with a fresh [`Searcher`]. To answer many queries,
+    /// keep one [`Searcher`] and call [`Searcher::suggest`]: it reuses its buffers.
+    pub fn suggest(&self, query: &str, k: usize) -> Result<Vec<crate::OwnedSuggestion>> {
+        let mut searcher = Searcher::new();
+        let hits = searcher.suggest(self, query, k)?;
+        Ok(hits.iter().map(Suggestion::to_owned).collect())
+    }
+
+    /// The FST over this segment's bytes (O(1)).
+    pub(crate) fn fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
+        let (offset, len) = self.fst;
+        let bytes = slice(self.as_bytes(), offset, len, "fst section")?;
+        fst::raw::Fst::new(bytes).map_err(|e| Error::corrupt("fst", e.to_string()))
+    }
+}
+
+/// Checks the FST's fixed frame before `fst` reads it: `fst` trusts its root address, so a
+/// corrupt one would make its first node read go out of bounds.
+fn check_fst_frame(fst_bytes: &[u8], count: usize) -> Result<()> {
+    // Layout written by fst 0.4 (its format version 3): version u64, type u64, nodes..., key
+    // count u64, root address u64, crc32c u32.
+    const FST_VERSION: u64 = 3;
+    const EMPTY_LEN: usize = 36;
+    let len = fst_bytes.len();
+    if len < EMPTY_LEN {
+        return Err(Error::corrupt("fst", format!("{len} bytes, at least {EMPTY_LEN} needed")));
+    }
+    let version = u64_at(fst_bytes, 0, "fst version")?;
+    if version != FST_VERSION {
+        return Err(Error::corrupt(
+            "fst",
+            format!("fst format version {version}, expected {FST_VERSION}"),
+        ));
+    }
+    let keys = u64_at(fst_bytes, len - 20, "fst key count")?;
+    let root = u64_at(fst_bytes, len - 12, "fst root address")?;
+    let root_ok = if keys == 0 {
+        len == EMPTY_LEN && root == 0
+    } else {
+        root.checked_add(21) == Some(len as u64)
+    };
+    if !root_ok || keys != count as u64 {
+        return Err(Error::corrupt(
+            "fst",
+            format!(
+                "{keys} keys with root at {root} in a {len}-byte FST, header says {count} \
+                 suggestions"
+            ),
+        ));
+    }
+    fst::raw::Fst::new(fst_bytes).map_err(|e| Error::corrupt("fst", e.to_string()))?;
+    Ok(())
+}
