@@ -218,7 +218,10 @@ impl SegmentBuilder {
     /// Merges, ranks and writes the segment.
     pub fn finish(self) -> Result<BuiltSegment, BuildError> {
         let SegmentBuilder {
-            keys, texts, mut rows, ..
+            keys,
+            texts,
+            mut rows,
+            ..
         } = self;
         let source_rows = rows.len() as u64;
         rows.sort_unstable_by(|a, b| a.key.get(&keys).cmp(b.key.get(&keys)));
@@ -311,7 +314,8 @@ fn merge_in_place(rows: &mut [Row], keys: &[u8], texts: &[u8]) -> usize {
             r.surface.get(texts)
         }
     };
-    let payload = |r: &Row| -> Option<&[u8]> { (!r.payload.is_none()).then(|| r.payload.get(texts)) };
+    let payload =
+        |r: &Row| -> Option<&[u8]> { (!r.payload.is_none()).then(|| r.payload.get(texts)) };
     let mut written = 0;
     let mut i = 0;
     while i < rows.len() {
@@ -321,7 +325,9 @@ fn merge_in_place(rows: &mut [Row], keys: &[u8], texts: &[u8]) -> usize {
             end += 1;
         }
         let group = &rows[i..end];
-        let total = group.iter().fold(0u64, |acc, r| acc.saturating_add(r.score));
+        let total = group
+            .iter()
+            .fold(0u64, |acc, r| acc.saturating_add(r.score));
         // Display: highest single score, then byte-wise smallest surface form (then smallest
         // payload, so the choice never depends on input order).
         let best = group

@@ -55,8 +55,7 @@ pub use build::{
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
 pub use normalize::{
-    normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID,
-    NORMALIZER_VERSION,
+    normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID, NORMALIZER_VERSION,
 };
 pub use search::{OwnedSuggestion, Searcher, Suggestion};
 pub use segment::{Segment, SegmentInfo};

@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn ascii_fast_path_matches_general_path() {
         for b in 0u8..128 {
-            let s: String = [b'x', b, b'Y', b' ', b].iter().map(|&c| c as char).collect();
+            let s: String = [b'x', b, b'Y', b' ', b]
+                .iter()
+                .map(|&c| c as char)
+                .collect();
             let mut general = String::new();
             let mut pending = false;
             for c in s.nfkd() {

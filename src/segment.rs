@@ -1,10 +1,10 @@
 //! A read-only view of one segment's bytes.
 
 use crate::error::{Error, Result};
+use crate::format::bytes::{slice, u64_at};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
-use crate::format::bytes::{slice, u64_at};
 use crate::format::SectionKind;
 use crate::search::{Searcher, Suggestion};
 
@@ -76,14 +76,14 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let header = Header::parse(bytes)?;
         let count = usize::try_from(header.suggestion_count)
             .map_err(|_| Error::corrupt("header", "suggestion count exceeds usize"))?;
-        let fst_section = header.section(SectionKind::Fst).ok_or_else(|| {
-            Error::corrupt("section table", "the fst section is missing")
-        })?;
+        let fst_section = header
+            .section(SectionKind::Fst)
+            .ok_or_else(|| Error::corrupt("section table", "the fst section is missing"))?;
         let fst_bytes = slice(bytes, fst_section.offset, fst_section.len, "fst section")?;
         check_fst_frame(fst_bytes, count)?;
-        let scores_section = header.section(SectionKind::Scores).ok_or_else(|| {
-            Error::corrupt("section table", "the scores section is missing")
-        })?;
+        let scores_section = header
+            .section(SectionKind::Scores)
+            .ok_or_else(|| Error::corrupt("section table", "the scores section is missing"))?;
         let scores = Scores::parse(bytes, scores_section.offset, scores_section.len, count)?;
         let strings = |kind: SectionKind| match header.section(kind) {
             Some(s) => Strings::parse(bytes, kind.name(), s.offset, s.len),
@@ -124,7 +124,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
         for rank in 0..count {
             let score = self.scores.get(bytes, rank)?;
             if score > previous {
-                return Err(Error::corrupt("scores", format!("score of rank {rank} increases")));
+                return Err(Error::corrupt(
+                    "scores",
+                    format!("score of rank {rank} increases"),
+                ));
             }
             previous = score;
         }
@@ -132,7 +135,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
             table.check_all(bytes)?;
             if let Some(max) = table.max_rank(bytes)? {
                 if max as usize >= count {
-                    return Err(Error::corrupt("strings", format!("rank {max} >= count {count}")));
+                    return Err(Error::corrupt(
+                        "strings",
+                        format!("rank {max} >= count {count}"),
+                    ));
                 }
             }
         }
@@ -147,7 +153,12 @@ impl<D: AsRef<[u8]>> Segment<D> {
             }
             match seen.get_mut(rank) {
                 Some(slot) if !*slot => *slot = true,
-                _ => return Err(Error::corrupt("fst", format!("rank {rank} invalid or repeated"))),
+                _ => {
+                    return Err(Error::corrupt(
+                        "fst",
+                        format!("rank {rank} invalid or repeated"),
+                    ))
+                }
             }
         }
         Ok(())
@@ -222,7 +233,10 @@ fn check_fst_frame(fst_bytes: &[u8], count: usize) -> Result<()> {
     const EMPTY_LEN: usize = 36;
     let len = fst_bytes.len();
     if len < EMPTY_LEN {
-        return Err(Error::corrupt("fst", format!("{len} bytes, at least {EMPTY_LEN} needed")));
+        return Err(Error::corrupt(
+            "fst",
+            format!("{len} bytes, at least {EMPTY_LEN} needed"),
+        ));
     }
     let version = u64_at(fst_bytes, 0, "fst version")?;
     if version != FST_VERSION {

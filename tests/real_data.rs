@@ -58,7 +58,10 @@ fn check_file(name: &str, seed: u64) {
             non_empty += usize::from(!want.is_empty());
         }
     }
-    assert!(non_empty > 3_000, "{name}: too few queries matched ({non_empty})");
+    assert!(
+        non_empty > 3_000,
+        "{name}: too few queries matched ({non_empty})"
+    );
     eprintln!("{name}: 2000 queries × 3 k values match the oracle");
 }
 

@@ -206,12 +206,15 @@ pub(crate) fn assemble(
 
 /// Checks the trailer checksum over everything before it.
 pub(crate) fn verify_checksum(bytes: &[u8]) -> Result<()> {
-    let body_end = bytes.len().checked_sub(TRAILER_LEN).ok_or(Error::Truncated {
-        what: "trailer",
-        offset: 0,
-        needed: TRAILER_LEN,
-        len: bytes.len(),
-    })?;
+    let body_end = bytes
+        .len()
+        .checked_sub(TRAILER_LEN)
+        .ok_or(Error::Truncated {
+            what: "trailer",
+            offset: 0,
+            needed: TRAILER_LEN,
+            len: bytes.len(),
+        })?;
     let expected = u32_at(bytes, body_end, "checksum")?;
     let got = crc32fast::hash(&bytes[..body_end]);
     if expected != got {

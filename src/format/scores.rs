@@ -65,7 +65,11 @@ impl Scores {
         let entry = PREAMBLE + block * ENTRY;
         let base = u64_at(section, entry, "score block base")?;
         let data_offset = u32_at(section, entry + 8, "score block offset")? as usize;
-        let width = u32::from(*slice(section, entry + 12, 1, "score block width")?.first().unwrap_or(&0));
+        let width = u32::from(
+            *slice(section, entry + 12, 1, "score block width")?
+                .first()
+                .unwrap_or(&0),
+        );
         if width > 64 {
             return Err(Error::corrupt("scores", format!("bit width {width} > 64")));
         }
@@ -78,10 +82,15 @@ impl Scores {
         for (i, &b) in raw.iter().enumerate() {
             acc |= u128::from(b) << (8 * i);
         }
-        let mask = if width == 64 { u64::MAX } else { (1u64 << width) - 1 };
+        let mask = if width == 64 {
+            u64::MAX
+        } else {
+            (1u64 << width) - 1
+        };
         let delta = (acc >> (bit % 8)) as u64 & mask;
-        base.checked_sub(delta)
-            .ok_or_else(|| Error::corrupt("scores", format!("difference {delta} exceeds base {base}")))
+        base.checked_sub(delta).ok_or_else(|| {
+            Error::corrupt("scores", format!("difference {delta} exceeds base {base}"))
+        })
     }
 }
 
@@ -96,7 +105,10 @@ pub(crate) fn encode(scores: &[u64]) -> Vec<u8> {
     for chunk in scores.chunks(BLOCK) {
         let base = chunk[0];
         let min = *chunk.last().unwrap_or(&base);
-        debug_assert!(chunk.windows(2).all(|w| w[0] >= w[1]), "scores must be in rank order");
+        debug_assert!(
+            chunk.windows(2).all(|w| w[0] >= w[1]),
+            "scores must be in rank order"
+        );
         let width = 64 - (base - min).leading_zeros();
         index.extend_from_slice(&base.to_le_bytes());
         index.extend_from_slice(&(data.len() as u32).to_le_bytes());

@@ -97,7 +97,10 @@ impl Strings {
         for i in 0..self.count {
             let r = u32_at(section, PREAMBLE + i * 4, self.name)?;
             if prev.is_some_and(|p| p >= r) {
-                return Err(Error::corrupt(self.name, format!("ranks not ascending at entry {i}")));
+                return Err(Error::corrupt(
+                    self.name,
+                    format!("ranks not ascending at entry {i}"),
+                ));
             }
             prev = Some(r);
             self.entry(section, i)?;
@@ -120,7 +123,10 @@ impl Strings {
         let end = u32_at(section, offsets + (i + 1) * 4, self.name)? as usize;
         let data_start = offsets + (self.count + 1) * 4;
         if end < start {
-            return Err(Error::corrupt(self.name, format!("offsets decrease at entry {i}")));
+            return Err(Error::corrupt(
+                self.name,
+                format!("offsets decrease at entry {i}"),
+            ));
         }
         let raw = slice(section, data_start + start, end - start, self.name)?;
         std::str::from_utf8(raw)
@@ -130,7 +136,9 @@ impl Strings {
 
 /// Encodes `(rank, text)` pairs given in ascending rank order.
 #[cfg(feature = "build")]
-pub(crate) fn encode<'a>(entries: impl ExactSizeIterator<Item = (u32, &'a str)> + Clone) -> Vec<u8> {
+pub(crate) fn encode<'a>(
+    entries: impl ExactSizeIterator<Item = (u32, &'a str)> + Clone,
+) -> Vec<u8> {
     let count = entries.len();
     let mut out = Vec::new();
     out.extend_from_slice(&(count as u32).to_le_bytes());

@@ -29,9 +29,7 @@ impl Oracle {
             if key.is_empty() {
                 continue;
             }
-            let e = merged
-                .entry(key)
-                .or_insert((0, 0, String::new()));
+            let e = merged.entry(key).or_insert((0, 0, String::new()));
             let first = e.2.is_empty() && e.0 == 0 && e.1 == 0;
             e.0 = e.0.saturating_add(score);
             if first || score > e.1 || (score == e.1 && phrase.as_bytes() < e.2.as_bytes()) {
@@ -43,7 +41,10 @@ impl Oracle {
             .into_iter()
             .map(|(k, (total, _, display))| (k, display, total))
             .collect();
-        entries.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+        entries.sort_by(|a, b| {
+            b.2.cmp(&a.2)
+                .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+        });
         Oracle { entries }
     }
 
@@ -99,7 +100,10 @@ pub fn read_tsv(path: &std::path::Path) -> Vec<(String, u64)> {
         .filter(|l| !l.is_empty())
         .map(|line| {
             let (phrase, score) = line.rsplit_once('\t').expect("phrase<TAB>score");
-            (phrase.to_string(), score.trim().parse().expect("integer score"))
+            (
+                phrase.to_string(),
+                score.trim().parse().expect("integer score"),
+            )
         })
         .collect()
 }

@@ -1,1 +1,72 @@
-fn main(){}
+//! `edgesuggest`: build, query, inspect and verify edgesuggest segments.
+
+mod build;
+mod input;
+mod inspect;
+mod query;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit status: 0 on success, 1 when the command failed (bad rows, unreadable or corrupt files),
+2 on a usage error.
+
+Quick start:
+  edgesuggest build cities.tsv -o cities.seg
+  edgesuggest query cities.seg 'new y'
+  edgesuggest query cities.seg --batch queries.txt > answers.ndjson
+  edgesuggest inspect cities.seg";
+
+/// Build and query typeahead segments.
+///
+/// A segment is one immutable, checksummed file holding scored phrases in a form that answers
+/// "the k best phrases starting with this prefix" in microseconds. The same bytes are served
+/// natively, by the edge worker and in the browser.
+#[derive(Debug, Parser)]
+#[command(name = "edgesuggest", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Build(build::BuildArgs),
+    Query(query::QueryArgs),
+    Inspect(inspect::InspectArgs),
+    Verify(inspect::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build::run(args),
+        Command::Query(args) => query::run(args),
+        Command::Inspect(args) => inspect::run_inspect(args),
+        Command::Verify(args) => inspect::run_verify(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                // A closed pipe (`| head`) is not a failure worth a message.
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a whole segment file, naming the file in errors.
+pub(crate) fn read_segment(path: &PathBuf) -> anyhow::Result<edgesuggest::Segment<Vec<u8>>> {
+    use anyhow::Context;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read segment {}", path.display()))?;
+    edgesuggest::Segment::load(bytes).with_context(|| format!("cannot load {}", path.display()))
+}

@@ -1,0 +1,90 @@
+//! `edgesuggest inspect` and `edgesuggest verify`.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+/// Show a segment's header, counts and section sizes.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The segment file.
+    segment: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Check a segment: checksum, then every entry of every section.
+///
+/// Exits 0 and prints a one-line summary when the segment is sound, 1 with the reason when not.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The segment file.
+    segment: PathBuf,
+}
+
+pub fn run_inspect(args: InspectArgs) -> Result<()> {
+    let segment = crate::read_segment(&args.segment)?;
+    let info = segment.info();
+    if args.json {
+        let sections: serde_json::Map<String, serde_json::Value> = info
+            .sections
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), (*bytes).into()))
+            .collect();
+        let value = serde_json::json!({
+            "file": args.segment.display().to_string(),
+            "format_version": info.format_version,
+            "normalizer": {"id": info.normalizer.0, "version": info.normalizer.1},
+            "suggestions": info.suggestions,
+            "source_rows": info.source_rows,
+            "display_forms": info.display_forms,
+            "payloads": info.payloads,
+            "bytes": info.bytes,
+            "sections": sections,
+        });
+        println!("{value:#}");
+        return Ok(());
+    }
+    let per = |b: u64| b as f64 / info.suggestions.max(1) as f64;
+    println!("segment          {}", args.segment.display());
+    println!("format version   {}", info.format_version);
+    println!(
+        "normalizer       id {} v{}",
+        info.normalizer.0, info.normalizer.1
+    );
+    println!("suggestions      {}", info.suggestions);
+    println!("source rows      {}", info.source_rows);
+    println!("display forms    {}", info.display_forms);
+    println!("payloads         {}", info.payloads);
+    println!(
+        "bytes            {} ({:.2}/suggestion)",
+        info.bytes,
+        per(info.bytes)
+    );
+    println!("sections:");
+    for (name, bytes) in &info.sections {
+        println!(
+            "  {name:<10} {bytes:>12} bytes  {:>6.2}/suggestion",
+            per(*bytes)
+        );
+    }
+    Ok(())
+}
+
+pub fn run_verify(args: VerifyArgs) -> Result<()> {
+    let segment = crate::read_segment(&args.segment)?;
+    segment
+        .verify_deep()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.segment.display()))?;
+    let info = segment.info();
+    println!(
+        "ok: {} ({} suggestions, {} bytes, format v{})",
+        args.segment.display(),
+        info.suggestions,
+        info.bytes,
+        info.format_version
+    );
+    Ok(())
+}

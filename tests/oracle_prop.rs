@@ -1,0 +1,84 @@
+//! Property test: for random phrase sets (Unicode, duplicates after normalization, equal
+//! scores) and random queries, the engine answers exactly like the brute-force oracle.
+
+mod common;
+
+use common::Oracle;
+use edgesuggest::{Searcher, Segment, SegmentBuilder};
+use proptest::prelude::*;
+
+/// Pieces chosen so that random phrases collide after normalization (case, accents,
+/// compatibility forms, whitespace) and share prefixes, across scripts.
+const PIECES: &[&str] = &[
+    "a", "A", "á", "à", "b", "B", "e", "é", "E\u{301}", "ß", "ss", "ﬁ", "fi", " ", "  ", "\t",
+    "東", "京", "мо", "МО", "ск", "ό", "ο", "-", "@", "/", "1", "①", "İ", "ı", "\u{a0}",
+];
+
+fn phrase() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 1..6).prop_map(|p| p.concat())
+}
+
+fn score() -> impl Strategy<Value = u64> {
+    prop_oneof![0u64..4, 0u64..1_000_000, Just(u64::MAX - 1), Just(u64::MAX)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn matches_oracle(
+        rows in prop::collection::vec((phrase(), score()), 1..60),
+        queries in prop::collection::vec(phrase(), 1..12),
+        k in 1usize..12,
+    ) {
+        let mut builder = SegmentBuilder::new();
+        let mut kept = Vec::new();
+        for (p, s) in &rows {
+            match builder.add(p, *s) {
+                Ok(()) => kept.push((p.as_str(), *s)),
+                Err(e) => prop_assert!(e.is_row_error()),
+            }
+        }
+        prop_assume!(!kept.is_empty());
+        let segment = Segment::load(builder.finish().unwrap().bytes).unwrap();
+        segment.verify_deep().unwrap();
+        let oracle = Oracle::new(kept.iter().copied());
+        prop_assert_eq!(segment.len(), oracle.len());
+        let mut searcher = Searcher::new();
+        // Random strings, prefixes of the phrases, and the empty query.
+        let mut all: Vec<String> = queries.clone();
+        all.extend(rows.iter().map(|(p, _)| p.chars().take(2).collect::<String>()));
+        all.push(String::new());
+        for q in &all {
+            let got: Vec<(String, u64)> = searcher
+                .suggest(&segment, q, k)
+                .unwrap()
+                .iter()
+                .map(|s| (s.text.to_string(), s.score))
+                .collect();
+            let want: Vec<(String, u64)> =
+                oracle.suggest(q, k).into_iter().map(|e| (e.text, e.score)).collect();
+            prop_assert_eq!(got, want, "query {:?}", q);
+        }
+    }
+
+    #[test]
+    fn input_order_does_not_change_bytes(
+        rows in prop::collection::vec((phrase(), score()), 1..40),
+        seed in any::<u64>(),
+    ) {
+        let build = |rows: &[(String, u64)]| {
+            let mut b = SegmentBuilder::new();
+            for (p, s) in rows {
+                let _ = b.add(p, *s);
+            }
+            b.finish().map(|s| s.bytes).ok()
+        };
+        let mut shuffled = rows.clone();
+        let mut rng = common::Rng(seed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.below(i + 1));
+        }
+        prop_assert_eq!(build(&rows), build(&shuffled));
+    }
+}
