@@ -196,8 +196,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
             normalizer: (self.header.normalizer_id, self.header.normalizer_version),
             suggestions: self.header.suggestion_count,
             source_rows: self.header.source_rows,
-            display_forms: self.display.len() as u64,
-            payloads: self.payloads.len() as u64,
+            display_forms: self.display.count() as u64,
+            payloads: self.payloads.count() as u64,
             bytes: self.as_bytes().len() as u64,
             sections: self
                 .header

@@ -65,7 +65,7 @@ impl Strings {
     }
 
     /// Number of stored strings.
-    pub(crate) fn len(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.count
     }
 

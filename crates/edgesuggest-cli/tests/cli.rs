@@ -1,0 +1,379 @@
+//! The `edgesuggest` binary: exit codes, messages and outputs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+fn cli() -> Command {
+    Command::cargo_bin("edgesuggest").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const CITIES: &str =
+    "New York\t8804190\nNewark\t311549\nSão Paulo\t12400000\nsao paulo\t5\nLos Angeles\t3898747\n";
+
+#[test]
+fn build_query_inspect_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let seg = dir.path().join("c.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(contains("rows read        5"))
+        .stdout(contains("suggestions      4"))
+        .stdout(contains("bytes/suggestion"));
+    cli()
+        .args(["query", seg.to_str().unwrap(), "SAO", "--json"])
+        .assert()
+        .success()
+        .stdout(
+            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005}]}\n",
+        );
+    cli()
+        .args(["query", seg.to_str().unwrap(), "new", "-k", "1"])
+        .assert()
+        .success()
+        .stdout(contains("New York").and(contains("Newark").not()));
+    cli()
+        .args(["inspect", seg.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(contains("suggestions      4").and(contains("fst")));
+    cli()
+        .args(["verify", seg.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(contains("ok:"));
+}
+
+#[test]
+fn batch_queries_give_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let seg = dir.path().join("c.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let out = cli()
+        .args(["query", seg.to_str().unwrap(), "--batch", "-", "-k", "2"])
+        .write_stdin("new\nnew \nzzz\n\n")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["query"], "new");
+    assert_eq!(lines[0]["suggestions"][0]["text"], "New York");
+    assert_eq!(lines[0]["suggestions"][1]["text"], "Newark");
+    assert_eq!(lines[1]["query"], "new ");
+    assert_eq!(lines[1]["suggestions"].as_array().unwrap().len(), 1);
+    assert_eq!(lines[2]["suggestions"].as_array().unwrap().len(), 0);
+    assert_eq!(lines[3]["suggestions"][0]["text"], "São Paulo");
+}
+
+#[test]
+fn bad_rows_fail_with_file_and_line_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = b"good\t1\nno score\nneg\t-4\nfrac\t1.5\n \t3\n".to_vec();
+    text.extend_from_slice(b"bad \xff utf8\t2\n");
+    text.extend_from_slice(format!("{}\t1\n", "x".repeat(300)).as_bytes());
+    let input = write(dir.path(), "bad.tsv", &text);
+    let seg = dir.path().join("bad.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("bad.tsv:2: missing score"))
+        .stderr(contains("bad.tsv:3: negative score"))
+        .stderr(contains("bad.tsv:4: non-integer score"))
+        .stderr(contains("bad.tsv:5: phrase is empty after normalization"))
+        .stderr(contains("bad.tsv:6: invalid UTF-8"))
+        .stderr(contains("bad.tsv:7: phrase is 300 bytes"))
+        .stderr(contains(
+            "6 bad row(s), more than --max-errors 0; nothing was written",
+        ));
+    assert!(!seg.exists());
+
+    // Up to N bad rows are skipped with --max-errors N.
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .args(["--max-errors", "5"])
+        .assert()
+        .code(1);
+    assert!(!seg.exists());
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .args(["--max-errors", "6"])
+        .assert()
+        .success()
+        .stdout(contains("rows rejected    6"))
+        .stdout(contains("suggestions      1"));
+    // --max-phrase-bytes lifts the length limit.
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .args(["--max-errors", "5", "--max-phrase-bytes", "400"])
+        .assert()
+        .success()
+        .stdout(contains("suggestions      2"));
+}
+
+#[test]
+fn failed_build_keeps_the_previous_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(dir.path(), "good.tsv", CITIES.as_bytes());
+    let bad = write(dir.path(), "bad.tsv", b"x\tnot-a-number\n");
+    let seg = dir.path().join("c.seg");
+    cli()
+        .args(["build", good.to_str().unwrap(), "-o", seg.to_str().unwrap()])
+        .assert()
+        .success();
+    let before = std::fs::read(&seg).unwrap();
+    cli()
+        .args(["build", bad.to_str().unwrap(), "-o", seg.to_str().unwrap()])
+        .assert()
+        .code(1);
+    assert_eq!(std::fs::read(&seg).unwrap(), before);
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp")
+        })
+        .count();
+    assert_eq!(leftovers, 0, "temporary files left behind");
+}
+
+#[test]
+fn empty_input_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "empty.tsv", b"");
+    let seg = dir.path().join("e.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("no rows to build from"));
+    assert!(!seg.exists());
+}
+
+#[test]
+fn missing_files_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = dir.path().join("x.seg");
+    cli()
+        .args(["build", "/nonexistent/in.tsv", "-o", seg.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(contains("cannot open input /nonexistent/in.tsv"));
+    cli()
+        .args(["query", "/nonexistent/x.seg", "a"])
+        .assert()
+        .code(1)
+        .stderr(contains("cannot read segment /nonexistent/x.seg"));
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            "/nonexistent/dir/x.seg",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("does not exist"));
+}
+
+#[test]
+fn unknown_extension_asks_for_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "rows.data", CITIES.as_bytes());
+    let seg = dir.path().join("x.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("--format"));
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+            "--format",
+            "tsv",
+        ])
+        .assert()
+        .success();
+}
+
+#[test]
+fn csv_ndjson_gzip_and_stdin_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "a.csv",
+        "id,phrase,score\n1,\"New York, NY\",10\n2,Newark,5\n".as_bytes(),
+    );
+    let ndjson = write(
+        dir.path(),
+        "b.ndjson",
+        br#"{"phrase":"New Delhi","score":20,"payload":{"id":3}}
+{"phrase":"new york, ny","score":1}
+"#,
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"Newcastle\t7\n").unwrap();
+    let gz = write(dir.path(), "c.tsv.gz", &gz.finish().unwrap());
+    let seg = dir.path().join("all.seg");
+    cli()
+        .args([
+            "build",
+            csv.to_str().unwrap(),
+            ndjson.to_str().unwrap(),
+            gz.to_str().unwrap(),
+            "-",
+        ])
+        .args(["-o", seg.to_str().unwrap()])
+        .write_stdin("Newport\t6\n")
+        .assert()
+        .success()
+        .stdout(contains("rows read        6"))
+        .stdout(contains("suggestions      5"));
+    cli()
+        .args(["query", seg.to_str().unwrap(), "new", "--json"])
+        .assert()
+        .success()
+        .stdout(
+            "{\"query\":\"new\",\"suggestions\":[{\"text\":\"New Delhi\",\"score\":20,\"payload\":{\"id\":3}},\
+             {\"text\":\"New York, NY\",\"score\":11},{\"text\":\"Newcastle\",\"score\":7},\
+             {\"text\":\"Newport\",\"score\":6},{\"text\":\"Newark\",\"score\":5}]}\n",
+        );
+}
+
+#[test]
+fn csv_without_required_columns_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(dir.path(), "a.csv", b"name,count\nx,1\n");
+    cli()
+        .args([
+            "build",
+            csv.to_str().unwrap(),
+            "-o",
+            dir.path().join("a.seg").to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("must name the columns `phrase` and `score`"));
+}
+
+#[test]
+fn corrupt_segment_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let seg = dir.path().join("c.seg");
+    cli()
+        .args([
+            "build",
+            input.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+    for cmd in ["verify", "inspect"] {
+        cli()
+            .args([cmd, seg.to_str().unwrap()])
+            .assert()
+            .code(1)
+            .stderr(contains("checksum mismatch"));
+    }
+    let not_a_segment = write(dir.path(), "x.seg", b"hello");
+    cli()
+        .args(["query", not_a_segment.to_str().unwrap(), "a"])
+        .assert()
+        .code(1)
+        .stderr(contains("not an edgesuggest segment"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_teaches() {
+    cli().args(["query"]).assert().code(2);
+    cli()
+        .args(["build", "x.tsv"])
+        .assert()
+        .code(2)
+        .stderr(contains("--output"));
+    cli()
+        .args(["query", "x.seg", "a", "-k", "0"])
+        .assert()
+        .code(2);
+    cli()
+        .args(["build", "--help"])
+        .assert()
+        .success()
+        .stdout(contains("--max-errors").and(contains("Examples")));
+}
