@@ -2,7 +2,7 @@
 //! Pure computation: rows in, bytes out. Deterministic: the same rows, in any order, give
 //! byte-identical segments.
 
-use crate::format::header::assemble;
+use crate::format::header::SegmentWriter;
 use crate::format::{scores, strings, SectionKind};
 use crate::normalize::{normalize_into, Trailing};
 
@@ -101,15 +101,33 @@ impl Span {
     }
 }
 
-/// One input row (before merging) or one suggestion (after).
+/// One input row (before merging) or one suggestion (after). Kept to 24 bytes: rows are most
+/// of the builder's memory.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    key: Span,
-    /// The surface form in `texts`, or [`Span::NONE`] when it equals the key.
-    surface: Span,
-    /// The payload in `texts`, or [`Span::NONE`].
-    payload: Span,
+    key_start: u32,
+    key_len: u32,
+    /// Index into `extras`, or [`NO_EXTRA`] when the surface form equals the key and there is no
+    /// payload (the common case).
+    extra: u32,
+    /// Rank, once computed.
+    rank: u32,
     score: u64,
+}
+
+const NO_EXTRA: u32 = u32::MAX;
+
+impl Row {
+    fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
+        &keys[self.key_start as usize..self.key_start as usize + self.key_len as usize]
+    }
+}
+
+/// What only some rows have: a surface form that differs from the key, a payload.
+#[derive(Debug, Clone, Copy)]
+struct Extra {
+    surface: Span,
+    payload: Span,
 }
 
 /// A finished segment and what went into it.
@@ -129,14 +147,15 @@ pub struct BuiltSegment {
 /// saturating sum of their scores, its display text the surface form with the highest single
 /// score (ties: the byte-wise smallest), its payload that row's payload.
 ///
-/// Memory: about 32 bytes per row plus the normalized text (and the surface text where it
-/// differs from the normalized key).
+/// Memory: 24 bytes per row plus the normalized text (and, only for rows that have them, the
+/// surface text where it differs from the normalized key and the payload).
 #[derive(Debug, Default)]
 pub struct SegmentBuilder {
     options: BuildOptions,
     keys: Vec<u8>,
     texts: Vec<u8>,
     rows: Vec<Row>,
+    extras: Vec<Extra>,
     scratch: String,
 }
 
@@ -206,10 +225,17 @@ impl SegmentBuilder {
             Some(p) => push_span(&mut self.texts, p.as_bytes())?,
             None => Span::NONE,
         };
+        let extra = if surface.is_none() && payload.is_none() {
+            NO_EXTRA
+        } else {
+            self.extras.push(Extra { surface, payload });
+            (self.extras.len() - 1) as u32
+        };
         self.rows.push(Row {
-            key,
-            surface,
-            payload,
+            key_start: key.start,
+            key_len: key.len,
+            extra,
+            rank: 0,
             score,
         });
         Ok(())
@@ -221,11 +247,12 @@ impl SegmentBuilder {
             keys,
             texts,
             mut rows,
+            extras,
             ..
         } = self;
         let source_rows = rows.len() as u64;
-        rows.sort_unstable_by(|a, b| a.key.get(&keys).cmp(b.key.get(&keys)));
-        let merged = merge_in_place(&mut rows, &keys, &texts);
+        rows.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
+        let merged = merge_in_place(&mut rows, &keys, &texts, &extras);
         rows.truncate(merged);
         rows.shrink_to_fit();
 
@@ -238,47 +265,74 @@ impl SegmentBuilder {
                 .cmp(&rows[a as usize].score)
                 .then(a.cmp(&b))
         });
-        let mut rank_of = vec![0u32; rows.len()];
         for (rank, &row) in order.iter().enumerate() {
-            rank_of[row as usize] = rank as u32;
+            rows[row as usize].rank = rank as u32;
         }
+        // Not needed while the FST is built (the peak of memory use); rebuilt from the ranks.
+        drop(order);
 
-        let mut fst = fst::MapBuilder::memory();
-        for (row, rank) in rows.iter().zip(&rank_of) {
-            fst.insert(row.key.get(&keys), u64::from(*rank))
+        let extra_of = |r: &Row| (r.extra != NO_EXTRA).then(|| extras[r.extra as usize]);
+        let has_display = rows
+            .iter()
+            .any(|r| extra_of(r).is_some_and(|e| !e.surface.is_none()));
+        let has_payloads = rows
+            .iter()
+            .any(|r| extra_of(r).is_some_and(|e| !e.payload.is_none()));
+        let mut writer =
+            SegmentWriter::new(2 + usize::from(has_display) + usize::from(has_payloads));
+
+        // The FST streams straight into the segment buffer.
+        let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))
+            .map_err(|e| BuildError::Fst(e.to_string()))?;
+        for row in &rows {
+            fst.insert(row.key(&keys), u64::from(row.rank))
                 .map_err(|e| BuildError::Fst(e.to_string()))?;
         }
-        drop(rank_of);
-        let fst = fst
-            .into_inner()
-            .map_err(|e| BuildError::Fst(e.to_string()))?;
+        writer.return_buffer(
+            fst.into_inner()
+                .map_err(|e| BuildError::Fst(e.to_string()))?,
+        );
+        writer.end_section();
+        drop(keys);
 
-        let scores: Vec<u64> = order.iter().map(|&r| rows[r as usize].score).collect();
-        let scores = scores::encode(&scores);
-        let table = |pick: fn(&Row) -> Span| {
-            let entries = order.iter().enumerate().filter_map(|(rank, &r)| {
-                let span = pick(&rows[r as usize]);
-                (!span.is_none()).then(|| (rank as u32, text(span, &texts)))
-            });
-            let list: Vec<(u32, &str)> = entries.collect();
-            (!list.is_empty()).then(|| strings::encode(list.into_iter()))
-        };
-        let display = table(|r| r.surface);
-        let payloads = table(|r| r.payload);
-
-        let mut sections: Vec<(SectionKind, &[u8])> =
-            vec![(SectionKind::Fst, &fst), (SectionKind::Scores, &scores)];
-        if let Some(display) = &display {
-            sections.push((SectionKind::Display, display));
+        let mut order = vec![0u32; rows.len()];
+        for (i, row) in rows.iter().enumerate() {
+            order[row.rank as usize] = i as u32;
         }
-        if let Some(payloads) = &payloads {
-            sections.push((SectionKind::Payloads, payloads));
+        scores::encode(
+            writer.begin_section(SectionKind::Scores),
+            order.len(),
+            |rank| rows[order[rank] as usize].score,
+        );
+        writer.end_section();
+        for (kind, present, pick) in [
+            (
+                SectionKind::Display,
+                has_display,
+                (|e: &Extra| e.surface) as fn(&Extra) -> Span,
+            ),
+            (SectionKind::Payloads, has_payloads, |e: &Extra| e.payload),
+        ] {
+            if !present {
+                continue;
+            }
+            let entries: Vec<(u32, &str)> = order
+                .iter()
+                .enumerate()
+                .filter_map(|(rank, &r)| {
+                    let span = pick(&extra_of(&rows[r as usize])?);
+                    (!span.is_none()).then(|| (rank as u32, text(span, &texts)))
+                })
+                .collect();
+            strings::encode(writer.begin_section(kind), &entries);
+            writer.end_section();
         }
-        let bytes = assemble(rows.len() as u64, source_rows, &sections);
+        let suggestions = rows.len() as u64;
+        drop((rows, order, texts, extras));
         Ok(BuiltSegment {
-            bytes,
+            bytes: writer.finish(suggestions, source_rows),
             rows: source_rows,
-            suggestions: rows.len() as u64,
+            suggestions,
         })
     }
 }
@@ -306,22 +360,23 @@ fn text(span: Span, texts: &[u8]) -> &str {
 }
 
 /// Merges runs of equal keys (rows sorted by key) into their first slot; returns the count.
-fn merge_in_place(rows: &mut [Row], keys: &[u8], texts: &[u8]) -> usize {
+fn merge_in_place(rows: &mut [Row], keys: &[u8], texts: &[u8], extras: &[Extra]) -> usize {
+    let extra = |r: &Row| (r.extra != NO_EXTRA).then(|| extras[r.extra as usize]);
     let surface = |r: &Row| -> &[u8] {
-        if r.surface.is_none() {
-            r.key.get(keys)
-        } else {
-            r.surface.get(texts)
+        match extra(r) {
+            Some(e) if !e.surface.is_none() => e.surface.get(texts),
+            _ => r.key(keys),
         }
     };
-    let payload =
-        |r: &Row| -> Option<&[u8]> { (!r.payload.is_none()).then(|| r.payload.get(texts)) };
+    let payload = |r: &Row| -> Option<&[u8]> {
+        extra(r).and_then(|e| (!e.payload.is_none()).then(|| e.payload.get(texts)))
+    };
     let mut written = 0;
     let mut i = 0;
     while i < rows.len() {
-        let key = rows[i].key.get(keys);
+        let key = rows[i].key(keys);
         let mut end = i + 1;
-        while end < rows.len() && rows[end].key.get(keys) == key {
+        while end < rows.len() && rows[end].key(keys) == key {
             end += 1;
         }
         let group = &rows[i..end];

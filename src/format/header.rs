@@ -168,40 +168,85 @@ impl Header {
     }
 }
 
-/// Assembles a whole segment: header, the given sections in order, trailer.
+/// Writes a segment front to back into one buffer: a placeholder header first, then each
+/// section appended in place (so the largest section, the FST, is never copied), then the
+/// header filled in and the trailer appended.
 #[cfg(feature = "build")]
-pub(crate) fn assemble(
-    suggestion_count: u64,
-    source_rows: u64,
-    sections: &[(SectionKind, &[u8])],
-) -> Vec<u8> {
-    let table_end = FIXED_LEN + sections.len() * ENTRY_LEN;
-    let body: usize = sections.iter().map(|(_, b)| b.len()).sum();
-    let mut out = Vec::with_capacity(table_end + body + TRAILER_LEN);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&NORMALIZER_ID.to_le_bytes());
-    out.extend_from_slice(&NORMALIZER_VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes()); // flags
-    out.extend_from_slice(&suggestion_count.to_le_bytes());
-    out.extend_from_slice(&source_rows.to_le_bytes());
-    out.extend_from_slice(&(sections.len() as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes()); // reserved
-    let mut offset = table_end as u64;
-    for (kind, bytes) in sections {
-        out.extend_from_slice(&(*kind as u32).to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&offset.to_le_bytes());
-        out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        offset += bytes.len() as u64;
+pub(crate) struct SegmentWriter {
+    out: Vec<u8>,
+    table_end: usize,
+    sections: Vec<(SectionKind, usize, usize)>,
+    open: Option<(SectionKind, usize)>,
+}
+
+#[cfg(feature = "build")]
+impl SegmentWriter {
+    /// Starts a segment that will hold `section_count` sections.
+    pub(crate) fn new(section_count: usize) -> SegmentWriter {
+        let table_end = FIXED_LEN + section_count * ENTRY_LEN;
+        SegmentWriter {
+            out: vec![0; table_end],
+            table_end,
+            sections: Vec::with_capacity(section_count),
+            open: None,
+        }
     }
-    for (_, bytes) in sections {
-        out.extend_from_slice(bytes);
+
+    /// Starts a section: append its bytes to the returned buffer, then call `end_section`.
+    pub(crate) fn begin_section(&mut self, kind: SectionKind) -> &mut Vec<u8> {
+        debug_assert!(self.open.is_none());
+        self.open = Some((kind, self.out.len()));
+        &mut self.out
     }
-    let crc = crc32fast::hash(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(END_MAGIC);
-    out
+
+    /// Hands the buffer to a writer that takes ownership (the FST builder).
+    pub(crate) fn take_buffer(&mut self, kind: SectionKind) -> Vec<u8> {
+        self.begin_section(kind);
+        std::mem::take(&mut self.out)
+    }
+
+    /// Gives the buffer back after `take_buffer`.
+    pub(crate) fn return_buffer(&mut self, buffer: Vec<u8>) {
+        self.out = buffer;
+    }
+
+    /// Ends the open section.
+    pub(crate) fn end_section(&mut self) {
+        if let Some((kind, start)) = self.open.take() {
+            self.sections.push((kind, start, self.out.len() - start));
+        }
+    }
+
+    /// Fills in the header and appends the trailer.
+    pub(crate) fn finish(mut self, suggestion_count: u64, source_rows: u64) -> Vec<u8> {
+        self.end_section();
+        let mut head = Vec::with_capacity(self.table_end);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.extend_from_slice(&NORMALIZER_ID.to_le_bytes());
+        head.extend_from_slice(&NORMALIZER_VERSION.to_le_bytes());
+        head.extend_from_slice(&0u32.to_le_bytes()); // flags
+        head.extend_from_slice(&suggestion_count.to_le_bytes());
+        head.extend_from_slice(&source_rows.to_le_bytes());
+        head.extend_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        head.extend_from_slice(&0u32.to_le_bytes()); // reserved
+        for &(kind, offset, len) in &self.sections {
+            head.extend_from_slice(&(kind as u32).to_le_bytes());
+            head.extend_from_slice(&0u32.to_le_bytes());
+            head.extend_from_slice(&(offset as u64).to_le_bytes());
+            head.extend_from_slice(&(len as u64).to_le_bytes());
+        }
+        debug_assert_eq!(
+            head.len(),
+            self.table_end,
+            "section count announced up front"
+        );
+        self.out[..head.len()].copy_from_slice(&head);
+        let crc = crc32fast::hash(&self.out);
+        self.out.extend_from_slice(&crc.to_le_bytes());
+        self.out.extend_from_slice(END_MAGIC);
+        self.out
+    }
 }
 
 /// Checks the trailer checksum over everything before it.

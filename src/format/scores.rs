@@ -94,40 +94,43 @@ impl Scores {
     }
 }
 
-/// Encodes scores given in rank order (non-increasing).
+/// Appends the section for `count` scores, `score(rank)` giving them in rank order
+/// (non-increasing).
 #[cfg(feature = "build")]
-pub(crate) fn encode(scores: &[u64]) -> Vec<u8> {
-    let blocks = scores.len().div_ceil(BLOCK);
-    let mut index = Vec::with_capacity(PREAMBLE + blocks * ENTRY);
-    index.extend_from_slice(&(BLOCK as u32).to_le_bytes());
-    index.extend_from_slice(&0u32.to_le_bytes());
-    let mut data: Vec<u8> = Vec::new();
-    for chunk in scores.chunks(BLOCK) {
-        let base = chunk[0];
-        let min = *chunk.last().unwrap_or(&base);
-        debug_assert!(
-            chunk.windows(2).all(|w| w[0] >= w[1]),
-            "scores must be in rank order"
-        );
-        let width = 64 - (base - min).leading_zeros();
-        index.extend_from_slice(&base.to_le_bytes());
-        index.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        index.extend_from_slice(&[width as u8, 0, 0, 0]);
+pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u64) {
+    let blocks = count.div_ceil(BLOCK);
+    let section_start = out.len();
+    out.extend_from_slice(&(BLOCK as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    let index_start = out.len();
+    out.resize(index_start + blocks * ENTRY, 0);
+    let data_start = out.len();
+    for block in 0..blocks {
+        let first = block * BLOCK;
+        let last = (first + BLOCK).min(count) - 1;
+        let base = score(first);
+        let width = 64 - (base - score(last)).leading_zeros();
+        let entry = index_start + block * ENTRY;
+        let offset = (out.len() - data_start) as u32;
+        out[entry..entry + 8].copy_from_slice(&base.to_le_bytes());
+        out[entry + 8..entry + 12].copy_from_slice(&offset.to_le_bytes());
+        out[entry + 12] = width as u8;
         let mut acc: u128 = 0;
         let mut nbits = 0u32;
-        for &s in chunk {
+        for rank in first..=last {
+            let s = score(rank);
+            debug_assert!(s <= base, "scores must be in rank order");
             acc |= u128::from(base - s) << nbits;
             nbits += width;
             while nbits >= 8 {
-                data.push(acc as u8);
+                out.push(acc as u8);
                 acc >>= 8;
                 nbits -= 8;
             }
         }
         if nbits > 0 {
-            data.push(acc as u8);
+            out.push(acc as u8);
         }
     }
-    index.extend_from_slice(&data);
-    index
+    debug_assert!(out.len() >= section_start);
 }

@@ -134,26 +134,21 @@ impl Strings {
     }
 }
 
-/// Encodes `(rank, text)` pairs given in ascending rank order.
+/// Appends the section for `(rank, text)` pairs given in ascending rank order.
 #[cfg(feature = "build")]
-pub(crate) fn encode<'a>(
-    entries: impl ExactSizeIterator<Item = (u32, &'a str)> + Clone,
-) -> Vec<u8> {
-    let count = entries.len();
-    let mut out = Vec::new();
-    out.extend_from_slice(&(count as u32).to_le_bytes());
+pub(crate) fn encode(out: &mut Vec<u8>, entries: &[(u32, &str)]) {
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
-    for (rank, _) in entries.clone() {
+    for (rank, _) in entries {
         out.extend_from_slice(&rank.to_le_bytes());
     }
     let mut offset = 0u32;
     out.extend_from_slice(&offset.to_le_bytes());
-    for (_, text) in entries.clone() {
+    for (_, text) in entries {
         offset += text.len() as u32;
         out.extend_from_slice(&offset.to_le_bytes());
     }
     for (_, text) in entries {
         out.extend_from_slice(text.as_bytes());
     }
-    out
 }
