@@ -107,45 +107,40 @@ pub fn run(args: BuildArgs) -> Result<()> {
         max_phrase_bytes: args.max_phrase_bytes,
         ..BuildOptions::default()
     });
-    let mut rejected = 0u64;
+    // Shared by the good-row and the bad-row callbacks: a good row can still be refused by
+    // the builder (empty or too long after normalization).
+    let rejected = std::cell::Cell::new(0u64);
     let mut read = 0u64;
     for (source, format) in &sources {
         let name = source.name();
         let reader = input::open(source, &progress)?;
-        let mut report = |line: u64, message: &str| -> Result<()> {
-            rejected += 1;
-            if rejected as usize <= MAX_FAULTS_SHOWN {
+        let report = |line: u64, message: &str| {
+            rejected.set(rejected.get() + 1);
+            if rejected.get() as usize <= MAX_FAULTS_SHOWN {
                 progress.suspend(|| eprintln!("bad row: {name}:{line}: {message}"));
             }
-            Ok(())
         };
-        let mut on_fault = |f: Fault| {
-            read += 1;
-            report(f.line, &f.message)
-        };
-        // The two closures share `report`; route good rows' errors through a cell.
-        let faults = std::cell::RefCell::new(Vec::<(u64, String)>::new());
         let mut on_row = |row: Row| -> Result<()> {
+            read += 1;
             match builder.add_with_payload(&row.phrase, row.score, row.payload.as_deref()) {
                 Ok(()) => Ok(()),
                 Err(e) if e.is_row_error() => {
-                    faults.borrow_mut().push((row.line, e.to_string()));
+                    report(row.line, &e.to_string());
                     Ok(())
                 }
                 Err(e) => Err(e.into()),
             }
         };
-        let mut good = 0u64;
-        let mut counted_on_row = |row: Row| {
-            good += 1;
-            on_row(row)
+        let mut faults = 0u64;
+        let mut on_fault = |f: Fault| -> Result<()> {
+            faults += 1;
+            report(f.line, &f.message);
+            Ok(())
         };
-        input::read_rows(reader, *format, &name, &mut counted_on_row, &mut on_fault)?;
-        read += good;
-        for (line, message) in faults.into_inner() {
-            report(line, &message)?;
-        }
+        input::read_rows(reader, *format, &name, &mut on_row, &mut on_fault)?;
+        read += faults;
     }
+    let rejected = rejected.get();
     if rejected as usize > MAX_FAULTS_SHOWN {
         progress.suspend(|| {
             eprintln!(

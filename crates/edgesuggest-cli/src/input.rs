@@ -163,19 +163,29 @@ fn read_lines(
                 _ => parse_ndjson(text),
             },
         };
-        match parsed {
-            Ok((phrase, score, payload)) => on_row(Row {
-                line,
-                phrase,
-                score,
-                payload,
-            })?,
-            Err(message) => on_fault(Fault { line, message })?,
-        }
+        dispatch(line, parsed, on_row, on_fault)?;
     }
 }
 
 type Parsed = std::result::Result<(String, u64, Option<String>), String>;
+
+/// Hands a parsed line to the row or the fault callback.
+fn dispatch(
+    line: u64,
+    parsed: Parsed,
+    on_row: &mut dyn FnMut(Row) -> Result<()>,
+    on_fault: &mut dyn FnMut(Fault) -> Result<()>,
+) -> Result<()> {
+    match parsed {
+        Ok((phrase, score, payload)) => on_row(Row {
+            line,
+            phrase,
+            score,
+            payload,
+        }),
+        Err(message) => on_fault(Fault { line, message }),
+    }
+}
 
 fn parse_tsv(text: &str) -> Parsed {
     let mut fields = text.splitn(3, '\t');
@@ -327,15 +337,7 @@ fn read_csv(
             };
             Ok((phrase.to_string(), score, payload))
         })();
-        match parsed {
-            Ok((phrase, score, payload)) => on_row(Row {
-                line,
-                phrase,
-                score,
-                payload,
-            })?,
-            Err(message) => on_fault(Fault { line, message })?,
-        }
+        dispatch(line, parsed, on_row, on_fault)?;
     }
 }
 

@@ -11,6 +11,18 @@ fn cli() -> Command {
     Command::cargo_bin("edgesuggest").unwrap()
 }
 
+/// `edgesuggest build INPUT -o SEGMENT`, ready for more arguments.
+fn build(input: &Path, segment: &Path) -> Command {
+    let mut cmd = cli();
+    cmd.args([
+        "build",
+        input.to_str().unwrap(),
+        "-o",
+        segment.to_str().unwrap(),
+    ]);
+    cmd
+}
+
 fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -25,13 +37,7 @@ fn build_query_inspect_verify() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
     let seg = dir.path().join("c.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .assert()
         .success()
         .stdout(contains("rows read        5"))
@@ -66,15 +72,7 @@ fn batch_queries_give_json_lines() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
     let seg = dir.path().join("c.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    build(&input, &seg).assert().success();
     let out = cli()
         .args(["query", seg.to_str().unwrap(), "--batch", "-", "-k", "2"])
         .write_stdin("new\nnew \nzzz\n\n")
@@ -106,13 +104,7 @@ fn bad_rows_fail_with_file_and_line_and_write_nothing() {
     text.extend_from_slice(format!("{}\t1\n", "x".repeat(300)).as_bytes());
     let input = write(dir.path(), "bad.tsv", &text);
     let seg = dir.path().join("bad.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .assert()
         .code(1)
         .stderr(contains("bad.tsv:2: missing score"))
@@ -127,37 +119,19 @@ fn bad_rows_fail_with_file_and_line_and_write_nothing() {
     assert!(!seg.exists());
 
     // Up to N bad rows are skipped with --max-errors N.
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .args(["--max-errors", "5"])
         .assert()
         .code(1);
     assert!(!seg.exists());
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .args(["--max-errors", "6"])
         .assert()
         .success()
         .stdout(contains("rows rejected    6"))
         .stdout(contains("suggestions      1"));
     // --max-phrase-bytes lifts the length limit.
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .args(["--max-errors", "5", "--max-phrase-bytes", "400"])
         .assert()
         .success()
@@ -170,15 +144,9 @@ fn failed_build_keeps_the_previous_segment() {
     let good = write(dir.path(), "good.tsv", CITIES.as_bytes());
     let bad = write(dir.path(), "bad.tsv", b"x\tnot-a-number\n");
     let seg = dir.path().join("c.seg");
-    cli()
-        .args(["build", good.to_str().unwrap(), "-o", seg.to_str().unwrap()])
-        .assert()
-        .success();
+    build(&good, &seg).assert().success();
     let before = std::fs::read(&seg).unwrap();
-    cli()
-        .args(["build", bad.to_str().unwrap(), "-o", seg.to_str().unwrap()])
-        .assert()
-        .code(1);
+    build(&bad, &seg).assert().code(1);
     assert_eq!(std::fs::read(&seg).unwrap(), before);
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
@@ -198,13 +166,7 @@ fn empty_input_fails() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "empty.tsv", b"");
     let seg = dir.path().join("e.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .assert()
         .code(1)
         .stderr(contains("no rows to build from"));
@@ -243,13 +205,7 @@ fn unknown_extension_asks_for_format() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "rows.data", CITIES.as_bytes());
     let seg = dir.path().join("x.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
+    build(&input, &seg)
         .assert()
         .code(1)
         .stderr(contains("--format"));
@@ -331,15 +287,7 @@ fn corrupt_segment_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
     let seg = dir.path().join("c.seg");
-    cli()
-        .args([
-            "build",
-            input.to_str().unwrap(),
-            "-o",
-            seg.to_str().unwrap(),
-        ])
-        .assert()
-        .success();
+    build(&input, &seg).assert().success();
     let mut bytes = std::fs::read(&seg).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
