@@ -4,6 +4,7 @@
 #
 #   ./build.sh demo    build everything and run the demo on bundled data
 #   ./build.sh test    every test (what CI runs)
+#   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
 set -euo pipefail
 
@@ -29,6 +30,101 @@ ensure_rust_parts() {
 }
 
 cli_bin() { echo "$ROOT/target/release/edgesuggest"; }
+
+# wasm-bindgen-cli must equal the wasm-bindgen version in Cargo.lock.
+wasm_bindgen_version() {
+    awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
+}
+
+ensure_wasm_bindgen() {
+    local version dir
+    version="$(wasm_bindgen_version)"
+    dir="$CACHE/wasm-bindgen-$version"
+    if [[ ! -x "$dir/bin/wasm-bindgen" ]] || ! "$dir/bin/wasm-bindgen" --version | grep -q " $version"; then
+        say "installing wasm-bindgen-cli $version into $dir (a few minutes, once)"
+        # Not --locked: the registry mirror lacks one of its locked dependencies.
+        cargo install wasm-bindgen-cli --version "$version" --root "$dir" --force
+    fi
+    export PATH="$dir/bin:$PATH"
+}
+
+# npm tools, pinned, in the cache: binaryen's wasm-opt (never Debian's binaryen: version 108
+# silently breaks these modules) and playwright-core (drives Debian's chromium).
+NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1)
+ensure_npm_tools() {
+    local dir="$CACHE/npm" stamp
+    stamp="$dir/.installed-$(echo "${NPM_TOOLS[*]}" | tr ' @/.' '____')"
+    if [[ ! -f "$stamp" ]]; then
+        say "installing npm tools: ${NPM_TOOLS[*]}"
+        mkdir -p "$dir"
+        (cd "$dir" && [[ -f package.json ]] || echo '{"private": true}' > "$dir/package.json")
+        npm install --prefix "$dir" --no-audit --no-fund --silent "${NPM_TOOLS[@]}"
+        touch "$stamp"
+    fi
+    export PATH="$dir/node_modules/.bin:$PATH"
+    export NODE_PATH="$dir/node_modules"
+}
+
+ensure_chromium() {
+    if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+        say "installing Debian chromium and chromium-driver"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+    fi
+}
+
+human_sizes() {
+    local f="$1"
+    node -e '
+        const fs = require("fs"), zlib = require("zlib");
+        const b = fs.readFileSync(process.argv[1]);
+        const gz = zlib.gzipSync(b, { level: 9 }).length;
+        const br = zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+        console.log(`${process.argv[1]}: ${b.length} bytes raw, ${gz} gzip, ${br} brotli`);
+    ' "$f"
+}
+
+build_wasm() {
+    ensure_rust_parts
+    ensure_wasm_bindgen
+    ensure_npm_tools
+    say "building the wasm module (profile wasm-release)"
+    cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p edgesuggest-wasm
+    local wasm="target/wasm32-unknown-unknown/wasm-release/edgesuggest_wasm.wasm"
+    for target in web node; do
+        local flavour="$target"
+        [[ "$target" == node ]] && flavour=nodejs
+        rm -rf "pkg/$target"
+        wasm-bindgen --target "$flavour" --out-dir "pkg/$target" "$wasm"
+        wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+            --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            "pkg/$target/edgesuggest_wasm_bg.wasm" -o "pkg/$target/edgesuggest_wasm_bg.wasm"
+    done
+    human_sizes pkg/web/edgesuggest_wasm_bg.wasm
+}
+
+# The segment and the native CLI's answers that the wasm tests compare against.
+write_wasm_fixture() {
+    local fixture="crates/edgesuggest-wasm/tests/fixture"
+    mkdir -p "$fixture"
+    "$(cli_bin)" build data/cities-10k.tsv -o "$fixture/cities.seg" -q
+    cp tests/fixtures/cities-queries.txt "$fixture/queries.txt"
+    "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 >"$fixture/expected.ndjson"
+}
+
+test_wasm() {
+    ensure_wasm_bindgen
+    ensure_chromium
+    build_cli
+    write_wasm_fixture
+    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+    say "wasm-bindgen-test in node"
+    cargo test --locked --target wasm32-unknown-unknown -p edgesuggest-wasm
+    say "wasm-bindgen-test in headless Chromium"
+    (cd crates/edgesuggest-wasm &&
+        CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_USE_BROWSER=1 \
+            cargo test --locked --target wasm32-unknown-unknown -p edgesuggest-wasm)
+}
 
 build_cli() {
     say "building the CLI (release)"
@@ -68,6 +164,7 @@ cmd_test() {
     cargo build --locked --target wasm32-unknown-unknown --no-default-features -p edgesuggest
     say "engine for wasm32-unknown-unknown (with builder)"
     cargo build --locked --target wasm32-unknown-unknown -p edgesuggest
+    test_wasm
     say "benchmark smoke run"
     EDGESUGGEST_BENCH_SMOKE=1 cargo bench --locked --bench topk
     say "all tests passed"
@@ -88,5 +185,6 @@ case "${1:-}" in
     demo) cmd_demo ;;
     test) cmd_test ;;
     bench) cmd_bench ;;
+    wasm) build_wasm ;;
     *) usage ;;
 esac

@@ -64,14 +64,14 @@ pub enum Error {
     },
     /// The trailer checksum does not match the contents.
     #[error(
-        "segment checksum mismatch: trailer says {expected:#010x}, contents hash to {got:#010x}; \
+        "segment checksum mismatch: trailer says {expected:#018x}, contents hash to {got:#018x}; \
          the bytes were corrupted in storage or transit, re-download or rebuild the segment"
     )]
     Checksum {
         /// The checksum recorded in the trailer.
-        expected: u32,
+        expected: u64,
         /// The checksum computed over the contents.
-        got: u32,
+        got: u64,
     },
     /// A structural inconsistency inside the segment.
     #[error("segment is corrupt: {section}: {detail}; re-download or rebuild the segment")]

@@ -43,6 +43,7 @@
 mod build;
 mod error;
 pub mod format;
+mod highlight;
 mod normalize;
 mod search;
 mod segment;
@@ -54,6 +55,7 @@ pub use build::{
 };
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
+pub use highlight::{match_span, utf16_range};
 pub use normalize::{
     normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID, NORMALIZER_VERSION,
 };

@@ -39,6 +39,8 @@ pub struct Suggestion<'a> {
     pub rank: u32,
     /// The JSON payload, if the phrase has one.
     pub payload: Option<&'a str>,
+    /// The normalized query that matched.
+    pub query: &'a str,
 }
 
 /// A [`Suggestion`] that owns its strings.
@@ -57,6 +59,17 @@ pub struct OwnedSuggestion {
 }
 
 impl Suggestion<'_> {
+    /// The byte range of [`Suggestion::text`] that the query matched (see
+    /// [`crate::match_span`]).
+    pub fn highlight(&self) -> std::ops::Range<usize> {
+        crate::match_span(self.text, self.query)
+    }
+
+    /// [`Suggestion::highlight`] in UTF-16 code units, for JavaScript.
+    pub fn highlight_utf16(&self) -> (u32, u32) {
+        crate::utf16_range(self.text, self.highlight())
+    }
+
     /// Copies the strings out.
     pub fn to_owned(&self) -> OwnedSuggestion {
         OwnedSuggestion {
@@ -120,6 +133,12 @@ impl Searcher {
         Searcher::default()
     }
 
+    /// The normalized form of the last query passed to [`Searcher::suggest`] (for
+    /// [`crate::match_span`]).
+    pub fn normalized_query(&self) -> &str {
+        &self.query
+    }
+
     /// The `k` highest-scoring suggestions whose normalized key starts with the normalized
     /// `query`, by score descending, ties by normalized key ascending (byte order).
     ///
@@ -154,6 +173,7 @@ impl Searcher {
                 score,
                 rank,
                 payload,
+                query: &self.query,
             });
         }
         Ok(out)

@@ -1,7 +1,7 @@
 //! The fixed header, the section table and the trailer.
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
-use super::{SectionKind, END_MAGIC, FORMAT_VERSION, MAGIC, TRAILER_LEN};
+use super::{checksum, SectionKind, END_MAGIC, FORMAT_VERSION, MAGIC, TRAILER_LEN};
 use crate::error::{Error, Result};
 use crate::normalize::{NORMALIZER_ID, NORMALIZER_VERSION};
 
@@ -242,8 +242,8 @@ impl SegmentWriter {
             "section count announced up front"
         );
         self.out[..head.len()].copy_from_slice(&head);
-        let crc = crc32fast::hash(&self.out);
-        self.out.extend_from_slice(&crc.to_le_bytes());
+        let sum = checksum(&self.out);
+        self.out.extend_from_slice(&sum.to_le_bytes());
         self.out.extend_from_slice(END_MAGIC);
         self.out
     }
@@ -260,8 +260,8 @@ pub(crate) fn verify_checksum(bytes: &[u8]) -> Result<()> {
             needed: TRAILER_LEN,
             len: bytes.len(),
         })?;
-    let expected = u32_at(bytes, body_end, "checksum")?;
-    let got = crc32fast::hash(&bytes[..body_end]);
+    let expected = u64_at(bytes, body_end, "checksum")?;
+    let got = checksum(&bytes[..body_end]);
     if expected != got {
         return Err(Error::Checksum { expected, got });
     }

@@ -15,8 +15,13 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// The segment format version this engine writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// Size of the trailer: CRC-32 (4 bytes) then [`END_MAGIC`].
-pub(crate) const TRAILER_LEN: usize = 8;
+/// Size of the trailer: XXH64 checksum (8 bytes) then [`END_MAGIC`].
+pub(crate) const TRAILER_LEN: usize = 12;
+
+/// The checksum over everything before the trailer: XXH64 with seed 0.
+pub(crate) fn checksum(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh64::xxh64(bytes, 0)
+}
 
 /// Section kinds in the section table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,154 @@
+//! Where a query matched inside a display text, under the same folding as the normalizer.
+//!
+//! A suggestion's key is the normalized form of its display text, and the query matched a
+//! prefix of the key. The matched span of the *text* is therefore the shortest prefix of the
+//! text whose normalization covers the normalized query (starting after leading whitespace):
+//! query "sao" on "São Paulo" spans "São", 3 characters.
+
+use unicode_normalization::char::decompose_compatible;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// The byte range of `text` matched by `normalized_query` (the output of
+/// [`crate::normalize_query`]), assuming the normalized `text` starts with it. A character
+/// that folds into several (the ligature `ﬁ`) is covered whole even if the query ends inside
+/// it. An empty query gives an empty range at the start of the text.
+///
+/// ```
+/// use edgesuggest::{match_span, normalize_query};
+/// assert_eq!(match_span("São Paulo", &normalize_query("SAO")), 0..4); // "São" is 4 bytes
+/// ```
+pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> {
+    let want = normalized_query.len();
+    let mut out_len = 0usize;
+    let mut pending_space = false;
+    let mut start = None;
+    if want == 0 {
+        let first = text
+            .char_indices()
+            .find(|(_, c)| !c.is_whitespace())
+            .map_or(text.len(), |(i, _)| i);
+        return first..first;
+    }
+    for (i, c) in text.char_indices() {
+        // Mirror `normalize_into` one character at a time, counting output bytes.
+        let mut fold = |d: char| {
+            if d.general_category() == GeneralCategory::NonspacingMark {
+                return;
+            }
+            for lower in d.to_lowercase() {
+                if lower.is_whitespace() {
+                    pending_space = out_len > 0;
+                } else {
+                    if pending_space {
+                        out_len += 1;
+                        pending_space = false;
+                    }
+                    out_len += lower.len_utf8();
+                    start.get_or_insert(i);
+                }
+            }
+        };
+        if c.is_ascii() {
+            fold(c);
+        } else {
+            decompose_compatible(c, &mut fold);
+        }
+        if out_len + usize::from(pending_space) >= want {
+            return start.unwrap_or(i)..i + c.len_utf8();
+        }
+    }
+    start.unwrap_or(text.len())..text.len()
+}
+
+/// Converts a byte range of `text` to UTF-16 code units (what JavaScript strings index by).
+pub fn utf16_range(text: &str, range: std::ops::Range<usize>) -> (u32, u32) {
+    let units = |end: usize| -> u32 {
+        text.get(..end)
+            .unwrap_or(text)
+            .chars()
+            .map(|c| c.len_utf16() as u32)
+            .sum()
+    };
+    let start = units(range.start);
+    let len: u32 = text
+        .get(range.clone())
+        .unwrap_or("")
+        .chars()
+        .map(|c| c.len_utf16() as u32)
+        .sum();
+    (start, start + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize_query;
+
+    fn span16(text: &str, query: &str) -> (u32, u32) {
+        utf16_range(text, match_span(text, &normalize_query(query)))
+    }
+
+    #[test]
+    fn folds_case_and_accents() {
+        assert_eq!(span16("São Paulo", "sao"), (0, 3));
+        assert_eq!(span16("São Paulo", "SÃO P"), (0, 5));
+        assert_eq!(span16("Zürich", "zu"), (0, 2));
+    }
+
+    #[test]
+    fn decomposed_text_covers_the_marks_of_the_last_letter() {
+        // "Sa" + U+0303 + "o": the query "sa" ends on the "a", whose mark follows it; the span
+        // stops before the mark only if nothing else is needed. Matching stops at "a".
+        assert_eq!(span16("Sa\u{303}o", "sa"), (0, 2));
+        assert_eq!(span16("Sa\u{303}o", "sao"), (0, 4));
+    }
+
+    #[test]
+    fn trailing_space_and_whitespace_runs() {
+        assert_eq!(span16("New York", "new "), (0, 4));
+        assert_eq!(span16("New   York", "new y"), (0, 7));
+        assert_eq!(span16("  Paris", "pa"), (2, 4));
+    }
+
+    #[test]
+    fn expansions_and_astral_characters() {
+        assert_eq!(span16("ﬁnance", "f"), (0, 1));
+        assert_eq!(span16("ﬁnance", "fin"), (0, 2));
+        // U+1D518 MATHEMATICAL FRAKTUR CAPITAL U folds to "u"; it is 2 UTF-16 units.
+        assert_eq!(span16("\u{1d518}ber", "ub"), (0, 3));
+        assert_eq!(span16("東京", "東"), (0, 1));
+    }
+
+    #[test]
+    fn empty_query() {
+        assert_eq!(span16("abc", ""), (0, 0));
+        assert_eq!(span16("  abc", ""), (2, 2));
+    }
+
+    #[test]
+    fn agrees_with_the_normalizer_on_every_prefix() {
+        let texts = [
+            "São Paulo",
+            "  Ærøskøbing  Kommune",
+            "Москва-Сити",
+            "ﬁ ﬂ ①",
+            "İstanbul",
+            "東京 都",
+        ];
+        for text in texts {
+            let key = crate::normalize_phrase(text);
+            for (end, _) in key.char_indices().skip(1).chain([(key.len(), ' ')]) {
+                let q = &key[..end];
+                let span = match_span(text, q);
+                let covered = normalize_query(&text[..span.end]);
+                assert!(
+                    covered.starts_with(q),
+                    "{text:?} {q:?} {span:?} {covered:?}"
+                );
+                // Shortest: one character less no longer covers the query.
+                let shorter = text[..span.end].char_indices().last().map_or(0, |(i, _)| i);
+                assert!(!normalize_query(&text[..shorter]).starts_with(q) || shorter < span.start);
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+// A reusable, accessible autosuggest widget: the WAI-ARIA 1.2 combobox pattern with a listbox
+// popup (https://www.w3.org/WAI/ARIA/apg/patterns/combobox/).
+//
+//   import { attachAutosuggest } from "./autosuggest.js";
+//   const widget = attachAutosuggest(input, listbox, {
+//     suggest: (query) => [{ text, score, highlight: [start, end] }, ...],
+//     onSelect: (suggestion) => { ... },
+//   });
+//
+// Text is always inserted as text nodes (never innerHTML), so suggestion data cannot inject
+// markup. The matched span is wrapped in <mark>.
+
+let nextId = 0;
+
+/**
+ * @param {HTMLInputElement} input  an <input role="combobox" aria-controls=listbox.id>
+ * @param {HTMLElement} listbox     a <ul role="listbox">
+ * @param {{suggest: (q: string) => Array<{text: string, score: number, highlight?: [number, number]}>,
+ *          onSelect?: (s: object) => void, onResults?: (q: string, results: object[], ms: number) => void,
+ *          showScores?: boolean}} options
+ */
+export function attachAutosuggest(input, listbox, options) {
+  const prefix = `as${nextId++}`;
+  let results = [];
+  let active = -1;
+
+  const open = () => {
+    listbox.hidden = results.length === 0;
+    input.setAttribute("aria-expanded", String(results.length > 0));
+  };
+  const close = () => {
+    listbox.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    setActive(-1);
+  };
+
+  function setActive(index) {
+    const options = listbox.querySelectorAll('[role="option"]');
+    options.forEach((el, i) => el.setAttribute("aria-selected", String(i === index)));
+    active = index;
+    if (index >= 0 && options[index]) {
+      input.setAttribute("aria-activedescendant", options[index].id);
+      options[index].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function render() {
+    listbox.replaceChildren();
+    results.forEach((s, i) => {
+      const li = document.createElement("li");
+      li.id = `${prefix}-opt-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const label = document.createElement("span");
+      label.className = "text";
+      const [start, end] = s.highlight ?? [0, 0];
+      const before = s.text.slice(0, start);
+      const matched = s.text.slice(start, end);
+      const after = s.text.slice(end);
+      if (before) label.append(document.createTextNode(before));
+      if (matched) {
+        const mark = document.createElement("mark");
+        mark.append(document.createTextNode(matched));
+        label.append(mark);
+      }
+      if (after) label.append(document.createTextNode(after));
+      li.append(label);
+      if (options.showScores) {
+        const score = document.createElement("span");
+        score.className = "score";
+        score.textContent = s.score.toLocaleString("en");
+        li.append(score);
+      }
+      // mousedown, not click: it fires before the input loses focus.
+      li.addEventListener("mousedown", (e) => {
+        e.preventDefault();
+        choose(i);
+      });
+      li.addEventListener("mousemove", () => active !== i && setActive(i));
+      listbox.append(li);
+    });
+    setActive(-1);
+    open();
+  }
+
+  function choose(index) {
+    const s = results[index];
+    if (!s) return;
+    input.value = s.text;
+    close();
+    options.onSelect?.(s);
+  }
+
+  function update() {
+    const t0 = performance.now();
+    try {
+      results = input.value.length ? options.suggest(input.value) : [];
+    } catch (e) {
+      results = [];
+      options.onError?.(e);
+    }
+    options.onResults?.(input.value, results, performance.now() - t0);
+    render();
+  }
+
+  input.addEventListener("input", update);
+  input.addEventListener("focus", () => input.value && update());
+  input.addEventListener("blur", close);
+  input.addEventListener("keydown", (e) => {
+    const n = results.length;
+    switch (e.key) {
+      case "ArrowDown":
+        e.preventDefault();
+        if (listbox.hidden && input.value) update();
+        if (n) setActive((active + 1) % n);
+        break;
+      case "ArrowUp":
+        e.preventDefault();
+        if (n) setActive(active <= 0 ? n - 1 : active - 1);
+        break;
+      case "Enter":
+        if (active >= 0) {
+          e.preventDefault();
+          choose(active);
+        }
+        break;
+      case "Escape":
+        if (!listbox.hidden) {
+          e.preventDefault();
+          close();
+        } else {
+          input.value = "";
+        }
+        break;
+      case "Tab":
+        if (active >= 0) choose(active);
+        else close();
+        break;
+    }
+  });
+
+  return {
+    refresh: update,
+    close,
+    get results() {
+      return results;
+    },
+  };
+}
