@@ -6,6 +6,7 @@
 #   ./build.sh test    every test (what CI runs)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
+#   ./build.sh test-wasm | test-www   one part of `test`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -112,6 +113,52 @@ write_wasm_fixture() {
     "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 >"$fixture/expected.ndjson"
 }
 
+# The static site: page, widget, service worker, wasm package, bundled segment + manifest.
+SITE="$ROOT/target/site"
+build_site() {
+    build_wasm
+    build_cli
+    say "assembling the site in $SITE"
+    rm -rf "$SITE"
+    mkdir -p "$SITE/pkg" "$SITE/segments"
+    cp www/index.html www/app.js www/autosuggest.js www/style.css "$SITE/"
+    cp pkg/web/edgesuggest_wasm.js pkg/web/edgesuggest_wasm_bg.wasm "$SITE/pkg/"
+    "$(cli_bin)" build data/cities-10k.tsv -o "$SITE/segments/cities.seg" -q
+    local hash build_id
+    hash="$(sha256sum "$SITE/segments/cities.seg" | cut -c1-16)"
+    mv "$SITE/segments/cities.seg" "$SITE/segments/cities.$hash.seg"
+    printf '{"version":"%s","segment":"cities.%s.seg","bytes":%s}\n' "$hash" "$hash" \
+        "$(stat -c %s "$SITE/segments/cities.$hash.seg")" >"$SITE/segments/manifest.json"
+    build_id="$(cat "$SITE"/*.html "$SITE"/*.js "$SITE"/*.css "$SITE"/pkg/* | sha256sum | cut -c1-16)"
+    sed "s/__BUILD_ID__/$build_id/" www/sw.js >"$SITE/sw.js"
+}
+
+# Extra segments the browser tests load with ?segment=: one with hostile phrases, one corrupt.
+write_site_test_segments() {
+    cat data/cities-10k.tsv tests/fixtures/hostile.tsv >"$ROOT/target/hostile-input.tsv"
+    "$(cli_bin)" build "$ROOT/target/hostile-input.tsv" -o "$SITE/segments/hostile.seg" -q
+    cp "$SITE/segments/hostile.seg" "$SITE/segments/corrupt.seg"
+    # Flip one byte in the middle: the checksum must catch it.
+    python3 - "$SITE/segments/corrupt.seg" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0x20
+open(p, "wb").write(bytes(b))
+PY
+}
+
+test_www() {
+    ensure_npm_tools
+    ensure_chromium
+    build_site
+    write_site_test_segments
+    say "browser tests (Playwright + Debian chromium)"
+    mkdir -p "$ROOT/target/artifacts"
+    SITE_DIR="$SITE" DATA_TSV="$ROOT/data/cities-10k.tsv" ARTIFACTS="$ROOT/target/artifacts" \
+        EDGESUGGEST_NPM="$CACHE/npm/node_modules" node --test www/tests/
+}
+
 test_wasm() {
     ensure_wasm_bindgen
     ensure_chromium
@@ -142,6 +189,8 @@ cmd_demo() {
         say "query '$q'"
         "$(cli_bin)" query "$out/cities.seg" "$q" -k 5
     done
+    build_site
+    local port="${PORT:-8080}"
     cat <<EOT
 
 Demo segment: $out/cities.seg
@@ -149,7 +198,11 @@ Try it:
   $(cli_bin) query $out/cities.seg 'san'
   $(cli_bin) query $out/cities.seg 'san' --json
   $(cli_bin) build --help
+
+Open the in-browser demo (offline-capable, wasm): http://127.0.0.1:$port/
+(serving $SITE; Ctrl-C to stop)
 EOT
+    exec node www/serve.mjs "$SITE" "$port"
 }
 
 cmd_test() {
@@ -165,6 +218,7 @@ cmd_test() {
     say "engine for wasm32-unknown-unknown (with builder)"
     cargo build --locked --target wasm32-unknown-unknown -p edgesuggest
     test_wasm
+    test_www
     say "benchmark smoke run"
     EDGESUGGEST_BENCH_SMOKE=1 cargo bench --locked --bench topk
     say "all tests passed"
@@ -176,7 +230,7 @@ cmd_bench() {
 }
 
 usage() {
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -186,5 +240,7 @@ case "${1:-}" in
     test) cmd_test ;;
     bench) cmd_bench ;;
     wasm) build_wasm ;;
+    test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration
+    test-www) test_www ;;
     *) usage ;;
 esac

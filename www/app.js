@@ -1,0 +1,100 @@
+// The demo page: loads the wasm engine and a segment, wires the autosuggest widget, and keeps
+// everything cached for offline use through a service worker.
+import init, { Suggester } from "./pkg/edgesuggest_wasm.js";
+import { attachAutosuggest } from "./autosuggest.js";
+
+const $ = (id) => document.getElementById(id);
+const input = $("q");
+
+function showError(message) {
+  $("error").hidden = false;
+  $("error").textContent = message;
+  $("load").hidden = true;
+  input.placeholder = "Suggestions unavailable";
+  document.body.dataset.state = "error";
+}
+
+/** Fetches a URL into a Uint8Array, reporting progress as bytes arrive. */
+async function fetchWithProgress(url, onProgress) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  const total = Number(response.headers.get("content-length")) || 0;
+  if (!response.body) return new Uint8Array(await response.arrayBuffer());
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onProgress(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
+/** Asks the service worker to keep this segment (and drop older ones) for offline use. */
+async function keepOffline(segmentUrl) {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.ready;
+  const reply = new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (e) => resolve(e.data);
+    registration.active.postMessage(
+      { type: "keep-segment", segment: new URL(segmentUrl, location.href).href,
+        manifest: new URL("segments/manifest.json", location.href).href },
+      [channel.port2],
+    );
+  });
+  const result = await reply;
+  document.body.dataset.offline = result?.ok ? "ready" : "failed";
+}
+
+async function main() {
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("sw.js").catch((e) => console.warn("service worker:", e));
+  }
+  const params = new URLSearchParams(location.search);
+  let segmentUrl = params.get("segment");
+  if (!segmentUrl) {
+    const response = await fetch("segments/manifest.json");
+    if (!response.ok) throw new Error(`HTTP ${response.status} for segments/manifest.json`);
+    const manifest = await response.json();
+    segmentUrl = `segments/${manifest.segment}`;
+  }
+  await init();
+  const started = performance.now();
+  const bytes = await fetchWithProgress(segmentUrl, (received, total) => {
+    $("load-progress").value = total ? received / total : 0;
+    $("load-text").textContent = total
+      ? `Downloading ${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`
+      : `Downloading ${(received / 1e6).toFixed(1)} MB`;
+  });
+  const suggester = Suggester.load(bytes);
+  const info = suggester.info();
+  const readyMs = performance.now() - started;
+  $("load").hidden = true;
+  $("status").textContent =
+    `${info.suggestions.toLocaleString("en")} suggestions (${(info.bytes / 1e6).toFixed(2)} MB) ready in ${readyMs.toFixed(0)} ms`;
+  attachAutosuggest(input, $("q-listbox"), {
+    suggest: (q) => suggester.suggest(q, { k: 10 }),
+    showScores: true,
+    onResults: (q, results, ms) => {
+      $("status").textContent = `${results.length} suggestions for “${q}” in ${(ms * 1000).toFixed(0)} µs`;
+    },
+    onError: (e) => showError(`Search failed: ${e.message ?? e}`),
+  });
+  input.disabled = false;
+  input.placeholder = "Type a city: new, sao, münchen…";
+  input.focus();
+  document.body.dataset.state = "ready";
+  if (!params.get("segment")) keepOffline(segmentUrl).catch((e) => console.warn("offline:", e));
+}
+
+main().catch((e) => showError(`Could not load suggestions: ${e.message ?? e}`));
