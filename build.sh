@@ -219,14 +219,45 @@ cmd_test() {
     cargo build --locked --target wasm32-unknown-unknown -p edgesuggest
     test_wasm
     test_www
-    say "benchmark smoke run"
+    say "benchmark smoke runs"
     EDGESUGGEST_BENCH_SMOKE=1 cargo bench --locked --bench topk
+    bench_wasm_node data/cities-10k.tsv --smoke
     say "all tests passed"
 }
 
+BENCH_NPM=(minisearch@7.2.0 flexsearch@0.8.212)
+ensure_bench_npm() {
+    local dir="$CACHE/bench-npm"
+    if [[ ! -f "$dir/.installed-7.2.0-0.8.212" ]]; then
+        say "installing benchmark peers: ${BENCH_NPM[*]}"
+        mkdir -p "$dir"
+        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
+        npm install --prefix "$dir" --no-audit --no-fund --silent "${BENCH_NPM[@]}"
+        touch "$dir/.installed-7.2.0-0.8.212"
+    fi
+}
+
+# wasm in node vs native vs MiniSearch and FlexSearch on the same phrases and queries.
+bench_wasm_node() {
+    local data="$1" smoke="${2:-}"
+    build_wasm
+    build_cli
+    ensure_bench_npm
+    cargo build --locked --release --example latency
+    mkdir -p target/bench
+    "$(cli_bin)" build "$data" -o target/bench/bench.seg -q --max-errors 1000
+    node bench/wasm-node.mjs "$data" target/bench/bench.seg pkg/node \
+        target/release/examples/latency "$CACHE/bench-npm/node_modules" $smoke
+}
+
 cmd_bench() {
-    say "cargo bench (results also in target/bench/)"
-    cargo bench --locked --bench topk
+    local data="$ROOT/../shared/data/npm.tsv"
+    [[ -f "$data" ]] || { echo "../shared/data/npm.tsv is absent: benchmarking bundled data" >&2; data="data/cities-10k.tsv"; }
+    mkdir -p target/bench
+    say "engine benchmark (cargo bench --bench topk)"
+    cargo bench --locked --bench topk | tee target/bench/topk.md
+    say "wasm in node vs native, MiniSearch, FlexSearch"
+    bench_wasm_node "$data" | tee target/bench/wasm-node.md
 }
 
 usage() {

@@ -1,9 +1,10 @@
 //! WebAssembly bindings for edgesuggest, for the browser and node (`wasm-bindgen`).
 //!
 //! Type conversions only: every decision is made by the engine, which is tested natively.
-//! One call crosses the boundary per query: results are serialized to one JSON string here
-//! and turned into objects by the JavaScript engine's native `JSON.parse`, which is much
-//! cheaper than setting each field through the boundary.
+//! Results cross the boundary in one call per query: all strings concatenated into one JS
+//! string and all numbers in one `Float64Array` view, turned into objects by a few lines of
+//! JavaScript. Measured in node on npm.tsv, that costs less than half of building a JSON
+//! string and `JSON.parse`-ing it, and far less than setting each field through the boundary.
 
 mod json;
 
@@ -45,6 +46,34 @@ export interface SuggesterInfo {
 }
 "#;
 
+#[wasm_bindgen(inline_js = r#"
+export function buildResults(strings, numbers) {
+  const out = new Array(numbers.length / 5);
+  let at = 0;
+  for (let i = 0, j = 0; j < numbers.length; i++, j += 5) {
+    const textLength = numbers[j + 3];
+    const result = {
+      text: strings.slice(at, at + textLength),
+      score: numbers[j],
+      highlight: [numbers[j + 1], numbers[j + 2]],
+    };
+    at += textLength;
+    const payloadLength = numbers[j + 4];
+    if (payloadLength >= 0) {
+      result.payload = JSON.parse(strings.slice(at, at + payloadLength));
+      at += payloadLength;
+    }
+    out[i] = result;
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    /// Builds `Suggestion` objects from the packed form written by `pack`.
+    #[wasm_bindgen(js_name = buildResults, catch)]
+    fn build_results(strings: &str, numbers: &[f64]) -> Result<JsValue, JsValue>;
+}
+
 /// Largest `k` accepted: a typeahead never shows more, and it bounds the work per call.
 const MAX_K: u32 = 1000;
 
@@ -54,6 +83,7 @@ pub struct Suggester {
     segment: Segment<Vec<u8>>,
     searcher: Searcher,
     out: String,
+    numbers: Vec<f64>,
 }
 
 #[wasm_bindgen]
@@ -66,6 +96,7 @@ impl Suggester {
             segment,
             searcher: Searcher::new(),
             out: String::with_capacity(1024),
+            numbers: Vec::with_capacity(64),
         })
     }
 
@@ -77,8 +108,29 @@ impl Suggester {
         #[wasm_bindgen(unchecked_param_type = "SuggestOptions")] options: Option<js_sys::Object>,
     ) -> Result<JsValue, JsError> {
         let k = read_k(options.as_ref())?;
-        let json = self.suggest_json(query, k)?;
-        js_sys::JSON::parse(json).map_err(|_| JsError::new("internal error: invalid result JSON"))
+        let hits = self
+            .searcher
+            .suggest(&self.segment, query, k as usize)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        self.out.clear();
+        self.numbers.clear();
+        for hit in &hits {
+            let (start, end) = hit.highlight_utf16();
+            self.out.push_str(hit.text);
+            // Scores are exact up to 2^53, as with any JSON number in JavaScript.
+            self.numbers.extend_from_slice(&[
+                hit.score as f64,
+                f64::from(start),
+                f64::from(end),
+                utf16_len(hit.text),
+                hit.payload.map_or(-1.0, utf16_len),
+            ]);
+            if let Some(payload) = hit.payload {
+                self.out.push_str(payload);
+            }
+        }
+        build_results(&self.out, &self.numbers)
+            .map_err(|_| JsError::new("a payload in this segment is not valid JSON"))
     }
 
     /// Like `suggest`, but returns the JSON text (for callers that forward it, like a worker).
@@ -132,4 +184,8 @@ fn check_k(k: u32) -> Result<u32, JsError> {
             "k must be an integer from 1 to {MAX_K}, got {k}"
         )))
     }
+}
+
+fn utf16_len(s: &str) -> f64 {
+    s.encode_utf16().count() as f64
 }
