@@ -7,7 +7,7 @@
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
-#   ./build.sh test-wasm | test-www   one part of `test`
+#   ./build.sh test-wasm | test-www | test-worker   one part of `test`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -158,14 +158,19 @@ build_site() {
     mkdir -p "$SITE/pkg" "$SITE/segments"
     cp www/index.html www/app.js www/autosuggest.js www/style.css "$SITE/"
     cp pkg/web/edgesuggest_wasm.js pkg/web/edgesuggest_wasm_bg.wasm "$SITE/pkg/"
+    [[ -d pkg/web/snippets ]] && cp -r pkg/web/snippets "$SITE/pkg/"
     "$(cli_bin)" build data/cities-10k.tsv -o "$SITE/segments/cities.seg" -q
     local hash build_id
     hash="$(sha256sum "$SITE/segments/cities.seg" | cut -c1-16)"
     mv "$SITE/segments/cities.seg" "$SITE/segments/cities.$hash.seg"
     printf '{"version":"%s","segment":"cities.%s.seg","bytes":%s}\n' "$hash" "$hash" \
         "$(stat -c %s "$SITE/segments/cities.$hash.seg")" >"$SITE/segments/manifest.json"
-    build_id="$(cat "$SITE"/*.html "$SITE"/*.js "$SITE"/*.css "$SITE"/pkg/* | sha256sum | cut -c1-16)"
-    sed "s/__BUILD_ID__/$build_id/" www/sw.js >"$SITE/sw.js"
+    local shell_files
+    shell_files="$(cd "$SITE" && find . -type f ! -path './segments/*' | sort | sed 's|^\./||')"
+    build_id="$(cd "$SITE" && cat $shell_files | sha256sum | cut -c1-16)"
+    local shell_json
+    shell_json="$(printf '%s\n' $shell_files | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')"
+    sed -e "s/__BUILD_ID__/$build_id/" -e "s|\.\.\.__SHELL_FILES__|...$shell_json|" www/sw.js >"$SITE/sw.js"
 }
 
 # Extra segments the browser tests load with ?segment=: one with hostile phrases, one corrupt.
@@ -191,7 +196,15 @@ test_www() {
     say "browser tests (Playwright + Debian chromium)"
     mkdir -p "$ROOT/target/artifacts"
     SITE_DIR="$SITE" DATA_TSV="$ROOT/data/cities-10k.tsv" ARTIFACTS="$ROOT/target/artifacts" \
-        EDGESUGGEST_NPM="$CACHE/npm/node_modules" node --test www/tests/
+        EDGESUGGEST_NPM="$CACHE/npm/node_modules" node --test www/tests/page.test.mjs
+}
+
+test_worker() {
+    build_worker
+    build_cli
+    say "worker tests in workerd (Miniflare 4, node 22)"
+    EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
+        DATA_TSV="$ROOT/data/cities-10k.tsv" "$NODE22" --test worker/tests/worker.test.mjs
 }
 
 test_wasm() {
@@ -225,7 +238,26 @@ cmd_demo() {
         "$(cli_bin)" query "$out/cities.seg" "$q" -k 5
     done
     build_site
-    local port="${PORT:-8080}"
+    build_worker
+    local api_port="${PORT:-8787}" site_port="${SITE_PORT:-8080}"
+    say "seeding local KV with the bundled index (edgesuggest publish --local)"
+    "$(cli_bin)" publish "$out/cities.seg" --index cities --local --config worker/wrangler.toml \
+        --wrangler "$WRANGLER"
+    printf '{"api": "http://127.0.0.1:%s"}\n' "$api_port" >"$SITE/site-config.json"
+    say "starting the worker in workerd (wrangler dev) on 127.0.0.1:$api_port"
+    (cd worker && PATH="$(dirname "$NODE22"):$PATH" "$WRANGLER" dev --ip 127.0.0.1 \
+        --port "$api_port" --local >"$ROOT/target/wrangler-dev.log" 2>&1) &
+    local wrangler_pid=$!
+    trap 'kill $wrangler_pid 2>/dev/null; pkill -P $wrangler_pid 2>/dev/null' EXIT
+    for _ in $(seq 1 60); do
+        curl -fsS "http://127.0.0.1:$api_port/v1/ping" >/dev/null 2>&1 && break
+        sleep 1
+    done
+    curl -fsS "http://127.0.0.1:$api_port/v1/suggest?q=new&k=3" || {
+        echo "the worker did not start; see target/wrangler-dev.log" >&2
+        exit 1
+    }
+    echo
     cat <<EOT
 
 Demo segment: $out/cities.seg
@@ -234,10 +266,13 @@ Try it:
   $(cli_bin) query $out/cities.seg 'san' --json
   $(cli_bin) build --help
 
-Open the in-browser demo (offline-capable, wasm): http://127.0.0.1:$port/
-(serving $SITE; Ctrl-C to stop)
+Worker (real workerd, local KV):  http://127.0.0.1:$api_port/v1/suggest?q=new
+                                  http://127.0.0.1:$api_port/v1/health
+In-browser demo (wasm, offline):  http://127.0.0.1:$site_port/
+  (falls back to the worker's API when the segment cannot load; force it with ?mode=api)
+Ctrl-C stops both.
 EOT
-    exec node www/serve.mjs "$SITE" "$port"
+    node www/serve.mjs "$SITE" "$site_port"
 }
 
 cmd_test() {
@@ -254,6 +289,7 @@ cmd_test() {
     cargo build --locked --target wasm32-unknown-unknown -p edgesuggest
     test_wasm
     test_www
+    test_worker
     say "benchmark smoke runs"
     EDGESUGGEST_BENCH_SMOKE=1 cargo bench --locked --bench topk
     bench_wasm_node data/cities-10k.tsv --smoke
@@ -309,5 +345,6 @@ case "${1:-}" in
     worker) build_worker ;;
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration
     test-www) test_www ;;
+    test-worker) test_worker ;;
     *) usage ;;
 esac

@@ -56,6 +56,42 @@ async function keepOffline(segmentUrl) {
   document.body.dataset.offline = result?.ok ? "ready" : "failed";
 }
 
+/** The worker API, when the site was configured with one (`site-config.json`). */
+async function apiBase() {
+  try {
+    const response = await fetch("site-config.json");
+    return response.ok ? (await response.json()).api ?? null : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Suggestions from the edge worker instead of in-page wasm. */
+function useApi(api, reason) {
+  $("load").hidden = true;
+  $("error").hidden = true;
+  $("status").textContent = `Answering from the edge API at ${api} (${reason})`;
+  attachAutosuggest(input, $("q-listbox"), {
+    suggest: async (q) => {
+      const response = await fetch(`${api}/v1/suggest?q=${encodeURIComponent(q)}&k=10`);
+      const body = await response.json();
+      if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
+      return body.suggestions;
+    },
+    showScores: true,
+    onResults: (q, results, ms) => {
+      $("status").textContent = `${results.length} suggestions for “${q}” from the API in ${ms.toFixed(1)} ms`;
+    },
+    onError: (e) => {
+      $("status").textContent = `API error: ${e.message ?? e}`;
+    },
+  });
+  input.disabled = false;
+  input.placeholder = "Type a city: new, sao, münchen…";
+  document.body.dataset.state = "ready";
+  document.body.dataset.mode = "api";
+}
+
 async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").catch((e) => console.warn("service worker:", e));
@@ -97,4 +133,9 @@ async function main() {
   if (!params.get("segment")) keepOffline(segmentUrl).catch((e) => console.warn("offline:", e));
 }
 
-main().catch((e) => showError(`Could not load suggestions: ${e.message ?? e}`));
+const forceApi = new URLSearchParams(location.search).get("mode") === "api";
+(forceApi ? Promise.reject(new Error("?mode=api")) : main()).catch(async (e) => {
+  const api = await apiBase();
+  if (api) useApi(api, forceApi ? "requested with ?mode=api" : `in-page load failed: ${e.message ?? e}`);
+  else showError(`Could not load suggestions: ${e.message ?? e}`);
+});

@@ -15,7 +15,8 @@ let nextId = 0;
 /**
  * @param {HTMLInputElement} input  an <input role="combobox" aria-controls=listbox.id>
  * @param {HTMLElement} listbox     a <ul role="listbox">
- * @param {{suggest: (q: string) => Array<{text: string, score: number, highlight?: [number, number]}>,
+ * @param {{suggest: (q: string) => Array<{text: string, score: number, highlight?: [number, number]}>
+ *            | Promise<Array<object>>,
  *          onSelect?: (s: object) => void, onResults?: (q: string, results: object[], ms: number) => void,
  *          showScores?: boolean}} options
  */
@@ -93,16 +94,31 @@ export function attachAutosuggest(input, listbox, options) {
     options.onSelect?.(s);
   }
 
+  // `suggest` may return results or a promise of them (a remote API); a late answer to an
+  // older keystroke is dropped.
+  let latest = 0;
   function update() {
     const t0 = performance.now();
-    try {
-      results = input.value.length ? options.suggest(input.value) : [];
-    } catch (e) {
-      results = [];
+    const query = input.value;
+    const ticket = ++latest;
+    const show = (list) => {
+      if (ticket !== latest) return;
+      results = list;
+      options.onResults?.(query, results, performance.now() - t0);
+      render();
+    };
+    const fail = (e) => {
+      if (ticket !== latest) return;
       options.onError?.(e);
+      show([]);
+    };
+    try {
+      const answer = query.length ? options.suggest(query) : [];
+      if (answer && typeof answer.then === "function") answer.then(show, fail);
+      else show(answer);
+    } catch (e) {
+      fail(e);
     }
-    options.onResults?.(input.value, results, performance.now() - t0);
-    render();
   }
 
   input.addEventListener("input", update);

@@ -11,15 +11,8 @@ const BUILD = "__BUILD_ID__";
 const SHELL_CACHE = `edgesuggest-shell-${BUILD}`;
 const SEGMENT_PREFIX = "edgesuggest-segment-";
 const MANIFEST_CACHE = "edgesuggest-manifest";
-const SHELL = [
-  "./",
-  "index.html",
-  "app.js",
-  "autosuggest.js",
-  "style.css",
-  "pkg/edgesuggest_wasm.js",
-  "pkg/edgesuggest_wasm_bg.wasm",
-];
+// Every file of the site but the segments and this worker (filled in by build.sh).
+const SHELL = ["./", ...__SHELL_FILES__];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(

@@ -44,7 +44,9 @@ fn json_response(status: u16, body: &impl Serialize) -> Result<Response> {
     let text = serde_json::to_string(body).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let headers = Headers::new();
     headers.set("content-type", "application/json; charset=utf-8")?;
-    Ok(Response::ok(text)?.with_status(status).with_headers(headers))
+    Ok(Response::ok(text)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 fn error_response(status: u16, code: &str, message: &str) -> Result<Response> {
@@ -127,15 +129,6 @@ async fn route(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Resu
 }
 
 #[derive(Serialize)]
-struct SuggestBody<'a> {
-    query: &'a str,
-    index: &'a str,
-    version: u64,
-    suggestions: Vec<Item<'a>>,
-    took_us: u64,
-}
-
-#[derive(Serialize)]
 struct Item<'a> {
     text: &'a str,
     score: u64,
@@ -187,51 +180,71 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
     let cache_started = now_ms();
     let cached = cache.get(cache_key.as_str(), false).await.ok().flatten();
     let cache_ms = now_ms() - cache_started;
-    if let Some(mut hit) = cached {
-        store::with_stats(|s| s.l2_hits += 1);
-        let body = hit.bytes().await?;
-        let mut response = Response::from_bytes(body)?;
-        let h = response.headers_mut();
-        h.set("content-type", "application/json; charset=utf-8")?;
-        h.set("cache-control", &format!("public, max-age={}", config.cache_max_age))?;
-        h.set(
-            "server-timing",
-            &format!("load;dur={:.3}, cache;desc=hit;dur={cache_ms:.3}", got.load_ms),
-        )?;
-        return Ok(response);
-    }
-    store::with_stats(|s| s.l2_misses += 1);
-
+    // The cache holds only the suggestions array: the same normalized query can come from
+    // different raw queries, and the response echoes the raw one.
+    let (suggestions_json, cache_desc) = match cached {
+        Some(mut hit) => {
+            store::with_stats(|s| s.l2_hits += 1);
+            let bytes = hit.bytes().await?;
+            let text = String::from_utf8(bytes)
+                .map_err(|_| worker::Error::RustError("cached body is not UTF-8".into()))?;
+            (text, "hit")
+        }
+        None => {
+            store::with_stats(|s| s.l2_misses += 1);
+            ("".to_string(), "miss")
+        }
+    };
     let search_started = now_ms();
-    let body = search_body(&loaded, &index, &params.query, params.k, started)?;
+    let suggestions_json = if cache_desc == "hit" {
+        suggestions_json
+    } else {
+        let json = search_suggestions(&loaded, &params.query, params.k)?;
+        if config.cache_max_age > 0 {
+            let mut entry = Response::ok(json.clone())?;
+            entry.headers_mut().set(
+                "cache-control",
+                &format!("public, max-age={}", config.cache_max_age),
+            )?;
+            ctx.wait_until(async move {
+                let _ = Cache::default().put(cache_key.as_str(), entry).await;
+            });
+        }
+        json
+    };
     let search_ms = now_ms() - search_started;
+    let body = format!(
+        "{{\"query\":{},\"index\":{},\"version\":{},\"suggestions\":{suggestions_json},\"took_us\":{}}}",
+        serde_json::to_string(&params.query).unwrap_or_default(),
+        serde_json::to_string(&index).unwrap_or_default(),
+        loaded.version,
+        ((now_ms() - started) * 1000.0).max(0.0) as u64
+    );
     let mut response = Response::ok(body)?;
     let h = response.headers_mut();
     h.set("content-type", "application/json; charset=utf-8")?;
-    h.set("cache-control", &format!("public, max-age={}", config.cache_max_age))?;
+    h.set(
+        "cache-control",
+        &format!("public, max-age={}", config.cache_max_age),
+    )?;
     h.set(
         "server-timing",
         &format!(
-            "load;dur={:.3}, search;dur={search_ms:.3}, cache;desc=miss;dur={cache_ms:.3}",
+            "load;dur={:.3}, search;dur={search_ms:.3}, cache;desc={cache_desc};dur={cache_ms:.3}",
             got.load_ms
         ),
     )?;
-    if config.cache_max_age > 0 {
-        let copy = response.cloned()?;
-        ctx.wait_until(async move {
-            let _ = Cache::default().put(cache_key.as_str(), copy).await;
-        });
-    }
     Ok(response)
 }
 
-fn search_body(loaded: &Loaded, index: &str, query: &str, k: usize, started: f64) -> Result<String> {
+/// The suggestions array as JSON.
+fn search_suggestions(loaded: &Loaded, query: &str, k: usize) -> Result<String> {
     SEARCHER.with(|searcher| {
         let mut searcher = searcher.borrow_mut();
         let hits = searcher
             .suggest(&loaded.segment, query, k)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let suggestions = hits
+        let items: Vec<Item> = hits
             .iter()
             .map(|hit| {
                 let (start, end) = hit.highlight_utf16();
@@ -245,14 +258,7 @@ fn search_body(loaded: &Loaded, index: &str, query: &str, k: usize, started: f64
                 }
             })
             .collect();
-        let body = SuggestBody {
-            query,
-            index,
-            version: loaded.version,
-            suggestions,
-            took_us: ((now_ms() - started) * 1000.0).max(0.0) as u64,
-        };
-        serde_json::to_string(&body).map_err(|e| worker::Error::RustError(e.to_string()))
+        serde_json::to_string(&items).map_err(|e| worker::Error::RustError(e.to_string()))
     })
 }
 

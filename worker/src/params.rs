@@ -77,17 +77,24 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
             _ => continue, // unknown parameters are ignored, like cache busters
         };
         if slot.is_some() {
-            return Err(bad("duplicate_parameter", format!("parameter `{name}` given twice")));
+            return Err(bad(
+                "duplicate_parameter",
+                format!("parameter `{name}` given twice"),
+            ));
         }
         let value = decode_component(value)
             .map_err(|e| bad("bad_encoding", format!("parameter `{name}`: {e}")))?;
         *slot = Some(value);
     }
-    let query = query.ok_or_else(|| bad("missing_q", "parameter `q` is required: /v1/suggest?q=new"))?;
+    let query =
+        query.ok_or_else(|| bad("missing_q", "parameter `q` is required: /v1/suggest?q=new"))?;
     if query.len() > MAX_QUERY_BYTES {
         return Err(bad(
             "q_too_long",
-            format!("`q` is {} bytes; at most {MAX_QUERY_BYTES} are accepted", query.len()),
+            format!(
+                "`q` is {} bytes; at most {MAX_QUERY_BYTES} are accepted",
+                query.len()
+            ),
         ));
     }
     let k = match k {
@@ -122,13 +129,19 @@ mod tests {
     #[test]
     fn parses() {
         let p = parse_suggest("q=new+y&k=5&index=cities").unwrap();
-        assert_eq!((p.query.as_str(), p.k, p.index.as_deref()), ("new y", 5, Some("cities")));
+        assert_eq!(
+            (p.query.as_str(), p.k, p.index.as_deref()),
+            ("new y", 5, Some("cities"))
+        );
         assert_eq!(parse_suggest("q=").unwrap().k, DEFAULT_K);
         assert_eq!(parse_suggest("k=1").unwrap_err().code, "missing_q");
         assert_eq!(parse_suggest("q=a&k=0").unwrap_err().code, "bad_k");
         assert_eq!(parse_suggest("q=a&k=51").unwrap_err().code, "bad_k");
         assert_eq!(parse_suggest("q=a&k=x").unwrap_err().code, "bad_k");
-        assert_eq!(parse_suggest("q=a&q=b").unwrap_err().code, "duplicate_parameter");
+        assert_eq!(
+            parse_suggest("q=a&q=b").unwrap_err().code,
+            "duplicate_parameter"
+        );
         assert_eq!(parse_suggest("q=%").unwrap_err().code, "bad_encoding");
         let long = format!("q={}", "a".repeat(257));
         assert_eq!(parse_suggest(&long).unwrap_err().code, "q_too_long");

@@ -32,7 +32,11 @@ pub enum LoadError {
     /// No manifest in KV: nothing was published for this index yet.
     NoManifest { index: String },
     /// The index is larger than the whole memory budget.
-    TooLarge { index: String, bytes: u64, budget: u64 },
+    TooLarge {
+        index: String,
+        bytes: u64,
+        budget: u64,
+    },
     /// KV failed, a chunk is missing, or the bytes are corrupt.
     Failed { index: String, detail: String },
 }
@@ -51,7 +55,11 @@ impl LoadError {
             LoadError::NoManifest { index } => format!(
                 "index `{index}` has no manifest in KV yet; publish it with `edgesuggest publish`"
             ),
-            LoadError::TooLarge { index, bytes, budget } => format!(
+            LoadError::TooLarge {
+                index,
+                bytes,
+                budget,
+            } => format!(
                 "index `{index}` needs {bytes} bytes, more than this worker's memory budget of \
                  {budget} bytes (MEMORY_BUDGET_BYTES); split it or raise the budget"
             ),
@@ -139,7 +147,10 @@ pub async fn get_or_load(kv: &KvStore, index: &str, config: &Config) -> Result<G
         Some(loaded)
     });
     if let Some(loaded) = hit {
-        return Ok(Got { loaded, load_ms: 0.0 });
+        return Ok(Got {
+            loaded,
+            load_ms: 0.0,
+        });
     }
     let started = now_ms();
     let future = STATE.with(|s| {
@@ -159,7 +170,8 @@ pub async fn get_or_load(kv: &KvStore, index: &str, config: &Config) -> Result<G
                     Ok(loaded) => install(&mut s, loaded.clone(), budget),
                     Err(e) => {
                         s.stats.load_failures += 1;
-                        log_failure(&index_owned, e);
+                        let serving = s.slots.get(&index_owned).map(|x| x.loaded.version);
+                        log_failure(&index_owned, e, serving);
                     }
                 }
             });
@@ -218,7 +230,8 @@ pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &
                 Ok(None) => {}
                 Err(e) => {
                     s.stats.load_failures += 1;
-                    log_failure(&index, &e);
+                    let serving = s.slots.get(&index).map(|x| x.loaded.version);
+                    log_failure(&index, &e, serving);
                 }
             }
             if let Some(slot) = s.slots.get_mut(&index) {
@@ -228,7 +241,9 @@ pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &
     });
 }
 
-fn log_failure(index: &str, e: &LoadError) {
+/// One structured log line per failed load. Takes the serving version as an argument: it is
+/// called while the state is borrowed.
+fn log_failure(index: &str, e: &LoadError, keeps_serving: Option<u64>) {
     worker::console_log!(
         "{}",
         serde_json::json!({
@@ -236,7 +251,7 @@ fn log_failure(index: &str, e: &LoadError) {
             "index": index,
             "code": e.code(),
             "message": e.message(),
-            "keeps_serving": STATE.with(|s| s.borrow().slots.get(index).map(|x| x.loaded.version)),
+            "keeps_serving": keeps_serving,
         })
     );
 }
@@ -351,8 +366,8 @@ async fn load_manifest(
         )));
     }
     let size = bytes.len();
-    let segment = Segment::load(bytes)
-        .map_err(|e| failed(format!("segment {}: {e}", entry.hash)))?;
+    let segment =
+        Segment::load(bytes).map_err(|e| failed(format!("segment {}: {e}", entry.hash)))?;
     Ok(Rc::new(Loaded {
         index: index.to_string(),
         version: manifest.version,

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 /// Publish segments to Workers KV for the edge worker.
 ///
-/// Writes content-addressed chunks (`seg/<sha256>/<n>`, each at most --chunk-bytes) and a
+/// Writes content-addressed chunks (`seg/<sha256>/<chunk-bytes>/<n>`) and a
 /// manifest (`manifest/<INDEX>`) naming them. Chunks are written first and the manifest last,
 /// so a worker never sees a manifest that points at missing data. Segments are verified before
 /// anything is written.
@@ -98,7 +98,7 @@ pub fn run(args: PublishArgs) -> Result<()> {
         let hash = hex(&Sha256::digest(&bytes));
         let mut keys = Vec::new();
         for (n, chunk) in bytes.chunks(args.chunk_bytes).enumerate() {
-            let key = chunk_key(&hash, n);
+            let key = chunk_key(&hash, args.chunk_bytes, n);
             chunks.push(BulkEntry {
                 key: key.clone(),
                 value: base64::engine::general_purpose::STANDARD.encode(chunk),
@@ -109,11 +109,17 @@ pub fn run(args: PublishArgs) -> Result<()> {
         entries.push(SegmentEntry {
             hash,
             size: bytes.len() as u64,
-            kind: if i == 0 { SegmentKind::Base } else { SegmentKind::Delta },
+            kind: if i == 0 {
+                SegmentKind::Base
+            } else {
+                SegmentKind::Delta
+            },
             chunks: keys,
         });
     }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let manifest = Manifest {
         manifest_version: MANIFEST_VERSION,
         index: args.index.clone(),
@@ -154,12 +160,20 @@ pub fn run(args: PublishArgs) -> Result<()> {
     if args.local {
         put_local(&args, &chunks_file)?;
         put_local(&args, &manifest_file)?;
-        println!("published to local KV (binding {}, {})", args.binding, args.config.display());
+        println!(
+            "published to local KV (binding {}, {})",
+            args.binding,
+            args.config.display()
+        );
         if args.out_dir.is_none() {
             let _ = std::fs::remove_dir_all(&dir);
         }
     } else {
-        println!("wrote {} and {}", chunks_file.display(), manifest_file.display());
+        println!(
+            "wrote {} and {}",
+            chunks_file.display(),
+            manifest_file.display()
+        );
         println!("put them in this order (chunks first, manifest last):");
         for file in [&chunks_file, &manifest_file] {
             println!(

@@ -1,9 +1,11 @@
 //! The KV layout of a published index, shared by `edgesuggest publish` (which writes it) and
 //! the worker (which reads it):
 //!
-//! - `seg/<sha256>/<n>`: chunk `n` of the segment whose bytes hash to `<sha256>` (hex).
-//!   Immutable and content-addressed; each chunk ≤ [`DEFAULT_CHUNK_BYTES`] by default (KV values
-//!   max out at 25 MiB).
+//! - `seg/<sha256>/<chunk_bytes>/<n>`: chunk `n` of the segment whose bytes hash to `<sha256>`
+//!   (hex), cut every `<chunk_bytes>` bytes. Immutable and content-addressed: the hash and the
+//!   chunk size determine the bytes, so publishing the same segment with another chunk size
+//!   never overwrites chunks a live manifest points at. Chunks are at most
+//!   [`DEFAULT_CHUNK_BYTES`] by default (KV values max out at 25 MiB).
 //! - `manifest/<index>`: a small mutable JSON [`Manifest`] naming the segments of one index.
 //!
 //! Publishing writes every chunk first and the manifest last, so a reader never sees a manifest
@@ -25,9 +27,9 @@ pub fn manifest_key(index: &str) -> String {
     format!("manifest/{index}")
 }
 
-/// The KV key of chunk `n` of the segment with content hash `hash`.
-pub fn chunk_key(hash: &str, n: usize) -> String {
-    format!("seg/{hash}/{n}")
+/// The KV key of chunk `n` of the segment with content hash `hash`, cut every `chunk_bytes`.
+pub fn chunk_key(hash: &str, chunk_bytes: usize, n: usize) -> String {
+    format!("seg/{hash}/{chunk_bytes}/{n}")
 }
 
 /// Whether `name` is a valid index name: 1–64 characters of `[a-z0-9_-]`.
@@ -120,7 +122,7 @@ mod tests {
                 hash: "ab".into(),
                 size: 10,
                 kind: SegmentKind::Base,
-                chunks: vec![chunk_key("ab", 0)],
+                chunks: vec![chunk_key("ab", 1024, 0)],
             }],
         };
         let json = serde_json::to_string(&m).unwrap();

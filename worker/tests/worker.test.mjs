@@ -1,0 +1,254 @@
+// The built worker in real workerd (Miniflare 4), with KV seeded from `edgesuggest publish`
+// output. Run by `./build.sh test` under node 22 with EDGESUGGEST_CLI (the native CLI),
+// EDGESUGGEST_WORKER_NPM (miniflare's node_modules) and DATA_TSV (bundled data).
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(process.env.EDGESUGGEST_WORKER_NPM, "noop.js"));
+const { Miniflare } = require("miniflare");
+const CLI = process.env.EDGESUGGEST_CLI;
+const DATA = process.env.DATA_TSV;
+const QUERIES = resolve(here, "../../tests/fixtures/cities-queries.txt");
+const work = mkdtempSync(join(tmpdir(), "edgesuggest-worker-"));
+const instances = [];
+
+after(async () => {
+  await Promise.all(instances.map((mf) => mf.dispose()));
+});
+
+function cli(...args) {
+  return execFileSync(CLI, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+}
+
+let counter = 0;
+/** Builds a segment from TSV text and publishes it; returns the bulk-put entries. */
+function publish(tsvPath, { version, chunkBytes = 100_000 } = {}) {
+  const dir = join(work, `p${counter++}`);
+  cli("build", tsvPath, "-o", join(dir + ".seg"), "-q");
+  cli("publish", dir + ".seg", "--index", "cities", "--out-dir", dir, "--version", String(version),
+    "--chunk-bytes", String(chunkBytes));
+  return {
+    chunks: JSON.parse(readFileSync(join(dir, "chunks.json"), "utf8")),
+    manifest: JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")),
+  };
+}
+
+async function seed(mf, { chunks, manifest }) {
+  const kv = await mf.getKVNamespace("SEGMENTS");
+  for (const e of [...chunks, ...manifest]) {
+    await kv.put(e.key, e.base64 ? Buffer.from(e.value, "base64") : e.value);
+  }
+}
+
+async function start(vars = {}) {
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: resolve(here, "../build/shim.mjs"),
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-07-30",
+    kvNamespaces: ["SEGMENTS"],
+    bindings: { INDEXES: "cities", REFRESH_SECONDS: "30", CACHE_MAX_AGE: "60", ...vars },
+  });
+  instances.push(mf);
+  await mf.ready;
+  return mf;
+}
+
+async function get(mf, path, init) {
+  const r = await mf.dispatchFetch("http://localhost" + path, init);
+  const text = await r.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+const suggestPath = (q, k = 10) => `/v1/suggest?q=${encodeURIComponent(q)}&k=${k}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const base = publish(DATA, { version: 1 });
+
+test("answers equal the native CLI for every fixture query", async () => {
+  const mf = await start();
+  await seed(mf, base);
+  const queries = readFileSync(QUERIES, "utf8").split("\n").slice(0, -1);
+  assert.ok(queries.length >= 300);
+  const seg = join(work, "p0.seg");
+  const expected = cli("query", seg, "--batch", QUERIES, "-k", "10").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(expected.length, queries.length);
+  let nonEmpty = 0;
+  for (const [i, q] of queries.entries()) {
+    const r = await get(mf, suggestPath(q));
+    assert.equal(r.status, 200, `${q}: ${r.text}`);
+    assert.equal(r.json.query, q);
+    assert.equal(r.json.version, 1);
+    const got = r.json.suggestions.map(({ text, score }) => ({ text, score }));
+    assert.deepEqual(got, expected[i].suggestions, `query ${JSON.stringify(q)}`);
+    nonEmpty += got.length > 0;
+  }
+  assert.ok(nonEmpty > 400);
+  const first = (await get(mf, suggestPath("sao", 1))).json.suggestions[0];
+  assert.deepEqual(first.highlight, [0, 3]);
+});
+
+test("bad parameters give their 400s, unknown routes and indexes 404, never a 500", async () => {
+  const mf = await start();
+  await seed(mf, base);
+  const cases = [
+    ["/v1/suggest", 400, "missing_q"],
+    ["/v1/suggest?k=3", 400, "missing_q"],
+    [`/v1/suggest?q=${"a".repeat(257)}`, 400, "q_too_long"],
+    ["/v1/suggest?q=a&k=0", 400, "bad_k"],
+    ["/v1/suggest?q=a&k=51", 400, "bad_k"],
+    ["/v1/suggest?q=a&k=ten", 400, "bad_k"],
+    ["/v1/suggest?q=%E0%A4%A", 400, "bad_encoding"],
+    ["/v1/suggest?q=%FF", 400, "bad_encoding"],
+    ["/v1/suggest?q=a&q=b", 400, "duplicate_parameter"],
+    ["/v1/suggest?q=a&index=nope", 404, "unknown_index"],
+    ["/nowhere", 404, "not_found"],
+  ];
+  for (const [path, status, code] of cases) {
+    const r = await get(mf, path);
+    assert.equal(r.status, status, `${path}: ${r.text}`);
+    assert.equal(r.json?.error?.code, code, path);
+    assert.ok(r.json.error.message.length > 10, path);
+  }
+  assert.equal((await get(mf, `/v1/suggest?q=${"a".repeat(256)}`)).status, 200);
+  const post = await get(mf, "/v1/suggest?q=a", { method: "POST" });
+  assert.equal(post.status, 405);
+});
+
+test("CORS headers and preflight", async () => {
+  const mf = await start({ CORS_ORIGINS: "https://app.example" });
+  await seed(mf, base);
+  const pre = await get(mf, "/v1/suggest?q=a", {
+    method: "OPTIONS",
+    headers: { origin: "https://app.example", "access-control-request-method": "GET" },
+  });
+  assert.equal(pre.status, 204);
+  assert.match(pre.headers.get("access-control-allow-methods"), /GET/);
+  assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
+  const ok = await get(mf, "/v1/suggest?q=a", { headers: { origin: "https://app.example" } });
+  assert.equal(ok.headers.get("access-control-allow-origin"), "https://app.example");
+  const other = await get(mf, "/v1/suggest?q=a", { headers: { origin: "https://evil.example" } });
+  assert.equal(other.headers.get("access-control-allow-origin"), null);
+  const health = await get(mf, "/v1/health", { headers: { origin: "https://app.example" } });
+  assert.equal(health.headers.get("access-control-allow-origin"), "https://app.example");
+});
+
+test("an empty KV gives 503 JSON with Retry-After", async () => {
+  const mf = await start();
+  const r = await get(mf, suggestPath("new"));
+  assert.equal(r.status, 503);
+  assert.equal(r.json.error.code, "not_published");
+  assert.match(r.json.error.message, /edgesuggest publish/);
+  assert.ok(Number(r.headers.get("retry-after")) > 0);
+  assert.equal((await get(mf, "/v1/health")).status, 200);
+});
+
+test("50 concurrent requests on a cold isolate load each chunk once", async () => {
+  const mf = await start();
+  await seed(mf, base);
+  const results = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => get(mf, suggestPath(["new", "sa", "los", "b", "mu"][i % 5]))),
+  );
+  assert.ok(results.every((r) => r.status === 200));
+  const health = (await get(mf, "/v1/health")).json;
+  const reads = health.stats.kv_reads;
+  const chunkKeys = base.chunks.map((c) => c.key);
+  assert.ok(chunkKeys.length >= 3, "the test publishes several chunks");
+  for (const key of chunkKeys) assert.equal(reads[key], 1, `${key}: ${JSON.stringify(reads)}`);
+  assert.equal(reads["manifest/cities"], 1);
+  assert.equal(health.stats.loads, 1);
+  assert.equal(health.loaded[0].version, 1);
+});
+
+test("a new version is served after the refresh interval; bad versions keep the last good one", async () => {
+  const mf = await start({ REFRESH_SECONDS: "1" });
+  await seed(mf, base);
+  assert.equal((await get(mf, suggestPath("zzyzx"))).json.version, 1);
+
+  // v2 adds a phrase.
+  const tsv = join(work, "v2.tsv");
+  writeFileSync(tsv, readFileSync(DATA, "utf8") + "Zzyzx Test Town\t123\n");
+  await seed(mf, publish(tsv, { version: 2 }));
+  const waitFor = async (predicate, what) => {
+    for (let i = 0; i < 40; i++) {
+      await sleep(250);
+      const r = await get(mf, suggestPath("zzyzx"));
+      if (predicate(r.json)) return r.json;
+    }
+    assert.fail(`timed out waiting for ${what}`);
+  };
+  const v2 = await waitFor((j) => j.version === 2, "version 2");
+  assert.deepEqual(v2.suggestions.map((s) => s.text), ["Zzyzx Test Town"]);
+
+  // v3: a chunk is corrupt in KV. v4: a chunk is missing. Both keep v2 serving.
+  const kv = await mf.getKVNamespace("SEGMENTS");
+  const v3 = publish(DATA, { version: 3, chunkBytes: 90_000 });
+  const corrupt = Buffer.from(v3.chunks[1].value, "base64");
+  corrupt[100] ^= 0xff;
+  for (const [i, c] of v3.chunks.entries()) {
+    await kv.put(c.key, i === 1 ? corrupt : Buffer.from(c.value, "base64"));
+  }
+  await kv.put(v3.manifest[0].key, v3.manifest[0].value);
+  const failuresBefore = (await get(mf, "/v1/health")).json.stats.load_failures;
+  for (let i = 0; i < 12; i++) {
+    await sleep(250);
+    const r = await get(mf, suggestPath("zzyzx"));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.version, 2, "a corrupt v3 must not replace v2");
+  }
+  const health = (await get(mf, "/v1/health")).json;
+  assert.ok(health.stats.load_failures > failuresBefore, JSON.stringify(health.stats));
+
+  const v4 = publish(DATA, { version: 4, chunkBytes: 80_000 });
+  await kv.put(v4.manifest[0].key, v4.manifest[0].value); // manifest without its chunks
+  for (let i = 0; i < 12; i++) {
+    await sleep(250);
+    assert.equal((await get(mf, suggestPath("zzyzx"))).json.version, 2, "a v4 with missing chunks must not replace v2");
+  }
+
+  // A good v5 is picked up again.
+  await seed(mf, publish(DATA, { version: 5 }));
+  await waitFor((j) => j.version === 5, "version 5");
+});
+
+test("an index larger than the memory budget is refused clearly, and the isolate lives on", async () => {
+  const mf = await start({ MEMORY_BUDGET_BYTES: "100000" });
+  await seed(mf, base);
+  const r = await get(mf, suggestPath("new"));
+  assert.equal(r.status, 503);
+  assert.equal(r.json.error.code, "index_too_large");
+  assert.match(r.json.error.message, /memory budget of 100000 bytes/);
+  assert.equal((await get(mf, "/v1/health")).status, 200);
+  assert.equal((await get(mf, "/v1/ping")).text, "ok");
+});
+
+test("L2: a repeated query is served from the Cache API with Server-Timing", async () => {
+  const mf = await start();
+  await seed(mf, base);
+  const first = await get(mf, suggestPath("MÜN"));
+  assert.match(first.headers.get("server-timing"), /search;dur=.*cache;desc=miss/);
+  assert.match(first.headers.get("cache-control"), /max-age=60/);
+  let hit = null;
+  for (let i = 0; i < 20 && !hit; i++) {
+    await sleep(100);
+    const again = await get(mf, suggestPath("mün")); // same normalized query
+    if (/cache;desc=hit/.test(again.headers.get("server-timing"))) hit = again;
+  }
+  assert.ok(hit, "no cache hit");
+  assert.equal(hit.json.query, "mün", "a cache hit echoes its own raw query");
+  assert.deepEqual(hit.json.suggestions, first.json.suggestions);
+  assert.ok((await get(mf, "/v1/health")).json.stats.l2_hits >= 1);
+});
