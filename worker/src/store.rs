@@ -24,6 +24,8 @@ pub struct Loaded {
     pub version: u64,
     pub segment: Segment<Vec<u8>>,
     pub bytes: usize,
+    /// Milliseconds the load spent reading KV (manifest and chunks).
+    pub kv_ms: f64,
 }
 
 /// Why an index could not be loaded.
@@ -315,8 +317,14 @@ async fn read_manifest(kv: &KvStore, index: &str) -> Result<Manifest, LoadError>
 }
 
 async fn load_latest(kv: &KvStore, index: &str, budget: u64) -> Result<Rc<Loaded>, LoadError> {
+    let started = now_ms();
     let manifest = read_manifest(kv, index).await?;
-    load_manifest(kv, index, manifest, budget).await
+    let manifest_ms = now_ms() - started;
+    let mut loaded = load_manifest(kv, index, manifest, budget).await?;
+    if let Some(l) = Rc::get_mut(&mut loaded) {
+        l.kv_ms += manifest_ms;
+    }
+    Ok(loaded)
 }
 
 async fn load_manifest(
@@ -352,7 +360,9 @@ async fn load_manifest(
             Err(e) => Err(e),
         }
     });
+    let kv_started = now_ms();
     let chunks = futures::future::try_join_all(reads).await.map_err(failed)?;
+    let kv_ms = now_ms() - kv_started;
     let mut bytes = Vec::with_capacity(entry.size as usize);
     for chunk in chunks {
         bytes.extend_from_slice(&chunk);
@@ -373,5 +383,6 @@ async fn load_manifest(
         version: manifest.version,
         segment,
         bytes: size,
+        kv_ms,
     }))
 }

@@ -178,3 +178,37 @@ test("a corrupt or missing segment shows a readable error", async () => {
   }
   await context.close();
 });
+
+test("a new segment version replaces the old one in the offline cache", async () => {
+  const { readFileSync, writeFileSync, copyFileSync, rmSync } = await import("node:fs");
+  const site = process.env.SITE_DIR;
+  const manifestPath = join(site, "segments", "manifest.json");
+  const original = readFileSync(manifestPath, "utf8");
+  const context = await browser.newContext();
+  try {
+    const { page } = await openPage(context);
+    await ready(page);
+    await page.waitForSelector("body[data-offline=ready]", { timeout: 20_000 });
+    const before = (await page.evaluate(() => caches.keys())).filter((k) => k.startsWith("edgesuggest-segment-"));
+    assert.equal(before.length, 1);
+
+    // Publish "v2": the hostile-phrases segment under a new content-addressed name.
+    copyFileSync(join(site, "segments", "hostile.seg"), join(site, "segments", "cities.v2test.seg"));
+    const manifest = JSON.parse(original);
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: "v2test", segment: "cities.v2test.seg" }));
+    await page.reload();
+    await ready(page);
+    await page.waitForFunction(async () => {
+      const keys = await caches.keys();
+      return keys.includes("edgesuggest-segment-cities.v2test.seg") &&
+        keys.filter((k) => k.startsWith("edgesuggest-segment-")).length === 1;
+    }, null, { timeout: 20_000 });
+    await typeQuery(page, "<img");
+    await page.waitForSelector('#q-listbox [role="option"]');
+    assert.deepEqual(await optionTexts(page), ["<img src=x onerror=alert(1)>"]);
+  } finally {
+    writeFileSync(manifestPath, original);
+    rmSync(join(site, "segments", "cities.v2test.seg"), { force: true });
+    await context.close();
+  }
+});
