@@ -64,10 +64,12 @@ echo "|---|---:|---:|---:|---:|"
 rm -rf worker/.wrangler
 publish target/bench/cities.seg
 for l2 in 60 0; do
+    label="L2 on"
+    [[ "$l2" == 0 ]] && label="L2 off"
     start --var "CACHE_MAX_AGE:$l2"
     curl -fsS "http://127.0.0.1:$PORT/v1/suggest?q=a" >/dev/null
-    run_wrk "/v1/ping (trivial), L2 ${l2/60/on}" "http://127.0.0.1:$PORT/v1/ping"
-    run_wrk "/v1/suggest mixed prefixes, L2 ${l2/60/on}" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua
+    run_wrk "/v1/ping (trivial), $label" "http://127.0.0.1:$PORT/v1/ping"
+    run_wrk "/v1/suggest mixed prefixes, $label" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua
     stop
 done
 

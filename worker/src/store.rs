@@ -1,7 +1,10 @@
 //! L1: parsed segments kept in isolate memory across requests.
 //!
 //! - bounded by a byte budget, least-recently-used index evicted first;
-//! - one load per index at a time: concurrent requests await the same shared load;
+//! - one load per index at a time: the first request loads it; concurrent requests wait on
+//!   their own short timers and then read the outcome. They never drive the loader's KV I/O
+//!   nor get woken from its context: Workers forbid one request touching another's I/O
+//!   objects, and a wake-up sent across requests can be lost with the request that sent it;
 //! - the manifest is re-read at most every `refresh` interval, in the background, while the
 //!   loaded version keeps answering; a new version is swapped in whole;
 //! - a failed or corrupt load keeps the last good version serving and logs one JSON line.
@@ -12,7 +15,6 @@ use std::rc::Rc;
 
 use edgesuggest::Segment;
 use edgesuggest_manifest::{manifest_key, Manifest};
-use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use worker::kv::KvStore;
 
 use crate::config::Config;
@@ -72,8 +74,6 @@ impl LoadError {
     }
 }
 
-type LoadFuture = Shared<LocalBoxFuture<'static, Result<Rc<Loaded>, LoadError>>>;
-
 struct Slot {
     loaded: Rc<Loaded>,
     last_used: u64,
@@ -97,10 +97,29 @@ pub struct Stats {
 #[derive(Default)]
 struct State {
     slots: HashMap<String, Slot>,
-    inflight: HashMap<String, LoadFuture>,
+    /// Indexes being loaded.
+    inflight: std::collections::HashSet<String>,
+    /// The outcome of the last finished load attempt per index, for waiters to read.
+    last_error: HashMap<String, LoadError>,
     tick: u64,
     stats: Stats,
 }
+
+/// Marks a load in flight until dropped (finished or cancelled with its request).
+struct InflightGuard {
+    index: String,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        STATE.with(|s| s.borrow_mut().inflight.remove(&self.index));
+    }
+}
+
+/// How often a waiting request looks whether the load it waits for has finished.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+/// How long a request waits for another request's load before giving up.
+const WAIT_LIMIT_MS: f64 = 30_000.0;
 
 thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
@@ -136,59 +155,84 @@ pub struct Got {
     pub load_ms: f64,
 }
 
-/// The loaded index, loading it (once, shared by concurrent callers) when absent.
+/// The loaded index, loading it when absent: once per index at a time, concurrent callers wait
+/// for that load and share its outcome.
 pub async fn get_or_load(kv: &KvStore, index: &str, config: &Config) -> Result<Got, LoadError> {
-    let hit = STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        s.tick += 1;
-        let tick = s.tick;
-        let slot = s.slots.get_mut(index)?;
-        slot.last_used = tick;
-        let loaded = slot.loaded.clone();
-        s.stats.l1_hits += 1;
-        Some(loaded)
-    });
-    if let Some(loaded) = hit {
-        return Ok(Got {
-            loaded,
-            load_ms: 0.0,
-        });
-    }
     let started = now_ms();
-    let future = STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        if let Some(f) = s.inflight.get(index) {
-            return f.clone();
+    let mut waited = false;
+    loop {
+        enum Next {
+            Hit(Rc<Loaded>),
+            Wait,
+            Failed(LoadError),
+            Load,
         }
-        let kv = kv.clone();
-        let index_owned = index.to_string();
-        let budget = config.memory_budget_bytes;
-        let f = async move {
-            let result = load_latest(&kv, &index_owned, budget).await;
-            STATE.with(|s| {
-                let mut s = s.borrow_mut();
-                s.inflight.remove(&index_owned);
-                match &result {
-                    Ok(loaded) => install(&mut s, loaded.clone(), budget),
-                    Err(e) => {
-                        s.stats.load_failures += 1;
-                        let serving = s.slots.get(&index_owned).map(|x| x.loaded.version);
-                        log_failure(&index_owned, e, serving);
-                    }
+        let next = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.tick += 1;
+            let tick = s.tick;
+            if let Some(slot) = s.slots.get_mut(index) {
+                slot.last_used = tick;
+                let loaded = slot.loaded.clone();
+                s.stats.l1_hits += 1;
+                return Next::Hit(loaded);
+            }
+            if s.inflight.contains(index) {
+                return Next::Wait;
+            }
+            if waited {
+                // The load this request waited for finished without installing anything.
+                if let Some(e) = s.last_error.get(index) {
+                    return Next::Failed(e.clone());
                 }
-            });
-            result
+            }
+            s.inflight.insert(index.to_string());
+            s.last_error.remove(index);
+            Next::Load
+        });
+        match next {
+            Next::Hit(loaded) => {
+                let waited = now_ms() - started;
+                return Ok(Got {
+                    loaded,
+                    load_ms: if waited > 0.0 { waited } else { 0.0 },
+                });
+            }
+            Next::Wait => {
+                if now_ms() - started > WAIT_LIMIT_MS {
+                    return Err(LoadError::Failed {
+                        index: index.to_string(),
+                        detail: "timed out waiting for a concurrent load".to_string(),
+                    });
+                }
+                worker::Delay::from(WAIT_POLL).await;
+                waited = true;
+            }
+            Next::Failed(e) => return Err(e),
+            Next::Load => {
+                let _guard = InflightGuard {
+                    index: index.to_string(),
+                };
+                let result = load_latest(kv, index, config.memory_budget_bytes).await;
+                STATE.with(|s| {
+                    let mut s = s.borrow_mut();
+                    match &result {
+                        Ok(loaded) => install(&mut s, loaded.clone(), config.memory_budget_bytes),
+                        Err(e) => {
+                            s.stats.load_failures += 1;
+                            s.last_error.insert(index.to_string(), e.clone());
+                            let serving = s.slots.get(index).map(|x| x.loaded.version);
+                            log_failure(index, e, serving);
+                        }
+                    }
+                });
+                return result.map(|loaded| Got {
+                    loaded,
+                    load_ms: now_ms() - started,
+                });
+            }
         }
-        .boxed_local()
-        .shared();
-        s.inflight.insert(index.to_string(), f.clone());
-        f
-    });
-    let loaded = future.await?;
-    Ok(Got {
-        loaded,
-        load_ms: now_ms() - started,
-    })
+    }
 }
 
 /// Starts a background manifest check for `index` when the refresh interval has passed.

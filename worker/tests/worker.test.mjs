@@ -29,10 +29,10 @@ function cli(...args) {
 
 let counter = 0;
 /** Builds a segment from TSV text and publishes it; returns the bulk-put entries. */
-function publish(tsvPath, { version, chunkBytes = 100_000 } = {}) {
+function publish(tsvPath, { version, chunkBytes = 100_000, index = "cities" } = {}) {
   const dir = join(work, `p${counter++}`);
   cli("build", tsvPath, "-o", join(dir + ".seg"), "-q");
-  cli("publish", dir + ".seg", "--index", "cities", "--out-dir", dir, "--version", String(version),
+  cli("publish", dir + ".seg", "--index", index, "--out-dir", dir, "--version", String(version),
     "--chunk-bytes", String(chunkBytes));
   return {
     chunks: JSON.parse(readFileSync(join(dir, "chunks.json"), "utf8")),
@@ -157,20 +157,25 @@ test("an empty KV gives 503 JSON with Retry-After", async () => {
 });
 
 test("50 concurrent requests on a cold isolate load each chunk once", async () => {
-  const mf = await start();
-  await seed(mf, base);
-  const results = await Promise.all(
-    Array.from({ length: 50 }, (_, i) => get(mf, suggestPath(["new", "sa", "los", "b", "mu"][i % 5]))),
-  );
-  assert.ok(results.every((r) => r.status === 200));
-  const health = (await get(mf, "/v1/health")).json;
-  const reads = health.stats.kv_reads;
-  const chunkKeys = base.chunks.map((c) => c.key);
-  assert.ok(chunkKeys.length >= 3, "the test publishes several chunks");
-  for (const key of chunkKeys) assert.equal(reads[key], 1, `${key}: ${JSON.stringify(reads)}`);
-  assert.equal(reads["manifest/cities"], 1);
-  assert.equal(health.stats.loads, 1);
-  assert.equal(health.loaded[0].version, 1);
+  // Three fresh isolates: request coalescing across requests is timing-sensitive.
+  for (let round = 0; round < 3; round++) {
+    const mf = await start();
+    await seed(mf, base);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => get(mf, suggestPath(["new", "sa", "los", "b", "mu"][i % 5]))),
+    );
+    for (const r of results) assert.equal(r.status, 200, r.text);
+    const health = (await get(mf, "/v1/health")).json;
+    const reads = health.stats.kv_reads;
+    const chunkKeys = base.chunks.map((c) => c.key);
+    assert.ok(chunkKeys.length >= 3, "the test publishes several chunks");
+    for (const key of chunkKeys) assert.equal(reads[key], 1, `${key}: ${JSON.stringify(reads)}`);
+    assert.equal(reads["manifest/cities"], 1);
+    assert.equal(health.stats.loads, 1);
+    assert.equal(health.loaded[0].version, 1);
+    await mf.dispose();
+    instances.splice(instances.indexOf(mf), 1);
+  }
 });
 
 test("a new version is served after the refresh interval; bad versions keep the last good one", async () => {
@@ -251,4 +256,25 @@ test("L2: a repeated query is served from the Cache API with Server-Timing", asy
   assert.equal(hit.json.query, "mün", "a cache hit echoes its own raw query");
   assert.deepEqual(hit.json.suggestions, first.json.suggestions);
   assert.ok((await get(mf, "/v1/health")).json.stats.l2_hits >= 1);
+});
+
+test("the memory budget evicts the least recently used index", async () => {
+  // Room for one copy of the bundled index (about 290 KB), not two.
+  const mf = await start({ INDEXES: "cities,towns", MEMORY_BUDGET_BYTES: "400000" });
+  await seed(mf, base);
+  await seed(mf, publish(DATA, { version: 9, index: "towns" }));
+  assert.equal((await get(mf, suggestPath("new"))).status, 200);
+  let health = (await get(mf, "/v1/health")).json;
+  assert.deepEqual(health.loaded.map((l) => l.index), ["cities"]);
+  const towns = await get(mf, suggestPath("new") + "&index=towns");
+  assert.equal(towns.status, 200);
+  assert.equal(towns.json.index, "towns");
+  assert.equal(towns.json.version, 9);
+  health = (await get(mf, "/v1/health")).json;
+  assert.deepEqual(health.loaded.map((l) => l.index), ["towns"]);
+  assert.equal(health.stats.evictions, 1);
+  assert.ok(health.bytes_held <= 400000);
+  // Asking for the evicted index loads it again (and evicts the other).
+  assert.equal((await get(mf, suggestPath("new"))).json.index, "cities");
+  assert.equal((await get(mf, "/v1/health")).json.stats.evictions, 2);
 });
