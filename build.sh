@@ -95,6 +95,8 @@ human_sizes() {
 }
 
 build_wasm() {
+    [[ -n "${WASM_BUILT:-}" ]] && return 0
+    WASM_BUILT=1
     ensure_rust_parts
     ensure_wasm_bindgen
     ensure_npm_tools
@@ -127,6 +129,8 @@ ensure_worker_npm() {
 }
 
 build_worker() {
+    [[ -n "${WORKER_BUILT:-}" ]] && return 0
+    WORKER_BUILT=1
     ensure_rust_parts
     ensure_wasm_bindgen
     ensure_npm_tools
@@ -225,7 +229,11 @@ test_wasm() {
             cargo test --locked --target wasm32-unknown-unknown -p edgesuggest-wasm)
 }
 
+# Each build_* runs at most once per invocation: test, demo and bench reach them from several
+# steps.
 build_cli() {
+    [[ -n "${CLI_BUILT:-}" ]] && return 0
+    CLI_BUILT=1
     say "building the CLI (release)"
     cargo build --release --locked -p edgesuggest-cli
 }

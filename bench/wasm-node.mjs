@@ -74,7 +74,6 @@ suggester.suggest("a", { k: 10 });
 const firstAnswerMs = Number(process.hrtime.bigint() - t0) / 1e6;
 const heapAfter = process.memoryUsage();
 const wasm = timeAll((q) => suggester.suggest(q, { k: 10 }), rounds);
-const wasmJson = timeAll((q) => suggester.suggestJson(q, 10), rounds);
 
 // --- native, same queries ---------------------------------------------------------------------
 const dir = mkdtempSync(join(tmpdir(), "edgesuggest-bench-"));
@@ -131,7 +130,6 @@ const line = (name, s, ov) =>
   out.push(`| ${name} | ${f(s.median)} | ${f(s.p99)} | ${(s.median / wasm.all.median).toFixed(2)}× | ${(ov * 100).toFixed(1)}% |`);
 line("edgesuggest native (Rust, same queries)", { median: native.all.median_us, p99: native.all.p99_us }, wasmOverlap);
 line("edgesuggest wasm, `suggest` → JS objects", wasm.all, wasmOverlap);
-line("edgesuggest wasm, `suggestJson` → string", wasmJson.all, wasmOverlap);
 line("MiniSearch 7.2 `autoSuggest` (prefix)", miniAuto.all, overlap(miniSuggest));
 line("MiniSearch 7.2 `search` (prefix, boosted by score)", miniDocs.all, overlap(miniSearch));
 line("FlexSearch 0.8 `Index` (forward)", flexTimes.all, overlap(flexSearch));

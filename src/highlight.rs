@@ -6,7 +6,8 @@
 //! query "sao" on "São Paulo" spans "São", 3 characters.
 
 use unicode_normalization::char::decompose_compatible;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+use crate::normalize::Fold;
 
 /// The byte range of `text` matched by `normalized_query` (the output of
 /// [`crate::normalize_query`]), assuming the normalized `text` starts with it. A character
@@ -19,9 +20,6 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// ```
 pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> {
     let want = normalized_query.len();
-    let mut out_len = 0usize;
-    let mut pending_space = false;
-    let mut start = None;
     if want == 0 {
         let first = text
             .char_indices()
@@ -29,31 +27,21 @@ pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> 
             .map_or(text.len(), |(i, _)| i);
         return first..first;
     }
+    // The normalizer's own folding, one character of the text at a time, counting bytes.
+    let mut fold = Fold::default();
+    let mut start = None;
+    let mut count_only = |_: char| {};
     for (i, c) in text.char_indices() {
-        // Mirror `normalize_into` one character at a time, counting output bytes.
-        let mut fold = |d: char| {
-            if d.general_category() == GeneralCategory::NonspacingMark {
-                return;
-            }
-            for lower in d.to_lowercase() {
-                if lower.is_whitespace() {
-                    pending_space = out_len > 0;
-                } else {
-                    if pending_space {
-                        out_len += 1;
-                        pending_space = false;
-                    }
-                    out_len += lower.len_utf8();
-                    start.get_or_insert(i);
-                }
-            }
-        };
+        let before = fold.len();
         if c.is_ascii() {
-            fold(c);
+            fold.feed(c, &mut count_only);
         } else {
-            decompose_compatible(c, &mut fold);
+            decompose_compatible(c, |d| fold.feed(d, &mut count_only));
         }
-        if out_len + usize::from(pending_space) >= want {
+        if fold.len() > before {
+            start.get_or_insert(i);
+        }
+        if fold.len() + usize::from(fold.pending_space()) >= want {
             return start.unwrap_or(i)..i + c.len_utf8();
         }
     }

@@ -61,37 +61,72 @@ pub enum Trailing {
 /// Normalizes `input` into `out` (cleared first), reusing its allocation.
 pub fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
     out.clear();
-    // `pending_space` is set by a whitespace run after some content; it becomes one space
-    // before the next kept character, or at the end for queries.
-    let mut pending_space = false;
-    let mut push = |c: char, out: &mut String| {
-        if c.is_whitespace() {
-            pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.push(c);
-        }
-    };
+    let mut fold = Fold::default();
+    let mut emit = |c: char| out.push(c);
     if input.is_ascii() {
-        // ASCII is its own NFKD form and holds no marks: skip the decomposition machinery.
+        // ASCII is its own NFKD form: skip the decomposition machinery.
         for c in input.chars() {
-            push(c.to_ascii_lowercase(), out);
+            fold.feed(c, &mut emit);
         }
     } else {
         for c in input.nfkd() {
-            if c.general_category() == GeneralCategory::NonspacingMark {
-                continue;
-            }
-            for lower in c.to_lowercase() {
-                push(lower, out);
+            fold.feed(c, &mut emit);
+        }
+    }
+    if fold.pending_space() && trailing == Trailing::KeepOneSpace {
+        out.push(' ');
+    }
+}
+
+/// Steps 2–5 of the normalizer, applied to the NFKD form one character at a time: drop `Mn`,
+/// lowercase, collapse whitespace, trim the start. Generic over where kept characters go, so
+/// the normalizer (which writes them) and [`crate::match_span`] (which only counts them) share
+/// one definition.
+#[derive(Debug, Default)]
+pub(crate) struct Fold {
+    /// Bytes emitted so far.
+    len: usize,
+    /// A whitespace run followed some output: it becomes one space before the next kept
+    /// character (or at the end, for queries).
+    pending_space: bool,
+}
+
+impl Fold {
+    /// Feeds one character of the NFKD form; `emit` receives each kept character.
+    #[inline]
+    pub(crate) fn feed(&mut self, decomposed: char, emit: &mut impl FnMut(char)) {
+        if decomposed.is_ascii() {
+            self.keep(decomposed.to_ascii_lowercase(), emit);
+        } else if decomposed.general_category() != GeneralCategory::NonspacingMark {
+            for lower in decomposed.to_lowercase() {
+                self.keep(lower, emit);
             }
         }
     }
-    if pending_space && trailing == Trailing::KeepOneSpace {
-        out.push(' ');
+
+    #[inline]
+    fn keep(&mut self, c: char, emit: &mut impl FnMut(char)) {
+        if c.is_whitespace() {
+            self.pending_space = self.len > 0;
+        } else {
+            if self.pending_space {
+                emit(' ');
+                self.len += 1;
+                self.pending_space = false;
+            }
+            emit(c);
+            self.len += c.len_utf8();
+        }
+    }
+
+    /// Bytes emitted so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether a whitespace run is waiting to become a space.
+    pub(crate) fn pending_space(&self) -> bool {
+        self.pending_space
     }
 }
 

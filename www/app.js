@@ -66,30 +66,40 @@ async function apiBase() {
   }
 }
 
+/** Wires the widget to a suggestion source and enables the input. */
+function startWidget(suggest, describe, onError) {
+  $("load").hidden = true;
+  attachAutosuggest(input, $("q-listbox"), {
+    suggest,
+    showScores: true,
+    onResults: (q, results, ms) => {
+      $("status").textContent = `${results.length} suggestions for “${q}” ${describe(ms)}`;
+    },
+    onError,
+  });
+  input.disabled = false;
+  input.placeholder = "Type a city: new, sao, münchen…";
+  input.focus();
+  document.body.dataset.state = "ready";
+}
+
 /** Suggestions from the edge worker instead of in-page wasm. */
 function useApi(api, reason) {
-  $("load").hidden = true;
   $("error").hidden = true;
   $("status").textContent = `Answering from the edge API at ${api} (${reason})`;
-  attachAutosuggest(input, $("q-listbox"), {
-    suggest: async (q) => {
+  document.body.dataset.mode = "api";
+  startWidget(
+    async (q) => {
       const response = await fetch(`${api}/v1/suggest?q=${encodeURIComponent(q)}&k=10`);
       const body = await response.json();
       if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
       return body.suggestions;
     },
-    showScores: true,
-    onResults: (q, results, ms) => {
-      $("status").textContent = `${results.length} suggestions for “${q}” from the API in ${ms.toFixed(1)} ms`;
-    },
-    onError: (e) => {
+    (ms) => `from the API in ${ms.toFixed(1)} ms`,
+    (e) => {
       $("status").textContent = `API error: ${e.message ?? e}`;
     },
-  });
-  input.disabled = false;
-  input.placeholder = "Type a city: new, sao, münchen…";
-  document.body.dataset.state = "ready";
-  document.body.dataset.mode = "api";
+  );
 }
 
 async function main() {
@@ -115,21 +125,13 @@ async function main() {
   const suggester = Suggester.load(bytes);
   const info = suggester.info();
   const readyMs = performance.now() - started;
-  $("load").hidden = true;
   $("status").textContent =
     `${info.suggestions.toLocaleString("en")} suggestions (${(info.bytes / 1e6).toFixed(2)} MB) ready in ${readyMs.toFixed(0)} ms`;
-  attachAutosuggest(input, $("q-listbox"), {
-    suggest: (q) => suggester.suggest(q, { k: 10 }),
-    showScores: true,
-    onResults: (q, results, ms) => {
-      $("status").textContent = `${results.length} suggestions for “${q}” in ${(ms * 1000).toFixed(0)} µs`;
-    },
-    onError: (e) => showError(`Search failed: ${e.message ?? e}`),
-  });
-  input.disabled = false;
-  input.placeholder = "Type a city: new, sao, münchen…";
-  input.focus();
-  document.body.dataset.state = "ready";
+  startWidget(
+    (q) => suggester.suggest(q, { k: 10 }),
+    (ms) => `in ${(ms * 1000).toFixed(0)} µs`,
+    (e) => showError(`Search failed: ${e.message ?? e}`),
+  );
   if (!params.get("segment")) keepOffline(segmentUrl).catch((e) => console.warn("offline:", e));
 }
 

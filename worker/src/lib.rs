@@ -21,6 +21,8 @@ use store::{LoadError, Loaded};
 
 thread_local! {
     static SEARCHER: RefCell<Searcher> = RefCell::new(Searcher::new());
+    /// Settings are fixed for the life of an isolate: read `[vars]` once, not per request.
+    static CONFIG: std::cell::OnceCell<std::rc::Rc<Config>> = const { std::cell::OnceCell::new() };
 }
 
 /// Milliseconds since the epoch. Coarse in production Workers (timers advance only on I/O),
@@ -69,7 +71,10 @@ fn load_error_response(e: &LoadError) -> Result<Response> {
 
 #[event(fetch)]
 pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-    let config = Config::from_env(&env);
+    let config = CONFIG.with(|c| {
+        c.get_or_init(|| std::rc::Rc::new(Config::from_env(&env)))
+            .clone()
+    });
     let origin = req.headers().get("origin").ok().flatten();
     let response = match route(&req, &env, &ctx, &config).await {
         Ok(r) => r,
@@ -170,59 +175,44 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
     // KV time is only this request's when it waited for the load.
     let kv_ms = if got.load_ms > 0.0 { loaded.kv_ms } else { 0.0 };
 
-    // L2: the Cache API, keyed by index, version, normalized query and k.
-    let normalized = edgesuggest::normalize_query(&params.query);
-    let cache_key = format!(
-        "https://edgesuggest.cache/v1/suggest?index={index}&v={}&k={}&q={}",
-        loaded.version,
-        params.k,
-        encode_component(&normalized)
-    );
-    // CACHE_MAX_AGE=0 turns L2 off: with the index in isolate memory a search costs
-    // microseconds, less than a Cache API round trip.
+    // L2: the Cache API, keyed by index, version, normalized query and k. CACHE_MAX_AGE=0
+    // turns it off: with the index in isolate memory a search costs microseconds, less than a
+    // Cache API round trip. The cache holds only the suggestions array: the same normalized
+    // query can come from different raw queries, and the response echoes the raw one.
+    let l2_key = (config.cache_max_age > 0).then(|| {
+        format!(
+            "https://edgesuggest.cache/v1/suggest?index={index}&v={}&k={}&q={}",
+            loaded.version,
+            params.k,
+            encode_component(&edgesuggest::normalize_query(&params.query))
+        )
+    });
     let cache_started = now_ms();
-    let cached = if config.cache_max_age > 0 {
-        Cache::default()
-            .get(cache_key.as_str(), false)
-            .await
-            .ok()
-            .flatten()
-    } else {
-        None
+    let cached = match &l2_key {
+        Some(key) => cached_suggestions(key).await?,
+        None => None,
     };
     let cache_ms = now_ms() - cache_started;
-    // The cache holds only the suggestions array: the same normalized query can come from
-    // different raw queries, and the response echoes the raw one.
-    let (suggestions_json, cache_desc) = match cached {
-        Some(mut hit) => {
-            store::with_stats(|s| s.l2_hits += 1);
-            let bytes = hit.bytes().await?;
-            let text = String::from_utf8(bytes)
-                .map_err(|_| worker::Error::RustError("cached body is not UTF-8".into()))?;
-            (text, "hit")
-        }
-        None if config.cache_max_age > 0 => {
-            store::with_stats(|s| s.l2_misses += 1);
-            ("".to_string(), "miss")
-        }
-        None => ("".to_string(), "off"),
-    };
     let search_started = now_ms();
-    let suggestions_json = if cache_desc == "hit" {
-        suggestions_json
-    } else {
-        let json = search_suggestions(&loaded, &params.query, params.k)?;
-        if config.cache_max_age > 0 {
+    let (suggestions_json, cache_desc) = match (cached, l2_key) {
+        (Some(json), _) => {
+            store::with_stats(|s| s.l2_hits += 1);
+            (json, "hit")
+        }
+        (None, Some(key)) => {
+            store::with_stats(|s| s.l2_misses += 1);
+            let json = search_suggestions(&loaded, &params.query, params.k)?;
             let mut entry = Response::ok(json.clone())?;
             entry.headers_mut().set(
                 "cache-control",
                 &format!("public, max-age={}", config.cache_max_age),
             )?;
             ctx.wait_until(async move {
-                let _ = Cache::default().put(cache_key.as_str(), entry).await;
+                let _ = Cache::default().put(key.as_str(), entry).await;
             });
+            (json, "miss")
         }
-        json
+        (None, None) => (search_suggestions(&loaded, &params.query, params.k)?, "off"),
     };
     let search_ms = now_ms() - search_started;
     let body = format!(
@@ -248,6 +238,17 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
         ),
     )?;
     Ok(response)
+}
+
+/// The suggestions array stored in L2 under `key`, if any.
+async fn cached_suggestions(key: &str) -> Result<Option<String>> {
+    let Some(mut hit) = Cache::default().get(key, false).await.ok().flatten() else {
+        return Ok(None);
+    };
+    let bytes = hit.bytes().await?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| worker::Error::RustError("cached body is not UTF-8".into()))
 }
 
 /// The suggestions array as JSON.

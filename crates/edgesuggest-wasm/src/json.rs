@@ -1,35 +1,9 @@
-//! Minimal JSON writing for results (no serde: it would double the module size for two
-//! fixed shapes).
+//! Minimal JSON writing for `info()` (no serde: it would double the module size for one fixed
+//! shape).
 
 use std::fmt::Write;
 
-use edgesuggest::{SegmentInfo, Suggestion};
-
-/// Writes `[{"text":…,"score":…,"highlight":[s,e],"payload":…}, …]` into `out`.
-pub(crate) fn suggestions(out: &mut String, hits: &[Suggestion<'_>]) {
-    out.clear();
-    out.push('[');
-    for (i, hit) in hits.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let (start, end) = hit.highlight_utf16();
-        out.push_str("{\"text\":");
-        string(out, hit.text);
-        let _ = write!(
-            out,
-            ",\"score\":{},\"highlight\":[{start},{end}]",
-            hit.score
-        );
-        if let Some(payload) = hit.payload {
-            // Payloads are validated JSON objects (checked by `edgesuggest build`).
-            out.push_str(",\"payload\":");
-            out.push_str(payload);
-        }
-        out.push('}');
-    }
-    out.push(']');
-}
+use edgesuggest::SegmentInfo;
 
 /// The `SuggesterInfo` object for one segment.
 pub(crate) fn info(info: &SegmentInfo) -> String {

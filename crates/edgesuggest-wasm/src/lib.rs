@@ -134,29 +134,11 @@ impl Suggester {
             .map_err(|_| JsError::new("a payload in this segment is not valid JSON"))
     }
 
-    /// Like `suggest`, but returns the JSON text (for callers that forward it, like a worker).
-    #[wasm_bindgen(js_name = suggestJson)]
-    pub fn suggest_json_js(&mut self, query: &str, k: Option<u32>) -> Result<String, JsError> {
-        let k = check_k(k.unwrap_or(10))?;
-        self.suggest_json(query, k).map(str::to_owned)
-    }
-
     /// Format version, counts and sizes.
     #[wasm_bindgen(unchecked_return_type = "SuggesterInfo")]
     pub fn info(&self) -> Result<JsValue, JsError> {
         let json = json::info(&self.segment.info());
         js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal error: invalid info JSON"))
-    }
-}
-
-impl Suggester {
-    fn suggest_json(&mut self, query: &str, k: u32) -> Result<&str, JsError> {
-        let hits = self
-            .searcher
-            .suggest(&self.segment, query, k as usize)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        json::suggestions(&mut self.out, &hits);
-        Ok(&self.out)
     }
 }
 
@@ -174,16 +156,6 @@ fn read_k(options: Option<&js_sys::Object>) -> Result<u32, JsError> {
         _ => Err(JsError::new(&format!(
             "options.k must be an integer from 1 to {MAX_K}"
         ))),
-    }
-}
-
-fn check_k(k: u32) -> Result<u32, JsError> {
-    if (1..=MAX_K).contains(&k) {
-        Ok(k)
-    } else {
-        Err(JsError::new(&format!(
-            "k must be an integer from 1 to {MAX_K}, got {k}"
-        )))
     }
 }
 
