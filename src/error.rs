@@ -36,11 +36,11 @@ pub enum Error {
     },
     /// The segment was written in a format version this engine does not read.
     #[error(
-        "segment format version {got} is not supported: this engine reads version {expected}; \
+        "segment format version {got} is not supported: this engine reads versions 1 to {expected}; \
          rebuild the segment with a matching `edgesuggest build`, or upgrade the engine"
     )]
     Version {
-        /// The version this engine reads.
+        /// The newest version this engine reads.
         expected: u32,
         /// The version found in the segment.
         got: u32,

@@ -19,14 +19,20 @@ use crate::normalize::Fold;
 /// assert_eq!(match_span("São Paulo", &normalize_query("SAO")), 0..4); // "São" is 4 bytes
 /// ```
 pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> {
-    let want = normalized_query.len();
-    if want == 0 {
-        let first = text
-            .char_indices()
-            .find(|(_, c)| !c.is_whitespace())
-            .map_or(text.len(), |(i, _)| i);
-        return first..first;
-    }
+    key_range_span(text, 0..normalized_query.len())
+}
+
+/// The byte range of `text` whose normalization covers the byte range `key_range` of its
+/// normalized key: where a query matched, mapped back to what the user sees. Characters that
+/// fold into several are covered whole; an empty range maps to an empty range where the
+/// covered text would start.
+///
+/// ```
+/// use edgesuggest::key_range_span;
+/// // "york" is bytes 4..8 of the key "new york".
+/// assert_eq!(key_range_span("New  York", 4..8), 5..9);
+/// ```
+pub fn key_range_span(text: &str, key_range: std::ops::Range<usize>) -> std::ops::Range<usize> {
     // The normalizer's own folding, one character of the text at a time, counting bytes.
     let mut fold = Fold::default();
     let mut start = None;
@@ -38,14 +44,18 @@ pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> 
         } else {
             decompose_compatible(c, |d| fold.feed(d, &mut count_only));
         }
-        if fold.len() > before {
-            start.get_or_insert(i);
+        if start.is_none() && fold.len() > before && fold.len() > key_range.start {
+            start = Some(i);
+            if key_range.is_empty() {
+                return i..i;
+            }
         }
-        if fold.len() + usize::from(fold.pending_space()) >= want {
+        if start.is_some() && fold.len() + usize::from(fold.pending_space()) >= key_range.end {
             return start.unwrap_or(i)..i + c.len_utf8();
         }
     }
-    start.unwrap_or(text.len())..text.len()
+    let start = start.unwrap_or(text.len());
+    start..text.len()
 }
 
 /// Converts a byte range of `text` to UTF-16 code units (what JavaScript strings index by).

@@ -51,13 +51,16 @@ mod segment;
 #[cfg(feature = "build")]
 pub use build::{
     BuildError, BuildOptions, BuiltSegment, SegmentBuilder, DEFAULT_MAX_PAYLOAD_BYTES,
-    DEFAULT_MAX_PHRASE_BYTES,
+    DEFAULT_MAX_PHRASE_BYTES, MAX_CATEGORIES, MAX_CATEGORIES_PER_ROW, MAX_CATEGORY_BYTES,
 };
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
-pub use highlight::{match_span, utf16_range};
+pub use highlight::{key_range_span, match_span, utf16_range};
 pub use normalize::{
     normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID, NORMALIZER_VERSION,
 };
-pub use search::{OwnedSuggestion, Searcher, Suggestion};
+pub use search::{
+    Fuzziness, OwnedSuggestion, Searcher, SuggestOptions, Suggestion, Suggestions, DEFAULT_K,
+    DEFAULT_MAX_VISITS,
+};
 pub use segment::{Segment, SegmentInfo};

@@ -1,11 +1,12 @@
 //! A read-only view of one segment's bytes.
 
 use crate::error::{Error, Result};
-use crate::format::bytes::{slice, u64_at};
+use crate::format::bytes::slice;
+use crate::format::categories::Categories;
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
-use crate::format::SectionKind;
+use crate::format::{check_fst_frame, SectionKind, FLAG_WORD_STARTS, WORD_START_SEPARATOR};
 use crate::search::{Searcher, Suggestion};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
@@ -44,6 +45,8 @@ pub struct Segment<D> {
     pub(crate) scores: Scores,
     pub(crate) display: Strings,
     pub(crate) payloads: Strings,
+    pub(crate) categories: Categories,
+    pub(crate) rank_categories: Strings,
 }
 
 /// Sizes and counts of a segment, for `inspect` and monitoring.
@@ -61,6 +64,10 @@ pub struct SegmentInfo {
     pub display_forms: u64,
     /// Suggestions with a payload.
     pub payloads: u64,
+    /// Whether the index also matches at the start of later words (`--word-starts`).
+    pub word_starts: bool,
+    /// The categories a query can filter by, with the size of each one's FST in bytes.
+    pub categories: Vec<(String, u64)>,
     /// Total size in bytes.
     pub bytes: u64,
     /// `(section name, bytes)` in file order.
@@ -80,7 +87,9 @@ impl<D: AsRef<[u8]>> Segment<D> {
             .section(SectionKind::Fst)
             .ok_or_else(|| Error::corrupt("section table", "the fst section is missing"))?;
         let fst_bytes = slice(bytes, fst_section.offset, fst_section.len, "fst section")?;
-        check_fst_frame(fst_bytes, count)?;
+        let word_starts = header.flags & FLAG_WORD_STARTS != 0;
+        let max_keys = if word_starts { u64::MAX } else { count as u64 };
+        check_fst_frame(fst_bytes, count as u64, max_keys)?;
         let scores_section = header
             .section(SectionKind::Scores)
             .ok_or_else(|| Error::corrupt("section table", "the scores section is missing"))?;
@@ -91,7 +100,14 @@ impl<D: AsRef<[u8]>> Segment<D> {
         };
         let display = strings(SectionKind::Display)?;
         let payloads = strings(SectionKind::Payloads)?;
+        let rank_categories = strings(SectionKind::RankCategories)?;
+        let categories = match header.section(SectionKind::Categories) {
+            Some(s) => Categories::parse(bytes, s.offset, s.len, max_keys)?,
+            None => Categories::default(),
+        };
         Ok(Segment {
+            categories,
+            rank_categories,
             fst: (fst_section.offset, fst_section.len),
             header,
             scores,
@@ -131,7 +147,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             }
             previous = score;
         }
-        for table in [&self.display, &self.payloads] {
+        for table in [&self.display, &self.payloads, &self.rank_categories] {
             table.check_all(bytes)?;
             if let Some(max) = table.max_rank(bytes)? {
                 if max as usize >= count {
@@ -143,25 +159,71 @@ impl<D: AsRef<[u8]>> Segment<D> {
             }
         }
         let mut seen = vec![false; count];
-        let fst = self.fst()?;
-        let mut stream = fst.stream();
+        self.check_fst_entries(&self.fst()?, "fst", Some(&mut seen))?;
+        if let Some(rank) = seen.iter().position(|s| !s) {
+            return Err(Error::corrupt("fst", format!("rank {rank} has no key")));
+        }
+        for i in 0..self.categories.count() {
+            let fst = self.categories.fst(bytes, i)?;
+            self.check_fst_entries(&fst, "categories", None)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that every FST entry is UTF-8 (word-start entries: UTF-8 around one separator)
+    /// with a valid output; with `seen`, that each rank has exactly one full key.
+    fn check_fst_entries(
+        &self,
+        fst: &fst::raw::Fst<&[u8]>,
+        section: &'static str,
+        mut seen: Option<&mut Vec<bool>>,
+    ) -> Result<()> {
         use fst::Streamer;
+        let count = self.len() as u64;
+        let mut stream = fst.stream();
         while let Some((key, out)) = stream.next() {
-            let rank = out.value() as usize;
-            if std::str::from_utf8(key).is_err() {
-                return Err(Error::corrupt("fst", "a key is not UTF-8"));
+            let out = out.value();
+            let (parts_ok, full) = match key.iter().position(|&b| b == WORD_START_SEPARATOR) {
+                None => (std::str::from_utf8(key).is_ok() && out < count, true),
+                Some(at) => (
+                    self.word_starts()
+                        && std::str::from_utf8(&key[..at]).is_ok()
+                        && std::str::from_utf8(&key[at + 1..]).is_ok()
+                        && (count..count.saturating_mul(2)).contains(&out),
+                    false,
+                ),
+            };
+            if !parts_ok {
+                return Err(Error::corrupt(
+                    section,
+                    format!("entry with output {out} is malformed"),
+                ));
             }
-            match seen.get_mut(rank) {
-                Some(slot) if !*slot => *slot = true,
-                _ => {
-                    return Err(Error::corrupt(
-                        "fst",
-                        format!("rank {rank} invalid or repeated"),
-                    ))
+            if let (true, Some(seen)) = (full, seen.as_deref_mut()) {
+                match seen.get_mut(out as usize) {
+                    Some(slot) if !*slot => *slot = true,
+                    _ => {
+                        return Err(Error::corrupt(
+                            section,
+                            format!("rank {out} invalid or repeated"),
+                        ))
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// True when the segment was built with word starts (`--word-starts`).
+    pub fn word_starts(&self) -> bool {
+        self.header.flags & FLAG_WORD_STARTS != 0
+    }
+
+    /// The category names a query can filter by, in byte order.
+    pub fn categories(&self) -> Result<Vec<&str>> {
+        (0..self.categories.count())
+            .map(|i| self.categories.name(self.as_bytes(), i))
+            .collect()
     }
 
     /// The header.
@@ -198,6 +260,15 @@ impl<D: AsRef<[u8]>> Segment<D> {
             source_rows: self.header.source_rows,
             display_forms: self.display.count() as u64,
             payloads: self.payloads.count() as u64,
+            word_starts: self.word_starts(),
+            categories: (0..self.categories.count())
+                .map(|i| {
+                    let bytes = self.as_bytes();
+                    let name = self.categories.name(bytes, i).unwrap_or("?").to_owned();
+                    let len = self.categories.fst_len(bytes, i).unwrap_or(0) as u64;
+                    (name, len)
+                })
+                .collect(),
             bytes: self.as_bytes().len() as u64,
             sections: self
                 .header
@@ -216,51 +287,25 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Ok(hits.iter().map(Suggestion::to_owned).collect())
     }
 
+    /// [`Searcher::search`] with a fresh [`Searcher`]: suggestions for `query` under
+    /// `options` (typos, categories, exact-first), plus whether the budget cut it short.
+    pub fn search(
+        &self,
+        query: &str,
+        options: &crate::SuggestOptions,
+    ) -> Result<(Vec<crate::OwnedSuggestion>, bool)> {
+        let mut searcher = Searcher::new();
+        let found = searcher.search(self, query, options)?;
+        Ok((
+            found.items.iter().map(Suggestion::to_owned).collect(),
+            found.truncated,
+        ))
+    }
+
     /// The FST over this segment's bytes (O(1)).
     pub(crate) fn fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
         let (offset, len) = self.fst;
         let bytes = slice(self.as_bytes(), offset, len, "fst section")?;
         fst::raw::Fst::new(bytes).map_err(|e| Error::corrupt("fst", e.to_string()))
     }
-}
-
-/// Checks the FST's fixed frame before `fst` reads it: `fst` trusts its root address, so a
-/// corrupt one would make its first node read go out of bounds.
-fn check_fst_frame(fst_bytes: &[u8], count: usize) -> Result<()> {
-    // Layout written by fst 0.4 (its format version 3): version u64, type u64, nodes..., key
-    // count u64, root address u64, crc32c u32.
-    const FST_VERSION: u64 = 3;
-    const EMPTY_LEN: usize = 36;
-    let len = fst_bytes.len();
-    if len < EMPTY_LEN {
-        return Err(Error::corrupt(
-            "fst",
-            format!("{len} bytes, at least {EMPTY_LEN} needed"),
-        ));
-    }
-    let version = u64_at(fst_bytes, 0, "fst version")?;
-    if version != FST_VERSION {
-        return Err(Error::corrupt(
-            "fst",
-            format!("fst format version {version}, expected {FST_VERSION}"),
-        ));
-    }
-    let keys = u64_at(fst_bytes, len - 20, "fst key count")?;
-    let root = u64_at(fst_bytes, len - 12, "fst root address")?;
-    let root_ok = if keys == 0 {
-        len == EMPTY_LEN && root == 0
-    } else {
-        root.checked_add(21) == Some(len as u64)
-    };
-    if !root_ok || keys != count as u64 {
-        return Err(Error::corrupt(
-            "fst",
-            format!(
-                "{keys} keys with root at {root} in a {len}-byte FST, header says {count} \
-                 suggestions"
-            ),
-        ));
-    }
-    fst::raw::Fst::new(fst_bytes).map_err(|e| Error::corrupt("fst", e.to_string()))?;
-    Ok(())
 }

@@ -88,18 +88,18 @@ fn every_single_bit_flip_is_refused() {
 #[test]
 fn future_version_names_both_versions() {
     let mut bytes = small_segment();
-    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
     let err = Segment::load(&bytes[..]).unwrap_err();
     assert_eq!(
         err,
         Error::Version {
-            expected: 1,
-            got: 2
+            expected: edgesuggest::format::FORMAT_VERSION,
+            got: 3
         }
     );
     let message = err.to_string();
     assert!(
-        message.contains("version 2") && message.contains("version 1"),
+        message.contains("version 3") && message.contains("1 to 2"),
         "{message}"
     );
 }
@@ -130,4 +130,32 @@ fn open_unverified_still_checks_structure() {
     // First section entry's length (offset 48 + 16) set past the end of the file.
     bytes[64..72].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(Segment::open(&bytes[..]).is_err());
+}
+
+/// The same for a format v2 segment (word starts, categories, payloads): every bit flip is
+/// refused at load, and deep verification passes on the intact bytes.
+#[test]
+fn every_bit_flip_of_a_v2_segment_is_refused() {
+    let bytes = include_bytes!("golden/v2.seg").to_vec();
+    Segment::load(&bytes[..]).unwrap().verify_deep().unwrap();
+    for bit in 0..bytes.len() * 8 {
+        let mut bad = bytes.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        assert_refused(&bad, &format!("v2 bit {bit}"));
+    }
+    for len in 0..bytes.len() {
+        assert_refused(&bytes[..len], &format!("v2 truncated to {len}"));
+    }
+}
+
+/// A v1 segment may not claim v2 features: flags and category sections need version 2.
+#[test]
+fn v1_with_v2_features_is_refused() {
+    let mut bytes = include_bytes!("golden/v2.seg").to_vec();
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let err = Segment::open(&bytes[..]).unwrap_err().to_string();
+    assert!(
+        err.contains("flags") || err.contains("not defined in format v1"),
+        "{err}"
+    );
 }

@@ -65,3 +65,65 @@ fn reader_answers_from_the_golden_bytes() {
     let sp = &segment.suggest("sao", 1).unwrap()[0];
     assert_eq!((sp.text.as_str(), sp.score), ("São Paulo", 12_400_100));
 }
+
+/// The golden segment of format v2: word starts, categories and payloads.
+mod v2 {
+    use edgesuggest::{BuildOptions, Segment, SegmentBuilder, SuggestOptions};
+
+    const TSV: &str = include_str!("golden/v2.tsv");
+    const SEG: &[u8] = include_bytes!("golden/v2.seg");
+
+    fn build() -> Vec<u8> {
+        let mut b = SegmentBuilder::with_options(BuildOptions {
+            word_starts: true,
+            ..BuildOptions::default()
+        });
+        for line in TSV.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let payload = Some(f[2]).filter(|p| !p.is_empty());
+            let cats: Vec<&str> = f[3].split(',').filter(|c| !c.is_empty()).collect();
+            b.add_row(f[0], f[1].parse().unwrap(), payload, &cats)
+                .unwrap();
+        }
+        b.finish().unwrap().bytes
+    }
+
+    #[test]
+    fn builder_writes_the_golden_bytes() {
+        let bytes = build();
+        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
+            std::fs::write("tests/golden/v2.seg", &bytes).unwrap();
+        }
+        assert!(
+            bytes == SEG,
+            "builder output differs from tests/golden/v2.seg"
+        );
+        assert_eq!(u32::from_le_bytes(SEG[8..12].try_into().unwrap()), 2);
+    }
+
+    #[test]
+    fn reader_answers_from_the_golden_bytes() {
+        let segment = Segment::load(SEG).unwrap();
+        segment.verify_deep().unwrap();
+        assert!(segment.word_starts());
+        let york = segment
+            .search("york", &SuggestOptions::default())
+            .unwrap()
+            .0;
+        assert!(york.iter().any(|s| s.text == "New York" && s.word_start));
+        let filtered = SuggestOptions {
+            categories: vec!["capital".into()],
+            ..SuggestOptions::default()
+        };
+        let capitals = segment.search("n", &filtered).unwrap().0;
+        assert!(!capitals.is_empty());
+        for s in &capitals {
+            assert!(s
+                .categories
+                .as_deref()
+                .unwrap()
+                .split(',')
+                .any(|c| c == "capital"));
+        }
+    }
+}

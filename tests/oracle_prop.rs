@@ -81,4 +81,75 @@ proptest! {
         }
         prop_assert_eq!(build(&rows), build(&shuffled));
     }
+
+    /// Every feature at once (word starts, categories, typos, prefix length, exact-first)
+    /// against the oracle, on phrases built to collide and to sit within a few edits of
+    /// each other.
+    #[test]
+    fn features_match_oracle(
+        rows in prop::collection::vec((phrase(), score(), prop::collection::vec(0usize..4, 0..3)), 1..50),
+        queries in prop::collection::vec(phrase(), 1..10),
+        k in 1usize..12,
+        word_starts in any::<bool>(),
+        fuzzy in prop::option::of(0u8..3),
+        prefix_length in 0usize..3,
+        exact_first in any::<bool>(),
+        filter in prop::collection::vec(0usize..5, 0..3),
+    ) {
+        const CATS: [&str; 5] = ["a", "b", "c", "d", "zz"];
+        let mut builder = SegmentBuilder::with_options(edgesuggest::BuildOptions {
+            word_starts,
+            ..Default::default()
+        });
+        let mut kept = Vec::new();
+        for (p, s, cats) in &rows {
+            let cats: Vec<String> = cats.iter().map(|&c| CATS[c].to_string()).collect();
+            match builder.add_row(p, *s, None, &cats) {
+                Ok(()) => kept.push((p.as_str(), *s, cats)),
+                Err(e) => prop_assert!(e.is_row_error()),
+            }
+        }
+        prop_assume!(!kept.is_empty());
+        let segment = Segment::load(builder.finish().unwrap().bytes).unwrap();
+        segment.verify_deep().unwrap();
+        let oracle = common::Oracle::with_categories(kept, word_starts);
+        let ask = common::Ask {
+            k,
+            fuzzy,
+            prefix_length,
+            exact_first,
+            categories: filter.iter().map(|&c| CATS[c].to_string()).collect(),
+        };
+        let options = edgesuggest::SuggestOptions {
+            k,
+            fuzzy: match fuzzy {
+                None => edgesuggest::Fuzziness::Auto,
+                Some(0) => edgesuggest::Fuzziness::Off,
+                Some(n) => edgesuggest::Fuzziness::Edits(n),
+            },
+            prefix_length,
+            exact_first,
+            categories: ask.categories.clone(),
+            ..Default::default()
+        };
+        let mut searcher = Searcher::new();
+        let mut all: Vec<String> = queries.clone();
+        all.extend(rows.iter().map(|(p, _, _)| p.chars().take(4).collect::<String>()));
+        all.push(String::new());
+        for q in &all {
+            let found = searcher.search(&segment, q, &options).unwrap();
+            prop_assert!(!found.truncated);
+            let got: Vec<(String, u8, bool)> = found
+                .items
+                .iter()
+                .map(|s| (s.key.to_string(), s.edits, s.word_start))
+                .collect();
+            let want: Vec<(String, u8, bool)> = oracle
+                .search(q, &ask)
+                .into_iter()
+                .map(|m| (m.key, m.edits, m.word_start))
+                .collect();
+            prop_assert_eq!(got, want, "query {:?}", q);
+        }
+    }
 }

@@ -1,7 +1,10 @@
 //! The fixed header, the section table and the trailer.
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
-use super::{checksum, SectionKind, END_MAGIC, FORMAT_VERSION, MAGIC, TRAILER_LEN};
+use super::{
+    checksum, SectionKind, END_MAGIC, FORMAT_VERSION, KNOWN_FLAGS, MAGIC, MIN_FORMAT_VERSION,
+    TRAILER_LEN,
+};
 use crate::error::{Error, Result};
 use crate::normalize::{NORMALIZER_ID, NORMALIZER_VERSION};
 
@@ -10,7 +13,7 @@ pub(crate) const FIXED_LEN: usize = 48;
 /// Length of one section table entry.
 pub(crate) const ENTRY_LEN: usize = 24;
 /// At most one section of each kind.
-const MAX_SECTIONS: usize = 4;
+const MAX_SECTIONS: usize = 6;
 
 /// Where one section lives in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +29,10 @@ pub struct SectionRange {
 /// The decoded header of a segment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
-    /// Format version (always [`FORMAT_VERSION`] once parsed).
+    /// Format version (between [`MIN_FORMAT_VERSION`] and [`FORMAT_VERSION`] once parsed).
     pub format_version: u32,
+    /// Feature flags (format v2; always 0 in v1), e.g. [`super::FLAG_WORD_STARTS`].
+    pub flags: u32,
     /// Normalizer id the keys were built with.
     pub normalizer_id: u32,
     /// Normalizer version the keys were built with.
@@ -63,7 +68,7 @@ impl Header {
         }
         // The version comes first, so a future layout is reported as such, not as corruption.
         let format_version = u32_at(bytes, 8, "format version")?;
-        if format_version != FORMAT_VERSION {
+        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&format_version) {
             return Err(Error::Version {
                 expected: FORMAT_VERSION,
                 got: format_version,
@@ -96,10 +101,11 @@ impl Header {
             });
         }
         let flags = u32_at(bytes, 20, "flags")?;
-        if flags != 0 {
+        let known = if format_version == 1 { 0 } else { KNOWN_FLAGS };
+        if flags & !known != 0 {
             return Err(Error::corrupt(
                 "header",
-                format!("unknown flags {flags:#x} (format v1 defines none)"),
+                format!("unknown flags {flags:#x} (format v{format_version} defines {known:#x})"),
             ));
         }
         let suggestion_count = u64_at(bytes, 24, "suggestion count")?;
@@ -127,6 +133,15 @@ impl Header {
             let kind = SectionKind::from_code(code).ok_or_else(|| {
                 Error::corrupt("section table", format!("unknown section kind {code}"))
             })?;
+            if kind.since_version() > format_version {
+                return Err(Error::corrupt(
+                    "section table",
+                    format!(
+                        "section {} is not defined in format v{format_version}",
+                        kind.name()
+                    ),
+                ));
+            }
             if sections.iter().any(|s: &SectionRange| s.kind == kind) {
                 return Err(Error::corrupt(
                     "section table",
@@ -159,6 +174,7 @@ impl Header {
         }
         Ok(Header {
             format_version,
+            flags,
             normalizer_id,
             normalizer_version,
             suggestion_count,
@@ -217,15 +233,24 @@ impl SegmentWriter {
         }
     }
 
-    /// Fills in the header and appends the trailer.
-    pub(crate) fn finish(mut self, suggestion_count: u64, source_rows: u64) -> Vec<u8> {
+    /// Fills in the header and appends the trailer. The version written is the oldest that
+    /// defines every flag and section used, so plain segments stay version 1.
+    pub(crate) fn finish(mut self, suggestion_count: u64, source_rows: u64, flags: u32) -> Vec<u8> {
         self.end_section();
+        let version = self
+            .sections
+            .iter()
+            .map(|&(kind, _, _)| kind.since_version())
+            .chain(std::iter::once(if flags == 0 { 1 } else { 2 }))
+            .max()
+            .unwrap_or(MIN_FORMAT_VERSION);
+        debug_assert!(version <= FORMAT_VERSION);
         let mut head = Vec::with_capacity(self.table_end);
         head.extend_from_slice(MAGIC);
-        head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        head.extend_from_slice(&version.to_le_bytes());
         head.extend_from_slice(&NORMALIZER_ID.to_le_bytes());
         head.extend_from_slice(&NORMALIZER_VERSION.to_le_bytes());
-        head.extend_from_slice(&0u32.to_le_bytes()); // flags
+        head.extend_from_slice(&flags.to_le_bytes());
         head.extend_from_slice(&suggestion_count.to_le_bytes());
         head.extend_from_slice(&source_rows.to_le_bytes());
         head.extend_from_slice(&(self.sections.len() as u32).to_le_bytes());

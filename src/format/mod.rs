@@ -1,10 +1,14 @@
-//! The segment file format, version 1. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 and 2. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
+pub(crate) mod categories;
 pub mod header;
 pub(crate) mod scores;
 pub(crate) mod strings;
+
+use crate::error::{Error, Result};
+use bytes::u64_at;
 
 /// Magic bytes at the start of every segment.
 pub const MAGIC: &[u8; 8] = b"EDGESUG\x00";
@@ -12,8 +16,26 @@ pub const MAGIC: &[u8; 8] = b"EDGESUG\x00";
 /// Magic bytes closing every segment, after the checksum: a cheap truncation check.
 pub const END_MAGIC: &[u8; 4] = b"ESEG";
 
-/// The segment format version this engine writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest segment format version this engine writes and reads.
+///
+/// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. The builder
+/// writes version 1 when a segment uses none of them, so plain segments stay readable by
+/// engines that only know version 1; this engine reads both.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest segment format version this engine reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
+
+/// Header flag (format v2): the FST also holds one word-start entry per later word of each
+/// phrase (`suffix 0xFF head`, output `rank + suggestion count`), see `docs/FORMAT.md`.
+pub const FLAG_WORD_STARTS: u32 = 1;
+
+/// Every flag this engine knows.
+pub(crate) const KNOWN_FLAGS: u32 = FLAG_WORD_STARTS;
+
+/// Separates a word-start entry's suffix from the head of its phrase. Never part of UTF-8, so
+/// no key or query contains it.
+pub const WORD_START_SEPARATOR: u8 = 0xFF;
 
 /// Size of the trailer: XXH64 checksum (8 bytes) then [`END_MAGIC`].
 pub(crate) const TRAILER_LEN: usize = 12;
@@ -35,6 +57,10 @@ pub enum SectionKind {
     Display = 3,
     /// Optional JSON payloads, by rank.
     Payloads = 4,
+    /// Category names and one FST per category (format v2).
+    Categories = 5,
+    /// The categories of each suggestion that has any, by rank (format v2).
+    RankCategories = 6,
 }
 
 impl SectionKind {
@@ -45,6 +71,8 @@ impl SectionKind {
             2 => Some(SectionKind::Scores),
             3 => Some(SectionKind::Display),
             4 => Some(SectionKind::Payloads),
+            5 => Some(SectionKind::Categories),
+            6 => Some(SectionKind::RankCategories),
             _ => None,
         }
     }
@@ -56,6 +84,57 @@ impl SectionKind {
             SectionKind::Scores => "scores",
             SectionKind::Display => "display",
             SectionKind::Payloads => "payloads",
+            SectionKind::Categories => "categories",
+            SectionKind::RankCategories => "rank categories",
         }
     }
+
+    /// The first format version that defines this section.
+    pub fn since_version(self) -> u32 {
+        match self {
+            SectionKind::Categories | SectionKind::RankCategories => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Checks the FST's fixed frame before `fst` reads it: `fst` trusts its root address, so a
+/// corrupt one would make its first node read go out of bounds.
+pub(crate) fn check_fst_frame(fst_bytes: &[u8], min_keys: u64, max_keys: u64) -> Result<()> {
+    // Layout written by fst 0.4 (its format version 3): version u64, type u64, nodes..., key
+    // count u64, root address u64, crc32c u32.
+    const FST_VERSION: u64 = 3;
+    const EMPTY_LEN: usize = 36;
+    let len = fst_bytes.len();
+    if len < EMPTY_LEN {
+        return Err(Error::corrupt(
+            "fst",
+            format!("{len} bytes, at least {EMPTY_LEN} needed"),
+        ));
+    }
+    let version = u64_at(fst_bytes, 0, "fst version")?;
+    if version != FST_VERSION {
+        return Err(Error::corrupt(
+            "fst",
+            format!("fst format version {version}, expected {FST_VERSION}"),
+        ));
+    }
+    let keys = u64_at(fst_bytes, len - 20, "fst key count")?;
+    let root = u64_at(fst_bytes, len - 12, "fst root address")?;
+    let root_ok = if keys == 0 {
+        len == EMPTY_LEN && root == 0
+    } else {
+        root.checked_add(21) == Some(len as u64)
+    };
+    if !root_ok || keys < min_keys || keys > max_keys {
+        return Err(Error::corrupt(
+            "fst",
+            format!(
+                "{keys} keys with root at {root} in a {len}-byte FST, expected \
+                 {min_keys}..={max_keys} keys"
+            ),
+        ));
+    }
+    fst::raw::Fst::new(fst_bytes).map_err(|e| Error::corrupt("fst", e.to_string()))?;
+    Ok(())
 }

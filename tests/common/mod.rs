@@ -12,62 +12,250 @@ pub struct Expected {
     pub score: u64,
 }
 
-/// Brute force over the same rows: merge by normalized key, filter by prefix, sort. Written
-/// from the rules in the issue, sharing nothing with the engine but the normalizer (which is
-/// the specification of what matches).
+/// One expected result with how it matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedMatch {
+    pub key: String,
+    pub text: String,
+    pub score: u64,
+    pub edits: u8,
+    pub word_start: bool,
+}
+
+/// What a query asks the oracle for (mirrors the issue's options, not the engine's types).
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub k: usize,
+    /// Edits allowed; `None` = auto (0 under 3 characters, 1 for 3–5, 2 above).
+    pub fuzzy: Option<u8>,
+    pub prefix_length: usize,
+    pub exact_first: bool,
+    pub categories: Vec<String>,
+}
+
+impl Ask {
+    pub fn k(k: usize) -> Ask {
+        Ask {
+            k,
+            fuzzy: Some(0),
+            prefix_length: 1,
+            exact_first: true,
+            categories: Vec::new(),
+        }
+    }
+}
+
+struct Entry {
+    key: String,
+    display: String,
+    score: u64,
+    categories: Vec<String>,
+}
+
+/// Brute force over the same rows: merge by normalized key, then scan every phrase for each
+/// query. Written from the rules in the issues, sharing nothing with the engine but the
+/// normalizer (which is the specification of what matches).
 pub struct Oracle {
-    /// (normalized key, display, score), sorted by score descending then key ascending.
-    entries: Vec<(String, String, u64)>,
+    /// Sorted by score descending then key ascending.
+    entries: Vec<Entry>,
+    /// Key → position in `entries`.
+    index: std::collections::HashMap<String, usize>,
+    word_starts: bool,
 }
 
 impl Oracle {
     pub fn new<'a>(rows: impl IntoIterator<Item = (&'a str, u64)>) -> Oracle {
-        // key -> (total, best single score, best surface)
-        let mut merged: BTreeMap<String, (u64, u64, String)> = BTreeMap::new();
-        for (phrase, score) in rows {
+        Oracle::with_categories(rows.into_iter().map(|(p, s)| (p, s, Vec::new())), false)
+    }
+
+    /// Rows with categories; `word_starts` as the index was built.
+    pub fn with_categories<'a>(
+        rows: impl IntoIterator<Item = (&'a str, u64, Vec<String>)>,
+        word_starts: bool,
+    ) -> Oracle {
+        // key -> (total, best single score, best surface, categories)
+        let mut merged: BTreeMap<String, (u64, u64, String, Vec<String>)> = BTreeMap::new();
+        for (phrase, score, cats) in rows {
             let key = edgesuggest::normalize_phrase(phrase);
             if key.is_empty() {
                 continue;
             }
-            let e = merged.entry(key).or_insert((0, 0, String::new()));
+            let e = merged
+                .entry(key)
+                .or_insert((0, 0, String::new(), Vec::new()));
             let first = e.2.is_empty() && e.0 == 0 && e.1 == 0;
             e.0 = e.0.saturating_add(score);
             if first || score > e.1 || (score == e.1 && phrase.as_bytes() < e.2.as_bytes()) {
                 e.1 = score;
                 e.2 = phrase.to_string();
             }
+            for c in cats {
+                if !e.3.contains(&c) {
+                    e.3.push(c);
+                }
+            }
         }
-        let mut entries: Vec<(String, String, u64)> = merged
+        let mut entries: Vec<Entry> = merged
             .into_iter()
-            .map(|(k, (total, _, display))| (k, display, total))
+            .map(|(key, (total, _, display, categories))| Entry {
+                key,
+                display,
+                score: total,
+                categories,
+            })
             .collect();
         entries.sort_by(|a, b| {
-            b.2.cmp(&a.2)
-                .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+            b.score
+                .cmp(&a.score)
+                .then_with(|| a.key.as_bytes().cmp(b.key.as_bytes()))
         });
-        Oracle { entries }
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
+        Oracle {
+            entries,
+            index,
+            word_starts,
+        }
     }
 
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Plain prefix search with the exact phrase first (the default options).
     pub fn suggest(&self, query: &str, k: usize) -> Vec<Expected> {
-        let q = edgesuggest::normalize_query(query);
-        self.entries
-            .iter()
-            .filter(|(key, _, _)| key.starts_with(&q))
-            .take(k)
-            .map(|(_, text, score)| Expected {
-                text: text.clone(),
-                score: *score,
+        self.search(query, &Ask::k(k))
+            .into_iter()
+            .map(|m| Expected {
+                text: m.text,
+                score: m.score,
             })
             .collect()
     }
 
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _, _)| k.as_str())
+    /// The full ranking rule: exact phrase first (if asked), then fewer edits, then full-phrase
+    /// before word-start, then score, then key.
+    pub fn search(&self, query: &str, ask: &Ask) -> Vec<ExpectedMatch> {
+        let q: Vec<char> = edgesuggest::normalize_query(query).chars().collect();
+        let max_edits = match ask.fuzzy {
+            Some(n) => n,
+            None if q.len() < 3 => 0,
+            None if q.len() <= 5 => 1,
+            None => 2,
+        };
+        let q_string: String = q.iter().collect();
+        let q_exact: String = q.iter().take(ask.prefix_length).collect();
+        let needle: &str = if max_edits == 0 { &q_string } else { &q_exact };
+        // Entries are in (score, key) order, so each (edits, word-start) class fills in
+        // order and never needs more than k members; the exact phrase is looked up apart.
+        let exact_index = (ask.exact_first && !q.is_empty())
+            .then(|| self.index.get(&q_string).copied())
+            .flatten()
+            .filter(|&i| self.in_categories(i, ask));
+        let mut classes: BTreeMap<(u8, u8), Vec<usize>> = BTreeMap::new();
+        for (index, e) in self.entries.iter().enumerate() {
+            if classes.get(&(0, 0)).is_some_and(|c| c.len() >= ask.k) {
+                break;
+            }
+            if Some(index) == exact_index || !self.in_categories(index, ask) {
+                continue;
+            }
+            // Candidate start positions: the phrase start, then each later word start.
+            let key = e.key.as_str();
+            let later = key.match_indices(' ').map(|(i, _)| i + 1);
+            let starts = if self.word_starts { usize::MAX } else { 1 };
+            let mut best: Option<(u8, u8)> = None;
+            for (n, at) in std::iter::once(0).chain(later).take(starts).enumerate() {
+                // Cheap filter first: the exactly matched characters are a plain prefix.
+                if !key[at..].starts_with(needle) {
+                    continue;
+                }
+                let rest: Vec<char> = key[at..].chars().take(q.len() + 3).collect();
+                if let Some(d) = prefix_edits(&q, &rest, ask.prefix_length, max_edits) {
+                    let class = (d, u8::from(n > 0));
+                    if best.map_or(true, |b| class < b) {
+                        best = Some(class);
+                    }
+                }
+            }
+            if let Some(class) = best {
+                let members = classes.entry(class).or_default();
+                if members.len() < ask.k {
+                    members.push(index);
+                }
+            }
+        }
+        let exact = exact_index.map(|i| (i, (0u8, 0u8)));
+        let ranked = classes
+            .into_iter()
+            .flat_map(|(class, members)| members.into_iter().map(move |i| (i, class)));
+        exact
+            .into_iter()
+            .chain(ranked)
+            .take(ask.k)
+            .map(|(index, (edits, ws))| ExpectedMatch {
+                key: self.entries[index].key.clone(),
+                text: self.entries[index].display.clone(),
+                score: self.entries[index].score,
+                edits,
+                word_start: ws == 1,
+            })
+            .collect()
     }
+
+    fn in_categories(&self, index: usize, ask: &Ask) -> bool {
+        ask.categories.is_empty()
+            || self.entries[index]
+                .categories
+                .iter()
+                .any(|c| ask.categories.contains(c))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.key.as_str())
+    }
+}
+
+/// The fewest edits (optimal string alignment: insert, delete, substitute, swap two adjacent
+/// characters, each counting one) turning `query` into some prefix of `text`, when the first
+/// `exact` characters of the query match `text` exactly and the rest is within `max_edits`.
+pub fn prefix_edits(query: &[char], text: &[char], exact: usize, max_edits: u8) -> Option<u8> {
+    let p = exact.min(query.len());
+    if text.len() < p || query[..p] != text[..p] {
+        return None;
+    }
+    let a = &query[p..];
+    let b = &text[p..];
+    if max_edits == 0 || a.is_empty() {
+        return b.starts_with(a).then_some(0);
+    }
+    // Prefixes of b longer than |a| + max_edits are further than max_edits away.
+    let b = &b[..b.len().min(a.len() + max_edits as usize)];
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    let best = (0..=m).map(|j| d[n][j]).min().unwrap_or(usize::MAX);
+    (best <= max_edits as usize).then_some(best as u8)
 }
 
 /// splitmix64: a tiny seeded generator, so every run draws the same queries.

@@ -1,0 +1,393 @@
+//! Exact top-k search: best-first over the FST with ranks as outputs, extended to typo
+//! tolerance, word starts and category filters.
+//!
+//! Each key's FST output is its *cost*: its rank (0 = best: highest score, ties by key), plus
+//! the suggestion count for word-start entries. The FST builder pushes the minimum output of
+//! every subtree onto the transition leading into it, so the output accumulated on the way to a
+//! node is the cheapest cost below it, and a best-first walk (see [`walk`]) yields matches in
+//! exact cost order and stops after k.
+//!
+//! # Ranking
+//!
+//! Results are ordered by, in turn:
+//! 1. the phrase equal to the whole query, when [`SuggestOptions::exact_first`] is on;
+//! 2. fewer edits (an exact-prefix match has 0, so it always ranks above any fuzzy match);
+//! 3. full-phrase prefix matches before word-start matches;
+//! 4. higher score, then normalized key in byte order.
+//!
+//! A fuzzy query runs one pass per edit count (0, 1, … up to the allowed maximum) over the
+//! FST intersected with the Levenshtein prefix automaton of the query for that many edits;
+//! pass `e` skips the
+//! suggestions already found with fewer edits, so every suggestion appears once with its
+//! smallest edit count, and the passes stop as soon as k suggestions are found.
+
+mod options;
+mod walk;
+
+use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
+
+use crate::error::{Error, Result};
+use crate::normalize::{normalize_into, Trailing};
+use crate::segment::Segment;
+pub use options::{Fuzziness, SuggestOptions, DEFAULT_K, DEFAULT_MAX_VISITS};
+
+/// One suggestion, borrowing from the [`Searcher`] and the [`Segment`] that produced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suggestion<'a> {
+    /// The display form: the most popular surface form of the phrase.
+    pub text: &'a str,
+    /// The normalized key of the phrase.
+    pub key: &'a str,
+    /// The (merged) score.
+    pub score: u64,
+    /// The position in the segment's ranking (0 = best).
+    pub rank: u32,
+    /// The JSON payload, if the phrase has one.
+    pub payload: Option<&'a str>,
+    /// The phrase's categories, comma-separated in byte order, if it has any.
+    pub categories: Option<&'a str>,
+    /// Edits (Damerau–Levenshtein, in characters) between the query and the matched prefix.
+    pub edits: u8,
+    /// True when the query matched at the start of a later word, not at the phrase start.
+    pub word_start: bool,
+    /// The byte range of [`Suggestion::key`] that the query matched.
+    pub matched: (u32, u32),
+}
+
+/// A [`Suggestion`] that owns its strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedSuggestion {
+    /// The display form.
+    pub text: String,
+    /// The normalized key.
+    pub key: String,
+    /// The (merged) score.
+    pub score: u64,
+    /// The position in the segment's ranking (0 = best).
+    pub rank: u32,
+    /// The JSON payload, if any.
+    pub payload: Option<String>,
+    /// Comma-separated categories, if any.
+    pub categories: Option<String>,
+    /// Edits between the query and the matched prefix.
+    pub edits: u8,
+    /// Matched at a later word.
+    pub word_start: bool,
+    /// The byte range of the key that matched.
+    pub matched: (u32, u32),
+}
+
+impl Suggestion<'_> {
+    /// The byte range of [`Suggestion::text`] that the query matched, found by mapping
+    /// [`Suggestion::matched`] back through the normalizer's folding.
+    pub fn highlight(&self) -> std::ops::Range<usize> {
+        crate::highlight::key_range_span(
+            self.text,
+            self.matched.0 as usize..self.matched.1 as usize,
+        )
+    }
+
+    /// [`Suggestion::highlight`] in UTF-16 code units, for JavaScript.
+    pub fn highlight_utf16(&self) -> (u32, u32) {
+        crate::utf16_range(self.text, self.highlight())
+    }
+
+    /// The categories as a list.
+    pub fn category_list(&self) -> impl Iterator<Item = &str> {
+        self.categories
+            .unwrap_or("")
+            .split(',')
+            .filter(|c| !c.is_empty())
+    }
+
+    /// Copies the strings out.
+    pub fn to_owned(&self) -> OwnedSuggestion {
+        OwnedSuggestion {
+            text: self.text.to_owned(),
+            key: self.key.to_owned(),
+            score: self.score,
+            rank: self.rank,
+            payload: self.payload.map(str::to_owned),
+            categories: self.categories.map(str::to_owned),
+            edits: self.edits,
+            word_start: self.word_start,
+            matched: self.matched,
+        }
+    }
+}
+
+/// The answer to one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestions<'a> {
+    /// The suggestions, best first (see the module docs for the ranking).
+    pub items: Vec<Suggestion<'a>>,
+    /// True when the work budget ([`SuggestOptions::max_visits`]) cut the search short: the
+    /// items are the best found, possibly fewer than asked for.
+    pub truncated: bool,
+}
+
+/// A match found by a walk, before its strings are looked up.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit {
+    pub(crate) cost: u64,
+    pub(crate) rank: u32,
+    /// The full key in [`Searcher::keys`].
+    pub(crate) key_start: u32,
+    pub(crate) key_end: u32,
+    pub(crate) edits: u8,
+    /// Byte offset of the matched word in the key (0 for a full-phrase match).
+    pub(crate) word_start: u32,
+    /// End of the matched span in the key.
+    pub(crate) match_end: u32,
+}
+
+/// Levenshtein automaton builders, made once per [`Searcher`] (building one costs far more
+/// than a query) and only when a fuzzy query needs them.
+#[derive(Default)]
+struct Automata {
+    builders: [Option<LevenshteinAutomatonBuilder>; Fuzziness::MAX_EDITS as usize],
+}
+
+impl Automata {
+    fn prefix_dfa(&mut self, max_edits: u8, query: &str) -> DFA {
+        let slot = &mut self.builders[usize::from(max_edits - 1)];
+        slot.get_or_insert_with(|| LevenshteinAutomatonBuilder::new(max_edits, true))
+            .build_prefix_dfa(query)
+    }
+}
+
+impl std::fmt::Debug for Automata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built: Vec<bool> = self.builders.iter().map(Option::is_some).collect();
+        f.debug_struct("Automata").field("built", &built).finish()
+    }
+}
+
+impl Clone for Automata {
+    /// A clone starts without builders; they are rebuilt on first use.
+    fn clone(&self) -> Self {
+        Automata::default()
+    }
+}
+
+/// Reusable search state: keep one per thread (or per wasm instance) and call
+/// [`Searcher::search`] for each query. No allocation happens per visited node, and none at
+/// all per plain query once the buffers have grown to the largest query seen.
+#[derive(Debug, Default, Clone)]
+pub struct Searcher {
+    query: String,
+    walk: walk::WalkState,
+    /// Keys of found suggestions, concatenated.
+    keys: String,
+    /// Results so far, best first.
+    hits: Vec<Hit>,
+    /// Matches of the current pass, from every searched FST.
+    pass_hits: Vec<Hit>,
+    automata: Automata,
+}
+
+impl Searcher {
+    /// A searcher with empty buffers.
+    pub fn new() -> Searcher {
+        Searcher::default()
+    }
+
+    /// The normalized form of the last query searched.
+    pub fn normalized_query(&self) -> &str {
+        &self.query
+    }
+
+    /// The `k` best suggestions whose normalized key starts with the normalized `query`, with
+    /// default options otherwise (exact phrase first, no typos, no filter). See
+    /// [`Searcher::search`].
+    pub fn suggest<'a, D: AsRef<[u8]>>(
+        &'a mut self,
+        segment: &'a Segment<D>,
+        query: &str,
+        k: usize,
+    ) -> Result<Vec<Suggestion<'a>>> {
+        Ok(self
+            .search(segment, query, &SuggestOptions::with_k(k))?
+            .items)
+    }
+
+    /// The best `options.k` suggestions for `query`, ranked as the module docs describe.
+    ///
+    /// An empty (or all-whitespace) query matches everything. Errors only on a corrupt segment.
+    pub fn search<'a, D: AsRef<[u8]>>(
+        &'a mut self,
+        segment: &'a Segment<D>,
+        query: &str,
+        options: &SuggestOptions,
+    ) -> Result<Suggestions<'a>> {
+        normalize_into(query, &mut self.query, Trailing::KeepOneSpace);
+        self.keys.clear();
+        self.hits.clear();
+        self.walk.start_query(options.max_visits);
+        if options.k > 0 {
+            self.find(segment, options)?;
+        }
+        let truncated = self.walk.truncated();
+        let bytes = segment.as_bytes();
+        let mut items = Vec::with_capacity(self.hits.len());
+        for hit in &self.hits {
+            let key = self
+                .keys
+                .get(hit.key_start as usize..hit.key_end as usize)
+                .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
+            let score = segment.scores.get(bytes, hit.rank as usize)?;
+            let text = segment.display.get(bytes, hit.rank)?.unwrap_or(key);
+            let payload = segment.payloads.get(bytes, hit.rank)?;
+            let categories = segment.rank_categories.get(bytes, hit.rank)?;
+            items.push(Suggestion {
+                text,
+                key,
+                score,
+                rank: hit.rank,
+                payload,
+                categories,
+                edits: hit.edits,
+                word_start: hit.word_start > 0,
+                matched: (hit.word_start, hit.match_end),
+            });
+        }
+        Ok(Suggestions { items, truncated })
+    }
+
+    fn find<D: AsRef<[u8]>>(
+        &mut self,
+        segment: &Segment<D>,
+        options: &SuggestOptions,
+    ) -> Result<()> {
+        let bytes = segment.as_bytes();
+        let k = options.k;
+        // The FSTs to search: the main one, or one per requested category.
+        let mut sources = Vec::new();
+        if options.categories.is_empty() {
+            sources.push(segment.fst()?);
+        } else {
+            for name in &options.categories {
+                if let Some(i) = segment.categories.find(bytes, name)? {
+                    sources.push(segment.categories.fst(bytes, i)?);
+                }
+            }
+            if sources.is_empty() {
+                return Ok(());
+            }
+        }
+        let count = segment.len() as u64;
+        let query = std::mem::take(&mut self.query);
+        let result = self.find_in(segment, &sources, &query, count, options, k);
+        self.query = query;
+        result
+    }
+
+    fn find_in<D: AsRef<[u8]>>(
+        &mut self,
+        segment: &Segment<D>,
+        sources: &[fst::raw::Fst<&[u8]>],
+        query: &str,
+        count: u64,
+        options: &SuggestOptions,
+        k: usize,
+    ) -> Result<()> {
+        if options.exact_first {
+            self.exact_phrase(segment, query, options)?;
+        }
+        // Characters of the query matched exactly; the automaton covers the rest.
+        let exact_len = query
+            .char_indices()
+            .nth(options.prefix_length)
+            .map_or(query.len(), |(i, _)| i);
+        let remainder = &query[exact_len..];
+        let max_edits = if remainder.is_empty() {
+            0
+        } else {
+            options.fuzzy.max_edits(query.chars().count())
+        };
+        for edits in 0..=max_edits {
+            let need = k - self.hits.len();
+            if need == 0 || self.walk.truncated() {
+                break;
+            }
+            // Pass `edits` uses an automaton of exactly that many edits: a smaller one for
+            // the early passes keeps them from wandering where only later passes can match.
+            let dfa = (edits > 0).then(|| self.automata.prefix_dfa(edits, remainder));
+            let (exact, automaton) = match &dfa {
+                None => (query, None),
+                Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
+            };
+            self.pass_hits.clear();
+            for fst in sources {
+                self.walk.walk(walk::Walk {
+                    fst,
+                    exact,
+                    automaton,
+                    count,
+                    word_starts: segment.word_starts(),
+                    need,
+                    found: &self.hits,
+                    keys: &mut self.keys,
+                    out: &mut self.pass_hits,
+                })?;
+            }
+            // Several category FSTs can find the same suggestion: merge by cost, keep one.
+            if sources.len() > 1 {
+                self.pass_hits.sort_by_key(|h| h.cost);
+                self.pass_hits.dedup_by_key(|h| h.rank);
+            }
+            self.pass_hits.truncate(need);
+            for hit in &mut self.pass_hits {
+                hit.edits = edits;
+            }
+            self.hits.extend_from_slice(&self.pass_hits);
+        }
+        Ok(())
+    }
+
+    /// Puts the suggestion whose key equals the whole query first, if there is one (and it is
+    /// in a requested category).
+    fn exact_phrase<D: AsRef<[u8]>>(
+        &mut self,
+        segment: &Segment<D>,
+        query: &str,
+        options: &SuggestOptions,
+    ) -> Result<()> {
+        // The normalized query as typed: "paris " asks for more words, so "Paris" is not it.
+        let whole = query;
+        if whole.is_empty() {
+            return Ok(());
+        }
+        let Some(output) = segment.fst()?.get(whole.as_bytes()) else {
+            return Ok(());
+        };
+        let rank = u32::try_from(output.value())
+            .ok()
+            .filter(|&r| (r as usize) < segment.len())
+            .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))?;
+        if !options.categories.is_empty() {
+            let mine = segment
+                .rank_categories
+                .get(segment.as_bytes(), rank)?
+                .unwrap_or("");
+            if !mine
+                .split(',')
+                .any(|c| options.categories.iter().any(|w| w == c))
+            {
+                return Ok(());
+            }
+        }
+        let key_start = self.keys.len() as u32;
+        self.keys.push_str(whole);
+        self.hits.push(Hit {
+            cost: u64::from(rank),
+            rank,
+            key_start,
+            key_end: self.keys.len() as u32,
+            edits: 0,
+            word_start: 0,
+            match_end: whole.len() as u32,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! What a query asks for beyond its text: how many results, typo tolerance, filters.
+
+/// Default number of suggestions.
+pub const DEFAULT_K: usize = 10;
+
+/// Default work budget per query, in visited FST nodes. A plain prefix query visits about
+/// `k × key length` nodes (a few hundred); typo-tolerant queries on short prefixes visit the
+/// most, and this leaves them ample room while bounding the worst case to well under a
+/// millisecond.
+pub const DEFAULT_MAX_VISITS: usize = 100_000;
+
+/// How many edits a query may contain (`fuzzy=auto|0|1|2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fuzziness {
+    /// Exact prefixes only.
+    #[default]
+    Off,
+    /// Exactly this many edits at most (1 or 2).
+    Edits(u8),
+    /// By query length in characters (after normalization): 0 edits under 3 characters,
+    /// 1 for 3 to 5, 2 above.
+    Auto,
+}
+
+impl Fuzziness {
+    /// The most edits a distance of this kind allows.
+    pub const MAX_EDITS: u8 = 2;
+
+    /// Parses `auto`, `0`, `1` or `2` (what the CLI, wasm and HTTP APIs accept).
+    pub fn parse(text: &str) -> Result<Fuzziness, String> {
+        match text.trim() {
+            "auto" | "AUTO" | "Auto" => Ok(Fuzziness::Auto),
+            "0" => Ok(Fuzziness::Off),
+            "1" => Ok(Fuzziness::Edits(1)),
+            "2" => Ok(Fuzziness::Edits(2)),
+            other => Err(format!(
+                "fuzzy must be auto, 0, 1 or 2 (edits allowed), not {other:?}"
+            )),
+        }
+    }
+
+    /// The edits allowed for a normalized query of `chars` characters.
+    pub fn max_edits(self, chars: usize) -> u8 {
+        match self {
+            Fuzziness::Off => 0,
+            Fuzziness::Edits(n) => n.min(Self::MAX_EDITS),
+            Fuzziness::Auto => match chars {
+                0..=2 => 0,
+                3..=5 => 1,
+                _ => 2,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for Fuzziness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fuzziness::Off => f.write_str("0"),
+            Fuzziness::Edits(n) => write!(f, "{n}"),
+            Fuzziness::Auto => f.write_str("auto"),
+        }
+    }
+}
+
+/// Options of one query. `SuggestOptions::default()` asks for 10 exact-prefix suggestions with
+/// the exact phrase first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuggestOptions {
+    /// How many suggestions to return.
+    pub k: usize,
+    /// Typo tolerance.
+    pub fuzzy: Fuzziness,
+    /// How many leading characters of the (normalized) query must match exactly when fuzzy
+    /// (default 1: typos in the first letter are rare and matching it exactly keeps the
+    /// search small).
+    pub prefix_length: usize,
+    /// Put the phrase that equals the whole query first (default on).
+    pub exact_first: bool,
+    /// Keep only suggestions in at least one of these categories (empty: no filter). Unknown
+    /// names match nothing.
+    pub categories: Vec<String>,
+    /// Work budget in visited FST nodes; when it runs out the best found so far are returned
+    /// with [`crate::Suggestions::truncated`] set.
+    pub max_visits: usize,
+}
+
+impl Default for SuggestOptions {
+    fn default() -> Self {
+        SuggestOptions {
+            k: DEFAULT_K,
+            fuzzy: Fuzziness::Off,
+            prefix_length: 1,
+            exact_first: true,
+            categories: Vec::new(),
+            max_visits: DEFAULT_MAX_VISITS,
+        }
+    }
+}
+
+impl SuggestOptions {
+    /// Default options with `k` results.
+    pub fn with_k(k: usize) -> SuggestOptions {
+        SuggestOptions {
+            k,
+            ..SuggestOptions::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_follows_query_length() {
+        let want = [0, 0, 0, 1, 1, 1, 2, 2, 2];
+        for (chars, &edits) in want.iter().enumerate() {
+            assert_eq!(Fuzziness::Auto.max_edits(chars), edits, "{chars} chars");
+        }
+    }
+
+    #[test]
+    fn parse_round_trips() {
+        for text in ["auto", "0", "1", "2"] {
+            assert_eq!(Fuzziness::parse(text).unwrap().to_string(), text);
+        }
+        assert!(Fuzziness::parse("3")
+            .unwrap_err()
+            .contains("auto, 0, 1 or 2"));
+    }
+}

@@ -1,0 +1,466 @@
+//! One best-first walk over one FST: the exact-prefix search of the engine issue, optionally
+//! intersected with a Levenshtein prefix automaton.
+//!
+//! From the node the exact part of the query leads to:
+//!
+//! 1. pop the cheapest candidate (a node and the cheapest cost below it);
+//! 2. an *accepted* candidate (its path already matches the query) descends greedily along
+//!    zero-output transitions (each keeps the cheapest cost) until a key ends: that key is the
+//!    next match, in exact cost order; every other transition and earlier key end becomes a
+//!    candidate with its own cost;
+//! 3. a *fuzzy* candidate (its path does not match yet) steps the automaton along each
+//!    transition: a dead automaton state drops the subtree, a state within the allowed edits
+//!    makes the child accepted, any other state keeps it fuzzy.
+//!
+//! The accumulated output is a lower bound of every cost below a node whatever the automaton
+//! does later, so matches still come out in exact cost order and the walk stops after the
+//! `need` it was asked for: it never scans all matches. For a plain walk (no automaton, no
+//! word starts) every candidate holds at least one match, so only the cheapest
+//! `need - found - 1` (plus the already found ones it may meet again) can matter and the list
+//! is bounded by that; otherwise it is not bounded. Each visited node costs one unit of the
+//! query's budget.
+
+use levenshtein_automata::{Distance, DFA, SINK_STATE};
+
+use super::Hit;
+use crate::error::{Error, Result};
+use crate::format::WORD_START_SEPARATOR;
+
+/// Sentinel parent index for the node the exact part of the query leads to.
+const NO_PARENT: u32 = u32::MAX;
+
+/// Where a candidate's path continues from its parent.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// The path is the parent itself.
+    Here,
+    /// Follow the transition on this byte.
+    Byte(u8),
+    /// The key ends at the parent (a final node whose final output was not zero).
+    End,
+}
+
+/// Whether a candidate's path matches the query yet.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Matches: everything below is a match. `match_end` is the key length where it did.
+    Accepted { match_end: u32 },
+    /// Does not match yet: the automaton's state after the path, the fewest edits seen along
+    /// it, and the path's length in bytes.
+    Fuzzy { state: u32, best: u8, depth: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    /// Cheapest cost reachable through this candidate.
+    cost: u64,
+    /// FST node to continue from (unused for [`Step::End`]).
+    addr: usize,
+    /// Arena index of the path so far.
+    parent: u32,
+    step: Step,
+    mode: Mode,
+}
+
+/// What one walk searches and where its matches go.
+pub(crate) struct Walk<'w, 'f> {
+    pub(crate) fst: &'w fst::raw::Fst<&'f [u8]>,
+    /// The part of the normalized query matched exactly (all of it without an automaton).
+    pub(crate) exact: &'w str,
+    /// The prefix automaton of the rest of the query and the edits this pass accepts.
+    pub(crate) automaton: Option<(&'w DFA, u8)>,
+    /// The segment's suggestion count: word-start entries cost `rank + count`.
+    pub(crate) count: u64,
+    /// Whether the FST holds word-start entries.
+    pub(crate) word_starts: bool,
+    /// How many new matches to find.
+    pub(crate) need: usize,
+    /// Matches found before (earlier passes, the exact phrase): skipped.
+    pub(crate) found: &'w [Hit],
+    pub(crate) keys: &'w mut String,
+    pub(crate) out: &'w mut Vec<Hit>,
+}
+
+/// The buffers of a walk, reused across walks and queries.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct WalkState {
+    /// Path arena: `(parent index, byte)`.
+    arena: Vec<(u32, u8)>,
+    /// Candidates sorted by descending cost: the cheapest is popped from the end.
+    candidates: Vec<Candidate>,
+    key_scratch: Vec<u8>,
+    visits_left: usize,
+    truncated: bool,
+}
+
+impl WalkState {
+    /// Resets the budget for a new query.
+    pub(crate) fn start_query(&mut self, max_visits: usize) {
+        self.visits_left = max_visits;
+        self.truncated = false;
+    }
+
+    /// True once the budget has run out during this query.
+    pub(crate) fn truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// Spends one visit; false (and `truncated`) when the budget is gone.
+    #[inline]
+    fn visit(&mut self) -> bool {
+        match self.visits_left.checked_sub(1) {
+            Some(left) => {
+                self.visits_left = left;
+                true
+            }
+            None => {
+                self.truncated = true;
+                false
+            }
+        }
+    }
+
+    /// Appends up to `walk.need` new matches to `walk.out`, cheapest first.
+    pub(crate) fn walk(&mut self, mut walk: Walk<'_, '_>) -> Result<()> {
+        let fst = walk.fst;
+        let mut node = fst.root();
+        let mut cost = 0u64;
+        for &b in walk.exact.as_bytes() {
+            let Some(i) = node.find_input(b) else {
+                return Ok(());
+            };
+            let t = node.transition(i);
+            cost = add_cost(cost, t.out.value())?;
+            node = fst.node(t.addr);
+        }
+        let exact_len = walk.exact.len() as u32;
+        let mode = match walk.automaton {
+            None => Mode::Accepted {
+                match_end: exact_len,
+            },
+            Some((dfa, edits)) => {
+                let state = dfa.initial_state();
+                let best = exact_distance(dfa, state);
+                if best <= edits {
+                    Mode::Accepted {
+                        match_end: exact_len,
+                    }
+                } else {
+                    Mode::Fuzzy {
+                        state,
+                        best,
+                        depth: 0,
+                    }
+                }
+            }
+        };
+        self.arena.clear();
+        self.candidates.clear();
+        if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
+            // The root has no incoming transition carrying its subtree's cheapest cost (not 0
+            // in a category FST, whose best suggestion need not be rank 0), so the greedy
+            // descent cannot start there: start from each of its children instead.
+            for t in node.transitions() {
+                self.offer(
+                    usize::MAX,
+                    t.out.value(),
+                    t.addr,
+                    NO_PARENT,
+                    Step::Byte(t.inp),
+                    mode,
+                );
+            }
+            if node.is_final() {
+                self.offer(
+                    usize::MAX,
+                    node.final_output().value(),
+                    0,
+                    NO_PARENT,
+                    Step::End,
+                    mode,
+                );
+            }
+        } else {
+            self.candidates.push(Candidate {
+                cost,
+                addr: node.addr(),
+                parent: NO_PARENT,
+                step: Step::Here,
+                mode,
+            });
+        }
+        // Bounding the candidate list is exact only when every candidate holds a match that
+        // has not been found yet; a fuzzy candidate may hold none, and a word-start index
+        // repeats suggestions.
+        let bounded = walk.automaton.is_none() && !walk.word_starts;
+        let start = walk.out.len();
+        while walk.out.len() - start < walk.need {
+            let Some(candidate) = self.candidates.pop() else {
+                break;
+            };
+            let bound = if bounded {
+                (walk.need - (walk.out.len() - start) - 1) + walk.found.len()
+            } else {
+                usize::MAX
+            };
+            let keep_going = match candidate.mode {
+                Mode::Accepted { match_end } => {
+                    self.descend(&mut walk, candidate, match_end, bound, start)?
+                }
+                Mode::Fuzzy { state, best, depth } => {
+                    let (dfa, edits) = walk.automaton.ok_or_else(|| {
+                        Error::corrupt("fst", "fuzzy candidate without automaton")
+                    })?;
+                    self.expand(fst, dfa, edits, exact_len, candidate, state, best, depth)?
+                }
+            };
+            if !keep_going {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Greedy descent from an accepted candidate to its cheapest key; false when the budget
+    /// ran out.
+    fn descend(
+        &mut self,
+        walk: &mut Walk<'_, '_>,
+        candidate: Candidate,
+        match_end: u32,
+        bound: usize,
+        start: usize,
+    ) -> Result<bool> {
+        let fst = walk.fst;
+        let mode = Mode::Accepted { match_end };
+        let mut path = candidate.parent;
+        let cost = candidate.cost;
+        let mut addr = candidate.addr;
+        match candidate.step {
+            Step::Here => {}
+            Step::Byte(b) => path = self.push_arena(path, b)?,
+            Step::End => {
+                self.emit(walk, path, cost, match_end, start)?;
+                return Ok(true);
+            }
+        }
+        loop {
+            if !self.visit() {
+                return Ok(false);
+            }
+            let node = fst.node(addr);
+            if node.is_final() {
+                let final_cost = add_cost(cost, node.final_output().value())?;
+                if final_cost == cost {
+                    // The cheapest key below this node ends here.
+                    for t in node.transitions() {
+                        let c = add_cost(cost, t.out.value())?;
+                        self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
+                    }
+                    self.emit(walk, path, cost, match_end, start)?;
+                    return Ok(true);
+                }
+                self.offer(bound, final_cost, 0, path, Step::End, mode);
+            }
+            let mut next = None;
+            for t in node.transitions() {
+                if next.is_none() && t.out.value() == 0 {
+                    next = Some(t);
+                    if bound == 0 {
+                        break;
+                    }
+                } else {
+                    let c = add_cost(cost, t.out.value())?;
+                    self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
+                }
+            }
+            let t = next.ok_or_else(|| {
+                Error::corrupt(
+                    "fst",
+                    "no transition keeps the cheapest cost of its subtree",
+                )
+            })?;
+            check_forward(addr, t.addr)?;
+            path = self.push_arena(path, t.inp)?;
+            addr = t.addr;
+        }
+    }
+
+    /// Steps the automaton along every transition of a fuzzy candidate's node.
+    #[allow(clippy::too_many_arguments)]
+    fn expand(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        dfa: &DFA,
+        edits: u8,
+        exact_len: u32,
+        candidate: Candidate,
+        state: u32,
+        best: u8,
+        depth: u32,
+    ) -> Result<bool> {
+        if !self.visit() {
+            return Ok(false);
+        }
+        let path = match candidate.step {
+            Step::Here => candidate.parent,
+            Step::Byte(b) => self.push_arena(candidate.parent, b)?,
+            // A key that ends before matching is not a match.
+            Step::End => return Ok(true),
+        };
+        let node = fst.node(candidate.addr);
+        for t in node.transitions() {
+            // A word-start entry's suffix ends at the separator: a match must lie before it.
+            if t.inp == WORD_START_SEPARATOR {
+                continue;
+            }
+            let next = dfa.transition(state, t.inp);
+            if next == SINK_STATE {
+                continue;
+            }
+            check_forward(candidate.addr, t.addr)?;
+            let best = best.min(exact_distance(dfa, next));
+            let cost = add_cost(candidate.cost, t.out.value())?;
+            let mode = if best <= edits {
+                Mode::Accepted {
+                    match_end: exact_len + depth + 1,
+                }
+            } else {
+                Mode::Fuzzy {
+                    state: next,
+                    best,
+                    depth: depth + 1,
+                }
+            };
+            self.offer(usize::MAX, cost, t.addr, path, Step::Byte(t.inp), mode);
+        }
+        Ok(true)
+    }
+
+    /// Keeps a candidate if it is among the `bound` cheapest seen.
+    #[inline]
+    fn offer(&mut self, bound: usize, cost: u64, addr: usize, parent: u32, step: Step, mode: Mode) {
+        if bound == 0 {
+            return;
+        }
+        let candidates = &mut self.candidates;
+        if candidates.len() >= bound {
+            // Sorted descending: the most expensive is first.
+            if cost >= candidates[0].cost {
+                return;
+            }
+            candidates.remove(0);
+        }
+        let at = candidates.partition_point(|c| c.cost > cost);
+        candidates.insert(
+            at,
+            Candidate {
+                cost,
+                addr,
+                parent,
+                step,
+                mode,
+            },
+        );
+    }
+
+    fn push_arena(&mut self, parent: u32, byte: u8) -> Result<u32> {
+        let index = u32::try_from(self.arena.len())
+            .map_err(|_| Error::corrupt("fst", "search path arena overflow"))?;
+        self.arena.push((parent, byte));
+        Ok(index)
+    }
+
+    /// Records the match spelled by the exact part plus the arena path ending at `path`,
+    /// unless its suggestion was found already.
+    fn emit(
+        &mut self,
+        walk: &mut Walk<'_, '_>,
+        mut path: u32,
+        cost: u64,
+        match_end: u32,
+        start: usize,
+    ) -> Result<()> {
+        let (rank, is_word_start) = match cost.checked_sub(walk.count) {
+            None => (cost, false),
+            Some(rank) => (rank, true),
+        };
+        let rank = u32::try_from(rank)
+            .ok()
+            .filter(|&r| u64::from(r) < walk.count)
+            .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
+        if walk.found.iter().any(|h| h.rank == rank)
+            || walk.out[start..].iter().any(|h| h.rank == rank)
+        {
+            return Ok(());
+        }
+        self.key_scratch.clear();
+        while path != NO_PARENT {
+            let (parent, byte) = *self
+                .arena
+                .get(path as usize)
+                .ok_or_else(|| Error::corrupt("fst", "bad search path"))?;
+            self.key_scratch.push(byte);
+            path = parent;
+        }
+        self.key_scratch.extend(walk.exact.bytes().rev());
+        self.key_scratch.reverse();
+        let bytes = &self.key_scratch;
+        // A word-start entry is "suffix 0xFF head": the key is head + suffix.
+        let (head, suffix) = match bytes.iter().position(|&b| b == WORD_START_SEPARATOR) {
+            Some(at) if is_word_start => (&bytes[at + 1..], &bytes[..at]),
+            None if !is_word_start => (&bytes[..0], &bytes[..]),
+            _ => {
+                return Err(Error::corrupt(
+                    "fst",
+                    "word-start entry and output disagree",
+                ))
+            }
+        };
+        let head = std::str::from_utf8(head);
+        let suffix = std::str::from_utf8(suffix);
+        let (Ok(head), Ok(suffix)) = (head, suffix) else {
+            return Err(Error::corrupt("fst", "a key is not valid UTF-8"));
+        };
+        let key_start = walk.keys.len() as u32;
+        walk.keys.push_str(head);
+        walk.keys.push_str(suffix);
+        let word_start = head.len() as u32;
+        walk.out.push(Hit {
+            cost,
+            rank,
+            key_start,
+            key_end: walk.keys.len() as u32,
+            edits: 0,
+            word_start,
+            match_end: word_start + match_end.min(suffix.len() as u32),
+        });
+        Ok(())
+    }
+}
+
+/// The edits of an automaton state if the text so far matches within its maximum, else
+/// `u8::MAX`.
+#[inline]
+fn exact_distance(dfa: &DFA, state: u32) -> u8 {
+    match dfa.distance(state) {
+        Distance::Exact(d) => d,
+        Distance::AtLeast(_) => u8::MAX,
+    }
+}
+
+/// Nodes are written children first, so a well-formed FST always moves to a lower address
+/// (0 is the shared empty final node); this also rules out cycles in a malformed one.
+#[inline]
+fn check_forward(from: usize, to: usize) -> Result<()> {
+    if to >= from && to != 0 {
+        return Err(Error::corrupt("fst", "transition to a later node"));
+    }
+    Ok(())
+}
+
+#[inline]
+fn add_cost(a: u64, b: u64) -> Result<u64> {
+    a.checked_add(b)
+        .ok_or_else(|| Error::corrupt("fst", "output overflow"))
+}
