@@ -77,7 +77,7 @@ pub struct OwnedSuggestion {
     pub matched: (u32, u32),
 }
 
-impl Suggestion<'_> {
+impl<'a> Suggestion<'a> {
     /// The byte range of [`Suggestion::text`] that the query matched, found by mapping
     /// [`Suggestion::matched`] back through the normalizer's folding.
     pub fn highlight(&self) -> std::ops::Range<usize> {

@@ -16,14 +16,20 @@ const MAX_FAULTS_SHOWN: usize = 20;
 
 /// Build a segment from scored phrases.
 ///
-/// Each INPUT row is a phrase and a non-negative integer score (and optionally a JSON object
-/// payload). Phrases that normalize to the same key (case, accents, whitespace) become one
-/// suggestion: scores add up, the most popular surface form is displayed.
+/// Each INPUT row is a phrase and a non-negative integer score, optionally a JSON object
+/// payload (at most 1 KB, returned with the suggestion: URL, id, thumbnail...) and categories
+/// (queries can filter by them). Phrases that normalize to the same key (case, accents,
+/// whitespace) become one suggestion: scores add up, the most popular surface form is displayed
+/// with its payload, categories are the union.
 ///
-/// Formats: TSV `phrase<TAB>score[<TAB>payload-json]`; CSV with a header naming `phrase,score`
-/// (and optionally `payload`); NDJSON `{"phrase": "...", "score": N, "payload": {...}}`. The
-/// format comes from the extension (.tsv/.txt, .csv, .ndjson/.jsonl), or --format. Gzip input
-/// (.gz) is read directly.
+/// Formats: TSV `phrase<TAB>score[<TAB>payload-json[<TAB>cat1,cat2]]` (the payload column may
+/// be empty); CSV with a header naming `phrase,score` (and optionally `payload`,
+/// `categories`); NDJSON `{"phrase": "...", "score": N, "payload": {...}, "categories":
+/// ["a", "b"]}`. The format comes from the extension (.tsv/.txt, .csv, .ndjson/.jsonl), or
+/// --format. Gzip input (.gz) is read directly.
+///
+/// --word-starts also matches queries at the start of every later word ('york' finds 'New
+/// York'), after full-phrase matches; it adds one index entry per later word.
 ///
 /// Bad rows (invalid UTF-8, missing, negative or non-integer score, phrase empty or too long
 /// after normalization) are reported with file and line. By default any bad row fails the build
@@ -33,6 +39,7 @@ const MAX_FAULTS_SHOWN: usize = 20;
 #[command(after_help = "Examples:
   edgesuggest build queries.tsv -o queries.seg
   edgesuggest build titles.csv.gz more.ndjson -o all.seg --max-errors 100
+  edgesuggest build cities.tsv -o cities.seg --word-starts
   zcat log.tsv.gz | edgesuggest build - --format tsv -o log.seg")]
 pub struct BuildArgs {
     /// Input files; `-` reads stdin.
@@ -54,6 +61,10 @@ pub struct BuildArgs {
     /// Longest phrase accepted, in bytes after normalization.
     #[arg(long, default_value_t = edgesuggest::DEFAULT_MAX_PHRASE_BYTES, value_name = "BYTES")]
     max_phrase_bytes: usize,
+
+    /// Also match at the start of every later word of a phrase ('york' → 'New York').
+    #[arg(long)]
+    word_starts: bool,
 
     /// Print nothing but errors.
     #[arg(short, long)]
@@ -105,6 +116,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let progress = progress_bar(&sources, total_bytes, args.quiet);
     let mut builder = SegmentBuilder::with_options(BuildOptions {
         max_phrase_bytes: args.max_phrase_bytes,
+        word_starts: args.word_starts,
         ..BuildOptions::default()
     });
     // Shared by the good-row and the bad-row callbacks: a good row can still be refused by
@@ -122,7 +134,12 @@ pub fn run(args: BuildArgs) -> Result<()> {
         };
         let mut on_row = |row: Row| -> Result<()> {
             read += 1;
-            match builder.add_with_payload(&row.phrase, row.score, row.payload.as_deref()) {
+            match builder.add_row(
+                &row.phrase,
+                row.score,
+                row.payload.as_deref(),
+                &row.categories,
+            ) {
                 Ok(()) => Ok(()),
                 Err(e) if e.is_row_error() => {
                     report(row.line, &e.to_string());

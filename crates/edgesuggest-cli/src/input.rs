@@ -11,11 +11,14 @@ use clap::ValueEnum;
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// `phrase<TAB>score[<TAB>payload-json]`, one row a line.
+    /// `phrase<TAB>score[<TAB>payload-json[<TAB>categories]]`, one row a line; categories
+    /// comma-separated, the payload column may be empty.
     Tsv,
-    /// CSV with a header row naming `phrase` and `score` (and optionally `payload`).
+    /// CSV with a header row naming `phrase` and `score` (and optionally `payload`,
+    /// `categories`).
     Csv,
-    /// One JSON object a line: `{"phrase": "...", "score": 123, "payload": {...}}`.
+    /// One JSON object a line:
+    /// `{"phrase": "...", "score": 123, "payload": {...}, "categories": ["a", "b"]}`.
     Ndjson,
 }
 
@@ -65,6 +68,7 @@ pub struct Row {
     pub phrase: String,
     pub score: u64,
     pub payload: Option<String>,
+    pub categories: Vec<String>,
 }
 
 /// One bad row.
@@ -167,7 +171,7 @@ fn read_lines(
     }
 }
 
-type Parsed = std::result::Result<(String, u64, Option<String>), String>;
+type Parsed = std::result::Result<(String, u64, Option<String>, Vec<String>), String>;
 
 /// Hands a parsed line to the row or the fault callback.
 fn dispatch(
@@ -177,28 +181,33 @@ fn dispatch(
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
     match parsed {
-        Ok((phrase, score, payload)) => on_row(Row {
+        Ok((phrase, score, payload, categories)) => on_row(Row {
             line,
             phrase,
             score,
             payload,
+            categories,
         }),
         Err(message) => on_fault(Fault { line, message }),
     }
 }
 
 fn parse_tsv(text: &str) -> Parsed {
-    let mut fields = text.splitn(3, '\t');
+    let mut fields = text.splitn(4, '\t');
     let phrase = fields.next().unwrap_or_default();
     let Some(score) = fields.next() else {
-        return Err("missing score: expected phrase<TAB>score[<TAB>payload-json]".to_string());
+        return Err(
+            "missing score: expected phrase<TAB>score[<TAB>payload-json[<TAB>categories]]"
+                .to_string(),
+        );
     };
     let score = parse_score(score)?;
     let payload = match fields.next() {
         Some(p) if !p.trim().is_empty() => Some(parse_payload(p)?),
         _ => None,
     };
-    Ok((phrase.to_string(), score, payload))
+    let categories = split_categories(fields.next().unwrap_or(""));
+    Ok((phrase.to_string(), score, payload, categories))
 }
 
 fn parse_ndjson(text: &str) -> Parsed {
@@ -235,7 +244,19 @@ fn parse_ndjson(text: &str) -> Parsed {
         Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
         Some(_) => return Err("\"payload\" must be a JSON object".to_string()),
     };
-    Ok((phrase, score, payload))
+    let categories = match object.get("categories") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|c| match c {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                other => Err(format!("categories must be strings, got {other}")),
+            })
+            .collect::<std::result::Result<_, _>>()?,
+        Some(serde_json::Value::String(s)) => split_categories(s),
+        Some(_) => return Err("\"categories\" must be an array of strings".to_string()),
+    };
+    Ok((phrase, score, payload, categories))
 }
 
 fn parse_score(raw: &str) -> std::result::Result<u64, String> {
@@ -258,6 +279,15 @@ fn parse_score(raw: &str) -> std::result::Result<u64, String> {
             "non-integer score {shown:?}: scores are non-negative integers"
         ))
     }
+}
+
+/// Splits a comma-separated category list, trimming spaces and dropping empty items.
+fn split_categories(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Validates a payload as a JSON object and returns its compact form.
@@ -298,6 +328,7 @@ fn read_csv(
         );
     };
     let payload_col = column("payload");
+    let categories_col = column("categories");
     let mut record = csv::ByteRecord::new();
     loop {
         let more = match csv.read_byte_record(&mut record) {
@@ -335,7 +366,11 @@ fn read_csv(
                 Some(c) if !field(c)?.trim().is_empty() => Some(parse_payload(field(c)?)?),
                 _ => None,
             };
-            Ok((phrase.to_string(), score, payload))
+            let categories = match categories_col.and_then(|c| record.get(c).map(|_| c)) {
+                Some(c) => split_categories(field(c)?),
+                None => Vec::new(),
+            };
+            Ok((phrase.to_string(), score, payload, categories))
         })();
         dispatch(line, parsed, on_row, on_fault)?;
     }
@@ -358,10 +393,14 @@ mod tests {
 
     #[test]
     fn tsv_rows() {
-        assert_eq!(parse_tsv("a b\t3"), Ok(("a b".into(), 3, None)));
+        assert_eq!(parse_tsv("a b\t3"), Ok(("a b".into(), 3, None, vec![])));
         assert_eq!(
             parse_tsv("x\t1\t{\"u\": 1}"),
-            Ok(("x".into(), 1, Some("{\"u\":1}".into())))
+            Ok(("x".into(), 1, Some("{\"u\":1}".into()), vec![]))
+        );
+        assert_eq!(
+            parse_tsv("x\t1\t\tcity, capital"),
+            Ok(("x".into(), 1, None, vec!["city".into(), "capital".into()]))
         );
         assert!(parse_tsv("x").unwrap_err().contains("missing score"));
         assert!(parse_tsv("x\t1\t[1]").unwrap_err().contains("object"));
@@ -371,8 +410,15 @@ mod tests {
     fn ndjson_rows() {
         assert_eq!(
             parse_ndjson(r#"{"phrase":"a","score":7}"#),
-            Ok(("a".into(), 7, None))
+            Ok(("a".into(), 7, None, vec![]))
         );
+        assert_eq!(
+            parse_ndjson(r#"{"phrase":"a","score":7,"categories":["city","x"]}"#),
+            Ok(("a".into(), 7, None, vec!["city".into(), "x".into()]))
+        );
+        assert!(parse_ndjson(r#"{"phrase":"a","score":7,"categories":[1]}"#)
+            .unwrap_err()
+            .contains("strings"));
         assert!(parse_ndjson(r#"{"phrase":"a","score":-7}"#)
             .unwrap_err()
             .contains("negative"));

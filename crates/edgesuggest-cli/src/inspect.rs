@@ -41,6 +41,8 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
             "source_rows": info.source_rows,
             "display_forms": info.display_forms,
             "payloads": info.payloads,
+            "word_starts": info.word_starts,
+            "categories": info.categories.iter().map(|(name, bytes)| serde_json::json!({"name": name, "fst_bytes": bytes})).collect::<Vec<_>>(),
             "bytes": info.bytes,
             "sections": sections,
         });
@@ -58,6 +60,18 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
     println!("source rows      {}", info.source_rows);
     println!("display forms    {}", info.display_forms);
     println!("payloads         {}", info.payloads);
+    println!(
+        "word starts      {}",
+        if info.word_starts { "yes" } else { "no" }
+    );
+    if !info.categories.is_empty() {
+        let list: Vec<String> = info
+            .categories
+            .iter()
+            .map(|(name, bytes)| format!("{name} ({bytes} B)"))
+            .collect();
+        println!("categories       {}", list.join(", "));
+    }
     println!(
         "bytes            {} ({:.2}/suggestion)",
         info.bytes,

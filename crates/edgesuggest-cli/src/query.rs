@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use edgesuggest::{Searcher, Segment, Suggestion};
+use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions, Suggestion};
 use serde::Serialize;
 
 /// Ask a segment for suggestions.
@@ -13,13 +13,19 @@ use serde::Serialize;
 /// The query is normalized like the phrases were (case, accents, whitespace). A trailing space
 /// asks for a word boundary: 'new ' matches 'New York' but not 'Newark'.
 ///
+/// Ranking: the phrase equal to the whole query first (unless --no-exact-first), then fewer
+/// typos (an exact prefix always beats a fuzzy match), then full-phrase matches before
+/// word-start matches, then score.
+///
 /// With --batch, reads one query per line (a trailing space on a line is part of the query)
 /// and writes one JSON object per line:
-/// {"query": "...", "suggestions": [{"text": "...", "score": N}, ...]}
+/// {"query": "...", "suggestions": [{"text": "...", "score": N, ...}, ...], "truncated": false}
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   edgesuggest query cities.seg 'san'
   edgesuggest query cities.seg 'san' -k 3 --json
+  edgesuggest query cities.seg 'sna fran' --fuzzy auto
+  edgesuggest query cities.seg 'par' --cat capital,city
   printf 'new\\nlos \\n' | edgesuggest query cities.seg --batch -")]
 pub struct QueryArgs {
     /// The segment file.
@@ -32,6 +38,28 @@ pub struct QueryArgs {
     /// How many suggestions to return.
     #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     k: u32,
+
+    /// Typos allowed: auto (0 under 3 characters, 1 for 3-5, 2 above), 0, 1 or 2. Counted in
+    /// characters after normalization; a swap of two neighbours is one.
+    #[arg(long, default_value = "0", value_parser = Fuzziness::parse, value_name = "auto|0|1|2")]
+    fuzzy: Fuzziness,
+
+    /// Leading characters that must match exactly when --fuzzy is on.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    prefix_length: usize,
+
+    /// Only suggestions in at least one of these categories (comma-separated).
+    #[arg(long = "cat", value_name = "CAT[,CAT...]", value_delimiter = ',')]
+    categories: Vec<String>,
+
+    /// Rank the phrase equal to the query by score like the others instead of first.
+    #[arg(long)]
+    no_exact_first: bool,
+
+    /// Work budget per query in visited index nodes; a query that runs out answers with the
+    /// best found and "truncated": true.
+    #[arg(long, default_value_t = edgesuggest::DEFAULT_MAX_VISITS, value_name = "N")]
+    max_visits: usize,
 
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -46,22 +74,38 @@ pub struct QueryArgs {
 struct Answer<'a> {
     query: &'a str,
     suggestions: Vec<Item<'a>>,
+    truncated: bool,
 }
 
+/// One suggestion as JSON; the fields beyond text and score appear only when they say
+/// something (the same shape as the worker's and the wasm API's).
 #[derive(Serialize)]
 struct Item<'a> {
     text: &'a str,
     score: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    categories: Vec<&'a str>,
+    #[serde(skip_serializing_if = "is_zero")]
+    edits: u8,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    word_start: bool,
 }
 
-fn items<'a>(hits: &[Suggestion<'a>]) -> Vec<Item<'a>> {
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
+fn items<'a>(hits: &'a [Suggestion<'a>]) -> Vec<Item<'a>> {
     hits.iter()
         .map(|s| Item {
             text: s.text,
             score: s.score,
             payload: s.payload.and_then(|p| serde_json::from_str(p).ok()),
+            categories: s.category_list().collect(),
+            edits: s.edits,
+            word_start: s.word_start,
         })
         .collect()
 }
@@ -71,18 +115,27 @@ pub fn run(args: QueryArgs) -> Result<()> {
     let mut searcher = Searcher::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let k = args.k as usize;
+    let options = SuggestOptions {
+        k: args.k as usize,
+        fuzzy: args.fuzzy,
+        prefix_length: args.prefix_length,
+        exact_first: !args.no_exact_first,
+        categories: args.categories.clone(),
+        max_visits: args.max_visits,
+    };
     if let Some(batch) = &args.batch {
-        return run_batch(&segment, &mut searcher, batch, k, &mut out);
+        return run_batch(&segment, &mut searcher, batch, &options, &mut out);
     }
     let Some(query) = args.query.as_deref() else {
         bail!("give a QUERY or --batch FILE");
     };
-    let hits = searcher.suggest(&segment, query, k)?;
+    let found = searcher.search(&segment, query, &options)?;
+    let hits = &found.items;
     if args.json {
         let answer = Answer {
             query,
-            suggestions: items(&hits),
+            suggestions: items(hits),
+            truncated: found.truncated,
         };
         serde_json::to_writer(&mut out, &answer)?;
         writeln!(out)?;
@@ -94,9 +147,34 @@ pub fn run(args: QueryArgs) -> Result<()> {
             .map(|h| h.score.to_string().len())
             .max()
             .unwrap_or(1);
-        for hit in &hits {
-            writeln!(out, "{:>width$}  {}", hit.score, hit.text)?;
+        for hit in hits {
+            let mut notes = Vec::new();
+            if hit.edits > 0 {
+                notes.push(format!(
+                    "{} typo{}",
+                    hit.edits,
+                    if hit.edits > 1 { "s" } else { "" }
+                ));
+            }
+            if hit.word_start {
+                notes.push("word start".to_string());
+            }
+            if let Some(c) = hit.categories {
+                notes.push(format!("[{c}]"));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", notes.join(", "))
+            };
+            writeln!(out, "{:>width$}  {}{notes}", hit.score, hit.text)?;
         }
+    }
+    if found.truncated && !args.json {
+        writeln!(
+            out,
+            "(truncated: the work budget ran out; raise --max-visits)"
+        )?;
     }
     out.flush()?;
     Ok(())
@@ -106,7 +184,7 @@ fn run_batch(
     segment: &Segment<Vec<u8>>,
     searcher: &mut Searcher,
     batch: &PathBuf,
-    k: usize,
+    options: &SuggestOptions,
     out: &mut impl Write,
 ) -> Result<()> {
     let reader: Box<dyn BufRead> = if batch.as_os_str() == "-" {
@@ -122,10 +200,11 @@ fn run_batch(
         let line = line.strip_suffix(b"\r").unwrap_or(&line);
         let query = std::str::from_utf8(line)
             .with_context(|| format!("batch line {} is not UTF-8", i + 1))?;
-        let hits = searcher.suggest(segment, query, k)?;
+        let found = searcher.search(segment, query, options)?;
         let answer = Answer {
             query,
-            suggestions: items(&hits),
+            suggestions: items(&found.items),
+            truncated: found.truncated,
         };
         serde_json::to_writer(&mut *out, &answer)?;
         writeln!(out)?;

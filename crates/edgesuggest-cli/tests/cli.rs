@@ -48,7 +48,7 @@ fn build_query_inspect_verify() {
         .assert()
         .success()
         .stdout(
-            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005}]}\n",
+            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005}],\"truncated\":false}\n",
         );
     cli()
         .args(["query", seg.to_str().unwrap(), "new", "-k", "1"])
@@ -262,7 +262,7 @@ fn csv_ndjson_gzip_and_stdin_inputs() {
         .stdout(
             "{\"query\":\"new\",\"suggestions\":[{\"text\":\"New Delhi\",\"score\":20,\"payload\":{\"id\":3}},\
              {\"text\":\"New York, NY\",\"score\":11},{\"text\":\"Newcastle\",\"score\":7},\
-             {\"text\":\"Newport\",\"score\":6},{\"text\":\"Newark\",\"score\":5}]}\n",
+             {\"text\":\"Newport\",\"score\":6},{\"text\":\"Newark\",\"score\":5}],\"truncated\":false}\n",
         );
 }
 
@@ -324,4 +324,70 @@ fn usage_errors_exit_2_and_help_teaches() {
         .assert()
         .success()
         .stdout(contains("--max-errors").and(contains("Examples")));
+}
+
+#[test]
+fn word_starts_categories_fuzzy_and_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "c.tsv",
+        "New York\t8804190\t{\"url\":\"/ny\"}\tcity\n\
+         Yorkshire\t5000000\t\tregion\n\
+         Los Angeles\t3898747\t\tcity\n\
+         Paris\t2100000\t{\"url\":\"/paris\"}\tcity,capital\n\
+         Paris Hilton\t9000000\t\tperson\n"
+            .as_bytes(),
+    );
+    let seg = dir.path().join("c.seg");
+    build(&input, &seg).arg("--word-starts").assert().success();
+    let seg = seg.to_str().unwrap();
+    cli()
+        .args(["inspect", seg])
+        .assert()
+        .success()
+        .stdout(contains("word starts      yes"))
+        .stdout(contains("categories       capital ("));
+    cli()
+        .args(["query", seg, "york", "--json"])
+        .assert()
+        .success()
+        .stdout(
+            "{\"query\":\"york\",\"suggestions\":[{\"text\":\"Yorkshire\",\"score\":5000000,\
+             \"categories\":[\"region\"]},{\"text\":\"New York\",\"score\":8804190,\"payload\":\
+             {\"url\":\"/ny\"},\"categories\":[\"city\"],\"word_start\":true}],\"truncated\":false}\n",
+        );
+    cli()
+        .args(["query", seg, "pari", "--cat", "capital,region"])
+        .assert()
+        .success()
+        .stdout(contains("Paris").and(contains("Hilton").not()));
+    cli()
+        .args(["query", seg, "prais", "--fuzzy", "auto", "--json"])
+        .assert()
+        .success()
+        .stdout(contains("\"edits\":1"));
+    cli()
+        .args(["query", seg, "prais", "--fuzzy", "1", "--max-visits", "1"])
+        .assert()
+        .success()
+        .stdout(contains("truncated"));
+    cli()
+        .args(["query", seg, "x", "--fuzzy", "3"])
+        .assert()
+        .code(2)
+        .stderr(contains("auto, 0, 1 or 2"));
+    // A bad category names the row and the rule.
+    let bad = write(dir.path(), "bad.tsv", b"a\t1\t\tno spaces allowed\n");
+    build(&bad, &dir.path().join("bad.seg"))
+        .assert()
+        .failure()
+        .stderr(contains("bad.tsv:1").and(contains("category")));
+    // Payloads over 1 KB are refused at build time.
+    let big = format!("a\t1\t{{\"x\":\"{}\"}}\n", "y".repeat(1100));
+    let big = write(dir.path(), "big.tsv", big.as_bytes());
+    build(&big, &dir.path().join("big.seg"))
+        .assert()
+        .failure()
+        .stderr(contains("big.tsv:1").and(contains("payload")));
 }
