@@ -151,9 +151,13 @@ build_worker() {
 write_wasm_fixture() {
     local fixture="crates/edgesuggest-wasm/tests/fixture"
     mkdir -p "$fixture"
-    "$(cli_bin)" build data/cities-10k.tsv -o "$fixture/cities.seg" -q
+    "$(cli_bin)" build data/cities-10k.tsv -o "$fixture/cities.seg" -q --word-starts
     cp tests/fixtures/cities-queries.txt "$fixture/queries.txt"
     "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 >"$fixture/expected.ndjson"
+    "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 --fuzzy auto \
+        >"$fixture/expected-fuzzy.ndjson"
+    "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 --fuzzy 1 \
+        --cat capital,million --no-exact-first >"$fixture/expected-filtered.ndjson"
 }
 
 # The static site: page, widget, service worker, wasm package, bundled segment + manifest.
@@ -167,7 +171,7 @@ build_site() {
     cp www/index.html www/app.js www/autosuggest.js www/style.css "$SITE/"
     cp pkg/web/edgesuggest_wasm.js pkg/web/edgesuggest_wasm_bg.wasm "$SITE/pkg/"
     [[ -d pkg/web/snippets ]] && cp -r pkg/web/snippets "$SITE/pkg/"
-    "$(cli_bin)" build data/cities-10k.tsv -o "$SITE/segments/cities.seg" -q
+    "$(cli_bin)" build data/cities-10k.tsv -o "$SITE/segments/cities.seg" -q --word-starts
     local hash build_id
     hash="$(sha256sum "$SITE/segments/cities.seg" | cut -c1-16)"
     mv "$SITE/segments/cities.seg" "$SITE/segments/cities.$hash.seg"
@@ -243,12 +247,18 @@ cmd_demo() {
     local out="$ROOT/target/demo"
     mkdir -p "$out"
     say "building a segment from data/cities-10k.tsv (GeoNames, CC BY 4.0)"
-    "$(cli_bin)" build data/cities-10k.tsv -o "$out/cities.seg"
+    "$(cli_bin)" build data/cities-10k.tsv -o "$out/cities.seg" --word-starts
     "$(cli_bin)" inspect "$out/cities.seg"
     for q in "new" "new " "sao" "MÜN" "al ah" "los a"; do
         say "query '$q'"
         "$(cli_bin)" query "$out/cities.seg" "$q" -k 5
     done
+    say "query 'york' (word starts: matches 'New York City' at its second word)"
+    "$(cli_bin)" query "$out/cities.seg" york -k 5
+    say "query 'sna fransisco' --fuzzy auto (typo tolerance)"
+    "$(cli_bin)" query "$out/cities.seg" "sna fransisco" -k 3 --fuzzy auto --prefix-length 0
+    say "query 'par' --cat capital (categories)"
+    "$(cli_bin)" query "$out/cities.seg" par -k 3 --cat capital
     build_site
     build_worker
     local api_port="${PORT:-8787}" site_port="${SITE_PORT:-8080}"

@@ -140,6 +140,16 @@ struct Item<'a> {
     highlight: [u32; 2],
     #[serde(skip_serializing_if = "Option::is_none")]
     payload: Option<&'a serde_json::value::RawValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    categories: Vec<&'a str>,
+    #[serde(skip_serializing_if = "is_zero")]
+    edits: u8,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    word_start: bool,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
@@ -181,9 +191,9 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
     // query can come from different raw queries, and the response echoes the raw one.
     let l2_key = (config.cache_max_age > 0).then(|| {
         format!(
-            "https://edgesuggest.cache/v1/suggest?index={index}&v={}&k={}&q={}",
+            "https://edgesuggest.cache/v1/suggest?index={index}&v={}&{}&q={}",
             loaded.version,
-            params.k,
+            encode_component(&params.options_key()),
             encode_component(&edgesuggest::normalize_query(&params.query))
         )
     });
@@ -201,7 +211,7 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
         }
         (None, Some(key)) => {
             store::with_stats(|s| s.l2_misses += 1);
-            let json = search_suggestions(&loaded, &params.query, params.k)?;
+            let json = search_suggestions(&loaded, &params)?;
             let mut entry = Response::ok(json.clone())?;
             entry.headers_mut().set(
                 "cache-control",
@@ -212,11 +222,11 @@ async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> 
             });
             (json, "miss")
         }
-        (None, None) => (search_suggestions(&loaded, &params.query, params.k)?, "off"),
+        (None, None) => (search_suggestions(&loaded, &params)?, "off"),
     };
     let search_ms = now_ms() - search_started;
     let body = format!(
-        "{{\"query\":{},\"index\":{},\"version\":{},\"suggestions\":{suggestions_json},\"took_us\":{}}}",
+        "{{\"query\":{},\"index\":{},\"version\":{},{suggestions_json},\"took_us\":{}}}",
         serde_json::to_string(&params.query).unwrap_or_default(),
         serde_json::to_string(&index).unwrap_or_default(),
         loaded.version,
@@ -251,14 +261,15 @@ async fn cached_suggestions(key: &str) -> Result<Option<String>> {
         .map_err(|_| worker::Error::RustError("cached body is not UTF-8".into()))
 }
 
-/// The suggestions array as JSON.
-fn search_suggestions(loaded: &Loaded, query: &str, k: usize) -> Result<String> {
+/// The answer as a JSON object body fragment: `"suggestions":[...],"truncated":bool`.
+fn search_suggestions(loaded: &Loaded, params: &params::SuggestParams) -> Result<String> {
     SEARCHER.with(|searcher| {
         let mut searcher = searcher.borrow_mut();
-        let hits = searcher
-            .suggest(&loaded.segment, query, k)
+        let found = searcher
+            .search(&loaded.segment, &params.query, &params.options)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let items: Vec<Item> = hits
+        let items: Vec<Item> = found
+            .items
             .iter()
             .map(|hit| {
                 let (start, end) = hit.highlight_utf16();
@@ -269,10 +280,18 @@ fn search_suggestions(loaded: &Loaded, query: &str, k: usize) -> Result<String> 
                     payload: hit
                         .payload
                         .and_then(|p| serde_json::from_str::<&serde_json::value::RawValue>(p).ok()),
+                    categories: hit.category_list().collect(),
+                    edits: hit.edits,
+                    word_start: hit.word_start,
                 }
             })
             .collect();
-        serde_json::to_string(&items).map_err(|e| worker::Error::RustError(e.to_string()))
+        let items =
+            serde_json::to_string(&items).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        Ok(format!(
+            "\"suggestions\":{items},\"truncated\":{}",
+            found.truncated
+        ))
     })
 }
 

@@ -22,12 +22,32 @@ fn bad(code: &'static str, message: impl Into<String>) -> BadRequest {
     }
 }
 
+/// Most categories one request may filter by.
+pub const MAX_CATEGORIES: usize = 32;
+
 /// The parsed parameters of one suggest request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuggestParams {
     pub query: String,
-    pub k: usize,
     pub index: Option<String>,
+    /// k, fuzzy, prefix_length, cat, exact_first (the budget stays the engine's default).
+    pub options: edgesuggest::SuggestOptions,
+}
+
+impl SuggestParams {
+    /// Everything but the raw query and the index that changes the answer, as a stable
+    /// string (for cache keys).
+    pub fn options_key(&self) -> String {
+        let o = &self.options;
+        format!(
+            "k={}&fuzzy={}&prefix_length={}&exact_first={}&cat={}",
+            o.k,
+            o.fuzzy,
+            o.prefix_length,
+            o.exact_first,
+            o.categories.join(",")
+        )
+    }
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component strictly: `+` is a space, every
@@ -67,6 +87,10 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
     let mut query = None;
     let mut k = None;
     let mut index = None;
+    let mut fuzzy = None;
+    let mut prefix_length = None;
+    let mut categories = None;
+    let mut exact_first = None;
     for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode_component(name).map_err(|e| bad("bad_encoding", e))?;
@@ -74,6 +98,10 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
             "q" => &mut query,
             "k" => &mut k,
             "index" => &mut index,
+            "fuzzy" => &mut fuzzy,
+            "prefix_length" => &mut prefix_length,
+            "cat" => &mut categories,
+            "exact_first" => &mut exact_first,
             _ => continue, // unknown parameters are ignored, like cache busters
         };
         if slot.is_some() {
@@ -110,7 +138,65 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
             }
         },
     };
-    Ok(SuggestParams { query, k, index })
+    let mut options = edgesuggest::SuggestOptions::with_k(k);
+    if let Some(raw) = fuzzy {
+        options.fuzzy = edgesuggest::Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e))?;
+    }
+    if let Some(raw) = prefix_length {
+        options.prefix_length = match raw.parse::<usize>() {
+            Ok(n) if n <= 16 => n,
+            _ => {
+                let shown: String = raw.chars().take(20).collect();
+                return Err(bad(
+                    "bad_prefix_length",
+                    format!("`prefix_length` must be an integer from 0 to 16, got {shown:?}"),
+                ));
+            }
+        };
+    }
+    if let Some(raw) = exact_first {
+        options.exact_first = match raw.as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => {
+                return Err(bad(
+                    "bad_exact_first",
+                    "`exact_first` must be true or false (or 1 or 0)",
+                ))
+            }
+        };
+    }
+    if let Some(raw) = categories {
+        let mut list: Vec<String> = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        if list.is_empty() {
+            return Err(bad(
+                "bad_cat",
+                "`cat` lists no category: /v1/suggest?q=par&cat=city,capital",
+            ));
+        }
+        if list.len() > MAX_CATEGORIES {
+            return Err(bad(
+                "bad_cat",
+                format!(
+                    "`cat` lists {} categories; at most {MAX_CATEGORIES}",
+                    list.len()
+                ),
+            ));
+        }
+        list.sort();
+        list.dedup();
+        options.categories = list;
+    }
+    Ok(SuggestParams {
+        query,
+        index,
+        options,
+    })
 }
 
 #[cfg(test)]
@@ -130,10 +216,26 @@ mod tests {
     fn parses() {
         let p = parse_suggest("q=new+y&k=5&index=cities").unwrap();
         assert_eq!(
-            (p.query.as_str(), p.k, p.index.as_deref()),
+            (p.query.as_str(), p.options.k, p.index.as_deref()),
             ("new y", 5, Some("cities"))
         );
-        assert_eq!(parse_suggest("q=").unwrap().k, DEFAULT_K);
+        assert_eq!(parse_suggest("q=").unwrap().options.k, DEFAULT_K);
+        let p = parse_suggest("q=a&fuzzy=auto&prefix_length=2&cat=city,%20capital&exact_first=0")
+            .unwrap();
+        assert_eq!(p.options.fuzzy, edgesuggest::Fuzziness::Auto);
+        assert_eq!(p.options.prefix_length, 2);
+        assert_eq!(p.options.categories, ["capital", "city"]);
+        assert!(!p.options.exact_first);
+        assert_eq!(parse_suggest("q=a&fuzzy=3").unwrap_err().code, "bad_fuzzy");
+        assert_eq!(
+            parse_suggest("q=a&prefix_length=x").unwrap_err().code,
+            "bad_prefix_length"
+        );
+        assert_eq!(
+            parse_suggest("q=a&exact_first=maybe").unwrap_err().code,
+            "bad_exact_first"
+        );
+        assert_eq!(parse_suggest("q=a&cat=,").unwrap_err().code, "bad_cat");
         assert_eq!(parse_suggest("k=1").unwrap_err().code, "missing_q");
         assert_eq!(parse_suggest("q=a&k=0").unwrap_err().code, "bad_k");
         assert_eq!(parse_suggest("q=a&k=51").unwrap_err().code, "bad_k");

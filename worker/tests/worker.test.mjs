@@ -31,7 +31,7 @@ let counter = 0;
 /** Builds a segment from TSV text and publishes it; returns the bulk-put entries. */
 function publish(tsvPath, { version, chunkBytes = 100_000, index = "cities" } = {}) {
   const dir = join(work, `p${counter++}`);
-  cli("build", tsvPath, "-o", join(dir + ".seg"), "-q");
+  cli("build", tsvPath, "-o", join(dir + ".seg"), "-q", "--word-starts");
   cli("publish", dir + ".seg", "--index", index, "--out-dir", dir, "--version", String(version),
     "--chunk-bytes", String(chunkBytes));
   return {
@@ -92,13 +92,51 @@ test("answers equal the native CLI for every fixture query", async () => {
     assert.equal(r.status, 200, `${q}: ${r.text}`);
     assert.equal(r.json.query, q);
     assert.equal(r.json.version, 1);
-    const got = r.json.suggestions.map(({ text, score }) => ({ text, score }));
+    // Everything the CLI prints (text, score, payload, categories, edits, word_start).
+    const got = r.json.suggestions.map(({ highlight, ...rest }) => rest);
     assert.deepEqual(got, expected[i].suggestions, `query ${JSON.stringify(q)}`);
+    assert.equal(r.json.truncated, false);
     nonEmpty += got.length > 0;
   }
   assert.ok(nonEmpty > 400);
   const first = (await get(mf, suggestPath("sao", 1))).json.suggestions[0];
   assert.deepEqual(first.highlight, [0, 3]);
+});
+
+test("typo tolerance, categories, word starts and exact-first equal the native CLI", async () => {
+  const mf = await start({ CACHE_MAX_AGE: "0" });
+  await seed(mf, base);
+  const queries = readFileSync(QUERIES, "utf8").split("\n").slice(0, 150);
+  const seg = join(work, "p0.seg");
+  const settings = [
+    [{ fuzzy: "auto" }, ["--fuzzy", "auto"]],
+    [{ fuzzy: "2", prefix_length: "0" }, ["--fuzzy", "2", "--prefix-length", "0"]],
+    [{ cat: "capital,million" }, ["--cat", "capital,million"]],
+    [{ cat: "us", fuzzy: "1", exact_first: "false" }, ["--cat", "us", "--fuzzy", "1", "--no-exact-first"]],
+  ];
+  let fuzzy = 0, wordStarts = 0, filtered = 0;
+  for (const [params, flags] of settings) {
+    const expected = cli("query", seg, "--batch", QUERIES, "-k", "10", ...flags)
+      .trim().split("\n").map((l) => JSON.parse(l));
+    for (const [i, q] of queries.entries()) {
+      const search = new URLSearchParams({ q, k: "10", ...params });
+      const r = await get(mf, `/v1/suggest?${search}`);
+      assert.equal(r.status, 200, `${q}: ${r.text}`);
+      const got = r.json.suggestions.map(({ highlight, ...rest }) => rest);
+      assert.deepEqual(got, expected[i].suggestions, `${search}`);
+      assert.equal(r.json.truncated, expected[i].truncated);
+      fuzzy += got.filter((s) => s.edits > 0).length;
+      wordStarts += got.filter((s) => s.word_start).length;
+      filtered += params.cat ? got.length : 0;
+    }
+  }
+  assert.ok(fuzzy > 100 && wordStarts > 50 && filtered > 100, JSON.stringify({ fuzzy, wordStarts, filtered }));
+  // "york" finds New York at its second word, highlighted there, with its payload.
+  const york = (await get(mf, "/v1/suggest?q=york")).json.suggestions;
+  const ny = york.find((s) => s.text === "New York City" || s.text === "New York");
+  assert.ok(ny && ny.word_start, JSON.stringify(york));
+  assert.deepEqual(ny.highlight, [4, 8]);
+  assert.equal(ny.payload.country, "US");
 });
 
 test("bad parameters give their 400s, unknown routes and indexes 404, never a 500", async () => {
@@ -115,6 +153,10 @@ test("bad parameters give their 400s, unknown routes and indexes 404, never a 50
     ["/v1/suggest?q=%FF", 400, "bad_encoding"],
     ["/v1/suggest?q=a&q=b", 400, "duplicate_parameter"],
     ["/v1/suggest?q=a&index=nope", 404, "unknown_index"],
+    ["/v1/suggest?q=a&fuzzy=3", 400, "bad_fuzzy"],
+    ["/v1/suggest?q=a&prefix_length=-1", 400, "bad_prefix_length"],
+    ["/v1/suggest?q=a&exact_first=yes", 400, "bad_exact_first"],
+    ["/v1/suggest?q=a&cat=", 400, "bad_cat"],
     ["/nowhere", 404, "not_found"],
   ];
   for (const [path, status, code] of cases) {

@@ -1,7 +1,8 @@
 // An independent brute-force oracle in JavaScript, written from the rules (not from the
 // engine): normalize (NFKD, drop Mn, per-character lowercase, collapse White_Space, trim),
 // merge rows by key (sum scores; display = highest single score, ties byte-wise smallest),
-// filter by prefix, sort by score descending then key bytes ascending.
+// filter by prefix, sort by score descending then key bytes ascending; the phrase equal to the
+// whole query first.
 import { readFileSync } from "node:fs";
 
 const WS = /\p{White_Space}+/gu;
@@ -23,9 +24,9 @@ export function loadOracle(tsvPath) {
   const merged = new Map();
   for (const line of readFileSync(tsvPath, "utf8").split("\n")) {
     if (!line) continue;
-    const tab = line.lastIndexOf("\t");
-    const phrase = line.slice(0, tab);
-    const score = BigInt(line.slice(tab + 1));
+    // phrase<TAB>score[<TAB>payload[<TAB>categories]]
+    const [phrase, rawScore] = line.split("\t");
+    const score = BigInt(rawScore);
     const key = normalizePhrase(phrase);
     if (!key) continue;
     const e = merged.get(key);
@@ -43,11 +44,13 @@ export function loadOracle(tsvPath) {
   );
   return {
     suggest(query, k = 10) {
+      // The phrase equal to the whole query comes first, then prefix matches by score.
       const q = normalizeQuery(query);
-      const out = [];
+      const exact = q ? merged.get(q) : undefined;
+      const out = exact ? [exact.text] : [];
       for (const e of entries) {
-        if (e.key.startsWith(q)) out.push(e.text);
         if (out.length === k) break;
+        if (e !== exact && e.key.startsWith(q)) out.push(e.text);
       }
       return out;
     },

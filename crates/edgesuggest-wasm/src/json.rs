@@ -16,12 +16,22 @@ pub(crate) fn info(info: &SegmentInfo) -> String {
         let _ = write!(sections, ":{bytes}");
     }
     sections.push('}');
+    let mut categories = String::from("[");
+    for (i, (name, _)) in info.categories.iter().enumerate() {
+        if i > 0 {
+            categories.push(',');
+        }
+        string(&mut categories, name);
+    }
+    categories.push(']');
     let segment = format!(
-        "{{\"formatVersion\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\"suggestions\":{},\
-         \"sourceRows\":{},\"bytes\":{},\"sections\":{sections}}}",
+        "{{\"formatVersion\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\"wordStarts\":{},\
+         \"categories\":{categories},\"suggestions\":{},\"sourceRows\":{},\"bytes\":{},\
+         \"sections\":{sections}}}",
         info.format_version,
         info.normalizer.0,
         info.normalizer.1,
+        info.word_starts,
         info.suggestions,
         info.source_rows,
         info.bytes

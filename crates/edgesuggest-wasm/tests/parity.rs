@@ -13,29 +13,13 @@ use wasm_bindgen_test::wasm_bindgen_test;
 const SEGMENT: &[u8] = include_bytes!("fixture/cities.seg");
 const QUERIES: &str = include_str!("fixture/queries.txt");
 const EXPECTED: &str = include_str!("fixture/expected.ndjson");
+const EXPECTED_FUZZY: &str = include_str!("fixture/expected-fuzzy.ndjson");
+const EXPECTED_FILTERED: &str = include_str!("fixture/expected-filtered.ndjson");
 
 fn options(k: u32) -> Object {
     let o = Object::new();
     Reflect::set(&o, &"k".into(), &JsValue::from(k)).unwrap();
     o
-}
-
-/// `[{text, score}]` of a result array, as JSON text.
-fn text_and_score(results: &JsValue) -> String {
-    let out = Array::new();
-    for item in Array::from(results).iter() {
-        let o = Object::new();
-        for field in ["text", "score"] {
-            Reflect::set(
-                &o,
-                &field.into(),
-                &Reflect::get(&item, &field.into()).unwrap(),
-            )
-            .unwrap();
-        }
-        out.push(&o);
-    }
-    JSON::stringify(&out).unwrap().into()
 }
 
 fn error_message(e: wasm_bindgen::JsError) -> String {
@@ -66,7 +50,7 @@ fn answers_like_the_native_cli() {
         let want_suggestions = Reflect::get(&want, &"suggestions".into()).unwrap();
         let want_json: String = JSON::stringify(&want_suggestions).unwrap().into();
         let got = suggester.suggest(query, Some(options(10))).unwrap();
-        assert_eq!(text_and_score(&got), want_json, "query {query:?}");
+        assert_eq!(cli_shape(&got), want_json, "query {query:?}");
         non_empty += usize::from(Array::from(&got).length() > 0);
     }
     assert!(non_empty > 400, "only {non_empty} queries had suggestions");
@@ -116,7 +100,7 @@ fn corrupt_and_future_segments_throw_readable_errors() {
     future[8..12].copy_from_slice(&7u32.to_le_bytes());
     let message = error_message(Suggester::load(&future).err().unwrap());
     assert!(
-        message.contains("version 7") && message.contains("version 1"),
+        message.contains("version 7") && message.contains("1 to 2"),
         "{message}"
     );
 
@@ -135,5 +119,108 @@ fn info_reports_counts() {
     assert!(suggestions > 9_000.0);
     let segments = Array::from(&Reflect::get(&info, &"segments".into()).unwrap());
     let v = Reflect::get(&segments.get(0), &"formatVersion".into()).unwrap();
-    assert_eq!(v.as_f64(), Some(1.0));
+    assert_eq!(v.as_f64(), Some(2.0));
+    let word_starts = Reflect::get(&segments.get(0), &"wordStarts".into()).unwrap();
+    assert_eq!(word_starts, JsValue::TRUE);
+    let categories = Array::from(&Reflect::get(&segments.get(0), &"categories".into()).unwrap());
+    assert!(
+        categories.includes(&"capital".into(), 0),
+        "categories listed"
+    );
+}
+
+/// The native CLI's answers under typo tolerance, and under a category filter with typos
+/// and exact-first off, for every fixture query: same suggestions, every field the CLI
+/// prints (text, score, payload, categories, edits, word_start).
+#[wasm_bindgen_test]
+fn feature_options_answer_like_the_native_cli() {
+    let mut suggester = Suggester::load(SEGMENT).unwrap();
+    let queries: Vec<&str> = QUERIES.split('\n').collect();
+    let fuzzy = Object::new();
+    Reflect::set(&fuzzy, &"fuzzy".into(), &"auto".into()).unwrap();
+    let filtered = Object::new();
+    Reflect::set(&filtered, &"fuzzy".into(), &JsValue::from(1)).unwrap();
+    Reflect::set(&filtered, &"exactFirst".into(), &JsValue::FALSE).unwrap();
+    let cats = Array::of2(&"capital".into(), &"million".into());
+    Reflect::set(&filtered, &"categories".into(), &cats).unwrap();
+    let mut seen = (0, 0, 0);
+    for (options, expected) in [(fuzzy, EXPECTED_FUZZY), (filtered, EXPECTED_FILTERED)] {
+        for (query, line) in queries.iter().zip(expected.lines()) {
+            let want = JSON::parse(line).unwrap();
+            let want_json: String =
+                JSON::stringify(&Reflect::get(&want, &"suggestions".into()).unwrap())
+                    .unwrap()
+                    .into();
+            let got = suggester.suggest(query, Some(options.clone())).unwrap();
+            assert_eq!(cli_shape(&got), want_json, "query {query:?}");
+            let truncated = Reflect::get(&got, &"truncated".into()).unwrap();
+            assert_eq!(truncated, Reflect::get(&want, &"truncated".into()).unwrap());
+            for item in Array::from(&got).iter() {
+                let edits = Reflect::get(&item, &"edits".into())
+                    .unwrap()
+                    .as_f64()
+                    .unwrap();
+                seen.0 += usize::from(edits > 0.0);
+                seen.1 += usize::from(
+                    Reflect::get(&item, &"wordStart".into())
+                        .unwrap()
+                        .is_truthy(),
+                );
+                seen.2 += usize::from(
+                    !Reflect::get(&item, &"categories".into())
+                        .unwrap()
+                        .is_undefined(),
+                );
+            }
+        }
+    }
+    assert!(seen.0 > 100 && seen.1 > 50 && seen.2 > 100, "{seen:?}");
+}
+
+#[wasm_bindgen_test]
+fn bad_options_throw_naming_the_field() {
+    let mut suggester = Suggester::load(SEGMENT).unwrap();
+    for (field, value) in [
+        ("fuzzy", JsValue::from(3)),
+        ("fuzzy", JsValue::from("often")),
+        ("prefixLength", JsValue::from(-1)),
+        ("exactFirst", JsValue::from("yes")),
+        ("categories", JsValue::from("city")),
+        ("maxVisits", JsValue::from(0)),
+    ] {
+        let o = Object::new();
+        Reflect::set(&o, &field.into(), &value).unwrap();
+        let message = error_message(suggester.suggest("par", Some(o)).unwrap_err());
+        assert!(
+            message.contains(field) || message.contains("fuzzy"),
+            "{field}: {message}"
+        );
+    }
+}
+
+/// A wasm result in the CLI's JSON shape: highlight dropped, `wordStart` as `word_start`,
+/// zero edits and false word starts left out, as the CLI does.
+fn cli_shape(results: &JsValue) -> String {
+    let out = Array::new();
+    for item in Array::from(results).iter() {
+        let o = Object::new();
+        for field in ["text", "score", "payload", "categories"] {
+            let v = Reflect::get(&item, &field.into()).unwrap();
+            if !v.is_undefined() {
+                Reflect::set(&o, &field.into(), &v).unwrap();
+            }
+        }
+        let edits = Reflect::get(&item, &"edits".into()).unwrap();
+        if edits.as_f64() != Some(0.0) {
+            Reflect::set(&o, &"edits".into(), &edits).unwrap();
+        }
+        if Reflect::get(&item, &"wordStart".into())
+            .unwrap()
+            .is_truthy()
+        {
+            Reflect::set(&o, &"word_start".into(), &JsValue::TRUE).unwrap();
+        }
+        out.push(&o);
+    }
+    JSON::stringify(&out).unwrap().into()
 }
