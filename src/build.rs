@@ -427,29 +427,34 @@ impl SegmentBuilder {
         } else {
             (Vec::new(), Vec::new())
         };
-        let mut category_fsts: Vec<fst::MapBuilder<Vec<u8>>> = (0..names.len())
-            .map(|_| fst::MapBuilder::memory())
-            .collect();
-
         // The main FST streams straight into the segment buffer; full keys and word-start
-        // entries are merged in key order.
+        // entries are merged in key order. Each category remembers its entries (positions in
+        // that order) and gets its FST afterwards, one at a time: an FST builder holds a
+        // sizeable hash table, so building hundreds at once would multiply peak memory.
         let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))
             .map_err(|e| BuildError::Fst(e.to_string()))?;
-        let full = rows.iter().map(|r| (r.key(&keys), u64::from(r.rank), r));
-        let words = word_entries.iter().map(|w| {
+        let full = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key(&keys), u64::from(r.rank), (i as u32, false)));
+        let words = word_entries.iter().enumerate().map(|(i, w)| {
             (
                 w.key.get(&word_keys),
                 count + u64::from(rows[w.row as usize].rank),
-                &rows[w.row as usize],
+                (i as u32, true),
             )
         });
-        for (key, cost, row) in merge_sorted(full, words) {
+        let mut members: Vec<Vec<(u32, bool)>> = vec![Vec::new(); names.len()];
+        for (key, cost, (index, is_word)) in merge_sorted(full, words) {
             fst.insert(key, cost)
                 .map_err(|e| BuildError::Fst(e.to_string()))?;
+            let row = if is_word {
+                &rows[word_entries[index as usize].row as usize]
+            } else {
+                &rows[index as usize]
+            };
             for &c in categories_of(row) {
-                category_fsts[c as usize]
-                    .insert(key, cost)
-                    .map_err(|e| BuildError::Fst(e.to_string()))?;
+                members[c as usize].push((index, is_word));
             }
         }
         writer.return_buffer(
@@ -457,7 +462,27 @@ impl SegmentBuilder {
                 .map_err(|e| BuildError::Fst(e.to_string()))?,
         );
         writer.end_section();
-        drop((word_keys, word_entries));
+        let mut category_fsts = Vec::with_capacity(names.len());
+        for (list, &(name, _)) in members.iter().zip(&names) {
+            let mut builder = fst::MapBuilder::memory();
+            for &(index, is_word) in list {
+                let (key, rank) = if is_word {
+                    let w = &word_entries[index as usize];
+                    (w.key.get(&word_keys), count + u64::from(rows[w.row as usize].rank))
+                } else {
+                    let r = &rows[index as usize];
+                    (r.key(&keys), u64::from(r.rank))
+                };
+                builder
+                    .insert(key, rank)
+                    .map_err(|e| BuildError::Fst(e.to_string()))?;
+            }
+            let bytes = builder
+                .into_inner()
+                .map_err(|e| BuildError::Fst(e.to_string()))?;
+            category_fsts.push((name, bytes));
+        }
+        drop((word_keys, word_entries, members));
 
         let mut order = vec![0u32; rows.len()];
         for (i, row) in rows.iter().enumerate() {
@@ -492,19 +517,9 @@ impl SegmentBuilder {
             writer.end_section();
         }
         if has_categories {
-            let fsts = category_fsts
-                .into_iter()
-                .zip(&names)
-                .map(|(b, &(name, _))| {
-                    Ok((
-                        name,
-                        b.into_inner().map_err(|e| BuildError::Fst(e.to_string()))?,
-                    ))
-                })
-                .collect::<Result<Vec<_>, BuildError>>()?;
-            categories::encode(writer.begin_section(SectionKind::Categories), &fsts);
+            categories::encode(writer.begin_section(SectionKind::Categories), &category_fsts);
             writer.end_section();
-            drop(fsts);
+            drop(category_fsts);
             // Each suggestion's categories as "a,b" (names never hold commas).
             let joined: Vec<(u32, String)> = order
                 .iter()

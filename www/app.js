@@ -66,19 +66,46 @@ async function apiBase() {
   }
 }
 
+/** The search options chosen on the page (and in the URL: ?fuzzy=0&cat=capital). */
+function chosenOptions() {
+  return {
+    fuzzy: $("fuzzy").checked ? "auto" : 0,
+    categories: $("cat").value ? [$("cat").value] : [],
+  };
+}
+
+function initControls() {
+  const params = new URLSearchParams(location.search);
+  if (params.get("fuzzy") === "0") $("fuzzy").checked = false;
+  if (params.get("cat")) $("cat").value = params.get("cat");
+  // A changed option re-asks for the current text, back in the input.
+  for (const id of ["fuzzy", "cat"]) {
+    $(id).addEventListener("change", () => {
+      input.focus();
+      input.dispatchEvent(new Event("input"));
+    });
+  }
+}
+
 /** Wires the widget to a suggestion source and enables the input. */
 function startWidget(suggest, describe, onError) {
   $("load").hidden = true;
+  initControls();
   attachAutosuggest(input, $("q-listbox"), {
     suggest,
     showScores: true,
+    detail: (s) => s.payload?.country ?? null,
+    onSelect: (s) => {
+      const where = s.payload ? ` (${s.payload.country}, ${s.payload.lat}, ${s.payload.lon})` : "";
+      $("picked").textContent = `Picked ${s.text}${where}`;
+    },
     onResults: (q, results, ms) => {
       $("status").textContent = `${results.length} suggestions for “${q}” ${describe(ms)}`;
     },
     onError,
   });
   input.disabled = false;
-  input.placeholder = "Type a city: new, sao, münchen…";
+  input.placeholder = "Type a city: new, york, sao, münchen, sna paulo…";
   input.focus();
   document.body.dataset.state = "ready";
 }
@@ -90,10 +117,14 @@ function useApi(api, reason) {
   document.body.dataset.mode = "api";
   startWidget(
     async (q) => {
-      const response = await fetch(`${api}/v1/suggest?q=${encodeURIComponent(q)}&k=10`);
+      const { fuzzy, categories } = chosenOptions();
+      const search = new URLSearchParams({ q, k: "10", fuzzy: String(fuzzy) });
+      if (categories.length) search.set("cat", categories.join(","));
+      const response = await fetch(`${api}/v1/suggest?${search}`);
       const body = await response.json();
       if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
-      return body.suggestions;
+      // The API's snake_case field, in the wasm API's shape.
+      return body.suggestions.map((s) => ({ ...s, wordStart: s.word_start ?? false, edits: s.edits ?? 0 }));
     },
     (ms) => `from the API in ${ms.toFixed(1)} ms`,
     (e) => {
@@ -128,7 +159,7 @@ async function main() {
   $("status").textContent =
     `${info.suggestions.toLocaleString("en")} suggestions (${(info.bytes / 1e6).toFixed(2)} MB) ready in ${readyMs.toFixed(0)} ms`;
   startWidget(
-    (q) => suggester.suggest(q, { k: 10 }),
+    (q) => suggester.suggest(q, { k: 10, ...chosenOptions() }),
     (ms) => `in ${(ms * 1000).toFixed(0)} µs`,
     (e) => showError(`Search failed: ${e.message ?? e}`),
   );

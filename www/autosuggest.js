@@ -3,12 +3,14 @@
 //
 //   import { attachAutosuggest } from "./autosuggest.js";
 //   const widget = attachAutosuggest(input, listbox, {
-//     suggest: (query) => [{ text, score, highlight: [start, end] }, ...],
-//     onSelect: (suggestion) => { ... },
+//     suggest: (query) => [{ text, score, highlight: [start, end], edits, wordStart, categories }, ...],
+//     onSelect: (suggestion) => { ... },   // e.g. follow suggestion.payload.url
+//     detail: (suggestion) => "FR",        // optional small text after the label
 //   });
 //
 // Text is always inserted as text nodes (never innerHTML), so suggestion data cannot inject
-// markup. The matched span is wrapped in <mark>.
+// markup. The matched span (at the phrase start or at a later word) is wrapped in <mark>;
+// a typo-tolerant match is marked with "≈", categories are shown as tags.
 
 let nextId = 0;
 
@@ -18,7 +20,7 @@ let nextId = 0;
  * @param {{suggest: (q: string) => Array<{text: string, score: number, highlight?: [number, number]}>
  *            | Promise<Array<object>>,
  *          onSelect?: (s: object) => void, onResults?: (q: string, results: object[], ms: number) => void,
- *          showScores?: boolean}} options
+ *          showScores?: boolean, detail?: (s: object) => string | null}} options
  */
 export function attachAutosuggest(input, listbox, options) {
   const prefix = `as${nextId++}`;
@@ -68,6 +70,29 @@ export function attachAutosuggest(input, listbox, options) {
       }
       if (after) label.append(document.createTextNode(after));
       li.append(label);
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      if (s.edits > 0) {
+        const typo = document.createElement("span");
+        typo.className = "typo";
+        typo.title = `${s.edits} typo${s.edits > 1 ? "s" : ""} corrected`;
+        typo.textContent = "≈";
+        meta.append(typo);
+      }
+      const detail = options.detail?.(s);
+      if (detail) {
+        const d = document.createElement("span");
+        d.className = "detail";
+        d.textContent = detail;
+        meta.append(d);
+      }
+      for (const c of s.categories ?? []) {
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = c;
+        meta.append(tag);
+      }
+      if (meta.childNodes.length) li.append(meta);
       if (options.showScores) {
         const score = document.createElement("span");
         score.className = "score";

@@ -68,9 +68,10 @@ test("typing shows the oracle's top suggestions in order, with the match marked"
   const context = await browser.newContext();
   const { page, errors } = await openPage(context);
   await ready(page);
-  for (const query of ["new", "sao", "san j", "MÜN", "los ", "al ah", "b"]) {
+  // The page's defaults: typo tolerance on ("auto"), no filter, a word-start index.
+  for (const query of ["new", "sao", "san j", "MÜN", "los ", "al ah", "b", "york", "sna paulo", "lodnon"]) {
     await typeQuery(page, query);
-    const want = oracle.suggest(query, 10);
+    const want = oracle.search(query, { k: 10, fuzzy: "auto", wordStarts: true });
     assert.ok(want.length > 0, `oracle has results for ${query}`);
     await page.waitForFunction(
       (n) => document.querySelectorAll('#q-listbox [role="option"]').length === n,
@@ -211,4 +212,38 @@ test("a new segment version replaces the old one in the offline cache", async ()
     rmSync(join(site, "segments", "cities.v2test.seg"), { force: true });
     await context.close();
   }
+});
+
+test("the category filter and the typo switch change the answers like the oracle's", async () => {
+  const context = await browser.newContext();
+  const { page, errors } = await openPage(context);
+  await ready(page);
+  await page.selectOption("#cat", "capital");
+  for (const query of ["b", "par", "lodnon", "new"]) {
+    await typeQuery(page, query);
+    const want = oracle.search(query, { k: 10, fuzzy: "auto", wordStarts: true, categories: ["capital"] });
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#q-listbox [role="option"]').length === n,
+      want.length,
+    );
+    assert.deepEqual(await optionTexts(page), want, `capital ${query}`);
+  }
+  // Tags show the categories; a typo-corrected match carries the marker.
+  await typeQuery(page, "lodnon");
+  await page.waitForSelector("#q-listbox .typo");
+  assert.match(await page.locator("#q-listbox [role=option]").first().textContent(), /London.*capital/);
+  await page.keyboard.press("Escape"); // close the popup that covers the controls
+  await page.selectOption("#cat", "");
+  await page.keyboard.press("Escape"); // the change re-asked, in the input
+  await page.uncheck("#fuzzy");
+  await typeQuery(page, "lodnon");
+  await page.waitForFunction(() => document.querySelector("#q-listbox").hidden || document.querySelectorAll('#q-listbox [role="option"]').length === 0);
+  // Word start: the matched word is marked, and choosing shows the payload.
+  await typeQuery(page, "york");
+  const ny = page.locator("#q-listbox [role=option]", { hasText: "New York City" });
+  assert.equal(await ny.locator("mark").textContent(), "York");
+  await ny.dispatchEvent("mousedown");
+  assert.match(await page.textContent("#picked"), /New York City \(US, 40\.714, -74\.006\)/);
+  assert.deepEqual(errors, []);
+  await context.close();
 });
