@@ -468,7 +468,10 @@ impl SegmentBuilder {
             for &(index, is_word) in list {
                 let (key, rank) = if is_word {
                     let w = &word_entries[index as usize];
-                    (w.key.get(&word_keys), count + u64::from(rows[w.row as usize].rank))
+                    (
+                        w.key.get(&word_keys),
+                        count + u64::from(rows[w.row as usize].rank),
+                    )
                 } else {
                     let r = &rows[index as usize];
                     (r.key(&keys), u64::from(r.rank))
@@ -517,7 +520,10 @@ impl SegmentBuilder {
             writer.end_section();
         }
         if has_categories {
-            categories::encode(writer.begin_section(SectionKind::Categories), &category_fsts);
+            categories::encode(
+                writer.begin_section(SectionKind::Categories),
+                &category_fsts,
+            );
             writer.end_section();
             drop(category_fsts);
             // Each suggestion's categories as "a,b" (names never hold commas).

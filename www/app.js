@@ -95,6 +95,8 @@ function startWidget(suggest, describe, onError) {
     suggest,
     showScores: true,
     detail: (s) => s.payload?.country ?? null,
+    // The country is shown from the payload: skip its two-letter category.
+    tags: (s) => (s.categories ?? []).filter((c) => c.length > 2),
     onSelect: (s) => {
       const where = s.payload ? ` (${s.payload.country}, ${s.payload.lat}, ${s.payload.lon})` : "";
       $("picked").textContent = `Picked ${s.text}${where}`;

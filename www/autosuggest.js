@@ -6,6 +6,7 @@
 //     suggest: (query) => [{ text, score, highlight: [start, end], edits, wordStart, categories }, ...],
 //     onSelect: (suggestion) => { ... },   // e.g. follow suggestion.payload.url
 //     detail: (suggestion) => "FR",        // optional small text after the label
+//     tags: (suggestion) => [...],         // optional: which categories to show (default all)
 //   });
 //
 // Text is always inserted as text nodes (never innerHTML), so suggestion data cannot inject
@@ -20,7 +21,8 @@ let nextId = 0;
  * @param {{suggest: (q: string) => Array<{text: string, score: number, highlight?: [number, number]}>
  *            | Promise<Array<object>>,
  *          onSelect?: (s: object) => void, onResults?: (q: string, results: object[], ms: number) => void,
- *          showScores?: boolean, detail?: (s: object) => string | null}} options
+ *          showScores?: boolean, detail?: (s: object) => string | null,
+ *          tags?: (s: object) => string[]}} options
  */
 export function attachAutosuggest(input, listbox, options) {
   const prefix = `as${nextId++}`;
@@ -86,7 +88,7 @@ export function attachAutosuggest(input, listbox, options) {
         d.textContent = detail;
         meta.append(d);
       }
-      for (const c of s.categories ?? []) {
+      for (const c of options.tags ? options.tags(s) : s.categories ?? []) {
         const tag = document.createElement("span");
         tag.className = "tag";
         tag.textContent = c;

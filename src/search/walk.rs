@@ -62,6 +62,42 @@ struct Candidate {
     mode: Mode,
 }
 
+/// A heap entry: the cheapest cost first, then the earliest inserted.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    sequence: u32,
+    candidate: Candidate,
+}
+
+impl Queued {
+    fn key(&self) -> (std::cmp::Reverse<u64>, std::cmp::Reverse<u32>) {
+        (
+            std::cmp::Reverse(self.candidate.cost),
+            std::cmp::Reverse(self.sequence),
+        )
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
 /// What one walk searches and where its matches go.
 pub(crate) struct Walk<'w, 'f> {
     pub(crate) fst: &'w fst::raw::Fst<&'f [u8]>,
@@ -86,8 +122,16 @@ pub(crate) struct Walk<'w, 'f> {
 pub(crate) struct WalkState {
     /// Path arena: `(parent index, byte)`.
     arena: Vec<(u32, u8)>,
-    /// Candidates sorted by descending cost: the cheapest is popped from the end.
+    /// Candidates sorted by descending cost: the cheapest is popped from the end. Used when
+    /// the list is bounded (plain walks), where it stays a few entries long.
     candidates: Vec<Candidate>,
+    /// A min-heap of candidates for unbounded walks (typos, word starts), where the frontier
+    /// can hold thousands and sorted insertion would dominate.
+    heap: std::collections::BinaryHeap<Queued>,
+    /// Whether this walk uses `heap`.
+    unbounded: bool,
+    /// Insertion counter: equal costs pop in insertion order, the same on every platform.
+    sequence: u32,
     key_scratch: Vec<u8>,
     visits_left: usize,
     truncated: bool,
@@ -156,6 +200,13 @@ impl WalkState {
         };
         self.arena.clear();
         self.candidates.clear();
+        self.heap.clear();
+        self.sequence = 0;
+        // Bounding the candidate list is exact only when every candidate holds a match that
+        // has not been found yet; a fuzzy candidate may hold none, and a word-start index
+        // repeats suggestions.
+        let bounded = walk.automaton.is_none() && !walk.word_starts;
+        self.unbounded = !bounded;
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
             // The root has no incoming transition carrying its subtree's cheapest cost (not 0
             // in a category FST, whose best suggestion need not be rank 0), so the greedy
@@ -181,21 +232,16 @@ impl WalkState {
                 );
             }
         } else {
-            self.candidates.push(Candidate {
-                cost,
-                addr: node.addr(),
-                parent: NO_PARENT,
-                step: Step::Here,
-                mode,
-            });
+            self.offer(usize::MAX, cost, node.addr(), NO_PARENT, Step::Here, mode);
         }
-        // Bounding the candidate list is exact only when every candidate holds a match that
-        // has not been found yet; a fuzzy candidate may hold none, and a word-start index
-        // repeats suggestions.
-        let bounded = walk.automaton.is_none() && !walk.word_starts;
         let start = walk.out.len();
         while walk.out.len() - start < walk.need {
-            let Some(candidate) = self.candidates.pop() else {
+            let next = if self.unbounded {
+                self.heap.pop().map(|q| q.candidate)
+            } else {
+                self.candidates.pop()
+            };
+            let Some(candidate) = next else {
                 break;
             };
             let bound = if bounded {
@@ -343,6 +389,21 @@ impl WalkState {
         if bound == 0 {
             return;
         }
+        let candidate = Candidate {
+            cost,
+            addr,
+            parent,
+            step,
+            mode,
+        };
+        if self.unbounded {
+            self.sequence = self.sequence.wrapping_add(1);
+            self.heap.push(Queued {
+                sequence: self.sequence,
+                candidate,
+            });
+            return;
+        }
         let candidates = &mut self.candidates;
         if candidates.len() >= bound {
             // Sorted descending: the most expensive is first.
@@ -352,16 +413,7 @@ impl WalkState {
             candidates.remove(0);
         }
         let at = candidates.partition_point(|c| c.cost > cost);
-        candidates.insert(
-            at,
-            Candidate {
-                cost,
-                addr,
-                parent,
-                step,
-                mode,
-            },
-        );
+        candidates.insert(at, candidate);
     }
 
     fn push_arena(&mut self, parent: u32, byte: u8) -> Result<u32> {

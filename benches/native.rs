@@ -1,0 +1,394 @@
+//! The native half of the side-by-side benchmark suite (`./build.sh bench`), for one data set:
+//!
+//! `cargo bench --bench native -- DATA.tsv OUT_DIR [--smoke]`
+//!
+//! 1. builds segments (plain, `--word-starts`, with categories) and times the plain build;
+//! 2. draws the suite's queries with a fixed seed and writes them with the exact answers
+//!    (`queries.tsv`: kind, length, query, top-10 keys) for the other engines (Lucene, the
+//!    JavaScript libraries, marisa-trie, the worker) to time and to score their overlap on;
+//! 3. writes the normalized keys with order-preserving weights (`keys.tsv`) so that every peer
+//!    indexes exactly the same strings and, where it ranks by weight, the same order;
+//! 4. times edgesuggest and a naive baseline (sorted array, binary search, scan every match)
+//!    on those queries and writes `native.json`.
+//!
+//! Queries: `prefix` = the first 1–6 characters of the normalized key of a uniformly drawn
+//! phrase; `fuzzy` = the first 3–8 characters of one with one random edit after the first
+//! character (substitution, insertion, deletion or swap of neighbours), bucketed by the typed
+//! length. The fuzzy answers are edgesuggest's with at most 1 edit (what Lucene's
+//! FuzzySuggester does by default); `fuzzy_auto` times edgesuggest's `fuzzy=auto` too.
+//!
+//! A custom harness: the figures are percentiles of individual query latencies.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use edgesuggest::{
+    normalize_phrase, BuildOptions, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// `phrase<TAB>score[<TAB>...]` rows (extra columns ignored).
+fn read_rows(path: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(path).expect("read data");
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let phrase = f.next()?;
+            let score = f.next()?.trim().parse().ok()?;
+            Some((phrase.to_string(), score))
+        })
+        .collect()
+}
+
+/// Categories derived from the row for the size figure (as in the tests): the order of
+/// magnitude of the score and the script class of the first character.
+fn derived_categories(phrase: &str, score: u64) -> [String; 2] {
+    let script = match phrase.chars().next().unwrap_or(' ') {
+        c if c.is_ascii_alphabetic() => "latin",
+        c if c.is_ascii() => "ascii-other",
+        '\u{0400}'..='\u{04FF}' => "cyrillic",
+        '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' => "cjk",
+        _ => "other",
+    };
+    [
+        format!("m{}", score.checked_ilog10().unwrap_or(0)),
+        script.to_string(),
+    ]
+}
+
+/// The naive baseline: keys sorted, binary search for the prefix range, scan all matches and
+/// keep the 10 best. O(matches) per query.
+struct Naive {
+    keys: Vec<(String, u64)>,
+}
+
+impl Naive {
+    fn new(rows: &[(String, u64)]) -> Naive {
+        let mut keys: Vec<(String, u64)> = rows
+            .iter()
+            .map(|(p, s)| (normalize_phrase(p), *s))
+            .filter(|(k, _)| !k.is_empty())
+            .collect();
+        keys.sort();
+        keys.dedup_by(|a, b| {
+            if a.0 == b.0 {
+                b.1 = b.1.saturating_add(a.1);
+                true
+            } else {
+                false
+            }
+        });
+        Naive { keys }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.keys.iter().map(|(k, _)| k.len() + 32).sum()
+    }
+
+    fn top10(&self, q: &str) -> Vec<&str> {
+        let start = self.keys.partition_point(|(k, _)| k.as_str() < q);
+        let mut best: Vec<(u64, &str)> = Vec::with_capacity(11);
+        for (k, s) in &self.keys[start..] {
+            if !k.starts_with(q) {
+                break;
+            }
+            if best.len() < 10 || *s > best[best.len() - 1].0 {
+                let at = best.partition_point(|&(bs, _)| bs >= *s);
+                best.insert(at, (*s, k));
+                best.truncate(10);
+            }
+        }
+        best.into_iter().map(|(_, k)| k).collect()
+    }
+}
+
+#[derive(Clone)]
+struct Query {
+    kind: &'static str,
+    len: usize,
+    text: String,
+    expected: Vec<String>,
+}
+
+fn draw_queries(keys: &[String], per_length: usize) -> Vec<Query> {
+    let mut rng = Rng(0x5EED_2026);
+    let mut out = Vec::new();
+    for len in 1..=6 {
+        let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
+        for _ in 0..per_length {
+            let text: String = long[rng.below(long.len())].chars().take(len).collect();
+            out.push(Query {
+                kind: "prefix",
+                len,
+                text,
+                expected: Vec::new(),
+            });
+        }
+    }
+    for len in 3..=8 {
+        let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
+        for _ in 0..per_length {
+            let key = long[rng.below(long.len())];
+            let mut chars: Vec<char> = key.chars().take(len).collect();
+            let alphabet: Vec<char> = key.chars().filter(|c| *c != ' ').collect();
+            let at = 1 + rng.below(chars.len() - 1);
+            let pick = alphabet[rng.below(alphabet.len())];
+            match rng.below(4) {
+                0 => chars[at] = if chars[at] == pick { 'x' } else { pick },
+                1 => chars.insert(at, pick),
+                2 => {
+                    chars.remove(at);
+                }
+                _ if at + 1 < chars.len() && chars[at] != chars[at + 1] => chars.swap(at, at + 1),
+                _ => chars[at] = if chars[at] == 'q' { 'z' } else { 'q' },
+            }
+            let typed = chars.len();
+            if (3..=8).contains(&typed) {
+                out.push(Query {
+                    kind: "fuzzy",
+                    len: typed,
+                    text: chars.into_iter().collect(),
+                    expected: Vec::new(),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Times every query of `kind` on its own, `rounds` times after a warm-up pass; median and p99
+/// per query length in µs.
+fn time_kind(
+    queries: &[Query],
+    kind: &str,
+    rounds: usize,
+    mut f: impl FnMut(&str) -> usize,
+) -> BTreeMap<usize, (f64, f64)> {
+    let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
+    for q in &chosen {
+        black_box(f(&q.text));
+    }
+    let mut by_len: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    for _ in 0..rounds {
+        for q in &chosen {
+            let t = Instant::now();
+            black_box(f(black_box(&q.text)));
+            by_len
+                .entry(q.len)
+                .or_default()
+                .push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    by_len
+        .into_iter()
+        .map(|(len, mut v)| {
+            v.sort_by(f64::total_cmp);
+            (len, (percentile(&v, 0.5), percentile(&v, 0.99)))
+        })
+        .collect()
+}
+
+fn json_latency(m: &BTreeMap<usize, (f64, f64)>) -> String {
+    let parts: Vec<String> = m
+        .iter()
+        .map(|(len, (med, p99))| {
+            format!("\"{len}\":{{\"median_us\":{med:.3},\"p99_us\":{p99:.3}}}")
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+fn build(rows: &[(String, u64)], word_starts: bool, categories: bool) -> (Vec<u8>, Duration) {
+    let t = Instant::now();
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        word_starts,
+        ..BuildOptions::default()
+    });
+    for (p, s) in rows {
+        let cats: &[String] = if categories {
+            &derived_categories(p, *s)
+        } else {
+            &[]
+        };
+        let _ = b.add_row(p, *s, None, cats);
+    }
+    let bytes = b.finish().expect("build").bytes;
+    (bytes, t.elapsed())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let positional: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let [data, out_dir] = positional[..] else {
+        eprintln!("usage: cargo bench --bench native -- DATA.tsv OUT_DIR [--smoke]");
+        std::process::exit(2);
+    };
+    let (data, out_dir) = (PathBuf::from(data), PathBuf::from(out_dir));
+    std::fs::create_dir_all(&out_dir).expect("create OUT_DIR");
+    let (per_length, rounds) = if smoke { (60, 1) } else { (500, 5) };
+    let rows = read_rows(&data);
+    eprintln!("native: {} ({} rows)", data.display(), rows.len());
+
+    let (plain, build_time) = build(&rows, false, false);
+    let (word_starts, _) = build(&rows, true, false);
+    let (with_categories, _) = build(&rows, false, true);
+    std::fs::write(out_dir.join("plain.seg"), &plain).expect("write segment");
+    let segment = Segment::load(&plain[..]).expect("load");
+    let count = segment.len();
+
+    // Keys in rank order with weights count - rank: distinct and order-preserving, so that
+    // peers that rank by weight can return exactly the oracle's order.
+    let mut searcher = Searcher::new();
+    let everything = searcher
+        .search(
+            &segment,
+            "",
+            &SuggestOptions {
+                k: count,
+                exact_first: false,
+                ..SuggestOptions::default()
+            },
+        )
+        .expect("list all");
+    let keys: Vec<String> = everything.items.iter().map(|s| s.key.to_string()).collect();
+    let mut keys_file =
+        std::io::BufWriter::new(std::fs::File::create(out_dir.join("keys.tsv")).expect("keys.tsv"));
+    for (rank, key) in keys.iter().enumerate() {
+        writeln!(keys_file, "{key}\t{}", count - rank).expect("write keys");
+    }
+    keys_file.flush().expect("flush keys");
+
+    let mut queries = draw_queries(&keys, per_length);
+    let fuzzy1 = SuggestOptions {
+        fuzzy: Fuzziness::Edits(1),
+        ..SuggestOptions::default()
+    };
+    let fuzzy_auto = SuggestOptions {
+        fuzzy: Fuzziness::Auto,
+        ..SuggestOptions::default()
+    };
+    let plain_options = SuggestOptions::default();
+    for q in &mut queries {
+        let options = if q.kind == "prefix" {
+            &plain_options
+        } else {
+            &fuzzy1
+        };
+        let found = searcher.search(&segment, &q.text, options).expect("search");
+        q.expected = found.items.iter().map(|s| s.key.to_string()).collect();
+    }
+    let mut qfile = std::io::BufWriter::new(
+        std::fs::File::create(out_dir.join("queries.tsv")).expect("queries.tsv"),
+    );
+    for q in &queries {
+        writeln!(
+            qfile,
+            "{}\t{}\t{}\t{}",
+            q.kind,
+            q.len,
+            q.text,
+            q.expected.join("\u{1f}")
+        )
+        .expect("write queries");
+    }
+    qfile.flush().expect("flush queries");
+
+    let t = Instant::now();
+    let naive = Naive::new(&rows);
+    let naive_build = t.elapsed();
+    // Overlap of the naive baseline with the oracle (it ranks ties by key too, but puts the
+    // exact phrase nowhere special).
+    let (mut hit, mut total) = (0usize, 0usize);
+    for q in queries.iter().filter(|q| q.kind == "prefix") {
+        let got = naive.top10(&q.text);
+        total += q.expected.len();
+        hit += q
+            .expected
+            .iter()
+            .filter(|k| got.contains(&k.as_str()))
+            .count();
+    }
+    let naive_overlap = if total == 0 {
+        1.0
+    } else {
+        hit as f64 / total as f64
+    };
+
+    let ours = time_kind(&queries, "prefix", rounds, |q| {
+        searcher
+            .search(&segment, q, &plain_options)
+            .map_or(0, |r| r.items.len())
+    });
+    let ours_fuzzy = time_kind(&queries, "fuzzy", rounds, |q| {
+        searcher
+            .search(&segment, q, &fuzzy1)
+            .map_or(0, |r| r.items.len())
+    });
+    let ours_auto = time_kind(&queries, "fuzzy", rounds, |q| {
+        searcher
+            .search(&segment, q, &fuzzy_auto)
+            .map_or(0, |r| r.items.len())
+    });
+    let naive_times = time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len());
+    let mut load = Vec::new();
+    for _ in 0..if smoke { 3 } else { 50 } {
+        let t = Instant::now();
+        black_box(Segment::load(black_box(&plain[..])).expect("load"));
+        load.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    load.sort_by(f64::total_cmp);
+
+    let per = |bytes: usize| bytes as f64 / count as f64;
+    let json = format!(
+        "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
+         \"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
+         \"load_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
+         \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
+         brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
+         categories per row {:.2}\"}},\
+         {{\"engine\":\"naive sorted array\",\"build_s\":{:.3},\"index_bytes\":{},\
+         \"latency\":{},\"overlap\":{naive_overlap:.4},\"notes\":\"binary search + scan of \
+         every match; index bytes = key bytes + 32 per entry (String + score)\"}}]",
+        build_time.as_secs_f64(),
+        plain.len(),
+        word_starts.len(),
+        with_categories.len(),
+        load[load.len() / 2],
+        json_latency(&ours),
+        json_latency(&ours_fuzzy),
+        json_latency(&ours_auto),
+        per(plain.len()),
+        per(word_starts.len()),
+        per(with_categories.len()),
+        naive_build.as_secs_f64(),
+        naive.heap_bytes(),
+        json_latency(&naive_times),
+    );
+    std::fs::write(out_dir.join("native.json"), json).expect("write native.json");
+    eprintln!(
+        "native: {} queries written to {}",
+        queries.len(),
+        out_dir.display()
+    );
+}
