@@ -312,9 +312,8 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
-    say "benchmark smoke runs"
-    EDGESUGGEST_BENCH_SMOKE=1 cargo bench --locked --bench topk
-    bench_wasm_node data/cities-10k.tsv --smoke
+    say "benchmark suite, smoke run (bundled data, few queries)"
+    cmd_bench --smoke
     say "all tests passed"
 }
 
@@ -323,30 +322,82 @@ ensure_bench_npm() {
     npm_install_into "$CACHE/bench-npm" "${BENCH_NPM[@]}"
 }
 
-# wasm in node vs native vs MiniSearch and FlexSearch on the same phrases and queries.
-bench_wasm_node() {
-    local data="$1" smoke="${2:-}"
-    build_wasm
-    build_cli
-    ensure_bench_npm
-    cargo build --locked --release --example latency
-    mkdir -p target/bench
-    "$(cli_bin)" build "$data" -o target/bench/bench.seg -q --max-errors 1000
-    node bench/wasm-node.mjs "$data" target/bench/bench.seg pkg/node \
-        target/release/examples/latency "$CACHE/bench-npm/node_modules" $smoke
+# Lucene 4.10 (the suggest module) from Debian, compiled against by bench/lucene.
+LUCENE_JARS=(core suggest analyzers-common misc)
+ensure_lucene() {
+    if [[ ! -f /usr/share/java/lucene-suggest-4.10.4.jar ]]; then
+        say "installing Debian liblucene4.10-java"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblucene4.10-java
+    fi
+    LUCENE_CP="$(printf '/usr/share/java/lucene-%s-4.10.4.jar:' "${LUCENE_JARS[@]}")"
+    mkdir -p target/bench/lucene-classes
+    javac -d target/bench/lucene-classes -cp "$LUCENE_CP" bench/lucene/LuceneBench.java
 }
 
+MARISA_VERSION=1.4.1
+ensure_marisa() {
+    MARISA_DIR="$CACHE/py/marisa-trie-$MARISA_VERSION"
+    if [[ ! -d "$MARISA_DIR/marisa_trie" && ! -f "$MARISA_DIR/marisa_trie.py" ]] \
+        && ! ls "$MARISA_DIR"/marisa_trie*.so >/dev/null 2>&1; then
+        say "installing marisa-trie $MARISA_VERSION (PyPI) into $MARISA_DIR"
+        python3 -m pip install --quiet --disable-pip-version-check --target "$MARISA_DIR" \
+            "marisa-trie==$MARISA_VERSION"
+    fi
+}
+
+# The side-by-side suite: every engine on the same data and queries, then BENCHMARKS.md and
+# the charts. `--smoke` runs it on the bundled data with few queries (part of `test`) and
+# writes its report under target/bench instead.
 cmd_bench() {
-    local data="$ROOT/../shared/data/npm.tsv"
-    [[ -f "$data" ]] || { echo "../shared/data/npm.tsv is absent: benchmarking bundled data" >&2; data="data/cities-10k.tsv"; }
-    mkdir -p target/bench
-    say "engine benchmark (cargo bench --bench topk)"
-    cargo bench --locked --bench topk | tee target/bench/topk.md
-    say "wasm in node vs native, MiniSearch, FlexSearch"
-    bench_wasm_node "$data" | tee target/bench/wasm-node.md
-    say "the worker in workerd under wrk"
+    local smoke="${1:-}"
+    build_cli
+    build_wasm
     build_worker
-    CLI="$(cli_bin)" WRANGLER="$WRANGLER" bench/worker.sh | tee target/bench/worker.md
+    ensure_bench_npm
+    ensure_worker_npm
+    ensure_lucene
+    ensure_marisa
+    local results="$ROOT/target/bench/results" names=() name data
+    rm -rf "$results"
+    mkdir -p "$results"
+    local sets=()
+    if [[ -z "$smoke" && -d "$ROOT/../shared/data" ]]; then
+        sets=("$ROOT"/../shared/data/npm.tsv "$ROOT"/../shared/data/cities.tsv \
+            "$ROOT"/../shared/data/wordfreq-multilang.tsv)
+    else
+        [[ -n "$smoke" ]] || echo "../shared/data is absent: benchmarking the bundled data" >&2
+        sets=("$ROOT/data/cities-10k.tsv")
+    fi
+    for data in "${sets[@]}"; do
+        [[ -f "$data" ]] || continue
+        name="$(basename "$data" .tsv)"
+        names+=("$name")
+        export "BENCH_DATA_${name//[^a-zA-Z0-9]/_}=$data"
+        say "bench $name: edgesuggest native + naive baseline (writes the shared queries)"
+        cargo bench --locked --bench native -- "$data" "$results/$name" $smoke
+        say "bench $name: Lucene 4.10 WFST, Analyzing, Fuzzy"
+        java -Xmx6g -cp "target/bench/lucene-classes:$LUCENE_CP" LuceneBench "$results/$name" $smoke
+        say "bench $name: edgesuggest wasm, MiniSearch, FlexSearch (node)"
+        node --expose-gc bench/js-peers.mjs "$results/$name" pkg/node \
+            "$CACHE/bench-npm/node_modules" $smoke
+        say "bench $name: marisa-trie"
+        PYTHONPATH="$MARISA_DIR" python3 bench/marisa.py "$results/$name" $smoke
+        say "bench $name: the worker in workerd"
+        EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
+            "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
+    done
+    if [[ -z "$smoke" ]] && command -v wrk >/dev/null; then
+        say "worker throughput under wrk"
+        CLI="$(cli_bin)" WRANGLER="$WRANGLER" bench/worker.sh >"$results/worker-wrk.md"
+    fi
+    local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"
+    if [[ -n "$smoke" ]]; then
+        md="$ROOT/target/bench/BENCHMARKS.smoke.md"
+        charts="$ROOT/target/bench"
+    fi
+    node bench/report.mjs "$results" "$(cli_bin)" "$md" "$charts" "${names[@]}" $smoke
+    say "wrote $md"
 }
 
 usage() {
@@ -358,7 +409,7 @@ mkdir -p "$CACHE"
 case "${1:-}" in
     demo) cmd_demo ;;
     test) cmd_test ;;
-    bench) cmd_bench ;;
+    bench) cmd_bench "${2:-}" ;;
     wasm) build_wasm ;;
     worker) build_worker ;;
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration

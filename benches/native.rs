@@ -267,11 +267,14 @@ fn main() {
             &SuggestOptions {
                 k: count,
                 exact_first: false,
+                max_visits: usize::MAX,
                 ..SuggestOptions::default()
             },
         )
         .expect("list all");
+    assert!(!everything.truncated);
     let keys: Vec<String> = everything.items.iter().map(|s| s.key.to_string()).collect();
+    assert_eq!(keys.len(), count);
     let mut keys_file =
         std::io::BufWriter::new(std::fs::File::create(out_dir.join("keys.tsv")).expect("keys.tsv"));
     for (rank, key) in keys.iter().enumerate() {
@@ -279,6 +282,14 @@ fn main() {
     }
     keys_file.flush().expect("flush keys");
 
+    // The same keys and order as every peer indexes (no display forms): the size to compare.
+    let keys_only = {
+        let mut b = SegmentBuilder::new();
+        for (rank, key) in keys.iter().enumerate() {
+            b.add(key, (count - rank) as u64).expect("key");
+        }
+        b.finish().expect("build").bytes.len()
+    };
     let mut queries = draw_queries(&keys, per_length);
     let fuzzy1 = SuggestOptions {
         fuzzy: Fuzziness::Edits(1),
@@ -362,7 +373,7 @@ fn main() {
     let per = |bytes: usize| bytes as f64 / count as f64;
     let json = format!(
         "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
-         \"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
+         \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
          \"load_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
          \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
          brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
