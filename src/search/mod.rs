@@ -333,7 +333,7 @@ impl Searcher {
             }
             // Several category FSTs can find the same suggestion: merge by cost, keep one.
             if sources.len() > 1 {
-                self.pass_hits.sort_by_key(|h| h.cost);
+                self.pass_hits.sort_unstable_by_key(|h| h.cost);
                 self.pass_hits.dedup_by_key(|h| h.rank);
             }
             self.pass_hits.truncate(need);

@@ -49,7 +49,7 @@ fn answers_like_the_native_cli() {
         );
         let want_suggestions = Reflect::get(&want, &"suggestions".into()).unwrap();
         let want_json: String = JSON::stringify(&want_suggestions).unwrap().into();
-        let got = suggester.suggest(query, Some(options(10))).unwrap();
+        let got = suggester.suggest(query, Some(options(10).into())).unwrap();
         assert_eq!(cli_shape(&got), want_json, "query {query:?}");
         non_empty += usize::from(Array::from(&got).length() > 0);
     }
@@ -59,7 +59,7 @@ fn answers_like_the_native_cli() {
 #[wasm_bindgen_test]
 fn highlight_is_in_utf16_units_under_folding() {
     let mut suggester = Suggester::load(SEGMENT).unwrap();
-    let got = suggester.suggest("sao", Some(options(1))).unwrap();
+    let got = suggester.suggest("sao", Some(options(1).into())).unwrap();
     let first = Array::from(&got).get(0);
     assert_eq!(
         Reflect::get(&first, &"text".into())
@@ -83,7 +83,9 @@ fn default_k_and_bad_k() {
         10
     );
     for bad in [0u32, 1001] {
-        let e = suggester.suggest("s", Some(options(bad))).unwrap_err();
+        let e = suggester
+            .suggest("s", Some(options(bad).into()))
+            .unwrap_err();
         assert!(error_message(e).contains("options.k"));
     }
 }
@@ -151,7 +153,9 @@ fn feature_options_answer_like_the_native_cli() {
                 JSON::stringify(&Reflect::get(&want, &"suggestions".into()).unwrap())
                     .unwrap()
                     .into();
-            let got = suggester.suggest(query, Some(options.clone())).unwrap();
+            let got = suggester
+                .suggest(query, Some(options.clone().into()))
+                .unwrap();
             assert_eq!(cli_shape(&got), want_json, "query {query:?}");
             let truncated = Reflect::get(&got, &"truncated".into()).unwrap();
             assert_eq!(truncated, Reflect::get(&want, &"truncated".into()).unwrap());
@@ -190,7 +194,7 @@ fn bad_options_throw_naming_the_field() {
     ] {
         let o = Object::new();
         Reflect::set(&o, &field.into(), &value).unwrap();
-        let message = error_message(suggester.suggest("par", Some(o)).unwrap_err());
+        let message = error_message(suggester.suggest("par", Some(o.into())).unwrap_err());
         assert!(
             message.contains(field) || message.contains("fuzzy"),
             "{field}: {message}"
