@@ -117,13 +117,16 @@ for (const dataset of datasets) {
   }
   md.push("### Size, build and agreement");
   md.push("");
-  md.push("| engine | build s | index MB | bytes/key | vs edgesuggest keys-only | top-10 overlap | fuzzy overlap | notes |");
-  md.push("|---|---:|---:|---:|---:|---:|---:|---|");
+  md.push("| engine | build s | build memory MB | index MB | bytes/key | vs edgesuggest keys-only | top-10 overlap | fuzzy overlap | notes |");
+  md.push("|---|---:|---:|---:|---:|---:|---:|---:|---|");
   const keysOnly = native?.index_bytes_keys_only;
   for (const e of engines) {
     const bytes = e.engine === "edgesuggest native" ? e.index_bytes_keys_only : e.index_bytes;
     const name = e.engine === "edgesuggest native" ? "edgesuggest native (keys-only segment)" : e.engine;
-    md.push(`| ${name} | ${f1(e.build_s ?? e.load_s)} | ${mb(bytes)} | ${bytes && native ? (bytes / native.suggestions).toFixed(2) : "–"} | ${ratio(bytes, keysOnly)} | ${pct(e.overlap)} | ${pct(e.fuzzy_overlap)} | ${e.notes ?? ""} |`);
+    // Build memory: the CLI's peak RSS for edgesuggest, peak RSS for marisa, retained heap
+    // after the build for the JVM and node libraries (a lower bound of their peak).
+    const memory = e.engine === "edgesuggest native" ? build?.peak : e.peak_build_rss_bytes ?? e.retained_heap_bytes;
+    md.push(`| ${name} | ${f1(e.build_s ?? e.load_s)} | ${mb(memory)} | ${mb(bytes)} | ${bytes && native ? (bytes / native.suggestions).toFixed(2) : "–"} | ${ratio(bytes, keysOnly)} | ${pct(e.overlap)} | ${pct(e.fuzzy_overlap)} | ${e.notes ?? ""} |`);
   }
   if (native) {
     const per = (b) => (b / native.suggestions).toFixed(2);

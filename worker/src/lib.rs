@@ -133,25 +133,6 @@ async fn route(req: &Request, env: &Env, ctx: &Context, config: &Config) -> Resu
     }
 }
 
-#[derive(Serialize)]
-struct Item<'a> {
-    text: &'a str,
-    score: u64,
-    highlight: [u32; 2],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<&'a serde_json::value::RawValue>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    categories: Vec<&'a str>,
-    #[serde(skip_serializing_if = "is_zero")]
-    edits: u8,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    word_start: bool,
-}
-
-fn is_zero(n: &u8) -> bool {
-    *n == 0
-}
-
 async fn suggest(raw_query: &str, env: &Env, ctx: &Context, config: &Config) -> Result<Response> {
     let started = now_ms();
     let params = match params::parse_suggest(raw_query) {
@@ -268,26 +249,7 @@ fn search_suggestions(loaded: &Loaded, params: &params::SuggestParams) -> Result
         let found = searcher
             .search(&loaded.segment, &params.query, &params.options)
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let items: Vec<Item> = found
-            .items
-            .iter()
-            .map(|hit| {
-                let (start, end) = hit.highlight_utf16();
-                Item {
-                    text: hit.text,
-                    score: hit.score,
-                    highlight: [start, end],
-                    payload: hit
-                        .payload
-                        .and_then(|p| serde_json::from_str::<&serde_json::value::RawValue>(p).ok()),
-                    categories: hit.category_list().collect(),
-                    edits: hit.edits,
-                    word_start: hit.word_start,
-                }
-            })
-            .collect();
-        let items =
-            serde_json::to_string(&items).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let items = edgesuggest_json::suggestions_json(&found.items);
         Ok(format!(
             "\"suggestions\":{items},\"truncated\":{}",
             found.truncated

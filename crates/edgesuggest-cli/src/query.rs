@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions, Suggestion};
+use edgesuggest_json::SuggestionJson;
 use serde::Serialize;
 
 /// Ask a segment for suggestions.
@@ -73,41 +74,13 @@ pub struct QueryArgs {
 #[derive(Serialize)]
 struct Answer<'a> {
     query: &'a str,
-    suggestions: Vec<Item<'a>>,
+    suggestions: Vec<SuggestionJson<'a>>,
     truncated: bool,
 }
 
-/// One suggestion as JSON; the fields beyond text and score appear only when they say
-/// something (the same shape as the worker's and the wasm API's).
-#[derive(Serialize)]
-struct Item<'a> {
-    text: &'a str,
-    score: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    payload: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    categories: Vec<&'a str>,
-    #[serde(skip_serializing_if = "is_zero")]
-    edits: u8,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    word_start: bool,
-}
-
-fn is_zero(n: &u8) -> bool {
-    *n == 0
-}
-
-fn items<'a>(hits: &'a [Suggestion<'a>]) -> Vec<Item<'a>> {
-    hits.iter()
-        .map(|s| Item {
-            text: s.text,
-            score: s.score,
-            payload: s.payload.and_then(|p| serde_json::from_str(p).ok()),
-            categories: s.category_list().collect(),
-            edits: s.edits,
-            word_start: s.word_start,
-        })
-        .collect()
+/// The same objects as the worker's `/v1/suggest` answers.
+fn items<'a>(hits: &'a [Suggestion<'a>]) -> Vec<SuggestionJson<'a>> {
+    hits.iter().map(SuggestionJson::new).collect()
 }
 
 pub fn run(args: QueryArgs) -> Result<()> {

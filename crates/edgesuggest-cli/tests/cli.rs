@@ -48,7 +48,7 @@ fn build_query_inspect_verify() {
         .assert()
         .success()
         .stdout(
-            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005}],\"truncated\":false}\n",
+            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005,\"highlight\":[0,3]}],\"truncated\":false}\n",
         );
     cli()
         .args(["query", seg.to_str().unwrap(), "new", "-k", "1"])
@@ -260,9 +260,11 @@ fn csv_ndjson_gzip_and_stdin_inputs() {
         .assert()
         .success()
         .stdout(
-            "{\"query\":\"new\",\"suggestions\":[{\"text\":\"New Delhi\",\"score\":20,\"payload\":{\"id\":3}},\
-             {\"text\":\"New York, NY\",\"score\":11},{\"text\":\"Newcastle\",\"score\":7},\
-             {\"text\":\"Newport\",\"score\":6},{\"text\":\"Newark\",\"score\":5}],\"truncated\":false}\n",
+            "{\"query\":\"new\",\"suggestions\":[{\"text\":\"New Delhi\",\"score\":20,\
+             \"highlight\":[0,3],\"payload\":{\"id\":3}},{\"text\":\"New York, NY\",\"score\":11,\
+             \"highlight\":[0,3]},{\"text\":\"Newcastle\",\"score\":7,\"highlight\":[0,3]},\
+             {\"text\":\"Newport\",\"score\":6,\"highlight\":[0,3]},{\"text\":\"Newark\",\
+             \"score\":5,\"highlight\":[0,3]}],\"truncated\":false}\n",
         );
 }
 
@@ -353,9 +355,10 @@ fn word_starts_categories_fuzzy_and_payloads() {
         .assert()
         .success()
         .stdout(
-            "{\"query\":\"york\",\"suggestions\":[{\"text\":\"Yorkshire\",\"score\":5000000,\
-             \"categories\":[\"region\"]},{\"text\":\"New York\",\"score\":8804190,\"payload\":\
-             {\"url\":\"/ny\"},\"categories\":[\"city\"],\"word_start\":true}],\"truncated\":false}\n",
+            "{\"query\":\"york\",\"suggestions\":[{\"text\":\"Yorkshire\",\"score\":5000000,\"highlight\":[0,4],\
+             \"categories\":[\"region\"]},{\"text\":\"New York\",\"score\":8804190,\"highlight\":[4,8],\
+             \"payload\":{\"url\":\"/ny\"},\"categories\":[\"city\"],\"word_start\":true}],\
+             \"truncated\":false}\n",
         );
     cli()
         .args(["query", seg, "pari", "--cat", "capital,region"])

@@ -133,7 +133,7 @@ fn info_reports_counts() {
 
 /// The native CLI's answers under typo tolerance, and under a category filter with typos
 /// and exact-first off, for every fixture query: same suggestions, every field the CLI
-/// prints (text, score, payload, categories, edits, word_start).
+/// prints (text, score, highlight, payload, categories, edits, word_start).
 #[wasm_bindgen_test]
 fn feature_options_answer_like_the_native_cli() {
     let mut suggester = Suggester::load(SEGMENT).unwrap();
@@ -202,13 +202,13 @@ fn bad_options_throw_naming_the_field() {
     }
 }
 
-/// A wasm result in the CLI's JSON shape: highlight dropped, `wordStart` as `word_start`,
-/// zero edits and false word starts left out, as the CLI does.
+/// A wasm result in the CLI's JSON shape: `wordStart` as `word_start`, zero edits and false
+/// word starts left out, as the CLI does.
 fn cli_shape(results: &JsValue) -> String {
     let out = Array::new();
     for item in Array::from(results).iter() {
         let o = Object::new();
-        for field in ["text", "score", "payload", "categories"] {
+        for field in ["text", "score", "highlight", "payload", "categories"] {
             let v = Reflect::get(&item, &field.into()).unwrap();
             if !v.is_undefined() {
                 Reflect::set(&o, &field.into(), &v).unwrap();
