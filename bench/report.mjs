@@ -43,14 +43,14 @@ function cliBuild(dataPath) {
 /** A log-scale line chart of median latency by prefix length, one line per engine. */
 function chart(dataset, engines, file) {
   const lines = engines.filter((e) => e.latency && Object.keys(e.latency).length >= 3);
-  const W = 760, H = 420, L = 70, R = 280, T = 40, B = 50;
+  const W = 900, H = 420, L = 70, R = 360, T = 40, B = 50;
   const xs = [1, 2, 3, 4, 5, 6];
   const values = lines.flatMap((e) => xs.map((x) => e.latency[x]?.median_us).filter((v) => v > 0));
   const lo = Math.pow(10, Math.floor(Math.log10(Math.min(...values))));
   const hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...values))));
   const x = (v) => L + ((v - 1) / 5) * (W - L - R);
   const y = (v) => T + (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (H - T - B);
-  const colors = ["#1b6ef3", "#0b8a3e", "#e8590c", "#9c36b5", "#c92a2a", "#495057", "#0c8599", "#f08c00", "#5c940d", "#862e9c", "#364fc7"];
+  const colors = ["#1b6ef3", "#2b8a3e", "#e8590c", "#ae3ec9", "#c92a2a", "#495057", "#15aabf", "#f59f00", "#82c91e", "#000000", "#f783ac"];
   const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">\n`;
   svg += `<rect width="${W}" height="${H}" fill="white"/>\n`;
