@@ -22,11 +22,11 @@ const MAX_FAULTS_SHOWN: usize = 20;
 /// whitespace) become one suggestion: scores add up, the most popular surface form is displayed
 /// with its payload, categories are the union.
 ///
-/// Formats: TSV `phrase<TAB>score[<TAB>payload-json[<TAB>cat1,cat2]]` (the payload column may
-/// be empty); CSV with a header naming `phrase,score` (and optionally `payload`,
-/// `categories`); NDJSON `{"phrase": "...", "score": N, "payload": {...}, "categories":
-/// ["a", "b"]}`. The format comes from the extension (.tsv/.txt, .csv, .ndjson/.jsonl), or
-/// --format. Gzip input (.gz) is read directly.
+/// Formats: TSV `phrase<TAB>score[<TAB>payload-json][<TAB>cat1,cat2]` (a third column that
+/// is not a JSON object is the categories); CSV with a header naming `phrase,score` (and
+/// optionally `payload`, `categories`); NDJSON `{"phrase": "...", "score": N, "payload":
+/// {...}, "categories": ["a", "b"]}`. The format comes from the extension (.tsv/.txt, .csv,
+/// .ndjson/.jsonl), or --format. Gzip input (.gz) is read directly.
 ///
 /// --word-starts also matches queries at the start of every later word ('york' finds 'New
 /// York'), after full-phrase matches; it adds one index entry per later word.

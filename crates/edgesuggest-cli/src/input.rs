@@ -11,8 +11,8 @@ use clap::ValueEnum;
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// `phrase<TAB>score[<TAB>payload-json[<TAB>categories]]`, one row a line; categories
-    /// comma-separated, the payload column may be empty.
+    /// `phrase<TAB>score[<TAB>payload-json][<TAB>categories]`, one row a line; categories
+    /// comma-separated; a third column that is not a JSON object is the categories.
     Tsv,
     /// CSV with a header row naming `phrase` and `score` (and optionally `payload`,
     /// `categories`).
@@ -202,12 +202,29 @@ fn parse_tsv(text: &str) -> Parsed {
         );
     };
     let score = parse_score(score)?;
-    let payload = match fields.next() {
-        Some(p) if !p.trim().is_empty() => Some(parse_payload(p)?),
-        _ => None,
+    // A payload is always a JSON object, so a third column that does not start like JSON can
+    // only be categories (`phrase<TAB>score<TAB>cat1,cat2` needs no empty payload column).
+    let (payload, categories) = match (fields.next(), fields.next()) {
+        (None, _) => (None, ""),
+        (Some(third), fourth) if third.trim_start().starts_with(['{', '[']) => {
+            (Some(parse_payload(third)?), fourth.unwrap_or(""))
+        }
+        (Some(third), None) => (None, third),
+        (Some(third), Some(fourth)) if third.trim().is_empty() => (None, fourth),
+        (Some(_), Some(_)) => {
+            return Err(
+                "the third column must be a JSON object payload (or empty) when a fourth \
+                 (categories) follows"
+                    .to_string(),
+            )
+        }
     };
-    let categories = split_categories(fields.next().unwrap_or(""));
-    Ok((phrase.to_string(), score, payload, categories))
+    Ok((
+        phrase.to_string(),
+        score,
+        payload,
+        split_categories(categories),
+    ))
 }
 
 fn parse_ndjson(text: &str) -> Parsed {
@@ -402,8 +419,20 @@ mod tests {
             parse_tsv("x\t1\t\tcity, capital"),
             Ok(("x".into(), 1, None, vec!["city".into(), "capital".into()]))
         );
-        assert!(parse_tsv("x").unwrap_err().contains("missing score"));
+        assert_eq!(
+            parse_tsv("x\t1\tcity,capital"),
+            Ok(("x".into(), 1, None, vec!["city".into(), "capital".into()]))
+        );
+        assert_eq!(
+            parse_tsv("x\t1\t{\"u\":1}\tcity"),
+            Ok(("x".into(), 1, Some("{\"u\":1}".into()), vec!["city".into()]))
+        );
+        assert!(parse_tsv("x\t1\tcity\tcapital")
+            .unwrap_err()
+            .contains("third column"));
+        assert!(parse_tsv("x\t1\t{oops").unwrap_err().contains("JSON"));
         assert!(parse_tsv("x\t1\t[1]").unwrap_err().contains("object"));
+        assert!(parse_tsv("x").unwrap_err().contains("missing score"));
     }
 
     #[test]
