@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { normalizePhrase } from "../www/tests/oracle.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [outDir] = process.argv.slice(2);
@@ -76,20 +77,15 @@ async function time(kind, extra) {
     const body = await ask(q.text, extra);
     const us = (performance.now() - t) * 1000;
     (client.get(q.len) ?? client.set(q.len, []).get(q.len)).push(us);
-    const got = new Set(body.suggestions.map((s) => s.text));
+    const got = new Set(body.suggestions.map((s) => normalizePhrase(s.text)));
     total += q.expected.length;
-    hit += q.expected.filter((k) => got.has(k) || [...got].some((t) => normalize(t) === k)).length;
+    hit += q.expected.filter((k) => got.has(k)).length;
   }
   const stats = (m) => Object.fromEntries([...m].sort((a, b) => a[0] - b[0]).map(([len, v]) => {
     v.sort((a, b) => a - b);
     return [len, { median_us: v[Math.round((v.length - 1) / 2)], p99_us: v[Math.round((v.length - 1) * 0.99)], queries: v.length }];
   }));
   return { client: stats(client), overlap: total ? hit / total : 1 };
-}
-
-function normalize(s) {
-  return [...s.normalize("NFKD").replace(/\p{Mn}/gu, "")].map((c) => c.toLowerCase()).join("")
-    .replace(/\p{White_Space}+/gu, " ").trim();
 }
 
 const pings = [];

@@ -433,26 +433,25 @@ impl SegmentBuilder {
         // sizeable hash table, so building hundreds at once would multiply peak memory.
         let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))
             .map_err(|e| BuildError::Fst(e.to_string()))?;
-        let full = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.key(&keys), u64::from(r.rank), (i as u32, false)));
-        let words = word_entries.iter().enumerate().map(|(i, w)| {
-            (
-                w.key.get(&word_keys),
-                count + u64::from(rows[w.row as usize].rank),
-                (i as u32, true),
-            )
-        });
+        // An FST entry is a full key (a row index) or a word-start entry (an index in
+        // `word_entries`): its key, its cost and the row it points at.
+        let entry = |index: u32, is_word: bool| -> (&[u8], u64, &Row) {
+            if is_word {
+                let w = &word_entries[index as usize];
+                let row = &rows[w.row as usize];
+                (w.key.get(&word_keys), count + u64::from(row.rank), row)
+            } else {
+                let row = &rows[index as usize];
+                (row.key(&keys), u64::from(row.rank), row)
+            }
+        };
+        let full = (0..rows.len() as u32).map(|i| (entry(i, false).0, (i, false)));
+        let words = (0..word_entries.len() as u32).map(|i| (entry(i, true).0, (i, true)));
         let mut members: Vec<Vec<(u32, bool)>> = vec![Vec::new(); names.len()];
-        for (key, cost, (index, is_word)) in merge_sorted(full, words) {
+        for (_, (index, is_word)) in merge_sorted(full, words) {
+            let (key, cost, row) = entry(index, is_word);
             fst.insert(key, cost)
                 .map_err(|e| BuildError::Fst(e.to_string()))?;
-            let row = if is_word {
-                &rows[word_entries[index as usize].row as usize]
-            } else {
-                &rows[index as usize]
-            };
             for &c in categories_of(row) {
                 members[c as usize].push((index, is_word));
             }
@@ -466,18 +465,9 @@ impl SegmentBuilder {
         for (list, &(name, _)) in members.iter().zip(&names) {
             let mut builder = fst::MapBuilder::memory();
             for &(index, is_word) in list {
-                let (key, rank) = if is_word {
-                    let w = &word_entries[index as usize];
-                    (
-                        w.key.get(&word_keys),
-                        count + u64::from(rows[w.row as usize].rank),
-                    )
-                } else {
-                    let r = &rows[index as usize];
-                    (r.key(&keys), u64::from(r.rank))
-                };
+                let (key, cost, _) = entry(index, is_word);
                 builder
-                    .insert(key, rank)
+                    .insert(key, cost)
                     .map_err(|e| BuildError::Fst(e.to_string()))?;
             }
             let bytes = builder
@@ -598,9 +588,9 @@ fn word_start_entries(rows: &[Row], keys: &[u8]) -> Result<(Vec<u8>, Vec<WordEnt
 
 /// Merges two iterators already sorted by key (keys are distinct across both).
 fn merge_sorted<'k, T>(
-    a: impl Iterator<Item = (&'k [u8], u64, T)>,
-    b: impl Iterator<Item = (&'k [u8], u64, T)>,
-) -> impl Iterator<Item = (&'k [u8], u64, T)> {
+    a: impl Iterator<Item = (&'k [u8], T)>,
+    b: impl Iterator<Item = (&'k [u8], T)>,
+) -> impl Iterator<Item = (&'k [u8], T)> {
     let mut a = a.peekable();
     let mut b = b.peekable();
     std::iter::from_fn(move || match (a.peek(), b.peek()) {

@@ -93,11 +93,8 @@ impl<'a> Suggestion<'a> {
     }
 
     /// The categories as a list.
-    pub fn category_list(&self) -> impl Iterator<Item = &str> {
-        self.categories
-            .unwrap_or("")
-            .split(',')
-            .filter(|c| !c.is_empty())
+    pub fn category_list(&self) -> impl Iterator<Item = &'a str> {
+        split_categories(self.categories)
     }
 
     /// Copies the strings out.
@@ -114,6 +111,12 @@ impl<'a> Suggestion<'a> {
             matched: self.matched,
         }
     }
+}
+
+/// The names in a comma-separated category list. A free function, not a closure in the method:
+/// the iterator then borrows only the list, not the [`Suggestion`] it came from.
+fn split_categories(list: Option<&str>) -> impl Iterator<Item = &str> {
+    list.unwrap_or("").split(',').filter(|c| !c.is_empty())
 }
 
 /// The answer to one query.
@@ -260,24 +263,27 @@ impl Searcher {
         options: &SuggestOptions,
     ) -> Result<()> {
         let bytes = segment.as_bytes();
-        let k = options.k;
-        // The FSTs to search: the main one, or one per requested category.
-        let mut sources = Vec::new();
-        if options.categories.is_empty() {
-            sources.push(segment.fst()?);
+        // The FSTs to search: the main one, or one per requested category. No allocation for
+        // the unfiltered case: this runs on every keystroke.
+        let main = segment.fst()?;
+        let filtered;
+        let sources: &[fst::raw::Fst<&[u8]>] = if options.categories.is_empty() {
+            std::slice::from_ref(&main)
         } else {
+            let mut found = Vec::with_capacity(options.categories.len());
             for name in &options.categories {
                 if let Some(i) = segment.categories.find(bytes, name)? {
-                    sources.push(segment.categories.fst(bytes, i)?);
+                    found.push(segment.categories.fst(bytes, i)?);
                 }
             }
-            if sources.is_empty() {
+            if found.is_empty() {
                 return Ok(());
             }
-        }
-        let count = segment.len() as u64;
+            filtered = found;
+            &filtered
+        };
         let query = std::mem::take(&mut self.query);
-        let result = self.find_in(segment, &sources, &query, count, options, k);
+        let result = self.find_in(segment, &main, sources, &query, options);
         self.query = query;
         result
     }
@@ -285,15 +291,15 @@ impl Searcher {
     fn find_in<D: AsRef<[u8]>>(
         &mut self,
         segment: &Segment<D>,
+        main: &fst::raw::Fst<&[u8]>,
         sources: &[fst::raw::Fst<&[u8]>],
         query: &str,
-        count: u64,
         options: &SuggestOptions,
-        k: usize,
     ) -> Result<()> {
         if options.exact_first {
-            self.exact_phrase(segment, query, options)?;
+            self.exact_phrase(segment, main, query, options)?;
         }
+        let (k, count) = (options.k, segment.len() as u64);
         // Characters of the query matched exactly; the automaton covers the rest.
         let exact_len = query
             .char_indices()
@@ -350,15 +356,15 @@ impl Searcher {
     fn exact_phrase<D: AsRef<[u8]>>(
         &mut self,
         segment: &Segment<D>,
+        main: &fst::raw::Fst<&[u8]>,
         query: &str,
         options: &SuggestOptions,
     ) -> Result<()> {
         // The normalized query as typed: "paris " asks for more words, so "Paris" is not it.
-        let whole = query;
-        if whole.is_empty() {
+        if query.is_empty() {
             return Ok(());
         }
-        let Some(output) = segment.fst()?.get(whole.as_bytes()) else {
+        let Some(output) = main.get(query.as_bytes()) else {
             return Ok(());
         };
         let rank = u32::try_from(output.value())
@@ -378,7 +384,7 @@ impl Searcher {
             }
         }
         let key_start = self.keys.len() as u32;
-        self.keys.push_str(whole);
+        self.keys.push_str(query);
         self.hits.push(Hit {
             cost: u64::from(rank),
             rank,
@@ -386,7 +392,7 @@ impl Searcher {
             key_end: self.keys.len() as u32,
             edits: 0,
             word_start: 0,
-            match_end: whole.len() as u32,
+            match_end: query.len() as u32,
         });
         Ok(())
     }

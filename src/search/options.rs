@@ -28,14 +28,19 @@ impl Fuzziness {
 
     /// Parses `auto`, `0`, `1` or `2` (what the CLI, wasm and HTTP APIs accept).
     pub fn parse(text: &str) -> Result<Fuzziness, String> {
+        let bad = || format!("fuzzy must be auto, 0, 1 or 2 (edits allowed), not {text:?}");
         match text.trim() {
             "auto" | "AUTO" | "Auto" => Ok(Fuzziness::Auto),
-            "0" => Ok(Fuzziness::Off),
-            "1" => Ok(Fuzziness::Edits(1)),
-            "2" => Ok(Fuzziness::Edits(2)),
-            other => Err(format!(
-                "fuzzy must be auto, 0, 1 or 2 (edits allowed), not {other:?}"
-            )),
+            number => Fuzziness::from_edits(number.parse().map_err(|_| bad())?).ok_or_else(bad),
+        }
+    }
+
+    /// `Off` for 0, `Edits(n)` for 1 or 2, `None` above [`Fuzziness::MAX_EDITS`].
+    pub fn from_edits(edits: u8) -> Option<Fuzziness> {
+        match edits {
+            0 => Some(Fuzziness::Off),
+            1..=Self::MAX_EDITS => Some(Fuzziness::Edits(edits)),
+            _ => None,
         }
     }
 

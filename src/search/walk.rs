@@ -45,9 +45,19 @@ enum Step {
 enum Mode {
     /// Matches: everything below is a match. `match_end` is the key length where it did.
     Accepted { match_end: u32 },
-    /// Does not match yet: the automaton's state after the path, the fewest edits seen along
-    /// it, and the path's length in bytes.
-    Fuzzy { state: u32, best: u8, depth: u32 },
+    /// Does not match yet.
+    Fuzzy(Fuzzy),
+}
+
+/// Where a path that does not match yet stands.
+#[derive(Debug, Clone, Copy)]
+struct Fuzzy {
+    /// The automaton's state after the path.
+    state: u32,
+    /// The fewest edits seen along it.
+    best: u8,
+    /// The path's length in bytes.
+    depth: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -190,11 +200,11 @@ impl WalkState {
                         match_end: exact_len,
                     }
                 } else {
-                    Mode::Fuzzy {
+                    Mode::Fuzzy(Fuzzy {
                         state,
                         best,
                         depth: 0,
-                    }
+                    })
                 }
             }
         };
@@ -253,11 +263,11 @@ impl WalkState {
                 Mode::Accepted { match_end } => {
                     self.descend(&mut walk, candidate, match_end, bound, start)?
                 }
-                Mode::Fuzzy { state, best, depth } => {
-                    let (dfa, edits) = walk.automaton.ok_or_else(|| {
+                Mode::Fuzzy(fuzzy) => {
+                    let automaton = walk.automaton.ok_or_else(|| {
                         Error::corrupt("fst", "fuzzy candidate without automaton")
                     })?;
-                    self.expand(fst, dfa, edits, exact_len, candidate, state, best, depth)?
+                    self.expand(fst, automaton, exact_len, candidate, fuzzy)?
                 }
             };
             if !keep_going {
@@ -333,17 +343,13 @@ impl WalkState {
     }
 
     /// Steps the automaton along every transition of a fuzzy candidate's node.
-    #[allow(clippy::too_many_arguments)]
     fn expand(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
-        dfa: &DFA,
-        edits: u8,
+        (dfa, edits): (&DFA, u8),
         exact_len: u32,
         candidate: Candidate,
-        state: u32,
-        best: u8,
-        depth: u32,
+        Fuzzy { state, best, depth }: Fuzzy,
     ) -> Result<bool> {
         if !self.visit() {
             return Ok(false);
@@ -372,11 +378,11 @@ impl WalkState {
                     match_end: exact_len + depth + 1,
                 }
             } else {
-                Mode::Fuzzy {
+                Mode::Fuzzy(Fuzzy {
                     state: next,
                     best,
                     depth: depth + 1,
-                }
+                })
             };
             self.offer(usize::MAX, cost, t.addr, path, Step::Byte(t.inp), mode);
         }

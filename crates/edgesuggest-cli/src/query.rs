@@ -79,7 +79,7 @@ struct Answer<'a> {
 }
 
 /// The same objects as the worker's `/v1/suggest` answers.
-fn items<'a>(hits: &'a [Suggestion<'a>]) -> Vec<SuggestionJson<'a>> {
+fn items<'a>(hits: &[Suggestion<'a>]) -> Vec<SuggestionJson<'a>> {
     hits.iter().map(SuggestionJson::new).collect()
 }
 

@@ -46,9 +46,7 @@ impl<'a> SuggestionJson<'a> {
             score: s.score,
             highlight: [start, end],
             payload: s.payload.and_then(|p| serde_json::from_str(p).ok()),
-            categories: s.categories.map_or_else(Vec::new, |c| {
-                c.split(',').filter(|c| !c.is_empty()).collect()
-            }),
+            categories: s.category_list().collect(),
             edits: s.edits,
             word_start: s.word_start,
         }

@@ -250,15 +250,17 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
     if !matches!(k, Field::Undefined) {
         out.k = integer("k", k, 1, u64::from(MAX_K))?;
     }
+    let bad_fuzzy = || JsError::new("options.fuzzy must be \"auto\", 0, 1 or 2");
     match fuzzy {
         Field::Undefined => {}
         Field::Text(text) => {
             out.fuzzy = Fuzziness::parse(text).map_err(|e| JsError::new(&format!("options.{e}")))?
         }
-        Field::Number(n @ 0..=2) => {
-            out.fuzzy = Fuzziness::parse(&n.to_string()).unwrap_or_default()
+        Field::Number(n) => {
+            let edits = u8::try_from(*n).map_err(|_| bad_fuzzy())?;
+            out.fuzzy = Fuzziness::from_edits(edits).ok_or_else(bad_fuzzy)?;
         }
-        _ => return Err(JsError::new("options.fuzzy must be \"auto\", 0, 1 or 2")),
+        _ => return Err(bad_fuzzy()),
     }
     if !matches!(prefix_length, Field::Undefined) {
         out.prefix_length = integer("prefixLength", prefix_length, 0, 64)?;
