@@ -21,7 +21,7 @@ pub const MAX_CATEGORIES_PER_ROW: usize = 32;
 pub const MAX_CATEGORIES: usize = 1024;
 
 /// Why a row or a build was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
     /// The phrase is empty (or only whitespace and marks) after normalization.
@@ -77,8 +77,8 @@ pub enum BuildError {
         what: &'static str,
     },
     /// The FST library refused the keys (a bug: keys are sorted and distinct).
-    #[error("building the FST failed: {0}")]
-    Fst(String),
+    #[error("building the FST failed: {0}; please report this with the input that caused it")]
+    Fst(#[from] fst::Error),
 }
 
 impl BuildError {
@@ -250,14 +250,7 @@ impl SegmentBuilder {
         payload: Option<&str>,
         categories: &[C],
     ) -> Result<(), BuildError> {
-        if categories.len() > MAX_CATEGORIES_PER_ROW {
-            return Err(BuildError::TooManyRowCategories {
-                count: categories.len(),
-            });
-        }
-        for name in categories {
-            check_category(name.as_ref())?;
-        }
+        check_categories(categories)?;
         normalize_into(phrase, &mut self.scratch, Trailing::Trim);
         let key_len = self.scratch.len();
         if key_len == 0 {
@@ -269,19 +262,7 @@ impl SegmentBuilder {
                 max: self.options.max_phrase_bytes,
             });
         }
-        if let Some(p) = payload {
-            if p.len() > self.options.max_payload_bytes {
-                return Err(BuildError::PayloadTooLong {
-                    len: p.len(),
-                    max: self.options.max_payload_bytes,
-                });
-            }
-        }
-        if self.rows.len() >= u32::MAX as usize {
-            return Err(BuildError::TooLarge {
-                what: "more than 2^32 - 1 rows",
-            });
-        }
+        self.check_payload_and_count(payload)?;
         let key = push_span(&mut self.keys, self.scratch.as_bytes())?;
         let surface = if phrase == self.scratch {
             Span::NONE
@@ -293,16 +274,11 @@ impl SegmentBuilder {
             None => Span::NONE,
         };
         let categories = self.intern_categories(categories)?;
-        let extra = if surface.is_none() && payload.is_none() && categories.is_none() {
-            NO_EXTRA
-        } else {
-            self.extras.push(Extra {
-                surface,
-                payload,
-                categories,
-            });
-            (self.extras.len() - 1) as u32
-        };
+        let extra = self.push_extra(Extra {
+            surface,
+            payload,
+            categories,
+        });
         self.rows.push(Row {
             key_start: key.start,
             key_len: key.len,
@@ -311,6 +287,27 @@ impl SegmentBuilder {
             score,
         });
         Ok(())
+    }
+
+    /// Refuses a payload over the limit, or a row past the most a segment can hold.
+    fn check_payload_and_count(&self, payload: Option<&str>) -> Result<(), BuildError> {
+        let max = self.options.max_payload_bytes;
+        match payload {
+            Some(p) if p.len() > max => Err(BuildError::PayloadTooLong { len: p.len(), max }),
+            _ if self.rows.len() >= u32::MAX as usize => Err(BuildError::TooLarge {
+                what: "more than 2^32 - 1 rows",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Stores what only some rows have; [`NO_EXTRA`] when the row has none of it.
+    fn push_extra(&mut self, extra: Extra) -> u32 {
+        if extra.surface.is_none() && extra.payload.is_none() && extra.categories.is_none() {
+            return NO_EXTRA;
+        }
+        self.extras.push(extra);
+        (self.extras.len() - 1) as u32
     }
 
     /// Stores a row's category ids (sorted, distinct); [`Span::NONE`] when it has none.
@@ -351,8 +348,63 @@ impl SegmentBuilder {
 
     /// Merges, ranks and writes the segment.
     pub fn finish(self) -> Result<BuiltSegment, BuildError> {
+        let options = self.options;
+        let source_rows = self.rows.len() as u64;
+        let ranked = Ranked::from_builder(self);
+        let layout = Layout::of(&ranked);
+        let mut writer = SegmentWriter::new(layout.section_count());
+        let category_fsts = ranked.write_fsts(&mut writer, options.word_starts)?;
+        let order = ranked.rows_by_rank();
+        ranked.write_scores(&mut writer, &order);
+        if layout.display {
+            ranked.write_strings(&mut writer, &order, SectionKind::Display, |e| e.surface);
+        }
+        if layout.payloads {
+            ranked.write_strings(&mut writer, &order, SectionKind::Payloads, |e| e.payload);
+        }
+        if layout.categories {
+            categories::encode(
+                writer.begin_section(SectionKind::Categories),
+                &category_fsts,
+            );
+            writer.end_section();
+            drop(category_fsts);
+            ranked.write_rank_categories(&mut writer, &order);
+        }
+        let suggestions = ranked.rows.len() as u64;
+        let flags = if options.word_starts {
+            FLAG_WORD_STARTS
+        } else {
+            0
+        };
+        drop((ranked, order));
+        Ok(BuiltSegment {
+            bytes: writer.finish(suggestions, source_rows, flags),
+            rows: source_rows,
+            suggestions,
+        })
+    }
+}
+
+/// The rows merged by key and ranked: what the segment's sections are written from.
+struct Ranked {
+    /// Normalized keys; rows point into it.
+    keys: Vec<u8>,
+    /// Surface forms and payloads; extras point into it.
+    texts: Vec<u8>,
+    /// One row per suggestion, in key order, each with its rank.
+    rows: Vec<Row>,
+    extras: Vec<Extra>,
+    /// Category ids, renumbered so that id order is name order.
+    category_ids: Vec<u32>,
+    /// Category names in byte order: id `i` is `names[i]`.
+    names: Vec<String>,
+}
+
+impl Ranked {
+    /// Sorts rows by key, merges equal keys, ranks them and renumbers the categories.
+    fn from_builder(builder: SegmentBuilder) -> Ranked {
         let SegmentBuilder {
-            options,
             keys,
             texts,
             mut rows,
@@ -360,193 +412,253 @@ impl SegmentBuilder {
             mut category_ids,
             category_index,
             ..
-        } = self;
-        let source_rows = rows.len() as u64;
+        } = builder;
         rows.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
         let merged = merge_in_place(&mut rows, &keys, &texts, &mut extras, &mut category_ids);
         rows.truncate(merged);
         rows.shrink_to_fit();
+        assign_ranks(&mut rows);
+        let names = renumber_categories(category_index, &mut category_ids);
+        Ranked {
+            keys,
+            texts,
+            rows,
+            extras,
+            category_ids,
+            names,
+        }
+    }
 
-        // Rank order: score descending, then key ascending (rows are in key order, so the
-        // row index breaks ties).
-        let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            rows[b as usize]
-                .score
-                .cmp(&rows[a as usize].score)
-                .then(a.cmp(&b))
-        });
-        for (rank, &row) in order.iter().enumerate() {
-            rows[row as usize].rank = rank as u32;
-        }
-        // Not needed while the FST is built (the peak of memory use); rebuilt from the ranks.
-        drop(order);
+    fn extra_of(&self, row: &Row) -> Option<Extra> {
+        (row.extra != NO_EXTRA).then(|| self.extras[row.extra as usize])
+    }
 
-        // Category ids renumbered so that id order is name order (the section's order).
-        let mut names: Vec<(&str, u32)> = category_index
-            .iter()
-            .map(|(name, &id)| (name.as_str(), id))
-            .collect();
-        names.sort_unstable();
-        let mut sorted_id = vec![0u32; names.len()];
-        for (new, &(_, old)) in names.iter().enumerate() {
-            sorted_id[old as usize] = new as u32;
-        }
-        for id in &mut category_ids {
-            *id = sorted_id[*id as usize];
-        }
-        let extra_of = |r: &Row| (r.extra != NO_EXTRA).then(|| extras[r.extra as usize]);
-        let categories_of = |r: &Row| -> &[u32] {
-            match extra_of(r) {
-                Some(e) if !e.categories.is_none() => {
-                    let start = e.categories.start as usize;
-                    &category_ids[start..start + e.categories.len as usize]
-                }
-                _ => &[],
+    /// A row's category ids (sorted, distinct).
+    fn categories_of(&self, row: &Row) -> &[u32] {
+        match self.extra_of(row) {
+            Some(e) if !e.categories.is_none() => {
+                let start = e.categories.start as usize;
+                &self.category_ids[start..start + e.categories.len as usize]
             }
-        };
-
-        let has_display = rows
-            .iter()
-            .any(|r| extra_of(r).is_some_and(|e| !e.surface.is_none()));
-        let has_payloads = rows
-            .iter()
-            .any(|r| extra_of(r).is_some_and(|e| !e.payload.is_none()));
-        let has_categories = !names.is_empty();
-        let mut writer = SegmentWriter::new(
-            2 + usize::from(has_display)
-                + usize::from(has_payloads)
-                + 2 * usize::from(has_categories),
-        );
-
-        // Word-start entries: "suffix 0xFF head" for each later word, costed after every full
-        // key (rank + count) so that full-phrase matches come first.
-        let count = rows.len() as u64;
-        let (word_keys, word_entries) = if options.word_starts {
-            word_start_entries(&rows, &keys)?
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        // The main FST streams straight into the segment buffer; full keys and word-start
-        // entries are merged in key order. Each category remembers its entries (positions in
-        // that order) and gets its FST afterwards, one at a time: an FST builder holds a
-        // sizeable hash table, so building hundreds at once would multiply peak memory.
-        let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))
-            .map_err(|e| BuildError::Fst(e.to_string()))?;
-        // An FST entry is a full key (a row index) or a word-start entry (an index in
-        // `word_entries`): its key, its cost and the row it points at.
-        let entry = |index: u32, is_word: bool| -> (&[u8], u64, &Row) {
-            if is_word {
-                let w = &word_entries[index as usize];
-                let row = &rows[w.row as usize];
-                (w.key.get(&word_keys), count + u64::from(row.rank), row)
-            } else {
-                let row = &rows[index as usize];
-                (row.key(&keys), u64::from(row.rank), row)
-            }
-        };
-        let full = (0..rows.len() as u32).map(|i| (entry(i, false).0, (i, false)));
-        let words = (0..word_entries.len() as u32).map(|i| (entry(i, true).0, (i, true)));
-        let mut members: Vec<Vec<(u32, bool)>> = vec![Vec::new(); names.len()];
-        for (_, (index, is_word)) in merge_sorted(full, words) {
-            let (key, cost, row) = entry(index, is_word);
-            fst.insert(key, cost)
-                .map_err(|e| BuildError::Fst(e.to_string()))?;
-            for &c in categories_of(row) {
-                members[c as usize].push((index, is_word));
-            }
+            _ => &[],
         }
-        writer.return_buffer(
-            fst.into_inner()
-                .map_err(|e| BuildError::Fst(e.to_string()))?,
-        );
-        writer.end_section();
-        let mut category_fsts = Vec::with_capacity(names.len());
-        for (list, &(name, _)) in members.iter().zip(&names) {
-            let mut builder = fst::MapBuilder::memory();
-            for &(index, is_word) in list {
-                let (key, cost, _) = entry(index, is_word);
-                builder
-                    .insert(key, cost)
-                    .map_err(|e| BuildError::Fst(e.to_string()))?;
-            }
-            let bytes = builder
-                .into_inner()
-                .map_err(|e| BuildError::Fst(e.to_string()))?;
-            category_fsts.push((name, bytes));
-        }
-        drop((word_keys, word_entries, members));
+    }
 
-        let mut order = vec![0u32; rows.len()];
-        for (i, row) in rows.iter().enumerate() {
+    /// Row indexes in rank order.
+    fn rows_by_rank(&self) -> Vec<u32> {
+        let mut order = vec![0u32; self.rows.len()];
+        for (i, row) in self.rows.iter().enumerate() {
             order[row.rank as usize] = i as u32;
         }
+        order
+    }
+
+    /// Writes the main FST section and returns each category's FST, by name.
+    ///
+    /// The main FST streams straight into the segment buffer; full keys and word-start entries
+    /// are merged in key order. Each category remembers its entries (positions in that order)
+    /// and gets its FST afterwards, one at a time: an FST builder holds a sizeable hash table,
+    /// so building hundreds at once would multiply peak memory.
+    fn write_fsts(
+        &self,
+        writer: &mut SegmentWriter,
+        word_starts: bool,
+    ) -> Result<Vec<(&str, Vec<u8>)>, BuildError> {
+        let entries = Entries::new(self, word_starts)?;
+        let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))?;
+        let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
+        for id in entries.in_key_order() {
+            let (key, cost, row) = entries.get(id);
+            fst.insert(key, cost)?;
+            for &c in self.categories_of(row) {
+                members[c as usize].push(id);
+            }
+        }
+        writer.return_buffer(fst.into_inner()?);
+        writer.end_section();
+        let mut category_fsts = Vec::with_capacity(self.names.len());
+        for (list, name) in members.iter().zip(&self.names) {
+            category_fsts.push((name.as_str(), entries.fst_of(list)?));
+        }
+        Ok(category_fsts)
+    }
+
+    /// Writes the scores section, in rank order.
+    fn write_scores(&self, writer: &mut SegmentWriter, order: &[u32]) {
         scores::encode(
             writer.begin_section(SectionKind::Scores),
             order.len(),
-            |rank| rows[order[rank] as usize].score,
+            |rank| self.rows[order[rank] as usize].score,
         );
         writer.end_section();
-        for (kind, present, pick) in [
-            (
-                SectionKind::Display,
-                has_display,
-                (|e: &Extra| e.surface) as fn(&Extra) -> Span,
-            ),
-            (SectionKind::Payloads, has_payloads, |e: &Extra| e.payload),
-        ] {
-            if !present {
-                continue;
-            }
-            let entries: Vec<(u32, &str)> = order
-                .iter()
-                .enumerate()
-                .filter_map(|(rank, &r)| {
-                    let span = pick(&extra_of(&rows[r as usize])?);
-                    (!span.is_none()).then(|| (rank as u32, text(span, &texts)))
+    }
+
+    /// Writes a strings section (display forms or payloads) from the span `pick` chooses.
+    fn write_strings(
+        &self,
+        writer: &mut SegmentWriter,
+        order: &[u32],
+        kind: SectionKind,
+        pick: fn(&Extra) -> Span,
+    ) {
+        let entries: Vec<(u32, &str)> = order
+            .iter()
+            .enumerate()
+            .filter_map(|(rank, &r)| {
+                let span = pick(&self.extra_of(&self.rows[r as usize])?);
+                (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
+            })
+            .collect();
+        strings::encode(writer.begin_section(kind), &entries);
+        writer.end_section();
+    }
+
+    /// Writes each suggestion's categories as "a,b" (names never hold commas), by rank.
+    fn write_rank_categories(&self, writer: &mut SegmentWriter, order: &[u32]) {
+        let joined: Vec<(u32, String)> = order
+            .iter()
+            .enumerate()
+            .filter_map(|(rank, &r)| {
+                let ids = self.categories_of(&self.rows[r as usize]);
+                (!ids.is_empty()).then(|| {
+                    let mut list: Vec<&str> = ids
+                        .iter()
+                        .map(|&c| self.names[c as usize].as_str())
+                        .collect();
+                    list.sort_unstable();
+                    (rank as u32, list.join(","))
                 })
-                .collect();
-            strings::encode(writer.begin_section(kind), &entries);
-            writer.end_section();
-        }
-        if has_categories {
-            categories::encode(
-                writer.begin_section(SectionKind::Categories),
-                &category_fsts,
-            );
-            writer.end_section();
-            drop(category_fsts);
-            // Each suggestion's categories as "a,b" (names never hold commas).
-            let joined: Vec<(u32, String)> = order
+            })
+            .collect();
+        let entries: Vec<(u32, &str)> = joined.iter().map(|(r, s)| (*r, s.as_str())).collect();
+        strings::encode(writer.begin_section(SectionKind::RankCategories), &entries);
+        writer.end_section();
+    }
+}
+
+/// Which optional sections a segment has.
+struct Layout {
+    display: bool,
+    payloads: bool,
+    categories: bool,
+}
+
+impl Layout {
+    fn of(ranked: &Ranked) -> Layout {
+        let has = |pick: fn(&Extra) -> Span| {
+            ranked
+                .rows
                 .iter()
-                .enumerate()
-                .filter_map(|(rank, &r)| {
-                    let ids = categories_of(&rows[r as usize]);
-                    (!ids.is_empty()).then(|| {
-                        let mut list: Vec<&str> =
-                            ids.iter().map(|&c| names[c as usize].0).collect();
-                        list.sort_unstable();
-                        (rank as u32, list.join(","))
-                    })
-                })
-                .collect();
-            let entries: Vec<(u32, &str)> = joined.iter().map(|(r, s)| (*r, s.as_str())).collect();
-            strings::encode(writer.begin_section(SectionKind::RankCategories), &entries);
-            writer.end_section();
-        }
-        let suggestions = rows.len() as u64;
-        let flags = if options.word_starts {
-            FLAG_WORD_STARTS
-        } else {
-            0
+                .any(|r| ranked.extra_of(r).is_some_and(|e| !pick(&e).is_none()))
         };
-        drop((rows, order, texts, extras));
-        Ok(BuiltSegment {
-            bytes: writer.finish(suggestions, source_rows, flags),
-            rows: source_rows,
-            suggestions,
+        Layout {
+            display: has(|e| e.surface),
+            payloads: has(|e| e.payload),
+            categories: !ranked.names.is_empty(),
+        }
+    }
+
+    /// FST and scores, plus the optional ones (categories take two sections).
+    fn section_count(&self) -> usize {
+        2 + usize::from(self.display)
+            + usize::from(self.payloads)
+            + 2 * usize::from(self.categories)
+    }
+}
+
+/// An FST entry: a full key (a row index) or a word-start entry (an index in
+/// [`Entries::words`]).
+#[derive(Debug, Clone, Copy)]
+struct EntryId {
+    index: u32,
+    is_word: bool,
+}
+
+/// Every FST entry: full keys and, with word starts, one "suffix 0xFF head" entry per later
+/// word, costed after every full key (rank + count) so that full-phrase matches come first.
+struct Entries<'r> {
+    ranked: &'r Ranked,
+    word_keys: Vec<u8>,
+    words: Vec<WordEntry>,
+}
+
+impl<'r> Entries<'r> {
+    fn new(ranked: &'r Ranked, word_starts: bool) -> Result<Entries<'r>, BuildError> {
+        let (word_keys, words) = if word_starts {
+            word_start_entries(&ranked.rows, &ranked.keys)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(Entries {
+            ranked,
+            word_keys,
+            words,
         })
     }
+
+    /// An entry's key, its cost and the row it points at.
+    fn get(&self, id: EntryId) -> (&[u8], u64, &'r Row) {
+        let rows = &self.ranked.rows;
+        if id.is_word {
+            let w = &self.words[id.index as usize];
+            let row = &rows[w.row as usize];
+            let count = rows.len() as u64;
+            (w.key.get(&self.word_keys), count + u64::from(row.rank), row)
+        } else {
+            let row = &rows[id.index as usize];
+            (row.key(&self.ranked.keys), u64::from(row.rank), row)
+        }
+    }
+
+    /// Every entry, in key order (full keys and word-start entries never collide: only the
+    /// latter hold the separator byte).
+    fn in_key_order(&self) -> impl Iterator<Item = EntryId> + '_ {
+        let id = |is_word| move |index| EntryId { index, is_word };
+        let full = (0..self.ranked.rows.len() as u32).map(id(false));
+        let words = (0..self.words.len() as u32).map(id(true));
+        let keyed = |id: EntryId| (self.get(id).0, id);
+        merge_sorted(full.map(keyed), words.map(keyed)).map(|(_, id)| id)
+    }
+
+    /// The FST of a list of entries already in key order.
+    fn fst_of(&self, list: &[EntryId]) -> Result<Vec<u8>, BuildError> {
+        let mut builder = fst::MapBuilder::memory();
+        for &id in list {
+            let (key, cost, _) = self.get(id);
+            builder.insert(key, cost)?;
+        }
+        Ok(builder.into_inner()?)
+    }
+}
+
+/// Rank order: score descending, then key ascending (rows are in key order, so the row index
+/// breaks ties).
+fn assign_ranks(rows: &mut [Row]) {
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        rows[b as usize]
+            .score
+            .cmp(&rows[a as usize].score)
+            .then(a.cmp(&b))
+    });
+    for (rank, &row) in order.iter().enumerate() {
+        rows[row as usize].rank = rank as u32;
+    }
+}
+
+/// Renumbers category ids so that id order is name order (the section's order); returns the
+/// names in that order.
+fn renumber_categories(index: HashMap<String, u32>, ids: &mut [u32]) -> Vec<String> {
+    let mut names: Vec<(String, u32)> = index.into_iter().collect();
+    names.sort_unstable();
+    let mut sorted_id = vec![0u32; names.len()];
+    for (new, (_, old)) in names.iter().enumerate() {
+        sorted_id[*old as usize] = new as u32;
+    }
+    for id in ids.iter_mut() {
+        *id = sorted_id[*id as usize];
+    }
+    names.into_iter().map(|(name, _)| name).collect()
 }
 
 /// One word-start entry: its key in the word-key arena and the row it points at.
@@ -604,6 +716,19 @@ fn merge_sorted<'k, T>(
         (Some(_), None) => a.next(),
         (None, _) => b.next(),
     })
+}
+
+/// Checks a row's category list and each name in it.
+fn check_categories<C: AsRef<str>>(categories: &[C]) -> Result<(), BuildError> {
+    if categories.len() > MAX_CATEGORIES_PER_ROW {
+        return Err(BuildError::TooManyRowCategories {
+            count: categories.len(),
+        });
+    }
+    for name in categories {
+        check_category(name.as_ref())?;
+    }
+    Ok(())
 }
 
 /// Checks one category name.
@@ -667,43 +792,11 @@ fn merge_in_place(
         while end < rows.len() && rows[end].key(keys) == key {
             end += 1;
         }
-        let mut best = pick_best(&rows[i..end], keys, texts, extras);
-        // Categories: the union over the group (only rows that have some pay for this).
-        union.clear();
-        for r in &rows[i..end] {
-            if r.extra != NO_EXTRA {
-                let span = extras[r.extra as usize].categories;
-                if !span.is_none() {
-                    let start = span.start as usize;
-                    union.extend_from_slice(&category_ids[start..start + span.len as usize]);
-                }
-            }
-        }
-        union.sort_unstable();
-        union.dedup();
-        let own = (best.extra != NO_EXTRA).then(|| extras[best.extra as usize]);
-        let own_len = own.map_or(0, |e| {
-            if e.categories.is_none() {
-                0
-            } else {
-                e.categories.len as usize
-            }
-        });
-        if union.len() != own_len {
-            let start = category_ids.len() as u32;
-            category_ids.extend_from_slice(&union);
-            let categories = Span {
-                start,
-                len: union.len() as u32,
-            };
-            extras.push(Extra {
-                surface: own.map_or(Span::NONE, |e| e.surface),
-                payload: own.map_or(Span::NONE, |e| e.payload),
-                categories,
-            });
-            best.extra = (extras.len() - 1) as u32;
-        }
-        best.score = rows[i..end]
+        let group = &rows[i..end];
+        let mut best = pick_best(group, keys, texts, extras);
+        union_categories(group, extras, category_ids, &mut union);
+        give_categories(&mut best, &union, extras, category_ids);
+        best.score = group
             .iter()
             .fold(0u64, |acc, r| acc.saturating_add(r.score));
         rows[written] = best;
@@ -711,6 +804,50 @@ fn merge_in_place(
         i = end;
     }
     written
+}
+
+/// The union of a group's category ids, sorted and distinct, into `union` (only rows that
+/// have some pay for this).
+fn union_categories(group: &[Row], extras: &[Extra], category_ids: &[u32], union: &mut Vec<u32>) {
+    union.clear();
+    for r in group {
+        if r.extra != NO_EXTRA {
+            let span = extras[r.extra as usize].categories;
+            if !span.is_none() {
+                let start = span.start as usize;
+                union.extend_from_slice(&category_ids[start..start + span.len as usize]);
+            }
+        }
+    }
+    union.sort_unstable();
+    union.dedup();
+}
+
+/// Gives the kept row the group's categories, with a new extra (keeping its surface form and
+/// payload) when its own list is not already the union.
+fn give_categories(best: &mut Row, union: &[u32], extras: &mut Vec<Extra>, ids: &mut Vec<u32>) {
+    let own = (best.extra != NO_EXTRA).then(|| extras[best.extra as usize]);
+    let own_len = own.map_or(0, |e| {
+        if e.categories.is_none() {
+            0
+        } else {
+            e.categories.len as usize
+        }
+    });
+    if union.len() == own_len {
+        return;
+    }
+    let start = ids.len() as u32;
+    ids.extend_from_slice(union);
+    extras.push(Extra {
+        surface: own.map_or(Span::NONE, |e| e.surface),
+        payload: own.map_or(Span::NONE, |e| e.payload),
+        categories: Span {
+            start,
+            len: union.len() as u32,
+        },
+    });
+    best.extra = (extras.len() - 1) as u32;
 }
 
 /// The row whose display form (and payload) a group of equal keys keeps: highest single score,

@@ -2,7 +2,7 @@
 //!
 //! Every error carries the data needed to act on it, and its `Display` says what to do.
 
-/// An error from opening, verifying or searching a segment.
+/// An error from opening, verifying or searching a segment, or from reading a query option.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -72,6 +72,16 @@ pub enum Error {
         expected: u64,
         /// The checksum computed over the contents.
         got: u64,
+    },
+    /// A query option has a value the engine does not accept.
+    #[error("{option} must be {expected}, not {value:?}")]
+    BadOption {
+        /// The option's name.
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
     },
     /// A structural inconsistency inside the segment.
     #[error("segment is corrupt: {section}: {detail}; re-download or rebuild the segment")]

@@ -10,29 +10,24 @@ use unicode_normalization::char::decompose_compatible;
 use crate::normalize::Fold;
 
 /// The byte range of `text` matched by `normalized_query` (the output of
-/// [`crate::normalize_query`]), assuming the normalized `text` starts with it. A character
+/// `normalize_query`), assuming the normalized `text` starts with it. A character
 /// that folds into several (the ligature `ﬁ`) is covered whole even if the query ends inside
-/// it. An empty query gives an empty range at the start of the text.
-///
-/// ```
-/// use edgesuggest::{match_span, normalize_query};
-/// assert_eq!(match_span("São Paulo", &normalize_query("SAO")), 0..4); // "São" is 4 bytes
-/// ```
-pub fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> {
+/// it. An empty query gives an empty range at the start of the text. Only the tests use it:
+/// search knows the matched key range and calls [`key_range_span`].
+#[cfg(test)]
+pub(crate) fn match_span(text: &str, normalized_query: &str) -> std::ops::Range<usize> {
     key_range_span(text, 0..normalized_query.len())
 }
 
 /// The byte range of `text` whose normalization covers the byte range `key_range` of its
 /// normalized key: where a query matched, mapped back to what the user sees. Characters that
 /// fold into several are covered whole; an empty range maps to an empty range where the
-/// covered text would start.
-///
-/// ```
-/// use edgesuggest::key_range_span;
-/// // "york" is bytes 4..8 of the key "new york".
-/// assert_eq!(key_range_span("New  York", 4..8), 5..9);
-/// ```
-pub fn key_range_span(text: &str, key_range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+/// covered text would start. For example "york", bytes 4..8 of the key "new york", is bytes
+/// 5..9 of the text "New  York".
+pub(crate) fn key_range_span(
+    text: &str,
+    key_range: std::ops::Range<usize>,
+) -> std::ops::Range<usize> {
     // The normalizer's own folding, one character of the text at a time, counting bytes.
     let mut fold = Fold::default();
     let mut start = None;
@@ -59,7 +54,7 @@ pub fn key_range_span(text: &str, key_range: std::ops::Range<usize>) -> std::ops
 }
 
 /// Converts a byte range of `text` to UTF-16 code units (what JavaScript strings index by).
-pub fn utf16_range(text: &str, range: std::ops::Range<usize>) -> (u32, u32) {
+pub(crate) fn utf16_range(text: &str, range: std::ops::Range<usize>) -> (u32, u32) {
     let units = |end: usize| -> u32 {
         text.get(..end)
             .unwrap_or(text)
@@ -84,6 +79,13 @@ mod tests {
 
     fn span16(text: &str, query: &str) -> (u32, u32) {
         utf16_range(text, match_span(text, &normalize_query(query)))
+    }
+
+    #[test]
+    fn maps_a_key_range_back_to_the_text() {
+        assert_eq!(match_span("São Paulo", &normalize_query("SAO")), 0..4); // "São" is 4 bytes
+                                                                            // "york" is bytes 4..8 of the key "new york".
+        assert_eq!(key_range_span("New  York", 4..8), 5..9);
     }
 
     #[test]

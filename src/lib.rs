@@ -8,7 +8,7 @@
 //! segment bytes answer identically natively, in a Cloudflare Worker and in a browser.
 //!
 //! ```
-//! use edgesuggest::{Searcher, Segment, SegmentBuilder};
+//! use edgesuggest::{Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions};
 //!
 //! // Build (native side; rows normally come from `edgesuggest build`).
 //! let mut builder = SegmentBuilder::new();
@@ -20,10 +20,15 @@
 //! // Serve (anywhere): open once, keep a Searcher, answer many queries.
 //! let segment = Segment::load(bytes)?;
 //! let mut searcher = Searcher::new();
-//! let hits = searcher.suggest(&segment, "SA", 10)?;
-//! assert_eq!(hits[0].text, "São Paulo"); // accents and case folded; forms merged
-//! assert_eq!(hits[0].score, 12_400_005);
-//! assert_eq!(hits[1].text, "Sapporo");
+//! let found = searcher.search(&segment, "SA", &SuggestOptions::default())?;
+//! assert_eq!(found.items[0].text, "São Paulo"); // accents and case folded; forms merged
+//! assert_eq!(found.items[0].score, 12_400_005);
+//! assert_eq!(found.items[1].text, "Sapporo");
+//! assert!(!found.truncated);
+//!
+//! // Typos, filters and the rest are options of the same call.
+//! let typo = SuggestOptions { fuzzy: Fuzziness::Auto, ..SuggestOptions::default() };
+//! assert_eq!(searcher.search(&segment, "sapor", &typo)?.items[0].text, "Sapporo");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -33,7 +38,9 @@
 //! - [`SegmentBuilder`] (feature `build`, on by default): merges rows by normalized key and
 //!   writes a segment.
 //! - [`Segment`]: opens segment bytes (O(1)), verifies them, answers queries.
-//! - [`Searcher`]: reusable buffers for the best-first top-k search.
+//! - [`Searcher`]: the one query path: [`Searcher::search`] with [`SuggestOptions`] returns
+//!   borrowed [`Suggestions`]; [`Suggestions::to_owned`] (or the one-off [`Segment::search`])
+//!   gives [`OwnedSuggestions`].
 //!
 //! The file format is specified in `docs/FORMAT.md`.
 #![forbid(unsafe_code)]
@@ -55,12 +62,9 @@ pub use build::{
 };
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
-pub use highlight::{key_range_span, match_span, utf16_range};
-pub use normalize::{
-    normalize_into, normalize_phrase, normalize_query, Trailing, NORMALIZER_ID, NORMALIZER_VERSION,
-};
+pub use normalize::{normalize_phrase, normalize_query, NORMALIZER_ID, NORMALIZER_VERSION};
 pub use search::{
-    Fuzziness, OwnedSuggestion, Searcher, SuggestOptions, Suggestion, Suggestions, DEFAULT_K,
-    DEFAULT_MAX_VISITS,
+    Fuzziness, OwnedSuggestion, OwnedSuggestions, Searcher, SuggestOptions, Suggestion,
+    Suggestions, DEFAULT_K, DEFAULT_MAX_VISITS,
 };
 pub use segment::{Segment, SegmentInfo};

@@ -51,7 +51,7 @@ pub fn normalize_query(query: &str) -> String {
 
 /// What to do with whitespace at the end of the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trailing {
+pub(crate) enum Trailing {
     /// Drop it (phrases).
     Trim,
     /// Keep one space (queries).
@@ -59,7 +59,7 @@ pub enum Trailing {
 }
 
 /// Normalizes `input` into `out` (cleared first), reusing its allocation.
-pub fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
+pub(crate) fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
     out.clear();
     let mut fold = Fold::default();
     let mut emit = |c: char| out.push(c);
@@ -80,7 +80,7 @@ pub fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
 
 /// Steps 2–5 of the normalizer, applied to the NFKD form one character at a time: drop `Mn`,
 /// lowercase, collapse whitespace, trim the start. Generic over where kept characters go, so
-/// the normalizer (which writes them) and [`crate::match_span`] (which only counts them) share
+/// the normalizer (which writes them) and `crate::highlight` (which only counts them) share
 /// one definition.
 #[derive(Debug, Default)]
 pub(crate) struct Fold {

@@ -7,7 +7,6 @@ use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
 use crate::format::{check_fst_frame, SectionKind, FLAG_WORD_STARTS, WORD_START_SEPARATOR};
-use crate::search::{Searcher, Suggestion};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
 /// a JS-owned buffer copied into wasm memory...).
@@ -20,7 +19,7 @@ use crate::search::{Searcher, Suggestion};
 /// what the checksum can catch (see `docs/FORMAT.md`).
 ///
 /// ```
-/// use edgesuggest::{Segment, SegmentBuilder};
+/// use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
 ///
 /// let mut builder = SegmentBuilder::new();
 /// builder.add("New York", 8_804_190)?;
@@ -29,12 +28,14 @@ use crate::search::{Searcher, Suggestion};
 /// let bytes = builder.finish()?.bytes;
 ///
 /// let segment = Segment::load(bytes)?;
-/// let hits = segment.suggest("new", 10)?;
-/// let texts: Vec<&str> = hits.iter().map(|s| s.text.as_str()).collect();
+/// let mut searcher = Searcher::new();
+/// let found = searcher.search(&segment, "new", &SuggestOptions::default())?;
+/// let texts: Vec<&str> = found.items.iter().map(|s| s.text).collect();
 /// assert_eq!(texts, ["New York", "Newark"]);
 /// // A trailing space asks for a word boundary.
-/// assert_eq!(segment.suggest("new ", 10)?[0].text, "New York");
-/// assert_eq!(segment.suggest("new ", 10)?.len(), 1);
+/// let found = searcher.search(&segment, "new ", &SuggestOptions::default())?;
+/// assert_eq!(found.items.len(), 1);
+/// assert_eq!(found.items[0].text, "New York");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -42,11 +43,72 @@ pub struct Segment<D> {
     data: D,
     header: Header,
     fst: (usize, usize),
-    pub(crate) scores: Scores,
-    pub(crate) display: Strings,
-    pub(crate) payloads: Strings,
-    pub(crate) categories: Categories,
-    pub(crate) rank_categories: Strings,
+    scores: Scores,
+    display: Strings,
+    payloads: Strings,
+    categories: Categories,
+    rank_categories: Strings,
+}
+
+/// A borrowed view of one segment's tables, bound to its bytes: everything a search reads,
+/// without reaching into [`Segment`]'s fields or passing the bytes along with each lookup.
+/// O(1) to make; make one per query.
+pub(crate) struct View<'a> {
+    bytes: &'a [u8],
+    fst: fst::raw::Fst<&'a [u8]>,
+    scores: &'a Scores,
+    display: &'a Strings,
+    payloads: &'a Strings,
+    categories: &'a Categories,
+    rank_categories: &'a Strings,
+    /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
+    count: u64,
+    word_starts: bool,
+}
+
+impl<'a> View<'a> {
+    /// The main FST: every key (and word-start entry) with its cost.
+    pub(crate) fn fst(&self) -> &fst::raw::Fst<&'a [u8]> {
+        &self.fst
+    }
+
+    /// Number of suggestions.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether the FSTs hold word-start entries.
+    pub(crate) fn word_starts(&self) -> bool {
+        self.word_starts
+    }
+
+    /// The score of `rank`.
+    pub(crate) fn score(&self, rank: u32) -> Result<u64> {
+        self.scores.get(self.bytes, rank as usize)
+    }
+
+    /// The display form of `rank`, when it differs from its key.
+    pub(crate) fn display(&self, rank: u32) -> Result<Option<&'a str>> {
+        self.display.get(self.bytes, rank)
+    }
+
+    /// The JSON payload of `rank`, if any.
+    pub(crate) fn payload(&self, rank: u32) -> Result<Option<&'a str>> {
+        self.payloads.get(self.bytes, rank)
+    }
+
+    /// The categories of `rank`, comma-separated in byte order, if any.
+    pub(crate) fn categories_of(&self, rank: u32) -> Result<Option<&'a str>> {
+        self.rank_categories.get(self.bytes, rank)
+    }
+
+    /// The FST of the category called `name`, if the segment has it.
+    pub(crate) fn category_fst(&self, name: &str) -> Result<Option<fst::raw::Fst<&'a [u8]>>> {
+        match self.categories.find(self.bytes, name)? {
+            Some(i) => self.categories.fst(self.bytes, i).map(Some),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Sizes and counts of a segment, for `inspect` and monitoring.
@@ -279,31 +341,23 @@ impl<D: AsRef<[u8]>> Segment<D> {
         }
     }
 
-    /// The top `k` suggestions for `query`, with a fresh [`Searcher`]. To answer many queries,
-    /// keep one [`Searcher`] and call [`Searcher::suggest`]: it reuses its buffers.
-    pub fn suggest(&self, query: &str, k: usize) -> Result<Vec<crate::OwnedSuggestion>> {
-        let mut searcher = Searcher::new();
-        let hits = searcher.suggest(self, query, k)?;
-        Ok(hits.iter().map(Suggestion::to_owned).collect())
-    }
-
-    /// [`Searcher::search`] with a fresh [`Searcher`]: suggestions for `query` under
-    /// `options` (typos, categories, exact-first), plus whether the budget cut it short.
-    pub fn search(
-        &self,
-        query: &str,
-        options: &crate::SuggestOptions,
-    ) -> Result<(Vec<crate::OwnedSuggestion>, bool)> {
-        let mut searcher = Searcher::new();
-        let found = searcher.search(self, query, options)?;
-        Ok((
-            found.items.iter().map(Suggestion::to_owned).collect(),
-            found.truncated,
-        ))
+    /// The borrowed view a search reads (O(1)).
+    pub(crate) fn view(&self) -> Result<View<'_>> {
+        Ok(View {
+            bytes: self.as_bytes(),
+            fst: self.fst()?,
+            scores: &self.scores,
+            display: &self.display,
+            payloads: &self.payloads,
+            categories: &self.categories,
+            rank_categories: &self.rank_categories,
+            count: self.len() as u64,
+            word_starts: self.word_starts(),
+        })
     }
 
     /// The FST over this segment's bytes (O(1)).
-    pub(crate) fn fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
+    fn fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
         let (offset, len) = self.fst;
         let bytes = slice(self.as_bytes(), offset, len, "fst section")?;
         fst::raw::Fst::new(bytes).map_err(|e| Error::corrupt("fst", e.to_string()))

@@ -2,7 +2,7 @@
 
 mod common;
 
-use edgesuggest::{Error, Segment, SegmentBuilder};
+use edgesuggest::{Error, Segment, SegmentBuilder, SuggestOptions};
 
 fn small_segment() -> Vec<u8> {
     let mut b = SegmentBuilder::new();
@@ -39,7 +39,14 @@ fn good_segment_loads() {
     let bytes = small_segment();
     let segment = Segment::load(&bytes[..]).unwrap();
     segment.verify_deep().unwrap();
-    assert_eq!(segment.suggest("new", 10).unwrap().len(), 3);
+    assert_eq!(
+        segment
+            .search("new", &SuggestOptions::default())
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
 }
 
 #[test]

@@ -323,7 +323,11 @@ fn payloads_follow_the_display_row() {
     let mut rng = Rng(7);
     for _ in 0..1_000 {
         let q: String = rows[rng.below(rows.len())].0.chars().take(3).collect();
-        for s in searcher.suggest(&segment, &q, 10).unwrap() {
+        for s in searcher
+            .search(&segment, &q, &SuggestOptions::default())
+            .unwrap()
+            .items
+        {
             let want = &by_key[s.key].1;
             assert_eq!(s.payload, Some(want.as_str()), "{q:?} {}", s.key);
         }
@@ -358,7 +362,7 @@ mod examples {
         segment
             .search(q, options)
             .unwrap()
-            .0
+            .items
             .into_iter()
             .map(|s| s.text)
             .collect()
@@ -423,7 +427,7 @@ mod examples {
         };
         // "pari" is an exact prefix of both Paris phrases; "parix" is one edit from them.
         assert_eq!(texts(&s, "pari", &auto), ["Paris Hilton", "Paris"]);
-        let found = s.search("parsi", &auto).unwrap().0;
+        let found = s.search("parsi", &auto).unwrap().items;
         assert_eq!(found.iter().map(|x| x.edits).collect::<Vec<_>>(), [1, 1]);
         // Under 3 characters auto allows no edit; the first character must match.
         assert!(texts(&s, "px", &auto).is_empty());
@@ -452,7 +456,7 @@ mod examples {
             ["Yorkshire", "New York New York"]
         );
         assert!(texts(&s, "p", &only(&["unknown"])).is_empty());
-        let hits = s.search("paris", &only(&["city"])).unwrap().0;
+        let hits = s.search("paris", &only(&["city"])).unwrap().items;
         assert_eq!(hits[0].categories.as_deref(), Some("capital,city"));
         assert_eq!(
             s.categories().unwrap(),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use edgesuggest::{Segment, SegmentBuilder};
+use edgesuggest::{Segment, SegmentBuilder, SuggestOptions};
 
 const GOLDEN_TSV: &str = include_str!("golden/v1.tsv");
 const GOLDEN_SEG: &[u8] = include_bytes!("golden/v1.seg");
@@ -43,8 +43,9 @@ fn reader_answers_from_the_golden_bytes() {
         "", "n", "new", "new ", "NEW Y", "sa", "sao", "z", "東", "мос", "fi", "l", "x",
     ] {
         let got: Vec<(String, u64)> = segment
-            .suggest(q, 20)
+            .search(q, &SuggestOptions::with_k(20))
             .unwrap()
+            .items
             .into_iter()
             .map(|s| (s.text, s.score))
             .collect();
@@ -55,14 +56,20 @@ fn reader_answers_from_the_golden_bytes() {
             .collect();
         assert_eq!(got, want, "query {q:?}");
     }
-    let ny = &segment.suggest("new york", 1).unwrap()[0];
+    let ny = &segment
+        .search("new york", &SuggestOptions::with_k(1))
+        .unwrap()
+        .items[0];
     assert_eq!(ny.text, "New York");
     assert_eq!(ny.score, 8_804_214);
     assert_eq!(
         ny.payload.as_deref(),
         Some(r#"{"id":"ny","url":"/city/ny"}"#)
     );
-    let sp = &segment.suggest("sao", 1).unwrap()[0];
+    let sp = &segment
+        .search("sao", &SuggestOptions::with_k(1))
+        .unwrap()
+        .items[0];
     assert_eq!((sp.text.as_str(), sp.score), ("São Paulo", 12_400_100));
 }
 
@@ -109,13 +116,13 @@ mod v2 {
         let york = segment
             .search("york", &SuggestOptions::default())
             .unwrap()
-            .0;
+            .items;
         assert!(york.iter().any(|s| s.text == "New York" && s.word_start));
         let filtered = SuggestOptions {
             categories: vec!["capital".into()],
             ..SuggestOptions::default()
         };
-        let capitals = segment.search("n", &filtered).unwrap().0;
+        let capitals = segment.search("n", &filtered).unwrap().items;
         assert!(!capitals.is_empty());
         for s in &capitals {
             assert!(s

@@ -4,7 +4,7 @@
 mod common;
 
 use common::Oracle;
-use edgesuggest::{Searcher, Segment, SegmentBuilder};
+use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
 use proptest::prelude::*;
 
 /// Pieces chosen so that random phrases collide after normalization (case, accents,
@@ -51,8 +51,9 @@ proptest! {
         all.push(String::new());
         for q in &all {
             let got: Vec<(String, u64)> = searcher
-                .suggest(&segment, q, k)
+                .search(&segment, q, &SuggestOptions::with_k(k))
                 .unwrap()
+                .items
                 .iter()
                 .map(|s| (s.text.to_string(), s.score))
                 .collect();

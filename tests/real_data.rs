@@ -5,7 +5,7 @@
 mod common;
 
 use common::{random_query, read_tsv, shared_data_dir, Oracle, Rng};
-use edgesuggest::{Searcher, Segment, SegmentBuilder};
+use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
 
 fn check_file(name: &str, seed: u64) {
     let Some(dir) = shared_data_dir() else {
@@ -48,8 +48,9 @@ fn check_file(name: &str, seed: u64) {
             .collect();
         for k in [1, 10, 50] {
             let got: Vec<(String, u64)> = searcher
-                .suggest(&segment, &query, k)
-                .expect("suggest")
+                .search(&segment, &query, &SuggestOptions::with_k(k))
+                .expect("search")
+                .items
                 .iter()
                 .map(|s| (s.text.to_string(), s.score))
                 .collect();

@@ -125,8 +125,8 @@ function useApi(api, reason) {
       const response = await fetch(`${api}/v1/suggest?${search}`);
       const body = await response.json();
       if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
-      // The API's snake_case field, in the wasm API's shape.
-      return body.suggestions.map((s) => ({ ...s, wordStart: s.word_start ?? false, edits: s.edits ?? 0 }));
+      // The same suggestion objects as the in-page engine's: no conversion.
+      return body.suggestions;
     },
     (ms) => `from the API in ${ms.toFixed(1)} ms`,
     (e) => {

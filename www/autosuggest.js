@@ -3,7 +3,7 @@
 //
 //   import { attachAutosuggest } from "./autosuggest.js";
 //   const widget = attachAutosuggest(input, listbox, {
-//     suggest: (query) => [{ text, score, highlight: [start, end], edits, wordStart, categories }, ...],
+//     suggest: (query) => [{ text, score, highlight: [start, end], edits, word_start, categories }, ...],
 //     onSelect: (suggestion) => { ... },   // e.g. follow suggestion.payload.url
 //     detail: (suggestion) => "FR",        // optional small text after the label
 //     tags: (suggestion) => [...],         // optional: which categories to show (default all)

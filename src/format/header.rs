@@ -54,42 +54,7 @@ impl Header {
     /// Parses and checks the header, section table and trailer magic. O(1): the contents are
     /// not read, and the checksum is not computed (see `Segment::verify`).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Header> {
-        let magic = slice(bytes, 0, MAGIC.len(), "magic").map_err(|_| Error::BadMagic {
-            place: "start",
-            expected: MAGIC,
-            found: bytes[..bytes.len().min(MAGIC.len())].to_vec(),
-        })?;
-        if magic != MAGIC {
-            return Err(Error::BadMagic {
-                place: "start",
-                expected: MAGIC,
-                found: magic.to_vec(),
-            });
-        }
-        // The version comes first, so a future layout is reported as such, not as corruption.
-        let format_version = u32_at(bytes, 8, "format version")?;
-        if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&format_version) {
-            return Err(Error::Version {
-                expected: FORMAT_VERSION,
-                got: format_version,
-            });
-        }
-        if bytes.len() < FIXED_LEN + TRAILER_LEN {
-            return Err(Error::Truncated {
-                what: "header and trailer",
-                offset: 0,
-                needed: FIXED_LEN + TRAILER_LEN,
-                len: bytes.len(),
-            });
-        }
-        let end = &bytes[bytes.len() - END_MAGIC.len()..];
-        if end != END_MAGIC {
-            return Err(Error::BadMagic {
-                place: "end",
-                expected: END_MAGIC,
-                found: end.to_vec(),
-            });
-        }
+        let format_version = check_frame(bytes)?;
         let normalizer_id = u32_at(bytes, 12, "normalizer id")?;
         let normalizer_version = u32_at(bytes, 16, "normalizer version")?;
         if (normalizer_id, normalizer_version) != (NORMALIZER_ID, NORMALIZER_VERSION) {
@@ -115,73 +80,123 @@ impl Header {
                 format!("suggestion count {suggestion_count} exceeds 2^32 - 1"),
             ));
         }
-        let source_rows = u64_at(bytes, 32, "source row count")?;
-        let section_count = u32_at(bytes, 40, "section count")? as usize;
-        if section_count > MAX_SECTIONS {
-            return Err(Error::corrupt(
-                "header",
-                format!("{section_count} sections, at most {MAX_SECTIONS} are defined"),
-            ));
-        }
-        let table_end = FIXED_LEN + section_count * ENTRY_LEN;
-        let body_end = bytes.len() - TRAILER_LEN;
-        let mut sections = Vec::with_capacity(section_count);
-        let mut cursor = table_end;
-        for i in 0..section_count {
-            let at = FIXED_LEN + i * ENTRY_LEN;
-            let code = u32_at(bytes, at, "section kind")?;
-            let kind = SectionKind::from_code(code).ok_or_else(|| {
-                Error::corrupt("section table", format!("unknown section kind {code}"))
-            })?;
-            if kind.since_version() > format_version {
-                return Err(Error::corrupt(
-                    "section table",
-                    format!(
-                        "section {} is not defined in format v{format_version}",
-                        kind.name()
-                    ),
-                ));
-            }
-            if sections.iter().any(|s: &SectionRange| s.kind == kind) {
-                return Err(Error::corrupt(
-                    "section table",
-                    format!("section {} appears twice", kind.name()),
-                ));
-            }
-            let offset = to_usize(u64_at(bytes, at + 8, "section offset")?, "section table")?;
-            let len = to_usize(u64_at(bytes, at + 16, "section length")?, "section table")?;
-            let end = offset.checked_add(len).filter(|&e| e <= body_end);
-            if offset < cursor || end.is_none() {
-                return Err(Error::corrupt(
-                    "section table",
-                    format!(
-                        "section {} at {offset}..+{len} is outside the body {cursor}..{body_end} \
-                         or overlaps the previous section",
-                        kind.name()
-                    ),
-                ));
-            }
-            cursor = offset + len;
-            sections.push(SectionRange { kind, offset, len });
-        }
-        for required in [SectionKind::Fst, SectionKind::Scores] {
-            if !sections.iter().any(|s| s.kind == required) {
-                return Err(Error::corrupt(
-                    "section table",
-                    format!("required section {} is missing", required.name()),
-                ));
-            }
-        }
         Ok(Header {
             format_version,
             flags,
             normalizer_id,
             normalizer_version,
             suggestion_count,
-            source_rows,
-            sections,
+            source_rows: u64_at(bytes, 32, "source row count")?,
+            sections: parse_sections(bytes, format_version)?,
         })
     }
+}
+
+/// Checks both magics and the format version; returns the version. The version is read
+/// right after the start magic, so a future layout is reported as such, not as corruption.
+fn check_frame(bytes: &[u8]) -> Result<u32> {
+    let magic = slice(bytes, 0, MAGIC.len(), "magic").map_err(|_| Error::BadMagic {
+        place: "start",
+        expected: MAGIC,
+        found: bytes[..bytes.len().min(MAGIC.len())].to_vec(),
+    })?;
+    if magic != MAGIC {
+        return Err(Error::BadMagic {
+            place: "start",
+            expected: MAGIC,
+            found: magic.to_vec(),
+        });
+    }
+    let format_version = u32_at(bytes, 8, "format version")?;
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&format_version) {
+        return Err(Error::Version {
+            expected: FORMAT_VERSION,
+            got: format_version,
+        });
+    }
+    if bytes.len() < FIXED_LEN + TRAILER_LEN {
+        return Err(Error::Truncated {
+            what: "header and trailer",
+            offset: 0,
+            needed: FIXED_LEN + TRAILER_LEN,
+            len: bytes.len(),
+        });
+    }
+    let end = &bytes[bytes.len() - END_MAGIC.len()..];
+    if end != END_MAGIC {
+        return Err(Error::BadMagic {
+            place: "end",
+            expected: END_MAGIC,
+            found: end.to_vec(),
+        });
+    }
+    Ok(format_version)
+}
+
+/// Reads the section table: known kinds defined in this version, each at most once, in file
+/// order without overlap inside the body, and the required ones present.
+fn parse_sections(bytes: &[u8], format_version: u32) -> Result<Vec<SectionRange>> {
+    let section_count = u32_at(bytes, 40, "section count")? as usize;
+    if section_count > MAX_SECTIONS {
+        return Err(Error::corrupt(
+            "header",
+            format!("{section_count} sections, at most {MAX_SECTIONS} are defined"),
+        ));
+    }
+    let body_end = bytes.len() - TRAILER_LEN;
+    let mut sections: Vec<SectionRange> = Vec::with_capacity(section_count);
+    let mut cursor = FIXED_LEN + section_count * ENTRY_LEN;
+    for i in 0..section_count {
+        let section = parse_section_entry(bytes, FIXED_LEN + i * ENTRY_LEN, format_version)?;
+        let (kind, offset, len) = (section.kind, section.offset, section.len);
+        if sections.iter().any(|s| s.kind == kind) {
+            return Err(Error::corrupt(
+                "section table",
+                format!("section {} appears twice", kind.name()),
+            ));
+        }
+        let end = offset.checked_add(len).filter(|&e| e <= body_end);
+        if offset < cursor || end.is_none() {
+            return Err(Error::corrupt(
+                "section table",
+                format!(
+                    "section {} at {offset}..+{len} is outside the body {cursor}..{body_end} \
+                     or overlaps the previous section",
+                    kind.name()
+                ),
+            ));
+        }
+        cursor = offset + len;
+        sections.push(section);
+    }
+    for required in [SectionKind::Fst, SectionKind::Scores] {
+        if !sections.iter().any(|s| s.kind == required) {
+            return Err(Error::corrupt(
+                "section table",
+                format!("required section {} is missing", required.name()),
+            ));
+        }
+    }
+    Ok(sections)
+}
+
+/// One section table entry at `at`: a kind this format version defines, offset, length.
+fn parse_section_entry(bytes: &[u8], at: usize, format_version: u32) -> Result<SectionRange> {
+    let code = u32_at(bytes, at, "section kind")?;
+    let kind = SectionKind::from_code(code)
+        .ok_or_else(|| Error::corrupt("section table", format!("unknown section kind {code}")))?;
+    if kind.since_version() > format_version {
+        return Err(Error::corrupt(
+            "section table",
+            format!(
+                "section {} is not defined in format v{format_version}",
+                kind.name()
+            ),
+        ));
+    }
+    let offset = to_usize(u64_at(bytes, at + 8, "section offset")?, "section table")?;
+    let len = to_usize(u64_at(bytes, at + 16, "section length")?, "section table")?;
+    Ok(SectionRange { kind, offset, len })
 }
 
 /// Writes a segment front to back into one buffer: a placeholder header first, then each

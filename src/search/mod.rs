@@ -28,7 +28,7 @@ use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 
 use crate::error::{Error, Result};
 use crate::normalize::{normalize_into, Trailing};
-use crate::segment::Segment;
+use crate::segment::{Segment, View};
 pub use options::{Fuzziness, SuggestOptions, DEFAULT_K, DEFAULT_MAX_VISITS};
 
 /// One suggestion, borrowing from the [`Searcher`] and the [`Segment`] that produced it.
@@ -54,7 +54,7 @@ pub struct Suggestion<'a> {
     pub matched: (u32, u32),
 }
 
-/// A [`Suggestion`] that owns its strings.
+/// A [`Suggestion`] that owns its strings (see [`Suggestions::to_owned`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnedSuggestion {
     /// The display form.
@@ -89,7 +89,7 @@ impl<'a> Suggestion<'a> {
 
     /// [`Suggestion::highlight`] in UTF-16 code units, for JavaScript.
     pub fn highlight_utf16(&self) -> (u32, u32) {
-        crate::utf16_range(self.text, self.highlight())
+        crate::highlight::utf16_range(self.text, self.highlight())
     }
 
     /// The categories as a list.
@@ -119,7 +119,7 @@ fn split_categories(list: Option<&str>) -> impl Iterator<Item = &str> {
     list.unwrap_or("").split(',').filter(|c| !c.is_empty())
 }
 
-/// The answer to one query.
+/// The answer to one query, borrowing from the [`Searcher`] and the [`Segment`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Suggestions<'a> {
     /// The suggestions, best first (see the module docs for the ranking).
@@ -127,6 +127,45 @@ pub struct Suggestions<'a> {
     /// True when the work budget ([`SuggestOptions::max_visits`]) cut the search short: the
     /// items are the best found, possibly fewer than asked for.
     pub truncated: bool,
+}
+
+impl Suggestions<'_> {
+    /// Copies the answer out, to keep it past the next query.
+    pub fn to_owned(&self) -> OwnedSuggestions {
+        OwnedSuggestions {
+            items: self.items.iter().map(Suggestion::to_owned).collect(),
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// [`Suggestions`] that own their strings: what [`Segment::search`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedSuggestions {
+    /// The suggestions, best first.
+    pub items: Vec<OwnedSuggestion>,
+    /// True when the work budget cut the search short.
+    pub truncated: bool,
+}
+
+impl<D: AsRef<[u8]>> Segment<D> {
+    /// [`Searcher::search`] with a fresh [`Searcher`], the answer copied out. For one-off
+    /// queries and tests; to answer many, keep one [`Searcher`]: it reuses its buffers.
+    ///
+    /// ```
+    /// use edgesuggest::{Segment, SegmentBuilder, SuggestOptions};
+    ///
+    /// let mut builder = SegmentBuilder::new();
+    /// builder.add("Paris", 2_100_000)?;
+    /// builder.add("Parma", 195_000)?;
+    /// let segment = Segment::load(builder.finish()?.bytes)?;
+    /// let found = segment.search("par", &SuggestOptions::with_k(1))?;
+    /// assert_eq!(found.items[0].text, "Paris");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn search(&self, query: &str, options: &SuggestOptions) -> Result<OwnedSuggestions> {
+        Ok(Searcher::new().search(self, query, options)?.to_owned())
+    }
 }
 
 /// A match found by a walk, before its strings are looked up.
@@ -200,20 +239,6 @@ impl Searcher {
         &self.query
     }
 
-    /// The `k` best suggestions whose normalized key starts with the normalized `query`, with
-    /// default options otherwise (exact phrase first, no typos, no filter). See
-    /// [`Searcher::search`].
-    pub fn suggest<'a, D: AsRef<[u8]>>(
-        &'a mut self,
-        segment: &'a Segment<D>,
-        query: &str,
-        k: usize,
-    ) -> Result<Vec<Suggestion<'a>>> {
-        Ok(self
-            .search(segment, query, &SuggestOptions::with_k(k))?
-            .items)
-    }
-
     /// The best `options.k` suggestions for `query`, ranked as the module docs describe.
     ///
     /// An empty (or all-whitespace) query matches everything. Errors only on a corrupt segment.
@@ -223,140 +248,133 @@ impl Searcher {
         query: &str,
         options: &SuggestOptions,
     ) -> Result<Suggestions<'a>> {
+        let view = segment.view()?;
         normalize_into(query, &mut self.query, Trailing::KeepOneSpace);
         self.keys.clear();
         self.hits.clear();
         self.walk.start_query(options.max_visits);
         if options.k > 0 {
-            self.find(segment, options)?;
+            let query = std::mem::take(&mut self.query);
+            let found = self.find(&view, &query, options);
+            self.query = query;
+            found?;
         }
-        let truncated = self.walk.truncated();
-        let bytes = segment.as_bytes();
+        let items = self.resolve(&view)?;
+        Ok(Suggestions {
+            items,
+            truncated: self.walk.truncated(),
+        })
+    }
+
+    /// Looks up the strings and score of every hit.
+    fn resolve<'a>(&'a self, view: &View<'a>) -> Result<Vec<Suggestion<'a>>> {
         let mut items = Vec::with_capacity(self.hits.len());
         for hit in &self.hits {
             let key = self
                 .keys
                 .get(hit.key_start as usize..hit.key_end as usize)
                 .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
-            let score = segment.scores.get(bytes, hit.rank as usize)?;
-            let text = segment.display.get(bytes, hit.rank)?.unwrap_or(key);
-            let payload = segment.payloads.get(bytes, hit.rank)?;
-            let categories = segment.rank_categories.get(bytes, hit.rank)?;
             items.push(Suggestion {
-                text,
+                text: view.display(hit.rank)?.unwrap_or(key),
                 key,
-                score,
+                score: view.score(hit.rank)?,
                 rank: hit.rank,
-                payload,
-                categories,
+                payload: view.payload(hit.rank)?,
+                categories: view.categories_of(hit.rank)?,
                 edits: hit.edits,
                 word_start: hit.word_start > 0,
                 matched: (hit.word_start, hit.match_end),
             });
         }
-        Ok(Suggestions { items, truncated })
+        Ok(items)
     }
 
-    fn find<D: AsRef<[u8]>>(
-        &mut self,
-        segment: &Segment<D>,
-        options: &SuggestOptions,
-    ) -> Result<()> {
-        let bytes = segment.as_bytes();
+    /// Fills `hits`: the exact phrase (when asked for), then one pass per edit count.
+    fn find(&mut self, view: &View<'_>, query: &str, options: &SuggestOptions) -> Result<()> {
         // The FSTs to search: the main one, or one per requested category. No allocation for
         // the unfiltered case: this runs on every keystroke.
-        let main = segment.fst()?;
         let filtered;
         let sources: &[fst::raw::Fst<&[u8]>] = if options.categories.is_empty() {
-            std::slice::from_ref(&main)
+            std::slice::from_ref(view.fst())
         } else {
-            let mut found = Vec::with_capacity(options.categories.len());
-            for name in &options.categories {
-                if let Some(i) = segment.categories.find(bytes, name)? {
-                    found.push(segment.categories.fst(bytes, i)?);
-                }
-            }
-            if found.is_empty() {
+            filtered = category_fsts(view, &options.categories)?;
+            if filtered.is_empty() {
                 return Ok(());
             }
-            filtered = found;
             &filtered
         };
-        let query = std::mem::take(&mut self.query);
-        let result = self.find_in(segment, &main, sources, &query, options);
-        self.query = query;
-        result
-    }
-
-    fn find_in<D: AsRef<[u8]>>(
-        &mut self,
-        segment: &Segment<D>,
-        main: &fst::raw::Fst<&[u8]>,
-        sources: &[fst::raw::Fst<&[u8]>],
-        query: &str,
-        options: &SuggestOptions,
-    ) -> Result<()> {
         if options.exact_first {
-            self.exact_phrase(segment, main, query, options)?;
+            self.exact_phrase(view, query, options)?;
         }
-        let (k, count) = (options.k, segment.len() as u64);
         // Characters of the query matched exactly; the automaton covers the rest.
         let exact_len = query
             .char_indices()
             .nth(options.prefix_length)
             .map_or(query.len(), |(i, _)| i);
-        let remainder = &query[exact_len..];
-        let max_edits = if remainder.is_empty() {
+        let max_edits = if exact_len == query.len() {
             0
         } else {
             options.fuzzy.max_edits(query.chars().count())
         };
         for edits in 0..=max_edits {
-            let need = k - self.hits.len();
-            if need == 0 || self.walk.truncated() {
+            if self.hits.len() >= options.k || self.walk.truncated() {
                 break;
             }
-            // Pass `edits` uses an automaton of exactly that many edits: a smaller one for
-            // the early passes keeps them from wandering where only later passes can match.
-            let dfa = (edits > 0).then(|| self.automata.prefix_dfa(edits, remainder));
-            let (exact, automaton) = match &dfa {
-                None => (query, None),
-                Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
-            };
-            self.pass_hits.clear();
-            for fst in sources {
-                self.walk.walk(walk::Walk {
-                    fst,
-                    exact,
-                    automaton,
-                    count,
-                    word_starts: segment.word_starts(),
-                    need,
-                    found: &self.hits,
-                    keys: &mut self.keys,
-                    out: &mut self.pass_hits,
-                })?;
-            }
-            // Several category FSTs can find the same suggestion: merge by cost, keep one.
-            if sources.len() > 1 {
-                self.pass_hits.sort_unstable_by_key(|h| h.cost);
-                self.pass_hits.dedup_by_key(|h| h.rank);
-            }
-            self.pass_hits.truncate(need);
-            for hit in &mut self.pass_hits {
-                hit.edits = edits;
-            }
-            self.hits.extend_from_slice(&self.pass_hits);
+            self.pass(view, sources, query, exact_len, edits, options.k)?;
         }
+        Ok(())
+    }
+
+    /// One pass: the best `k - found` matches with exactly `edits` edits, from every source.
+    fn pass(
+        &mut self,
+        view: &View<'_>,
+        sources: &[fst::raw::Fst<&[u8]>],
+        query: &str,
+        exact_len: usize,
+        edits: u8,
+        k: usize,
+    ) -> Result<()> {
+        let need = k - self.hits.len();
+        // Pass `edits` uses an automaton of exactly that many edits: a smaller one for the
+        // early passes keeps them from wandering where only later passes can match.
+        let dfa = (edits > 0).then(|| self.automata.prefix_dfa(edits, &query[exact_len..]));
+        let (exact, automaton) = match &dfa {
+            None => (query, None),
+            Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
+        };
+        self.pass_hits.clear();
+        for fst in sources {
+            self.walk.walk(walk::Walk {
+                fst,
+                exact,
+                automaton,
+                count: view.count(),
+                word_starts: view.word_starts(),
+                need,
+                found: &self.hits,
+                keys: &mut self.keys,
+                out: &mut self.pass_hits,
+            })?;
+        }
+        // Several category FSTs can find the same suggestion: merge by cost, keep one.
+        if sources.len() > 1 {
+            self.pass_hits.sort_unstable_by_key(|h| h.cost);
+            self.pass_hits.dedup_by_key(|h| h.rank);
+        }
+        self.pass_hits.truncate(need);
+        for hit in &mut self.pass_hits {
+            hit.edits = edits;
+        }
+        self.hits.extend_from_slice(&self.pass_hits);
         Ok(())
     }
 
     /// Puts the suggestion whose key equals the whole query first, if there is one (and it is
     /// in a requested category).
-    fn exact_phrase<D: AsRef<[u8]>>(
+    fn exact_phrase(
         &mut self,
-        segment: &Segment<D>,
-        main: &fst::raw::Fst<&[u8]>,
+        view: &View<'_>,
         query: &str,
         options: &SuggestOptions,
     ) -> Result<()> {
@@ -364,22 +382,16 @@ impl Searcher {
         if query.is_empty() {
             return Ok(());
         }
-        let Some(output) = main.get(query.as_bytes()) else {
+        let Some(output) = view.fst().get(query.as_bytes()) else {
             return Ok(());
         };
         let rank = u32::try_from(output.value())
             .ok()
-            .filter(|&r| (r as usize) < segment.len())
+            .filter(|&r| u64::from(r) < view.count())
             .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))?;
         if !options.categories.is_empty() {
-            let mine = segment
-                .rank_categories
-                .get(segment.as_bytes(), rank)?
-                .unwrap_or("");
-            if !mine
-                .split(',')
-                .any(|c| options.categories.iter().any(|w| w == c))
-            {
+            let mine = view.categories_of(rank)?.unwrap_or("");
+            if !split_categories(Some(mine)).any(|c| options.categories.iter().any(|w| w == c)) {
                 return Ok(());
             }
         }
@@ -396,4 +408,15 @@ impl Searcher {
         });
         Ok(())
     }
+}
+
+/// The FSTs of the requested categories that the segment has.
+fn category_fsts<'a>(view: &View<'a>, names: &[String]) -> Result<Vec<fst::raw::Fst<&'a [u8]>>> {
+    let mut found = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(fst) = view.category_fst(name)? {
+            found.push(fst);
+        }
+    }
+    Ok(found)
 }

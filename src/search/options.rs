@@ -1,5 +1,7 @@
 //! What a query asks for beyond its text: how many results, typo tolerance, filters.
 
+use crate::error::Error;
+
 /// Default number of suggestions.
 pub const DEFAULT_K: usize = 10;
 
@@ -26,13 +28,29 @@ impl Fuzziness {
     /// The most edits a distance of this kind allows.
     pub const MAX_EDITS: u8 = 2;
 
-    /// Parses `auto`, `0`, `1` or `2` (what the CLI, wasm and HTTP APIs accept).
-    pub fn parse(text: &str) -> Result<Fuzziness, String> {
-        let bad = || format!("fuzzy must be auto, 0, 1 or 2 (edits allowed), not {text:?}");
-        match text.trim() {
-            "auto" | "AUTO" | "Auto" => Ok(Fuzziness::Auto),
-            number => Fuzziness::from_edits(number.parse().map_err(|_| bad())?).ok_or_else(bad),
+    /// Parses `auto` (in any case), `0`, `1` or `2`, ignoring surrounding whitespace: what the
+    /// CLI, wasm and HTTP APIs accept.
+    ///
+    /// ```
+    /// use edgesuggest::Fuzziness;
+    /// assert_eq!(Fuzziness::parse("AuTo")?, Fuzziness::Auto);
+    /// assert_eq!(Fuzziness::parse(" 1 ")?, Fuzziness::Edits(1));
+    /// assert!(Fuzziness::parse("3").is_err());
+    /// # Ok::<(), edgesuggest::Error>(())
+    /// ```
+    pub fn parse(text: &str) -> Result<Fuzziness, Error> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("auto") {
+            return Ok(Fuzziness::Auto);
         }
+        text.parse()
+            .ok()
+            .and_then(Fuzziness::from_edits)
+            .ok_or_else(|| Error::BadOption {
+                option: "fuzzy",
+                value: text.to_owned(),
+                expected: "auto, 0, 1 or 2 (edits allowed)",
+            })
     }
 
     /// `Off` for 0, `Edits(n)` for 1 or 2, `None` above [`Fuzziness::MAX_EDITS`].
@@ -130,8 +148,12 @@ mod tests {
         for text in ["auto", "0", "1", "2"] {
             assert_eq!(Fuzziness::parse(text).unwrap().to_string(), text);
         }
-        assert!(Fuzziness::parse("3")
-            .unwrap_err()
-            .contains("auto, 0, 1 or 2"));
+        for text in ["AUTO", "Auto", " auto "] {
+            assert_eq!(Fuzziness::parse(text).unwrap(), Fuzziness::Auto);
+        }
+        for text in ["3", "-1", "1.0", "", "autox"] {
+            let message = Fuzziness::parse(text).unwrap_err().to_string();
+            assert!(message.contains("auto, 0, 1 or 2"), "{message}");
+        }
     }
 }

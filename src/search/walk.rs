@@ -1,5 +1,5 @@
-//! One best-first walk over one FST: the exact-prefix search of the engine issue, optionally
-//! intersected with a Levenshtein prefix automaton.
+//! One best-first walk over one FST: the exact-prefix top-k search (see the crate's README,
+//! "How it works"), optionally intersected with a Levenshtein prefix automaton.
 //!
 //! From the node the exact part of the query leads to:
 //!
@@ -176,74 +176,50 @@ impl WalkState {
 
     /// Appends up to `walk.need` new matches to `walk.out`, cheapest first.
     pub(crate) fn walk(&mut self, mut walk: Walk<'_, '_>) -> Result<()> {
-        let fst = walk.fst;
-        let mut node = fst.root();
-        let mut cost = 0u64;
-        for &b in walk.exact.as_bytes() {
-            let Some(i) = node.find_input(b) else {
-                return Ok(());
-            };
-            let t = node.transition(i);
-            cost = add_cost(cost, t.out.value())?;
-            node = fst.node(t.addr);
-        }
-        let exact_len = walk.exact.len() as u32;
-        let mode = match walk.automaton {
-            None => Mode::Accepted {
-                match_end: exact_len,
-            },
-            Some((dfa, edits)) => {
-                let state = dfa.initial_state();
-                let best = exact_distance(dfa, state);
-                if best <= edits {
-                    Mode::Accepted {
-                        match_end: exact_len,
-                    }
-                } else {
-                    Mode::Fuzzy(Fuzzy {
-                        state,
-                        best,
-                        depth: 0,
-                    })
-                }
-            }
+        let Some((node, cost)) = follow_exact(walk.fst, walk.exact)? else {
+            return Ok(());
         };
-        self.arena.clear();
-        self.candidates.clear();
-        self.heap.clear();
-        self.sequence = 0;
+        let exact_len = walk.exact.len() as u32;
+        let mode = start_mode(walk.automaton, exact_len);
         // Bounding the candidate list is exact only when every candidate holds a match that
         // has not been found yet; a fuzzy candidate may hold none, and a word-start index
         // repeats suggestions.
         let bounded = walk.automaton.is_none() && !walk.word_starts;
-        self.unbounded = !bounded;
+        self.reset(bounded);
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
-            // The root has no incoming transition carrying its subtree's cheapest cost (not 0
-            // in a category FST, whose best suggestion need not be rank 0), so the greedy
-            // descent cannot start there: start from each of its children instead.
-            for t in node.transitions() {
-                self.offer(
-                    usize::MAX,
-                    t.out.value(),
-                    t.addr,
-                    NO_PARENT,
-                    Step::Byte(t.inp),
-                    mode,
-                );
-            }
-            if node.is_final() {
-                self.offer(
-                    usize::MAX,
-                    node.final_output().value(),
-                    0,
-                    NO_PARENT,
-                    Step::End,
-                    mode,
-                );
-            }
+            self.seed_root_children(&node, mode);
         } else {
             self.offer(usize::MAX, cost, node.addr(), NO_PARENT, Step::Here, mode);
         }
+        self.drain(&mut walk, exact_len, bounded)
+    }
+
+    /// Clears the buffers for a new walk and picks the candidate structure.
+    fn reset(&mut self, bounded: bool) {
+        self.arena.clear();
+        self.candidates.clear();
+        self.heap.clear();
+        self.sequence = 0;
+        self.unbounded = !bounded;
+    }
+
+    /// Starts from each child of the root: the root has no incoming transition carrying its
+    /// subtree's cheapest cost (not 0 in a category FST, whose best suggestion need not be
+    /// rank 0), so the greedy descent cannot start there.
+    fn seed_root_children(&mut self, root: &fst::raw::Node<'_>, mode: Mode) {
+        for t in root.transitions() {
+            let step = Step::Byte(t.inp);
+            self.offer(usize::MAX, t.out.value(), t.addr, NO_PARENT, step, mode);
+        }
+        if root.is_final() {
+            let cost = root.final_output().value();
+            self.offer(usize::MAX, cost, 0, NO_PARENT, Step::End, mode);
+        }
+    }
+
+    /// Pops candidates cheapest first until `walk.need` matches are found, the candidates run
+    /// out or the budget does.
+    fn drain(&mut self, walk: &mut Walk<'_, '_>, exact_len: u32, bounded: bool) -> Result<()> {
         let start = walk.out.len();
         while walk.out.len() - start < walk.need {
             let next = if self.unbounded {
@@ -254,6 +230,8 @@ impl WalkState {
             let Some(candidate) = next else {
                 break;
             };
+            // Only the cheapest `still needed - 1` others can matter (plus found ones met
+            // again); see the module docs.
             let bound = if bounded {
                 (walk.need - (walk.out.len() - start) - 1) + walk.found.len()
             } else {
@@ -261,13 +239,13 @@ impl WalkState {
             };
             let keep_going = match candidate.mode {
                 Mode::Accepted { match_end } => {
-                    self.descend(&mut walk, candidate, match_end, bound, start)?
+                    self.descend(walk, candidate, match_end, bound, start)?
                 }
                 Mode::Fuzzy(fuzzy) => {
                     let automaton = walk.automaton.ok_or_else(|| {
                         Error::corrupt("fst", "fuzzy candidate without automaton")
                     })?;
-                    self.expand(fst, automaton, exact_len, candidate, fuzzy)?
+                    self.expand(walk.fst, automaton, exact_len, candidate, fuzzy)?
                 }
             };
             if !keep_going {
@@ -305,41 +283,56 @@ impl WalkState {
                 return Ok(false);
             }
             let node = fst.node(addr);
-            if node.is_final() {
-                let final_cost = add_cost(cost, node.final_output().value())?;
-                if final_cost == cost {
-                    // The cheapest key below this node ends here.
-                    for t in node.transitions() {
-                        let c = add_cost(cost, t.out.value())?;
-                        self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
-                    }
-                    self.emit(walk, path, cost, match_end, start)?;
-                    return Ok(true);
-                }
-                self.offer(bound, final_cost, 0, path, Step::End, mode);
-            }
-            let mut next = None;
-            for t in node.transitions() {
-                if next.is_none() && t.out.value() == 0 {
-                    next = Some(t);
-                    if bound == 0 {
-                        break;
-                    }
-                } else {
-                    let c = add_cost(cost, t.out.value())?;
-                    self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
-                }
-            }
-            let t = next.ok_or_else(|| {
-                Error::corrupt(
-                    "fst",
-                    "no transition keeps the cheapest cost of its subtree",
-                )
-            })?;
+            let Some(t) = self.step_down(&node, cost, path, bound, mode)? else {
+                self.emit(walk, path, cost, match_end, start)?;
+                return Ok(true);
+            };
             check_forward(addr, t.addr)?;
             path = self.push_arena(path, t.inp)?;
             addr = t.addr;
         }
+    }
+
+    /// One node of a greedy descent: offers every other way on as a candidate, and returns
+    /// the transition that keeps the cheapest cost, or `None` when the cheapest key ends here.
+    #[inline]
+    fn step_down(
+        &mut self,
+        node: &fst::raw::Node<'_>,
+        cost: u64,
+        path: u32,
+        bound: usize,
+        mode: Mode,
+    ) -> Result<Option<fst::raw::Transition>> {
+        if node.is_final() {
+            let final_cost = add_cost(cost, node.final_output().value())?;
+            if final_cost == cost {
+                for t in node.transitions() {
+                    let c = add_cost(cost, t.out.value())?;
+                    self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
+                }
+                return Ok(None);
+            }
+            self.offer(bound, final_cost, 0, path, Step::End, mode);
+        }
+        let mut next = None;
+        for t in node.transitions() {
+            if next.is_none() && t.out.value() == 0 {
+                next = Some(t);
+                if bound == 0 {
+                    break;
+                }
+            } else {
+                let c = add_cost(cost, t.out.value())?;
+                self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
+            }
+        }
+        next.map(Some).ok_or_else(|| {
+            Error::corrupt(
+                "fst",
+                "no transition keeps the cheapest cost of its subtree",
+            )
+        })
     }
 
     /// Steps the automaton along every transition of a fuzzy candidate's node.
@@ -434,52 +427,19 @@ impl WalkState {
     fn emit(
         &mut self,
         walk: &mut Walk<'_, '_>,
-        mut path: u32,
+        path: u32,
         cost: u64,
         match_end: u32,
         start: usize,
     ) -> Result<()> {
-        let (rank, is_word_start) = match cost.checked_sub(walk.count) {
-            None => (cost, false),
-            Some(rank) => (rank, true),
-        };
-        let rank = u32::try_from(rank)
-            .ok()
-            .filter(|&r| u64::from(r) < walk.count)
-            .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
+        let (rank, is_word_start) = rank_of(cost, walk.count)?;
         if walk.found.iter().any(|h| h.rank == rank)
             || walk.out[start..].iter().any(|h| h.rank == rank)
         {
             return Ok(());
         }
-        self.key_scratch.clear();
-        while path != NO_PARENT {
-            let (parent, byte) = *self
-                .arena
-                .get(path as usize)
-                .ok_or_else(|| Error::corrupt("fst", "bad search path"))?;
-            self.key_scratch.push(byte);
-            path = parent;
-        }
-        self.key_scratch.extend(walk.exact.bytes().rev());
-        self.key_scratch.reverse();
-        let bytes = &self.key_scratch;
-        // A word-start entry is "suffix 0xFF head": the key is head + suffix.
-        let (head, suffix) = match bytes.iter().position(|&b| b == WORD_START_SEPARATOR) {
-            Some(at) if is_word_start => (&bytes[at + 1..], &bytes[..at]),
-            None if !is_word_start => (&bytes[..0], &bytes[..]),
-            _ => {
-                return Err(Error::corrupt(
-                    "fst",
-                    "word-start entry and output disagree",
-                ))
-            }
-        };
-        let head = std::str::from_utf8(head);
-        let suffix = std::str::from_utf8(suffix);
-        let (Ok(head), Ok(suffix)) = (head, suffix) else {
-            return Err(Error::corrupt("fst", "a key is not valid UTF-8"));
-        };
+        self.spell(path, walk.exact)?;
+        let (head, suffix) = split_entry(&self.key_scratch, is_word_start)?;
         let key_start = walk.keys.len() as u32;
         walk.keys.push_str(head);
         walk.keys.push_str(suffix);
@@ -495,6 +455,97 @@ impl WalkState {
         });
         Ok(())
     }
+
+    /// Writes the FST entry spelled by `exact` plus the arena path ending at `path` into
+    /// `key_scratch`.
+    fn spell(&mut self, mut path: u32, exact: &str) -> Result<()> {
+        self.key_scratch.clear();
+        while path != NO_PARENT {
+            let (parent, byte) = *self
+                .arena
+                .get(path as usize)
+                .ok_or_else(|| Error::corrupt("fst", "bad search path"))?;
+            self.key_scratch.push(byte);
+            path = parent;
+        }
+        self.key_scratch.extend(exact.bytes().rev());
+        self.key_scratch.reverse();
+        Ok(())
+    }
+}
+
+/// The rank an FST output stands for, and whether it is a word-start entry (outputs from
+/// `count` up are `rank + count`).
+#[inline]
+fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
+    let (rank, is_word_start) = match cost.checked_sub(count) {
+        None => (cost, false),
+        Some(rank) => (rank, true),
+    };
+    let rank = u32::try_from(rank)
+        .ok()
+        .filter(|&r| u64::from(r) < count)
+        .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
+    Ok((rank, is_word_start))
+}
+
+/// Splits an FST entry into the key's head and suffix: a word-start entry is
+/// "suffix 0xFF head" (the key is head + suffix), a full key is all suffix.
+fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
+    let (head, suffix) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
+        Some(at) if is_word_start => (&entry[at + 1..], &entry[..at]),
+        None if !is_word_start => (&entry[..0], entry),
+        _ => {
+            return Err(Error::corrupt(
+                "fst",
+                "word-start entry and output disagree",
+            ))
+        }
+    };
+    match (std::str::from_utf8(head), std::str::from_utf8(suffix)) {
+        (Ok(head), Ok(suffix)) => Ok((head, suffix)),
+        _ => Err(Error::corrupt("fst", "a key is not valid UTF-8")),
+    }
+}
+
+/// The node the exact part of the query leads to and the cost accumulated on the way, or
+/// `None` when no key starts with it.
+fn follow_exact<'f>(
+    fst: &'f fst::raw::Fst<&[u8]>,
+    exact: &str,
+) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
+    let mut node = fst.root();
+    let mut cost = 0u64;
+    for &b in exact.as_bytes() {
+        let Some(i) = node.find_input(b) else {
+            return Ok(None);
+        };
+        let t = node.transition(i);
+        cost = add_cost(cost, t.out.value())?;
+        node = fst.node(t.addr);
+    }
+    Ok(Some((node, cost)))
+}
+
+/// Whether the path spelled by the exact part already matches: always without an automaton,
+/// and with one when its initial state is within the pass's edits.
+fn start_mode(automaton: Option<(&DFA, u8)>, exact_len: u32) -> Mode {
+    let accepted = Mode::Accepted {
+        match_end: exact_len,
+    };
+    let Some((dfa, edits)) = automaton else {
+        return accepted;
+    };
+    let state = dfa.initial_state();
+    let best = exact_distance(dfa, state);
+    if best <= edits {
+        return accepted;
+    }
+    Mode::Fuzzy(Fuzzy {
+        state,
+        best,
+        depth: 0,
+    })
 }
 
 /// The edits of an automaton state if the text so far matches within its maximum, else

@@ -140,7 +140,8 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
     };
     let mut options = edgesuggest::SuggestOptions::with_k(k);
     if let Some(raw) = fuzzy {
-        options.fuzzy = edgesuggest::Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e))?;
+        options.fuzzy =
+            edgesuggest::Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e.to_string()))?;
     }
     if let Some(raw) = prefix_length {
         options.prefix_length = match raw.parse::<usize>() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use edgesuggest::{BuildError, BuildOptions, SegmentBuilder};
+use edgesuggest::{BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::{self, Fault, Format, Row, Source};
@@ -71,14 +71,55 @@ pub struct BuildArgs {
     quiet: bool,
 }
 
+/// Reads every input into a builder, refuses the build when too many rows were bad, then
+/// writes the segment atomically and prints a summary.
 pub fn run(args: BuildArgs) -> Result<()> {
     let started = Instant::now();
-    let sources: Vec<(Source, Format)> = args
-        .inputs
+    let sources = resolve_sources(&args.inputs, args.format)?;
+    let total_bytes = check_inputs(&sources)?;
+    let out_dir = output_dir(&args.output)?;
+    let progress = progress_bar(&sources, total_bytes, args.quiet);
+    let mut builder = SegmentBuilder::with_options(BuildOptions {
+        max_phrase_bytes: args.max_phrase_bytes,
+        word_starts: args.word_starts,
+        ..BuildOptions::default()
+    });
+    let counts = read_all(&sources, &mut builder, &progress)?;
+    if let Err(e) = check_counts(&counts, builder.rows(), args.max_errors) {
+        progress.finish_and_clear();
+        return Err(e);
+    }
+    progress.set_message("ranking and writing");
+    let built = builder.finish()?;
+    write_atomically(&out_dir, &args.output, &built.bytes)?;
+    progress.finish_and_clear();
+    if !args.quiet {
+        print_summary(
+            &args.output,
+            &built,
+            &counts,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(())
+}
+
+/// Rows seen while reading.
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    /// Rows read, good and bad.
+    read: u64,
+    /// Bad rows: unreadable, or refused by the builder.
+    rejected: u64,
+}
+
+/// Each input with its format: `--format`, else the file's extension (stdin: TSV).
+fn resolve_sources(inputs: &[PathBuf], format: Option<Format>) -> Result<Vec<(Source, Format)>> {
+    let sources: Vec<(Source, Format)> = inputs
         .iter()
         .map(|path| {
             let source = Source::parse(path);
-            let format = match (&source, args.format) {
+            let format = match (&source, format) {
                 (_, Some(f)) => f,
                 (Source::Stdin, None) => Format::Tsv,
                 (Source::File(p), None) => Format::from_path(p).with_context(|| {
@@ -91,17 +132,20 @@ pub fn run(args: BuildArgs) -> Result<()> {
             Ok((source, format))
         })
         .collect::<Result<_>>()?;
-    if sources
+    let stdin_count = sources
         .iter()
         .filter(|(s, _)| matches!(s, Source::Stdin))
-        .count()
-        > 1
-    {
+        .count();
+    if stdin_count > 1 {
         bail!("`-` (stdin) can be given only once");
     }
-    // Fail on a missing file before reading the others.
+    Ok(sources)
+}
+
+/// Fails on a missing file or a directory before reading anything; returns the total size.
+fn check_inputs(sources: &[(Source, Format)]) -> Result<u64> {
     let mut total_bytes = 0u64;
-    for (source, _) in &sources {
+    for (source, _) in sources {
         if let Source::File(path) = source {
             let meta = std::fs::metadata(path)
                 .with_context(|| format!("cannot open input {}", path.display()))?;
@@ -111,21 +155,22 @@ pub fn run(args: BuildArgs) -> Result<()> {
             total_bytes += meta.len();
         }
     }
-    let out_dir = output_dir(&args.output)?;
+    Ok(total_bytes)
+}
 
-    let progress = progress_bar(&sources, total_bytes, args.quiet);
-    let mut builder = SegmentBuilder::with_options(BuildOptions {
-        max_phrase_bytes: args.max_phrase_bytes,
-        word_starts: args.word_starts,
-        ..BuildOptions::default()
-    });
+/// Adds every good row of every input to `builder`, reporting bad ones as `file:line:
+/// reason` (the first [`MAX_FAULTS_SHOWN`], then a count).
+fn read_all(
+    sources: &[(Source, Format)],
+    builder: &mut SegmentBuilder,
+    progress: &ProgressBar,
+) -> Result<Counts> {
     // Shared by the good-row and the bad-row callbacks: a good row can still be refused by
     // the builder (empty or too long after normalization).
     let rejected = std::cell::Cell::new(0u64);
-    let mut read = 0u64;
-    for (source, format) in &sources {
+    let read = std::cell::Cell::new(0u64);
+    for (source, format) in sources {
         let name = source.name();
-        let reader = input::open(source, &progress)?;
         let report = |line: u64, message: &str| {
             rejected.set(rejected.get() + 1);
             if rejected.get() as usize <= MAX_FAULTS_SHOWN {
@@ -133,86 +178,74 @@ pub fn run(args: BuildArgs) -> Result<()> {
             }
         };
         let mut on_row = |row: Row| -> Result<()> {
-            read += 1;
-            match builder.add_row(
-                &row.phrase,
-                row.score,
-                row.payload.as_deref(),
-                &row.categories,
-            ) {
-                Ok(()) => Ok(()),
-                Err(e) if e.is_row_error() => {
-                    report(row.line, &e.to_string());
-                    Ok(())
-                }
-                Err(e) => Err(e.into()),
+            read.set(read.get() + 1);
+            match add_row(builder, &row) {
+                Err(e) if e.is_row_error() => report(row.line, &e.to_string()),
+                other => other?,
             }
+            Ok(())
         };
-        let mut faults = 0u64;
         let mut on_fault = |f: Fault| -> Result<()> {
-            faults += 1;
+            read.set(read.get() + 1);
             report(f.line, &f.message);
             Ok(())
         };
+        let reader = input::open(source, progress)?;
         input::read_rows(reader, *format, &name, &mut on_row, &mut on_fault)?;
-        read += faults;
     }
     let rejected = rejected.get();
     if rejected as usize > MAX_FAULTS_SHOWN {
-        progress.suspend(|| {
-            eprintln!(
-                "... and {} more bad rows",
-                rejected as usize - MAX_FAULTS_SHOWN
-            )
-        });
+        let more = rejected as usize - MAX_FAULTS_SHOWN;
+        progress.suspend(|| eprintln!("... and {more} more bad rows"));
     }
-    if rejected > args.max_errors {
-        progress.finish_and_clear();
-        bail!(
-            "{rejected} bad row(s), more than --max-errors {}; nothing was written. Fix the rows \
-             above, or pass --max-errors {rejected} to skip them",
-            args.max_errors
-        );
-    }
-    let rows = builder.rows();
-    if rows == 0 {
-        progress.finish_and_clear();
-        bail!(
-            "no rows to build from ({} read, {rejected} rejected); nothing was written",
-            read
-        );
-    }
-    progress.set_message("ranking and writing");
-    let built = builder
-        .finish()
-        .map_err(|e: BuildError| anyhow::anyhow!(e))?;
-    write_atomically(&out_dir, &args.output, &built.bytes)?;
-    progress.finish_and_clear();
+    Ok(Counts {
+        read: read.get(),
+        rejected,
+    })
+}
 
-    if !args.quiet {
-        let seconds = started.elapsed().as_secs_f64();
-        let bytes = built.bytes.len();
-        println!("wrote {}", args.output.display());
-        println!("  rows read        {read}");
-        println!("  rows rejected    {rejected}");
-        println!("  suggestions      {}", built.suggestions);
-        println!("  bytes            {bytes}");
-        println!(
-            "  bytes/suggestion {:.2}",
-            bytes as f64 / built.suggestions.max(1) as f64
+fn add_row(builder: &mut SegmentBuilder, row: &Row) -> Result<(), BuildError> {
+    let payload = row.payload.as_deref();
+    builder.add_row(&row.phrase, row.score, payload, &row.categories)
+}
+
+/// Refuses the build when more rows were bad than `--max-errors` allows, or none was good.
+fn check_counts(counts: &Counts, rows: usize, max_errors: u64) -> Result<()> {
+    let Counts { read, rejected } = *counts;
+    if rejected > max_errors {
+        bail!(
+            "{rejected} bad row(s), more than --max-errors {max_errors}; nothing was written. Fix \
+             the rows above, or pass --max-errors {rejected} to skip them"
         );
-        println!(
-            "  seconds          {seconds:.3} ({:.0} rows/s)",
-            read as f64 / seconds.max(1e-9)
-        );
-        if let Some(peak) = peak_memory_bytes() {
-            println!(
-                "  peak memory      {:.1} MiB",
-                peak as f64 / (1024.0 * 1024.0)
-            );
-        }
+    }
+    if rows == 0 {
+        bail!("no rows to build from ({read} read, {rejected} rejected); nothing was written");
     }
     Ok(())
+}
+
+/// What was written, how fast, and the peak memory.
+fn print_summary(output: &Path, built: &BuiltSegment, counts: &Counts, seconds: f64) {
+    let bytes = built.bytes.len();
+    println!("wrote {}", output.display());
+    println!("  rows read        {}", counts.read);
+    println!("  rows rejected    {}", counts.rejected);
+    println!("  suggestions      {}", built.suggestions);
+    println!("  bytes            {bytes}");
+    println!(
+        "  bytes/suggestion {:.2}",
+        bytes as f64 / built.suggestions.max(1) as f64
+    );
+    println!(
+        "  seconds          {seconds:.3} ({:.0} rows/s)",
+        counts.read as f64 / seconds.max(1e-9)
+    );
+    if let Some(peak) = peak_memory_bytes() {
+        println!(
+            "  peak memory      {:.1} MiB",
+            peak as f64 / (1024.0 * 1024.0)
+        );
+    }
 }
 
 fn output_dir(output: &Path) -> Result<PathBuf> {

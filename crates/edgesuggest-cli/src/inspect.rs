@@ -1,9 +1,10 @@
 //! `edgesuggest inspect` and `edgesuggest verify`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
+use edgesuggest::SegmentInfo;
 
 /// Show a segment's header, counts and section sizes.
 #[derive(Debug, Args)]
@@ -24,33 +25,49 @@ pub struct VerifyArgs {
     segment: PathBuf,
 }
 
+/// Prints the segment's header, counts and section sizes, as a table or as JSON.
 pub fn run_inspect(args: InspectArgs) -> Result<()> {
     let segment = crate::read_segment(&args.segment)?;
     let info = segment.info();
     if args.json {
-        let sections: serde_json::Map<String, serde_json::Value> = info
-            .sections
-            .iter()
-            .map(|(name, bytes)| (name.to_string(), (*bytes).into()))
-            .collect();
-        let value = serde_json::json!({
-            "file": args.segment.display().to_string(),
-            "format_version": info.format_version,
-            "normalizer": {"id": info.normalizer.0, "version": info.normalizer.1},
-            "suggestions": info.suggestions,
-            "source_rows": info.source_rows,
-            "display_forms": info.display_forms,
-            "payloads": info.payloads,
-            "word_starts": info.word_starts,
-            "categories": info.categories.iter().map(|(name, bytes)| serde_json::json!({"name": name, "fst_bytes": bytes})).collect::<Vec<_>>(),
-            "bytes": info.bytes,
-            "sections": sections,
-        });
-        println!("{value:#}");
-        return Ok(());
+        println!("{:#}", info_json(&args.segment, &info));
+    } else {
+        print_info(&args.segment, &info);
     }
+    Ok(())
+}
+
+/// The `--json` form: the same fields as the table, snake_case like every JSON here.
+fn info_json(path: &Path, info: &SegmentInfo) -> serde_json::Value {
+    let sections: serde_json::Map<String, serde_json::Value> = info
+        .sections
+        .iter()
+        .map(|(name, bytes)| (name.to_string(), (*bytes).into()))
+        .collect();
+    let categories: Vec<serde_json::Value> = info
+        .categories
+        .iter()
+        .map(|(name, bytes)| serde_json::json!({"name": name, "fst_bytes": bytes}))
+        .collect();
+    serde_json::json!({
+        "file": path.display().to_string(),
+        "format_version": info.format_version,
+        "normalizer": {"id": info.normalizer.0, "version": info.normalizer.1},
+        "suggestions": info.suggestions,
+        "source_rows": info.source_rows,
+        "display_forms": info.display_forms,
+        "payloads": info.payloads,
+        "word_starts": info.word_starts,
+        "categories": categories,
+        "bytes": info.bytes,
+        "sections": sections,
+    })
+}
+
+/// The table form, with bytes per suggestion for the whole file and each section.
+fn print_info(path: &Path, info: &SegmentInfo) {
     let per = |b: u64| b as f64 / info.suggestions.max(1) as f64;
-    println!("segment          {}", args.segment.display());
+    println!("segment          {}", path.display());
     println!("format version   {}", info.format_version);
     println!(
         "normalizer       id {} v{}",
@@ -60,10 +77,8 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
     println!("source rows      {}", info.source_rows);
     println!("display forms    {}", info.display_forms);
     println!("payloads         {}", info.payloads);
-    println!(
-        "word starts      {}",
-        if info.word_starts { "yes" } else { "no" }
-    );
+    let word_starts = if info.word_starts { "yes" } else { "no" };
+    println!("word starts      {word_starts}");
     if !info.categories.is_empty() {
         let list: Vec<String> = info
             .categories
@@ -84,7 +99,6 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
             per(*bytes)
         );
     }
-    Ok(())
 }
 
 pub fn run_verify(args: VerifyArgs) -> Result<()> {

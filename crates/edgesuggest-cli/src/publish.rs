@@ -77,63 +77,17 @@ struct BulkEntry {
     base64: bool,
 }
 
+/// Verifies and chunks every segment, writes the two bulk-put files, then puts them into
+/// local KV (`--local`) or says how to put them on an account.
 pub fn run(args: PublishArgs) -> Result<()> {
-    if !valid_index_name(&args.index) {
-        bail!(
-            "invalid index name {:?}: use 1–64 characters of a-z, 0-9, `-` and `_`",
-            args.index
-        );
-    }
-    if args.chunk_bytes == 0 || args.chunk_bytes > KV_MAX_VALUE_BYTES {
-        bail!(
-            "--chunk-bytes {} is out of range: 1 to {KV_MAX_VALUE_BYTES} (KV's value limit)",
-            args.chunk_bytes
-        );
-    }
-    let mut chunks = Vec::new();
-    let mut entries = Vec::new();
-    for (i, path) in args.segments.iter().enumerate() {
-        let segment = crate::read_segment(path)?;
-        let bytes = segment.into_inner();
-        let hash = hex(&Sha256::digest(&bytes));
-        let mut keys = Vec::new();
-        for (n, chunk) in bytes.chunks(args.chunk_bytes).enumerate() {
-            let key = chunk_key(&hash, args.chunk_bytes, n);
-            chunks.push(BulkEntry {
-                key: key.clone(),
-                value: base64::engine::general_purpose::STANDARD.encode(chunk),
-                base64: true,
-            });
-            keys.push(key);
-        }
-        entries.push(SegmentEntry {
-            hash,
-            size: bytes.len() as u64,
-            kind: if i == 0 {
-                SegmentKind::Base
-            } else {
-                SegmentKind::Delta
-            },
-            chunks: keys,
-        });
-    }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let manifest = Manifest {
-        manifest_version: MANIFEST_VERSION,
-        index: args.index.clone(),
-        version: args.version.unwrap_or(now.as_millis() as u64),
-        created: rfc3339(now.as_secs()),
-        segments: entries,
-    };
-    let manifest_json = serde_json::to_string(&manifest)?;
+    check_args(&args)?;
+    let (chunks, segments) = chunk_segments(&args.segments, args.chunk_bytes)?;
+    let manifest = make_manifest(&args.index, args.version, segments);
     let manifest_entry = vec![BulkEntry {
         key: manifest_key(&args.index),
-        value: manifest_json,
+        value: serde_json::to_string(&manifest)?,
         base64: false,
     }];
-
     // Without --out-dir the files live in a temporary directory, removed on return.
     let temporary = tempfile::tempdir()?;
     let dir = match &args.out_dir {
@@ -144,13 +98,8 @@ pub fn run(args: PublishArgs) -> Result<()> {
         }
         None => temporary.path().to_path_buf(),
     };
-    let chunks_file = dir.join("chunks.json");
-    let manifest_file = dir.join("manifest.json");
-    std::fs::write(&chunks_file, serde_json::to_vec(&chunks)?)
-        .with_context(|| format!("cannot write {}", chunks_file.display()))?;
-    std::fs::write(&manifest_file, serde_json::to_vec(&manifest_entry)?)
-        .with_context(|| format!("cannot write {}", manifest_file.display()))?;
-
+    let chunks_file = write_json(&dir, "chunks.json", &chunks)?;
+    let manifest_file = write_json(&dir, "manifest.json", &manifest_entry)?;
     let total: u64 = manifest.segments.iter().map(|s| s.size).sum();
     println!(
         "index {} version {}: {} segment(s), {total} bytes, {} chunk(s)",
@@ -167,25 +116,101 @@ pub fn run(args: PublishArgs) -> Result<()> {
             args.binding,
             args.config.display()
         );
-        if args.out_dir.is_none() {
-            let _ = std::fs::remove_dir_all(&dir);
-        }
     } else {
-        println!(
-            "wrote {} and {}",
-            chunks_file.display(),
-            manifest_file.display()
-        );
-        println!("put them in this order (chunks first, manifest last):");
-        for file in [&chunks_file, &manifest_file] {
-            println!(
-                "  wrangler kv bulk put {} --binding {} --remote",
-                file.display(),
-                args.binding
-            );
-        }
+        print_instructions(&args.binding, &chunks_file, &manifest_file);
     }
     Ok(())
+}
+
+/// Refuses a bad index name or chunk size before reading anything.
+fn check_args(args: &PublishArgs) -> Result<()> {
+    if !valid_index_name(&args.index) {
+        bail!(
+            "invalid index name {:?}: use 1–64 characters of a-z, 0-9, `-` and `_`",
+            args.index
+        );
+    }
+    if args.chunk_bytes == 0 || args.chunk_bytes > KV_MAX_VALUE_BYTES {
+        bail!(
+            "--chunk-bytes {} is out of range: 1 to {KV_MAX_VALUE_BYTES} (KV's value limit)",
+            args.chunk_bytes
+        );
+    }
+    Ok(())
+}
+
+/// Verifies each segment and cuts it into content-addressed chunks: the chunks' bulk-put
+/// entries, and the manifest's entry for each segment (the first is the base).
+fn chunk_segments(
+    paths: &[PathBuf],
+    chunk_bytes: usize,
+) -> Result<(Vec<BulkEntry>, Vec<SegmentEntry>)> {
+    let mut chunks = Vec::new();
+    let mut entries = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let bytes = crate::read_segment(path)?.into_inner();
+        let hash = hex(&Sha256::digest(&bytes));
+        let mut keys = Vec::new();
+        for (n, chunk) in bytes.chunks(chunk_bytes).enumerate() {
+            let key = chunk_key(&hash, chunk_bytes, n);
+            chunks.push(BulkEntry {
+                key: key.clone(),
+                value: base64::engine::general_purpose::STANDARD.encode(chunk),
+                base64: true,
+            });
+            keys.push(key);
+        }
+        let kind = if i == 0 {
+            SegmentKind::Base
+        } else {
+            SegmentKind::Delta
+        };
+        entries.push(SegmentEntry {
+            hash,
+            size: bytes.len() as u64,
+            kind,
+            chunks: keys,
+        });
+    }
+    Ok((chunks, entries))
+}
+
+/// The manifest naming `segments`, versioned by `version` or the time in milliseconds.
+fn make_manifest(index: &str, version: Option<u64>, segments: Vec<SegmentEntry>) -> Manifest {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Manifest {
+        manifest_version: MANIFEST_VERSION,
+        index: index.to_owned(),
+        version: version.unwrap_or(now.as_millis() as u64),
+        created: rfc3339(now.as_secs()),
+        segments,
+    }
+}
+
+/// Writes `value` as JSON to `dir/name`; returns the path.
+fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(value)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// How to put the files on a Cloudflare account, in the order that keeps readers safe.
+fn print_instructions(binding: &str, chunks_file: &Path, manifest_file: &Path) {
+    println!(
+        "wrote {} and {}",
+        chunks_file.display(),
+        manifest_file.display()
+    );
+    println!("put them in this order (chunks first, manifest last):");
+    for file in [chunks_file, manifest_file] {
+        println!(
+            "  wrangler kv bulk put {} --binding {binding} --remote",
+            file.display()
+        );
+    }
 }
 
 fn put_local(args: &PublishArgs, file: &Path) -> Result<()> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions, Suggestion};
+use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions, Suggestion, Suggestions};
 use edgesuggest_json::SuggestionJson;
 use serde::Serialize;
 
@@ -83,19 +83,13 @@ fn items<'a>(hits: &[Suggestion<'a>]) -> Vec<SuggestionJson<'a>> {
     hits.iter().map(SuggestionJson::new).collect()
 }
 
+/// Answers one query (a table, or JSON with `--json`) or a batch of them (JSON lines).
 pub fn run(args: QueryArgs) -> Result<()> {
     let segment = crate::read_segment(&args.segment)?;
     let mut searcher = Searcher::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let options = SuggestOptions {
-        k: args.k as usize,
-        fuzzy: args.fuzzy,
-        prefix_length: args.prefix_length,
-        exact_first: !args.no_exact_first,
-        categories: args.categories.clone(),
-        max_visits: args.max_visits,
-    };
+    let options = suggest_options(&args);
     if let Some(batch) = &args.batch {
         return run_batch(&segment, &mut searcher, batch, &options, &mut out);
     }
@@ -103,54 +97,80 @@ pub fn run(args: QueryArgs) -> Result<()> {
         bail!("give a QUERY or --batch FILE");
     };
     let found = searcher.search(&segment, query, &options)?;
-    let hits = &found.items;
     if args.json {
-        let answer = Answer {
-            query,
-            suggestions: items(hits),
-            truncated: found.truncated,
-        };
-        serde_json::to_writer(&mut out, &answer)?;
-        writeln!(out)?;
-    } else if hits.is_empty() {
-        writeln!(out, "no suggestions for {query:?}")?;
+        write_answer(&mut out, query, &found)?;
     } else {
-        let width = hits
-            .iter()
-            .map(|h| h.score.to_string().len())
-            .max()
-            .unwrap_or(1);
-        for hit in hits {
-            let mut notes = Vec::new();
-            if hit.edits > 0 {
-                notes.push(format!(
-                    "{} typo{}",
-                    hit.edits,
-                    if hit.edits > 1 { "s" } else { "" }
-                ));
-            }
-            if hit.word_start {
-                notes.push("word start".to_string());
-            }
-            if let Some(c) = hit.categories {
-                notes.push(format!("[{c}]"));
-            }
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!("  ({})", notes.join(", "))
-            };
-            writeln!(out, "{:>width$}  {}{notes}", hit.score, hit.text)?;
-        }
+        write_table(&mut out, query, &found)?;
     }
-    if found.truncated && !args.json {
+    out.flush()?;
+    Ok(())
+}
+
+/// The engine's options from the command line.
+fn suggest_options(args: &QueryArgs) -> SuggestOptions {
+    SuggestOptions {
+        k: args.k as usize,
+        fuzzy: args.fuzzy,
+        prefix_length: args.prefix_length,
+        exact_first: !args.no_exact_first,
+        categories: args.categories.clone(),
+        max_visits: args.max_visits,
+    }
+}
+
+/// One JSON line: the query, its suggestions and whether the budget cut it short.
+fn write_answer(out: &mut impl Write, query: &str, found: &Suggestions<'_>) -> Result<()> {
+    let answer = Answer {
+        query,
+        suggestions: items(&found.items),
+        truncated: found.truncated,
+    };
+    serde_json::to_writer(&mut *out, &answer)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Scores right-aligned, then each suggestion with notes (typos, word start, categories).
+fn write_table(out: &mut impl Write, query: &str, found: &Suggestions<'_>) -> Result<()> {
+    let hits = &found.items;
+    if hits.is_empty() {
+        writeln!(out, "no suggestions for {query:?}")?;
+    }
+    let width = hits
+        .iter()
+        .map(|h| h.score.to_string().len())
+        .max()
+        .unwrap_or(1);
+    for hit in hits {
+        writeln!(out, "{:>width$}  {}{}", hit.score, hit.text, notes(hit))?;
+    }
+    if found.truncated {
         writeln!(
             out,
             "(truncated: the work budget ran out; raise --max-visits)"
         )?;
     }
-    out.flush()?;
     Ok(())
+}
+
+/// `  (1 typo, word start, [a,b])`, or nothing when there is nothing to say.
+fn notes(hit: &Suggestion<'_>) -> String {
+    let mut notes = Vec::new();
+    if hit.edits > 0 {
+        let plural = if hit.edits > 1 { "s" } else { "" };
+        notes.push(format!("{} typo{plural}", hit.edits));
+    }
+    if hit.word_start {
+        notes.push("word start".to_string());
+    }
+    if let Some(c) = hit.categories {
+        notes.push(format!("[{c}]"));
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("  ({})", notes.join(", "))
+    }
 }
 
 fn run_batch(
@@ -174,13 +194,7 @@ fn run_batch(
         let query = std::str::from_utf8(line)
             .with_context(|| format!("batch line {} is not UTF-8", i + 1))?;
         let found = searcher.search(segment, query, options)?;
-        let answer = Answer {
-            query,
-            suggestions: items(&found.items),
-            truncated: found.truncated,
-        };
-        serde_json::to_writer(&mut *out, &answer)?;
-        writeln!(out)?;
+        write_answer(out, query, &found)?;
     }
     out.flush()?;
     Ok(())

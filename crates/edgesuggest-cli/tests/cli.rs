@@ -48,7 +48,8 @@ fn build_query_inspect_verify() {
         .assert()
         .success()
         .stdout(
-            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005,\"highlight\":[0,3]}],\"truncated\":false}\n",
+            "{\"query\":\"SAO\",\"suggestions\":[{\"text\":\"São Paulo\",\"score\":12400005,\"highlight\":[0,3],\
+             \"edits\":0,\"word_start\":false}],\"truncated\":false}\n",
         );
     cli()
         .args(["query", seg.to_str().unwrap(), "new", "-k", "1"])
@@ -261,10 +262,11 @@ fn csv_ndjson_gzip_and_stdin_inputs() {
         .success()
         .stdout(
             "{\"query\":\"new\",\"suggestions\":[{\"text\":\"New Delhi\",\"score\":20,\
-             \"highlight\":[0,3],\"payload\":{\"id\":3}},{\"text\":\"New York, NY\",\"score\":11,\
-             \"highlight\":[0,3]},{\"text\":\"Newcastle\",\"score\":7,\"highlight\":[0,3]},\
-             {\"text\":\"Newport\",\"score\":6,\"highlight\":[0,3]},{\"text\":\"Newark\",\
-             \"score\":5,\"highlight\":[0,3]}],\"truncated\":false}\n",
+             \"highlight\":[0,3],\"payload\":{\"id\":3},\"edits\":0,\"word_start\":false},{\"text\":\"New York, NY\",\
+             \"score\":11,\"highlight\":[0,3],\"edits\":0,\"word_start\":false},{\"text\":\"Newcastle\",\"score\":7,\
+             \"highlight\":[0,3],\"edits\":0,\"word_start\":false},{\"text\":\"Newport\",\"score\":6,\"highlight\":[0,3],\
+             \"edits\":0,\"word_start\":false},{\"text\":\"Newark\",\"score\":5,\"highlight\":[0,3],\"edits\":0,\"word_start\":false}],\
+             \"truncated\":false}\n",
         );
 }
 
@@ -356,9 +358,9 @@ fn word_starts_categories_fuzzy_and_payloads() {
         .success()
         .stdout(
             "{\"query\":\"york\",\"suggestions\":[{\"text\":\"Yorkshire\",\"score\":5000000,\"highlight\":[0,4],\
-             \"categories\":[\"region\"]},{\"text\":\"New York\",\"score\":8804190,\"highlight\":[4,8],\
-             \"payload\":{\"url\":\"/ny\"},\"categories\":[\"city\"],\"word_start\":true}],\
-             \"truncated\":false}\n",
+             \"categories\":[\"region\"],\"edits\":0,\"word_start\":false},{\"text\":\"New York\",\
+             \"score\":8804190,\"highlight\":[4,8],\"payload\":{\"url\":\"/ny\"},\"categories\":[\"city\"],\
+             \"edits\":0,\"word_start\":true}],\"truncated\":false}\n",
         );
     cli()
         .args(["query", seg, "pari", "--cat", "capital,region"])

@@ -1,10 +1,11 @@
 //! The JSON shape of one suggestion, shared by `edgesuggest query --json` and the worker's
-//! `/v1/suggest`, so the command line and the edge answer with the same objects:
+//! `/v1/suggest`; the wasm package builds the same objects in JavaScript. One shape on every
+//! surface, so a page can take suggestions from the in-page engine or from the edge unchanged:
 //!
-//! `{"text", "score", "highlight": [start, end], "payload"?, "categories"?, "edits"?,
-//! "word_start"?}` — highlight in UTF-16 code units (what JavaScript indexes strings by);
-//! fields after it only when they say something (a payload, some categories, a typo, a match
-//! at a later word).
+//! `{"text", "score", "highlight": [start, end], "payload"?, "categories"?, "edits",
+//! "word_start"}` — names in snake_case, like the HTTP parameters; highlight in UTF-16 code
+//! units (what JavaScript indexes strings by); `payload` and `categories` only when the
+//! suggestion has them, every other field always.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,11 +29,9 @@ pub struct SuggestionJson<'a> {
     /// The suggestion's categories.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<&'a str>,
-    /// Typos between the query and the matched prefix.
-    #[serde(skip_serializing_if = "is_zero")]
+    /// Typos between the query and the matched prefix (0 for an exact prefix).
     pub edits: u8,
     /// True when the query matched at a later word.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub word_start: bool,
 }
 
@@ -53,10 +52,6 @@ impl<'a> SuggestionJson<'a> {
     }
 }
 
-fn is_zero(n: &u8) -> bool {
-    *n == 0
-}
-
 /// The JSON array of `suggestions`.
 pub fn suggestions_json(suggestions: &[Suggestion<'_>]) -> String {
     let items: Vec<SuggestionJson> = suggestions.iter().map(SuggestionJson::new).collect();
@@ -67,20 +62,22 @@ pub fn suggestions_json(suggestions: &[Suggestion<'_>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use edgesuggest::{Searcher, Segment, SegmentBuilder};
+    use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
 
     #[test]
-    fn fields_appear_only_when_they_say_something() {
+    fn payload_and_categories_appear_only_when_present() {
         let mut b = SegmentBuilder::new();
         b.add_row("São Paulo", 10, Some(r#"{"id":1}"#), &["br"])
             .unwrap();
         b.add("Sapporo", 5).unwrap();
         let segment = Segment::load(b.finish().unwrap().bytes).unwrap();
         let mut searcher = Searcher::new();
-        let found = searcher.suggest(&segment, "sa", 10).unwrap();
+        let found = searcher
+            .search(&segment, "sa", &SuggestOptions::default())
+            .unwrap();
         assert_eq!(
-            suggestions_json(&found),
-            r#"[{"text":"São Paulo","score":10,"highlight":[0,2],"payload":{"id":1},"categories":["br"]},{"text":"Sapporo","score":5,"highlight":[0,2]}]"#
+            suggestions_json(&found.items),
+            r#"[{"text":"São Paulo","score":10,"highlight":[0,2],"payload":{"id":1},"categories":["br"],"edits":0,"word_start":false},{"text":"Sapporo","score":5,"highlight":[0,2],"edits":0,"word_start":false}]"#
         );
     }
 }

@@ -25,8 +25,8 @@ pub(crate) fn info(info: &SegmentInfo) -> String {
     }
     categories.push(']');
     let segment = format!(
-        "{{\"formatVersion\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\"wordStarts\":{},\
-         \"categories\":{categories},\"suggestions\":{},\"sourceRows\":{},\"bytes\":{},\
+        "{{\"format_version\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\"word_starts\":{},\
+         \"categories\":{categories},\"suggestions\":{},\"source_rows\":{},\"bytes\":{},\
          \"sections\":{sections}}}",
         info.format_version,
         info.normalizer.0,
