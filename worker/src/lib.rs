@@ -7,6 +7,8 @@
 //! - `OPTIONS *` → CORS preflight
 
 mod config;
+mod error;
+mod l1;
 pub mod params;
 mod store;
 
@@ -17,7 +19,8 @@ use serde::Serialize;
 use worker::{event, Cache, Context, Env, Headers, Method, Request, Response, Result};
 
 use config::Config;
-use store::{LoadError, Loaded};
+use error::LoadError;
+use store::Loaded;
 
 thread_local! {
     static SEARCHER: RefCell<Searcher> = RefCell::new(Searcher::new());
@@ -268,12 +271,12 @@ struct HealthIndex {
 fn health(config: &Config) -> Result<Response> {
     let (loaded, held) = store::loaded_summary();
     let indexes: Vec<HealthIndex> = loaded
-        .into_iter()
-        .map(|(index, version, bytes, suggestions)| HealthIndex {
-            index,
-            version,
-            bytes,
-            suggestions,
+        .iter()
+        .map(|l| HealthIndex {
+            index: l.index.clone(),
+            version: l.version,
+            bytes: l.bytes,
+            suggestions: l.segment.len(),
         })
         .collect();
     let stats = store::with_stats(|s| serde_json::to_value(&*s))
