@@ -16,7 +16,9 @@ pub const MAX_CATEGORIES_PER_REQUEST: usize = 32;
 /// A parameter error: `code` for programs, `message` for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRequest {
+    /// Which check failed, e.g. `bad_k` (the `code` of the 400 body).
     pub code: &'static str,
+    /// What was wrong and what is accepted.
     pub message: String,
 }
 
@@ -30,7 +32,9 @@ fn bad(code: &'static str, message: impl Into<String>) -> BadRequest {
 /// The parsed parameters of one suggest request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuggestParams {
+    /// `q`, decoded, as the client typed it (the engine normalizes it).
     pub query: String,
+    /// `index`, when given.
     pub index: Option<String>,
     /// k, fuzzy, prefix_length, cat, exact_first (the budget stays the engine's default).
     pub options: SuggestOptions,

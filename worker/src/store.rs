@@ -24,9 +24,13 @@ use crate::now_ms;
 
 /// One loaded index version.
 pub struct Loaded {
+    /// The index name (`INDEXES`).
     pub index: String,
+    /// The manifest version this segment came from.
     pub version: u64,
+    /// The parsed segment, owning its bytes.
     pub segment: Segment<Vec<u8>>,
+    /// Size of the segment, counted against the memory budget.
     pub bytes: usize,
     /// Milliseconds the load spent reading KV (manifest and chunks).
     pub kv_ms: f64,
@@ -81,6 +85,7 @@ impl Drop for InflightGuard<'_> {
 
 /// How a request got its index: from memory, or by waiting for a load.
 pub struct Got {
+    /// The index version to answer from.
     pub loaded: Rc<Loaded>,
     /// Milliseconds spent waiting for KV and parsing (0 on an L1 hit).
     pub load_ms: f64,
