@@ -1,17 +1,24 @@
 //! Strict parsing of `/v1/suggest` parameters: every malformed input is a 400 with a reason,
 //! never a guess.
 
+use edgesuggest::{Fuzziness, SuggestOptions, DEFAULT_K};
+
 /// Longest query accepted, in bytes (after percent-decoding).
 pub const MAX_QUERY_BYTES: usize = 256;
 /// Largest `k`.
 pub const MAX_K: usize = 50;
-/// `k` when absent.
-pub const DEFAULT_K: usize = 10;
+/// Largest `prefix_length` (characters that must match exactly before a typo counts).
+pub const MAX_PREFIX_LENGTH: usize = 16;
+/// Most categories one request may filter by. Not the engine's `MAX_CATEGORIES`, which bounds
+/// the categories one segment may define.
+pub const MAX_CATEGORIES_PER_REQUEST: usize = 32;
 
 /// A parameter error: `code` for programs, `message` for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRequest {
+    /// Which check failed, e.g. `bad_k` (the `code` of the 400 body).
     pub code: &'static str,
+    /// What was wrong and what is accepted.
     pub message: String,
 }
 
@@ -22,16 +29,15 @@ fn bad(code: &'static str, message: impl Into<String>) -> BadRequest {
     }
 }
 
-/// Most categories one request may filter by.
-pub const MAX_CATEGORIES: usize = 32;
-
 /// The parsed parameters of one suggest request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SuggestParams {
+    /// `q`, decoded, as the client typed it (the engine normalizes it).
     pub query: String,
+    /// `index`, when given.
     pub index: Option<String>,
     /// k, fuzzy, prefix_length, cat, exact_first (the budget stays the engine's default).
-    pub options: edgesuggest::SuggestOptions,
+    pub options: SuggestOptions,
 }
 
 impl SuggestParams {
@@ -82,40 +88,88 @@ pub fn decode_component(raw: &str) -> Result<String, String> {
     })
 }
 
-/// Parses the raw query string (without `?`) of `/v1/suggest`.
-pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
-    let mut query = None;
-    let mut k = None;
-    let mut index = None;
-    let mut fuzzy = None;
-    let mut prefix_length = None;
-    let mut categories = None;
-    let mut exact_first = None;
-    for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = decode_component(name).map_err(|e| bad("bad_encoding", e))?;
-        let slot = match name.as_str() {
-            "q" => &mut query,
-            "k" => &mut k,
-            "index" => &mut index,
-            "fuzzy" => &mut fuzzy,
-            "prefix_length" => &mut prefix_length,
-            "cat" => &mut categories,
-            "exact_first" => &mut exact_first,
-            _ => continue, // unknown parameters are ignored, like cache busters
-        };
-        if slot.is_some() {
-            return Err(bad(
-                "duplicate_parameter",
-                format!("parameter `{name}` given twice"),
-            ));
+/// The decoded values of the parameters `/v1/suggest` knows, each given at most once.
+#[derive(Default)]
+struct RawParams {
+    q: Option<String>,
+    k: Option<String>,
+    index: Option<String>,
+    fuzzy: Option<String>,
+    prefix_length: Option<String>,
+    cat: Option<String>,
+    exact_first: Option<String>,
+}
+
+impl RawParams {
+    /// Splits and decodes the raw query string. Unknown parameters are ignored, like cache
+    /// busters; a known one given twice is an error rather than a guess at which one counts.
+    fn collect(raw_query: &str) -> Result<RawParams, BadRequest> {
+        let mut raw = RawParams::default();
+        for pair in raw_query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode_component(name).map_err(|e| bad("bad_encoding", e))?;
+            let Some(slot) = raw.slot(&name) else {
+                continue;
+            };
+            if slot.is_some() {
+                return Err(bad(
+                    "duplicate_parameter",
+                    format!("parameter `{name}` given twice"),
+                ));
+            }
+            let value = decode_component(value)
+                .map_err(|e| bad("bad_encoding", format!("parameter `{name}`: {e}")))?;
+            *slot = Some(value);
         }
-        let value = decode_component(value)
-            .map_err(|e| bad("bad_encoding", format!("parameter `{name}`: {e}")))?;
-        *slot = Some(value);
+        Ok(raw)
     }
+
+    /// Where the parameter called `name` goes, if it is one of ours.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "q" => &mut self.q,
+            "k" => &mut self.k,
+            "index" => &mut self.index,
+            "fuzzy" => &mut self.fuzzy,
+            "prefix_length" => &mut self.prefix_length,
+            "cat" => &mut self.cat,
+            "exact_first" => &mut self.exact_first,
+            _ => return None,
+        })
+    }
+}
+
+/// Parses the raw query string (without `?`) of `/v1/suggest`. Errors are reported in a fixed
+/// order: encoding and duplicates, then q, k, fuzzy, prefix_length, exact_first, cat.
+pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
+    let raw = RawParams::collect(raw_query)?;
+    let query = parse_query(raw.q)?;
+    let mut options = SuggestOptions::with_k(parse_k(raw.k.as_deref())?);
+    if let Some(raw) = raw.fuzzy {
+        // `to_string`: the engine's parse error is a message today and an error type that
+        // displays the same message tomorrow; this reads both.
+        options.fuzzy = Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e.to_string()))?;
+    }
+    if let Some(raw) = raw.prefix_length {
+        options.prefix_length = parse_prefix_length(&raw)?;
+    }
+    if let Some(raw) = raw.exact_first {
+        options.exact_first = parse_exact_first(&raw)?;
+    }
+    if let Some(raw) = raw.cat {
+        options.categories = parse_categories(&raw)?;
+    }
+    Ok(SuggestParams {
+        query,
+        index: raw.index,
+        options,
+    })
+}
+
+/// `q`: required, at most [`MAX_QUERY_BYTES`].
+fn parse_query(q: Option<String>) -> Result<String, BadRequest> {
     let query =
-        query.ok_or_else(|| bad("missing_q", "parameter `q` is required: /v1/suggest?q=new"))?;
+        q.ok_or_else(|| bad("missing_q", "parameter `q` is required: /v1/suggest?q=new"))?;
     if query.len() > MAX_QUERY_BYTES {
         return Err(bad(
             "q_too_long",
@@ -125,79 +179,85 @@ pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
             ),
         ));
     }
-    let k = match k {
-        None => DEFAULT_K,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(k) if (1..=MAX_K).contains(&k) => k,
-            _ => {
-                let shown: String = raw.chars().take(20).collect();
-                return Err(bad(
-                    "bad_k",
-                    format!("`k` must be an integer from 1 to {MAX_K}, got {shown:?}"),
-                ));
-            }
-        },
+    Ok(query)
+}
+
+/// At most 20 characters of a bad value, quoted, for an error message.
+fn shown(raw: &str) -> String {
+    let head: String = raw.chars().take(20).collect();
+    format!("{head:?}")
+}
+
+/// `k`: 1 to [`MAX_K`], the engine's [`DEFAULT_K`] when absent.
+fn parse_k(k: Option<&str>) -> Result<usize, BadRequest> {
+    let Some(raw) = k else {
+        return Ok(DEFAULT_K);
     };
-    let mut options = edgesuggest::SuggestOptions::with_k(k);
-    if let Some(raw) = fuzzy {
-        options.fuzzy =
-            edgesuggest::Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e.to_string()))?;
+    match raw.parse::<usize>() {
+        Ok(k) if (1..=MAX_K).contains(&k) => Ok(k),
+        _ => Err(bad(
+            "bad_k",
+            format!(
+                "`k` must be an integer from 1 to {MAX_K}, got {}",
+                shown(raw)
+            ),
+        )),
     }
-    if let Some(raw) = prefix_length {
-        options.prefix_length = match raw.parse::<usize>() {
-            Ok(n) if n <= 16 => n,
-            _ => {
-                let shown: String = raw.chars().take(20).collect();
-                return Err(bad(
-                    "bad_prefix_length",
-                    format!("`prefix_length` must be an integer from 0 to 16, got {shown:?}"),
-                ));
-            }
-        };
+}
+
+/// `prefix_length`: 0 to [`MAX_PREFIX_LENGTH`].
+fn parse_prefix_length(raw: &str) -> Result<usize, BadRequest> {
+    match raw.parse::<usize>() {
+        Ok(n) if n <= MAX_PREFIX_LENGTH => Ok(n),
+        _ => Err(bad(
+            "bad_prefix_length",
+            format!(
+                "`prefix_length` must be an integer from 0 to {MAX_PREFIX_LENGTH}, got {}",
+                shown(raw)
+            ),
+        )),
     }
-    if let Some(raw) = exact_first {
-        options.exact_first = match raw.as_str() {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => {
-                return Err(bad(
-                    "bad_exact_first",
-                    "`exact_first` must be true or false (or 1 or 0)",
-                ))
-            }
-        };
+}
+
+/// `exact_first`: true or false, 1 or 0.
+fn parse_exact_first(raw: &str) -> Result<bool, BadRequest> {
+    match raw {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(bad(
+            "bad_exact_first",
+            "`exact_first` must be true or false (or 1 or 0)",
+        )),
     }
-    if let Some(raw) = categories {
-        let mut list: Vec<String> = raw
-            .split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect();
-        if list.is_empty() {
-            return Err(bad(
-                "bad_cat",
-                "`cat` lists no category: /v1/suggest?q=par&cat=city,capital",
-            ));
-        }
-        if list.len() > MAX_CATEGORIES {
-            return Err(bad(
-                "bad_cat",
-                format!(
-                    "`cat` lists {} categories; at most {MAX_CATEGORIES}",
-                    list.len()
-                ),
-            ));
-        }
-        list.sort();
-        list.dedup();
-        options.categories = list;
+}
+
+/// `cat`: a comma-separated list of 1 to [`MAX_CATEGORIES_PER_REQUEST`] categories, sorted
+/// and deduplicated so equal filters share a cache key.
+fn parse_categories(raw: &str) -> Result<Vec<String>, BadRequest> {
+    let mut list: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect();
+    if list.is_empty() {
+        return Err(bad(
+            "bad_cat",
+            "`cat` lists no category: /v1/suggest?q=par&cat=city,capital",
+        ));
     }
-    Ok(SuggestParams {
-        query,
-        index,
-        options,
-    })
+    if list.len() > MAX_CATEGORIES_PER_REQUEST {
+        return Err(bad(
+            "bad_cat",
+            format!(
+                "`cat` lists {} categories; at most {MAX_CATEGORIES_PER_REQUEST}",
+                list.len()
+            ),
+        ));
+    }
+    list.sort();
+    list.dedup();
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -249,5 +309,54 @@ mod tests {
         let long = format!("q={}", "a".repeat(257));
         assert_eq!(parse_suggest(&long).unwrap_err().code, "q_too_long");
         assert!(parse_suggest(&format!("q={}", "a".repeat(256))).is_ok());
+    }
+
+    #[test]
+    fn limits_categories_per_request() {
+        let cats = |n: usize| {
+            (0..n)
+                .map(|i| format!("c{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let at_limit = parse_suggest(&format!("q=a&cat={}", cats(MAX_CATEGORIES_PER_REQUEST)));
+        assert_eq!(
+            at_limit.unwrap().options.categories.len(),
+            MAX_CATEGORIES_PER_REQUEST
+        );
+        let over = parse_suggest(&format!("q=a&cat={}", cats(MAX_CATEGORIES_PER_REQUEST + 1)));
+        assert_eq!(
+            over.unwrap_err().message,
+            "`cat` lists 33 categories; at most 32"
+        );
+        let dup = parse_suggest("q=a&cat=b,a,b").unwrap();
+        assert_eq!(dup.options.categories, ["a", "b"]);
+    }
+
+    #[test]
+    fn reports_errors_in_a_fixed_order_with_their_messages() {
+        // Encoding and duplicates come first, then q, k, fuzzy, prefix_length, exact_first.
+        assert_eq!(
+            parse_suggest("k=0&q=a&q=b").unwrap_err().code,
+            "duplicate_parameter"
+        );
+        assert_eq!(parse_suggest("k=0").unwrap_err().code, "missing_q");
+        assert_eq!(parse_suggest("q=a&k=0&fuzzy=9").unwrap_err().code, "bad_k");
+        let e = parse_suggest("q=a&fuzzy=9&prefix_length=x").unwrap_err();
+        assert_eq!(e.code, "bad_fuzzy");
+        assert!(e.message.contains("auto, 0, 1 or 2"), "{}", e.message);
+        assert_eq!(
+            parse_suggest("q=a&prefix_length=17").unwrap_err().message,
+            "`prefix_length` must be an integer from 0 to 16, got \"17\""
+        );
+        assert_eq!(
+            parse_suggest("q=a&k=aaaaaaaaaaaaaaaaaaaaaaaaa")
+                .unwrap_err()
+                .message,
+            "`k` must be an integer from 1 to 50, got \"aaaaaaaaaaaaaaaaaaaa\""
+        );
+        let p = parse_suggest("q=a&cache_buster=1&index=towns").unwrap();
+        assert_eq!(p.index.as_deref(), Some("towns"));
+        assert_eq!(p.options, SuggestOptions::with_k(DEFAULT_K));
     }
 }

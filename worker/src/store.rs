@@ -1,16 +1,16 @@
-//! L1: parsed segments kept in isolate memory across requests.
+//! L1: parsed segments kept in isolate memory across requests. This module is the thin async
+//! layer that reads KV; the bookkeeping (LRU, byte budget, single flight, refresh timing,
+//! counters) is the plain [`L1`] it keeps per isolate.
 //!
-//! - bounded by a byte budget, least-recently-used index evicted first;
-//! - one load per index at a time: the first request loads it; concurrent requests wait on
-//!   their own short timers and then read the outcome. They never drive the loader's KV I/O
-//!   nor get woken from its context: Workers forbid one request touching another's I/O
-//!   objects, and a wake-up sent across requests can be lost with the request that sent it;
+//! - concurrent requests for an index that is loading wait on their own short timers and then
+//!   read the outcome. They never drive the loader's KV I/O nor get woken from its context:
+//!   Workers forbid one request touching another's I/O objects, and a wake-up sent across
+//!   requests can be lost with the request that sent it;
 //! - the manifest is re-read at most every `refresh` interval, in the background, while the
-//!   loaded version keeps answering; a new version is swapped in whole;
+//!   loaded version keeps answering;
 //! - a failed or corrupt load keeps the last good version serving and logs one JSON line.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use edgesuggest::Segment;
@@ -18,101 +18,33 @@ use edgesuggest_manifest::{manifest_key, Manifest};
 use worker::kv::KvStore;
 
 use crate::config::Config;
+use crate::error::LoadError;
+use crate::l1::{check_budget, Held, Lookup, Stats, L1};
 use crate::now_ms;
 
 /// One loaded index version.
 pub struct Loaded {
+    /// The index name (`INDEXES`).
     pub index: String,
+    /// The manifest version this segment came from.
     pub version: u64,
+    /// The parsed segment, owning its bytes.
     pub segment: Segment<Vec<u8>>,
+    /// Size of the segment, counted against the memory budget.
     pub bytes: usize,
     /// Milliseconds the load spent reading KV (manifest and chunks).
     pub kv_ms: f64,
 }
 
-/// Why an index could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadError {
-    /// No manifest in KV: nothing was published for this index yet.
-    NoManifest { index: String },
-    /// The index is larger than the whole memory budget.
-    TooLarge {
-        index: String,
-        bytes: u64,
-        budget: u64,
-    },
-    /// KV failed, a chunk is missing, or the bytes are corrupt.
-    Failed { index: String, detail: String },
-}
-
-impl LoadError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            LoadError::NoManifest { .. } => "not_published",
-            LoadError::TooLarge { .. } => "index_too_large",
-            LoadError::Failed { .. } => "load_failed",
-        }
+impl Held for Loaded {
+    fn index(&self) -> &str {
+        &self.index
     }
-
-    pub fn message(&self) -> String {
-        match self {
-            LoadError::NoManifest { index } => format!(
-                "index `{index}` has no manifest in KV yet; publish it with `edgesuggest publish`"
-            ),
-            LoadError::TooLarge {
-                index,
-                bytes,
-                budget,
-            } => format!(
-                "index `{index}` needs {bytes} bytes, more than this worker's memory budget of \
-                 {budget} bytes (MEMORY_BUDGET_BYTES); split it or raise the budget"
-            ),
-            LoadError::Failed { index, detail } => {
-                format!("index `{index}` could not be loaded: {detail}")
-            }
-        }
+    fn version(&self) -> u64 {
+        self.version
     }
-}
-
-struct Slot {
-    loaded: Rc<Loaded>,
-    last_used: u64,
-    checked_ms: f64,
-    refreshing: bool,
-}
-
-/// Counters for `/v1/health`.
-#[derive(Default, serde::Serialize)]
-pub struct Stats {
-    pub kv_reads: BTreeMap<String, u64>,
-    pub l1_hits: u64,
-    pub l2_hits: u64,
-    pub l2_misses: u64,
-    pub loads: u64,
-    pub load_failures: u64,
-    pub swaps: u64,
-    pub evictions: u64,
-}
-
-#[derive(Default)]
-struct State {
-    slots: HashMap<String, Slot>,
-    /// Indexes being loaded.
-    inflight: std::collections::HashSet<String>,
-    /// The outcome of the last finished load attempt per index, for waiters to read.
-    last_error: HashMap<String, LoadError>,
-    tick: u64,
-    stats: Stats,
-}
-
-/// Marks a load in flight until dropped (finished or cancelled with its request).
-struct InflightGuard {
-    index: String,
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        STATE.with(|s| s.borrow_mut().inflight.remove(&self.index));
+    fn bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -122,34 +54,38 @@ const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 const WAIT_LIMIT_MS: f64 = 30_000.0;
 
 thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State::default());
+    static STATE: RefCell<L1<Loaded>> = RefCell::new(L1::new());
+}
+
+/// Runs `f` on this isolate's L1. Never call it from inside `f`, nor hold it across an await.
+fn with_l1<T>(f: impl FnOnce(&mut L1<Loaded>) -> T) -> T {
+    STATE.with(|s| f(&mut s.borrow_mut()))
 }
 
 /// Runs `f` on the counters.
 pub fn with_stats<T>(f: impl FnOnce(&mut Stats) -> T) -> T {
-    STATE.with(|s| f(&mut s.borrow_mut().stats))
+    with_l1(|l1| f(&mut l1.stats))
 }
 
-/// `(index, version, bytes, suggestions)` of every loaded index, and the bytes held.
-pub fn loaded_summary() -> (Vec<(String, u64, usize, usize)>, usize) {
-    STATE.with(|s| {
-        let s = s.borrow();
-        let mut list: Vec<_> = s
-            .slots
-            .values()
-            .map(|slot| {
-                let l = &slot.loaded;
-                (l.index.clone(), l.version, l.bytes, l.segment.len())
-            })
-            .collect();
-        list.sort();
-        let held = list.iter().map(|(_, _, b, _)| b).sum();
-        (list, held)
-    })
+/// Every loaded index version (by index name) and the bytes held.
+pub fn loaded_summary() -> (Vec<Rc<Loaded>>, usize) {
+    with_l1(|l1| (l1.held(), l1.bytes_held()))
+}
+
+/// Marks a load in flight until dropped (finished or cancelled with its request).
+struct InflightGuard<'a> {
+    index: &'a str,
+}
+
+impl Drop for InflightGuard<'_> {
+    fn drop(&mut self) {
+        with_l1(|l1| l1.end_load(self.index));
+    }
 }
 
 /// How a request got its index: from memory, or by waiting for a load.
 pub struct Got {
+    /// The index version to answer from.
     pub loaded: Rc<Loaded>,
     /// Milliseconds spent waiting for KV and parsing (0 on an L1 hit).
     pub load_ms: f64,
@@ -161,94 +97,58 @@ pub async fn get_or_load(kv: &KvStore, index: &str, config: &Config) -> Result<G
     let started = now_ms();
     let mut waited = false;
     loop {
-        enum Next {
-            Hit(Rc<Loaded>),
-            Wait,
-            Failed(LoadError),
-            Load,
-        }
-        let next = STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            s.tick += 1;
-            let tick = s.tick;
-            if let Some(slot) = s.slots.get_mut(index) {
-                slot.last_used = tick;
-                let loaded = slot.loaded.clone();
-                s.stats.l1_hits += 1;
-                return Next::Hit(loaded);
+        match with_l1(|l1| l1.lookup(index, waited)) {
+            Lookup::Hit(loaded) => {
+                let load_ms = (now_ms() - started).max(0.0);
+                return Ok(Got { loaded, load_ms });
             }
-            if s.inflight.contains(index) {
-                return Next::Wait;
-            }
-            if waited {
-                // The load this request waited for finished without installing anything.
-                if let Some(e) = s.last_error.get(index) {
-                    return Next::Failed(e.clone());
-                }
-            }
-            s.inflight.insert(index.to_string());
-            s.last_error.remove(index);
-            Next::Load
-        });
-        match next {
-            Next::Hit(loaded) => {
-                let waited = now_ms() - started;
-                return Ok(Got {
-                    loaded,
-                    load_ms: if waited > 0.0 { waited } else { 0.0 },
-                });
-            }
-            Next::Wait => {
-                if now_ms() - started > WAIT_LIMIT_MS {
-                    return Err(LoadError::Failed {
-                        index: index.to_string(),
-                        detail: "timed out waiting for a concurrent load".to_string(),
-                    });
-                }
-                worker::Delay::from(WAIT_POLL).await;
+            Lookup::Wait => {
+                wait_for_load(index, started).await?;
                 waited = true;
             }
-            Next::Failed(e) => return Err(e),
-            Next::Load => {
-                let _guard = InflightGuard {
-                    index: index.to_string(),
-                };
-                let result = load_latest(kv, index, config.memory_budget_bytes).await;
-                STATE.with(|s| {
-                    let mut s = s.borrow_mut();
-                    match &result {
-                        Ok(loaded) => install(&mut s, loaded.clone(), config.memory_budget_bytes),
-                        Err(e) => {
-                            s.stats.load_failures += 1;
-                            s.last_error.insert(index.to_string(), e.clone());
-                            let serving = s.slots.get(index).map(|x| x.loaded.version);
-                            log_failure(index, e, serving);
-                        }
-                    }
-                });
-                return result.map(|loaded| Got {
-                    loaded,
-                    load_ms: now_ms() - started,
-                });
+            Lookup::Failed(e) => return Err(e),
+            Lookup::Load => {
+                let loaded = load_and_install(kv, index, config).await?;
+                let load_ms = now_ms() - started;
+                return Ok(Got { loaded, load_ms });
             }
         }
     }
 }
 
-/// Starts a background manifest check for `index` when the refresh interval has passed.
-pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &Config) {
-    let now = now_ms();
-    let due = STATE.with(|s| {
-        let mut s = s.borrow_mut();
-        match s.slots.get_mut(index) {
-            Some(slot) if !slot.refreshing && now - slot.checked_ms >= config.refresh_ms => {
-                slot.refreshing = true;
-                slot.checked_ms = now;
-                Some(slot.loaded.version)
-            }
-            _ => None,
+/// Sleeps one poll interval, or fails when the wait for another request's load is too long.
+async fn wait_for_load(index: &str, started: f64) -> Result<(), LoadError> {
+    if now_ms() - started > WAIT_LIMIT_MS {
+        return Err(LoadError::Failed {
+            index: index.to_string(),
+            detail: "timed out waiting for a concurrent load".to_string(),
+        });
+    }
+    worker::Delay::from(WAIT_POLL).await;
+    Ok(())
+}
+
+/// Loads the latest version of `index` (this request owns the load) and records the outcome
+/// for the requests waiting on it.
+async fn load_and_install(
+    kv: &KvStore,
+    index: &str,
+    config: &Config,
+) -> Result<Rc<Loaded>, LoadError> {
+    let _guard = InflightGuard { index };
+    let result = load_latest(kv, index, config.memory_budget_bytes).await;
+    with_l1(|l1| {
+        l1.finish_load(index, &result, config.memory_budget_bytes, now_ms());
+        if let Err(e) = &result {
+            log_failure(index, e, l1.serving_version(index));
         }
     });
+    result
+}
+
+/// Starts a background manifest check for `index` when the refresh interval has passed.
+pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &Config) {
+    let due = with_l1(|l1| l1.refresh_due(index, now_ms(), config.refresh_ms));
     let Some(current) = due else {
         return;
     };
@@ -256,39 +156,41 @@ pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &
     let index = index.to_string();
     let budget = config.memory_budget_bytes;
     ctx.wait_until(async move {
-        let result = match read_manifest(&kv, &index).await {
-            Ok(m) if m.version == current => Ok(None),
-            Ok(m) => load_manifest(&kv, &index, m, budget).await.map(Some),
-            Err(e) => Err(e),
-        };
-        STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            match result {
-                Ok(Some(loaded)) => {
-                    let (from, to) = (current, loaded.version);
-                    install(&mut s, loaded, budget);
-                    s.stats.swaps += 1;
-                    worker::console_log!(
-                        "{}",
-                        serde_json::json!({"event": "swap", "index": index, "from": from, "to": to})
-                    );
-                }
+        let result = load_if_newer(&kv, &index, current, budget).await;
+        with_l1(|l1| {
+            l1.finish_refresh(&index, &result, budget, now_ms());
+            match &result {
+                Ok(Some(loaded)) => log_swap(&index, current, loaded.version),
                 Ok(None) => {}
-                Err(e) => {
-                    s.stats.load_failures += 1;
-                    let serving = s.slots.get(&index).map(|x| x.loaded.version);
-                    log_failure(&index, &e, serving);
-                }
-            }
-            if let Some(slot) = s.slots.get_mut(&index) {
-                slot.refreshing = false;
+                Err(e) => log_failure(&index, e, l1.serving_version(&index)),
             }
         });
     });
 }
 
-/// One structured log line per failed load. Takes the serving version as an argument: it is
-/// called while the state is borrowed.
+/// The version the manifest names when it is not `current`, loaded; `None` when it is.
+async fn load_if_newer(
+    kv: &KvStore,
+    index: &str,
+    current: u64,
+    budget: u64,
+) -> Result<Option<Rc<Loaded>>, LoadError> {
+    let manifest = read_manifest(kv, index).await?;
+    if manifest.version == current {
+        return Ok(None);
+    }
+    load_manifest(kv, index, manifest, budget).await.map(Some)
+}
+
+/// One structured log line per swapped-in version.
+fn log_swap(index: &str, from: u64, to: u64) {
+    worker::console_log!(
+        "{}",
+        serde_json::json!({"event": "swap", "index": index, "from": from, "to": to})
+    );
+}
+
+/// One structured log line per failed load, with the version that keeps serving (if any).
 fn log_failure(index: &str, e: &LoadError, keeps_serving: Option<u64>) {
     worker::console_log!(
         "{}",
@@ -302,41 +204,7 @@ fn log_failure(index: &str, e: &LoadError, keeps_serving: Option<u64>) {
     );
 }
 
-/// Puts a loaded version in place (replacing any older one whole), evicting least recently
-/// used indexes until the budget holds.
-fn install(s: &mut State, loaded: Rc<Loaded>, budget: u64) {
-    let index = loaded.index.clone();
-    s.tick += 1;
-    let tick = s.tick;
-    let now = now_ms();
-    s.slots.remove(&index);
-    loop {
-        let held: u64 = s.slots.values().map(|x| x.loaded.bytes as u64).sum();
-        if held + loaded.bytes as u64 <= budget {
-            break;
-        }
-        let Some(oldest) = s
-            .slots
-            .iter()
-            .min_by_key(|(_, x)| x.last_used)
-            .map(|(k, _)| k.clone())
-        else {
-            break;
-        };
-        s.slots.remove(&oldest);
-        s.stats.evictions += 1;
-    }
-    s.slots.insert(
-        index,
-        Slot {
-            loaded,
-            last_used: tick,
-            checked_ms: now,
-            refreshing: false,
-        },
-    );
-}
-
+/// The value at `key`, counted in the KV read stats.
 async fn kv_bytes(kv: &KvStore, key: &str) -> Result<Option<Vec<u8>>, String> {
     with_stats(|st| *st.kv_reads.entry(key.to_string()).or_default() += 1);
     kv.get(key)
@@ -345,6 +213,7 @@ async fn kv_bytes(kv: &KvStore, key: &str) -> Result<Option<Vec<u8>>, String> {
         .map_err(|e| format!("KV read of `{key}` failed: {e}"))
 }
 
+/// The manifest the pointer `manifest/<index>` holds.
 async fn read_manifest(kv: &KvStore, index: &str) -> Result<Manifest, LoadError> {
     let key = manifest_key(index);
     let failed = |detail: String| LoadError::Failed {
@@ -360,6 +229,7 @@ async fn read_manifest(kv: &KvStore, index: &str) -> Result<Manifest, LoadError>
     Manifest::parse(&text).map_err(|e| failed(format!("`{key}`: {e}")))
 }
 
+/// Reads the manifest, then loads the version it names; `kv_ms` covers both.
 async fn load_latest(kv: &KvStore, index: &str, budget: u64) -> Result<Rc<Loaded>, LoadError> {
     let started = now_ms();
     let manifest = read_manifest(kv, index).await?;
@@ -371,6 +241,7 @@ async fn load_latest(kv: &KvStore, index: &str, budget: u64) -> Result<Rc<Loaded
     Ok(loaded)
 }
 
+/// Reads the chunks of the segment `manifest` names and parses it.
 async fn load_manifest(
     kv: &KvStore,
     index: &str,
@@ -382,14 +253,7 @@ async fn load_manifest(
         index: index.to_string(),
         detail,
     };
-    let total = manifest.total_bytes();
-    if total > budget {
-        return Err(LoadError::TooLarge {
-            index: index.to_string(),
-            bytes: total,
-            budget,
-        });
-    }
+    check_budget(index, manifest.total_bytes(), budget)?;
     let [entry] = manifest.segments.as_slice() else {
         return Err(failed(format!(
             "manifest v{} names {} segments; this worker serves exactly one segment per index",
@@ -397,20 +261,9 @@ async fn load_manifest(
             manifest.segments.len()
         )));
     };
-    let reads = entry.chunks.iter().map(|key| async move {
-        match kv_bytes(kv, key).await {
-            Ok(Some(bytes)) => Ok(bytes),
-            Ok(None) => Err(format!("chunk `{key}` is missing from KV")),
-            Err(e) => Err(e),
-        }
-    });
     let kv_started = now_ms();
-    let chunks = futures::future::try_join_all(reads).await.map_err(failed)?;
+    let bytes = read_chunks(kv, &entry.chunks).await.map_err(failed)?;
     let kv_ms = now_ms() - kv_started;
-    let mut bytes = Vec::with_capacity(entry.size as usize);
-    for chunk in chunks {
-        bytes.extend_from_slice(&chunk);
-    }
     if bytes.len() as u64 != entry.size {
         return Err(failed(format!(
             "segment {} is {} bytes in KV, the manifest says {}",
@@ -429,4 +282,17 @@ async fn load_manifest(
         bytes: size,
         kv_ms,
     }))
+}
+
+/// The chunks at `keys`, read concurrently, concatenated in order.
+async fn read_chunks(kv: &KvStore, keys: &[String]) -> Result<Vec<u8>, String> {
+    let reads = keys.iter().map(|key| async move {
+        match kv_bytes(kv, key).await {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(format!("chunk `{key}` is missing from KV")),
+            Err(e) => Err(e),
+        }
+    });
+    let chunks = futures::future::try_join_all(reads).await?;
+    Ok(chunks.concat())
 }

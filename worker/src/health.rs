@@ -1,0 +1,90 @@
+//! `GET /v1/health`: what this isolate serves and holds, and its counters.
+
+use serde::Serialize;
+use worker::Response;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::json_response;
+use crate::l1::Stats;
+use crate::store;
+
+/// The health body. Fields (here and in [`HealthIndex`]) in alphabetical order: the order
+/// this body has always had, so scripts diffing it see no change.
+#[derive(Serialize)]
+struct HealthBody<'a> {
+    bytes_held: usize,
+    loaded: Vec<HealthIndex<'a>>,
+    memory_budget_bytes: u64,
+    refresh_seconds: f64,
+    serves: &'a [String],
+    stats: Stats,
+    status: &'static str,
+}
+
+/// One loaded index version.
+#[derive(Serialize)]
+struct HealthIndex<'a> {
+    bytes: usize,
+    index: &'a str,
+    suggestions: usize,
+    version: u64,
+}
+
+/// The health answer (never cached).
+pub fn health(config: &Config) -> Result<Response, ApiError> {
+    let (held, bytes_held) = store::loaded_summary();
+    let loaded = held
+        .iter()
+        .map(|l| HealthIndex {
+            bytes: l.bytes,
+            index: &l.index,
+            suggestions: l.segment.len(),
+            version: l.version,
+        })
+        .collect();
+    let body = HealthBody {
+        bytes_held,
+        loaded,
+        memory_budget_bytes: config.memory_budget_bytes,
+        refresh_seconds: config.refresh_ms / 1000.0,
+        serves: &config.indexes,
+        stats: store::with_stats(|s| s.clone()),
+        status: "ok",
+    };
+    let mut response = json_response(serde_json::to_string(&body)?)?;
+    response.headers_mut().set("cache-control", "no-store")?;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_lists_its_fields_alphabetically() {
+        let serves = vec!["cities".to_string()];
+        let body = HealthBody {
+            bytes_held: 120,
+            loaded: vec![HealthIndex {
+                bytes: 120,
+                index: "cities",
+                suggestions: 7,
+                version: 3,
+            }],
+            memory_budget_bytes: 1000,
+            refresh_seconds: 30.0,
+            serves: &serves,
+            stats: Stats::default(),
+            status: "ok",
+        };
+        let text = serde_json::to_string(&body).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"bytes_held":120,"loaded":[{"bytes":120,"index":"cities","suggestions":7,"version":3}],"memory_budget_bytes":1000,"refresh_seconds":30.0,"serves":["cities"],"stats":{"evictions":0,"#
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with(r#""swaps":0},"status":"ok"}"#), "{text}");
+    }
+}

@@ -1,0 +1,303 @@
+//! `GET /v1/suggest`, in named steps: parse the parameters, resolve the index, get it from L1
+//! (loading it from KV when absent), take the answer from L2 or search, respond.
+
+use std::cell::RefCell;
+
+use edgesuggest::Searcher;
+use edgesuggest_json::SuggestionJson;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use worker::kv::KvStore;
+use worker::{Cache, Context, Env, Response};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::params::{self, SuggestParams};
+use crate::store::{self, Loaded};
+use crate::{json_response, now_ms};
+
+thread_local! {
+    /// One searcher per isolate: it reuses its buffers across queries.
+    static SEARCHER: RefCell<Searcher> = RefCell::new(Searcher::new());
+}
+
+/// The response body. Field order is the order on the wire.
+#[derive(Serialize)]
+struct SuggestBody<'a> {
+    /// The raw query, echoed (a cached answer may have come from another raw query).
+    query: &'a str,
+    index: &'a str,
+    version: u64,
+    suggestions: &'a RawValue,
+    truncated: bool,
+    took_us: u64,
+}
+
+/// One search's answer, as L2 stores it (JSON) and the body embeds it. The suggestions stay
+/// serialized: a cache hit passes them through without rebuilding each object.
+#[derive(Serialize, Deserialize)]
+struct Answer {
+    /// The array of `edgesuggest_json::SuggestionJson` objects.
+    suggestions: Box<RawValue>,
+    /// True when the engine's work budget cut the search short.
+    truncated: bool,
+}
+
+/// Where the answer came from and what each step cost, for `Server-Timing`.
+struct Timing {
+    kv_ms: f64,
+    load_ms: f64,
+    search_ms: f64,
+    /// `hit`, `miss` or `off`.
+    cache: &'static str,
+    cache_ms: f64,
+}
+
+impl Timing {
+    /// The `Server-Timing` header value.
+    fn header(&self) -> String {
+        format!(
+            "kv;dur={:.3}, load;dur={:.3}, search;dur={:.3}, cache;desc={};dur={:.3}",
+            self.kv_ms, self.load_ms, self.search_ms, self.cache, self.cache_ms
+        )
+    }
+}
+
+/// The suggest handler.
+pub async fn suggest(
+    raw_query: &str,
+    env: &Env,
+    ctx: &Context,
+    config: &Config,
+) -> Result<Response, ApiError> {
+    let started = now_ms();
+    let params = params::parse_suggest(raw_query)?;
+    let index = resolve_index(params.index.as_deref(), config)?;
+    let kv = kv_store(env, config)?;
+    let got = store::get_or_load(&kv, &index, config).await?;
+    store::maybe_refresh(ctx, &kv, &index, config);
+    let loaded = got.loaded;
+    let (answer, mut timing) = cached_or_search(&params, &index, &loaded, ctx, config).await?;
+    // KV time is only this request's when it waited for the load.
+    timing.kv_ms = if got.load_ms > 0.0 { loaded.kv_ms } else { 0.0 };
+    timing.load_ms = got.load_ms;
+    let body = SuggestBody {
+        query: &params.query,
+        index: &index,
+        version: loaded.version,
+        suggestions: &answer.suggestions,
+        truncated: answer.truncated,
+        took_us: ((now_ms() - started) * 1000.0).max(0.0) as u64,
+    };
+    respond(&body, &timing, config)
+}
+
+/// The index asked for, or the first one served when none was; 404 when not served here.
+fn resolve_index(requested: Option<&str>, config: &Config) -> Result<String, ApiError> {
+    let index = match requested {
+        Some(index) => index.to_string(),
+        None => config.indexes.first().cloned().unwrap_or_default(),
+    };
+    if !config.indexes.contains(&index) {
+        return Err(ApiError::UnknownIndex {
+            index,
+            serves: config.indexes.clone(),
+        });
+    }
+    Ok(index)
+}
+
+/// The KV namespace holding manifests and chunks.
+fn kv_store(env: &Env, config: &Config) -> Result<KvStore, ApiError> {
+    env.kv(&config.kv_binding)
+        .map_err(|e| ApiError::KvUnavailable {
+            binding: config.kv_binding.clone(),
+            detail: e.to_string(),
+        })
+}
+
+/// The answer from L2 when it holds one, else a search (stored in L2 in the background),
+/// with the time each took.
+async fn cached_or_search(
+    params: &SuggestParams,
+    index: &str,
+    loaded: &Loaded,
+    ctx: &Context,
+    config: &Config,
+) -> Result<(Answer, Timing), ApiError> {
+    let key = l2_key(params, index, loaded.version, config);
+    let cache_started = now_ms();
+    let cached = match &key {
+        Some(key) => read_l2(key).await?,
+        None => None,
+    };
+    let cache_ms = now_ms() - cache_started;
+    let search_started = now_ms();
+    let (answer, cache) = match (cached, key) {
+        (Some(answer), _) => {
+            store::with_stats(|s| s.l2_hits += 1);
+            (answer, "hit")
+        }
+        (None, Some(key)) => {
+            store::with_stats(|s| s.l2_misses += 1);
+            let answer = search(loaded, params)?;
+            write_l2(ctx, key, &answer, config)?;
+            (answer, "miss")
+        }
+        (None, None) => (search(loaded, params)?, "off"),
+    };
+    let search_ms = now_ms() - search_started;
+    let timing = Timing {
+        kv_ms: 0.0,
+        load_ms: 0.0,
+        search_ms,
+        cache,
+        cache_ms,
+    };
+    Ok((answer, timing))
+}
+
+/// The L2 (Cache API) key: index, version, options and the normalized query; `None` when
+/// `CACHE_MAX_AGE=0` turns L2 off. With the index in isolate memory a search costs
+/// microseconds, less than a Cache API round trip. The key holds the normalized query, not
+/// the raw one: the same answer serves every spelling that normalizes alike, and the
+/// response echoes each request's own raw query.
+fn l2_key(params: &SuggestParams, index: &str, version: u64, config: &Config) -> Option<String> {
+    (config.cache_max_age > 0).then(|| {
+        format!(
+            "https://edgesuggest.cache/v1/suggest?index={index}&v={version}&{}&q={}",
+            encode_component(&params.options_key()),
+            encode_component(&edgesuggest::normalize_query(&params.query))
+        )
+    })
+}
+
+/// The answer stored in L2 under `key`, if any. An entry that does not read back as an
+/// [`Answer`] (say, one written by an older deploy in another shape) counts as absent: the
+/// fresh answer then overwrites it.
+async fn read_l2(key: &str) -> Result<Option<Answer>, ApiError> {
+    let Some(mut hit) = Cache::default().get(key, false).await.ok().flatten() else {
+        return Ok(None);
+    };
+    let bytes = hit.bytes().await?;
+    Ok(serde_json::from_slice(&bytes).ok())
+}
+
+/// Stores `answer` in L2 under `key` once this request has been answered.
+fn write_l2(ctx: &Context, key: String, answer: &Answer, config: &Config) -> Result<(), ApiError> {
+    let mut entry = json_response(serde_json::to_string(answer)?)?;
+    entry
+        .headers_mut()
+        .set("cache-control", &public_max_age(config))?;
+    ctx.wait_until(async move {
+        let _ = Cache::default().put(key.as_str(), entry).await;
+    });
+    Ok(())
+}
+
+/// Searches the loaded segment.
+fn search(loaded: &Loaded, params: &SuggestParams) -> Result<Answer, ApiError> {
+    SEARCHER.with(|searcher| {
+        let mut searcher = searcher.borrow_mut();
+        let found = searcher
+            .search(&loaded.segment, &params.query, &params.options)
+            .map_err(|e| ApiError::Internal {
+                detail: e.to_string(),
+            })?;
+        let items: Vec<SuggestionJson> = found.items.iter().map(SuggestionJson::new).collect();
+        Ok(Answer {
+            suggestions: serde_json::value::to_raw_value(&items)?,
+            truncated: found.truncated,
+        })
+    })
+}
+
+/// The 200 answer: the body as JSON, cacheable for `CACHE_MAX_AGE`, with `Server-Timing`.
+fn respond(body: &SuggestBody, timing: &Timing, config: &Config) -> Result<Response, ApiError> {
+    let mut response = json_response(serde_json::to_string(body)?)?;
+    let headers = response.headers_mut();
+    headers.set("cache-control", &public_max_age(config))?;
+    headers.set("server-timing", &timing.header())?;
+    Ok(response)
+}
+
+/// `Cache-Control` of suggest answers (and of their L2 entries).
+fn public_max_age(config: &Config) -> String {
+    format!("public, max-age={}", config.cache_max_age)
+}
+
+/// Percent-encodes everything but unreserved characters (for cache keys).
+fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_round_trips_through_its_l2_form() {
+        let answer = Answer {
+            suggestions: RawValue::from_string(r#"[{"text":"New York","score":9}]"#.into())
+                .unwrap(),
+            truncated: true,
+        };
+        let stored = serde_json::to_string(&answer).unwrap();
+        assert_eq!(
+            stored,
+            r#"{"suggestions":[{"text":"New York","score":9}],"truncated":true}"#
+        );
+        let back: Answer = serde_json::from_slice(stored.as_bytes()).unwrap();
+        assert_eq!(back.suggestions.get(), answer.suggestions.get());
+        assert!(back.truncated);
+        // The fragment an older deploy stored is not an answer: it reads as a miss.
+        let old = br#""suggestions":[],"truncated":false"#;
+        assert!(serde_json::from_slice::<Answer>(old).is_err());
+    }
+
+    #[test]
+    fn the_body_keeps_its_field_order() {
+        let suggestions = RawValue::from_string("[]".into()).unwrap();
+        let body = SuggestBody {
+            query: "Mün \"x\"",
+            index: "cities",
+            version: 3,
+            suggestions: &suggestions,
+            truncated: false,
+            took_us: 42,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"query":"Mün \"x\"","index":"cities","version":3,"suggestions":[],"truncated":false,"took_us":42}"#
+        );
+    }
+
+    #[test]
+    fn cache_keys_encode_everything_but_unreserved_characters() {
+        assert_eq!(encode_component("a-b.c_d~e"), "a-b.c_d~e");
+        assert_eq!(encode_component("k=5&q=ü /"), "k%3D5%26q%3D%C3%BC%20%2F");
+    }
+
+    #[test]
+    fn server_timing_lists_every_step() {
+        let timing = Timing {
+            kv_ms: 1.0,
+            load_ms: 2.5,
+            search_ms: 0.0126,
+            cache: "miss",
+            cache_ms: 0.25,
+        };
+        assert_eq!(
+            timing.header(),
+            "kv;dur=1.000, load;dur=2.500, search;dur=0.013, cache;desc=miss;dur=0.250"
+        );
+    }
+}
