@@ -3,10 +3,10 @@
 # a per-user cache (tools) or via rustup (targets), never into the checkout.
 #
 #   ./build.sh demo    build everything and run the demo on bundled data
-#   ./build.sh test    every test (what CI runs)
+#   ./build.sh test    every test of the product (CI runs it, then `bench --smoke`)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
-#   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
+#   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh test-wasm | test-www | test-worker   one part of `test`
 set -euo pipefail
 
@@ -312,8 +312,6 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
-    say "benchmark suite, smoke run (bundled data, few queries)"
-    cmd_bench --smoke
     say "all tests passed"
 }
 
@@ -347,8 +345,9 @@ ensure_marisa() {
 }
 
 # The side-by-side suite: every engine on the same data and queries, then BENCHMARKS.md and
-# the charts. `--smoke` runs it on the bundled data with few queries (part of `test`) and
-# writes its report under target/bench instead.
+# the charts. `--smoke` runs it on the bundled data with few queries (CI runs it after `test`)
+# and writes its report under target/bench instead. Unlike `test`, it needs the peers' tools:
+# Java and Debian's Lucene, marisa-trie from PyPI, MiniSearch and FlexSearch from npm.
 cmd_bench() {
     local smoke="${1:-}"
     build_cli
