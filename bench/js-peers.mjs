@@ -1,6 +1,6 @@
 // The JavaScript side of the benchmark suite: edgesuggest's wasm module in node, and the two
 // libraries a front-end engineer would pick instead (MiniSearch, FlexSearch), on the suite's
-// keys and queries (see benches/native.rs).
+// keys and queries (see bench/native.rs).
 //
 //   node --expose-gc bench/js-peers.mjs OUT_DIR PKG_NODE_DIR NPM_MODULES [--smoke]
 //

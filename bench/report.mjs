@@ -2,7 +2,7 @@
 //
 //   node bench/report.mjs RESULTS_DIR CLI OUT_MD CHART_DIR DATASET... [--smoke]
 //
-// RESULTS_DIR/<dataset>/*.json come from benches/native.rs, bench/lucene, bench/js-peers.mjs,
+// RESULTS_DIR/<dataset>/*.json come from bench/native.rs, bench/lucene, bench/js-peers.mjs,
 // bench/marisa.py and bench/worker-latency.mjs, all run by `./build.sh bench` on the same
 // queries in one run. CLI builds are timed here (the end-to-end figure a user sees).
 import { execFileSync } from "node:child_process";

@@ -1,4 +1,4 @@
-// Lucene 4.10's suggesters on the suite's data and queries (see benches/native.rs):
+// Lucene 4.10's suggesters on the suite's data and queries (see bench/native.rs):
 //
 //   java -cp "bench/lucene/classes:/usr/share/java/lucene-*.jar" LuceneBench OUT_DIR [--smoke]
 //
