@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { normalizePhrase } from "../www/tests/oracle.mjs";
+import { normalizePhrase } from "../tests/common/oracle.mjs";
 
 const [outDir, pkgDir, npmModules] = process.argv.slice(2);
 const smoke = process.argv.includes("--smoke");

@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { normalizePhrase } from "../www/tests/oracle.mjs";
+import { normalizePhrase } from "../tests/common/oracle.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [outDir] = process.argv.slice(2);
