@@ -83,16 +83,9 @@ ensure_chromium() {
     fi
 }
 
-human_sizes() {
-    local f="$1"
-    node -e '
-        const fs = require("fs"), zlib = require("zlib");
-        const b = fs.readFileSync(process.argv[1]);
-        const gz = zlib.gzipSync(b, { level: 9 }).length;
-        const br = zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-        console.log(`${process.argv[1]}: ${b.length} bytes raw, ${gz} gzip, ${br} brotli`);
-    ' "$f"
-}
+# Small helpers in scripts/: sizes.mjs (raw, gzip, brotli sizes), json-list.py (lines to a
+# JSON array), flip-byte.py (corrupts a file in the middle).
+human_sizes() { node scripts/sizes.mjs "$@"; }
 
 build_wasm() {
     [[ -n "${WASM_BUILT:-}" ]] && return 0
@@ -181,7 +174,7 @@ build_site() {
     shell_files="$(cd "$SITE" && find . -type f ! -path './segments/*' | sort | sed 's|^\./||')"
     build_id="$(cd "$SITE" && cat $shell_files | sha256sum | cut -c1-16)"
     local shell_json
-    shell_json="$(printf '%s\n' $shell_files | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')"
+    shell_json="$(printf '%s\n' $shell_files | python3 scripts/json-list.py)"
     sed -e "s/__BUILD_ID__/$build_id/" -e "s|\.\.\.__SHELL_FILES__|...$shell_json|" www/sw.js >"$SITE/sw.js"
 }
 
@@ -191,13 +184,7 @@ write_site_test_segments() {
     "$(cli_bin)" build "$ROOT/target/hostile-input.tsv" -o "$SITE/segments/hostile.seg" -q
     cp "$SITE/segments/hostile.seg" "$SITE/segments/corrupt.seg"
     # Flip one byte in the middle: the checksum must catch it.
-    python3 - "$SITE/segments/corrupt.seg" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[len(b) // 2] ^= 0x20
-open(p, "wb").write(bytes(b))
-PY
+    python3 scripts/flip-byte.py "$SITE/segments/corrupt.seg"
 }
 
 test_www() {

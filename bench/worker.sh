@@ -91,6 +91,4 @@ for run in 1 2 3; do
     stop
 done
 echo
-size() { node -e 'const fs=require("fs"),z=require("zlib");const b=fs.readFileSync(process.argv[1]);console.log(`${process.argv[1]}: ${b.length} bytes raw, ${z.gzipSync(b,{level:9}).length} gzip`)' "$1"; }
-size worker/build/index_bg.wasm
-size worker/build/index_bg.js
+node scripts/sizes.mjs worker/build/index_bg.wasm worker/build/index_bg.js
