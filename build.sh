@@ -374,8 +374,17 @@ cmd_bench() {
             "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
     done
     if [[ -z "$smoke" ]] && command -v wrk >/dev/null; then
+        # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
+        # loop above wrote when ../shared/data is absent.
+        local wrk_set="$results/cities-10k"
+        if [[ ! -f "$wrk_set/queries.tsv" ]]; then
+            wrk_set="$ROOT/target/bench/wrk-queries"
+            say "queries for wrk: the native harness on the bundled data"
+            cargo bench --locked --bench native -- "$ROOT/data/cities-10k.tsv" "$wrk_set"
+        fi
         say "worker throughput under wrk"
-        CLI="$(cli_bin)" WRANGLER="$WRANGLER" bench/worker.sh >"$results/worker-wrk.md"
+        CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$wrk_set/queries.tsv" bench/worker.sh \
+            >"$results/worker-wrk.md"
     fi
     local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"
     if [[ -n "$smoke" ]]; then
