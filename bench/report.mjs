@@ -86,7 +86,7 @@ md.push("edgesuggest native **measured in the same run**. Figures are medians an
 md.push("individual queries (top-10).");
 md.push("");
 md.push(`- Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (\`${hostname()}\`), shared and noisy.`);
-md.push(`- Date: ${date}. Command: \`./build.sh bench\`${smoke ? " (smoke run: few queries, one round)" : ""}.`);
+md.push(`- Date: ${date}. Command: \`./build.sh bench${smoke ? " --smoke" : ""}\`${smoke ? " (smoke run: few queries, one round)" : ""}.`);
 md.push("- Data: `../shared/data/*.tsv` (real npm package names, GeoNames cities, wordfreq words).");
 md.push("- Keys: every engine indexes edgesuggest's normalized keys (case and accents folded), so all");
 md.push("  compare equal work; engines that rank by weight get order-preserving weights (`count − rank`).");
