@@ -3,10 +3,10 @@
 # a per-user cache (tools) or via rustup (targets), never into the checkout.
 #
 #   ./build.sh demo    build everything and run the demo on bundled data
-#   ./build.sh test    every test (what CI runs)
+#   ./build.sh test    every test of the product (CI runs it, then `bench --smoke`)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
-#   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md)
+#   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh test-wasm | test-www | test-worker   one part of `test`
 set -euo pipefail
 
@@ -83,16 +83,9 @@ ensure_chromium() {
     fi
 }
 
-human_sizes() {
-    local f="$1"
-    node -e '
-        const fs = require("fs"), zlib = require("zlib");
-        const b = fs.readFileSync(process.argv[1]);
-        const gz = zlib.gzipSync(b, { level: 9 }).length;
-        const br = zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-        console.log(`${process.argv[1]}: ${b.length} bytes raw, ${gz} gzip, ${br} brotli`);
-    ' "$f"
-}
+# Small helpers in scripts/: sizes.mjs (raw, gzip, brotli sizes), json-list.py (lines to a
+# JSON array), flip-byte.py (corrupts a file in the middle).
+human_sizes() { node scripts/sizes.mjs "$@"; }
 
 build_wasm() {
     [[ -n "${WASM_BUILT:-}" ]] && return 0
@@ -181,7 +174,7 @@ build_site() {
     shell_files="$(cd "$SITE" && find . -type f ! -path './segments/*' | sort | sed 's|^\./||')"
     build_id="$(cd "$SITE" && cat $shell_files | sha256sum | cut -c1-16)"
     local shell_json
-    shell_json="$(printf '%s\n' $shell_files | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')"
+    shell_json="$(printf '%s\n' $shell_files | python3 scripts/json-list.py)"
     sed -e "s/__BUILD_ID__/$build_id/" -e "s|\.\.\.__SHELL_FILES__|...$shell_json|" www/sw.js >"$SITE/sw.js"
 }
 
@@ -191,13 +184,7 @@ write_site_test_segments() {
     "$(cli_bin)" build "$ROOT/target/hostile-input.tsv" -o "$SITE/segments/hostile.seg" -q
     cp "$SITE/segments/hostile.seg" "$SITE/segments/corrupt.seg"
     # Flip one byte in the middle: the checksum must catch it.
-    python3 - "$SITE/segments/corrupt.seg" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read())
-b[len(b) // 2] ^= 0x20
-open(p, "wb").write(bytes(b))
-PY
+    python3 scripts/flip-byte.py "$SITE/segments/corrupt.seg"
 }
 
 test_www() {
@@ -312,8 +299,6 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
-    say "benchmark suite, smoke run (bundled data, few queries)"
-    cmd_bench --smoke
     say "all tests passed"
 }
 
@@ -347,8 +332,9 @@ ensure_marisa() {
 }
 
 # The side-by-side suite: every engine on the same data and queries, then BENCHMARKS.md and
-# the charts. `--smoke` runs it on the bundled data with few queries (part of `test`) and
-# writes its report under target/bench instead.
+# the charts. `--smoke` runs it on the bundled data with few queries (CI runs it after `test`)
+# and writes its report under target/bench instead. Unlike `test`, it needs the peers' tools:
+# Java and Debian's Lucene, marisa-trie from PyPI, MiniSearch and FlexSearch from npm.
 cmd_bench() {
     local smoke="${1:-}"
     build_cli
@@ -388,8 +374,17 @@ cmd_bench() {
             "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
     done
     if [[ -z "$smoke" ]] && command -v wrk >/dev/null; then
+        # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
+        # loop above wrote when ../shared/data is absent.
+        local wrk_set="$results/cities-10k"
+        if [[ ! -f "$wrk_set/queries.tsv" ]]; then
+            wrk_set="$ROOT/target/bench/wrk-queries"
+            say "queries for wrk: the native harness on the bundled data"
+            cargo bench --locked --bench native -- "$ROOT/data/cities-10k.tsv" "$wrk_set"
+        fi
         say "worker throughput under wrk"
-        CLI="$(cli_bin)" WRANGLER="$WRANGLER" bench/worker.sh >"$results/worker-wrk.md"
+        CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$wrk_set/queries.tsv" bench/worker.sh \
+            >"$results/worker-wrk.md"
     fi
     local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"
     if [[ -n "$smoke" ]]; then

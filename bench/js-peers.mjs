@@ -1,6 +1,6 @@
 // The JavaScript side of the benchmark suite: edgesuggest's wasm module in node, and the two
 // libraries a front-end engineer would pick instead (MiniSearch, FlexSearch), on the suite's
-// keys and queries (see benches/native.rs).
+// keys and queries (see bench/native.rs).
 //
 //   node --expose-gc bench/js-peers.mjs OUT_DIR PKG_NODE_DIR NPM_MODULES [--smoke]
 //
@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { normalizePhrase } from "../www/tests/oracle.mjs";
+import { normalizePhrase } from "../tests/common/oracle.mjs";
 
 const [outDir, pkgDir, npmModules] = process.argv.slice(2);
 const smoke = process.argv.includes("--smoke");

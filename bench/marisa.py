@@ -1,4 +1,4 @@
-"""marisa-trie (PyPI) on the suite's keys and queries (see benches/native.rs).
+"""marisa-trie (PyPI) on the suite's keys and queries (see bench/native.rs).
 
     python3 bench/marisa.py OUT_DIR [--smoke]
 

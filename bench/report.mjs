@@ -2,7 +2,7 @@
 //
 //   node bench/report.mjs RESULTS_DIR CLI OUT_MD CHART_DIR DATASET... [--smoke]
 //
-// RESULTS_DIR/<dataset>/*.json come from benches/native.rs, bench/lucene, bench/js-peers.mjs,
+// RESULTS_DIR/<dataset>/*.json come from bench/native.rs, bench/lucene, bench/js-peers.mjs,
 // bench/marisa.py and bench/worker-latency.mjs, all run by `./build.sh bench` on the same
 // queries in one run. CLI builds are timed here (the end-to-end figure a user sees).
 import { execFileSync } from "node:child_process";
@@ -86,7 +86,7 @@ md.push("edgesuggest native **measured in the same run**. Figures are medians an
 md.push("individual queries (top-10).");
 md.push("");
 md.push(`- Machine: ${cpu}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (\`${hostname()}\`), shared and noisy.`);
-md.push(`- Date: ${date}. Command: \`./build.sh bench\`${smoke ? " (smoke run: few queries, one round)" : ""}.`);
+md.push(`- Date: ${date}. Command: \`./build.sh bench${smoke ? " --smoke" : ""}\`${smoke ? " (smoke run: few queries, one round)" : ""}.`);
 md.push("- Data: `../shared/data/*.tsv` (real npm package names, GeoNames cities, wordfreq words).");
 md.push("- Keys: every engine indexes edgesuggest's normalized keys (case and accents folded), so all");
 md.push("  compare equal work; engines that rank by weight get order-preserving weights (`count − rank`).");

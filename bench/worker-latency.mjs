@@ -1,4 +1,4 @@
-// The edge worker in local workerd (Miniflare 4) on the suite's queries (see benches/native.rs):
+// The edge worker in local workerd (Miniflare 4) on the suite's queries (see bench/native.rs):
 // per-request latency by prefix length as a client on the same machine sees it, next to the
 // round trip of the trivial /v1/ping route measured in the same run (the difference is the
 // search and its JSON; workers' clocks are too coarse to time microseconds inside). L2 cache
@@ -14,7 +14,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { normalizePhrase } from "../www/tests/oracle.mjs";
+import { normalizePhrase } from "../tests/common/oracle.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [outDir] = process.argv.slice(2);

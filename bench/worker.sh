@@ -2,9 +2,12 @@
 # The worker in local workerd (wrangler dev) under wrk, on 127.0.0.1 only:
 # /v1/suggest with mixed real prefixes vs the trivial /v1/ping route in the same run, with the
 # L2 Cache API on and off; CPU time of workerd per request; cold-isolate time to first answer
-# for a ~10 MB index; bundle size. Called by `./build.sh bench` with WRANGLER, CLI, SECONDS_EACH.
+# for a ~10 MB index; bundle size. Called by `./build.sh bench` with WRANGLER, CLI,
+# SECONDS_EACH and QUERIES: a queries.tsv that bench/native.rs wrote for the bundled data (the
+# data the worker serves here), whose prefix queries bench/wrk-suggest.lua sends.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+: "${QUERIES:?QUERIES must name a queries.tsv written by bench/native.rs}"
 PORT="${BENCH_PORT:-8797}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 STATE="$PWD/target/bench/wrangler-state"
@@ -42,10 +45,19 @@ workerd_ticks() {
     done
     echo "$total"
 }
-run_wrk() { # LABEL URL [script]
+run_wrk() { # LABEL URL [SCRIPT [SCRIPT_ARG...]]
     local label="$1" url="$2" script="${3:-}" before after out rps p50 p99 reqs
+    local args=(-t2 -c16 -d"${SECONDS_EACH}s" --latency)
+    if [[ -n "$script" ]]; then
+        args+=(-s "$script")
+    fi
+    args+=("$url")
+    if (($# > 3)); then
+        # wrk hands what follows `--` to the script's init(args).
+        args+=(-- "${@:4}")
+    fi
     before="$(workerd_ticks)"
-    out="$(wrk -t2 -c16 -d"${SECONDS_EACH}s" --latency ${script:+-s "$script"} "$url")"
+    out="$(wrk "${args[@]}")"
     after="$(workerd_ticks)"
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
@@ -69,7 +81,7 @@ for l2 in 60 0; do
     start --var "CACHE_MAX_AGE:$l2"
     curl -fsS "http://127.0.0.1:$PORT/v1/suggest?q=a" >/dev/null
     run_wrk "/v1/ping (trivial), $label" "http://127.0.0.1:$PORT/v1/ping"
-    run_wrk "/v1/suggest mixed prefixes, $label" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua
+    run_wrk "/v1/suggest mixed prefixes, $label" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua "$QUERIES"
     stop
 done
 
@@ -91,6 +103,4 @@ for run in 1 2 3; do
     stop
 done
 echo
-size() { node -e 'const fs=require("fs"),z=require("zlib");const b=fs.readFileSync(process.argv[1]);console.log(`${process.argv[1]}: ${b.length} bytes raw, ${z.gzipSync(b,{level:9}).length} gzip`)' "$1"; }
-size worker/build/index_bg.wasm
-size worker/build/index_bg.js
+node scripts/sizes.mjs worker/build/index_bg.wasm worker/build/index_bg.js

@@ -334,7 +334,8 @@ fn payloads_follow_the_display_row() {
     }
 }
 
-/// Small, self-contained cases that run without `../shared`: the issue's own examples.
+/// Small, self-contained cases that run without `../shared`: the README's own examples ("york"
+/// finds "New York", "ang" finds "Los Angeles", exact phrase first).
 mod examples {
     use edgesuggest::{BuildOptions, Fuzziness, Segment, SegmentBuilder, SuggestOptions};
 

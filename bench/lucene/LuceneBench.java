@@ -1,6 +1,7 @@
-// Lucene 4.10's suggesters on the suite's data and queries (see benches/native.rs):
+// Lucene 4.10's suggesters on the suite's data and queries (see bench/native.rs):
 //
-//   java -cp "bench/lucene/classes:/usr/share/java/lucene-*.jar" LuceneBench OUT_DIR [--smoke]
+//   java -cp "target/bench/lucene-classes:$LUCENE_CP" LuceneBench OUT_DIR [--smoke]
+//   (build.sh compiles it there; LUCENE_CP lists the jars of Debian's Lucene 4.10)
 //
 // Reads OUT_DIR/keys.tsv (normalized keys, weights that preserve edgesuggest's order) and
 // OUT_DIR/queries.tsv (kind, length, query, exact top-10 keys), builds WFSTCompletionLookup,

@@ -22,7 +22,8 @@ pub struct ExpectedMatch {
     pub word_start: bool,
 }
 
-/// What a query asks the oracle for (mirrors the issue's options, not the engine's types).
+/// What a query asks the oracle for (mirrors the documented options, README: Search features,
+/// not the engine's types).
 #[derive(Debug, Clone)]
 pub struct Ask {
     pub k: usize,
@@ -53,8 +54,8 @@ struct Entry {
 }
 
 /// Brute force over the same rows: merge by normalized key, then scan every phrase for each
-/// query. Written from the rules in the issues, sharing nothing with the engine but the
-/// normalizer (which is the specification of what matches).
+/// query. Written from the documented rules (README: Search features), sharing nothing with
+/// the engine but the normalizer (which is the specification of what matches).
 pub struct Oracle {
     /// Sorted by score descending then key ascending.
     entries: Vec<Entry>,

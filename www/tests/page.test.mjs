@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { serve } from "../serve.mjs";
-import { loadOracle } from "./oracle.mjs";
+import { loadOracle } from "../../tests/common/oracle.mjs";
 
 const require = createRequire(join(process.env.EDGESUGGEST_NPM ?? ".", "noop.js"));
 const { chromium } = require("playwright-core");

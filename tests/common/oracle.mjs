@@ -3,6 +3,9 @@
 // merge rows by key (sum scores; display = highest single score, ties byte-wise smallest),
 // filter by prefix, sort by score descending then key bytes ascending; the phrase equal to the
 // whole query first.
+//
+// The JavaScript counterpart of the Rust oracle in mod.rs, shared by the page tests
+// (www/tests/page.test.mjs) and the benchmark scripts (bench/*.mjs, which use its normalizer).
 import { readFileSync } from "node:fs";
 
 const WS = /\p{White_Space}+/gu;
