@@ -233,7 +233,26 @@ fn build(rows: &[(String, u64)], word_starts: bool, categories: bool) -> (Vec<u8
     (bytes, t.elapsed())
 }
 
-fn main() {
+/// What one run measures, for `native.json`.
+struct Report {
+    build_time: Duration,
+    plain: usize,
+    keys_only: usize,
+    word_starts: usize,
+    with_categories: usize,
+    count: usize,
+    load_ms: f64,
+    ours: BTreeMap<usize, (f64, f64)>,
+    ours_fuzzy: BTreeMap<usize, (f64, f64)>,
+    ours_auto: BTreeMap<usize, (f64, f64)>,
+    naive_build: Duration,
+    naive_bytes: usize,
+    naive: BTreeMap<usize, (f64, f64)>,
+    naive_overlap: f64,
+}
+
+/// `DATA.tsv OUT_DIR [--smoke]` (cargo adds `--bench`).
+fn parse_args() -> (PathBuf, PathBuf, bool) {
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
@@ -244,7 +263,11 @@ fn main() {
         eprintln!("usage: cargo bench --bench native -- DATA.tsv OUT_DIR [--smoke]");
         std::process::exit(2);
     };
-    let (data, out_dir) = (PathBuf::from(data), PathBuf::from(out_dir));
+    (PathBuf::from(data), PathBuf::from(out_dir), smoke)
+}
+
+fn main() {
+    let (data, out_dir, smoke) = parse_args();
     std::fs::create_dir_all(&out_dir).expect("create OUT_DIR");
     let (per_length, rounds) = if smoke { (60, 1) } else { (500, 5) };
     let rows = read_rows(&data);
@@ -256,16 +279,78 @@ fn main() {
     std::fs::write(out_dir.join("plain.seg"), &plain).expect("write segment");
     let segment = Segment::load(&plain[..]).expect("load");
     let count = segment.len();
-
-    // Keys in rank order with weights count - rank: distinct and order-preserving, so that
-    // peers that rank by weight can return exactly the oracle's order.
     let mut searcher = Searcher::new();
+    let keys = keys_in_rank_order(&mut searcher, &segment);
+    write_keys(&out_dir, &keys);
+    let mut queries = draw_queries(&keys, per_length);
+    let [plain_options, fuzzy1, fuzzy_auto] =
+        [Fuzziness::Off, Fuzziness::Edits(1), Fuzziness::Auto].map(|fuzzy| SuggestOptions {
+            fuzzy,
+            ..SuggestOptions::default()
+        });
+    for q in &mut queries {
+        let options = if q.kind == "prefix" {
+            &plain_options
+        } else {
+            &fuzzy1
+        };
+        q.expected = answer_keys(&mut searcher, &segment, &q.text, options);
+    }
+    write_queries(&out_dir, &queries);
+
+    let t = Instant::now();
+    let naive = Naive::new(&rows);
+    let naive_build = t.elapsed();
+    let mut time_ours = |kind: &str, options: &SuggestOptions| {
+        time_kind(&queries, kind, rounds, |q| {
+            searcher
+                .search(&segment, q, options)
+                .map_or(0, |r| r.items.len())
+        })
+    };
+    let report = Report {
+        build_time,
+        plain: plain.len(),
+        keys_only: keys_only_size(&keys),
+        word_starts: word_starts.len(),
+        with_categories: with_categories.len(),
+        count,
+        load_ms: median_load_ms(&plain, if smoke { 3 } else { 50 }),
+        ours: time_ours("prefix", &plain_options),
+        ours_fuzzy: time_ours("fuzzy", &fuzzy1),
+        ours_auto: time_ours("fuzzy", &fuzzy_auto),
+        naive_build,
+        naive_bytes: naive.heap_bytes(),
+        naive: time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len()),
+        naive_overlap: naive_overlap(&naive, &queries),
+    };
+    std::fs::write(out_dir.join("native.json"), report.json()).expect("write native.json");
+    eprintln!(
+        "native: {} queries written to {}",
+        queries.len(),
+        out_dir.display()
+    );
+}
+
+/// The keys of the exact answer: what every peer's answer is compared with.
+fn answer_keys(
+    searcher: &mut Searcher,
+    segment: &Segment<&[u8]>,
+    query: &str,
+    options: &SuggestOptions,
+) -> Vec<String> {
+    let found = searcher.search(segment, query, options).expect("search");
+    found.items.iter().map(|s| s.key.to_string()).collect()
+}
+
+/// Every key in rank order: the keys and order every peer indexes.
+fn keys_in_rank_order(searcher: &mut Searcher, segment: &Segment<&[u8]>) -> Vec<String> {
     let everything = searcher
         .search(
-            &segment,
+            segment,
             "",
             &SuggestOptions {
-                k: count,
+                k: segment.len(),
                 exact_first: false,
                 max_visits: usize::MAX,
                 ..SuggestOptions::default()
@@ -274,47 +359,41 @@ fn main() {
         .expect("list all");
     assert!(!everything.truncated);
     let keys: Vec<String> = everything.items.iter().map(|s| s.key.to_string()).collect();
-    assert_eq!(keys.len(), count);
-    let mut keys_file =
+    assert_eq!(keys.len(), segment.len());
+    keys
+}
+
+/// `keys.tsv`: keys with weights count - rank: distinct and order-preserving, so that peers
+/// that rank by weight can return exactly the oracle's order.
+fn write_keys(out_dir: &Path, keys: &[String]) {
+    let count = keys.len();
+    let mut file =
         std::io::BufWriter::new(std::fs::File::create(out_dir.join("keys.tsv")).expect("keys.tsv"));
     for (rank, key) in keys.iter().enumerate() {
-        writeln!(keys_file, "{key}\t{}", count - rank).expect("write keys");
+        writeln!(file, "{key}\t{}", count - rank).expect("write keys");
     }
-    keys_file.flush().expect("flush keys");
+    file.flush().expect("flush keys");
+}
 
-    // The same keys and order as every peer indexes (no display forms): the size to compare.
-    let keys_only = {
-        let mut b = SegmentBuilder::new();
-        for (rank, key) in keys.iter().enumerate() {
-            b.add(key, (count - rank) as u64).expect("key");
-        }
-        b.finish().expect("build").bytes.len()
-    };
-    let mut queries = draw_queries(&keys, per_length);
-    let fuzzy1 = SuggestOptions {
-        fuzzy: Fuzziness::Edits(1),
-        ..SuggestOptions::default()
-    };
-    let fuzzy_auto = SuggestOptions {
-        fuzzy: Fuzziness::Auto,
-        ..SuggestOptions::default()
-    };
-    let plain_options = SuggestOptions::default();
-    for q in &mut queries {
-        let options = if q.kind == "prefix" {
-            &plain_options
-        } else {
-            &fuzzy1
-        };
-        let found = searcher.search(&segment, &q.text, options).expect("search");
-        q.expected = found.items.iter().map(|s| s.key.to_string()).collect();
+/// The size of a segment of the same keys and order as every peer indexes (no display
+/// forms): the size to compare.
+fn keys_only_size(keys: &[String]) -> usize {
+    let count = keys.len();
+    let mut b = SegmentBuilder::new();
+    for (rank, key) in keys.iter().enumerate() {
+        b.add(key, (count - rank) as u64).expect("key");
     }
-    let mut qfile = std::io::BufWriter::new(
+    b.finish().expect("build").bytes.len()
+}
+
+/// `queries.tsv`: kind, length, text and the exact answer's keys, for every peer.
+fn write_queries(out_dir: &Path, queries: &[Query]) {
+    let mut file = std::io::BufWriter::new(
         std::fs::File::create(out_dir.join("queries.tsv")).expect("queries.tsv"),
     );
-    for q in &queries {
+    for q in queries {
         writeln!(
-            qfile,
+            file,
             "{}\t{}\t{}\t{}",
             q.kind,
             q.len,
@@ -323,13 +402,12 @@ fn main() {
         )
         .expect("write queries");
     }
-    qfile.flush().expect("flush queries");
+    file.flush().expect("flush queries");
+}
 
-    let t = Instant::now();
-    let naive = Naive::new(&rows);
-    let naive_build = t.elapsed();
-    // Overlap of the naive baseline with the oracle (it ranks ties by key too, but puts the
-    // exact phrase nowhere special).
+/// Overlap of the naive baseline with the oracle (it ranks ties by key too, but puts the
+/// exact phrase nowhere special).
+fn naive_overlap(naive: &Naive, queries: &[Query]) -> f64 {
     let (mut hit, mut total) = (0usize, 0usize);
     for q in queries.iter().filter(|q| q.kind == "prefix") {
         let got = naive.top10(&q.text);
@@ -340,66 +418,54 @@ fn main() {
             .filter(|k| got.contains(&k.as_str()))
             .count();
     }
-    let naive_overlap = if total == 0 {
+    if total == 0 {
         1.0
     } else {
         hit as f64 / total as f64
-    };
+    }
+}
 
-    let ours = time_kind(&queries, "prefix", rounds, |q| {
-        searcher
-            .search(&segment, q, &plain_options)
-            .map_or(0, |r| r.items.len())
-    });
-    let ours_fuzzy = time_kind(&queries, "fuzzy", rounds, |q| {
-        searcher
-            .search(&segment, q, &fuzzy1)
-            .map_or(0, |r| r.items.len())
-    });
-    let ours_auto = time_kind(&queries, "fuzzy", rounds, |q| {
-        searcher
-            .search(&segment, q, &fuzzy_auto)
-            .map_or(0, |r| r.items.len())
-    });
-    let naive_times = time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len());
+/// Median milliseconds of `Segment::load` (open + checksum) over `runs`.
+fn median_load_ms(bytes: &[u8], runs: usize) -> f64 {
     let mut load = Vec::new();
-    for _ in 0..if smoke { 3 } else { 50 } {
+    for _ in 0..runs {
         let t = Instant::now();
-        black_box(Segment::load(black_box(&plain[..])).expect("load"));
+        black_box(Segment::load(black_box(bytes)).expect("load"));
         load.push(t.elapsed().as_secs_f64() * 1e3);
     }
     load.sort_by(f64::total_cmp);
+    load[load.len() / 2]
+}
 
-    let per = |bytes: usize| bytes as f64 / count as f64;
-    let json = format!(
-        "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
-         \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
-         \"load_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
-         \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
-         brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
-         categories per row {:.2}\"}},\
-         {{\"engine\":\"naive sorted array\",\"build_s\":{:.3},\"index_bytes\":{},\
-         \"latency\":{},\"overlap\":{naive_overlap:.4},\"notes\":\"binary search + scan of \
-         every match; index bytes = key bytes + 32 per entry (String + score)\"}}]",
-        build_time.as_secs_f64(),
-        plain.len(),
-        word_starts.len(),
-        with_categories.len(),
-        load[load.len() / 2],
-        json_latency(&ours),
-        json_latency(&ours_fuzzy),
-        json_latency(&ours_auto),
-        per(plain.len()),
-        per(word_starts.len()),
-        per(with_categories.len()),
-        naive_build.as_secs_f64(),
-        naive.heap_bytes(),
-        json_latency(&naive_times),
-    );
-    std::fs::write(out_dir.join("native.json"), json).expect("write native.json");
-    eprintln!(
-        "native: {} queries written to {}",
-        queries.len(),
-        out_dir.display()
-    );
+impl Report {
+    /// The `native.json` the report reads: edgesuggest native and the naive baseline.
+    fn json(&self) -> String {
+        let per = |bytes: usize| bytes as f64 / self.count as f64;
+        let (keys_only, count, naive_overlap) = (self.keys_only, self.count, self.naive_overlap);
+        format!(
+            "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
+             \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
+             \"load_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
+             \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
+             brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
+             categories per row {:.2}\"}},\
+             {{\"engine\":\"naive sorted array\",\"build_s\":{:.3},\"index_bytes\":{},\
+             \"latency\":{},\"overlap\":{naive_overlap:.4},\"notes\":\"binary search + scan of \
+             every match; index bytes = key bytes + 32 per entry (String + score)\"}}]",
+            self.build_time.as_secs_f64(),
+            self.plain,
+            self.word_starts,
+            self.with_categories,
+            self.load_ms,
+            json_latency(&self.ours),
+            json_latency(&self.ours_fuzzy),
+            json_latency(&self.ours_auto),
+            per(self.plain),
+            per(self.word_starts),
+            per(self.with_categories),
+            self.naive_build.as_secs_f64(),
+            self.naive_bytes,
+            json_latency(&self.naive),
+        )
+    }
 }

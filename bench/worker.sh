@@ -19,8 +19,11 @@ publish() { # SEGMENT
     "$CLI" publish "$1" --index cities --local --config worker/wrangler.toml --wrangler "$WRANGLER" \
         >/dev/null
 }
+# wrangler runs in a session of its own, so that stopping it and counting workerd's CPU time
+# touch only the processes this script started, never another workerd on the machine.
 start() { # extra wrangler args...
-    (cd worker && "$WRANGLER" dev --ip 127.0.0.1 --port "$PORT" --local "$@" >"$LOG" 2>&1) &
+    (cd worker && exec setsid "$WRANGLER" dev --ip 127.0.0.1 --port "$PORT" --local "$@" \
+        >"$LOG" 2>&1) &
     WRANGLER_PID=$!
     for _ in $(seq 1 120); do
         curl -fsS "http://127.0.0.1:$PORT/v1/ping" >/dev/null 2>&1 && return 0
@@ -30,16 +33,14 @@ start() { # extra wrangler args...
     exit 1
 }
 stop() {
-    pkill -P "$WRANGLER_PID" 2>/dev/null || true
-    kill "$WRANGLER_PID" 2>/dev/null || true
+    kill -- "-$WRANGLER_PID" 2>/dev/null || true
     wait "$WRANGLER_PID" 2>/dev/null || true
-    pkill -f "workerd serve" 2>/dev/null || true
     sleep 1
 }
 trap 'stop 2>/dev/null || true' EXIT
 workerd_ticks() {
     local total=0
-    for pid in $(pgrep -f "workerd serve" || true); do
+    for pid in $(pgrep -g "$WRANGLER_PID" -f "workerd serve" || true); do
         read -r -a f <"/proc/$pid/stat"
         total=$((total + f[13] + f[14]))
     done
