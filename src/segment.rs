@@ -151,7 +151,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let fst_bytes = slice(bytes, fst_section.offset, fst_section.len, "fst section")?;
         let word_starts = header.flags & FLAG_WORD_STARTS != 0;
         let max_keys = if word_starts { u64::MAX } else { count as u64 };
-        check_fst_frame(fst_bytes, count as u64, max_keys)?;
+        check_fst_frame(fst_bytes, "fst", count as u64, max_keys)?;
         let scores_section = header
             .section(SectionKind::Scores)
             .ok_or_else(|| Error::corrupt("section table", "the scores section is missing"))?;

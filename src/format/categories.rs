@@ -46,7 +46,7 @@ impl Categories {
                 return Err(Error::corrupt(NAME, format!("names not ascending at {i}")));
             }
             previous = Some(name);
-            check_fst_frame(parsed.fst_bytes(section, i)?, 1, max_keys)?;
+            check_fst_frame(parsed.fst_bytes(section, i)?, "category fst", 1, max_keys)?;
         }
         Ok(parsed)
     }
