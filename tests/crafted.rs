@@ -168,3 +168,56 @@ fn mutated_fst_bytes_never_panic() {
         &panicked[..panicked.len().min(5)]
     );
 }
+
+/// Open cost on a real segment (open validates every FST node): run in release with
+/// `SEGMENT=path/to.seg cargo test --release --test crafted -- --ignored --nocapture load_cost`.
+/// Prints timings only; no assertion on them.
+#[test]
+#[ignore]
+fn load_cost() {
+    let Some(path) = std::env::var_os("SEGMENT") else {
+        eprintln!("set SEGMENT to a segment file");
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let fst_len = Segment::open(&bytes[..])
+        .unwrap()
+        .header()
+        .section(SectionKind::Fst)
+        .unwrap()
+        .len;
+    // The best of 20 runs, in wall-clock ms and, where Linux reports it, on-CPU ms of this
+    // thread (the two differ when other work shares the machine).
+    let cpu_ns = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        stat.split_whitespace().next()?.parse().ok()
+    };
+    let best = |f: &dyn Fn()| {
+        (0..20)
+            .map(|_| {
+                let (t, c) = (std::time::Instant::now(), cpu_ns());
+                f();
+                let wall = t.elapsed().as_secs_f64() * 1e3;
+                let cpu = cpu_ns().zip(c).map_or(f64::NAN, |(b, a)| (b - a) / 1e6);
+                (wall, cpu)
+            })
+            .fold((f64::MAX, f64::MAX), |(w, c), (w2, c2)| {
+                (w.min(w2), c.min(c2))
+            })
+    };
+    let (open, open_cpu) = best(&|| {
+        Segment::open(&bytes[..]).unwrap();
+    });
+    let (load, load_cpu) = best(&|| {
+        Segment::load(&bytes[..]).unwrap();
+    });
+    let mb = bytes.len() as f64 / 1e6;
+    let fst_mb = fst_len as f64 / 1e6;
+    println!(
+        "{mb:.2} MB segment, {fst_mb:.2} MB FST: open {open:.2} ms wall / {open_cpu:.2} ms CPU \
+         ({:.2} ms/MB of FST, CPU), load {load:.2} ms wall / {load_cpu:.2} ms CPU ({:.2} ms/MB \
+         of segment, CPU)",
+        open_cpu / fst_mb,
+        load_cpu / mb
+    );
+}

@@ -210,52 +210,95 @@ pub(crate) fn decode(fst: &[u8], region_end: usize, addr: usize) -> Result<Node,
 }
 
 impl Node {
-    /// Transition `i < self.len`, its target checked to lie below this node (or be 0).
+    /// Calls `f` with each transition in input order, after checking that inputs strictly
+    /// increase and that each target lies below this node (or is 0). Returns the node's largest
+    /// output (transition or final). One pass over the node's bytes, no allocation.
     #[inline]
-    pub(crate) fn transition(&self, fst: &[u8], i: usize) -> Result<Transition, String> {
-        let (input, output, delta_at) = match self.kind {
-            Kind::EmptyFinal => return Err("the empty final node has no transitions".into()),
-            Kind::OneTransNext(input) => {
-                return Ok(Transition {
-                    input,
-                    output: 0,
-                    addr: self.end.checked_sub(1).ok_or("next node before the FST")?,
-                })
+    pub(crate) fn transitions(
+        &self,
+        fst: &[u8],
+        mut f: impl FnMut(Transition),
+    ) -> Result<u64, String> {
+        let end = self.end;
+        let target = |delta: u64| -> Result<usize, String> {
+            if delta == 0 {
+                return Ok(EMPTY_ADDRESS);
             }
-            Kind::OneTrans(input) => (input, uint(fst, self.end, self.osize)?, {
-                self.end + self.osize
-            }),
-            Kind::AnyTrans => {
-                if i >= self.len {
-                    return Err(format!("transition {i} of {}", self.len));
-                }
-                let input = byte(fst, self.inputs_top - 1 - i)?;
-                let deltas_top = self.inputs_top - self.len;
-                let outputs_top = deltas_top - self.len * self.tsize;
-                let output = uint(fst, outputs_top - (i + 1) * self.osize, self.osize)?;
-                (input, output, deltas_top - (i + 1) * self.tsize)
-            }
-        };
-        let delta = uint(fst, delta_at, self.tsize)?;
-        let addr = if delta == 0 {
-            EMPTY_ADDRESS
-        } else {
             usize::try_from(delta)
                 .ok()
-                .and_then(|d| self.end.checked_sub(d))
+                .and_then(|d| end.checked_sub(d))
                 .ok_or_else(|| {
-                    format!(
-                        "node at {}: transition {i} points {delta} bytes before its start {}",
-                        self.end, self.end
-                    )
-                })?
+                    format!("node starting at {end}: a transition points before the FST")
+                })
         };
-        Ok(Transition {
-            input,
-            output,
-            addr,
-        })
+        match self.kind {
+            Kind::EmptyFinal => Ok(0),
+            Kind::OneTransNext(input) => {
+                let addr = end.checked_sub(1).ok_or("next node before the FST")?;
+                f(Transition {
+                    input,
+                    output: 0,
+                    addr,
+                });
+                Ok(0)
+            }
+            Kind::OneTrans(input) => {
+                let output = uint(fst, end, self.osize)?;
+                let addr = target(uint(fst, end + self.osize, self.tsize)?)?;
+                f(Transition {
+                    input,
+                    output,
+                    addr,
+                });
+                Ok(output)
+            }
+            Kind::AnyTrans => {
+                let n = self.len;
+                if n == 0 {
+                    return Ok(self.final_output);
+                }
+                // Stored last transition first: reverse the memory order.
+                let inputs = self.inputs_top - n;
+                let deltas = inputs - n * self.tsize;
+                let outputs = deltas - n * self.osize;
+                let part = |from: usize, to: usize| {
+                    fst.get(from..to)
+                        .ok_or_else(|| format!("node starting at {end} out of bounds"))
+                };
+                let inputs = part(inputs, self.inputs_top)?;
+                if inputs.windows(2).any(|w| w[0] <= w[1]) {
+                    return Err(format!(
+                        "node starting at {end}: inputs not strictly increasing"
+                    ));
+                }
+                let deltas = part(deltas, self.inputs_top - n)?;
+                let outputs = part(outputs, self.inputs_top - n - n * self.tsize)?;
+                let mut largest = self.final_output;
+                for (i, &input) in inputs.iter().enumerate().rev() {
+                    let at = i * self.tsize;
+                    let addr = target(le(deltas.get(at..at + self.tsize).unwrap_or(&[])))?;
+                    let at = i * self.osize;
+                    let output = le(outputs.get(at..at + self.osize).unwrap_or(&[]));
+                    largest = largest.max(output);
+                    f(Transition {
+                        input,
+                        output,
+                        addr,
+                    });
+                }
+                Ok(largest)
+            }
+        }
     }
+}
+
+/// A little-endian unsigned integer of at most 8 bytes.
+#[inline]
+fn le(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .rev()
+        .fold(0u64, |n, &b| (n << 8) | u64::from(b))
 }
 
 /// Validates every node reachable from `root`, each decoded once: see the module docs. `fst`
@@ -281,21 +324,11 @@ fn walk(fst: &[u8], root: usize) -> Result<(), String> {
     let mut bound = Some(0u64);
     while let Some(addr) = stack.pop() {
         let node = decode(fst, region_end, addr)?;
-        let mut largest = node.final_output;
-        let mut previous: Option<u8> = None;
-        for i in 0..node.len {
-            let t = node.transition(fst, i)?;
-            if previous.is_some_and(|p| p >= t.input) {
-                return Err(format!(
-                    "node at {addr}: inputs not strictly increasing at transition {i}"
-                ));
-            }
-            previous = Some(t.input);
-            largest = largest.max(t.output);
+        let largest = node.transitions(fst, |t| {
             if t.addr != EMPTY_ADDRESS && !mark(&mut seen, t.addr) {
                 stack.push(t.addr);
             }
-        }
+        })?;
         if let Some(index) = node.index {
             check_index(fst, &node, index).map_err(|e| format!("node at {addr}: {e}"))?;
         }
@@ -361,21 +394,24 @@ fn check_output_sums(fst: &[u8], region_end: usize, seen: &[u64]) -> Result<(), 
     for &addr in &addrs {
         let node = decode(fst, region_end, addr)?;
         let mut most = node.final_output;
-        for i in 0..node.len {
-            let t = node.transition(fst, i)?;
+        let mut missing = None;
+        node.transitions(fst, |t| {
             let below = match t.addr {
-                EMPTY_ADDRESS => 0,
+                EMPTY_ADDRESS => Some(0),
                 a => addrs
                     .binary_search(&a)
                     .ok()
-                    .and_then(|k| largest.get(k).copied())
-                    .ok_or_else(|| format!("node at {addr}: target {a} not decoded"))?,
+                    .and_then(|k| largest.get(k).copied()),
             };
-            let sum = t
-                .output
-                .checked_add(below)
-                .ok_or_else(|| format!("node at {addr}: output sums overflow"))?;
-            most = most.max(sum);
+            match below.and_then(|b| t.output.checked_add(b)) {
+                Some(sum) => most = most.max(sum),
+                None => missing = Some(t.addr),
+            }
+        })?;
+        if let Some(target) = missing {
+            return Err(format!(
+                "node at {addr}: output sums through {target} overflow"
+            ));
         }
         largest.push(most);
     }
@@ -423,16 +459,24 @@ mod tests {
             );
             assert_eq!(ours.len, theirs.len(), "transitions at {addr}");
             assert_eq!(ours.index.is_some(), theirs.len() > INDEX_THRESHOLD);
-            for (i, t) in theirs.transitions().enumerate() {
-                let mine = ours.transition(bytes, i).unwrap();
-                let want = Transition {
+            let mut mine = Vec::new();
+            let largest = ours.transitions(bytes, |t| mine.push(t)).unwrap();
+            let want: Vec<Transition> = theirs
+                .transitions()
+                .map(|t| Transition {
                     input: t.inp,
                     output: t.out.value(),
                     addr: t.addr,
-                };
-                assert_eq!(mine, want, "transition {i} at {addr}");
-                stack.push(t.addr);
-            }
+                })
+                .collect();
+            assert_eq!(mine, want, "transitions at {addr}");
+            let most = want.iter().map(|t| t.output).max().unwrap_or(0);
+            assert_eq!(
+                largest,
+                most.max(ours.final_output),
+                "largest output at {addr}"
+            );
+            stack.extend(want.iter().map(|t| t.addr));
             if addr != EMPTY_ADDRESS {
                 // `as_slice` is the node's bytes, first to last.
                 let start = addr + 1 - theirs.as_slice().len();
