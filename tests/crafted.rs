@@ -221,3 +221,117 @@ fn load_cost() {
         load_cpu / mb
     );
 }
+
+/// Loads a single-key segment after `edit` changed its FST (given the FST's bytes, header
+/// to footer) and the checksum was recomputed.
+fn with_fst(edit: impl FnOnce(&mut [u8])) -> Result<(), Error> {
+    let mut bytes = {
+        let mut b = SegmentBuilder::new();
+        b.add("abcdefghijklmnopqrstuvwx", 1).unwrap();
+        b.finish().unwrap().bytes
+    };
+    let fst = Segment::load(&bytes[..])
+        .unwrap()
+        .header()
+        .section(SectionKind::Fst)
+        .unwrap();
+    edit(&mut bytes[fst.offset..fst.offset + fst.len]);
+    reseal(&mut bytes);
+    Segment::load(&bytes[..]).map(|_| ())
+}
+
+/// Replaces the FST's node region (between its 16-byte header and 20-byte footer) with
+/// filler nodes that decode (a final node without transitions at 16..=18, then one-byte nodes
+/// each leading to the node before) and then `top(first)`, whose first byte lands at address
+/// `first`; the root is its last byte.
+fn with_nodes(top_len: usize, top: impl FnOnce(usize) -> Vec<u8>) -> Result<(), Error> {
+    with_fst(|fst| {
+        let region = 16..fst.len() - 20;
+        assert!(
+            region.len() >= top_len + 3,
+            "region of {} bytes",
+            region.len()
+        );
+        let first = region.end - top_len;
+        let mut nodes = vec![0x00, 0x00, 0x40]; // 0 transitions, no outputs, final
+        nodes.resize(region.len() - top_len, 0xC1); // one transition on 't' to the node before
+        let top = top(first);
+        assert_eq!(top.len(), top_len);
+        nodes.extend_from_slice(&top);
+        fst[region].copy_from_slice(&nodes);
+    })
+}
+
+/// A node with one transition on `t`: delta bytes, pack sizes, state. Its target is its first
+/// byte minus the delta (0: the empty final node).
+fn one_trans(delta: &[u8], sizes: u8) -> Vec<u8> {
+    [delta, &[sizes, 0x81]].concat()
+}
+
+fn refused(result: Result<(), Error>, what: &str) {
+    match result {
+        Err(e @ Error::Corrupt { .. }) => {
+            let message = e.to_string();
+            println!("{what}: {message}");
+            assert!(message.contains("fst"), "{what}: {message}");
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[test]
+fn crafted_fst_nodes_are_refused() {
+    // The frame the cases share is itself accepted: a root with one transition to the node
+    // just below it, or to the empty final node (delta 0), or a one-byte root.
+    with_nodes(3, |_| one_trans(&[1], 0x10)).unwrap();
+    with_nodes(3, |_| one_trans(&[0], 0x10)).unwrap();
+    with_nodes(1, |_| vec![0xC1]).unwrap();
+
+    // A transition forward: the delta wraps past address 0 to above the node (the target is
+    // the first byte minus the delta), 1 byte above its first byte.
+    refused(
+        with_nodes(10, |_| one_trans(&u64::MAX.to_le_bytes(), 0x80)),
+        "forward",
+    );
+    // A cycle: the delta wraps to the node's own address, its first byte + 9.
+    refused(
+        with_nodes(10, |_| one_trans(&(u64::MAX - 8).to_le_bytes(), 0x80)),
+        "cycle",
+    );
+    // Targets before the node region, and inside a node rather than at its last byte (the
+    // middle of the filler final node at 16..=18).
+    refused(with_nodes(3, |_| one_trans(&[250], 0x10)), "before the FST");
+    refused(
+        with_nodes(3, |first| one_trans(&[(first - 8) as u8], 0x10)),
+        "into the header",
+    );
+    refused(
+        with_nodes(3, |first| one_trans(&[(first - 17) as u8], 0x10)),
+        "into the middle of a node",
+    );
+    // Pack sizes: address size 0 or 9, output size 9.
+    refused(with_nodes(3, |_| one_trans(&[1], 0x00)), "address size 0");
+    refused(
+        with_nodes(11, |_| one_trans(&[1; 9], 0x90)),
+        "address size 9",
+    );
+    refused(
+        with_nodes(12, |_| [&[1u8; 9][..], &one_trans(&[1], 0x19)].concat()),
+        "output size 9",
+    );
+    // More transitions than the node region holds (pack sizes, count byte 20, state 0).
+    refused(with_nodes(3, |_| vec![0x11, 20, 0x00]), "transition count");
+    // Inputs not increasing: two transitions on 'b' then 'a' (stored last first).
+    refused(
+        with_nodes(6, |_| vec![1, 1, b'a', b'b', 0x10, 0x02]),
+        "inputs out of order",
+    );
+    // A root address past the end of the node region.
+    refused(
+        with_fst(|fst| {
+            let (at, len) = (fst.len() - 12, fst.len() as u64);
+            fst[at..at + 8].copy_from_slice(&len.to_le_bytes());
+        }),
+        "root past the end",
+    );
+}

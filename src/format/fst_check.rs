@@ -123,7 +123,7 @@ fn uint(fst: &[u8], at: usize, size: usize) -> u64 {
 fn part(fst: &[u8], from: usize, len: usize, addr: usize) -> Check<&[u8]> {
     match from.checked_add(len).and_then(|to| fst.get(from..to)) {
         Some(bytes) => Ok(bytes),
-        None => bad(addr, "out of bounds"),
+        None => bad(addr, "node out of bounds"),
     }
 }
 
@@ -131,7 +131,7 @@ fn part(fst: &[u8], from: usize, len: usize, addr: usize) -> Check<&[u8]> {
 fn byte(fst: &[u8], at: usize, addr: usize) -> Check<u8> {
     match fst.get(at) {
         Some(&b) => Ok(b),
-        None => bad(addr, "out of bounds"),
+        None => bad(addr, "node out of bounds"),
     }
 }
 
@@ -195,7 +195,10 @@ pub(crate) fn decode(fst: &[u8], region_end: usize, addr: usize) -> Check<Node> 
             let sizes = byte(fst, at, addr)?;
             (node.tsize, node.osize) = (usize::from(sizes >> 4), usize::from(sizes & 15));
             if !(1..=8).contains(&node.tsize) || node.osize > 8 {
-                return bad(addr, "pack sizes outside 1..=8 (address), 0..=8 (output)");
+                return bad(
+                    addr,
+                    "node's pack sizes outside 1..=8 (address), 0..=8 (output)",
+                );
             }
             node.kind = Kind::OneTrans(input);
             node.end = back(at, node.tsize + node.osize, addr)?;
@@ -217,7 +220,10 @@ pub(crate) fn decode(fst: &[u8], region_end: usize, addr: usize) -> Check<Node> 
             let sizes = byte(fst, at, addr)?;
             (node.tsize, node.osize) = (usize::from(sizes >> 4), usize::from(sizes & 15));
             if node.tsize > 8 || (node.tsize == 0 && node.len > 0) || node.osize > 8 {
-                return bad(addr, "pack sizes outside 1..=8 (address), 0..=8 (output)");
+                return bad(
+                    addr,
+                    "node's pack sizes outside 1..=8 (address), 0..=8 (output)",
+                );
             }
             if node.len > INDEX_THRESHOLD {
                 at = back(at, INDEX_LEN, addr)?;
@@ -233,7 +239,7 @@ pub(crate) fn decode(fst: &[u8], region_end: usize, addr: usize) -> Check<Node> 
             )
             .map_err(|_| Bad {
                 at: addr,
-                what: "transitions do not fit in the node region",
+                what: "node's transitions do not fit in the node region",
             })?;
             node.kind = Kind::AnyTrans;
             node.end = at;
@@ -257,14 +263,17 @@ impl Node {
             }
             match usize::try_from(delta).ok().and_then(|d| end.checked_sub(d)) {
                 Some(target) => Ok(target),
-                None => bad(addr, "a transition points before the FST"),
+                None => bad(
+                    addr,
+                    "node's transition points before address 0 (or, wrapping, forward)",
+                ),
             }
         };
         match self.kind {
             Kind::EmptyFinal => Ok(0),
             Kind::OneTransNext(input) => {
                 let Some(next) = end.checked_sub(1) else {
-                    return bad(addr, "a transition points before the FST");
+                    return bad(addr, "node's transition points before address 0");
                 };
                 f(Transition {
                     input,
@@ -293,7 +302,7 @@ impl Node {
                 let deltas_at = self.inputs_top - n - n * self.tsize;
                 let outputs_at = deltas_at - n * self.osize;
                 if inputs.windows(2).any(|w| w[0] <= w[1]) {
-                    return bad(addr, "inputs not strictly increasing");
+                    return bad(addr, "node's inputs not strictly increasing");
                 }
                 if let Some(index) = self.index {
                     check_index(part(fst, index, INDEX_LEN, addr)?, inputs)
@@ -323,11 +332,11 @@ fn check_index(index: &[u8], inputs: &[u8]) -> std::result::Result<(), &'static 
     let n = inputs.len();
     for (k, &input) in inputs.iter().enumerate() {
         if index.get(usize::from(input)).map(|&i| usize::from(i)) != Some(n - 1 - k) {
-            return Err("transition index disagrees with the inputs");
+            return Err("node's transition index disagrees with its inputs");
         }
     }
     if index.iter().filter(|&&i| usize::from(i) < n).count() != n {
-        return Err("transition index names a missing input");
+        return Err("node's transition index names a missing input");
     }
     Ok(())
 }
@@ -337,7 +346,7 @@ fn check_index(index: &[u8], inputs: &[u8]) -> std::result::Result<(), &'static 
 /// two bits per byte of the FST.
 pub(crate) fn check_nodes(fst: &[u8], root: usize, section: &'static str) -> Result<()> {
     walk(fst, root, |_| {})
-        .map_err(|Bad { at, what }| Error::corrupt(section, format!("fst node at {at}: {what}")))
+        .map_err(|Bad { at, what }| Error::corrupt(section, format!("address {at}: {what}")))
 }
 
 /// `fst` writes nodes back to back, children first and the root last, so the node region is
@@ -466,7 +475,7 @@ fn check_output_sums(fst: &[u8], region_end: usize, nodes: &[u64]) -> Check<()> 
         })?;
         match most {
             Some(most) => largest.push(most),
-            None => return bad(addr, "output sums overflow u64"),
+            None => return bad(addr, "output sums from this node overflow u64"),
         }
     }
     Ok(())
