@@ -186,39 +186,29 @@ fn load_cost() {
         .section(SectionKind::Fst)
         .unwrap()
         .len;
-    // The best of 20 runs, in wall-clock ms and, where Linux reports it, on-CPU ms of this
-    // thread (the two differ when other work shares the machine).
-    let cpu_ns = || -> Option<f64> {
-        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        stat.split_whitespace().next()?.parse().ok()
-    };
+    // The best of 50 runs, in ms.
     let best = |f: &dyn Fn()| {
-        (0..20)
+        (0..50)
             .map(|_| {
-                let (t, c) = (std::time::Instant::now(), cpu_ns());
+                let t = std::time::Instant::now();
                 f();
-                let wall = t.elapsed().as_secs_f64() * 1e3;
-                let cpu = cpu_ns().zip(c).map_or(f64::NAN, |(b, a)| (b - a) / 1e6);
-                (wall, cpu)
+                t.elapsed().as_secs_f64() * 1e3
             })
-            .fold((f64::MAX, f64::MAX), |(w, c), (w2, c2)| {
-                (w.min(w2), c.min(c2))
-            })
+            .fold(f64::MAX, f64::min)
     };
-    let (open, open_cpu) = best(&|| {
+    let open = best(&|| {
         Segment::open(&bytes[..]).unwrap();
     });
-    let (load, load_cpu) = best(&|| {
+    let load = best(&|| {
         Segment::load(&bytes[..]).unwrap();
     });
     let mb = bytes.len() as f64 / 1e6;
     let fst_mb = fst_len as f64 / 1e6;
     println!(
-        "{mb:.2} MB segment, {fst_mb:.2} MB FST: open {open:.2} ms wall / {open_cpu:.2} ms CPU \
-         ({:.2} ms/MB of FST, CPU), load {load:.2} ms wall / {load_cpu:.2} ms CPU ({:.2} ms/MB \
-         of segment, CPU)",
-        open_cpu / fst_mb,
-        load_cpu / mb
+        "{mb:.2} MB segment, {fst_mb:.2} MB FST: open {open:.2} ms ({:.2} ms/MB of FST), \
+         load {load:.2} ms ({:.2} ms/MB of segment)",
+        open / fst_mb,
+        load / mb
     );
 }
 

@@ -102,7 +102,7 @@ impl SectionKind {
 /// Checks an FST before `fst` reads it: its fixed frame, then every node reachable from its
 /// root (see [`fst_check`]), because `fst` trusts node addresses, pack sizes and transition
 /// counts and would panic on malformed ones. O(FST size). `section` names the FST in errors.
-pub(crate) fn check_fst_frame(
+pub(crate) fn check_fst(
     fst_bytes: &[u8],
     section: &'static str,
     min_keys: u64,
