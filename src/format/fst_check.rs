@@ -343,7 +343,7 @@ fn check_index(index: &[u8], inputs: &[u8]) -> std::result::Result<(), &'static 
 
 /// Validates the FST's nodes: see [`walk`]. `fst` is the whole FST (header to CRC); its frame
 /// (version, root address = last byte of the node region, or 0) is already checked. Memory:
-/// two bits per byte of the FST.
+/// one bit per byte of the FST.
 pub(crate) fn check_nodes(fst: &[u8], root: usize, section: &'static str) -> Result<()> {
     walk(fst, root, |_| {})
         .map_err(|Bad { at, what }| Error::corrupt(section, format!("address {at}: {what}")))
@@ -351,11 +351,14 @@ pub(crate) fn check_nodes(fst: &[u8], root: usize, section: &'static str) -> Res
 
 /// `fst` writes nodes back to back, children first and the root last, so the node region is
 /// read from the root down, each node decoded exactly once, in one sequential pass (several
-/// times faster than following transitions, which jumps around the FST). This covers every
-/// node reachable from the root: each transition target must be where a decoded node has its
-/// last byte (checked once the pass is done), and targets lie strictly below their node, so
-/// the FST is acyclic. Bytes that do not decode as a node anywhere in the region are refused.
-/// `visit` sees each node (the tests compare them with `fst`'s decoder).
+/// times faster than following transitions, which jumps around the FST). Bytes that do not
+/// decode as a node anywhere in the region are refused, so the nodes tile the region.
+///
+/// Every transition target must be the last byte of a node: targets lie strictly below the
+/// node pointing to them (which also rules out cycles), so by the time the pass reaches a node,
+/// every transition into it has been seen, and it checks that none lands on one of its other
+/// bytes. A target below the region is refused at the end. This covers every node reachable
+/// from the root. `visit` sees each node (the tests compare them with `fst`'s decoder).
 fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if root == EMPTY_ADDRESS {
         visit(&decode(fst, 0, root)?);
@@ -365,32 +368,25 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if !(HEADER_LEN..region_end).contains(&root) {
         return bad(root, "root outside the node region");
     }
-    let words = region_end / 64 + 1;
-    let (mut nodes, mut targets) = (vec![0u64; words], vec![0u64; words]);
+    let mut targets = vec![0u64; region_end / 64 + 1];
     // An upper bound on the output sum of every path: a path visits each node at most once
     // (addresses strictly decrease) and takes at most its largest output there.
     let (mut bound, mut overflow) = (0u64, false);
-    // Node addresses only decrease, so each word of `nodes` is filled in one stretch: keep it
-    // in a register and store it when the pass moves below it.
-    let (mut word_at, mut word) = (root / 64, 0u64);
     let mut addr = root;
     loop {
-        if addr / 64 != word_at {
-            if let Some(w) = nodes.get_mut(word_at) {
-                *w = word;
-            }
-            (word_at, word) = (addr / 64, 0);
-        }
-        word |= 1u64 << (addr % 64);
         // One-transition-to-the-next-node states are most nodes (about 3 in 4 in a real
         // segment): decode them inline. Their target is the node this pass reads next, so it
-        // needs no mark. `addr` stays in the region: it starts at the root and decreases.
+        // needs no mark, and a one-byte node has no other byte a target could land on.
+        // `addr` stays in the region: it starts at the root and decreases.
         let state = fst.get(addr).copied().unwrap_or(0);
         if state >= 0b1100_0000 && addr > HEADER_LEN + 1 {
             let (input, end) = match state & 0b0011_1111 {
                 0 => (fst.get(addr - 1).copied().unwrap_or(0), addr - 1),
                 common => (COMMON_INPUTS[usize::from(common - 1)], addr),
             };
+            if end < addr && any_set(&targets, end, addr) {
+                return bad(addr, "a transition points inside this node");
+            }
             visit(&Node {
                 kind: Kind::OneTransNext(input),
                 addr,
@@ -407,6 +403,9 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
             continue;
         }
         let node = decode(fst, region_end, addr)?;
+        if any_set(&targets, node.end, addr) {
+            return bad(addr, "a transition points inside this node");
+        }
         visit(&node);
         let largest = node.transitions(fst, |t| set(&mut targets, t.addr))?;
         let (sum, over) = bound.overflowing_add(largest);
@@ -417,22 +416,20 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
         // `decode` keeps `end` at or past the header.
         addr = node.end - 1;
     }
-    if let Some(w) = nodes.get_mut(word_at) {
-        *w = word;
-    }
-    // Address 0, the unwritten empty final node, is a valid target.
+    // Address 0, the unwritten empty final node, is a valid target; the rest of the header
+    // is not.
     if let Some(first) = targets.first_mut() {
         *first &= !1;
     }
-    for (w, (&n, &t)) in nodes.iter().zip(&targets).enumerate() {
-        let stray = t & !n;
-        if stray != 0 {
-            let at = w * 64 + stray.trailing_zeros() as usize;
-            return bad(at, "a transition points here, where no node ends");
-        }
+    let header = targets.first().map_or(0, |w| w & ((1 << HEADER_LEN) - 1));
+    if header != 0 {
+        return bad(
+            header.trailing_zeros() as usize,
+            "a transition points here, into the FST header",
+        );
     }
     if overflow {
-        check_output_sums(fst, region_end, &nodes)?;
+        check_output_sums(fst, region_end, root)?;
     }
     Ok(())
 }
@@ -445,19 +442,42 @@ fn set(bits: &mut [u64], addr: usize) {
     }
 }
 
+/// Whether any bit in `[from, to)` is set.
+#[inline]
+fn any_set(bits: &[u64], from: usize, to: usize) -> bool {
+    let mut at = from;
+    while at < to {
+        let (w, b) = (at / 64, at % 64);
+        let n = (to - at).min(64 - b);
+        let mask = if n == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << n) - 1) << b
+        };
+        if bits.get(w).is_some_and(|&word| word & mask != 0) {
+            return true;
+        }
+        at += n;
+    }
+    false
+}
+
 /// The exact check behind the cheap bound: the largest output sum of any path from each node,
 /// computed children first (ascending addresses), must fit in a `u64`. Only FSTs with outputs
 /// near `u64::MAX` get here; this crate's outputs are ranks.
-fn check_output_sums(fst: &[u8], region_end: usize, nodes: &[u64]) -> Check<()> {
-    let addrs: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .flat_map(|(w, &bits)| {
-            (0..64)
-                .filter(move |b| bits & (1u64 << b) != 0)
-                .map(move |b| w * 64 + b)
-        })
-        .collect();
+fn check_output_sums(fst: &[u8], region_end: usize, root: usize) -> Check<()> {
+    // The node addresses, ascending (the walk already checked that the nodes tile the region).
+    let mut addrs = Vec::new();
+    let mut addr = root;
+    loop {
+        addrs.push(addr);
+        let node = decode(fst, region_end, addr)?;
+        if node.end <= HEADER_LEN {
+            break;
+        }
+        addr = node.end - 1;
+    }
+    addrs.reverse();
     let mut largest = Vec::with_capacity(addrs.len());
     for &addr in &addrs {
         let node = decode(fst, region_end, addr)?;
