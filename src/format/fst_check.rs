@@ -4,9 +4,10 @@
 //! `fst`'s node decoder trusts the bytes: node addresses, pack sizes and transition counts
 //! index straight into the slice, so a malformed FST that passes the segment checksum (crafted,
 //! or corrupted before the checksum was computed) makes it panic, which in wasm kills the
-//! instance. This module decodes every node reachable from the root once, with its own
-//! bounds-checked reads, and accepts the FST only when every such node is one `fst` decodes
-//! without panicking. After that, walking the FST through `fst::raw` (`root`, `node`,
+//! instance. This module decodes every node once (all of them, so every node reachable from
+//! the root), with its own bounds-checked reads, and accepts the FST only when each is one
+//! `fst` decodes without panicking, every transition leads to such a node, and no path's
+//! output sum overflows. After that, walking the FST through `fst::raw` (`root`, `node`,
 //! `transitions`, `transition`, `find_input`, `final_output`, `get`, `stream`) cannot panic.
 //!
 //! Node encoding (see `fst`'s `raw/node.rs`): a node's address is its *last* byte (its state
