@@ -37,7 +37,8 @@
 //!   lowercase, collapse whitespace), shared by the builder and every query.
 //! - [`SegmentBuilder`] (feature `build`, on by default): merges rows by normalized key and
 //!   writes a segment.
-//! - [`Segment`]: opens segment bytes (O(1)), verifies them, answers queries.
+//! - [`Segment`]: opens segment bytes (validating their structure), verifies them, answers
+//!   queries.
 //! - [`Searcher`]: the one query path: [`Searcher::search`] with [`SuggestOptions`] returns
 //!   borrowed [`Suggestions`]; [`Suggestions::to_owned`] (or the one-off [`Segment::search`])
 //!   gives [`OwnedSuggestions`].

@@ -6,17 +6,18 @@ use crate::format::categories::Categories;
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
-use crate::format::{check_fst_frame, SectionKind, FLAG_WORD_STARTS, WORD_START_SEPARATOR};
+use crate::format::{check_fst, SectionKind, FLAG_WORD_STARTS, WORD_START_SEPARATOR};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
 /// a JS-owned buffer copied into wasm memory...).
 ///
-/// [`Segment::open`] is O(1): it checks the header, the section table and the fixed parts of
-/// each section, all bounds-checked. [`Segment::verify`] checks the trailer checksum over the
-/// whole file; [`Segment::load`] does both and is what to use on bytes that crossed a network
-/// or a disk. Reading a segment never uses `unsafe` and never panics on bad bytes that pass the
-/// checksum by accident; a segment crafted to pass the checksum with a malformed FST is outside
-/// what the checksum can catch (see `docs/FORMAT.md`).
+/// [`Segment::open`] checks the header, the section table, the fixed parts of each section and
+/// every node of every FST (O(FST size): `fst`'s decoder trusts node addresses and would panic
+/// on malformed ones), all bounds-checked. [`Segment::verify`] checks the trailer checksum over
+/// the whole file; [`Segment::load`] does both and is what to use on bytes that crossed a
+/// network or a disk. Reading a segment never uses `unsafe`, and any bytes give `Ok` or `Err`,
+/// never a panic, including in every search of a segment that opened, whether the bytes were
+/// corrupted by accident or crafted to pass the checksum (see `docs/FORMAT.md`).
 ///
 /// ```
 /// use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
@@ -137,9 +138,9 @@ pub struct SegmentInfo {
 }
 
 impl<D: AsRef<[u8]>> Segment<D> {
-    /// Opens a segment in O(1) without computing its checksum. Use on bytes already verified
-    /// (for example produced by [`crate::SegmentBuilder`] in this process); otherwise use
-    /// [`Segment::load`].
+    /// Opens a segment, validating its structure (O(FST size)) without computing its
+    /// checksum. Use on bytes already verified (for example produced by
+    /// [`crate::SegmentBuilder`] in this process); otherwise use [`Segment::load`].
     pub fn open(data: D) -> Result<Segment<D>> {
         let bytes = data.as_ref();
         let header = Header::parse(bytes)?;
@@ -151,7 +152,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let fst_bytes = slice(bytes, fst_section.offset, fst_section.len, "fst section")?;
         let word_starts = header.flags & FLAG_WORD_STARTS != 0;
         let max_keys = if word_starts { u64::MAX } else { count as u64 };
-        check_fst_frame(fst_bytes, count as u64, max_keys)?;
+        check_fst(fst_bytes, "fst", count as u64, max_keys)?;
         let scores_section = header
             .section(SectionKind::Scores)
             .ok_or_else(|| Error::corrupt("section table", "the scores section is missing"))?;

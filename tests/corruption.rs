@@ -132,7 +132,7 @@ fn foreign_bytes_are_refused() {
 
 #[test]
 fn open_unverified_still_checks_structure() {
-    // A wrong section table entry must be caught by the O(1) open, checksum or not.
+    // A wrong section table entry must be caught by open, checksum or not.
     let mut bytes = small_segment();
     // First section entry's length (offset 48 + 16) set past the end of the file.
     bytes[64..72].copy_from_slice(&u64::MAX.to_le_bytes());

@@ -8,7 +8,7 @@
 //! FSTs of the requested categories, so it never visits a subtree without a match.
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
-use super::check_fst_frame;
+use super::check_fst;
 use crate::error::{Error, Result};
 
 const PREAMBLE: usize = 8;
@@ -24,8 +24,8 @@ pub(crate) struct Categories {
 }
 
 impl Categories {
-    /// Checks the entry table, that names are UTF-8 and ascending, and each FST's frame:
-    /// O(categories).
+    /// Checks the entry table, that names are UTF-8 and ascending, and each FST (frame and
+    /// nodes): O(section size).
     pub(crate) fn parse(bytes: &[u8], offset: usize, len: usize, max_keys: u64) -> Result<Self> {
         let section = slice(bytes, offset, len, NAME)?;
         let count = u32_at(section, 0, NAME)? as usize;
@@ -46,7 +46,7 @@ impl Categories {
                 return Err(Error::corrupt(NAME, format!("names not ascending at {i}")));
             }
             previous = Some(name);
-            check_fst_frame(parsed.fst_bytes(section, i)?, 1, max_keys)?;
+            check_fst(parsed.fst_bytes(section, i)?, "category fst", 1, max_keys)?;
         }
         Ok(parsed)
     }

@@ -3,6 +3,7 @@
 
 pub(crate) mod bytes;
 pub(crate) mod categories;
+pub(crate) mod fst_check;
 pub mod header;
 pub(crate) mod scores;
 pub(crate) mod strings;
@@ -98,9 +99,15 @@ impl SectionKind {
     }
 }
 
-/// Checks the FST's fixed frame before `fst` reads it: `fst` trusts its root address, so a
-/// corrupt one would make its first node read go out of bounds.
-pub(crate) fn check_fst_frame(fst_bytes: &[u8], min_keys: u64, max_keys: u64) -> Result<()> {
+/// Checks an FST before `fst` reads it: its fixed frame, then every node reachable from its
+/// root (see [`fst_check`]), because `fst` trusts node addresses, pack sizes and transition
+/// counts and would panic on malformed ones. O(FST size). `section` names the FST in errors.
+pub(crate) fn check_fst(
+    fst_bytes: &[u8],
+    section: &'static str,
+    min_keys: u64,
+    max_keys: u64,
+) -> Result<()> {
     // Layout written by fst 0.4 (its format version 3): version u64, type u64, nodes..., key
     // count u64, root address u64, crc32c u32.
     const FST_VERSION: u64 = 3;
@@ -108,14 +115,14 @@ pub(crate) fn check_fst_frame(fst_bytes: &[u8], min_keys: u64, max_keys: u64) ->
     let len = fst_bytes.len();
     if len < EMPTY_LEN {
         return Err(Error::corrupt(
-            "fst",
+            section,
             format!("{len} bytes, at least {EMPTY_LEN} needed"),
         ));
     }
     let version = u64_at(fst_bytes, 0, "fst version")?;
     if version != FST_VERSION {
         return Err(Error::corrupt(
-            "fst",
+            section,
             format!("fst format version {version}, expected {FST_VERSION}"),
         ));
     }
@@ -126,15 +133,18 @@ pub(crate) fn check_fst_frame(fst_bytes: &[u8], min_keys: u64, max_keys: u64) ->
     } else {
         root.checked_add(21) == Some(len as u64)
     };
-    if !root_ok || keys < min_keys || keys > max_keys {
+    // `fst` converts the key count to usize and panics when it does not fit (wasm32).
+    if !root_ok || keys < min_keys || keys > max_keys || usize::try_from(keys).is_err() {
         return Err(Error::corrupt(
-            "fst",
+            section,
             format!(
                 "{keys} keys with root at {root} in a {len}-byte FST, expected \
                  {min_keys}..={max_keys} keys"
             ),
         ));
     }
-    fst::raw::Fst::new(fst_bytes).map_err(|e| Error::corrupt("fst", e.to_string()))?;
+    // root + 21 == len, or 0: fits.
+    fst_check::check_nodes(fst_bytes, root as usize, section)?;
+    fst::raw::Fst::new(fst_bytes).map_err(|e| Error::corrupt(section, e.to_string()))?;
     Ok(())
 }

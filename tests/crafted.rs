@@ -1,0 +1,327 @@
+//! FST bytes that pass the checksum but are malformed (a crafted segment, or corruption that
+//! happened before the checksum was computed): open must refuse them or accept only FSTs that
+//! `fst`'s decoder reads without panicking, whatever query follows.
+
+mod common;
+
+use edgesuggest::format::SectionKind;
+use edgesuggest::{
+    BuildOptions, Error, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions,
+};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// A segment with every section kind, word starts, and a root with more transitions than
+/// `fst`'s transition-index threshold (32), so indexed nodes are mutated too.
+fn built_segment() -> Vec<u8> {
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..BuildOptions::default()
+    });
+    let cities = [
+        ("New York", &["city", "capital"][..]),
+        ("Newark", &["city"][..]),
+        ("São Paulo", &["city", "port"][..]),
+        ("Sapporo", &[][..]),
+        ("東京", &["capital"][..]),
+        ("Zürich", &["city"][..]),
+        ("New Delhi", &["capital"][..]),
+    ];
+    for (i, (city, cats)) in cities.iter().enumerate() {
+        b.add_row(city, 1000 - i as u64 * 7, Some(r#"{"id":1}"#), cats)
+            .unwrap();
+    }
+    for (i, c) in ('a'..='z').chain('0'..='9').enumerate() {
+        b.add_row(
+            &format!("{c}{c} york {i}"),
+            50 + i as u64,
+            None,
+            &["capital"],
+        )
+        .unwrap();
+    }
+    b.finish().unwrap().bytes
+}
+
+/// `[start, end)` of every FST in the segment: the main one and each category's.
+fn fst_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let segment = Segment::load(bytes).unwrap();
+    let header = segment.header();
+    let fst = header.section(SectionKind::Fst).unwrap();
+    let mut ranges = vec![(fst.offset, fst.offset + fst.len)];
+    if let Some(cats) = header.section(SectionKind::Categories) {
+        let at = cats.offset;
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
+        let count = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        for i in 0..count {
+            let entry = at + 8 + i * 24;
+            let start = at + u64_at(entry + 8);
+            ranges.push((start, start + u64_at(entry + 16)));
+        }
+    }
+    ranges
+}
+
+/// Rewrites the trailer checksum (XXH64, seed 0, over everything before the 12-byte trailer).
+fn reseal(bytes: &mut [u8]) {
+    let body = bytes.len() - 12;
+    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
+    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
+}
+
+fn option_sets() -> Vec<SuggestOptions> {
+    vec![
+        SuggestOptions::default(),
+        SuggestOptions {
+            fuzzy: Fuzziness::Auto,
+            ..SuggestOptions::default()
+        },
+        SuggestOptions {
+            categories: vec!["capital".to_owned()],
+            ..SuggestOptions::default()
+        },
+        SuggestOptions {
+            exact_first: false,
+            ..SuggestOptions::default()
+        },
+        SuggestOptions::with_k(50),
+    ]
+}
+
+/// Loads the bytes and, if accepted, runs every query and a deep verification. Errors are
+/// fine; only a panic is a failure (the caller catches it).
+fn exercise(bytes: &[u8], options: &[SuggestOptions]) -> bool {
+    let Ok(segment) = Segment::load(bytes) else {
+        return false;
+    };
+    let mut searcher = Searcher::new();
+    for query in ["", "a", "n", "new", "sao", "york"] {
+        for o in options {
+            let _ = searcher.search(&segment, query, o);
+        }
+    }
+    let _ = segment.verify_deep();
+    true
+}
+
+/// Mutates 1–3 bytes inside the FSTs of the golden segments and a built one, reseals the
+/// checksum, and requires that nothing panics: neither load nor any search on what it accepts.
+#[test]
+fn mutated_fst_bytes_never_panic() {
+    const PER_SEGMENT: usize = 20_000;
+    let segments = [
+        ("v1.seg", include_bytes!("golden/v1.seg").to_vec()),
+        ("v2.seg", include_bytes!("golden/v2.seg").to_vec()),
+        ("built", built_segment()),
+    ];
+    let options = option_sets();
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut rng = common::Rng(0x5eed);
+    let (mut panicked, mut accepted, mut total) = (Vec::new(), 0usize, 0usize);
+    for (name, original) in &segments {
+        let ranges = fst_ranges(original);
+        let span: usize = ranges.iter().map(|(s, e)| e - s).sum();
+        for trial in 0..PER_SEGMENT {
+            let mut bytes = original.clone();
+            let mut changes = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                let mut pick = rng.below(span);
+                let &(start, end) = ranges
+                    .iter()
+                    .find(|(s, e)| {
+                        let fits = pick < e - s;
+                        if !fits {
+                            pick -= e - s;
+                        }
+                        fits
+                    })
+                    .unwrap();
+                let at = start + pick;
+                debug_assert!(at < end);
+                let old = bytes[at];
+                bytes[at] = match rng.below(4) {
+                    0 => old ^ (1 << rng.below(8)),
+                    1 => old.wrapping_add(1),
+                    2 => old.wrapping_sub(1),
+                    _ => rng.below(256) as u8,
+                };
+                changes.push((at, old, bytes[at]));
+            }
+            reseal(&mut bytes);
+            total += 1;
+            match catch_unwind(AssertUnwindSafe(|| exercise(&bytes, &options))) {
+                Ok(true) => accepted += 1,
+                Ok(false) => {}
+                Err(_) => panicked.push(format!("{name} trial {trial}: {changes:?}")),
+            }
+        }
+    }
+    std::panic::set_hook(quiet);
+    println!(
+        "{total} mutations: {accepted} accepted, {} panicked",
+        panicked.len()
+    );
+    assert!(
+        panicked.is_empty(),
+        "{} of {total} mutations panicked (offset, old, new), first: {:#?}",
+        panicked.len(),
+        &panicked[..panicked.len().min(5)]
+    );
+}
+
+/// Open cost on a real segment (open validates every FST node): run in release with
+/// `SEGMENT=path/to.seg cargo test --release --test crafted -- --ignored --nocapture load_cost`.
+/// Prints timings only; no assertion on them.
+#[test]
+#[ignore]
+fn load_cost() {
+    let Some(path) = std::env::var_os("SEGMENT") else {
+        eprintln!("set SEGMENT to a segment file");
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let fst_len = Segment::open(&bytes[..])
+        .unwrap()
+        .header()
+        .section(SectionKind::Fst)
+        .unwrap()
+        .len;
+    // The best of 50 runs, in ms.
+    let best = |f: &dyn Fn()| {
+        (0..50)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let open = best(&|| {
+        Segment::open(&bytes[..]).unwrap();
+    });
+    let load = best(&|| {
+        Segment::load(&bytes[..]).unwrap();
+    });
+    let mb = bytes.len() as f64 / 1e6;
+    let fst_mb = fst_len as f64 / 1e6;
+    println!(
+        "{mb:.2} MB segment, {fst_mb:.2} MB FST: open {open:.2} ms ({:.2} ms/MB of FST), \
+         load {load:.2} ms ({:.2} ms/MB of segment)",
+        open / fst_mb,
+        load / mb
+    );
+}
+
+/// Loads a single-key segment after `edit` changed its FST (given the FST's bytes, header
+/// to footer) and the checksum was recomputed.
+fn with_fst(edit: impl FnOnce(&mut [u8])) -> Result<(), Error> {
+    let mut bytes = {
+        let mut b = SegmentBuilder::new();
+        b.add("abcdefghijklmnopqrstuvwx", 1).unwrap();
+        b.finish().unwrap().bytes
+    };
+    let fst = Segment::load(&bytes[..])
+        .unwrap()
+        .header()
+        .section(SectionKind::Fst)
+        .unwrap();
+    edit(&mut bytes[fst.offset..fst.offset + fst.len]);
+    reseal(&mut bytes);
+    Segment::load(&bytes[..]).map(|_| ())
+}
+
+/// Replaces the FST's node region (between its 16-byte header and 20-byte footer) with
+/// filler nodes that decode (a final node without transitions at 16..=18, then one-byte nodes
+/// each leading to the node before) and then `top(first)`, whose first byte lands at address
+/// `first`; the root is its last byte.
+fn with_nodes(top_len: usize, top: impl FnOnce(usize) -> Vec<u8>) -> Result<(), Error> {
+    with_fst(|fst| {
+        let region = 16..fst.len() - 20;
+        assert!(
+            region.len() >= top_len + 3,
+            "region of {} bytes",
+            region.len()
+        );
+        let first = region.end - top_len;
+        let mut nodes = vec![0x00, 0x00, 0x40]; // 0 transitions, no outputs, final
+        nodes.resize(region.len() - top_len, 0xC1); // one transition on 't' to the node before
+        let top = top(first);
+        assert_eq!(top.len(), top_len);
+        nodes.extend_from_slice(&top);
+        fst[region].copy_from_slice(&nodes);
+    })
+}
+
+/// A node with one transition on `t`: delta bytes, pack sizes, state. Its target is its first
+/// byte minus the delta (0: the empty final node).
+fn one_trans(delta: &[u8], sizes: u8) -> Vec<u8> {
+    [delta, &[sizes, 0x81]].concat()
+}
+
+fn refused(result: Result<(), Error>, what: &str) {
+    match result {
+        Err(e @ Error::Corrupt { .. }) => {
+            let message = e.to_string();
+            println!("{what}: {message}");
+            assert!(message.contains("fst"), "{what}: {message}");
+        }
+        other => panic!("{what}: {other:?}"),
+    }
+}
+
+#[test]
+fn crafted_fst_nodes_are_refused() {
+    // The frame the cases share is itself accepted: a root with one transition to the node
+    // just below it, or to the empty final node (delta 0), or a one-byte root.
+    with_nodes(3, |_| one_trans(&[1], 0x10)).unwrap();
+    with_nodes(3, |_| one_trans(&[0], 0x10)).unwrap();
+    with_nodes(1, |_| vec![0xC1]).unwrap();
+
+    // A transition forward: the delta wraps past address 0 to above the node (the target is
+    // the first byte minus the delta), 1 byte above its first byte.
+    refused(
+        with_nodes(10, |_| one_trans(&u64::MAX.to_le_bytes(), 0x80)),
+        "forward",
+    );
+    // A cycle: the delta wraps to the node's own address, its first byte + 9.
+    refused(
+        with_nodes(10, |_| one_trans(&(u64::MAX - 8).to_le_bytes(), 0x80)),
+        "cycle",
+    );
+    // Targets before the node region, and inside a node rather than at its last byte (the
+    // middle of the filler final node at 16..=18).
+    refused(with_nodes(3, |_| one_trans(&[250], 0x10)), "before the FST");
+    refused(
+        with_nodes(3, |first| one_trans(&[(first - 8) as u8], 0x10)),
+        "into the header",
+    );
+    refused(
+        with_nodes(3, |first| one_trans(&[(first - 17) as u8], 0x10)),
+        "into the middle of a node",
+    );
+    // Pack sizes: address size 0 or 9, output size 9.
+    refused(with_nodes(3, |_| one_trans(&[1], 0x00)), "address size 0");
+    refused(
+        with_nodes(11, |_| one_trans(&[1; 9], 0x90)),
+        "address size 9",
+    );
+    refused(
+        with_nodes(12, |_| [&[1u8; 9][..], &one_trans(&[1], 0x19)].concat()),
+        "output size 9",
+    );
+    // More transitions than the node region holds (pack sizes, count byte 20, state 0).
+    refused(with_nodes(3, |_| vec![0x11, 20, 0x00]), "transition count");
+    // Inputs not increasing: two transitions on 'b' then 'a' (stored last first).
+    refused(
+        with_nodes(6, |_| vec![1, 1, b'a', b'b', 0x10, 0x02]),
+        "inputs out of order",
+    );
+    // A root address past the end of the node region.
+    refused(
+        with_fst(|fst| {
+            let (at, len) = (fst.len() - 12, fst.len() as u64);
+            fst[at..at + 8].copy_from_slice(&len.to_le_bytes());
+        }),
+        "root past the end",
+    );
+}
