@@ -180,11 +180,15 @@ impl<D: AsRef<[u8]>> Segment<D> {
         })
     }
 
-    /// Opens a segment and verifies its checksum: what to call on bytes from outside.
+    /// Verifies the checksum and opens the segment: what to call on bytes from outside.
+    ///
+    /// The header is read first (so a file that is no segment, or of a future format, says
+    /// so), then the checksum, then the sections and FSTs: bytes damaged in storage or
+    /// transit are reported as a checksum mismatch, not as whatever structure the damage hit.
     pub fn load(data: D) -> Result<Segment<D>> {
-        let segment = Segment::open(data)?;
-        segment.verify()?;
-        Ok(segment)
+        Header::parse(data.as_ref())?;
+        verify_checksum(data.as_ref())?;
+        Segment::open(data)
     }
 
     /// Verifies the trailer checksum over the whole segment (O(size), XXH64 at several GB/s).

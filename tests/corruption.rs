@@ -92,6 +92,24 @@ fn every_single_bit_flip_is_refused() {
     }
 }
 
+/// Damage past the header (storage, transit) is reported as what it is, a checksum mismatch,
+/// whatever section or FST node the flipped bit lands in: the checksum is checked before the
+/// structure.
+#[test]
+fn damage_after_the_header_is_a_checksum_mismatch() {
+    let bytes = small_segment();
+    let header_end = 48 + 24 * Segment::open(&bytes[..]).unwrap().header().sections.len();
+    let body_end = bytes.len() - 12;
+    for bit in header_end * 8..body_end * 8 {
+        let mut bad = bytes.clone();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        match Segment::load(&bad[..]) {
+            Err(Error::Checksum { .. }) => {}
+            other => panic!("bit {bit}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn future_version_names_both_versions() {
     let mut bytes = small_segment();
