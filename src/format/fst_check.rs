@@ -183,71 +183,87 @@ pub(crate) fn decode(fst: &[u8], region_end: usize, addr: usize) -> Check<Node> 
     node.is_final = false;
     node.len = 1;
     match state >> 6 {
-        0b11 => {
-            let (input, at) = one_input(fst, state, addr)?;
-            // The target is the byte just before the node: the node written before it.
-            back(at, 1, addr)?;
-            node.kind = Kind::OneTransNext(input);
-            node.end = at;
-        }
-        0b10 => {
-            let (input, at) = one_input(fst, state, addr)?;
-            let at = back(at, 1, addr)?;
-            let sizes = byte(fst, at, addr)?;
-            (node.tsize, node.osize) = (usize::from(sizes >> 4), usize::from(sizes & 15));
-            if !(1..=8).contains(&node.tsize) || node.osize > 8 {
-                return bad(
-                    addr,
-                    "node's pack sizes outside 1..=8 (address), 0..=8 (output)",
-                );
-            }
-            node.kind = Kind::OneTrans(input);
-            node.end = back(at, node.tsize + node.osize, addr)?;
-        }
-        _ => {
-            node.is_final = state & 0b0100_0000 != 0;
-            let mut at = addr;
-            node.len = match usize::from(state & 0b0011_1111) {
-                0 => {
-                    at = back(at, 1, addr)?;
-                    match byte(fst, at, addr)? {
-                        1 => 256,
-                        n => usize::from(n),
-                    }
-                }
-                n => n,
-            };
-            at = back(at, 1, addr)?;
-            let sizes = byte(fst, at, addr)?;
-            (node.tsize, node.osize) = (usize::from(sizes >> 4), usize::from(sizes & 15));
-            if node.tsize > 8 || (node.tsize == 0 && node.len > 0) || node.osize > 8 {
-                return bad(
-                    addr,
-                    "node's pack sizes outside 1..=8 (address), 0..=8 (output)",
-                );
-            }
-            if node.len > INDEX_THRESHOLD {
-                at = back(at, INDEX_LEN, addr)?;
-                node.index = Some(at);
-            }
-            node.inputs_top = at;
-            let final_size = if node.is_final { node.osize } else { 0 };
-            // At most 256 × 17 + 8 bytes: no overflow.
-            at = back(
-                at,
-                node.len * (1 + node.tsize + node.osize) + final_size,
-                addr,
-            )
-            .map_err(|_| Bad {
-                at: addr,
-                what: "node's transitions do not fit in the node region",
-            })?;
-            node.kind = Kind::AnyTrans;
-            node.end = at;
-            node.final_output = uint(fst, at, final_size);
-        }
+        0b11 => decode_one_trans_next(fst, state, &mut node)?,
+        0b10 => decode_one_trans(fst, state, &mut node)?,
+        _ => decode_any_trans(fst, state, &mut node)?,
     }
     Ok(node)
+}
+
+/// A one-transition node whose target is the node written just before it.
+#[inline(always)]
+fn decode_one_trans_next(fst: &[u8], state: u8, node: &mut Node) -> Check<()> {
+    let addr = node.addr;
+    let (input, at) = one_input(fst, state, addr)?;
+    // The target is the byte just before the node: the node written before it.
+    back(at, 1, addr)?;
+    node.kind = Kind::OneTransNext(input);
+    node.end = at;
+    Ok(())
+}
+
+/// A one-transition node with its own packed address and output.
+#[inline(always)]
+fn decode_one_trans(fst: &[u8], state: u8, node: &mut Node) -> Check<()> {
+    let addr = node.addr;
+    let (input, at) = one_input(fst, state, addr)?;
+    let at = back(at, 1, addr)?;
+    (node.tsize, node.osize) = pack_sizes(byte(fst, at, addr)?, 1, addr)?;
+    node.kind = Kind::OneTrans(input);
+    node.end = back(at, node.tsize + node.osize, addr)?;
+    Ok(())
+}
+
+/// A node with any number of transitions (and the index above the threshold), possibly final.
+#[inline(always)]
+fn decode_any_trans(fst: &[u8], state: u8, node: &mut Node) -> Check<()> {
+    let addr = node.addr;
+    node.is_final = state & 0b0100_0000 != 0;
+    let mut at = addr;
+    node.len = match usize::from(state & 0b0011_1111) {
+        0 => {
+            at = back(at, 1, addr)?;
+            match byte(fst, at, addr)? {
+                1 => 256,
+                n => usize::from(n),
+            }
+        }
+        n => n,
+    };
+    at = back(at, 1, addr)?;
+    // A node without transitions stores no addresses: its address size may be 0.
+    let min_tsize = usize::from(node.len > 0);
+    (node.tsize, node.osize) = pack_sizes(byte(fst, at, addr)?, min_tsize, addr)?;
+    if node.len > INDEX_THRESHOLD {
+        at = back(at, INDEX_LEN, addr)?;
+        node.index = Some(at);
+    }
+    node.inputs_top = at;
+    let final_size = if node.is_final { node.osize } else { 0 };
+    // At most 256 × 17 + 8 bytes: no overflow.
+    let size = node.len * (1 + node.tsize + node.osize) + final_size;
+    at = back(at, size, addr).map_err(|_| Bad {
+        at: addr,
+        what: "node's transitions do not fit in the node region",
+    })?;
+    node.kind = Kind::AnyTrans;
+    node.end = at;
+    node.final_output = uint(fst, at, final_size);
+    Ok(())
+}
+
+/// The address and output pack sizes of a sizes byte: addresses `min_tsize..=8` bytes,
+/// outputs `0..=8`.
+#[inline(always)]
+fn pack_sizes(sizes: u8, min_tsize: usize, addr: usize) -> Check<(usize, usize)> {
+    let (tsize, osize) = (usize::from(sizes >> 4), usize::from(sizes & 15));
+    if tsize < min_tsize || tsize > 8 || osize > 8 {
+        return bad(
+            addr,
+            "node's pack sizes outside 1..=8 (address), 0..=8 (output)",
+        );
+    }
+    Ok((tsize, osize))
 }
 
 impl Node {
