@@ -390,8 +390,8 @@ impl Searcher {
             .filter(|&r| u64::from(r) < view.count())
             .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))?;
         if !options.categories.is_empty() {
-            let mine = view.categories_of(rank)?.unwrap_or("");
-            if !split_categories(Some(mine)).any(|c| options.categories.iter().any(|w| w == c)) {
+            let mine = view.categories_of(rank)?;
+            if !split_categories(mine).any(|c| options.categories.iter().any(|w| w == c)) {
                 return Ok(());
             }
         }
