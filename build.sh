@@ -7,6 +7,7 @@
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
+#   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
 #   ./build.sh test-wasm | test-www | test-worker   one part of `test`
 set -euo pipefail
 
@@ -302,6 +303,63 @@ cmd_test() {
     say "all tests passed"
 }
 
+# cargo-fuzz needs nightly (for the sanitizer flags); stable stays the default toolchain.
+CARGO_FUZZ_VERSION=0.13.1
+ensure_fuzz_tools() {
+    if ! rustup toolchain list | grep -q '^nightly'; then
+        say "installing the nightly toolchain (for cargo fuzz)"
+        rustup toolchain install nightly --profile minimal
+    fi
+    local dir="$CACHE/cargo-fuzz-$CARGO_FUZZ_VERSION"
+    if [[ ! -x "$dir/bin/cargo-fuzz" ]]; then
+        say "installing cargo-fuzz $CARGO_FUZZ_VERSION into $dir (a few minutes, once)"
+        cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked --root "$dir"
+    fi
+    export PATH="$dir/bin:$PATH"
+}
+
+FUZZ_TARGETS=(segment_mutate segment_bytes query build_rows manifest)
+# A libFuzzer dictionary for targets that read a text format.
+fuzz_dict() {
+    [[ -f "$ROOT/fuzz/$1.dict" ]] && echo "-dict=$ROOT/fuzz/$1.dict"
+    return 0
+}
+# Runs each target for SECONDS on a corpus in target/fuzz-corpus seeded from tests/fuzz (the
+# checkout is never written). A finding stops with the input's path: fix the cause, then copy
+# the minimized input (`cargo +nightly fuzz tmin TARGET INPUT`) into tests/fuzz/TARGET/, where
+# `cargo test` replays it. Prints executions per target.
+cmd_fuzz() {
+    local seconds="${1:-60}"
+    shift || true
+    local targets=("${FUZZ_TARGETS[@]}")
+    [[ $# -eq 0 ]] || targets=("$@")
+    ensure_fuzz_tools
+    local report="$ROOT/target/fuzz-report.md" target corpus log execs
+    mkdir -p "$ROOT/target"
+    printf '| target | seconds | executions | exec/s | findings |\n|---|---:|---:|---:|---:|\n' >"$report"
+    for target in "${targets[@]}"; do
+        corpus="$ROOT/target/fuzz-corpus/$target"
+        mkdir -p "$corpus"
+        cp -n "$ROOT/tests/fuzz/$target/"* "$corpus/" 2>/dev/null || true
+        log="$ROOT/target/fuzz-$target.log"
+        say "fuzz $target for ${seconds}s (log: $log)"
+        # Overflow checks on; no AddressSanitizer: the engine has no `unsafe`, and without it
+        # the targets run several times more executions in the same time.
+        if ! (cd fuzz && cargo +nightly fuzz run --release --debug-assertions --sanitizer none \
+            "$target" "$corpus" -- \
+            -max_total_time="$seconds" -print_final_stats=1 $(fuzz_dict "$target") -artifact_prefix="$ROOT/target/fuzz-artifacts-$target-") \
+            >"$log" 2>&1; then
+            tail -n 40 "$log" >&2
+            echo "fuzz target $target found a failure: see $log and target/fuzz-artifacts-$target-*" >&2
+            exit 1
+        fi
+        execs="$(awk '/stat::number_of_executed_units/ { print $2 }' "$log" | tail -n 1)"
+        printf '| %s | %s | %s | %s | 0 |\n' "$target" "$seconds" "${execs:-?}" \
+            "$(( ${execs:-0} / (seconds > 0 ? seconds : 1) ))" >>"$report"
+    done
+    cat "$report"
+}
+
 BENCH_NPM=(minisearch@7.2.0 flexsearch@0.8.212)
 ensure_bench_npm() {
     npm_install_into "$CACHE/bench-npm" "${BENCH_NPM[@]}"
@@ -405,6 +463,7 @@ case "${1:-}" in
     demo) cmd_demo ;;
     test) cmd_test ;;
     bench) cmd_bench "${2:-}" ;;
+    fuzz) shift; cmd_fuzz "$@" ;;
     wasm) build_wasm ;;
     worker) build_worker ;;
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration

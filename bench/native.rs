@@ -242,6 +242,11 @@ struct Report {
     with_categories: usize,
     count: usize,
     load_ms: f64,
+    /// Load of the word-start and the categories segment (their extra FSTs are validated too).
+    load_ms_word_starts: f64,
+    load_ms_categories: f64,
+    /// `verify_deep` of the plain segment: every key of every FST, each node decoded once.
+    verify_deep_ms: f64,
     ours: BTreeMap<usize, (f64, f64)>,
     ours_fuzzy: BTreeMap<usize, (f64, f64)>,
     ours_auto: BTreeMap<usize, (f64, f64)>,
@@ -316,6 +321,9 @@ fn main() {
         with_categories: with_categories.len(),
         count,
         load_ms: median_load_ms(&plain, if smoke { 3 } else { 50 }),
+        load_ms_word_starts: median_load_ms(&word_starts, if smoke { 3 } else { 20 }),
+        load_ms_categories: median_load_ms(&with_categories, if smoke { 3 } else { 20 }),
+        verify_deep_ms: median_verify_deep_ms(&segment, if smoke { 1 } else { 5 }),
         ours: time_ours("prefix", &plain_options),
         ours_fuzzy: time_ours("fuzzy", &fuzzy1),
         ours_auto: time_ours("fuzzy", &fuzzy_auto),
@@ -425,6 +433,19 @@ fn naive_overlap(naive: &Naive, queries: &[Query]) -> f64 {
     }
 }
 
+/// Median milliseconds of `Segment::verify_deep` over `runs`.
+fn median_verify_deep_ms(segment: &Segment<&[u8]>, runs: usize) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(segment.verify_deep()).expect("verify_deep");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
 /// Median milliseconds of `Segment::load` (open + checksum) over `runs`.
 fn median_load_ms(bytes: &[u8], runs: usize) -> f64 {
     let mut load = Vec::new();
@@ -445,7 +466,8 @@ impl Report {
         format!(
             "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
              \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
-             \"load_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
+             \"load_ms\":{:.3},\"load_ms_word_starts\":{:.3},\"load_ms_categories\":{:.3},\
+             \"verify_deep_ms\":{:.3},\"latency\":{},\"fuzzy\":{},\"fuzzy_auto\":{},\"overlap\":1.0,\
              \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
              brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
              categories per row {:.2}\"}},\
@@ -457,6 +479,9 @@ impl Report {
             self.word_starts,
             self.with_categories,
             self.load_ms,
+            self.load_ms_word_starts,
+            self.load_ms_categories,
+            self.verify_deep_ms,
             json_latency(&self.ours),
             json_latency(&self.ours_fuzzy),
             json_latency(&self.ours_auto),

@@ -185,5 +185,46 @@ if (existsSync(throughput)) {
   md.push(readFileSync(throughput, "utf8").trim());
   md.push("");
 }
+reliability(md);
 writeFileSync(outMd, md.join("\n") + "\n");
+
+/**
+ * The reliability section: what validating untrusted bytes costs per MB (load = header,
+ * checksum, then every node of every FST decoded once), what verify_deep costs, and the
+ * fuzzing figures of the last long `./build.sh fuzz` run, kept in bench/fuzz-report.md.
+ */
+function reliability(md) {
+  md.push("## Reliability");
+  md.push("");
+  md.push("### Validating untrusted bytes");
+  md.push("");
+  md.push("`Segment::load` reads the header, computes the checksum, then validates every node of every FST " +
+    "(main, word-start entries, one per category) before any query; the target is ≤ 2 ms per MB. " +
+    "`verify_deep` (the `edgesuggest verify` command) checks every key of every FST, decoding each node once.");
+  md.push("");
+  md.push("| data | segment | MB | load ms | load ms per MB | verify_deep ms |");
+  md.push("|---|---|---:|---:|---:|---:|");
+  for (const dataset of datasets) {
+    const native = load(dataset).find((e) => e.engine === "edgesuggest native");
+    if (!native?.load_ms_word_starts) continue;
+    const rows = [
+      ["plain", native.index_bytes, native.load_ms, native.verify_deep_ms],
+      ["--word-starts", native.index_bytes_word_starts, native.load_ms_word_starts],
+      ["2 categories per row", native.index_bytes_categories, native.load_ms_categories],
+    ];
+    for (const [name, bytes, ms, deep] of rows) {
+      const megabytes = bytes / 2 ** 20;
+      md.push(`| ${dataset} | ${name} | ${megabytes.toFixed(2)} | ${ms.toFixed(2)} | ${(ms / megabytes).toFixed(2)} | ${deep === undefined ? "–" : deep.toFixed(1)} |`);
+    }
+  }
+  md.push("");
+  for (const [file, title] of [[join(resultsDir, "worker-swap.md"), "Load with version swaps"],
+    [new URL("./fuzz-report.md", import.meta.url), "Fuzzing"]]) {
+    if (!existsSync(file)) continue;
+    md.push(`### ${title}`);
+    md.push("");
+    md.push(readFileSync(file, "utf8").trim());
+    md.push("");
+  }
+}
 console.error(`report: wrote ${outMd} and ${datasets.map((d) => `bench-${d}.svg`).join(", ")} in ${basename(chartDir)}/`);

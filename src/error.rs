@@ -83,6 +83,17 @@ pub enum Error {
         /// What is accepted.
         expected: &'static str,
     },
+    /// The query is longer than the engine accepts (see [`crate::MAX_QUERY_BYTES`]).
+    #[error(
+        "query is too long: {what} is over {max} bytes; send a shorter query (no suggestion \
+         is that long)"
+    )]
+    QueryTooLong {
+        /// `"the query"` (as given) or `"the normalized query"`.
+        what: &'static str,
+        /// The limit, in bytes.
+        max: usize,
+    },
     /// A structural inconsistency inside the segment.
     #[error("segment is corrupt: {section}: {detail}; re-download or rebuild the segment")]
     Corrupt {

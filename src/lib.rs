@@ -66,6 +66,7 @@ pub use format::header::{Header, SectionRange};
 pub use normalize::{normalize_phrase, normalize_query, NORMALIZER_ID, NORMALIZER_VERSION};
 pub use search::{
     Fuzziness, OwnedSuggestion, OwnedSuggestions, Searcher, SuggestOptions, Suggestion,
-    Suggestions, DEFAULT_K, DEFAULT_MAX_VISITS,
+    Suggestions, DEFAULT_K, DEFAULT_MAX_VISITS, MAX_ARENA, MAX_CANDIDATES, MAX_FUZZY_BYTES, MAX_K,
+    MAX_QUERY_BYTES, MAX_QUERY_INPUT_BYTES, MAX_VISITS,
 };
 pub use segment::{Segment, SegmentInfo};

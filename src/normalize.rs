@@ -60,22 +60,39 @@ pub(crate) enum Trailing {
 
 /// Normalizes `input` into `out` (cleared first), reusing its allocation.
 pub(crate) fn normalize_into(input: &str, out: &mut String, trailing: Trailing) {
+    // Without a limit the result always fits.
+    let _ = normalize_bounded(input, out, trailing, usize::MAX);
+}
+
+/// Normalizes `input` into `out` (cleared first), stopping as soon as the output would exceed
+/// `max` bytes: false then, with `out` cut short. NFKD expands some characters up to 18 times
+/// (U+FDFA), so the bound is checked on the output as it grows, and the decomposition of the
+/// rest of the input is never computed.
+pub(crate) fn normalize_bounded(
+    input: &str,
+    out: &mut String,
+    trailing: Trailing,
+    max: usize,
+) -> bool {
     out.clear();
     let mut fold = Fold::default();
     let mut emit = |c: char| out.push(c);
-    if input.is_ascii() {
+    let fits = if input.is_ascii() {
         // ASCII is its own NFKD form: skip the decomposition machinery.
-        for c in input.chars() {
-            fold.feed(c, &mut emit);
-        }
+        input.chars().all(|c| fold.feed_within(c, &mut emit, max))
     } else {
-        for c in input.nfkd() {
-            fold.feed(c, &mut emit);
-        }
+        input.nfkd().all(|c| fold.feed_within(c, &mut emit, max))
+    };
+    if !fits {
+        return false;
     }
     if fold.pending_space() && trailing == Trailing::KeepOneSpace {
+        if fold.len() >= max {
+            return false;
+        }
         out.push(' ');
     }
+    true
 }
 
 /// Steps 2–5 of the normalizer, applied to the NFKD form one character at a time: drop `Mn`,
@@ -117,6 +134,13 @@ impl Fold {
             emit(c);
             self.len += c.len_utf8();
         }
+    }
+
+    /// [`Fold::feed`], then whether the output is still at most `max` bytes.
+    #[inline]
+    fn feed_within(&mut self, c: char, emit: &mut impl FnMut(char), max: usize) -> bool {
+        self.feed(c, emit);
+        self.len <= max
     }
 
     /// Bytes emitted so far.

@@ -87,20 +87,35 @@ fn option_sets() -> Vec<SuggestOptions> {
     ]
 }
 
+/// What became of a mutated segment.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Refused,
+    Accepted,
+    /// `verify_deep` passed, yet a query reported corruption: they disagree.
+    Disagrees(String),
+}
+
 /// Loads the bytes and, if accepted, runs every query and a deep verification. Errors are
-/// fine; only a panic is a failure (the caller catches it).
-fn exercise(bytes: &[u8], options: &[SuggestOptions]) -> bool {
+/// fine; a panic is a failure (the caller catches it), and so is a segment that
+/// `verify_deep` passes but a query finds corrupt.
+fn exercise(bytes: &[u8], options: &[SuggestOptions]) -> Outcome {
     let Ok(segment) = Segment::load(bytes) else {
-        return false;
+        return Outcome::Refused;
     };
     let mut searcher = Searcher::new();
+    let mut corrupt = None;
     for query in ["", "a", "n", "new", "sao", "york"] {
         for o in options {
-            let _ = searcher.search(&segment, query, o);
+            if let Err(e) = searcher.search(&segment, query, o) {
+                corrupt.get_or_insert(format!("{query:?} {o:?}: {e}"));
+            }
         }
     }
-    let _ = segment.verify_deep();
-    true
+    match (segment.verify_deep(), corrupt) {
+        (Ok(()), Some(query)) => Outcome::Disagrees(query),
+        _ => Outcome::Accepted,
+    }
 }
 
 /// Mutates 1–3 bytes inside the FSTs of the golden segments and a built one, reseals the
@@ -118,6 +133,7 @@ fn mutated_fst_bytes_never_panic() {
     std::panic::set_hook(Box::new(|_| {}));
     let mut rng = common::Rng(0x5eed);
     let (mut panicked, mut accepted, mut total) = (Vec::new(), 0usize, 0usize);
+    let mut disagree = Vec::new();
     for (name, original) in &segments {
         let ranges = fst_ranges(original);
         let span: usize = ranges.iter().map(|(s, e)| e - s).sum();
@@ -150,8 +166,11 @@ fn mutated_fst_bytes_never_panic() {
             reseal(&mut bytes);
             total += 1;
             match catch_unwind(AssertUnwindSafe(|| exercise(&bytes, &options))) {
-                Ok(true) => accepted += 1,
-                Ok(false) => {}
+                Ok(Outcome::Accepted) => accepted += 1,
+                Ok(Outcome::Refused) => {}
+                Ok(Outcome::Disagrees(query)) => {
+                    disagree.push(format!("{name} trial {trial}: {changes:?}: {query}"))
+                }
                 Err(_) => panicked.push(format!("{name} trial {trial}: {changes:?}")),
             }
         }
@@ -166,6 +185,81 @@ fn mutated_fst_bytes_never_panic() {
         "{} of {total} mutations panicked (offset, old, new), first: {:#?}",
         panicked.len(),
         &panicked[..panicked.len().min(5)]
+    );
+    assert!(
+        disagree.is_empty(),
+        "{} mutations pass verify_deep but a query finds them corrupt, first: {:#?}",
+        disagree.len(),
+        &disagree[..disagree.len().min(5)]
+    );
+}
+
+/// An FST of `depth` nodes, each with two transitions ('a' and 'b', no outputs) to the node
+/// below: 2^depth keys through `depth` nodes. Written by hand in `fst`'s node format.
+fn doubling_fst(depth: usize, claimed_keys: u64) -> Vec<u8> {
+    let mut fst = Vec::new();
+    fst.extend_from_slice(&3u64.to_le_bytes()); // fst format version
+    fst.extend_from_slice(&0u64.to_le_bytes()); // fst type
+    let mut below = 0usize; // the empty final node
+    for _ in 0..depth {
+        let first = fst.len();
+        let delta = if below == 0 { 0 } else { first - below };
+        let delta = u8::try_from(delta).unwrap();
+        // Deltas and inputs stored last transition first; pack sizes: 1-byte deltas, no
+        // outputs; state: 2 transitions, not final.
+        fst.extend_from_slice(&[delta, delta, b'b', b'a', 0x10, 0x02]);
+        below = fst.len() - 1;
+    }
+    fst.extend_from_slice(&claimed_keys.to_le_bytes());
+    fst.extend_from_slice(&(below as u64).to_le_bytes());
+    let crc = 0u32; // fst::raw::Fst::new does not check it
+    fst.extend_from_slice(&crc.to_le_bytes());
+    fst
+}
+
+/// A word-start segment of one suggestion with its FST replaced.
+fn with_main_fst(fst: &[u8]) -> Vec<u8> {
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..BuildOptions::default()
+    });
+    b.add("ab", 1).unwrap();
+    common::replace_fst(&b.finish().unwrap().bytes, fst)
+}
+
+#[test]
+fn verify_deep_visits_each_node_once() {
+    // 2^64 paths through 64 nodes: enumerating them would never finish.
+    let bytes = with_main_fst(&doubling_fst(64, u64::MAX));
+    let segment = Segment::load(&bytes[..]).expect("structurally sound");
+    let started = std::time::Instant::now();
+    let err = segment.verify_deep().unwrap_err().to_string();
+    assert!(err.contains("full keys") || err.contains("keys"), "{err}");
+    // Not a timing assertion on speed: a path walk would run for centuries, not seconds.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // Every key here has output 0 and there is one suggestion: 2^n keys for rank 0.
+    for depth in [1, 2, 10] {
+        let bytes = with_main_fst(&doubling_fst(depth, 1 << depth));
+        let segment = Segment::load(&bytes[..]).unwrap();
+        let err = segment.verify_deep().unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("{} full keys for 1 suggestions", 1u64 << depth)),
+            "depth {depth}: {err}"
+        );
+    }
+}
+
+#[test]
+fn verify_deep_counts_paths_against_the_footer() {
+    let bytes = with_main_fst(&doubling_fst(3, 7));
+    let err = Segment::load(&bytes[..])
+        .unwrap()
+        .verify_deep()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("says it holds 7 keys, its paths spell 8"),
+        "{err}"
     );
 }
 

@@ -49,14 +49,14 @@ const COMMON_INPUTS: [u8; 63] = *b"te/oasripcnw.hlm-du012g=:bf3y5&_4v9678k%?xCDA
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Bad {
     /// The node (its last byte) or transition target concerned.
-    at: usize,
-    what: &'static str,
+    pub(crate) at: usize,
+    pub(crate) what: &'static str,
 }
 
-type Check<T> = std::result::Result<T, Bad>;
+pub(crate) type Check<T> = std::result::Result<T, Bad>;
 
 #[inline]
-fn bad<T>(at: usize, what: &'static str) -> Check<T> {
+pub(crate) fn bad<T>(at: usize, what: &'static str) -> Check<T> {
     Err(Bad { at, what })
 }
 
@@ -74,7 +74,7 @@ enum Kind {
 pub(crate) struct Node {
     kind: Kind,
     /// The node's last byte (its address).
-    addr: usize,
+    pub(crate) addr: usize,
     /// The node's first byte.
     end: usize,
     pub(crate) is_final: bool,
@@ -371,11 +371,11 @@ pub(crate) fn check_nodes(fst: &[u8], root: usize, section: &'static str) -> Res
 /// times faster than following transitions, which jumps around the FST). Bytes that do not
 /// decode as a node anywhere in the region are refused, so the nodes tile the region.
 ///
-/// Every transition target must be the last byte of a node: targets lie strictly below the
-/// node pointing to them (which also rules out cycles), so by the time the pass reaches a node,
-/// every transition into it has been seen, and it checks that none lands on one of its other
-/// bytes. A target below the region is refused at the end. This covers every node reachable
-/// from the root. `visit` sees each node (the tests compare them with `fst`'s decoder).
+/// Every transition target must be the last byte of a node, strictly below the node pointing
+/// to it (which also rules out cycles): the pass records node addresses and transition targets
+/// in two bit sets and, at the end, refuses any target that is not a node address (or 0, the
+/// unwritten empty final node). This covers every node reachable from the root. `visit` sees
+/// each node (the tests compare them with `fst`'s decoder).
 fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if root == EMPTY_ADDRESS {
         visit(&decode(fst, 0, root)?);
@@ -385,25 +385,24 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if !(HEADER_LEN..region_end).contains(&root) {
         return bad(root, "root outside the node region");
     }
-    let mut targets = vec![0u64; region_end / 64 + 1];
+    let words = region_end / 64 + 1;
+    let (mut targets, mut nodes) = (vec![0u64; words], vec![0u64; words]);
     // An upper bound on the output sum of every path: a path visits each node at most once
     // (addresses strictly decrease) and takes at most its largest output there.
     let (mut bound, mut overflow) = (0u64, false);
     let mut addr = root;
     loop {
+        set(&mut nodes, addr);
         // One-transition-to-the-next-node states are most nodes (about 3 in 4 in a real
-        // segment): decode them inline. Their target is the node this pass reads next, so it
-        // needs no mark, and a one-byte node has no other byte a target could land on.
-        // `addr` stays in the region: it starts at the root and decreases.
+        // segment): decode them inline. Their target is the node this pass reads next, a node
+        // address by construction, so it needs no mark. `addr` stays in the region: it starts
+        // at the root and decreases.
         let state = fst.get(addr).copied().unwrap_or(0);
         if state >= 0b1100_0000 && addr > HEADER_LEN + 1 {
             let (input, end) = match state & 0b0011_1111 {
                 0 => (fst.get(addr - 1).copied().unwrap_or(0), addr - 1),
                 common => (COMMON_INPUTS[usize::from(common - 1)], addr),
             };
-            if end < addr && any_set(&targets, end, addr) {
-                return bad(addr, "a transition points inside this node");
-            }
             visit(&Node {
                 kind: Kind::OneTransNext(input),
                 addr,
@@ -420,9 +419,6 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
             continue;
         }
         let node = decode(fst, region_end, addr)?;
-        if any_set(&targets, node.end, addr) {
-            return bad(addr, "a transition points inside this node");
-        }
         visit(&node);
         let largest = node.transitions(fst, |t| set(&mut targets, t.addr))?;
         let (sum, over) = bound.overflowing_add(largest);
@@ -433,57 +429,62 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
         // `decode` keeps `end` at or past the header.
         addr = node.end - 1;
     }
-    // Address 0, the unwritten empty final node, is a valid target; the rest of the header
-    // is not.
-    if let Some(first) = targets.first_mut() {
-        *first &= !1;
-    }
-    let header = targets.first().map_or(0, |w| w & ((1 << HEADER_LEN) - 1));
-    if header != 0 {
-        return bad(
-            header.trailing_zeros() as usize,
-            "a transition points here, into the FST header",
-        );
-    }
+    targets_are_nodes(&mut targets, &nodes)?;
     if overflow {
         check_output_sums(fst, region_end, root)?;
     }
     Ok(())
 }
 
-/// Sets bit `addr`; addresses are below the region end, which sized the set.
-#[inline]
-fn set(bits: &mut [u64], addr: usize) {
-    if let Some(word) = bits.get_mut(addr / 64) {
-        *word |= 1u64 << (addr % 64);
+/// Refuses a transition target that is not a node's address: inside a node, or in the FST
+/// header. Address 0, the unwritten empty final node, is a valid target.
+fn targets_are_nodes(targets: &mut [u64], nodes: &[u64]) -> Check<()> {
+    if let Some(first) = targets.first_mut() {
+        *first &= !1;
     }
-}
-
-/// Whether any bit in `[from, to)` is set.
-#[inline]
-fn any_set(bits: &[u64], from: usize, to: usize) -> bool {
-    let mut at = from;
-    while at < to {
-        let (w, b) = (at / 64, at % 64);
-        let n = (to - at).min(64 - b);
-        let mask = if n == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << n) - 1) << b
-        };
-        if bits.get(w).is_some_and(|&word| word & mask != 0) {
-            return true;
+    for (w, (&t, &n)) in targets.iter().zip(nodes).enumerate() {
+        let stray = t & !n;
+        if stray != 0 {
+            let at = w * 64 + stray.trailing_zeros() as usize;
+            return match at < HEADER_LEN {
+                true => bad(at, "a transition points here, into the FST header"),
+                false => bad(at, "a transition points inside a node"),
+            };
         }
-        at += n;
     }
-    false
+    Ok(())
 }
 
-/// The exact check behind the cheap bound: the largest output sum of any path from each node,
-/// computed children first (ascending addresses), must fit in a `u64`. Only FSTs with outputs
-/// near `u64::MAX` get here; this crate's outputs are ranks.
-fn check_output_sums(fst: &[u8], region_end: usize, root: usize) -> Check<()> {
-    // The node addresses, ascending (the walk already checked that the nodes tile the region).
+/// The addresses of the nodes of an FST whose nodes [`check_nodes`] accepted, ascending:
+/// 0 (the empty final node) first, the root last; and the end of the node region.
+pub(crate) fn node_addresses(fst: &[u8]) -> Check<(Vec<usize>, usize)> {
+    let region_end = fst.len().saturating_sub(FOOTER_LEN);
+    let root = fst
+        .len()
+        .checked_sub(12)
+        .and_then(|at| fst.get(at..at + 8))
+        .map_or(0, le) as usize;
+    let mut addrs = if root == EMPTY_ADDRESS {
+        Vec::new()
+    } else {
+        addresses(fst, region_end, root)?
+    };
+    if addrs.first() != Some(&EMPTY_ADDRESS) {
+        addrs.insert(0, EMPTY_ADDRESS);
+    }
+    Ok((addrs, region_end))
+}
+
+/// The key count in the FST's footer.
+pub(crate) fn key_count(fst: &[u8]) -> u64 {
+    fst.len()
+        .checked_sub(FOOTER_LEN)
+        .and_then(|at| fst.get(at..at + 8))
+        .map_or(0, le)
+}
+
+/// The node addresses from `root` down, ascending (the nodes tile the region: checked).
+fn addresses(fst: &[u8], region_end: usize, root: usize) -> Check<Vec<usize>> {
     let mut addrs = Vec::new();
     let mut addr = root;
     loop {
@@ -495,6 +496,22 @@ fn check_output_sums(fst: &[u8], region_end: usize, root: usize) -> Check<()> {
         addr = node.end - 1;
     }
     addrs.reverse();
+    Ok(addrs)
+}
+
+/// Sets bit `addr`; addresses are below the region end, which sized the set.
+#[inline]
+fn set(bits: &mut [u64], addr: usize) {
+    if let Some(word) = bits.get_mut(addr / 64) {
+        *word |= 1u64 << (addr % 64);
+    }
+}
+
+/// The exact check behind the cheap bound: the largest output sum of any path from each node,
+/// computed children first (ascending addresses), must fit in a `u64`. Only FSTs with outputs
+/// near `u64::MAX` get here; this crate's outputs are ranks.
+fn check_output_sums(fst: &[u8], region_end: usize, root: usize) -> Check<()> {
+    let addrs = addresses(fst, region_end, root)?;
     let mut largest = Vec::with_capacity(addrs.len());
     for &addr in &addrs {
         let node = decode(fst, region_end, addr)?;

@@ -4,6 +4,7 @@
 pub(crate) mod bytes;
 pub(crate) mod categories;
 pub(crate) mod fst_check;
+pub(crate) mod fst_keys;
 pub mod header;
 pub(crate) mod scores;
 pub(crate) mod strings;

@@ -27,9 +27,13 @@ mod walk;
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 
 use crate::error::{Error, Result};
-use crate::normalize::{normalize_into, Trailing};
+use crate::normalize::{normalize_bounded, Trailing};
 use crate::segment::{Segment, View};
-pub use options::{Fuzziness, SuggestOptions, DEFAULT_K, DEFAULT_MAX_VISITS};
+pub use options::{
+    Fuzziness, SuggestOptions, DEFAULT_K, DEFAULT_MAX_VISITS, MAX_FUZZY_BYTES, MAX_K,
+    MAX_QUERY_BYTES, MAX_QUERY_INPUT_BYTES, MAX_VISITS,
+};
+pub use walk::{MAX_ARENA, MAX_CANDIDATES};
 
 /// One suggestion, borrowing from the [`Searcher`] and the [`Segment`] that produced it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +152,21 @@ pub struct OwnedSuggestions {
     pub truncated: bool,
 }
 
+/// The length in bytes of the part of a normalized query matched exactly when typos are
+/// allowed: its first `prefix_length` characters, and every character before the last
+/// [`MAX_FUZZY_BYTES`] bytes (whole characters); the automaton covers the rest.
+fn exact_part(query: &str, prefix_length: usize) -> usize {
+    let leading = query
+        .char_indices()
+        .nth(prefix_length)
+        .map_or(query.len(), |(i, _)| i);
+    let mut tail_start = query.len().saturating_sub(MAX_FUZZY_BYTES);
+    while !query.is_char_boundary(tail_start) {
+        tail_start += 1;
+    }
+    leading.max(tail_start)
+}
+
 impl<D: AsRef<[u8]>> Segment<D> {
     /// [`Searcher::search`] with a fresh [`Searcher`], the answer copied out. For one-off
     /// queries and tests; to answer many, keep one [`Searcher`]: it reuses its buffers.
@@ -241,7 +260,11 @@ impl Searcher {
 
     /// The best `options.k` suggestions for `query`, ranked as the module docs describe.
     ///
-    /// An empty (or all-whitespace) query matches everything. Errors only on a corrupt segment.
+    /// An empty (or all-whitespace) query matches everything. Errors on options or a query
+    /// beyond the engine's limits ([`SuggestOptions::validate`], [`MAX_QUERY_INPUT_BYTES`],
+    /// [`MAX_QUERY_BYTES`]) and on a corrupt segment. Memory per query is bounded whatever the
+    /// segment and the query (see [`MAX_CANDIDATES`]); buffers grown by an outlier are
+    /// released by the next query.
     pub fn search<'a, D: AsRef<[u8]>>(
         &'a mut self,
         segment: &'a Segment<D>,
@@ -249,9 +272,11 @@ impl Searcher {
         options: &SuggestOptions,
     ) -> Result<Suggestions<'a>> {
         let view = segment.view()?;
-        normalize_into(query, &mut self.query, Trailing::KeepOneSpace);
+        options.validate()?;
+        self.set_query(query)?;
         self.keys.clear();
         self.hits.clear();
+        self.shrink_outliers();
         self.walk.start_query(options.max_visits);
         if options.k > 0 {
             let query = std::mem::take(&mut self.query);
@@ -264,6 +289,42 @@ impl Searcher {
             items,
             truncated: self.walk.truncated(),
         })
+    }
+
+    /// Normalizes `query` into `self.query`, within the length limits.
+    fn set_query(&mut self, query: &str) -> Result<()> {
+        let too_long = |what| Error::QueryTooLong {
+            what,
+            max: if what == "the query" {
+                MAX_QUERY_INPUT_BYTES
+            } else {
+                MAX_QUERY_BYTES
+            },
+        };
+        if query.len() > MAX_QUERY_INPUT_BYTES {
+            self.query.clear();
+            return Err(too_long("the query"));
+        }
+        if !normalize_bounded(
+            query,
+            &mut self.query,
+            Trailing::KeepOneSpace,
+            MAX_QUERY_BYTES,
+        ) {
+            self.query.clear();
+            return Err(too_long("the normalized query"));
+        }
+        Ok(())
+    }
+
+    /// Releases what one outlier query grew: the answer buffers hold at most [`MAX_K`] keys
+    /// and hits, and the walk's own buffers shrink in [`walk::WalkState::start_query`].
+    fn shrink_outliers(&mut self) {
+        const KEEP_KEY_BYTES: usize = 64 * 1024;
+        const KEEP_HITS: usize = 4 * MAX_K;
+        self.keys.shrink_to(KEEP_KEY_BYTES);
+        self.hits.shrink_to(KEEP_HITS);
+        self.pass_hits.shrink_to(KEEP_HITS);
     }
 
     /// Looks up the strings and score of every hit.
@@ -306,11 +367,7 @@ impl Searcher {
         if options.exact_first {
             self.exact_phrase(view, query, options)?;
         }
-        // Characters of the query matched exactly; the automaton covers the rest.
-        let exact_len = query
-            .char_indices()
-            .nth(options.prefix_length)
-            .map_or(query.len(), |(i, _)| i);
+        let exact_len = exact_part(query, options.prefix_length);
         let max_edits = if exact_len == query.len() {
             0
         } else {

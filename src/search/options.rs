@@ -11,6 +11,31 @@ pub const DEFAULT_K: usize = 10;
 /// millisecond.
 pub const DEFAULT_MAX_VISITS: usize = 100_000;
 
+/// The most suggestions one query may ask for: the answer's size stays bounded whatever a
+/// caller passes.
+pub const MAX_K: usize = 1000;
+
+/// The largest work budget ([`SuggestOptions::max_visits`]) a query may set: ten times the
+/// default, about 10 ms of search natively.
+pub const MAX_VISITS: usize = 1_000_000;
+
+/// The longest query accepted as given, in bytes of UTF-8. Normalizing reads the whole input
+/// when most of it folds away (whitespace runs, accents), so this bounds that time.
+pub const MAX_QUERY_INPUT_BYTES: usize = 64 * 1024;
+
+/// The longest normalized query, in bytes: four times the builder's default longest phrase
+/// (256 bytes), so no query that could match a default-built key is refused. Checked on the
+/// normalizer's output as it grows, so characters that NFKD expands (U+FDFA becomes 18
+/// characters) cannot get past it.
+pub const MAX_QUERY_BYTES: usize = 1024;
+
+/// Typo tolerance considers at most the last this many bytes of the normalized query (whole
+/// characters: 32 ASCII letters, 10 CJK characters); the characters before them must match
+/// exactly, as the first [`SuggestOptions::prefix_length`] do. The Levenshtein automaton grows
+/// with the length and the variety of the characters it covers (32 bytes of distinct CJK
+/// characters: about 2 MB for 2 edits), and typeahead users fix typos in what they just typed.
+pub const MAX_FUZZY_BYTES: usize = 32;
+
 /// How many edits a query may contain (`fuzzy=auto|0|1|2`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fuzziness {
@@ -122,6 +147,26 @@ impl Default for SuggestOptions {
 }
 
 impl SuggestOptions {
+    /// Checks the options against the engine's limits ([`MAX_K`], [`MAX_VISITS`]): what
+    /// [`crate::Searcher::search`] does first.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.k > MAX_K {
+            return Err(Error::BadOption {
+                option: "k",
+                value: self.k.to_string(),
+                expected: "an integer from 0 to 1000 (MAX_K)",
+            });
+        }
+        if self.max_visits > MAX_VISITS {
+            return Err(Error::BadOption {
+                option: "max_visits",
+                value: self.max_visits.to_string(),
+                expected: "an integer from 0 to 1000000 (MAX_VISITS)",
+            });
+        }
+        Ok(())
+    }
+
     /// Default options with `k` results.
     pub fn with_k(k: usize) -> SuggestOptions {
         SuggestOptions {
@@ -134,6 +179,30 @@ impl SuggestOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_are_named_in_their_errors() {
+        assert_eq!(MAX_K, 1000, "the messages below spell the value out");
+        assert_eq!(
+            MAX_VISITS, 1_000_000,
+            "the messages below spell the value out"
+        );
+        assert!(SuggestOptions::with_k(MAX_K).validate().is_ok());
+        let message = SuggestOptions::with_k(MAX_K + 1)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("k must be an integer from 0 to 1000"),
+            "{message}"
+        );
+        let options = SuggestOptions {
+            max_visits: MAX_VISITS + 1,
+            ..SuggestOptions::default()
+        };
+        let message = options.validate().unwrap_err().to_string();
+        assert!(message.contains("max_visits must be"), "{message}");
+    }
 
     #[test]
     fn auto_follows_query_length() {

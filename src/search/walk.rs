@@ -26,6 +26,23 @@ use super::Hit;
 use crate::error::{Error, Result};
 use crate::format::WORD_START_SEPARATOR;
 
+/// The most candidates a walk keeps pending, 48 bytes each: the heap's capacity, which
+/// doubles as it grows, stays within 2^15 entries (1.5 MB). A best-first walk
+/// over typos or word starts offers every transition of each node it expands, up to 256, so
+/// without this cap a crafted segment of wide nodes would fill memory within the visit budget.
+/// When the cap is reached the query stops with the best found so far and
+/// [`crate::Suggestions::truncated`] set, as when the budget runs out.
+pub const MAX_CANDIDATES: usize = (1 << 15) - 256;
+
+/// The most path steps a walk records, 8 bytes each, within a capacity of 2^17 (1 MB): at
+/// most two per visited node, so this bounds memory under a raised
+/// [`crate::SuggestOptions::max_visits`] as well.
+pub const MAX_ARENA: usize = (1 << 17) - 512;
+
+/// Capacity kept between queries: one outlier query's buffers are released by the next.
+const KEEP_CANDIDATES: usize = 4096;
+const KEEP_ARENA: usize = 16_384;
+
 /// Sentinel parent index for the node the exact part of the query leads to.
 const NO_PARENT: u32 = u32::MAX;
 
@@ -152,6 +169,12 @@ impl WalkState {
     pub(crate) fn start_query(&mut self, max_visits: usize) {
         self.visits_left = max_visits;
         self.truncated = false;
+        self.heap.clear();
+        self.candidates.clear();
+        self.arena.clear();
+        self.heap.shrink_to(KEEP_CANDIDATES);
+        self.candidates.shrink_to(KEEP_CANDIDATES);
+        self.arena.shrink_to(KEEP_ARENA);
     }
 
     /// True once the budget has run out during this query.
@@ -159,10 +182,14 @@ impl WalkState {
         self.truncated
     }
 
-    /// Spends one visit; false (and `truncated`) when the budget is gone.
+    /// Spends one visit; false (and `truncated`) when the budget is gone or the candidates
+    /// or path steps reached their caps. A visit adds at most 256 candidates and 256 steps
+    /// (one node's transitions) and two path steps, so the capacities stay within their
+    /// powers of two.
     #[inline]
     fn visit(&mut self) -> bool {
-        match self.visits_left.checked_sub(1) {
+        let full = self.heap.len() >= MAX_CANDIDATES || self.arena.len() >= MAX_ARENA;
+        match self.visits_left.checked_sub(1).filter(|_| !full) {
             Some(left) => {
                 self.visits_left = left;
                 true

@@ -148,7 +148,8 @@ impl Oracle {
             None => 2,
         };
         let q_string: String = q.iter().collect();
-        let q_exact: String = q.iter().take(ask.prefix_length).collect();
+        let exact_chars = exact_chars(&q, ask.prefix_length);
+        let q_exact: String = q.iter().take(exact_chars).collect();
         let needle: &str = if max_edits == 0 { &q_string } else { &q_exact };
         // Entries are in (score, key) order, so each (edits, word-start) class fills in
         // order and never needs more than k members; the exact phrase is looked up apart.
@@ -175,7 +176,7 @@ impl Oracle {
                     continue;
                 }
                 let rest: Vec<char> = key[at..].chars().take(q.len() + 3).collect();
-                if let Some(d) = prefix_edits(&q, &rest, ask.prefix_length, max_edits) {
+                if let Some(d) = prefix_edits(&q, &rest, exact_chars, max_edits) {
                     let class = (d, u8::from(n > 0));
                     if best.map_or(true, |b| class < b) {
                         best = Some(class);
@@ -222,6 +223,23 @@ impl Oracle {
 
 /// The fewest edits (optimal string alignment: insert, delete, substitute, swap two adjacent
 /// characters, each counting one) turning `query` into some prefix of `text`, when the first
+/// How many leading characters of a normalized query must match exactly when typos are
+/// allowed, by the engine's documented rule: the first `prefix_length`, and every character
+/// that starts more than 32 bytes before the end (typo tolerance covers the last 32 bytes).
+pub fn exact_chars(q: &[char], prefix_length: usize) -> usize {
+    let total: usize = q.iter().map(|c| c.len_utf8()).sum();
+    let mut start = 0;
+    let before_tail = q
+        .iter()
+        .take_while(|c| {
+            let exact = total - start > 32;
+            start += c.len_utf8();
+            exact
+        })
+        .count();
+    before_tail.max(prefix_length)
+}
+
 /// `exact` characters of the query match `text` exactly and the rest is within `max_edits`.
 pub fn prefix_edits(query: &[char], text: &[char], exact: usize, max_edits: u8) -> Option<u8> {
     let p = exact.min(query.len());
@@ -312,4 +330,31 @@ pub fn random_query(rng: &mut Rng, phrases: &[(String, u64)]) -> String {
         _ => {}
     }
     q
+}
+
+/// The segment with its FST section replaced: the section table's offsets moved and the
+/// checksum recomputed (layout in docs/FORMAT.md).
+pub fn replace_fst(bytes: &[u8], fst: &[u8]) -> Vec<u8> {
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
+    let sections = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
+    let table = |i: usize| 48 + i * 24;
+    let fst_entry = (0..sections)
+        .find(|&i| bytes[table(i)] == edgesuggest::format::SectionKind::Fst as u8)
+        .unwrap();
+    let (at, len) = (u64_at(table(fst_entry) + 8), u64_at(table(fst_entry) + 16));
+    let mut out = [&bytes[..at], fst, &bytes[at + len..bytes.len() - 12]].concat();
+    let grown = fst.len() as i64 - len as i64;
+    out[table(fst_entry) + 16..table(fst_entry) + 24]
+        .copy_from_slice(&(fst.len() as u64).to_le_bytes());
+    for i in 0..sections {
+        let offset = u64_at(table(i) + 8);
+        if offset > at {
+            let moved = (offset as i64 + grown) as u64;
+            out[table(i) + 8..table(i) + 16].copy_from_slice(&moved.to_le_bytes());
+        }
+    }
+    let sum = xxhash_rust::xxh64::xxh64(&out, 0);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(&bytes[bytes.len() - 4..]);
+    out
 }

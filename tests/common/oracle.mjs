@@ -72,12 +72,23 @@ export function loadOracle(tsvPath) {
   /**
    * Ranking: the phrase equal to the whole query first, then fewer edits, then full-phrase
    * before word-start matches, then score. `fuzzy`: "auto" (0 under 3 characters, 1 for 3-5,
-   * 2 above) or a number; the first `prefixLength` characters match exactly.
+   * 2 above) or a number; the first `prefixLength` characters match exactly, and so does
+   * every character that starts more than 32 bytes (UTF-8) before the end: typo tolerance
+   * covers the last 32 bytes of the query.
    */
   function search(query, { k = 10, fuzzy = 0, prefixLength = 1, wordStarts = false, categories = [], exactFirst = true } = {}) {
     const q = [...normalizeQuery(query)];
     const qs = q.join("");
     const max = fuzzy === "auto" ? (q.length < 3 ? 0 : q.length <= 5 ? 1 : 2) : Number(fuzzy);
+    const total = Buffer.byteLength(qs);
+    let start = 0;
+    let beforeTail = 0;
+    for (const c of q) {
+      if (total - start <= 32) break;
+      start += Buffer.byteLength(c);
+      beforeTail++;
+    }
+    prefixLength = Math.max(prefixLength, beforeTail);
     const head = q.slice(0, prefixLength).join("");
     const ranked = [];
     for (const [rank, e] of entries.entries()) {

@@ -179,6 +179,28 @@ impl From<LoadError> for ApiError {
     }
 }
 
+/// The engine refuses queries and options beyond its limits (a 400, as for a bad parameter:
+/// a query of 255 bytes can normalize to thousands); anything else it reports is a corrupt
+/// segment that passed loading, a bug: an internal error.
+impl From<edgesuggest::Error> for ApiError {
+    fn from(e: edgesuggest::Error) -> ApiError {
+        let code = match &e {
+            edgesuggest::Error::QueryTooLong { .. } => "q_too_long",
+            edgesuggest::Error::BadOption { option: "k", .. } => "bad_k",
+            edgesuggest::Error::BadOption { .. } => "bad_option",
+            _ => {
+                return ApiError::Internal {
+                    detail: e.to_string(),
+                }
+            }
+        };
+        ApiError::BadRequest(BadRequest {
+            code,
+            message: e.to_string(),
+        })
+    }
+}
+
 /// Runtime failures (building a response, reading a body) are internal errors.
 impl From<worker::Error> for ApiError {
     fn from(e: worker::Error) -> ApiError {
@@ -205,6 +227,26 @@ mod tests {
         ApiError::Load(LoadError::NoManifest {
             index: index.to_string(),
         })
+    }
+
+    #[test]
+    fn engine_limits_are_bad_requests_and_corruption_is_internal() {
+        let too_long = edgesuggest::Error::QueryTooLong {
+            what: "the normalized query",
+            max: edgesuggest::MAX_QUERY_BYTES,
+        };
+        let bad_k = edgesuggest::SuggestOptions::with_k(edgesuggest::MAX_K + 1)
+            .validate()
+            .unwrap_err();
+        let corrupt = edgesuggest::Segment::load(&b"not a segment"[..]).unwrap_err();
+        for (e, status, code) in [
+            (too_long, 400, "q_too_long"),
+            (bad_k, 400, "bad_k"),
+            (corrupt, 500, "internal"),
+        ] {
+            let api = ApiError::from(e);
+            assert_eq!((api.status(), api.code()), (status, code), "{api:?}");
+        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 use edgesuggest::{Fuzziness, SuggestOptions, DEFAULT_K};
 
-/// Longest query accepted, in bytes (after percent-decoding).
-pub const MAX_QUERY_BYTES: usize = 256;
+/// Longest query accepted, in bytes after percent-decoding: the engine's limit on the
+/// normalized query, which the engine then applies after normalization (a `q` within this
+/// can still expand past it and get the same `q_too_long`).
+pub const MAX_QUERY_BYTES: usize = edgesuggest::MAX_QUERY_BYTES;
 /// Largest `k`.
 pub const MAX_K: usize = 50;
 /// Largest `prefix_length` (characters that must match exactly before a typo counts).
@@ -306,9 +308,9 @@ mod tests {
             "duplicate_parameter"
         );
         assert_eq!(parse_suggest("q=%").unwrap_err().code, "bad_encoding");
-        let long = format!("q={}", "a".repeat(257));
+        let long = format!("q={}", "a".repeat(MAX_QUERY_BYTES + 1));
         assert_eq!(parse_suggest(&long).unwrap_err().code, "q_too_long");
-        assert!(parse_suggest(&format!("q={}", "a".repeat(256))).is_ok());
+        assert!(parse_suggest(&format!("q={}", "a".repeat(MAX_QUERY_BYTES))).is_ok());
     }
 
     #[test]

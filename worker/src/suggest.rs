@@ -199,11 +199,7 @@ fn write_l2(ctx: &Context, key: String, answer: &Answer, config: &Config) -> Res
 fn search(loaded: &Loaded, params: &SuggestParams) -> Result<Answer, ApiError> {
     SEARCHER.with(|searcher| {
         let mut searcher = searcher.borrow_mut();
-        let found = searcher
-            .search(&loaded.segment, &params.query, &params.options)
-            .map_err(|e| ApiError::Internal {
-                detail: e.to_string(),
-            })?;
+        let found = searcher.search(&loaded.segment, &params.query, &params.options)?;
         let items: Vec<SuggestionJson> = found.items.iter().map(SuggestionJson::new).collect();
         Ok(Answer {
             suggestions: serde_json::value::to_raw_value(&items)?,

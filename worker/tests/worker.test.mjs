@@ -145,7 +145,22 @@ test("bad parameters give their 400s, unknown routes and indexes 404, never a 50
   const cases = [
     ["/v1/suggest", 400, "missing_q"],
     ["/v1/suggest?k=3", 400, "missing_q"],
-    [`/v1/suggest?q=${"a".repeat(257)}`, 400, "q_too_long"],
+    [`/v1/suggest?q=${"a".repeat(1025)}`, 400, "q_too_long"],
+    // 255 bytes as sent, about 2.8 KB once NFKD expands U+FDFA: refused after normalization.
+    [`/v1/suggest?q=${encodeURIComponent("\uFDFA".repeat(85))}&fuzzy=2`, 400, "q_too_long"],
+    // A URL of 100 KB, and malformed or hostile percent-encoding.
+    [`/v1/suggest?q=${"%61".repeat(33_000)}`, 400, "q_too_long"],
+    [`/v1/suggest?q=a&cat=${"x,".repeat(50_000)}x`, 400, "bad_cat"],
+    ["/v1/suggest?q=%", 400, "bad_encoding"],
+    ["/v1/suggest?q=%%", 400, "bad_encoding"],
+    ["/v1/suggest?q=%zz", 400, "bad_encoding"],
+    ["/v1/suggest?q=%ED%A0%80", 400, "bad_encoding"], // a UTF-16 surrogate in UTF-8
+    ["/v1/suggest?q=%C0%AF", 400, "bad_encoding"], // an overlong encoding
+    ["/v1/suggest?q=a&k=9007199254740993", 400, "bad_k"],
+    ["/v1/suggest?q=a&k=NaN", 400, "bad_k"],
+    ["/v1/suggest?q=a&k=-1", 400, "bad_k"],
+    ["/v1/suggest?q=a&k=1e2", 400, "bad_k"],
+    ["/v1/suggest?q=a&prefix_length=99999999999999999999", 400, "bad_prefix_length"],
     ["/v1/suggest?q=a&k=0", 400, "bad_k"],
     ["/v1/suggest?q=a&k=51", 400, "bad_k"],
     ["/v1/suggest?q=a&k=ten", 400, "bad_k"],
@@ -165,7 +180,20 @@ test("bad parameters give their 400s, unknown routes and indexes 404, never a 50
     assert.equal(r.json?.error?.code, code, path);
     assert.ok(r.json.error.message.length > 10, path);
   }
-  assert.equal((await get(mf, `/v1/suggest?q=${"a".repeat(256)}`)).status, 200);
+  // Bounded answers: the longest query, NUL bytes, a fuzzy query of 1,024 distinct-character
+  // bytes (typo tolerance covers its last 32 bytes), an empty one.
+  const bounded = [
+    `/v1/suggest?q=${"a".repeat(1024)}`,
+    "/v1/suggest?q=a%00b",
+    `/v1/suggest?q=${encodeURIComponent("東京大阪".repeat(85))}&fuzzy=2&prefix_length=0`,
+    "/v1/suggest?q=&k=50&fuzzy=auto",
+    "/v1/suggest?q=%20%20%20",
+  ];
+  for (const path of bounded) {
+    const r = await get(mf, path);
+    assert.equal(r.status, 200, `${path.slice(0, 80)}: ${r.text.slice(0, 200)}`);
+    assert.ok(Array.isArray(r.json.suggestions), path.slice(0, 80));
+  }
   const post = await get(mf, "/v1/suggest?q=a", { method: "POST" });
   assert.equal(post.status, 405);
 });

@@ -36,8 +36,8 @@ pub struct QueryArgs {
     #[arg(required_unless_present = "batch", conflicts_with = "batch")]
     query: Option<String>,
 
-    /// How many suggestions to return.
-    #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// How many suggestions to return (at most 1000, the engine's limit).
+    #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=edgesuggest::MAX_K as i64))]
     k: u32,
 
     /// Typos allowed: auto (0 under 3 characters, 1 for 3-5, 2 above), 0, 1 or 2. Counted in
@@ -57,10 +57,11 @@ pub struct QueryArgs {
     #[arg(long)]
     no_exact_first: bool,
 
-    /// Work budget per query in visited index nodes; a query that runs out answers with the
-    /// best found and "truncated": true.
-    #[arg(long, default_value_t = edgesuggest::DEFAULT_MAX_VISITS, value_name = "N")]
-    max_visits: usize,
+    /// Work budget per query in visited index nodes (at most 1000000); a query that runs out
+    /// answers with the best found and "truncated": true.
+    #[arg(long, default_value_t = edgesuggest::DEFAULT_MAX_VISITS as u64, value_name = "N",
+        value_parser = clap::value_parser!(u64).range(0..=edgesuggest::MAX_VISITS as u64))]
+    max_visits: u64,
 
     /// Print JSON instead of a table.
     #[arg(long)]
@@ -114,7 +115,7 @@ fn suggest_options(args: &QueryArgs) -> SuggestOptions {
         prefix_length: args.prefix_length,
         exact_first: !args.no_exact_first,
         categories: args.categories.clone(),
-        max_visits: args.max_visits,
+        max_visits: args.max_visits as usize,
     }
 }
 
@@ -188,14 +189,46 @@ fn run_batch(
                 .with_context(|| format!("cannot open batch file {}", batch.display()))?,
         ))
     };
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let line = line.with_context(|| format!("cannot read batch line {}", i + 1))?;
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        let query = std::str::from_utf8(line)
-            .with_context(|| format!("batch line {} is not UTF-8", i + 1))?;
-        let found = searcher.search(segment, query, options)?;
+    let mut reader = reader;
+    let mut line = Vec::new();
+    for number in 1.. {
+        if !read_batch_line(&mut reader, &mut line, number)? {
+            break;
+        }
+        let query = std::str::from_utf8(&line)
+            .with_context(|| format!("batch line {number} is not UTF-8"))?;
+        let found = searcher
+            .search(segment, query, options)
+            .with_context(|| format!("batch line {number}"))?;
         write_answer(out, query, &found)?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// Reads one line (without its `\n` or `\r\n`) into `line`, reading at most one byte more
+/// than the engine accepts in a query, so a huge line is refused without being held in
+/// memory. False at the end of the input.
+fn read_batch_line<R: BufRead>(reader: &mut R, line: &mut Vec<u8>, number: u64) -> Result<bool> {
+    let limit = edgesuggest::MAX_QUERY_INPUT_BYTES;
+    line.clear();
+    let read = std::io::Read::take(reader, limit as u64 + 2)
+        .read_until(b'\n', line)
+        .with_context(|| format!("cannot read batch line {number}"))?;
+    if read == 0 {
+        return Ok(false);
+    }
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+    }
+    if line.len() > limit {
+        bail!(
+            "batch line {number} is longer than {limit} bytes, the longest query the engine \
+             accepts; split the batch file into one query per line"
+        );
+    }
+    Ok(true)
 }

@@ -101,9 +101,12 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Total bytes of all segments.
+    /// Total bytes of all segments, saturating: sizes come from outside, and a sum past
+    /// `u64::MAX` must read as too large for any budget, not wrap around or panic.
     pub fn total_bytes(&self) -> u64 {
-        self.segments.iter().map(|s| s.size).sum()
+        self.segments
+            .iter()
+            .fold(0u64, |total, s| total.saturating_add(s.size))
     }
 }
 
@@ -132,6 +135,10 @@ mod tests {
         let mut empty = m.clone();
         empty.segments.clear();
         assert!(Manifest::parse(&serde_json::to_string(&empty).unwrap()).is_err());
+        let mut huge = m.clone();
+        huge.segments[0].size = u64::MAX;
+        huge.segments.push(huge.segments[0].clone());
+        assert_eq!(huge.total_bytes(), u64::MAX);
         assert!(valid_index_name("cities-en_2"));
         assert!(!valid_index_name("Cities") && !valid_index_name("") && !valid_index_name("a/b"));
     }

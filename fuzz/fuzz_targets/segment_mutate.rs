@@ -1,0 +1,14 @@
+#![no_main]
+//! See tests/fuzz/harness.rs.
+
+#[path = "../../tests/fuzz/harness.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::sync::OnceLock;
+
+static BASE: OnceLock<Vec<u8>> = OnceLock::new();
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    harness::segment_mutate(data, BASE.get_or_init(harness::base_segment))
+});

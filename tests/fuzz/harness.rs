@@ -1,0 +1,245 @@
+//! The bodies of the fuzz targets in `fuzz/fuzz_targets/`, shared with
+//! `tests/fuzz_regressions.rs`, which replays every kept input through the same function.
+//! Each takes the fuzzer's raw bytes and panics only on a finding: a panic inside the engine,
+//! or a broken invariant checked here.
+
+use edgesuggest::{
+    BuildOptions, Error, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions, MAX_K,
+};
+
+/// Reads the fuzzer's bytes as a sequence of small values; past the end, zeros.
+pub struct Cursor<'a>(pub &'a [u8]);
+
+impl Cursor<'_> {
+    pub fn u8(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+
+    pub fn u16(&mut self) -> u16 {
+        u16::from_le_bytes([self.u8(), self.u8()])
+    }
+
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+
+    /// A string of up to `max` bytes (lossy UTF-8).
+    pub fn text(&mut self, max: usize) -> String {
+        let len = usize::from(self.u8()).min(max).min(self.0.len());
+        let (head, rest) = self.0.split_at(len);
+        self.0 = rest;
+        String::from_utf8_lossy(head).into_owned()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Options drawn from the cursor, within and beyond the engine's limits.
+pub fn options(c: &mut Cursor<'_>) -> SuggestOptions {
+    let k = match c.u8() {
+        255 => usize::from(c.u16()),
+        k => usize::from(k % 64),
+    };
+    let categories = (0..c.u8() % 3).map(|_| c.text(16)).collect();
+    SuggestOptions {
+        k,
+        fuzzy: match c.u8() % 4 {
+            0 => Fuzziness::Off,
+            1 => Fuzziness::Edits(1),
+            2 => Fuzziness::Edits(2),
+            _ => Fuzziness::Auto,
+        },
+        prefix_length: usize::from(c.u8() % 8),
+        exact_first: c.u8() % 2 == 0,
+        categories,
+        max_visits: c.u32() as usize % 2_000_000,
+    }
+}
+
+/// Queries every shape of query on an accepted segment and checks what holds for any answer:
+/// at most k items, edits within the maximum, no corruption error once `verify_deep` passed.
+pub fn exercise(segment: &Segment<&[u8]>, queries: &[(String, SuggestOptions)]) {
+    let deep_ok = segment.verify_deep().is_ok();
+    let mut searcher = Searcher::new();
+    for (query, options) in queries {
+        match searcher.search(segment, query, options) {
+            Ok(found) => {
+                assert!(found.items.len() <= options.k.min(MAX_K));
+                assert!(found.items.iter().all(|s| s.edits <= Fuzziness::MAX_EDITS));
+            }
+            Err(Error::Corrupt { .. }) => {
+                assert!(
+                    !deep_ok,
+                    "verify_deep passed, {query:?} {options:?} found corruption"
+                )
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// The standard queries run on every accepted segment.
+pub fn standard_queries() -> Vec<(String, SuggestOptions)> {
+    let mut out = Vec::new();
+    for query in ["", "a", "n", "new", "sao", "york", "zz top", "東"] {
+        for fuzzy in [Fuzziness::Off, Fuzziness::Auto] {
+            for categories in [vec![], vec!["capital".to_owned()]] {
+                let options = SuggestOptions {
+                    k: 20,
+                    fuzzy,
+                    prefix_length: 0,
+                    categories,
+                    ..SuggestOptions::default()
+                };
+                out.push((query.to_owned(), options));
+            }
+        }
+    }
+    out
+}
+
+/// Target `segment_bytes`: any bytes, loaded; what loads is queried.
+pub fn segment_bytes(data: &[u8]) {
+    if let Ok(segment) = Segment::load(data) {
+        exercise(&segment, &standard_queries());
+    }
+}
+
+/// A segment with every section kind, word starts, and a root wider than `fst`'s transition
+/// index threshold: the base the structure-aware target mutates.
+pub fn base_segment() -> Vec<u8> {
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..BuildOptions::default()
+    });
+    let rows: [(&str, &[&str]); 6] = [
+        ("New York", &["city", "capital"]),
+        ("Newark", &["city"]),
+        ("São Paulo", &["city", "port"]),
+        ("東京", &["capital"]),
+        ("Zürich", &["city"]),
+        ("New Delhi", &["capital"]),
+    ];
+    for (i, (phrase, cats)) in rows.iter().enumerate() {
+        b.add_row(phrase, 1000 - i as u64 * 7, Some(r#"{"id":1}"#), cats)
+            .expect("a valid row");
+    }
+    for (i, c) in ('a'..='z').chain('0'..='9').enumerate() {
+        b.add_row(
+            &format!("{c}{c} york {i}"),
+            50 + i as u64,
+            None,
+            &["capital"],
+        )
+        .expect("a valid row");
+    }
+    b.finish().expect("a valid segment").bytes
+}
+
+/// Rewrites the trailer checksum (XXH64, seed 0, over everything before the 12-byte trailer).
+pub fn reseal(bytes: &mut [u8]) {
+    let Some(body) = bytes.len().checked_sub(12) else {
+        return;
+    };
+    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
+    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// Target `segment_mutate` (structure-aware): edits of a valid segment, then the checksum
+/// recomputed, since random bytes almost never pass it. Each edit is 4 bytes: offset (u16,
+/// within the segment), operation, value; the rest of the input picks queries.
+pub fn segment_mutate(data: &[u8], base: &[u8]) {
+    let mut c = Cursor(data);
+    let mut bytes = base.to_vec();
+    let edits = usize::from(c.u8() % 8) + 1;
+    for _ in 0..edits {
+        let at = usize::from(c.u16()) % bytes.len();
+        let value = c.u8();
+        match c.u8() % 5 {
+            0 => bytes[at] ^= 1 << (value % 8),
+            1 => bytes[at] = bytes[at].wrapping_add(value),
+            2 => bytes[at] = value,
+            3 => bytes.insert(at, value),
+            _ => {
+                bytes.remove(at);
+            }
+        }
+    }
+    reseal(&mut bytes);
+    let Ok(segment) = Segment::load(&bytes[..]) else {
+        return;
+    };
+    let mut queries = standard_queries();
+    while !c.is_empty() && queries.len() < 40 {
+        let query = c.text(64);
+        queries.push((query, options(&mut c)));
+    }
+    exercise(&segment, &queries);
+}
+
+/// Target `query`: query strings and options on a valid segment.
+pub fn query(data: &[u8], segment: &Segment<&[u8]>) {
+    let mut c = Cursor(data);
+    let mut queries = Vec::new();
+    while !c.is_empty() && queries.len() < 8 {
+        let query = c.text(255);
+        queries.push((query, options(&mut c)));
+    }
+    exercise(segment, &queries);
+}
+
+/// Target `manifest`: any text as a manifest; an accepted one is consistent.
+pub fn manifest(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(manifest) = edgesuggest_manifest::Manifest::parse(text) {
+        let _ = manifest.total_bytes();
+    }
+}
+
+/// Target `build_rows`: rows from the fuzzer built into a segment; whatever the builder
+/// accepts must load and pass `verify_deep`, and every phrase must be found.
+pub fn build_rows(data: &[u8]) {
+    let mut c = Cursor(data);
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        word_starts: c.u8() % 2 == 0,
+        ..BuildOptions::default()
+    });
+    let mut added = Vec::new();
+    while !c.is_empty() && added.len() < 64 {
+        let phrase = c.text(40);
+        let score = u64::from(c.u32()) << (c.u8() % 40);
+        let categories: Vec<String> = (0..c.u8() % 3).map(|_| c.text(8)).collect();
+        let categories: Vec<&str> = categories.iter().map(String::as_str).collect();
+        if b.add_row(&phrase, score, None, &categories).is_ok() {
+            added.push(phrase);
+        }
+    }
+    let Ok(built) = b.finish() else {
+        return;
+    };
+    let segment = Segment::load(&built.bytes[..]).expect("a built segment loads");
+    segment
+        .verify_deep()
+        .expect("a built segment passes verify_deep");
+    let mut searcher = Searcher::new();
+    for phrase in &added {
+        let key = edgesuggest::normalize_phrase(phrase);
+        if key.is_empty() {
+            continue;
+        }
+        let found = searcher
+            .search(&segment, &key, &SuggestOptions::with_k(1))
+            .expect("a built segment answers");
+        assert_eq!(
+            found.items.first().map(|s| s.key),
+            Some(key.as_str()),
+            "{phrase:?}"
+        );
+    }
+}
