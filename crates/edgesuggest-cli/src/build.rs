@@ -9,7 +9,7 @@ use clap::Args;
 use edgesuggest::{BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::input::{self, Fault, Format, Row, Source};
+use crate::input::{self, Fault, Format, Reading, Row, Source};
 
 /// Bad rows printed before the rest are only counted.
 const MAX_FAULTS_SHOWN: usize = 20;
@@ -31,10 +31,17 @@ const MAX_FAULTS_SHOWN: usize = 20;
 /// --word-starts also matches queries at the start of every later word ('york' finds 'New
 /// York'), after full-phrase matches; it adds one index entry per later word.
 ///
-/// Bad rows (invalid UTF-8, missing, negative or non-integer score, phrase empty or too long
-/// after normalization) are reported with file and line. By default any bad row fails the build
-/// and nothing is written; --max-errors N skips up to N of them. The segment appears atomically:
-/// an existing SEGMENT is only replaced by a complete new one.
+/// Bad rows (invalid UTF-8, NUL bytes, missing, negative, non-integer or over-u64
+/// score, more than 4 TSV columns, a repeated NDJSON key, a line over --max-line-bytes, phrase
+/// empty or too long after normalization) are reported as `file:line: reason`. By default any
+/// bad row fails the build and nothing is written; --max-errors N skips up to N of them. An
+/// input that cannot be read to its end (truncated gzip, a CSV record over --max-line-bytes)
+/// fails the build whatever --max-errors says. A UTF-8 byte-order mark at the start of a file
+/// and CRLF line endings are accepted.
+///
+/// The segment appears atomically: it is written to a temporary file in the output's directory,
+/// synced, then renamed over SEGMENT, so an existing SEGMENT is only ever replaced by a complete
+/// new one, even if the build is killed.
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   edgesuggest build queries.tsv -o queries.seg
@@ -62,6 +69,11 @@ pub struct BuildArgs {
     #[arg(long, default_value_t = edgesuggest::DEFAULT_MAX_PHRASE_BYTES, value_name = "BYTES")]
     max_phrase_bytes: usize,
 
+    /// Longest line (TSV, NDJSON) or CSV record read, in bytes; a longer line is a bad row,
+    /// a longer CSV record stops the build.
+    #[arg(long, default_value_t = input::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    max_line_bytes: usize,
+
     /// Also match at the start of every later word of a phrase ('york' → 'New York').
     #[arg(long)]
     word_starts: bool,
@@ -84,7 +96,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
         word_starts: args.word_starts,
         ..BuildOptions::default()
     });
-    let counts = read_all(&sources, &mut builder, &progress)?;
+    let counts = read_all(&sources, args.max_line_bytes, &mut builder, &progress)?;
     if let Err(e) = check_counts(&counts, builder.rows(), args.max_errors) {
         progress.finish_and_clear();
         return Err(e);
@@ -162,6 +174,7 @@ fn check_inputs(sources: &[(Source, Format)]) -> Result<u64> {
 /// reason` (the first [`MAX_FAULTS_SHOWN`], then a count).
 fn read_all(
     sources: &[(Source, Format)],
+    max_line_bytes: usize,
     builder: &mut SegmentBuilder,
     progress: &ProgressBar,
 ) -> Result<Counts> {
@@ -191,7 +204,12 @@ fn read_all(
             Ok(())
         };
         let reader = input::open(source, progress)?;
-        input::read_rows(reader, *format, &name, &mut on_row, &mut on_fault)?;
+        let how = Reading {
+            name: &name,
+            format: *format,
+            max_line_bytes,
+        };
+        input::read_rows(reader, how, &mut on_row, &mut on_fault)?;
     }
     let rejected = rejected.get();
     if rejected as usize > MAX_FAULTS_SHOWN {
@@ -266,7 +284,9 @@ fn output_dir(output: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Writes to a temporary file in the same directory, syncs it, then renames it over `output`.
+/// Writes to a temporary file in the same directory, syncs it, then renames it over `output`
+/// and syncs the directory: a build killed at any moment leaves either the previous file or the
+/// complete new one at `output` (and at worst a hidden `.edgesuggest-*.seg.tmp` beside it).
 fn write_atomically(dir: &Path, output: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".edgesuggest-")
@@ -278,6 +298,11 @@ fn write_atomically(dir: &Path, output: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot write {}", tmp.path().display()))?;
     tmp.persist(output)
         .with_context(|| format!("cannot move the new segment to {}", output.display()))?;
+    // Makes the rename itself durable; where directories cannot be opened or synced, the file
+    // is complete either way.
+    if let Ok(dir) = std::fs::File::open(dir) {
+        let _ = dir.sync_all();
+    }
     Ok(())
 }
 

@@ -5,8 +5,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+mod csv_rows;
+mod ndjson;
+
 use clap::ValueEnum;
+use ndjson::parse_ndjson;
 
 /// Input formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +83,19 @@ pub struct Fault {
     pub message: String,
 }
 
+/// Longest line (TSV, NDJSON) or CSV record read by default, in bytes: far above any real row
+/// (a phrase of a few hundred bytes, a payload of at most 1 KB, a few categories), and small
+/// enough that a file without newlines cannot fill the memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The UTF-8 byte-order mark some editors put at the start of a file.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Why a row starting with a byte-order mark anywhere but at the start of the file is bad: the
+/// invisible character would make a phrase no query reaches.
+const LATER_BOM: &str = "byte-order mark (U+FEFF) at the start of the row, not of the file: \
+                         were files with byte-order marks concatenated? Remove it";
+
 /// Counts bytes read from the underlying file (compressed bytes for `.gz`), for progress.
 struct Counting<R> {
     inner: R,
@@ -89,6 +107,27 @@ impl<R: Read> Read for Counting<R> {
         let n = self.inner.read(buf)?;
         self.progress.inc(n as u64);
         Ok(n)
+    }
+}
+
+/// Says which layer failed when the gzip decoder does: its own words ("incomplete deflate
+/// stream", "unexpected end of file") do not.
+struct GzipErrors<R>(R);
+
+impl<R: Read> Read for GzipErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return e;
+            }
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "truncated or corrupt gzip data ({e}); compress the file again or fetch a \
+                     complete copy"
+                ),
+            )
+        })
     }
 }
 
@@ -111,76 +150,157 @@ pub fn open(source: &Source, progress: &indicatif::ProgressBar) -> Result<Box<dy
         .fill_buf()
         .with_context(|| format!("cannot read {}", source.name()))?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        let gz = flate2::bufread::MultiGzDecoder::new(reader);
+        let gz = GzipErrors(flate2::bufread::MultiGzDecoder::new(reader));
         Ok(Box::new(BufReader::with_capacity(1 << 16, gz)))
     } else {
         Ok(Box::new(reader))
     }
 }
 
+/// How to read one input.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    /// The input's name in messages (`file:line`).
+    pub name: &'a str,
+    /// Its format.
+    pub format: Format,
+    /// Longest line (or CSV record) read, in bytes.
+    pub max_line_bytes: usize,
+}
+
 /// Reads every row of `reader`, calling `on_row` for good rows and `on_fault` for bad ones.
-/// Errors only when the input itself cannot be read (I/O, broken gzip, bad CSV header).
+/// Errors only when the input itself cannot be read (I/O, broken gzip, bad CSV header, CSV
+/// record over the length limit).
 pub fn read_rows(
     reader: Box<dyn BufRead>,
-    format: Format,
-    name: &str,
+    how: Reading,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
-    match format {
-        Format::Tsv | Format::Ndjson => read_lines(reader, format, name, on_row, on_fault),
-        Format::Csv => read_csv(reader, name, on_row, on_fault),
+    match how.format {
+        Format::Tsv | Format::Ndjson => read_lines(reader, how, on_row, on_fault),
+        Format::Csv => csv_rows::read_csv(reader, how, on_row, on_fault),
     }
 }
 
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// The end of the input.
+    End,
+    /// A line, without its `\n`, is in the buffer.
+    Read,
+    /// The line was over the limit: it was read to its end without being kept. Its length.
+    TooLong(u64),
+}
+
+/// Reads one line into `buf` (cleared first), keeping at most `max` bytes: a longer line is
+/// read to its end without being stored, so memory stays bounded whatever the input.
+fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+    buf.clear();
+    let (mut len, mut started) = (0u64, false);
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        started = true;
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let take = newline.unwrap_or(chunk.len());
+        len += take as u64;
+        if len <= max as u64 {
+            buf.extend_from_slice(&chunk[..take]);
+        }
+        reader.consume(take + usize::from(newline.is_some()));
+        if newline.is_some() {
+            break;
+        }
+    }
+    Ok(match (started, len > max as u64) {
+        (false, _) => Line::End,
+        (true, true) => Line::TooLong(len),
+        (true, false) => Line::Read,
+    })
+}
+
+/// Reads TSV or NDJSON, one row a line. Empty lines are skipped; a line over the limit is a
+/// bad row.
 fn read_lines(
     mut reader: Box<dyn BufRead>,
-    format: Format,
-    name: &str,
+    how: Reading,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(256);
     let mut line = 0u64;
     loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .with_context(|| format!("cannot read {name} after line {line}"))?;
-        if n == 0 {
-            return Ok(());
-        }
+        let read = read_line(reader.as_mut(), &mut buf, how.max_line_bytes)
+            .with_context(|| format!("cannot read {} after line {line}", how.name))?;
         line += 1;
-        let mut bytes = buf.as_slice();
-        bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        if bytes.is_empty() {
-            continue;
-        }
-        let parsed = match std::str::from_utf8(bytes) {
-            Err(e) => Err(format!(
-                "invalid UTF-8 at byte {} of the line; re-encode the input as UTF-8",
-                e.valid_up_to()
+        let parsed = match read {
+            Line::End => return Ok(()),
+            Line::TooLong(len) => Err(format!(
+                "line is {len} bytes, over the limit of {} (--max-line-bytes); is a newline \
+                 missing? Split the line, or raise --max-line-bytes",
+                how.max_line_bytes
             )),
-            Ok(text) => match format {
-                Format::Tsv => parse_tsv(text),
-                _ => parse_ndjson(text),
+            Line::Read => match line_content(&buf, line == 1) {
+                Some(bytes) => parse_line(bytes, how.format),
+                None => continue,
             },
         };
         dispatch(line, parsed, on_row, on_fault)?;
     }
 }
 
+/// A line without its `\r` (CRLF endings) and, on the first line, without a UTF-8 byte-order
+/// mark; `None` when nothing is left.
+fn line_content(line: &[u8], first: bool) -> Option<&[u8]> {
+    let mut bytes = line.strip_suffix(b"\r").unwrap_or(line);
+    if first {
+        bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
+    }
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+/// Parses one TSV or NDJSON line. A NUL byte anywhere refuses the line: text never holds one,
+/// and it is the first sign of UTF-16 or binary input.
+fn parse_line(bytes: &[u8], format: Format) -> Parsed {
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(format!(
+            "NUL byte at byte {at} of the line; NUL comes from binary or UTF-16 input: re-encode \
+             the input as UTF-8 text, or remove the byte"
+        ));
+    }
+    if bytes.starts_with(UTF8_BOM) {
+        return Err(LATER_BOM.to_string());
+    }
+    match std::str::from_utf8(bytes) {
+        Err(e) => Err(format!(
+            "invalid UTF-8 at byte {} of the line; re-encode the input as UTF-8",
+            e.valid_up_to()
+        )),
+        Ok(text) => match format {
+            Format::Tsv => parse_tsv(text),
+            _ => parse_ndjson(text),
+        },
+    }
+}
+
 type Parsed = std::result::Result<(String, u64, Option<String>, Vec<String>), String>;
 
-/// Hands a parsed line to the row or the fault callback.
+/// Hands a parsed line to the row or the fault callback, refusing a phrase that holds NUL.
 fn dispatch(
     line: u64,
     parsed: Parsed,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
-    match parsed {
+    match parsed.and_then(check_phrase) {
         Ok((phrase, score, payload, categories)) => on_row(Row {
             line,
             phrase,
@@ -192,8 +312,36 @@ fn dispatch(
     }
 }
 
+/// Refuses a phrase holding NUL (a CSV field, or an NDJSON `\u0000` escape): it is never text
+/// a user types, and usually means the input is UTF-16 or binary. Refuses one starting with a
+/// byte-order mark too (see [`LATER_BOM`]).
+fn check_phrase(
+    row: (String, u64, Option<String>, Vec<String>),
+) -> std::result::Result<(String, u64, Option<String>, Vec<String>), String> {
+    if row.0.starts_with('\u{feff}') {
+        return Err(LATER_BOM.to_string());
+    }
+    match row.0.find('\0') {
+        Some(at) => Err(format!(
+            "phrase holds a NUL character at byte {at}; NUL comes from binary or UTF-16 input: \
+             re-encode the input as UTF-8 text, or remove the character"
+        )),
+        None => Ok(row),
+    }
+}
+
+/// Most columns of a TSV row: phrase, score, payload, categories.
+const TSV_MAX_COLUMNS: usize = 4;
+
 fn parse_tsv(text: &str) -> Parsed {
-    let mut fields = text.splitn(4, '\t');
+    let columns = text.split('\t').count();
+    if columns > TSV_MAX_COLUMNS {
+        return Err(format!(
+            "{columns} tab-separated columns, at most {TSV_MAX_COLUMNS} (phrase, score, payload, \
+             categories); replace tabs inside fields with spaces"
+        ));
+    }
+    let mut fields = text.splitn(TSV_MAX_COLUMNS, '\t');
     let phrase = fields.next().unwrap_or_default();
     let Some(score) = fields.next() else {
         return Err(
@@ -201,24 +349,11 @@ fn parse_tsv(text: &str) -> Parsed {
                 .to_string(),
         );
     };
-    let score = parse_score(score)?;
-    // A payload is always a JSON object, so a third column that does not start like JSON can
-    // only be categories (`phrase<TAB>score<TAB>cat1,cat2` needs no empty payload column).
-    let (payload, categories) = match (fields.next(), fields.next()) {
-        (None, _) => (None, ""),
-        (Some(third), fourth) if third.trim_start().starts_with(['{', '[']) => {
-            (Some(parse_payload(third)?), fourth.unwrap_or(""))
-        }
-        (Some(third), None) => (None, third),
-        (Some(third), Some(fourth)) if third.trim().is_empty() => (None, fourth),
-        (Some(_), Some(_)) => {
-            return Err(
-                "the third column must be a JSON object payload (or empty) when a fourth \
-                 (categories) follows"
-                    .to_string(),
-            )
-        }
-    };
+    let score = parse_score(score).map_err(|e| match columns {
+        2 => e,
+        _ => format!("{e}; if the phrase holds a tab, replace it with a space"),
+    })?;
+    let (payload, categories) = tsv_extras(fields.next(), fields.next())?;
     Ok((
         phrase.to_string(),
         score,
@@ -227,55 +362,29 @@ fn parse_tsv(text: &str) -> Parsed {
     ))
 }
 
-fn parse_ndjson(text: &str) -> Parsed {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let Some(object) = value.as_object() else {
-        return Err("expected a JSON object {\"phrase\": ..., \"score\": ...}".to_string());
-    };
-    let phrase = match object.get("phrase") {
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(_) => return Err("\"phrase\" must be a string".to_string()),
-        None => return Err("missing \"phrase\"".to_string()),
-    };
-    let score = match object.get("score") {
-        None | Some(serde_json::Value::Null) => return Err("missing score".to_string()),
-        Some(serde_json::Value::Number(n)) => {
-            if let Some(v) = n.as_u64() {
-                v
-            } else if n.as_i64().is_some() || n.as_f64().is_some_and(|f| f < 0.0) {
-                return Err(format!(
-                    "negative score {n}: scores are non-negative integers"
-                ));
-            } else {
-                return Err(format!(
-                    "non-integer score {n}: scores are non-negative integers"
-                ));
-            }
+/// The optional third and fourth TSV columns: payload and categories.
+fn tsv_extras<'t>(
+    third: Option<&'t str>,
+    fourth: Option<&'t str>,
+) -> std::result::Result<(Option<String>, &'t str), String> {
+    // A payload is always a JSON object, so a third column that does not start like JSON can
+    // only be categories (`phrase<TAB>score<TAB>cat1,cat2` needs no empty payload column).
+    match (third, fourth) {
+        (None, _) => Ok((None, "")),
+        (Some(third), fourth) if third.trim_start().starts_with(['{', '[']) => {
+            Ok((Some(parse_payload(third)?), fourth.unwrap_or("")))
         }
-        Some(serde_json::Value::String(s)) => parse_score(s)?,
-        Some(other) => return Err(format!("score must be an integer, got {other}")),
-    };
-    let payload = match object.get("payload") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
-        Some(_) => return Err("\"payload\" must be a JSON object".to_string()),
-    };
-    let categories = match object.get("categories") {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .map(|c| match c {
-                serde_json::Value::String(s) => Ok(s.clone()),
-                other => Err(format!("categories must be strings, got {other}")),
-            })
-            .collect::<std::result::Result<_, _>>()?,
-        Some(serde_json::Value::String(s)) => split_categories(s),
-        Some(_) => return Err("\"categories\" must be an array of strings".to_string()),
-    };
-    Ok((phrase, score, payload, categories))
+        (Some(third), None) => Ok((None, third)),
+        (Some(third), Some(fourth)) if third.trim().is_empty() => Ok((None, fourth)),
+        (Some(_), Some(_)) => Err(
+            "the third column must be a JSON object payload (or empty) when a fourth \
+             (categories) follows"
+                .to_string(),
+        ),
+    }
 }
 
+/// Parses a score written as text: a non-negative integer, spaces around it allowed.
 fn parse_score(raw: &str) -> std::result::Result<u64, String> {
     let s = raw.trim();
     if s.is_empty() {
@@ -289,13 +398,17 @@ fn parse_score(raw: &str) -> std::result::Result<u64, String> {
         Err(format!(
             "negative score {shown:?}: scores are non-negative integers"
         ))
-    } else if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+    } else if is_digits(s.strip_prefix('+').unwrap_or(s)) {
         Err(format!("score {shown:?} is over the maximum {}", u64::MAX))
     } else {
         Err(format!(
             "non-integer score {shown:?}: scores are non-negative integers"
         ))
     }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Splits a comma-separated category list, trimming spaces and dropping empty items.
@@ -315,82 +428,6 @@ fn parse_payload(raw: &str) -> std::result::Result<String, String> {
         return Err("payload must be a JSON object".to_string());
     }
     Ok(value.to_string())
-}
-
-fn read_csv(
-    reader: Box<dyn BufRead>,
-    name: &str,
-    on_row: &mut dyn FnMut(Row) -> Result<()>,
-    on_fault: &mut dyn FnMut(Fault) -> Result<()>,
-) -> Result<()> {
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(reader);
-    let headers = csv
-        .byte_headers()
-        .with_context(|| format!("cannot read the CSV header of {name}"))?
-        .clone();
-    let column = |wanted: &str| {
-        headers.iter().position(|h| {
-            String::from_utf8_lossy(h)
-                .trim()
-                .eq_ignore_ascii_case(wanted)
-        })
-    };
-    let (Some(phrase_col), Some(score_col)) = (column("phrase"), column("score")) else {
-        bail!(
-            "{name}: the CSV header must name the columns `phrase` and `score` (found: {})",
-            String::from_utf8_lossy(headers.as_slice())
-        );
-    };
-    let payload_col = column("payload");
-    let categories_col = column("categories");
-    let mut record = csv::ByteRecord::new();
-    loop {
-        let more = match csv.read_byte_record(&mut record) {
-            Ok(more) => more,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                on_fault(Fault {
-                    line,
-                    message: format!("malformed CSV: {e}"),
-                })?;
-                continue;
-            }
-        };
-        if !more {
-            return Ok(());
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize| -> std::result::Result<&str, String> {
-            let raw = record.get(i).ok_or_else(|| "missing column".to_string())?;
-            std::str::from_utf8(raw).map_err(|e| {
-                format!(
-                    "invalid UTF-8 at byte {} of column {}; re-encode the input as UTF-8",
-                    e.valid_up_to(),
-                    i + 1
-                )
-            })
-        };
-        let parsed = (|| -> Parsed {
-            let phrase = field(phrase_col).map_err(|e| format!("phrase: {e}"))?;
-            let score = match record.get(score_col) {
-                None => return Err("missing score".to_string()),
-                Some(_) => parse_score(field(score_col)?)?,
-            };
-            let payload = match payload_col.and_then(|c| record.get(c).map(|_| c)) {
-                Some(c) if !field(c)?.trim().is_empty() => Some(parse_payload(field(c)?)?),
-                _ => None,
-            };
-            let categories = match categories_col.and_then(|c| record.get(c).map(|_| c)) {
-                Some(c) => split_categories(field(c)?),
-                None => Vec::new(),
-            };
-            Ok((phrase.to_string(), score, payload, categories))
-        })();
-        dispatch(line, parsed, on_row, on_fault)?;
-    }
 }
 
 #[cfg(test)]
@@ -460,6 +497,48 @@ mod tests {
         assert!(parse_ndjson(r#"{"score":1}"#)
             .unwrap_err()
             .contains("phrase"));
+    }
+
+    #[test]
+    fn lines_are_bounded() {
+        let mut input: &[u8] = b"ab\nabcdef\nxyz";
+        let mut buf = Vec::new();
+        let mut next = || read_line(&mut input, &mut buf, 4).unwrap();
+        assert_eq!(next(), Line::Read);
+        assert_eq!(next(), Line::TooLong(6));
+        assert_eq!(next(), Line::Read);
+        assert_eq!(next(), Line::End);
+        assert_eq!(buf, b"");
+    }
+
+    #[test]
+    fn bom_and_carriage_return() {
+        assert_eq!(
+            line_content(b"\xef\xbb\xbfa\t1\r", true),
+            Some(&b"a\t1"[..])
+        );
+        assert_eq!(line_content(b"\xef\xbb\xbf\r", true), None);
+        assert_eq!(
+            line_content(b"\xef\xbb\xbfa\t1", false),
+            Some(&b"\xef\xbb\xbfa\t1"[..])
+        );
+        assert!(parse_line(b"\xef\xbb\xbfa\t1", Format::Tsv)
+            .unwrap_err()
+            .contains("byte-order mark"));
+        assert!(parse_line(b"a\0\t1", Format::Tsv)
+            .unwrap_err()
+            .contains("NUL byte at byte 1"));
+    }
+
+    #[test]
+    fn tsv_columns_past_four() {
+        assert!(parse_tsv("a\t1\t{}\tc\td")
+            .unwrap_err()
+            .contains("5 tab-separated columns"));
+        assert!(parse_tsv("New\tYork\t5")
+            .unwrap_err()
+            .contains("if the phrase holds a tab"));
+        assert!(!parse_tsv("a\tb").unwrap_err().contains("tab"));
     }
 
     #[test]
