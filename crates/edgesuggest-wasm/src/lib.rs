@@ -156,6 +156,16 @@ extern "C" {
 /// Largest `k` accepted: a typeahead never shows more, and it bounds the work per call.
 const MAX_K: u32 = 1000;
 
+/// Longest normalized query accepted, in UTF-8 bytes. A typo-tolerant search builds an
+/// automaton of about 10 KB per query character, so an unbounded query could exhaust the
+/// module's memory, which aborts the instance; the engine will enforce this same limit.
+const MAX_QUERY_BYTES: usize = 1024;
+
+/// Raw queries up to this many UTF-8 bytes cannot exceed [`MAX_QUERY_BYTES`] once normalized,
+/// so only longer ones pay for a second normalization: UAX #15 bounds NFKD's growth at 11
+/// times in UTF-8 (U+FDFA: 3 bytes to 33), and 16 leaves room for lowercasing.
+const SHORT_QUERY_BYTES: usize = MAX_QUERY_BYTES / 16;
+
 /// A loaded segment and reusable search buffers.
 #[wasm_bindgen]
 pub struct Suggester {
@@ -181,8 +191,9 @@ impl Suggester {
 
     /// The best suggestions for `query`: the phrase equal to the query first (unless
     /// `exact_first: false`), then fewer typos, then full-phrase before word-start matches,
-    /// then score. Throws an `Error` naming the option on invalid options. The query arrives
-    /// through `TextEncoder`, so an unpaired surrogate in it is searched as U+FFFD.
+    /// then score. Throws an `Error` naming the option on invalid options, and on a query over
+    /// 1024 bytes once normalized. The query arrives through `TextEncoder`, so an unpaired
+    /// surrogate in it is searched as U+FFFD.
     #[wasm_bindgen(unchecked_return_type = "Suggestions")]
     pub fn suggest(
         &mut self,
@@ -196,6 +207,7 @@ impl Suggester {
             ))
         })?;
         let options = read_options(&packed)?;
+        check_query_length(query)?;
         let found = self
             .searcher
             .search(&self.segment, query, &options)
@@ -233,6 +245,20 @@ impl Suggester {
         let json = json::info(&self.segment.info());
         js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal error: invalid info JSON"))
     }
+}
+
+/// Refuses a query longer than [`MAX_QUERY_BYTES`] once normalized, naming both lengths.
+fn check_query_length(query: &str) -> Result<(), JsError> {
+    if query.len() <= SHORT_QUERY_BYTES {
+        return Ok(());
+    }
+    let normalized = edgesuggest::normalize_query(query).len();
+    if normalized <= MAX_QUERY_BYTES {
+        return Ok(());
+    }
+    Err(JsError::new(&format!(
+        "query is too long: {normalized} bytes once normalized (UTF-8), at most {MAX_QUERY_BYTES}"
+    )))
 }
 
 /// The message of a value JavaScript threw: an `Error`'s message, or a generic description
