@@ -85,7 +85,8 @@ ensure_chromium() {
 }
 
 # Small helpers in scripts/: sizes.mjs (raw, gzip, brotli sizes), json-list.py (lines to a
-# JSON array), flip-byte.py (corrupts a file in the middle).
+# JSON array), flip-byte.py (corrupts a file in the middle), craft-segment.py (damages a
+# segment's FST and reseals its checksum).
 human_sizes() { node scripts/sizes.mjs "$@"; }
 
 build_wasm() {
@@ -179,13 +180,23 @@ build_site() {
     sed -e "s/__BUILD_ID__/$build_id/" -e "s|\.\.\.__SHELL_FILES__|...$shell_json|" www/sw.js >"$SITE/sw.js"
 }
 
-# Extra segments the browser tests load with ?segment=: one with hostile phrases, one corrupt.
+# Extra segments the browser tests load with ?segment=: one with hostile phrases, one corrupt
+# (fails the checksum), one malformed (passes the checksum, fails the FST's node validation).
 write_site_test_segments() {
     cat data/cities-10k.tsv tests/fixtures/hostile.tsv >"$ROOT/target/hostile-input.tsv"
     "$(cli_bin)" build "$ROOT/target/hostile-input.tsv" -o "$SITE/segments/hostile.seg" -q
     cp "$SITE/segments/hostile.seg" "$SITE/segments/corrupt.seg"
     # Flip one byte in the middle: the checksum must catch it.
     python3 scripts/flip-byte.py "$SITE/segments/corrupt.seg"
+    cp "$SITE/segments/hostile.seg" "$SITE/segments/malformed.seg"
+    python3 scripts/craft-segment.py "$SITE/segments/malformed.seg"
+    # The tests expect open's structural error, not the checksum's: check the engine agrees.
+    local refused
+    if refused="$("$(cli_bin)" verify "$SITE/segments/malformed.seg" 2>&1)" \
+        || ! grep -q "segment is corrupt: fst" <<<"$refused" || grep -q checksum <<<"$refused"; then
+        echo "malformed.seg was not refused by the FST's validation: $refused" >&2
+        exit 1
+    fi
 }
 
 test_www() {

@@ -6,11 +6,17 @@ import { attachAutosuggest } from "./autosuggest.js";
 const $ = (id) => document.getElementById(id);
 const input = $("q");
 
+/**
+ * Shows why suggestions are unavailable. The input stays an enabled text field, described by
+ * the error: typing still works, only the suggestions are missing.
+ */
 function showError(message) {
   $("error").hidden = false;
   $("error").textContent = message;
   $("load").hidden = true;
+  input.disabled = false;
   input.placeholder = "Suggestions unavailable";
+  input.setAttribute("aria-describedby", "error");
   document.body.dataset.state = "error";
 }
 

@@ -1,5 +1,8 @@
 // A small static file server for the demo and the browser tests, bound to 127.0.0.1.
 //   node www/serve.mjs DIR [PORT]     (PORT 0 = any free port; the URL is printed)
+//
+// Every response carries the Content-Security-Policy the page is built to run under (see
+// `policy`), so the tests and the demo run the page as a strict deployment would.
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
@@ -16,9 +19,33 @@ const TYPES = {
   ".svg": "image/svg+xml",
 };
 
+/**
+ * The page's policy: scripts, styles, images, fetches and workers from its own origin only,
+ * no inline script or style, no eval; `'wasm-unsafe-eval'` lets it compile WebAssembly.
+ */
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
+
+/**
+ * `CSP`, plus the API's origin in `connect-src` when the site's `site-config.json` points the
+ * page at an API on another origin (its fallback when the in-page engine cannot load): a
+ * deployer serving the page elsewhere adds the same directive. Read per request, so a changed
+ * config applies at once.
+ */
+export async function policy(root) {
+  let api;
+  try {
+    api = JSON.parse(await readFile(join(root, "site-config.json"), "utf8")).api;
+  } catch {
+    return CSP;
+  }
+  const origin = URL.canParse(api) ? new URL(api).origin : "null";
+  return origin === "null" ? CSP : `${CSP}; connect-src 'self' ${origin}`;
+}
+
 export function serve(root, port = 0) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
+    res.setHeader("content-security-policy", await policy(base));
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
       let file = normalize(join(base, path));

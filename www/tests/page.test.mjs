@@ -1,12 +1,19 @@
-// The page in headless Chromium (Debian's, driven by playwright-core), served on 127.0.0.1.
+// The page in headless Chromium (Debian's, driven by playwright-core), served on 127.0.0.1
+// under the strict Content-Security-Policy serve.mjs sends: every test fails on any violation
+// the page or its service worker reports, on an uncaught exception and on a wasm trap.
 // Run by `./build.sh test` with SITE_DIR (the assembled site), DATA_TSV (the bundled data the
 // site's segment was built from), ARTIFACTS (where the screenshot goes) and EDGESUGGEST_NPM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { serve } from "../serve.mjs";
 import { loadOracle } from "../../tests/common/oracle.mjs";
+
+// The policy the page must run under, spelled out here rather than taken from serve.mjs: the
+// tests check the server sends exactly this.
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'";
 
 const require = createRequire(join(process.env.EDGESUGGEST_NPM ?? ".", "noop.js"));
 const { chromium } = require("playwright-core");
@@ -38,12 +45,108 @@ after(async () => {
   server?.close();
 });
 
-async function openPage(context, path = "") {
+/**
+ * Opens `path` in a new page of `context` that records what must never happen: CSP violations
+ * (the page's `securitypolicyviolation` events, and Chromium's console messages about the
+ * policy: "… violates the following Content Security Policy directive …", formerly "Refused
+ * to …"), uncaught exceptions, and wasm traps or aborts in the console. Checks that the
+ * document came with exactly `policy`. `assertClean` checks the records.
+ */
+async function openPage(context, path = "", policy = CSP) {
   const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(e));
-  await page.goto(base + path);
-  return { page, errors };
+  const seen = { violations: [], errors: [], console: [] };
+  await page.exposeFunction("reportCspViolation", (v) => seen.violations.push(v));
+  await page.addInitScript(() => {
+    addEventListener(
+      "securitypolicyviolation",
+      (e) => window.reportCspViolation(
+        `${e.effectiveDirective} refused ${e.blockedURI || "?"} at ${e.sourceFile}:${e.lineNumber}`,
+      ),
+      true,
+    );
+  });
+  page.on("pageerror", (e) => seen.errors.push(e));
+  page.on("console", (m) => {
+    if (/Refused to|Content Security Policy|unreachable|RuntimeError|panicked/i.test(m.text())) {
+      seen.console.push(`${m.type()}: ${m.text()}`);
+    }
+  });
+  const response = await page.goto(base + path);
+  assert.equal(response.headers()["content-security-policy"], policy);
+  return { page, seen };
+}
+
+/**
+ * Nothing `openPage` watches for happened, and the page shows no trap: the widget reports a
+ * failed search in `#error`, so a trap during a query would show there.
+ */
+async function assertClean(page, seen) {
+  assert.deepEqual(seen.violations, [], "CSP violations");
+  assert.deepEqual(seen.console, [], "console");
+  assert.deepEqual(seen.errors, [], "uncaught exceptions");
+  assert.doesNotMatch(await page.textContent("#error"), /unreachable|RuntimeError|recursive use/);
+}
+
+/**
+ * The context's active service worker, recording the violations it reports (it runs under the
+ * policy its own script was served with). `assertCleanAndEnforced` checks that it reported
+ * none, then that a fetch to another origin is refused and reported.
+ */
+async function watchServiceWorker(context) {
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker"));
+  await worker.evaluate(() => {
+    self.violations = [];
+    self.addEventListener("securitypolicyviolation", (e) => {
+      self.violations.push(`${e.effectiveDirective} refused ${e.blockedURI}`);
+    });
+  });
+  return {
+    async assertCleanAndEnforced() {
+      assert.deepEqual(await worker.evaluate(() => self.violations), [], "service worker");
+      const probe = await worker.evaluate(async () => {
+        const fetched = await fetch("http://127.0.0.1:9/").then(() => true, () => false);
+        // The event is queued as a task: let it run.
+        await new Promise((ok) => setTimeout(ok, 100));
+        return { fetched, violations: self.violations };
+      });
+      assert.deepEqual(probe, { fetched: false, violations: ["connect-src refused http://127.0.0.1:9/"] });
+    },
+  };
+}
+
+/** Polls `condition` (in node) until it holds. */
+async function until(condition, what, timeout = 5_000) {
+  for (const end = Date.now() + timeout; !condition(); ) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+}
+
+/**
+ * The policy is in force in `page` and its violations reach `seen`: an inline script and a
+ * style attribute are refused and reported. Clears those expected reports.
+ */
+async function assertCspEnforced(page, seen) {
+  const applied = await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "window.inlineScriptRan = true";
+    document.head.append(script);
+    const p = document.createElement("p");
+    p.setAttribute("style", "color: rgb(255, 0, 0)");
+    document.body.append(p);
+    const styled = getComputedStyle(p).color === "rgb(255, 0, 0)";
+    script.remove();
+    p.remove();
+    return { script: window.inlineScriptRan === true, styled };
+  });
+  assert.deepEqual(applied, { script: false, styled: false });
+  await until(() => seen.violations.length >= 2, "the probe's two violation reports");
+  const directives = seen.violations.map((v) => v.split(" ")[0]).sort();
+  assert.deepEqual(directives, ["script-src-elem", "style-src-attr"], seen.violations.join("\n"));
+  // Chromium also logs each refusal to the console.
+  await until(() => seen.console.length >= 2, "the probe's console messages");
+  seen.violations.length = 0;
+  seen.console.length = 0;
 }
 
 async function ready(page) {
@@ -64,9 +167,21 @@ async function optionTexts(page) {
   return page.locator('#q-listbox [role="option"] .text').allTextContents();
 }
 
+test("every response carries exactly the required policy", async () => {
+  const { readdirSync } = await import("node:fs");
+  const segment = readdirSync(join(process.env.SITE_DIR, "segments")).find((f) => /^cities\..*\.seg$/.test(f));
+  for (const path of ["", "index.html", "app.js", "sw.js", "style.css", "pkg/edgesuggest_wasm.js",
+    "pkg/edgesuggest_wasm_bg.wasm", "segments/manifest.json", `segments/${segment}`, "missing"]) {
+    const response = await fetch(base + path);
+    assert.equal(response.headers.get("content-security-policy"), CSP, path);
+    assert.equal(response.status, path === "missing" ? 404 : 200, path);
+    await response.arrayBuffer();
+  }
+});
+
 test("typing shows the oracle's top suggestions in order, with the match marked", async () => {
   const context = await browser.newContext();
-  const { page, errors } = await openPage(context);
+  const { page, seen } = await openPage(context);
   await ready(page);
   // The page's defaults: typo tolerance on ("auto"), no filter, a word-start index.
   for (const query of ["new", "sao", "san j", "MÜN", "los ", "al ah", "b", "york", "sna paulo", "lodnon"]) {
@@ -84,13 +199,14 @@ test("typing shows the oracle's top suggestions in order, with the match marked"
   assert.equal(await page.locator("#q-listbox [role=option] mark").first().textContent(), "São");
   assert.match(await page.textContent("#status"), /suggestions for “sao” in \d+ µs/);
   await page.screenshot({ path: join(process.env.ARTIFACTS, "page.png") });
-  assert.deepEqual(errors, []);
+  await assertClean(page, seen);
+  await assertCspEnforced(page, seen);
   await context.close();
 });
 
 test("keyboard and mouse navigation select suggestions", async () => {
   const context = await browser.newContext();
-  const { page } = await openPage(context);
+  const { page, seen } = await openPage(context);
   await ready(page);
   const input = page.locator("#q");
   await typeQuery(page, "new");
@@ -118,12 +234,14 @@ test("keyboard and mouse navigation select suggestions", async () => {
   await typeQuery(page, "new");
   await page.locator('#q-listbox [role="option"]').nth(2).click();
   assert.equal(await input.inputValue(), texts[2]);
+  await assertClean(page, seen);
+  await assertCspEnforced(page, seen);
   await context.close();
 });
 
 test("hostile phrases render as text and run nothing", async () => {
   const context = await browser.newContext();
-  const { page, errors } = await openPage(context, "?segment=segments/hostile.seg");
+  const { page, seen } = await openPage(context, "?segment=segments/hostile.seg");
   const dialogs = [];
   page.on("dialog", (d) => {
     dialogs.push(d.message());
@@ -142,42 +260,110 @@ test("hostile phrases render as text and run nothing", async () => {
   assert.equal(await page.locator("#q-listbox img, #q-listbox script, #q-listbox b").count(), 0);
   await page.waitForTimeout(300);
   assert.deepEqual(dialogs, []);
-  assert.deepEqual(errors, []);
+  await assertClean(page, seen);
   await context.close();
 });
 
-test("with the network off, a reload still suggests", async () => {
+test("with the network off, a reload through the service worker still suggests, under the policy", async () => {
   const context = await browser.newContext();
-  const { page } = await openPage(context);
+  const { page, seen } = await openPage(context);
   await ready(page);
   await page.waitForSelector("body[data-offline=ready]", { timeout: 20_000 });
+  const worker = await watchServiceWorker(context);
   await context.setOffline(true);
-  await page.reload();
+  const response = await page.reload();
+  // The service worker answered from its cache, with the policy the page was cached with.
+  assert.equal(response.fromServiceWorker(), true);
+  assert.equal(response.headers()["content-security-policy"], CSP);
   await ready(page);
   await typeQuery(page, "sao");
   await page.waitForSelector('#q-listbox [role="option"]');
   assert.equal((await optionTexts(page))[0], "São Paulo");
+  await page.locator("#q").press("ArrowDown");
+  await page.locator("#q").press("Enter");
+  assert.equal(await page.inputValue("#q"), "São Paulo");
   // The segment came from the versioned segment cache, and only one segment is kept.
   const caches = await page.evaluate(() => caches.keys());
   assert.equal(caches.filter((k) => k.startsWith("edgesuggest-segment-")).length, 1, caches.join());
   assert.equal(caches.filter((k) => k.startsWith("edgesuggest-shell-")).length, 1, caches.join());
+  await assertClean(page, seen);
+  await assertCspEnforced(page, seen);
+  await worker.assertCleanAndEnforced();
   await context.close();
 });
 
-test("a corrupt or missing segment shows a readable error", async () => {
+test("a corrupt, malformed or missing segment shows a readable error; the input stays usable", async () => {
   const context = await browser.newContext();
   for (const [path, message] of [
     ["?segment=segments/corrupt.seg", /checksum mismatch/],
+    // Passes the checksum, fails open's validation of the FST's nodes.
+    ["?segment=segments/malformed.seg", /segment is corrupt: fst: address \d+: /],
     ["?segment=segments/missing.seg", /HTTP 404/],
   ]) {
-    const { page } = await openPage(context, path);
+    const { page, seen } = await openPage(context, path);
     await page.waitForSelector("body[data-state=error]", { timeout: 20_000 });
     assert.equal(await page.isVisible("#error"), true);
-    assert.match(await page.textContent("#error"), message);
-    assert.match(await page.textContent("#error"), /Could not load suggestions/);
-    assert.equal(await page.isDisabled("#q"), true);
+    const error = await page.textContent("#error");
+    assert.match(error, message);
+    assert.match(error, /^Could not load suggestions: /);
+    if (path.includes("malformed")) assert.doesNotMatch(error, /checksum/);
+    assert.equal(await page.getAttribute("#error", "role"), "alert");
+    // Not a dead widget: a plain text field, described by the error, that takes typing and
+    // keys without opening a popup or throwing.
+    const input = page.locator("#q");
+    assert.equal(await input.isEditable(), true);
+    assert.equal(await input.getAttribute("aria-describedby"), "error");
+    assert.equal(await input.getAttribute("placeholder"), "Suggestions unavailable");
+    await typeQuery(page, "new york");
+    await input.press("ArrowDown");
+    await input.press("Enter");
+    assert.equal(await input.inputValue(), "new york");
+    assert.equal(await input.getAttribute("aria-expanded"), "false");
+    assert.equal(await page.locator("#q-listbox").isHidden(), true);
+    assert.equal(await page.textContent("#error"), error, "the message stays");
+    await assertClean(page, seen);
+    await page.close();
   }
   await context.close();
+});
+
+test("with an API configured, a malformed segment falls back to the API, allowed by connect-src", async () => {
+  const { writeFileSync, rmSync } = await import("node:fs");
+  // A stand-in for the edge worker on another origin (another port): one suggestion per query.
+  const api = createServer((req, res) => {
+    const q = new URL(req.url, "http://x").searchParams.get("q") ?? "";
+    res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*" });
+    res.end(JSON.stringify({
+      suggestions: [{ text: `${q} (from the API)`, score: 1, highlight: [0, q.length], edits: 0, word_start: false }],
+    }));
+  });
+  await new Promise((ok) => api.listen(0, "127.0.0.1", ok));
+  const apiOrigin = `http://127.0.0.1:${api.address().port}`;
+  const config = join(process.env.SITE_DIR, "site-config.json");
+  writeFileSync(config, JSON.stringify({ api: apiOrigin }));
+  const context = await browser.newContext();
+  try {
+    const { page, seen } = await openPage(
+      context,
+      "?segment=segments/malformed.seg",
+      `${CSP}; connect-src 'self' ${apiOrigin}`,
+    );
+    await ready(page);
+    assert.equal(await page.getAttribute("body", "data-mode"), "api");
+    assert.match(
+      await page.textContent("#status"),
+      /edge API at .* \(in-page load failed: segment is corrupt: fst: /,
+    );
+    await typeQuery(page, "new");
+    await page.waitForSelector('#q-listbox [role="option"]');
+    assert.deepEqual(await optionTexts(page), ["new (from the API)"]);
+    await assertClean(page, seen);
+    await assertCspEnforced(page, seen);
+  } finally {
+    rmSync(config, { force: true });
+    await context.close();
+    api.close();
+  }
 });
 
 test("a new segment version replaces the old one in the offline cache", async () => {
@@ -187,7 +373,7 @@ test("a new segment version replaces the old one in the offline cache", async ()
   const original = readFileSync(manifestPath, "utf8");
   const context = await browser.newContext();
   try {
-    const { page } = await openPage(context);
+    const { page, seen } = await openPage(context);
     await ready(page);
     await page.waitForSelector("body[data-offline=ready]", { timeout: 20_000 });
     const before = (await page.evaluate(() => caches.keys())).filter((k) => k.startsWith("edgesuggest-segment-"));
@@ -207,6 +393,7 @@ test("a new segment version replaces the old one in the offline cache", async ()
     await typeQuery(page, "<img");
     await page.waitForSelector('#q-listbox [role="option"]');
     assert.deepEqual(await optionTexts(page), ["<img src=x onerror=alert(1)>"]);
+    await assertClean(page, seen);
   } finally {
     writeFileSync(manifestPath, original);
     rmSync(join(site, "segments", "cities.v2test.seg"), { force: true });
@@ -216,7 +403,7 @@ test("a new segment version replaces the old one in the offline cache", async ()
 
 test("the category filter and the typo switch change the answers like the oracle's", async () => {
   const context = await browser.newContext();
-  const { page, errors } = await openPage(context);
+  const { page, seen } = await openPage(context);
   await ready(page);
   await page.selectOption("#cat", "capital");
   for (const query of ["b", "par", "lodnon", "new"]) {
@@ -244,6 +431,6 @@ test("the category filter and the typo switch change the answers like the oracle
   assert.equal(await ny.locator("mark").textContent(), "York");
   await ny.dispatchEvent("mousedown");
   assert.match(await page.textContent("#picked"), /New York City \(US, 40\.714, -74\.006\)/);
-  assert.deepEqual(errors, []);
+  await assertClean(page, seen);
   await context.close();
 });

@@ -16,6 +16,7 @@ mod json;
 
 use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
@@ -43,7 +44,7 @@ export type Suggestions = Suggestion[] & { truncated: boolean };
 /** Options for `Suggester.suggest`, spelled like the HTTP API's parameters. Unknown names are
  * refused, so a misspelled option never goes unnoticed. */
 export interface SuggestOptions {
-  /** How many suggestions, 1 to 1000 (default 10). */
+  /** How many suggestions, an integer from 0 (none) to 1000 (default 10). */
   k?: number;
   /** Typos allowed: "auto" (0 under 3 characters, 1 for 3-5, 2 above), 0, 1 or 2 (default 0). */
   fuzzy?: "auto" | 0 | 1 | 2;
@@ -76,9 +77,15 @@ export interface SuggesterInfo {
 
 #[wasm_bindgen(inline_js = r#"
 const OPTION_FIELDS = ["k", "fuzzy", "prefix_length", "exact_first", "max_visits", "categories"];
+function describe(v) {
+  if (typeof v === "number") return String(v);
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : "a " + typeof v;
+}
 export function packOptions(o) {
   if (o === undefined || o === null) return "";
-  if (typeof o !== "object") return "x";
+  if (typeof o !== "object" || Array.isArray(o)) return "!" + describe(o);
   for (const name of Object.keys(o)) {
     if (!OPTION_FIELDS.includes(name)) return "?" + name;
   }
@@ -88,11 +95,11 @@ export function packOptions(o) {
     let field;
     if (v === undefined) field = "u";
     // Integers only (as text): anything else is refused by Rust without parsing floats.
-    else if (typeof v === "number") field = Number.isSafeInteger(v) && v >= 0 ? "n" + String(v) : "x";
+    else if (typeof v === "number") field = Number.isSafeInteger(v) && v >= 0 ? "n" + String(v) : "x" + describe(v);
     else if (typeof v === "string") field = "s" + v;
     else if (typeof v === "boolean") field = v ? "b1" : "b0";
     else if (Array.isArray(v) && v.every((c) => typeof c === "string")) field = "a" + v.join("\u001e");
-    else field = "x";
+    else field = "x" + describe(v);
     out += (out ? "\u001f" : "") + field;
   }
   return out;
@@ -130,12 +137,16 @@ export function buildResults(strings, numbers, truncated) {
 extern "C" {
     /// Reads the fields of a `SuggestOptions` object into one string in one call (reading each
     /// field through the boundary cost ~5 µs per query): per field `u` (undefined), `n<number>`,
-    /// `s<string>`, `b0`/`b1`, `a<strings joined by U+001E>` or `x` (anything else, including
-    /// numbers that are not non-negative integers), joined
-    /// by U+001F in the order of `OPTION_FIELDS`. Rust validates. An unknown option name
-    /// packs as `?<name>`, anything but an object as `x`.
-    #[wasm_bindgen(js_name = packOptions)]
-    fn pack_options(options: &JsValue) -> String;
+    /// `s<string>`, `b0`/`b1`, `a<strings joined by U+001E>` or `x<what it is>` (anything
+    /// else, including numbers that are not non-negative safe integers: `xNaN`, `x-1`,
+    /// `xnull`), joined by U+001F in the order of `OPTION_FIELDS`. Rust validates. An unknown
+    /// option name packs as `?<name>`, anything but a plain object as `!<what it is>`.
+    ///
+    /// `catch`: a getter or proxy trap of the caller's object can throw. Uncaught, the
+    /// exception would unwind through the Rust frames of `suggest` and leave its `&mut self`
+    /// borrowed for good, so every later call would fail.
+    #[wasm_bindgen(js_name = packOptions, catch)]
+    fn pack_options(options: &JsValue) -> Result<String, JsValue>;
 
     /// Builds `Suggestion` objects from the packed form written by `pack`.
     #[wasm_bindgen(js_name = buildResults, catch)]
@@ -144,6 +155,16 @@ extern "C" {
 
 /// Largest `k` accepted: a typeahead never shows more, and it bounds the work per call.
 const MAX_K: u32 = 1000;
+
+/// Longest normalized query accepted, in UTF-8 bytes. A typo-tolerant search builds an
+/// automaton of about 10 KB per query character, so an unbounded query could exhaust the
+/// module's memory, which aborts the instance; the engine will enforce this same limit.
+const MAX_QUERY_BYTES: usize = 1024;
+
+/// Raw queries up to this many UTF-8 bytes cannot exceed [`MAX_QUERY_BYTES`] once normalized,
+/// so only longer ones pay for a second normalization: UAX #15 bounds NFKD's growth at 11
+/// times in UTF-8 (U+FDFA: 3 bytes to 33), and 16 leaves room for lowercasing.
+const SHORT_QUERY_BYTES: usize = MAX_QUERY_BYTES / 16;
 
 /// A loaded segment and reusable search buffers.
 #[wasm_bindgen]
@@ -170,14 +191,23 @@ impl Suggester {
 
     /// The best suggestions for `query`: the phrase equal to the query first (unless
     /// `exact_first: false`), then fewer typos, then full-phrase before word-start matches,
-    /// then score. Throws on invalid options.
+    /// then score. Throws an `Error` naming the option on invalid options, and on a query over
+    /// 1024 bytes once normalized. The query arrives through `TextEncoder`, so an unpaired
+    /// surrogate in it is searched as U+FFFD.
     #[wasm_bindgen(unchecked_return_type = "Suggestions")]
     pub fn suggest(
         &mut self,
         query: &str,
         #[wasm_bindgen(unchecked_param_type = "SuggestOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
-        let options = read_options(&pack_options(&options.unwrap_or(JsValue::UNDEFINED)))?;
+        let packed = pack_options(&options.unwrap_or(JsValue::UNDEFINED)).map_err(|e| {
+            JsError::new(&format!(
+                "options could not be read: {}",
+                thrown_message(&e)
+            ))
+        })?;
+        let options = read_options(&packed)?;
+        check_query_length(query)?;
         let found = self
             .searcher
             .search(&self.segment, query, &options)
@@ -217,6 +247,29 @@ impl Suggester {
     }
 }
 
+/// Refuses a query longer than [`MAX_QUERY_BYTES`] once normalized, naming both lengths.
+fn check_query_length(query: &str) -> Result<(), JsError> {
+    if query.len() <= SHORT_QUERY_BYTES {
+        return Ok(());
+    }
+    let normalized = edgesuggest::normalize_query(query).len();
+    if normalized <= MAX_QUERY_BYTES {
+        return Ok(());
+    }
+    Err(JsError::new(&format!(
+        "query is too long: {normalized} bytes once normalized (UTF-8), at most {MAX_QUERY_BYTES}"
+    )))
+}
+
+/// The message of a value JavaScript threw: an `Error`'s message, or a generic description
+/// (converting anything else to a string could run more of the caller's code).
+fn thrown_message(thrown: &JsValue) -> String {
+    thrown.dyn_ref::<js_sys::Error>().map_or_else(
+        || "a non-Error value was thrown".into(),
+        |e| e.message().into(),
+    )
+}
+
 /// One option field as packed by `packOptions`.
 enum Field<'a> {
     Undefined,
@@ -224,19 +277,43 @@ enum Field<'a> {
     Text(&'a str),
     Bool(bool),
     List(Vec<&'a str>),
-    Other,
+    /// Anything else, described: "NaN", "-1", "null", "an object".
+    Other(&'a str),
 }
 
 fn field(raw: &str) -> Field<'_> {
     let (tag, rest) = raw.split_at(raw.len().min(1));
     match tag {
         "u" => Field::Undefined,
-        "n" => rest.parse().map_or(Field::Other, Field::Number),
+        "n" => rest.parse().map_or(Field::Other(rest), Field::Number),
         "s" => Field::Text(rest),
         "b" => Field::Bool(rest == "1"),
         "a" if rest.is_empty() => Field::List(Vec::new()),
         "a" => Field::List(rest.split('\u{1e}').collect()),
-        _ => Field::Other,
+        _ => Field::Other(rest),
+    }
+}
+
+/// `text` cut to its first 40 characters (marked with "…"): error messages quote what the
+/// caller gave, which can be megabytes long.
+fn shorten(text: &str) -> String {
+    const KEEP: usize = 40;
+    match text.char_indices().nth(KEEP) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// What a bad field held, for error messages: a number as JavaScript prints it, otherwise
+/// its kind (never a string's text, which can be megabytes long).
+fn describe(value: &Field) -> String {
+    match value {
+        Field::Undefined => "undefined".into(),
+        Field::Number(n) => n.to_string(),
+        Field::Text(_) => "a string".into(),
+        Field::Bool(b) => b.to_string(),
+        Field::List(_) => "an array".into(),
+        Field::Other(what) => (*what).into(),
     }
 }
 
@@ -248,12 +325,15 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
     }
     if let Some(name) = packed.strip_prefix('?') {
         return Err(JsError::new(&format!(
-            "unknown option {name:?}; options are k, fuzzy, prefix_length, exact_first, \
-             max_visits and categories"
+            "unknown option {:?}; options are k, fuzzy, prefix_length, exact_first, \
+             max_visits and categories",
+            shorten(name)
         )));
     }
-    if packed == "x" {
-        return Err(JsError::new("options must be an object"));
+    if let Some(what) = packed.strip_prefix('!') {
+        return Err(JsError::new(&format!(
+            "options must be an object (or undefined), not {what}"
+        )));
     }
     let fields: Vec<Field> = packed.split('\u{1f}').map(field).collect();
     let [k, fuzzy, prefix_length, exact_first, max_visits, categories] = &fields[..] else {
@@ -261,7 +341,7 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
             "options hold the control characters U+001E or U+001F, which no option accepts",
         ));
     };
-    if let Some(v) = integer("k", k, 1, u64::from(MAX_K))? {
+    if let Some(v) = integer("k", k, 0, u64::from(MAX_K))? {
         out.k = v;
     }
     if let Some(v) = read_fuzzy(fuzzy)? {
@@ -273,7 +353,12 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
     match exact_first {
         Field::Undefined => {}
         Field::Bool(b) => out.exact_first = *b,
-        _ => return Err(JsError::new("options.exact_first must be true or false")),
+        other => {
+            return Err(JsError::new(&format!(
+                "options.exact_first must be true or false, not {}",
+                describe(other)
+            )))
+        }
     }
     if let Some(v) = integer("max_visits", max_visits, 1, 1_000_000_000)? {
         out.max_visits = v;
@@ -281,10 +366,11 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
     match categories {
         Field::Undefined => {}
         Field::List(list) => out.categories = list.iter().map(|c| c.to_string()).collect(),
-        _ => {
-            return Err(JsError::new(
-                "options.categories must be an array of strings",
-            ))
+        other => {
+            return Err(JsError::new(&format!(
+                "options.categories must be an array of strings, not {}",
+                describe(other)
+            )))
         }
     }
     Ok(out)
@@ -295,21 +381,31 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
 fn integer(name: &str, value: &Field, min: u64, max: u64) -> Result<Option<usize>, JsError> {
     match value {
         Field::Undefined => Ok(None),
+        // In range, so it fits a `usize` even on wasm32.
         Field::Number(v) if (min..=max).contains(v) => Ok(Some(*v as usize)),
-        _ => Err(JsError::new(&format!(
-            "options.{name} must be an integer from {min} to {max}"
+        other => Err(JsError::new(&format!(
+            "options.{name} must be an integer from {min} to {max}, not {}",
+            describe(other)
         ))),
     }
 }
 
 /// `fuzzy`: "auto" (any case), or 0, 1 or 2 as a number or a string; `None` when absent.
 fn read_fuzzy(value: &Field) -> Result<Option<Fuzziness>, JsError> {
-    let bad = || JsError::new("options.fuzzy must be \"auto\", 0, 1 or 2");
+    let bad = || {
+        JsError::new(&format!(
+            "options.fuzzy must be \"auto\", 0, 1 or 2, not {}",
+            describe(value)
+        ))
+    };
     match value {
         Field::Undefined => Ok(None),
-        Field::Text(text) => Fuzziness::parse(text)
-            .map(Some)
-            .map_err(|e| JsError::new(&format!("options.{e}"))),
+        Field::Text(text) => Fuzziness::parse(text).map(Some).map_err(|_| {
+            JsError::new(&format!(
+                "options.fuzzy must be \"auto\", 0, 1 or 2, not {:?}",
+                shorten(text)
+            ))
+        }),
         Field::Number(n) => {
             let edits = u8::try_from(*n).map_err(|_| bad())?;
             Fuzziness::from_edits(edits).map(Some).ok_or_else(bad)
