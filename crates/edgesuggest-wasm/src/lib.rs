@@ -153,19 +153,6 @@ extern "C" {
     fn build_results(strings: &str, numbers: &[f64], truncated: bool) -> Result<JsValue, JsValue>;
 }
 
-/// Largest `k` accepted: a typeahead never shows more, and it bounds the work per call.
-const MAX_K: u32 = 1000;
-
-/// Longest normalized query accepted, in UTF-8 bytes. A typo-tolerant search builds an
-/// automaton of about 10 KB per query character, so an unbounded query could exhaust the
-/// module's memory, which aborts the instance; the engine will enforce this same limit.
-const MAX_QUERY_BYTES: usize = 1024;
-
-/// Raw queries up to this many UTF-8 bytes cannot exceed [`MAX_QUERY_BYTES`] once normalized,
-/// so only longer ones pay for a second normalization: UAX #15 bounds NFKD's growth at 11
-/// times in UTF-8 (U+FDFA: 3 bytes to 33), and 16 leaves room for lowercasing.
-const SHORT_QUERY_BYTES: usize = MAX_QUERY_BYTES / 16;
-
 /// A loaded segment and reusable search buffers.
 #[wasm_bindgen]
 pub struct Suggester {
@@ -191,8 +178,8 @@ impl Suggester {
 
     /// The best suggestions for `query`: the phrase equal to the query first (unless
     /// `exact_first: false`), then fewer typos, then full-phrase before word-start matches,
-    /// then score. Throws an `Error` naming the option on invalid options, and on a query over
-    /// 1024 bytes once normalized. The query arrives through `TextEncoder`, so an unpaired
+    /// then score. Throws an `Error` naming the option on invalid options, and on a query beyond
+    /// the engine's limits (over 64 KiB, or over 1024 bytes once normalized). The query arrives through `TextEncoder`, so an unpaired
     /// surrogate in it is searched as U+FFFD.
     #[wasm_bindgen(unchecked_return_type = "Suggestions")]
     pub fn suggest(
@@ -207,7 +194,6 @@ impl Suggester {
             ))
         })?;
         let options = read_options(&packed)?;
-        check_query_length(query)?;
         let found = self
             .searcher
             .search(&self.segment, query, &options)
@@ -245,20 +231,6 @@ impl Suggester {
         let json = json::info(&self.segment.info());
         js_sys::JSON::parse(&json).map_err(|_| JsError::new("internal error: invalid info JSON"))
     }
-}
-
-/// Refuses a query longer than [`MAX_QUERY_BYTES`] once normalized, naming both lengths.
-fn check_query_length(query: &str) -> Result<(), JsError> {
-    if query.len() <= SHORT_QUERY_BYTES {
-        return Ok(());
-    }
-    let normalized = edgesuggest::normalize_query(query).len();
-    if normalized <= MAX_QUERY_BYTES {
-        return Ok(());
-    }
-    Err(JsError::new(&format!(
-        "query is too long: {normalized} bytes once normalized (UTF-8), at most {MAX_QUERY_BYTES}"
-    )))
 }
 
 /// The message of a value JavaScript threw: an `Error`'s message, or a generic description
@@ -341,7 +313,7 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
             "options hold the control characters U+001E or U+001F, which no option accepts",
         ));
     };
-    if let Some(v) = integer("k", k, 0, u64::from(MAX_K))? {
+    if let Some(v) = integer("k", k, 0, edgesuggest::MAX_K as u64)? {
         out.k = v;
     }
     if let Some(v) = read_fuzzy(fuzzy)? {
@@ -360,7 +332,7 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
             )))
         }
     }
-    if let Some(v) = integer("max_visits", max_visits, 1, 1_000_000_000)? {
+    if let Some(v) = integer("max_visits", max_visits, 1, edgesuggest::MAX_VISITS as u64)? {
         out.max_visits = v;
     }
     match categories {
