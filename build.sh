@@ -354,9 +354,11 @@ cmd_fuzz() {
         cp -n "$ROOT/tests/fuzz/$target/"* "$corpus/" 2>/dev/null || true
         log="$ROOT/target/fuzz-$target.log"
         say "fuzz $target for ${seconds}s (log: $log)"
-        # Overflow checks on; no AddressSanitizer: the engine has no `unsafe`, and without it
-        # the targets run several times more executions in the same time.
+        # Overflow checks on. No AddressSanitizer (the engine has no `unsafe`) and no
+        # comparison tracing: without them a target runs about 4 times more executions in the
+        # same time, and the structure-aware target builds valid structure itself.
         if ! (cd fuzz && cargo +nightly fuzz run --release --debug-assertions --sanitizer none \
+            --no-trace-compares \
             "$target" "$corpus" -- \
             -max_total_time="$seconds" -print_final_stats=1 $(fuzz_dict "$target") -artifact_prefix="$ROOT/target/fuzz-artifacts-$target-") \
             >"$log" 2>&1; then

@@ -106,9 +106,47 @@ impl Paths {
     }
 }
 
+/// `a × b mod PRIME` for `a, b < PRIME`, without a division: 2^61 ≡ 1, so the high part of
+/// the product folds onto the low part.
 #[inline]
 fn mul_mod(a: u64, b: u64) -> u64 {
-    ((u128::from(a) * u128::from(b)) % u128::from(PRIME)) as u64
+    let product = u128::from(a) * u128::from(b);
+    let folded = (product as u64 & PRIME) + (product >> 61) as u64;
+    let folded = (folded & PRIME) + (folded >> 61);
+    if folded >= PRIME {
+        folded - PRIME
+    } else {
+        folded
+    }
+}
+
+/// `r^e` for every output a segment's keys can have (below `2 × count`) from a table, any
+/// other by squaring.
+struct Powers {
+    r: u64,
+    table: Vec<u64>,
+}
+
+impl Powers {
+    fn new(r: u64, count: u64) -> Powers {
+        let len = usize::try_from(count.saturating_mul(2)).unwrap_or(usize::MAX);
+        // Bounded by the suggestion count, which the scores section backs with real bytes.
+        let mut table = Vec::with_capacity(len.min(1 << 24));
+        let mut power = 1;
+        for _ in 0..len.min(1 << 24) {
+            table.push(power);
+            power = mul_mod(power, r);
+        }
+        Powers { r, table }
+    }
+
+    #[inline]
+    fn of(&self, e: u64) -> u64 {
+        match usize::try_from(e).ok().and_then(|i| self.table.get(i)) {
+            Some(&p) => p,
+            None => pow_mod(self.r, e),
+        }
+    }
 }
 
 fn pow_mod(mut base: u64, mut exp: u64) -> u64 {
@@ -137,13 +175,21 @@ pub(crate) fn check_keys(fst: &[u8], expect: Expect, section: &'static str) -> R
     let corrupt = |Bad { at, what }| Error::corrupt(section, format!("address {at}: {what}"));
     let (addrs, region_end) = fst_check::node_addresses(fst).map_err(corrupt)?;
     let r = 2 + xxhash_rust::xxh64::xxh64(fst, 0) % (PRIME - 2);
-    let keys = walk(fst, &addrs, region_end, expect, r).map_err(corrupt)?;
+    // Only the main FST's ranks are fingerprinted.
+    let powers = expect.each_rank_once.then(|| Powers::new(r, expect.count));
+    let keys = walk(fst, &addrs, region_end, expect, powers.as_ref()).map_err(corrupt)?;
     check_totals(fst, &keys, expect, r).map_err(|what| Error::corrupt(section, what))
 }
 
 /// One pass from the root down (the last address) to the empty final node (address 0, the
 /// first); returns the key totals.
-fn walk(fst: &[u8], addrs: &[usize], region_end: usize, expect: Expect, r: u64) -> Check<Keys> {
+fn walk(
+    fst: &[u8],
+    addrs: &[usize],
+    region_end: usize,
+    expect: Expect,
+    powers: Option<&Powers>,
+) -> Check<Keys> {
     let mut paths = vec![[Paths::default(); 2]; addrs.len()];
     let mut keys = Keys::default();
     let root = addrs.len() - 1;
@@ -153,6 +199,12 @@ fn walk(fst: &[u8], addrs: &[usize], region_end: usize, expect: Expect, r: u64) 
         fingerprint: 1,
         ..Paths::default()
     };
+    // Node index by address, for following transitions without a search (4 bytes per FST
+    // byte: this is a tool, not the serving path).
+    let mut index = vec![u32::MAX; region_end.max(1)];
+    for (i, &addr) in addrs.iter().enumerate() {
+        index[addr] = i as u32;
+    }
     let mut out = Vec::with_capacity(256);
     for i in (0..addrs.len()).rev() {
         let here = paths[i];
@@ -166,16 +218,16 @@ fn walk(fst: &[u8], addrs: &[usize], region_end: usize, expect: Expect, r: u64) 
             keeps_cheapest(&node, &out)?;
         }
         if node.is_final {
-            end_keys(&node, &here, expect, r, &mut keys)?;
+            end_keys(&node, &here, expect, powers, &mut keys)?;
         }
         for t in &out {
-            let child = addrs
-                .binary_search(&t.addr)
-                .or_else(|_| fst_check::bad(node.addr, "transition to no node"))?;
-            let power = if t.output == 0 {
-                1
-            } else {
-                pow_mod(r, t.output)
+            let child = match index.get(t.addr) {
+                Some(&child) if child != u32::MAX => child as usize,
+                _ => return fst_check::bad(node.addr, "transition to no node"),
+            };
+            let power = match powers {
+                Some(powers) if t.output != 0 => powers.of(t.output),
+                _ => 1,
             };
             for (phase, from) in here.iter().enumerate().filter(|(_, p)| p.reached()) {
                 let (next_phase, states) = step(from.states, phase, t.input, expect, node.addr)?;
@@ -230,7 +282,7 @@ fn end_keys(
     node: &fst_check::Node,
     here: &[Paths; 2],
     expect: Expect,
-    r: u64,
+    powers: Option<&Powers>,
     keys: &mut Keys,
 ) -> Check<()> {
     let at = node.addr;
@@ -250,8 +302,10 @@ fn end_keys(
                 return fst_check::bad(at, "a key's rank is not below the suggestion count");
             }
             keys.full = keys.full.saturating_add(p.count);
-            let power = pow_mod(r, node.final_output);
-            keys.fingerprint = (keys.fingerprint + mul_mod(p.fingerprint, power)) % PRIME;
+            if let Some(powers) = powers {
+                let power = powers.of(node.final_output);
+                keys.fingerprint = (keys.fingerprint + mul_mod(p.fingerprint, power)) % PRIME;
+            }
         } else {
             if least < count || most >= count.saturating_mul(2) {
                 return fst_check::bad(at, "a word-start entry's output is out of range");
