@@ -275,3 +275,43 @@ fn buffers_shrink_after_an_outlier() {
         released.saturating_sub(baseline)
     );
 }
+
+/// The worst time and peak memory of hostile queries on the wide segments, with the default
+/// budget and with every limit raised to its maximum: run in release with
+/// `cargo test --release --test limits -- --ignored --nocapture hostile_query_cost`. Prints
+/// figures only; no assertion on time.
+#[test]
+#[ignore]
+fn hostile_query_cost() {
+    let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+    let segments = [
+        ("36-letter 3-word keys", wide_segment(&alphabet, 3, true)),
+        ("crafted zero-output fan-out", crafted_wide_segment()),
+    ];
+    let cjk: String = ('\u{4e00}'..).take(300).collect();
+    let queries = ["", "a", "zz", "a b c", "9a0", cjk.as_str()];
+    for (name, segment) in &segments {
+        for (label, raise) in [("default budget", false), ("limits at maximum", true)] {
+            let mut searcher = Searcher::new();
+            let (mut worst_us, mut worst_bytes) = (0f64, 0usize);
+            for query in queries {
+                for mut options in hostile_options() {
+                    if !raise {
+                        options.k = 10;
+                        options.max_visits = edgesuggest::DEFAULT_MAX_VISITS;
+                    }
+                    let started = std::time::Instant::now();
+                    let ((), bytes) = peak_of(|| {
+                        searcher.search(segment, query, &options).unwrap();
+                    });
+                    worst_us = worst_us.max(started.elapsed().as_secs_f64() * 1e6);
+                    worst_bytes = worst_bytes.max(bytes);
+                }
+            }
+            println!(
+                "{name}, {label}: worst query {worst_us:.0} µs, peak {:.2} MB",
+                worst_bytes as f64 / (1 << 20) as f64
+            );
+        }
+    }
+}
