@@ -83,6 +83,15 @@ ensure_chromium() {
     fi
 }
 
+# wrk drives the worker benchmark (bench/worker.sh): Debian's.
+ensure_wrk() {
+    if [[ ! -x /usr/bin/wrk ]]; then
+        say "installing Debian wrk"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+    fi
+}
+
 # Small helpers in scripts/: sizes.mjs (raw, gzip, brotli sizes), json-list.py (lines to a
 # JSON array), flip-byte.py (corrupts a file in the middle).
 human_sizes() { node scripts/sizes.mjs "$@"; }
@@ -344,6 +353,7 @@ cmd_bench() {
     ensure_worker_npm
     ensure_lucene
     ensure_marisa
+    ensure_wrk
     local results="$ROOT/target/bench/results" names=() name data
     rm -rf "$results"
     mkdir -p "$results"
@@ -373,7 +383,7 @@ cmd_bench() {
         EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
             "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
     done
-    if [[ -z "$smoke" ]] && command -v wrk >/dev/null; then
+    if [[ -z "$smoke" ]]; then
         # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
         # loop above wrote when ../shared/data is absent.
         local wrk_set="$results/cities-10k"
