@@ -4,7 +4,8 @@
 //
 // RESULTS_DIR/<dataset>/*.json come from bench/native.rs, bench/lucene, bench/js-peers.mjs,
 // bench/marisa.py and bench/worker-latency.mjs, all run by `./build.sh bench` on the same
-// queries in one run. CLI builds are timed here (the end-to-end figure a user sees).
+// queries in one run; RESULTS_DIR/worker-wrk.md and worker-swap.md are the markdown of
+// bench/worker.sh and bench/swap.sh. CLI builds are timed here (the end-to-end figure a user sees).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, totalmem, hostname } from "node:os";
@@ -183,6 +184,13 @@ if (existsSync(throughput)) {
   md.push("## Worker throughput under wrk (wrangler dev, workerd)");
   md.push("");
   md.push(readFileSync(throughput, "utf8").trim());
+  md.push("");
+}
+const swaps = join(resultsDir, "worker-swap.md");
+if (existsSync(swaps)) {
+  md.push("## Reliability");
+  md.push("");
+  md.push(readFileSync(swaps, "utf8").trim());
   md.push("");
 }
 writeFileSync(outMd, md.join("\n") + "\n");
