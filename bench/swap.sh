@@ -271,8 +271,10 @@ wrk (\`-t2 -c16 -d${DURATION}s\`, \`/v1/suggest\` with 1–4 character prefixes 
 data's names) against \`wrangler dev\` (workerd, local KV, \`REFRESH_SECONDS=$REFRESH\`) while a
 new version of the index (the bundled data plus a marker row naming the version; segment
 $(mb "$(stat -c %s "$WORK/v1.seg")")) was published every $INTERVAL s, and once, $(awk -v t="$CORRUPT_AT" 'BEGIN {printf "%.1f", t / 1000}') s in, a corrupt version v$CORRUPT
-(one flipped bit: the segment checksum fails). Reproduce: \`./build.sh bench-swap${SMOKE:+ --smoke}\` ($mode;
-run $(date -u +%Y-%m-%d) on $(nproc) shared cores, load average $LOAD_BEFORE before the run).
+(one flipped bit: the segment checksum fails).
+
+Reproduce: \`./build.sh bench-swap${SMOKE:+ --smoke}\` ($mode). Run $(date -u +%Y-%m-%d) on
+$(nproc) shared cores, load average $LOAD_BEFORE before the run.
 
 | measure | result |
 |---|---:|
