@@ -137,6 +137,13 @@ field() {
     echo "${v:--}"
 }
 
+# Never measure another process's server by mistake.
+for port in "$PORT" "$INSPECTOR_PORT"; do
+    if curl -sS "http://127.0.0.1:$port/" >/dev/null 2>&1; then
+        note "port $port is in use: set SWAP_PORT and SWAP_INSPECTOR_PORT"
+        exit 1
+    fi
+done
 rm -rf "$WORK" worker/.wrangler
 mkdir -p "$WORK"
 note "preparing versions"
