@@ -7,6 +7,7 @@
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
+#   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
 #   ./build.sh test-wasm | test-www | test-worker   one part of `test`
 set -euo pipefail
@@ -81,6 +82,15 @@ ensure_chromium() {
         say "installing Debian chromium and chromium-driver"
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+    fi
+}
+
+# wrk drives the worker benchmarks (bench/worker.sh, bench/swap.sh): Debian's.
+ensure_wrk() {
+    if [[ ! -x /usr/bin/wrk ]]; then
+        say "installing Debian wrk"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
     fi
 }
 
@@ -415,6 +425,7 @@ cmd_bench() {
     ensure_worker_npm
     ensure_lucene
     ensure_marisa
+    ensure_wrk
     local results="$ROOT/target/bench/results" names=() name data
     rm -rf "$results"
     mkdir -p "$results"
@@ -444,7 +455,7 @@ cmd_bench() {
         EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
             "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
     done
-    if [[ -z "$smoke" ]] && command -v wrk >/dev/null; then
+    if [[ -z "$smoke" ]]; then
         # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
         # loop above wrote when ../shared/data is absent.
         local wrk_set="$results/cities-10k"
@@ -457,6 +468,8 @@ cmd_bench() {
         CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$wrk_set/queries.tsv" bench/worker.sh \
             >"$results/worker-wrk.md"
     fi
+    say "the worker under wrk while versions are published${smoke:+ (short)}"
+    run_swap $smoke >"$results/worker-swap.md"
     local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"
     if [[ -n "$smoke" ]]; then
         md="$ROOT/target/bench/BENCHMARKS.smoke.md"
@@ -466,8 +479,28 @@ cmd_bench() {
     say "wrote $md"
 }
 
+# bench/swap.sh with this build's CLI and the cached wrangler and miniflare.
+run_swap() {
+    CLI="$(cli_bin)" WRANGLER="$WRANGLER" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
+        bench/swap.sh "$@"
+}
+
+# `./build.sh bench-swap [--smoke]`: that part of the benchmarks alone; the fragment of
+# BENCHMARKS.md it writes goes to target/bench/worker-swap.md.
+cmd_bench_swap() {
+    build_cli
+    build_worker
+    ensure_wrk
+    mkdir -p target/bench
+    local status=0
+    run_swap "$@" >target/bench/worker-swap.md || status=$?
+    cat target/bench/worker-swap.md
+    say "wrote target/bench/worker-swap.md"
+    return "$status"
+}
+
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -476,6 +509,7 @@ case "${1:-}" in
     demo) cmd_demo ;;
     test) cmd_test ;;
     bench) cmd_bench "${2:-}" ;;
+    bench-swap) cmd_bench_swap "${@:2}" ;;
     fuzz) shift; cmd_fuzz "$@" ;;
     wasm) build_wasm ;;
     worker) build_worker ;;

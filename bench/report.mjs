@@ -4,7 +4,8 @@
 //
 // RESULTS_DIR/<dataset>/*.json come from bench/native.rs, bench/lucene, bench/js-peers.mjs,
 // bench/marisa.py and bench/worker-latency.mjs, all run by `./build.sh bench` on the same
-// queries in one run. CLI builds are timed here (the end-to-end figure a user sees).
+// queries in one run; RESULTS_DIR/worker-wrk.md and worker-swap.md are the markdown of
+// bench/worker.sh and bench/swap.sh. CLI builds are timed here (the end-to-end figure a user sees).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, totalmem, hostname } from "node:os";
@@ -218,11 +219,9 @@ function reliability(md) {
     }
   }
   md.push("");
-  for (const [file, title] of [[join(resultsDir, "worker-swap.md"), "Load with version swaps"],
-    [new URL("./fuzz-report.md", import.meta.url), "Fuzzing"]]) {
+  // Each fragment starts with its own `###` heading.
+  for (const file of [join(resultsDir, "worker-swap.md"), new URL("./fuzz-report.md", import.meta.url)]) {
     if (!existsSync(file)) continue;
-    md.push(`### ${title}`);
-    md.push("");
     md.push(readFileSync(file, "utf8").trim());
     md.push("");
   }

@@ -13,7 +13,7 @@ SECONDS_EACH="${SECONDS_EACH:-10}"
 STATE="$PWD/target/bench/wrangler-state"
 LOG="$PWD/target/bench/wrangler.log"
 mkdir -p target/bench
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+command -v wrk >/dev/null || { echo "worker.sh: wrk is missing (./build.sh bench installs it)" >&2; exit 1; }
 
 publish() { # SEGMENT
     "$CLI" publish "$1" --index cities --local --config worker/wrangler.toml --wrangler "$WRANGLER" \

@@ -20,6 +20,7 @@ struct HealthBody<'a> {
     serves: &'a [String],
     stats: Stats,
     status: &'static str,
+    wasm_memory_bytes: usize,
 }
 
 /// One loaded index version.
@@ -51,10 +52,26 @@ pub fn health(config: &Config) -> Result<Response, ApiError> {
         serves: &config.indexes,
         stats: store::with_stats(|s| s.clone()),
         status: "ok",
+        wasm_memory_bytes: wasm_memory_bytes(),
     };
     let mut response = json_response(serde_json::to_string(&body)?)?;
     response.headers_mut().set("cache-control", "no-store")?;
     Ok(response)
+}
+
+/// Bytes of this isolate's WebAssembly memory: the loaded segments, what is being loaded,
+/// and the allocator's free space. It only grows (a wasm memory never shrinks), so it is also
+/// this isolate's peak.
+#[cfg(target_arch = "wasm32")]
+fn wasm_memory_bytes() -> usize {
+    const WASM_PAGE_BYTES: usize = 65_536;
+    core::arch::wasm32::memory_size::<0>() * WASM_PAGE_BYTES
+}
+
+/// No wasm memory outside WebAssembly (native tests).
+#[cfg(not(target_arch = "wasm32"))]
+fn wasm_memory_bytes() -> usize {
+    0
 }
 
 #[cfg(test)]
@@ -77,6 +94,7 @@ mod tests {
             serves: &serves,
             stats: Stats::default(),
             status: "ok",
+            wasm_memory_bytes: 2_097_152,
         };
         let text = serde_json::to_string(&body).unwrap();
         assert!(
@@ -85,6 +103,9 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.ends_with(r#""swaps":0},"status":"ok"}"#), "{text}");
+        assert!(
+            text.ends_with(r#""swaps":0},"status":"ok","wasm_memory_bytes":2097152}"#),
+            "{text}"
+        );
     }
 }

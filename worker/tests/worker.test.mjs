@@ -350,6 +350,9 @@ test("the memory budget evicts the least recently used index", async () => {
   assert.deepEqual(health.loaded.map((l) => l.index), ["towns"]);
   assert.equal(health.stats.evictions, 1);
   assert.ok(health.bytes_held <= budget);
+  // The held segment lives in the wasm memory the health body reports.
+  assert.ok(health.wasm_memory_bytes >= health.bytes_held, JSON.stringify(health));
+  assert.equal(health.wasm_memory_bytes % 65536, 0);
   // Asking for the evicted index loads it again (and evicts the other).
   assert.equal((await get(mf, suggestPath("new"))).json.index, "cities");
   assert.equal((await get(mf, "/v1/health")).json.stats.evictions, 2);
