@@ -419,3 +419,24 @@ fn crafted_fst_nodes_are_refused() {
         "root past the end",
     );
 }
+
+/// `fst` writes an empty FST as a root node without transitions (39 bytes): a segment of no
+/// suggestions, with or without word starts, loads, verifies and answers nothing. (Found by
+/// the `build_rows` fuzz target; open once required the 36-byte form.)
+#[test]
+fn empty_segments_load() {
+    for word_starts in [false, true] {
+        let bytes = SegmentBuilder::with_options(BuildOptions {
+            word_starts,
+            ..BuildOptions::default()
+        })
+        .finish()
+        .unwrap()
+        .bytes;
+        let segment = Segment::load(&bytes[..]).unwrap();
+        segment.verify_deep().unwrap();
+        for options in option_sets() {
+            assert!(segment.search("", &options).unwrap().items.is_empty());
+        }
+    }
+}

@@ -129,11 +129,10 @@ pub(crate) fn check_fst(
     }
     let keys = u64_at(fst_bytes, len - 20, "fst key count")?;
     let root = u64_at(fst_bytes, len - 12, "fst root address")?;
-    let root_ok = if keys == 0 {
-        len == EMPTY_LEN && root == 0
-    } else {
-        root.checked_add(21) == Some(len as u64)
-    };
+    // The root is the last node; `fst` writes an empty FST with a 3-byte root node that has
+    // no transitions (39 bytes), and address 0 is a root only in the 36-byte minimal form.
+    let root_ok =
+        root.checked_add(21) == Some(len as u64) || (keys == 0 && len == EMPTY_LEN && root == 0);
     // `fst` converts the key count to usize and panics when it does not fit (wasm32).
     if !root_ok || keys < min_keys || keys > max_keys || usize::try_from(keys).is_err() {
         return Err(Error::corrupt(
