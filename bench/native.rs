@@ -285,7 +285,7 @@ fn main() {
     let segment = Segment::load(&plain[..]).expect("load");
     let count = segment.len();
     let mut searcher = Searcher::new();
-    let keys = keys_in_rank_order(&mut searcher, &segment);
+    let keys = keys_in_rank_order(&rows, &mut searcher, &segment);
     write_keys(&out_dir, &keys);
     let mut queries = draw_queries(&keys, per_length);
     let [plain_options, fuzzy1, fuzzy_auto] =
@@ -351,23 +351,40 @@ fn answer_keys(
     found.items.iter().map(|s| s.key.to_string()).collect()
 }
 
-/// Every key in rank order: the keys and order every peer indexes.
-fn keys_in_rank_order(searcher: &mut Searcher, segment: &Segment<&[u8]>) -> Vec<String> {
-    let everything = searcher
+/// Every key in rank order: the keys and order every peer indexes. Computed from the rows by
+/// the documented merge rule (normalized keys, scores added, score descending then key
+/// ascending; rows the builder refuses are those with an empty or over-long key), since a
+/// query returns at most `MAX_K`; checked against the segment's own top `MAX_K`.
+fn keys_in_rank_order(
+    rows: &[(String, u64)],
+    searcher: &mut Searcher,
+    segment: &Segment<&[u8]>,
+) -> Vec<String> {
+    let mut merged: BTreeMap<String, u64> = BTreeMap::new();
+    for (phrase, score) in rows {
+        let key = edgesuggest::normalize_phrase(phrase);
+        if !key.is_empty() && key.len() <= edgesuggest::DEFAULT_MAX_PHRASE_BYTES {
+            let total = merged.entry(key).or_default();
+            *total = total.saturating_add(*score);
+        }
+    }
+    let mut ranked: Vec<(u64, String)> = merged.into_iter().map(|(k, s)| (s, k)).collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let keys: Vec<String> = ranked.into_iter().map(|(_, k)| k).collect();
+    assert_eq!(keys.len(), segment.len(), "keys computed from the rows");
+    let top = searcher
         .search(
             segment,
             "",
             &SuggestOptions {
-                k: segment.len(),
+                k: edgesuggest::MAX_K,
                 exact_first: false,
-                max_visits: usize::MAX,
                 ..SuggestOptions::default()
             },
         )
-        .expect("list all");
-    assert!(!everything.truncated);
-    let keys: Vec<String> = everything.items.iter().map(|s| s.key.to_string()).collect();
-    assert_eq!(keys.len(), segment.len());
+        .expect("the top keys");
+    let top: Vec<&str> = top.items.iter().map(|s| s.key).collect();
+    assert_eq!(top, keys[..top.len()], "rank order computed from the rows");
     keys
 }
 

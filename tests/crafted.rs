@@ -3,43 +3,22 @@
 //! `fst`'s decoder reads without panicking, whatever query follows.
 
 mod common;
+#[path = "fuzz/harness.rs"]
+#[allow(dead_code)]
+mod harness;
 
 use edgesuggest::format::SectionKind;
 use edgesuggest::{
     BuildOptions, Error, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions,
 };
+use harness::reseal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A segment with every section kind, word starts, and a root with more transitions than
-/// `fst`'s transition-index threshold (32), so indexed nodes are mutated too.
+/// `fst`'s transition-index threshold (32), so indexed nodes are mutated too: the one the
+/// structure-aware fuzz target mutates.
 fn built_segment() -> Vec<u8> {
-    let mut b = SegmentBuilder::with_options(BuildOptions {
-        word_starts: true,
-        ..BuildOptions::default()
-    });
-    let cities = [
-        ("New York", &["city", "capital"][..]),
-        ("Newark", &["city"][..]),
-        ("São Paulo", &["city", "port"][..]),
-        ("Sapporo", &[][..]),
-        ("東京", &["capital"][..]),
-        ("Zürich", &["city"][..]),
-        ("New Delhi", &["capital"][..]),
-    ];
-    for (i, (city, cats)) in cities.iter().enumerate() {
-        b.add_row(city, 1000 - i as u64 * 7, Some(r#"{"id":1}"#), cats)
-            .unwrap();
-    }
-    for (i, c) in ('a'..='z').chain('0'..='9').enumerate() {
-        b.add_row(
-            &format!("{c}{c} york {i}"),
-            50 + i as u64,
-            None,
-            &["capital"],
-        )
-        .unwrap();
-    }
-    b.finish().unwrap().bytes
+    harness::base_segment()
 }
 
 /// `[start, end)` of every FST in the segment: the main one and each category's.
@@ -59,13 +38,6 @@ fn fst_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
         }
     }
     ranges
-}
-
-/// Rewrites the trailer checksum (XXH64, seed 0, over everything before the 12-byte trailer).
-fn reseal(bytes: &mut [u8]) {
-    let body = bytes.len() - 12;
-    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
-    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
 }
 
 fn option_sets() -> Vec<SuggestOptions> {

@@ -144,10 +144,11 @@ pub fn base_segment() -> Vec<u8> {
         word_starts: true,
         ..BuildOptions::default()
     });
-    let rows: [(&str, &[&str]); 6] = [
+    let rows: [(&str, &[&str]); 7] = [
         ("New York", &["city", "capital"]),
         ("Newark", &["city"]),
         ("São Paulo", &["city", "port"]),
+        ("Sapporo", &[]),
         ("東京", &["capital"]),
         ("Zürich", &["city"]),
         ("New Delhi", &["capital"]),

@@ -52,7 +52,7 @@ impl Sugg {
 /// Every suggestion of a segment, sorted.
 fn all_suggestions(seg: &Path) -> Vec<Sugg> {
     let out = cli()
-        .args(["query", seg.to_str().unwrap(), "", "-k", "10000", "--json"])
+        .args(["query", seg.to_str().unwrap(), "", "-k", "1000", "--json"])
         .assert()
         .success()
         .get_output()
@@ -169,20 +169,30 @@ fn check(file: &str, bad: &[(u64, &str)], good: &[Sugg]) {
 fn check_fails(dir: &Path, file: &str, message: &str) {
     let out_dir = tempfile::tempdir().unwrap();
     let seg = out_dir.path().join("out.seg");
-    for max_errors in ["0", "1000000"] {
-        let out = build_in(dir, file, &seg)
-            .args(["--max-errors", max_errors])
-            .assert()
-            .code(1)
-            .get_output()
-            .clone();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+    for stderr in failed_builds(dir, file, &seg) {
         assert!(
             stderr.contains(message),
             "{file}: wanted {message:?} in {stderr}"
         );
         assert!(!seg.exists(), "{file}: a failed build wrote a segment");
     }
+}
+
+/// Builds `file` with `--max-errors 0` and with no practical limit, requires exit code 1 from
+/// both, and returns their stderr.
+fn failed_builds(dir: &Path, file: &str, seg: &Path) -> Vec<String> {
+    ["0", "1000000"]
+        .iter()
+        .map(|max_errors| {
+            let out = build_in(dir, file, seg)
+                .args(["--max-errors", max_errors])
+                .assert()
+                .code(1)
+                .get_output()
+                .clone();
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        })
+        .collect()
 }
 
 const NUL_HINT: &str = "NUL comes from binary or UTF-16 input";
@@ -576,14 +586,7 @@ fn truncated_gzip_fails_and_keeps_the_previous_segment() {
         // Cut mid-stream, in the 8-byte trailer, and in the 10-byte header.
         for len in [whole.len() / 2, whole.len() - 4, 5] {
             std::fs::write(dir.path().join(name), &whole[..len]).unwrap();
-            for max_errors in ["0", "1000000"] {
-                let out = build_in(dir.path(), name, &seg)
-                    .args(["--max-errors", max_errors])
-                    .assert()
-                    .code(1)
-                    .get_output()
-                    .clone();
-                let stderr = String::from_utf8_lossy(&out.stderr);
+            for stderr in failed_builds(dir.path(), name, &seg) {
                 assert!(
                     stderr.contains(&format!("cannot read {name} "))
                         && stderr.contains("truncated or corrupt gzip data"),
