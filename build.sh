@@ -373,7 +373,13 @@ cmd_fuzz() {
             -max_total_time="$seconds" -print_final_stats=1 $(fuzz_dict "$target") -artifact_prefix="$ROOT/target/fuzz-artifacts-$target-") \
             >"$log" 2>&1; then
             tail -n 40 "$log" >&2
-            echo "fuzz target $target found a failure: see $log and target/fuzz-artifacts-$target-*" >&2
+            if grep -q "Test unit written to" "$log"; then
+                echo "fuzz target $target found a failure: the input is in" \
+                    "$(grep -o "Test unit written to .*" "$log" | tail -n 1 | cut -d' ' -f5);" \
+                    "fix the cause, then keep the input in tests/fuzz/$target/ (see $log)" >&2
+            else
+                echo "fuzz target $target did not run (see $log): no finding, a build or setup error" >&2
+            fi
             exit 1
         fi
         execs="$(awk '/stat::number_of_executed_units/ { print $2 }' "$log" | tail -n 1)"

@@ -192,7 +192,8 @@ writeFileSync(outMd, md.join("\n") + "\n");
 /**
  * The reliability section: what validating untrusted bytes costs per MB (load = header,
  * checksum, then every node of every FST decoded once), what verify_deep costs, and the
- * fuzzing figures of the last long `./build.sh fuzz` run, kept in bench/fuzz-report.md.
+ * per-query limits and the fuzzing figures of the last long `./build.sh fuzz` runs, kept by hand in
+ * bench/reliability.md (they come from runs of their own, not from this suite).
  */
 function reliability(md) {
   md.push("## Reliability");
@@ -220,7 +221,7 @@ function reliability(md) {
   }
   md.push("");
   // Each fragment starts with its own `###` heading.
-  for (const file of [join(resultsDir, "worker-swap.md"), new URL("./fuzz-report.md", import.meta.url)]) {
+  for (const file of [join(resultsDir, "worker-swap.md"), new URL("./reliability.md", import.meta.url)]) {
     if (!existsSync(file)) continue;
     md.push(readFileSync(file, "utf8").trim());
     md.push("");
