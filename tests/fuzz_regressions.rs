@@ -8,64 +8,51 @@ mod harness;
 
 use std::path::Path;
 
-/// The kept inputs of one target, sorted by name; a missing directory is an error, so a
-/// renamed target cannot silently lose its inputs.
-fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
+/// Runs `target`'s body on each of its kept inputs, sorted by name, printing the name first
+/// so a failure says which. A missing or empty directory is an error, so a renamed target
+/// cannot silently lose its inputs.
+fn replay(target: &str, body: impl Fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fuzz")
         .join(target);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).unwrap())
-        })
+        .map(|entry| entry.unwrap().path())
         .collect();
-    out.sort();
-    assert!(!out.is_empty(), "no inputs in {}", dir.display());
-    out
+    paths.sort();
+    assert!(!paths.is_empty(), "no inputs in {}", dir.display());
+    for path in paths {
+        println!("{}", path.display());
+        body(&std::fs::read(&path).unwrap());
+    }
 }
 
 #[test]
 fn segment_bytes_inputs() {
-    for (name, data) in inputs("segment_bytes") {
-        println!("{name}");
-        harness::segment_bytes(&data);
-    }
+    replay("segment_bytes", harness::segment_bytes);
 }
 
 #[test]
 fn segment_mutate_inputs() {
     let base = harness::base_segment();
-    for (name, data) in inputs("segment_mutate") {
-        println!("{name}");
-        harness::segment_mutate(&data, &base);
-    }
+    replay("segment_mutate", |data| {
+        harness::segment_mutate(data, &base)
+    });
 }
 
 #[test]
 fn query_inputs() {
     let base = harness::base_segment();
     let segment = edgesuggest::Segment::load(&base[..]).unwrap();
-    for (name, data) in inputs("query") {
-        println!("{name}");
-        harness::query(&data, &segment);
-    }
+    replay("query", |data| harness::query(data, &segment));
 }
 
 #[test]
 fn manifest_inputs() {
-    for (name, data) in inputs("manifest") {
-        println!("{name}");
-        harness::manifest(&data);
-    }
+    replay("manifest", harness::manifest);
 }
 
 #[test]
 fn build_rows_inputs() {
-    for (name, data) in inputs("build_rows") {
-        println!("{name}");
-        harness::build_rows(&data);
-    }
+    replay("build_rows", harness::build_rows);
 }

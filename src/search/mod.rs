@@ -293,28 +293,23 @@ impl Searcher {
 
     /// Normalizes `query` into `self.query`, within the length limits.
     fn set_query(&mut self, query: &str) -> Result<()> {
-        let too_long = |what| Error::QueryTooLong {
-            what,
-            max: if what == "the query" {
-                MAX_QUERY_INPUT_BYTES
-            } else {
-                MAX_QUERY_BYTES
-            },
-        };
-        if query.len() > MAX_QUERY_INPUT_BYTES {
-            self.query.clear();
-            return Err(too_long("the query"));
-        }
-        if !normalize_bounded(
+        let refused = if query.len() > MAX_QUERY_INPUT_BYTES {
+            ("the query", MAX_QUERY_INPUT_BYTES)
+        } else if !normalize_bounded(
             query,
             &mut self.query,
             Trailing::KeepOneSpace,
             MAX_QUERY_BYTES,
         ) {
-            self.query.clear();
-            return Err(too_long("the normalized query"));
-        }
-        Ok(())
+            ("the normalized query", MAX_QUERY_BYTES)
+        } else {
+            return Ok(());
+        };
+        self.query.clear();
+        Err(Error::QueryTooLong {
+            what: refused.0,
+            max: refused.1,
+        })
     }
 
     /// Releases what one outlier query grew: the answer buffers hold at most [`MAX_K`] keys

@@ -178,9 +178,9 @@ impl Suggester {
 
     /// The best suggestions for `query`: the phrase equal to the query first (unless
     /// `exact_first: false`), then fewer typos, then full-phrase before word-start matches,
-    /// then score. Throws an `Error` naming the option on invalid options, and on a query beyond
-    /// the engine's limits (over 64 KiB, or over 1024 bytes once normalized). The query arrives through `TextEncoder`, so an unpaired
-    /// surrogate in it is searched as U+FFFD.
+    /// then score. Throws an `Error` naming the option on invalid options, and on a query
+    /// beyond the engine's limits (over 64 KiB, or over 1024 bytes once normalized). The query
+    /// arrives through `TextEncoder`, so an unpaired surrogate in it is searched as U+FFFD.
     #[wasm_bindgen(unchecked_return_type = "Suggestions")]
     pub fn suggest(
         &mut self,
