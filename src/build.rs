@@ -76,6 +76,9 @@ pub enum BuildError {
         /// Which limit was hit.
         what: &'static str,
     },
+    /// A segment being compacted is corrupt.
+    #[error("cannot read a segment to compact: {0}")]
+    Segment(#[from] crate::Error),
     /// The FST library refused the keys (a bug: keys are sorted and distinct).
     #[error("building the FST failed: {0}; please report this with the input that caused it")]
     Fst(#[from] fst::Error),
@@ -250,9 +253,27 @@ impl SegmentBuilder {
         payload: Option<&str>,
         categories: &[C],
     ) -> Result<(), BuildError> {
+        let mut key = std::mem::take(&mut self.scratch);
+        normalize_into(phrase, &mut key, Trailing::Trim);
+        let added = self.add_keyed(&key, phrase, score, payload, categories);
+        self.scratch = key;
+        added
+    }
+
+    /// [`SegmentBuilder::add_row`] for a phrase whose normalized key is already known: what
+    /// compaction uses, whose keys come normalized from segments. `key` must be
+    /// `normalize_phrase(phrase)`; the segment is then byte-identical to one built with
+    /// `add_row`.
+    pub(crate) fn add_keyed<C: AsRef<str>>(
+        &mut self,
+        key: &str,
+        phrase: &str,
+        score: u64,
+        payload: Option<&str>,
+        categories: &[C],
+    ) -> Result<(), BuildError> {
         check_categories(categories)?;
-        normalize_into(phrase, &mut self.scratch, Trailing::Trim);
-        let key_len = self.scratch.len();
+        let key_len = key.len();
         if key_len == 0 {
             return Err(BuildError::EmptyPhrase);
         }
@@ -263,8 +284,8 @@ impl SegmentBuilder {
             });
         }
         self.check_payload_and_count(payload)?;
-        let key = push_span(&mut self.keys, self.scratch.as_bytes())?;
-        let surface = if phrase == self.scratch {
+        let key_span = push_span(&mut self.keys, key.as_bytes())?;
+        let surface = if phrase == key {
             Span::NONE
         } else {
             push_span(&mut self.texts, phrase.as_bytes())?
@@ -280,8 +301,8 @@ impl SegmentBuilder {
             categories,
         });
         self.rows.push(Row {
-            key_start: key.start,
-            key_len: key.len,
+            key_start: key_span.start,
+            key_len: key_span.len,
             extra,
             rank: 0,
             score,
@@ -348,11 +369,21 @@ impl SegmentBuilder {
 
     /// Merges, ranks and writes the segment.
     pub fn finish(self) -> Result<BuiltSegment, BuildError> {
+        self.finish_with(0, None)
+    }
+
+    /// [`SegmentBuilder::finish`] with more header flags and one more section after the
+    /// others: how deltas (tombstones) and blocklists are written.
+    pub(crate) fn finish_with(
+        self,
+        more_flags: u32,
+        more: Option<(SectionKind, Vec<u8>)>,
+    ) -> Result<BuiltSegment, BuildError> {
         let options = self.options;
         let source_rows = self.rows.len() as u64;
         let ranked = Ranked::from_builder(self);
         let layout = Layout::of(&ranked);
-        let mut writer = SegmentWriter::new(layout.section_count());
+        let mut writer = SegmentWriter::new(layout.section_count() + usize::from(more.is_some()));
         let category_fsts = ranked.write_fsts(&mut writer, options.word_starts)?;
         let order = ranked.rows_by_rank();
         ranked.write_scores(&mut writer, &order);
@@ -371,12 +402,17 @@ impl SegmentBuilder {
             drop(category_fsts);
             ranked.write_rank_categories(&mut writer, &order);
         }
+        if let Some((kind, bytes)) = more {
+            writer.begin_section(kind).extend_from_slice(&bytes);
+            writer.end_section();
+        }
         let suggestions = ranked.rows.len() as u64;
-        let flags = if options.word_starts {
-            FLAG_WORD_STARTS
-        } else {
-            0
-        };
+        let flags = more_flags
+            | if options.word_starts {
+                FLAG_WORD_STARTS
+            } else {
+                0
+            };
         drop((ranked, order));
         Ok(BuiltSegment {
             bytes: writer.finish(suggestions, source_rows, flags),

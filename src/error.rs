@@ -94,6 +94,9 @@ pub enum Error {
         /// The limit, in bytes.
         max: usize,
     },
+    /// Segments that do not form a stack (see [`crate::Stack::new`]).
+    #[error("these segments do not form an index: {0}")]
+    Stack(String),
     /// A structural inconsistency inside the segment.
     #[error("segment is corrupt: {section}: {detail}; re-download or rebuild the segment")]
     Corrupt {

@@ -49,18 +49,23 @@
 
 #[cfg(feature = "build")]
 mod build;
+#[cfg(feature = "build")]
+mod delta;
 mod error;
 pub mod format;
 mod highlight;
 mod normalize;
 mod search;
 mod segment;
+mod stack;
 
 #[cfg(feature = "build")]
 pub use build::{
     BuildError, BuildOptions, BuiltSegment, SegmentBuilder, DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_MAX_PHRASE_BYTES, MAX_CATEGORIES, MAX_CATEGORIES_PER_ROW, MAX_CATEGORY_BYTES,
 };
+#[cfg(feature = "build")]
+pub use delta::{compact, BlocklistBuilder, DeltaBuilder};
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
 pub use normalize::{normalize_phrase, normalize_query, NORMALIZER_ID, NORMALIZER_VERSION};
@@ -69,4 +74,5 @@ pub use search::{
     Suggestions, DEFAULT_K, DEFAULT_MAX_VISITS, MAX_ARENA, MAX_CANDIDATES, MAX_FUZZY_BYTES, MAX_K,
     MAX_QUERY_BYTES, MAX_QUERY_INPUT_BYTES, MAX_VISITS,
 };
-pub use segment::{Segment, SegmentInfo};
+pub use segment::{Segment, SegmentInfo, SegmentKind};
+pub use stack::{Searchable, Stack, MAX_DELTAS};

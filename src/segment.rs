@@ -7,7 +7,7 @@ use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
-use crate::format::{check_fst, SectionKind, FLAG_WORD_STARTS};
+use crate::format::{check_fst, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, FLAG_WORD_STARTS};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
 /// a JS-owned buffer copied into wasm memory...).
@@ -50,6 +50,91 @@ pub struct Segment<D> {
     payloads: Strings,
     categories: Categories,
     rank_categories: Strings,
+    /// A delta's deleted keys, or a blocklist's entries: `(offset, len)` of the FST.
+    extra_fst: Option<(usize, usize)>,
+}
+
+/// What a segment is: a whole index, a change layered over one, or a blocklist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentKind {
+    /// A complete index (formats 1–3).
+    Base,
+    /// Upserts with absolute scores and tombstones, layered over a base (format 3,
+    /// [`crate::format::FLAG_DELTA`]).
+    Delta,
+    /// Normalized phrases and prefixes hidden in every segment of an index (format 3,
+    /// [`crate::format::FLAG_BLOCKLIST`]); holds no suggestion.
+    Blocklist,
+}
+
+impl SegmentKind {
+    /// `base`, `delta` or `blocklist`: the names the CLI and manifests use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SegmentKind::Base => "base",
+            SegmentKind::Delta => "delta",
+            SegmentKind::Blocklist => "blocklist",
+        }
+    }
+
+    /// The kind the header flags declare, refusing contradictory flags.
+    fn of(header: &Header) -> Result<SegmentKind> {
+        let flags = header.flags;
+        let kind = match (flags & FLAG_DELTA != 0, flags & FLAG_BLOCKLIST != 0) {
+            (false, false) => SegmentKind::Base,
+            (true, false) => SegmentKind::Delta,
+            (false, true) => SegmentKind::Blocklist,
+            (true, true) => {
+                return Err(Error::corrupt("header", "flags say both delta and blocklist"))
+            }
+        };
+        if kind == SegmentKind::Blocklist
+            && (flags & FLAG_WORD_STARTS != 0 || header.suggestion_count != 0)
+        {
+            return Err(Error::corrupt(
+                "header",
+                "a blocklist segment holds no suggestion and no word starts",
+            ));
+        }
+        Ok(kind)
+    }
+
+    /// The section holding this kind's second FST, if it has one.
+    fn extra_section(self) -> Option<SectionKind> {
+        match self {
+            SegmentKind::Base => None,
+            SegmentKind::Delta => Some(SectionKind::Tombstones),
+            SegmentKind::Blocklist => Some(SectionKind::Blocklist),
+        }
+    }
+}
+
+/// Finds the tombstones or blocklist section `kind` calls for, refusing one it does not: only a
+/// delta has tombstones (optional), only a blocklist a blocklist section (required).
+fn extra_fst(header: &Header, kind: SegmentKind, bytes: &[u8]) -> Result<Option<(usize, usize)>> {
+    for other in [SectionKind::Tombstones, SectionKind::Blocklist] {
+        if header.section(other).is_some() && kind.extra_section() != Some(other) {
+            return Err(Error::corrupt(
+                "section table",
+                format!("a {} segment has a {} section", kind.name(), other.name()),
+            ));
+        }
+    }
+    let Some(section_kind) = kind.extra_section() else {
+        return Ok(None);
+    };
+    let Some(section) = header.section(section_kind) else {
+        if kind == SegmentKind::Blocklist {
+            return Err(Error::corrupt(
+                "section table",
+                "the blocklist section is missing",
+            ));
+        }
+        return Ok(None);
+    };
+    let fst = slice(bytes, section.offset, section.len, section_kind.name())?;
+    check_fst(fst, section_kind.name(), 0, u64::MAX)?;
+    Ok(Some((section.offset, section.len)))
 }
 
 /// A borrowed view of one segment's tables, bound to its bytes: everything a search reads,
@@ -63,6 +148,8 @@ pub(crate) struct View<'a> {
     payloads: &'a Strings,
     categories: &'a Categories,
     rank_categories: &'a Strings,
+    /// A delta's tombstones or a blocklist's entries.
+    extra: Option<fst::raw::Fst<&'a [u8]>>,
     /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
     count: u64,
     word_starts: bool,
@@ -102,6 +189,51 @@ impl<'a> View<'a> {
     /// The categories of `rank`, comma-separated in byte order, if any.
     pub(crate) fn categories_of(&self, rank: u32) -> Result<Option<&'a str>> {
         self.rank_categories.get(self.bytes, rank)
+    }
+
+    /// Whether this segment decides `key`: holds it as a suggestion, or (a delta) deletes it.
+    /// A full key never holds the word-start separator, so it never meets a word-start entry.
+    pub(crate) fn decides(&self, key: &[u8]) -> bool {
+        self.fst.get(key).is_some() || self.deletes(key)
+    }
+
+    /// Whether this (delta) segment deletes `key`.
+    pub(crate) fn deletes(&self, key: &[u8]) -> bool {
+        self.extra.as_ref().is_some_and(|t| t.get(key).is_some())
+    }
+
+    /// The rank of `key` when this segment holds it as a suggestion.
+    pub(crate) fn rank_of_key(&self, key: &[u8]) -> Result<Option<u32>> {
+        let Some(output) = self.fst.get(key) else {
+            return Ok(None);
+        };
+        u32::try_from(output.value())
+            .ok()
+            .filter(|&r| u64::from(r) < self.count)
+            .map(Some)
+            .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))
+    }
+
+    /// Whether this (blocklist) segment hides `key`: an entry equals it (output 0 or 1), or a
+    /// prefix entry (output 1) starts it. One step per byte of `key`.
+    pub(crate) fn blocks(&self, key: &[u8]) -> bool {
+        let Some(list) = &self.extra else {
+            return false;
+        };
+        let mut node = list.root();
+        let mut output = 0u64;
+        for &b in key {
+            if node.is_final() && output.saturating_add(node.final_output().value()) >= 1 {
+                return true;
+            }
+            let Some(i) = node.find_input(b) else {
+                return false;
+            };
+            let t = node.transition(i);
+            output = output.saturating_add(t.out.value());
+            node = list.node(t.addr);
+        }
+        node.is_final()
     }
 
     /// The FST of the category called `name`, if the segment has it.
@@ -169,7 +301,9 @@ impl<D: AsRef<[u8]>> Segment<D> {
             Some(s) => Categories::parse(bytes, s.offset, s.len, max_keys)?,
             None => Categories::default(),
         };
+        let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes)?;
         Ok(Segment {
+            extra_fst,
             categories,
             rank_categories,
             fst: (fst_section.offset, fst_section.len),
@@ -240,7 +374,29 @@ impl<D: AsRef<[u8]>> Segment<D> {
             let fst = self.categories.fst(bytes, i)?;
             check_keys(fst.as_bytes(), expect, "category fst")?;
         }
+        if let Some(extra) = self.extra()? {
+            // Tombstones all have output 0; blocklist entries 0 (phrase) or 1 (prefix).
+            let outputs = if self.kind() == SegmentKind::Blocklist { 2 } else { 1 };
+            let expect = Expect {
+                count: outputs,
+                word_starts: false,
+                each_rank_once: false,
+            };
+            check_keys(extra.as_bytes(), expect, self.kind().extra_section().map_or("", |k| k.name()))?;
+        }
         Ok(())
+    }
+
+    /// Whether this is a base, a delta or a blocklist (from the header flags, checked when
+    /// the segment opened).
+    pub fn kind(&self) -> SegmentKind {
+        // Checked in `open`.
+        SegmentKind::of(&self.header).unwrap_or(SegmentKind::Base)
+    }
+
+    /// How many keys a delta deletes, or how many entries a blocklist has (0 for a base).
+    pub fn extra_entries(&self) -> u64 {
+        self.extra().ok().flatten().map_or(0, |f| f.len() as u64)
     }
 
     /// True when the segment was built with word starts (`--word-starts`).
@@ -318,9 +474,34 @@ impl<D: AsRef<[u8]>> Segment<D> {
             payloads: &self.payloads,
             categories: &self.categories,
             rank_categories: &self.rank_categories,
+            extra: self.extra()?,
             count: self.len() as u64,
             word_starts: self.word_starts(),
         })
+    }
+
+    /// The tombstones or blocklist FST over this segment's bytes, if any (O(1)).
+    fn extra(&self) -> Result<Option<fst::raw::Fst<&[u8]>>> {
+        let Some((offset, len)) = self.extra_fst else {
+            return Ok(None);
+        };
+        let bytes = slice(self.as_bytes(), offset, len, "extra fst")?;
+        fst::raw::Fst::new(bytes)
+            .map(Some)
+            .map_err(|e| Error::corrupt("extra fst", e.to_string()))
+    }
+
+    /// The main FST (O(1)).
+    pub(crate) fn main_fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
+        self.fst()
+    }
+
+    /// The tombstones (a delta) or entries (a blocklist) FST when this segment is of `kind`.
+    pub(crate) fn extra_fst_of(&self, kind: SegmentKind) -> Result<Option<fst::raw::Fst<&[u8]>>> {
+        if self.kind() != kind {
+            return Ok(None);
+        }
+        self.extra()
     }
 
     /// The FST over this segment's bytes (O(1)).

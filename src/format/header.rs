@@ -2,7 +2,7 @@
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
 use super::{
-    checksum, SectionKind, END_MAGIC, FORMAT_VERSION, KNOWN_FLAGS, MAGIC, MIN_FORMAT_VERSION,
+    checksum, known_flags, SectionKind, END_MAGIC, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
     TRAILER_LEN,
 };
 use crate::error::{Error, Result};
@@ -13,7 +13,7 @@ pub(crate) const FIXED_LEN: usize = 48;
 /// Length of one section table entry.
 pub(crate) const ENTRY_LEN: usize = 24;
 /// At most one section of each kind.
-const MAX_SECTIONS: usize = 6;
+const MAX_SECTIONS: usize = 8;
 
 /// Where one section lives in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Header {
             });
         }
         let flags = u32_at(bytes, 20, "flags")?;
-        let known = if format_version == 1 { 0 } else { KNOWN_FLAGS };
+        let known = known_flags(format_version);
         if flags & !known != 0 {
             return Err(Error::corrupt(
                 "header",
@@ -256,7 +256,7 @@ impl SegmentWriter {
             .sections
             .iter()
             .map(|&(kind, _, _)| kind.since_version())
-            .chain(std::iter::once(if flags == 0 { 1 } else { 2 }))
+            .chain(std::iter::once(super::version_for_flags(flags)))
             .max()
             .unwrap_or(MIN_FORMAT_VERSION);
         debug_assert!(version <= FORMAT_VERSION);

@@ -1,4 +1,4 @@
-//! The segment file format, versions 1 and 2. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 3. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
@@ -20,10 +20,12 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 
 /// The newest segment format version this engine writes and reads.
 ///
-/// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. The builder
-/// writes version 1 when a segment uses none of them, so plain segments stay readable by
-/// engines that only know version 1; this engine reads both.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. Version 3
+/// adds delta segments ([`FLAG_DELTA`], with a tombstones section) and blocklist segments
+/// ([`FLAG_BLOCKLIST`], with a blocklist section). The builder writes the oldest version that
+/// defines what a segment uses, so plain bases stay version 1 and readable by engines that
+/// only know version 1; this engine reads all three.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -32,8 +34,33 @@ pub const MIN_FORMAT_VERSION: u32 = 1;
 /// phrase (`suffix 0xFF head`, output `rank + suggestion count`), see `docs/FORMAT.md`.
 pub const FLAG_WORD_STARTS: u32 = 1;
 
-/// Every flag this engine knows.
-pub(crate) const KNOWN_FLAGS: u32 = FLAG_WORD_STARTS;
+/// Header flag (format v3): a delta segment, layered over a base: its keys are upserts with
+/// absolute scores, and its tombstones section lists deleted keys (see `docs/FORMAT.md`).
+pub const FLAG_DELTA: u32 = 2;
+
+/// Header flag (format v3): a blocklist segment: no suggestions, a blocklist section of
+/// phrases and prefixes hidden in every segment of an index.
+pub const FLAG_BLOCKLIST: u32 = 4;
+
+/// The flags format `version` defines.
+pub(crate) fn known_flags(version: u32) -> u32 {
+    match version {
+        1 => 0,
+        2 => FLAG_WORD_STARTS,
+        _ => FLAG_WORD_STARTS | FLAG_DELTA | FLAG_BLOCKLIST,
+    }
+}
+
+/// The oldest format version that defines every flag in `flags`.
+pub(crate) fn version_for_flags(flags: u32) -> u32 {
+    if flags & (FLAG_DELTA | FLAG_BLOCKLIST) != 0 {
+        3
+    } else if flags != 0 {
+        2
+    } else {
+        1
+    }
+}
 
 /// Separates a word-start entry's suffix from the head of its phrase. Never part of UTF-8, so
 /// no key or query contains it.
@@ -63,6 +90,11 @@ pub enum SectionKind {
     Categories = 5,
     /// The categories of each suggestion that has any, by rank (format v2).
     RankCategories = 6,
+    /// A delta's deleted keys: an FST whose outputs are all 0 (format v3).
+    Tombstones = 7,
+    /// A blocklist's entries: an FST of normalized phrases (output 0) and prefixes (output 1)
+    /// (format v3).
+    Blocklist = 8,
 }
 
 impl SectionKind {
@@ -75,6 +107,8 @@ impl SectionKind {
             4 => Some(SectionKind::Payloads),
             5 => Some(SectionKind::Categories),
             6 => Some(SectionKind::RankCategories),
+            7 => Some(SectionKind::Tombstones),
+            8 => Some(SectionKind::Blocklist),
             _ => None,
         }
     }
@@ -88,6 +122,8 @@ impl SectionKind {
             SectionKind::Payloads => "payloads",
             SectionKind::Categories => "categories",
             SectionKind::RankCategories => "rank categories",
+            SectionKind::Tombstones => "tombstones",
+            SectionKind::Blocklist => "blocklist",
         }
     }
 
@@ -95,6 +131,7 @@ impl SectionKind {
     pub fn since_version(self) -> u32 {
         match self {
             SectionKind::Categories | SectionKind::RankCategories => 2,
+            SectionKind::Tombstones | SectionKind::Blocklist => 3,
             _ => 1,
         }
     }

@@ -29,6 +29,7 @@ use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 use crate::error::{Error, Result};
 use crate::normalize::{normalize_bounded, Trailing};
 use crate::segment::{Segment, View};
+use crate::stack::{Layers, Searchable};
 pub use options::{
     Fuzziness, SuggestOptions, DEFAULT_K, DEFAULT_MAX_VISITS, MAX_FUZZY_BYTES, MAX_K,
     MAX_QUERY_BYTES, MAX_QUERY_INPUT_BYTES, MAX_VISITS,
@@ -44,8 +45,11 @@ pub struct Suggestion<'a> {
     pub key: &'a str,
     /// The (merged) score.
     pub score: u64,
-    /// The position in the segment's ranking (0 = best).
+    /// The position in its segment's ranking (0 = best).
     pub rank: u32,
+    /// The segment that answered: 0 for the base (or a lone segment), `i` for the `i`-th
+    /// delta of a [`crate::Stack`].
+    pub segment: u32,
     /// The JSON payload, if the phrase has one.
     pub payload: Option<&'a str>,
     /// The phrase's categories, comma-separated in byte order, if it has any.
@@ -67,8 +71,10 @@ pub struct OwnedSuggestion {
     pub key: String,
     /// The (merged) score.
     pub score: u64,
-    /// The position in the segment's ranking (0 = best).
+    /// The position in its segment's ranking (0 = best).
     pub rank: u32,
+    /// The segment that answered (0 = the base).
+    pub segment: u32,
     /// The JSON payload, if any.
     pub payload: Option<String>,
     /// Comma-separated categories, if any.
@@ -108,6 +114,7 @@ impl<'a> Suggestion<'a> {
             key: self.key.to_owned(),
             score: self.score,
             rank: self.rank,
+            segment: self.segment,
             payload: self.payload.map(str::to_owned),
             categories: self.categories.map(str::to_owned),
             edits: self.edits,
@@ -190,8 +197,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
 /// A match found by a walk, before its strings are looked up.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
-    pub(crate) cost: u64,
     pub(crate) rank: u32,
+    /// The layer of the stack it came from (0 = the base).
+    pub(crate) layer: u32,
+    pub(crate) score: u64,
     /// The full key in [`Searcher::keys`].
     pub(crate) key_start: u32,
     pub(crate) key_end: u32,
@@ -233,19 +242,43 @@ impl Clone for Automata {
 
 /// Reusable search state: keep one per thread (or per wasm instance) and call
 /// [`Searcher::search`] for each query. No allocation happens per visited node, and none at
-/// all per plain query once the buffers have grown to the largest query seen.
+/// all per plain query on one segment once the buffers have grown to the largest query seen.
 #[derive(Debug, Default, Clone)]
 pub struct Searcher {
     query: String,
-    walk: walk::WalkState,
+    /// One resumable walk per searched FST (per segment, per requested category).
+    streams: Vec<walk::WalkState>,
+    /// Each stream's next match, during a pass.
+    heads: Vec<Head>,
+    budget: walk::Budget,
     /// Keys of found suggestions, concatenated.
     keys: String,
     /// Results so far, best first.
     hits: Vec<Hit>,
-    /// Matches of the current pass, from every searched FST.
-    pass_hits: Vec<Hit>,
     automata: Automata,
 }
+
+/// A stream's next match during a merge.
+#[derive(Debug, Clone, Copy)]
+enum Head {
+    /// To be pulled before the next pick.
+    Refill,
+    Ready(Hit),
+    /// The stream has no more matches.
+    Done,
+}
+
+/// One searched FST: the layer it belongs to, and whether it is that layer's only one.
+#[derive(Clone)]
+struct Stream<'a> {
+    layer: usize,
+    fst: fst::raw::Fst<&'a [u8]>,
+    alone_in_layer: bool,
+}
+
+/// Stream states kept between queries: a query over a long stack or many categories makes
+/// more, and the next query releases them.
+const KEEP_STREAMS: usize = 8;
 
 impl Searcher {
     /// A searcher with empty buffers.
@@ -258,36 +291,37 @@ impl Searcher {
         &self.query
     }
 
-    /// The best `options.k` suggestions for `query`, ranked as the module docs describe.
+    /// The best `options.k` suggestions for `query` from a [`Segment`] or a [`crate::Stack`],
+    /// ranked as the module docs describe.
     ///
     /// An empty (or all-whitespace) query matches everything. Errors on options or a query
     /// beyond the engine's limits ([`SuggestOptions::validate`], [`MAX_QUERY_INPUT_BYTES`],
     /// [`MAX_QUERY_BYTES`]) and on a corrupt segment. Memory per query is bounded whatever the
-    /// segment and the query (see [`MAX_CANDIDATES`]); buffers grown by an outlier are
+    /// segments and the query (see [`MAX_CANDIDATES`]); buffers grown by an outlier are
     /// released by the next query.
-    pub fn search<'a, D: AsRef<[u8]>>(
+    pub fn search<'a, S: Searchable + ?Sized>(
         &'a mut self,
-        segment: &'a Segment<D>,
+        source: &'a S,
         query: &str,
         options: &SuggestOptions,
     ) -> Result<Suggestions<'a>> {
-        let view = segment.view()?;
+        let layers = crate::stack::sealed::Source::layers(source)?;
         options.validate()?;
         self.set_query(query)?;
         self.keys.clear();
         self.hits.clear();
         self.shrink_outliers();
-        self.walk.start_query(options.max_visits);
+        self.budget = walk::Budget::new(options.max_visits);
         if options.k > 0 {
             let query = std::mem::take(&mut self.query);
-            let found = self.find(&view, &query, options);
+            let found = self.find(&layers, &query, options);
             self.query = query;
             found?;
         }
-        let items = self.resolve(&view)?;
+        let items = self.resolve(&layers)?;
         Ok(Suggestions {
             items,
-            truncated: self.walk.truncated(),
+            truncated: self.budget.truncated(),
         })
     }
 
@@ -313,28 +347,37 @@ impl Searcher {
     }
 
     /// Releases what one outlier query grew: the answer buffers hold at most [`MAX_K`] keys
-    /// and hits, and the walk's own buffers shrink in [`walk::WalkState::start_query`].
+    /// and hits, and the walks keep a share of [`walk`]'s small capacities.
     fn shrink_outliers(&mut self) {
         const KEEP_KEY_BYTES: usize = 64 * 1024;
         const KEEP_HITS: usize = 4 * MAX_K;
         self.keys.shrink_to(KEEP_KEY_BYTES);
         self.hits.shrink_to(KEEP_HITS);
-        self.pass_hits.shrink_to(KEEP_HITS);
+        self.streams.truncate(KEEP_STREAMS);
+        self.streams.shrink_to(KEEP_STREAMS);
+        self.heads.truncate(KEEP_STREAMS);
+        self.heads.shrink_to(KEEP_STREAMS);
+        for stream in &mut self.streams {
+            stream.start_query(usize::MAX);
+        }
     }
 
-    /// Looks up the strings and score of every hit.
-    fn resolve<'a>(&'a self, view: &View<'a>) -> Result<Vec<Suggestion<'a>>> {
+    /// Looks up the strings of every hit.
+    fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
+        let views = layers.views();
         let mut items = Vec::with_capacity(self.hits.len());
         for hit in &self.hits {
             let key = self
                 .keys
                 .get(hit.key_start as usize..hit.key_end as usize)
                 .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
+            let view = &views[hit.layer as usize];
             items.push(Suggestion {
                 text: view.display(hit.rank)?.unwrap_or(key),
                 key,
-                score: view.score(hit.rank)?,
+                score: hit.score,
                 rank: hit.rank,
+                segment: hit.layer,
                 payload: view.payload(hit.rank)?,
                 categories: view.categories_of(hit.rank)?,
                 edits: hit.edits,
@@ -346,21 +389,13 @@ impl Searcher {
     }
 
     /// Fills `hits`: the exact phrase (when asked for), then one pass per edit count.
-    fn find(&mut self, view: &View<'_>, query: &str, options: &SuggestOptions) -> Result<()> {
-        // The FSTs to search: the main one, or one per requested category. No allocation for
-        // the unfiltered case: this runs on every keystroke.
-        let filtered;
-        let sources: &[fst::raw::Fst<&[u8]>] = if options.categories.is_empty() {
-            std::slice::from_ref(view.fst())
-        } else {
-            filtered = category_fsts(view, &options.categories)?;
-            if filtered.is_empty() {
-                return Ok(());
-            }
-            &filtered
-        };
+    fn find(&mut self, layers: &Layers<'_>, query: &str, options: &SuggestOptions) -> Result<()> {
+        let streams = streams_of(layers, &options.categories)?;
+        if streams.is_empty() {
+            return Ok(());
+        }
         if options.exact_first {
-            self.exact_phrase(view, query, options)?;
+            self.exact_phrase(layers, query, options)?;
         }
         let exact_len = exact_part(query, options.prefix_length);
         let max_edits = if exact_len == query.len() {
@@ -368,26 +403,33 @@ impl Searcher {
         } else {
             options.fuzzy.max_edits(query.chars().count())
         };
+        let per_stream = walk::KEEP_CANDIDATES / streams.len();
+        if self.streams.len() < streams.len() {
+            self.streams.resize_with(streams.len(), Default::default);
+        }
+        for stream in &mut self.streams[1..] {
+            stream.start_query(per_stream);
+        }
         for edits in 0..=max_edits {
-            if self.hits.len() >= options.k || self.walk.truncated() {
+            if self.hits.len() >= options.k || self.budget.truncated() {
                 break;
             }
-            self.pass(view, sources, query, exact_len, edits, options.k)?;
+            self.pass(layers, &streams, query, exact_len, edits, options.k)?;
         }
         Ok(())
     }
 
-    /// One pass: the best `k - found` matches with exactly `edits` edits, from every source.
+    /// One pass: the best matches with exactly `edits` edits until `k` are found, merging
+    /// every stream's matches in rank order.
     fn pass(
         &mut self,
-        view: &View<'_>,
-        sources: &[fst::raw::Fst<&[u8]>],
+        layers: &Layers<'_>,
+        streams: &[Stream<'_>],
         query: &str,
         exact_len: usize,
         edits: u8,
         k: usize,
     ) -> Result<()> {
-        let need = k - self.hits.len();
         // Pass `edits` uses an automaton of exactly that many edits: a smaller one for the
         // early passes keeps them from wandering where only later passes can match.
         let dfa = (edits > 0).then(|| self.automata.prefix_dfa(edits, &query[exact_len..]));
@@ -395,38 +437,116 @@ impl Searcher {
             None => (query, None),
             Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
         };
-        self.pass_hits.clear();
-        for fst in sources {
-            self.walk.walk(walk::Walk {
-                fst,
-                exact,
-                automaton,
-                count: view.count(),
-                word_starts: view.word_starts(),
-                need,
-                found: &self.hits,
-                keys: &mut self.keys,
-                out: &mut self.pass_hits,
-            })?;
+        self.begin_streams(layers, streams, exact, automaton, k)?;
+        while self.hits.len() < k {
+            for (i, stream) in streams.iter().enumerate() {
+                if matches!(self.heads[i], Head::Refill) {
+                    self.heads[i] = self.pull(layers, stream, i, exact, automaton)?;
+                }
+            }
+            if self.budget.truncated() {
+                break;
+            }
+            let Some(i) = best_head(&self.heads, &self.keys) else {
+                break;
+            };
+            let Head::Ready(mut hit) = std::mem::replace(&mut self.heads[i], Head::Refill) else {
+                break;
+            };
+            // Two category FSTs of one segment can both hold a suggestion.
+            if !self.is_found(hit.layer, hit.rank) {
+                hit.edits = edits;
+                self.hits.push(hit);
+            }
         }
-        // Several category FSTs can find the same suggestion: merge by cost, keep one.
-        if sources.len() > 1 {
-            self.pass_hits.sort_unstable_by_key(|h| h.cost);
-            self.pass_hits.dedup_by_key(|h| h.rank);
-        }
-        self.pass_hits.truncate(need);
-        for hit in &mut self.pass_hits {
-            hit.edits = edits;
-        }
-        self.hits.extend_from_slice(&self.pass_hits);
         Ok(())
     }
 
+    /// Positions every stream for a pass.
+    fn begin_streams(
+        &mut self,
+        layers: &Layers<'_>,
+        streams: &[Stream<'_>],
+        exact: &str,
+        automaton: Option<(&DFA, u8)>,
+        k: usize,
+    ) -> Result<()> {
+        let views = layers.views();
+        let found = self.hits.len();
+        self.heads.clear();
+        self.heads.resize(streams.len(), Head::Refill);
+        for (state, stream) in self.streams.iter_mut().zip(streams) {
+            let view = &views[stream.layer];
+            // A bounded list is exact only when every candidate holds a match the merge will
+            // take: not with typos (a fuzzy candidate may hold none), word starts (entries
+            // repeat suggestions), newer layers or a blocklist (they hide keys), or another
+            // FST of the same layer (it can find the same suggestions first).
+            let bounded = automaton.is_none()
+                && !view.word_starts()
+                && stream.alone_in_layer
+                && !layers.can_hide(stream.layer);
+            let bound = bounded.then_some(walk::Bound {
+                need: k - found,
+                skippable: found,
+            });
+            let walk = walk::Walk {
+                fst: &stream.fst,
+                exact,
+                automaton,
+                count: view.count(),
+                keys: &mut self.keys,
+            };
+            state.begin(&walk, &mut self.budget, bound)?;
+        }
+        Ok(())
+    }
+
+    /// The next match of stream `i` that is neither found already nor hidden by a newer
+    /// layer or the blocklist.
+    fn pull(
+        &mut self,
+        layers: &Layers<'_>,
+        stream: &Stream<'_>,
+        i: usize,
+        exact: &str,
+        automaton: Option<(&DFA, u8)>,
+    ) -> Result<Head> {
+        let view = &layers.views()[stream.layer];
+        let layer = stream.layer as u32;
+        let can_hide = layers.can_hide(stream.layer);
+        let hits = &self.hits;
+        let mut accept = |hit: &Hit, key: &str| {
+            let found = hits.iter().any(|h| h.layer == layer && h.rank == hit.rank);
+            let hidden = can_hide && layers.hides(stream.layer, key.as_bytes());
+            !found && !hidden
+        };
+        let mut walk = walk::Walk {
+            fst: &stream.fst,
+            exact,
+            automaton,
+            count: view.count(),
+            keys: &mut self.keys,
+        };
+        let next = self.streams[i].next(&mut walk, &mut self.budget, &mut accept)?;
+        let Some(mut hit) = next else {
+            return Ok(Head::Done);
+        };
+        hit.layer = layer;
+        hit.score = view.score(hit.rank)?;
+        Ok(Head::Ready(hit))
+    }
+
+    /// Whether the suggestion of `rank` in `layer` is among the results already.
+    fn is_found(&self, layer: u32, rank: u32) -> bool {
+        self.hits.iter().any(|h| h.layer == layer && h.rank == rank)
+    }
+
     /// Puts the suggestion whose key equals the whole query first, if there is one (and it is
-    /// in a requested category).
+    /// in a requested category): the newest layer that decides the key answers, unless it
+    /// deletes it or the blocklist hides it.
     fn exact_phrase(
         &mut self,
-        view: &View<'_>,
+        layers: &Layers<'_>,
         query: &str,
         options: &SuggestOptions,
     ) -> Result<()> {
@@ -434,13 +554,14 @@ impl Searcher {
         if query.is_empty() {
             return Ok(());
         }
-        let Some(output) = view.fst().get(query.as_bytes()) else {
+        let key = query.as_bytes();
+        let Some((layer, rank)) = newest_holder(layers.views(), key)? else {
             return Ok(());
         };
-        let rank = u32::try_from(output.value())
-            .ok()
-            .filter(|&r| u64::from(r) < view.count())
-            .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))?;
+        if layers.blocklist.as_ref().is_some_and(|b| b.blocks(key)) {
+            return Ok(());
+        }
+        let view = &layers.views()[layer];
         if !options.categories.is_empty() {
             let mine = view.categories_of(rank)?;
             if !split_categories(mine).any(|c| options.categories.iter().any(|w| w == c)) {
@@ -450,8 +571,9 @@ impl Searcher {
         let key_start = self.keys.len() as u32;
         self.keys.push_str(query);
         self.hits.push(Hit {
-            cost: u64::from(rank),
             rank,
+            layer: layer as u32,
+            score: view.score(rank)?,
             key_start,
             key_end: self.keys.len() as u32,
             edits: 0,
@@ -460,6 +582,66 @@ impl Searcher {
         });
         Ok(())
     }
+}
+
+/// The layer and rank of `key` in the newest layer that decides it, or `None` when none
+/// holds it or that layer deletes it.
+fn newest_holder(views: &[View<'_>], key: &[u8]) -> Result<Option<(usize, u32)>> {
+    for (layer, view) in views.iter().enumerate().rev() {
+        if let Some(rank) = view.rank_of_key(key)? {
+            return Ok(Some((layer, rank)));
+        }
+        if view.deletes(key) {
+            return Ok(None);
+        }
+    }
+    Ok(None)
+}
+
+/// The stream whose next match ranks first: full-phrase matches before word starts, then the
+/// higher score, then the key in byte order. That is each segment's own rank order (see the
+/// module docs), so it merges segments' streams into the ranking of their merged data.
+fn best_head(heads: &[Head], keys: &str) -> Option<usize> {
+    let order = |hit: &Hit| {
+        (
+            hit.word_start > 0,
+            std::cmp::Reverse(hit.score),
+            &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize],
+        )
+    };
+    let mut best: Option<(usize, &Hit)> = None;
+    for (i, head) in heads.iter().enumerate() {
+        if let Head::Ready(hit) = head {
+            if best.map_or(true, |(_, b)| order(hit) < order(b)) {
+                best = Some((i, hit));
+            }
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The FSTs a query walks: each layer's main FST, or each requested category's FST in each
+/// layer that has it.
+fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<Vec<Stream<'a>>> {
+    let mut streams = Vec::with_capacity(layers.views().len());
+    for (layer, view) in layers.views().iter().enumerate() {
+        if categories.is_empty() {
+            streams.push(Stream {
+                layer,
+                fst: view.fst().clone(),
+                alone_in_layer: true,
+            });
+            continue;
+        }
+        let fsts = category_fsts(view, categories)?;
+        let alone_in_layer = fsts.len() == 1;
+        streams.extend(fsts.into_iter().map(|fst| Stream {
+            layer,
+            fst,
+            alone_in_layer,
+        }));
+    }
+    Ok(streams)
 }
 
 /// The FSTs of the requested categories that the segment has.

@@ -40,7 +40,7 @@ pub const MAX_CANDIDATES: usize = (1 << 15) - 256;
 pub const MAX_ARENA: usize = (1 << 17) - 512;
 
 /// Capacity kept between queries: one outlier query's buffers are released by the next.
-const KEEP_CANDIDATES: usize = 4096;
+pub(crate) const KEEP_CANDIDATES: usize = 4096;
 const KEEP_ARENA: usize = 16_384;
 
 /// Sentinel parent index for the node the exact part of the query leads to.
@@ -125,7 +125,7 @@ impl Ord for Queued {
     }
 }
 
-/// What one walk searches and where its matches go.
+/// What one walk searches and where its keys go.
 pub(crate) struct Walk<'w, 'f> {
     pub(crate) fst: &'w fst::raw::Fst<&'f [u8]>,
     /// The part of the normalized query matched exactly (all of it without an automaton).
@@ -134,17 +134,48 @@ pub(crate) struct Walk<'w, 'f> {
     pub(crate) automaton: Option<(&'w DFA, u8)>,
     /// The segment's suggestion count: word-start entries cost `rank + count`.
     pub(crate) count: u64,
-    /// Whether the FST holds word-start entries.
-    pub(crate) word_starts: bool,
-    /// How many new matches to find.
-    pub(crate) need: usize,
-    /// Matches found before (earlier passes, the exact phrase): skipped.
-    pub(crate) found: &'w [Hit],
+    /// Keys of matches, concatenated; a match's key is appended before it is offered.
     pub(crate) keys: &'w mut String,
-    pub(crate) out: &'w mut Vec<Hit>,
 }
 
-/// The buffers of a walk, reused across walks and queries.
+/// The work of one query, shared by all its walks (one per segment and searched FST): visits
+/// left, and the candidates and path steps all walks hold, capped together.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Budget {
+    visits_left: usize,
+    /// Candidates pending in every walk.
+    pending: usize,
+    /// Path steps recorded by every walk.
+    steps: usize,
+    truncated: bool,
+}
+
+impl Budget {
+    /// A fresh budget of `max_visits` visits.
+    pub(crate) fn new(max_visits: usize) -> Budget {
+        Budget {
+            visits_left: max_visits,
+            ..Budget::default()
+        }
+    }
+
+    /// True once the budget (or a cap) has cut the query short.
+    pub(crate) fn truncated(&self) -> bool {
+        self.truncated
+    }
+}
+
+/// How a walk may bound its candidate list: exact only when every candidate holds a match
+/// that the caller will take unless it is one of `skippable` already found (see the module
+/// docs); `need` is the most matches the caller can still take.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    pub(crate) need: usize,
+    pub(crate) skippable: usize,
+}
+
+/// The buffers of a walk, reused across walks and queries. A walk is resumable: [`WalkState::
+/// begin`] positions it, each [`WalkState::next`] returns its next accepted match.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct WalkState {
     /// Path arena: `(parent index, byte)`.
@@ -152,34 +183,42 @@ pub(crate) struct WalkState {
     /// Candidates sorted by descending cost: the cheapest is popped from the end. Used when
     /// the list is bounded (plain walks), where it stays a few entries long.
     candidates: Vec<Candidate>,
-    /// A min-heap of candidates for unbounded walks (typos, word starts), where the frontier
-    /// can hold thousands and sorted insertion would dominate.
+    /// A min-heap of candidates for unbounded walks (typos, word starts, hidden keys), where
+    /// the frontier can hold thousands and sorted insertion would dominate.
     heap: std::collections::BinaryHeap<Queued>,
-    /// Whether this walk uses `heap`.
-    unbounded: bool,
+    /// The bound, when this walk keeps a bounded list.
+    bound: Option<Bound>,
+    /// Matches accepted so far by this walk.
+    accepted: usize,
     /// Insertion counter: equal costs pop in insertion order, the same on every platform.
     sequence: u32,
+    /// Where the accepted path starts: the length of the exact part of the query.
+    exact_len: u32,
     key_scratch: Vec<u8>,
-    visits_left: usize,
-    truncated: bool,
+    /// The query's budget, held during a call.
+    budget: Budget,
+}
+
+/// What one popped candidate led to.
+enum Progress {
+    /// Nothing to report yet.
+    Continue,
+    /// A key ends: the arena path, its cost, and where the query's match ends in it.
+    Found { path: u32, cost: u64, match_end: u32 },
+    /// The budget ran out.
+    Stop,
 }
 
 impl WalkState {
-    /// Resets the budget for a new query.
-    pub(crate) fn start_query(&mut self, max_visits: usize) {
-        self.visits_left = max_visits;
-        self.truncated = false;
+    /// Clears this walk's buffers for a new query, keeping at most `keep` candidates' worth
+    /// of capacity from an earlier one.
+    pub(crate) fn start_query(&mut self, keep: usize) {
         self.heap.clear();
         self.candidates.clear();
         self.arena.clear();
-        self.heap.shrink_to(KEEP_CANDIDATES);
-        self.candidates.shrink_to(KEEP_CANDIDATES);
-        self.arena.shrink_to(KEEP_ARENA);
-    }
-
-    /// True once the budget has run out during this query.
-    pub(crate) fn truncated(&self) -> bool {
-        self.truncated
+        self.heap.shrink_to(keep.min(KEEP_CANDIDATES));
+        self.candidates.shrink_to(keep.min(KEEP_CANDIDATES));
+        self.arena.shrink_to(keep.saturating_mul(4).min(KEEP_ARENA));
     }
 
     /// Spends one visit; false (and `truncated`) when the budget is gone or the candidates
@@ -188,46 +227,131 @@ impl WalkState {
     /// powers of two.
     #[inline]
     fn visit(&mut self) -> bool {
-        let full = self.heap.len() >= MAX_CANDIDATES || self.arena.len() >= MAX_ARENA;
-        match self.visits_left.checked_sub(1).filter(|_| !full) {
+        let b = &mut self.budget;
+        let full = b.pending >= MAX_CANDIDATES || b.steps >= MAX_ARENA;
+        match b.visits_left.checked_sub(1).filter(|_| !full) {
             Some(left) => {
-                self.visits_left = left;
+                b.visits_left = left;
                 true
             }
             None => {
-                self.truncated = true;
+                b.truncated = true;
                 false
             }
         }
     }
 
-    /// Appends up to `walk.need` new matches to `walk.out`, cheapest first.
-    pub(crate) fn walk(&mut self, mut walk: Walk<'_, '_>) -> Result<()> {
+    /// Positions the walk at the node the exact part of the query leads to. `bound` is set
+    /// for plain walks whose every candidate holds a match (no automaton, no word starts,
+    /// nothing newer to hide a key).
+    pub(crate) fn begin(
+        &mut self,
+        walk: &Walk<'_, '_>,
+        budget: &mut Budget,
+        bound: Option<Bound>,
+    ) -> Result<()> {
+        self.budget = *budget;
+        let result = self.seed(walk, bound);
+        *budget = self.budget;
+        result
+    }
+
+    fn seed(&mut self, walk: &Walk<'_, '_>, bound: Option<Bound>) -> Result<()> {
+        self.reset(bound);
         let Some((node, cost)) = follow_exact(walk.fst, walk.exact)? else {
             return Ok(());
         };
-        let exact_len = walk.exact.len() as u32;
-        let mode = start_mode(walk.automaton, exact_len);
-        // Bounding the candidate list is exact only when every candidate holds a match that
-        // has not been found yet; a fuzzy candidate may hold none, and a word-start index
-        // repeats suggestions.
-        let bounded = walk.automaton.is_none() && !walk.word_starts;
-        self.reset(bounded);
+        self.exact_len = walk.exact.len() as u32;
+        let mode = start_mode(walk.automaton, self.exact_len);
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
             self.seed_root_children(&node, mode);
         } else {
             self.offer(usize::MAX, cost, node.addr(), NO_PARENT, Step::Here, mode);
         }
-        self.drain(&mut walk, exact_len, bounded)
+        Ok(())
     }
 
-    /// Clears the buffers for a new walk and picks the candidate structure.
-    fn reset(&mut self, bounded: bool) {
+    /// Clears the buffers for a new walk (returning their share of the budget) and picks the
+    /// candidate structure.
+    fn reset(&mut self, bound: Option<Bound>) {
+        let b = &mut self.budget;
+        b.pending -= self.heap.len() + self.candidates.len();
+        b.steps -= self.arena.len();
         self.arena.clear();
         self.candidates.clear();
         self.heap.clear();
         self.sequence = 0;
-        self.unbounded = !bounded;
+        self.accepted = 0;
+        self.bound = bound;
+    }
+
+    /// The walk's next match that `accept` takes (given the match and its full key), cheapest
+    /// first; `None` when the walk is exhausted or the budget ran out (see
+    /// [`Budget::truncated`]). A refused match's key is removed from `walk.keys` again.
+    pub(crate) fn next(
+        &mut self,
+        walk: &mut Walk<'_, '_>,
+        budget: &mut Budget,
+        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+    ) -> Result<Option<Hit>> {
+        self.budget = *budget;
+        let result = self.pull(walk, accept);
+        *budget = self.budget;
+        result
+    }
+
+    /// Pops candidates cheapest first until one leads to an accepted match.
+    fn pull(
+        &mut self,
+        walk: &mut Walk<'_, '_>,
+        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+    ) -> Result<Option<Hit>> {
+        loop {
+            let Some(candidate) = self.pop() else {
+                return Ok(None);
+            };
+            // Only the cheapest `still needed - 1` others can matter (plus found ones met
+            // again); see the module docs.
+            let bound = self.bound.map_or(usize::MAX, |b| {
+                b.need.saturating_sub(self.accepted + 1) + b.skippable
+            });
+            let progress = match candidate.mode {
+                Mode::Accepted { match_end } => self.descend(walk.fst, candidate, match_end, bound)?,
+                Mode::Fuzzy(fuzzy) => {
+                    let automaton = walk.automaton.ok_or_else(|| {
+                        Error::corrupt("fst", "fuzzy candidate without automaton")
+                    })?;
+                    self.expand(walk.fst, automaton, candidate, fuzzy)?
+                }
+            };
+            match progress {
+                Progress::Continue => {}
+                Progress::Stop => return Ok(None),
+                Progress::Found {
+                    path,
+                    cost,
+                    match_end,
+                } => {
+                    if let Some(hit) = self.emit(walk, path, cost, match_end, accept)? {
+                        self.accepted += 1;
+                        return Ok(Some(hit));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The cheapest pending candidate.
+    fn pop(&mut self) -> Option<Candidate> {
+        let next = if self.bound.is_none() {
+            self.heap.pop().map(|q| q.candidate)
+        } else {
+            self.candidates.pop()
+        };
+        if next.is_some() {
+            self.budget.pending -= 1;
+        }
+        next
     }
 
     /// Starts from each child of the root: the root has no incoming transition carrying its
@@ -244,55 +368,14 @@ impl WalkState {
         }
     }
 
-    /// Pops candidates cheapest first until `walk.need` matches are found, the candidates run
-    /// out or the budget does.
-    fn drain(&mut self, walk: &mut Walk<'_, '_>, exact_len: u32, bounded: bool) -> Result<()> {
-        let start = walk.out.len();
-        while walk.out.len() - start < walk.need {
-            let next = if self.unbounded {
-                self.heap.pop().map(|q| q.candidate)
-            } else {
-                self.candidates.pop()
-            };
-            let Some(candidate) = next else {
-                break;
-            };
-            // Only the cheapest `still needed - 1` others can matter (plus found ones met
-            // again); see the module docs.
-            let bound = if bounded {
-                (walk.need - (walk.out.len() - start) - 1) + walk.found.len()
-            } else {
-                usize::MAX
-            };
-            let keep_going = match candidate.mode {
-                Mode::Accepted { match_end } => {
-                    self.descend(walk, candidate, match_end, bound, start)?
-                }
-                Mode::Fuzzy(fuzzy) => {
-                    let automaton = walk.automaton.ok_or_else(|| {
-                        Error::corrupt("fst", "fuzzy candidate without automaton")
-                    })?;
-                    self.expand(walk.fst, automaton, exact_len, candidate, fuzzy)?
-                }
-            };
-            if !keep_going {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Greedy descent from an accepted candidate to its cheapest key; false when the budget
-    /// ran out.
+    /// Greedy descent from an accepted candidate to its cheapest key.
     fn descend(
         &mut self,
-        walk: &mut Walk<'_, '_>,
+        fst: &fst::raw::Fst<&[u8]>,
         candidate: Candidate,
         match_end: u32,
         bound: usize,
-        start: usize,
-    ) -> Result<bool> {
-        let fst = walk.fst;
+    ) -> Result<Progress> {
         let mode = Mode::Accepted { match_end };
         let mut path = candidate.parent;
         let cost = candidate.cost;
@@ -301,18 +384,24 @@ impl WalkState {
             Step::Here => {}
             Step::Byte(b) => path = self.push_arena(path, b)?,
             Step::End => {
-                self.emit(walk, path, cost, match_end, start)?;
-                return Ok(true);
+                return Ok(Progress::Found {
+                    path,
+                    cost,
+                    match_end,
+                })
             }
         }
         loop {
             if !self.visit() {
-                return Ok(false);
+                return Ok(Progress::Stop);
             }
             let node = fst.node(addr);
             let Some(t) = self.step_down(&node, cost, path, bound, mode)? else {
-                self.emit(walk, path, cost, match_end, start)?;
-                return Ok(true);
+                return Ok(Progress::Found {
+                    path,
+                    cost,
+                    match_end,
+                });
             };
             check_forward(addr, t.addr)?;
             path = self.push_arena(path, t.inp)?;
@@ -367,18 +456,18 @@ impl WalkState {
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
         (dfa, edits): (&DFA, u8),
-        exact_len: u32,
         candidate: Candidate,
         Fuzzy { state, best, depth }: Fuzzy,
-    ) -> Result<bool> {
+    ) -> Result<Progress> {
         if !self.visit() {
-            return Ok(false);
+            return Ok(Progress::Stop);
         }
+        let exact_len = self.exact_len;
         let path = match candidate.step {
             Step::Here => candidate.parent,
             Step::Byte(b) => self.push_arena(candidate.parent, b)?,
             // A key that ends before matching is not a match.
-            Step::End => return Ok(true),
+            Step::End => return Ok(Progress::Continue),
         };
         let node = fst.node(candidate.addr);
         for t in node.transitions() {
@@ -406,7 +495,7 @@ impl WalkState {
             };
             self.offer(usize::MAX, cost, t.addr, path, Step::Byte(t.inp), mode);
         }
-        Ok(true)
+        Ok(Progress::Continue)
     }
 
     /// Keeps a candidate if it is among the `bound` cheapest seen.
@@ -422,12 +511,13 @@ impl WalkState {
             step,
             mode,
         };
-        if self.unbounded {
+        if self.bound.is_none() {
             self.sequence = self.sequence.wrapping_add(1);
             self.heap.push(Queued {
                 sequence: self.sequence,
                 candidate,
             });
+            self.budget.pending += 1;
             return;
         }
         let candidates = &mut self.candidates;
@@ -437,50 +527,54 @@ impl WalkState {
                 return;
             }
             candidates.remove(0);
+            self.budget.pending -= 1;
         }
         let at = candidates.partition_point(|c| c.cost > cost);
         candidates.insert(at, candidate);
+        self.budget.pending += 1;
     }
 
     fn push_arena(&mut self, parent: u32, byte: u8) -> Result<u32> {
         let index = u32::try_from(self.arena.len())
             .map_err(|_| Error::corrupt("fst", "search path arena overflow"))?;
         self.arena.push((parent, byte));
+        self.budget.steps += 1;
         Ok(index)
     }
 
-    /// Records the match spelled by the exact part plus the arena path ending at `path`,
-    /// unless its suggestion was found already.
+    /// The match spelled by the exact part plus the arena path ending at `path`, its key
+    /// appended to `walk.keys`, if `accept` takes it; otherwise the key is removed again.
     fn emit(
         &mut self,
         walk: &mut Walk<'_, '_>,
         path: u32,
         cost: u64,
         match_end: u32,
-        start: usize,
-    ) -> Result<()> {
+        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+    ) -> Result<Option<Hit>> {
         let (rank, is_word_start) = rank_of(cost, walk.count)?;
-        if walk.found.iter().any(|h| h.rank == rank)
-            || walk.out[start..].iter().any(|h| h.rank == rank)
-        {
-            return Ok(());
-        }
         self.spell(path, walk.exact)?;
         let (head, suffix) = split_entry(&self.key_scratch, is_word_start)?;
-        let key_start = walk.keys.len() as u32;
+        let key_start = walk.keys.len();
         walk.keys.push_str(head);
         walk.keys.push_str(suffix);
         let word_start = head.len() as u32;
-        walk.out.push(Hit {
-            cost,
+        let hit = Hit {
             rank,
-            key_start,
+            layer: 0,
+            score: 0,
+            key_start: key_start as u32,
             key_end: walk.keys.len() as u32,
             edits: 0,
             word_start,
             match_end: word_start + match_end.min(suffix.len() as u32),
-        });
-        Ok(())
+        };
+        if accept(&hit, &walk.keys[key_start..]) {
+            Ok(Some(hit))
+        } else {
+            walk.keys.truncate(key_start);
+            Ok(None)
+        }
     }
 
     /// Writes the FST entry spelled by `exact` plus the arena path ending at `path` into

@@ -1,0 +1,262 @@
+//! Writing the freshness segments: deltas from change sets, blocklists from their lines, and
+//! compaction of a stack into a new base. Pure computation, like the segment builder.
+
+use std::collections::{BTreeMap, HashMap};
+
+use fst::{IntoStreamer, Streamer};
+
+use crate::build::{BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
+use crate::format::{SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, WORD_START_SEPARATOR};
+use crate::normalize::{normalize_into, Trailing};
+use crate::segment::{Segment, SegmentKind};
+use crate::stack::Stack;
+
+/// One change of a change set, by normalized key.
+#[derive(Debug, Clone)]
+enum Change {
+    Upsert {
+        phrase: String,
+        score: u64,
+        payload: Option<String>,
+        categories: Vec<String>,
+    },
+    Delete,
+}
+
+/// Collects a change set (upserts with absolute scores, deletes), then writes a delta segment
+/// with [`DeltaBuilder::finish`]. Several changes to one normalized key: the last one wins.
+///
+/// A delta layered over a base (see [`crate::Stack`]) decides every key it holds: an upserted
+/// key takes the delta's score, display form, payload and categories, whatever the base had; a
+/// deleted key is gone. Rows are checked as [`SegmentBuilder::add_row`] checks them.
+#[derive(Debug, Default)]
+pub struct DeltaBuilder {
+    options: BuildOptions,
+    changes: HashMap<String, Change>,
+    scratch: String,
+}
+
+impl DeltaBuilder {
+    /// A builder with default limits, without word starts.
+    pub fn new() -> DeltaBuilder {
+        DeltaBuilder::default()
+    }
+
+    /// A builder with the given limits; `word_starts` must match the base's.
+    pub fn with_options(options: BuildOptions) -> DeltaBuilder {
+        DeltaBuilder {
+            options,
+            ..DeltaBuilder::default()
+        }
+    }
+
+    /// Changes collected so far (distinct keys).
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// True when no change was added.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Sets the phrase's suggestion to exactly this score, payload and categories (its
+    /// display form is `phrase`), replacing whatever older segments or earlier changes had.
+    /// Nothing is recorded when an error is returned.
+    pub fn upsert<C: AsRef<str>>(
+        &mut self,
+        phrase: &str,
+        score: u64,
+        payload: Option<&str>,
+        categories: &[C],
+    ) -> Result<(), BuildError> {
+        let key = self.checked_key(phrase)?;
+        // The builder's own checks, on a throwaway builder: the same rules, the same errors.
+        let mut probe = SegmentBuilder::with_options(self.options);
+        probe.add_keyed(&key, phrase, score, payload, categories)?;
+        let change = Change::Upsert {
+            phrase: phrase.to_owned(),
+            score,
+            payload: payload.map(str::to_owned),
+            categories: categories.iter().map(|c| c.as_ref().to_owned()).collect(),
+        };
+        self.changes.insert(key, change);
+        Ok(())
+    }
+
+    /// Deletes the phrase's suggestion from every older segment.
+    pub fn delete(&mut self, phrase: &str) -> Result<(), BuildError> {
+        let key = self.checked_key(phrase)?;
+        self.changes.insert(key, Change::Delete);
+        Ok(())
+    }
+
+    /// The normalized key of `phrase`, refusing an empty or over-long one.
+    fn checked_key(&mut self, phrase: &str) -> Result<String, BuildError> {
+        normalize_into(phrase, &mut self.scratch, Trailing::Trim);
+        let len = self.scratch.len();
+        if len == 0 {
+            return Err(BuildError::EmptyPhrase);
+        }
+        if len > self.options.max_phrase_bytes {
+            return Err(BuildError::PhraseTooLong {
+                len,
+                max: self.options.max_phrase_bytes,
+            });
+        }
+        Ok(self.scratch.clone())
+    }
+
+    /// Writes the delta segment: the upserts as suggestions, the deletes as tombstones.
+    /// Deterministic: the same final changes give byte-identical segments.
+    pub fn finish(self) -> Result<BuiltSegment, BuildError> {
+        let mut rows = SegmentBuilder::with_options(self.options);
+        let mut deleted = Vec::new();
+        for (key, change) in &self.changes {
+            match change {
+                Change::Upsert {
+                    phrase,
+                    score,
+                    payload,
+                    categories,
+                } => rows.add_keyed(key, phrase, *score, payload.as_deref(), categories)?,
+                Change::Delete => deleted.push(key.as_str()),
+            }
+        }
+        deleted.sort_unstable();
+        let tombstones = fst::Set::from_iter(deleted)?.into_fst().into_inner();
+        rows.finish_with(FLAG_DELTA, Some((SectionKind::Tombstones, tombstones)))
+    }
+}
+
+/// Collects blocklist lines, then writes a blocklist segment with [`BlocklistBuilder::finish`].
+///
+/// A line is a phrase, hiding the suggestion whose normalized key equals its normalized
+/// form, or ends with `*`, hiding every suggestion whose key starts with the normalized text
+/// before the `*` (`new *` hides "new york" but not "newark"; `new*` hides both). Blank lines
+/// and lines starting with `#` are skipped.
+#[derive(Debug, Default)]
+pub struct BlocklistBuilder {
+    /// Normalized entry → 0 (phrase) or 1 (prefix; a prefix also hides the phrase itself).
+    entries: BTreeMap<String, u64>,
+}
+
+impl BlocklistBuilder {
+    /// An empty blocklist.
+    pub fn new() -> BlocklistBuilder {
+        BlocklistBuilder::default()
+    }
+
+    /// Entries so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Adds one line of a blocklist file (see the type's docs).
+    pub fn add_line(&mut self, line: &str) -> Result<(), BuildError> {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(());
+        }
+        let (text, trailing, kind) = match line.strip_suffix('*') {
+            Some(prefix) => (prefix, Trailing::KeepOneSpace, 1),
+            None => (line, Trailing::Trim, 0),
+        };
+        let mut key = String::new();
+        normalize_into(text, &mut key, trailing);
+        if key.trim().is_empty() {
+            return Err(BuildError::EmptyPhrase);
+        }
+        let entry = self.entries.entry(key).or_insert(kind);
+        *entry = (*entry).max(kind);
+        Ok(())
+    }
+
+    /// Writes the blocklist segment.
+    pub fn finish(self) -> Result<BuiltSegment, BuildError> {
+        let entries = fst::Map::from_iter(self.entries)?.into_fst().into_inner();
+        SegmentBuilder::new().finish_with(FLAG_BLOCKLIST, Some((SectionKind::Blocklist, entries)))
+    }
+}
+
+/// Merges a stack's base and deltas into one new base, byte-identical to a fresh build of the
+/// merged rows (one row per live suggestion: its display form, score, payload and
+/// categories), without the raw input: the segments' FSTs are streamed together in key order
+/// and each key is taken from the newest segment that holds it; deleted keys are dropped. The
+/// blocklist is not applied: it travels beside the new base, so removing an entry later shows
+/// its suggestions again.
+pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildError> {
+    let base = stack.base();
+    let options = BuildOptions {
+        max_phrase_bytes: usize::MAX,
+        max_payload_bytes: usize::MAX,
+        word_starts: base.word_starts(),
+    };
+    let mut builder = SegmentBuilder::with_options(options);
+    let layers = stack.segments();
+    // Each input: its layer, whether it lists deletes, and its map.
+    let mut inputs = Vec::new();
+    for (layer, segment) in layers.iter().enumerate() {
+        inputs.push((layer, false, fst::Map::from(segment.main_fst()?)));
+        if let Some(tombstones) = segment.extra_fst_of(SegmentKind::Delta)? {
+            inputs.push((layer, true, fst::Map::from(tombstones)));
+        }
+    }
+    let mut union = fst::map::OpBuilder::new();
+    for (_, _, map) in &inputs {
+        union = union.add(map.into_stream());
+    }
+    let mut stream = union.union();
+    let mut categories = Vec::new();
+    while let Some((key, found)) = stream.next() {
+        // Word-start entries hold the separator; their suggestions come with the full keys.
+        if key.contains(&WORD_START_SEPARATOR) {
+            continue;
+        }
+        let Some(newest) = found.iter().max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1)) else {
+            continue;
+        };
+        let (layer, deleted, _) = inputs[newest.index];
+        if deleted {
+            continue;
+        }
+        let key = std::str::from_utf8(key)
+            .map_err(|_| crate::Error::corrupt("fst", "a key is not valid UTF-8"))?;
+        let rank = u32::try_from(newest.value)
+            .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range"))?;
+        let row = layers[layer].row(rank)?;
+        categories.clear();
+        categories.extend(row.categories.unwrap_or("").split(',').filter(|c| !c.is_empty()));
+        builder.add_keyed(key, row.display.unwrap_or(key), row.score, row.payload, &categories)?;
+    }
+    builder.finish()
+}
+
+/// What a segment stores for one rank, borrowed from its bytes.
+pub(crate) struct StoredRow<'a> {
+    pub(crate) score: u64,
+    pub(crate) display: Option<&'a str>,
+    pub(crate) payload: Option<&'a str>,
+    pub(crate) categories: Option<&'a str>,
+}
+
+impl<D: AsRef<[u8]>> Segment<D> {
+    /// The stored fields of `rank`.
+    pub(crate) fn row(&self, rank: u32) -> crate::Result<StoredRow<'_>> {
+        let view = self.view()?;
+        if u64::from(rank) >= view.count() {
+            return Err(crate::Error::corrupt("fst", "a key's rank is out of range"));
+        }
+        Ok(StoredRow {
+            score: view.score(rank)?,
+            display: view.display(rank)?,
+            payload: view.payload(rank)?,
+            categories: view.categories_of(rank)?,
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! An index version: one base segment, the deltas layered over it (oldest first) and an
+//! optional blocklist, answering queries as if their changes had been applied to the base.
+//!
+//! For each key the newest segment that holds it decides: its score, display form, payload
+//! and categories, or (a tombstone) that it is deleted. The blocklist hides every suggestion
+//! whose key equals one of its phrases or starts with one of its prefixes, whichever segment
+//! holds it. [`crate::Searcher::search`] takes a [`Stack`] as it takes a [`Segment`]: it merges
+//! one best-first stream per segment, dropping shadowed, deleted and blocked keys as they come,
+//! so the answer is the exact top-k of the merged data at a cost independent of the number of
+//! matches.
+
+use crate::error::{Error, Result};
+use crate::segment::{Segment, SegmentKind, View};
+
+/// The most deltas one stack may layer over its base. Each delta adds a stream to every
+/// query and a lookup to every hit from an older segment; the publisher compacts long before
+/// this (by default at 8 deltas).
+pub const MAX_DELTAS: usize = 63;
+
+/// A base, its deltas (oldest first) and an optional blocklist: one index version.
+///
+/// ```
+/// use edgesuggest::{BlocklistBuilder, DeltaBuilder, Searcher, Segment, SegmentBuilder, Stack,
+///     SuggestOptions};
+///
+/// let mut base = SegmentBuilder::new();
+/// base.add("Paris", 2_100_000)?;
+/// base.add("Parma", 195_000)?;
+/// base.add("Pardubice", 90_000)?;
+/// let base = Segment::load(base.finish()?.bytes)?;
+///
+/// let mut changes = DeltaBuilder::new();
+/// changes.upsert("Parma", 3_000_000, None, &[] as &[&str])?; // a new absolute score
+/// changes.delete("Pardubice")?;
+/// let delta = Segment::load(changes.finish()?.bytes)?;
+///
+/// let mut blocked = BlocklistBuilder::new();
+/// blocked.add_line("pari*")?;
+/// let blocklist = Segment::load(blocked.finish()?.bytes)?;
+///
+/// let stack = Stack::new(base, vec![delta], Some(blocklist))?;
+/// let found = Searcher::new().search(&stack, "par", &SuggestOptions::default())?.to_owned();
+/// let texts: Vec<&str> = found.items.iter().map(|s| s.text.as_str()).collect();
+/// assert_eq!(texts, ["Parma"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Stack<D> {
+    /// The base first, then the deltas, oldest first.
+    layers: Vec<Segment<D>>,
+    blocklist: Option<Segment<D>>,
+}
+
+impl<D: AsRef<[u8]>> Stack<D> {
+    /// A stack of `base`, `deltas` (oldest first) and an optional `blocklist`. Refuses a
+    /// segment of the wrong kind, more than [`MAX_DELTAS`] deltas, and deltas whose word-start
+    /// setting differs from the base's (their later words would be missing from word-start
+    /// queries).
+    pub fn new(
+        base: Segment<D>,
+        deltas: Vec<Segment<D>>,
+        blocklist: Option<Segment<D>>,
+    ) -> Result<Stack<D>> {
+        expect_kind(&base, SegmentKind::Base, "the first segment")?;
+        if deltas.len() > MAX_DELTAS {
+            return Err(Error::Stack(format!(
+                "{} deltas, at most {MAX_DELTAS}: compact them into a new base \
+                 (`edgesuggest compact`)",
+                deltas.len()
+            )));
+        }
+        for (i, delta) in deltas.iter().enumerate() {
+            expect_kind(delta, SegmentKind::Delta, &format!("delta {}", i + 1))?;
+            if delta.word_starts() != base.word_starts() {
+                return Err(Error::Stack(format!(
+                    "delta {} was built {} word starts and the base {}: build both the same \
+                     way (`--word-starts`)",
+                    i + 1,
+                    if delta.word_starts() { "with" } else { "without" },
+                    if base.word_starts() { "with" } else { "without" },
+                )));
+            }
+        }
+        if let Some(list) = &blocklist {
+            expect_kind(list, SegmentKind::Blocklist, "the blocklist")?;
+        }
+        let mut layers = Vec::with_capacity(deltas.len() + 1);
+        layers.push(base);
+        layers.extend(deltas);
+        Ok(Stack { layers, blocklist })
+    }
+
+    /// A stack from segments in manifest order: the base first, then deltas oldest first, and
+    /// at most one blocklist anywhere.
+    pub fn from_segments(segments: impl IntoIterator<Item = Segment<D>>) -> Result<Stack<D>> {
+        let mut base = None;
+        let mut deltas = Vec::new();
+        let mut blocklist = None;
+        for segment in segments {
+            match (segment.kind(), &base) {
+                (SegmentKind::Blocklist, _) if blocklist.is_none() => blocklist = Some(segment),
+                (SegmentKind::Blocklist, _) => {
+                    return Err(Error::Stack("more than one blocklist".to_string()))
+                }
+                (_, None) => base = Some(segment),
+                (_, Some(_)) => deltas.push(segment),
+            }
+        }
+        let base = base.ok_or_else(|| Error::Stack("no base segment".to_string()))?;
+        Stack::new(base, deltas, blocklist)
+    }
+
+    /// The base, then the deltas, oldest first.
+    pub fn segments(&self) -> &[Segment<D>] {
+        &self.layers
+    }
+
+    /// The blocklist, if any.
+    pub fn blocklist(&self) -> Option<&Segment<D>> {
+        self.blocklist.as_ref()
+    }
+
+    /// The base segment.
+    pub fn base(&self) -> &Segment<D> {
+        &self.layers[0]
+    }
+
+    /// The deltas, oldest first.
+    pub fn deltas(&self) -> &[Segment<D>] {
+        &self.layers[1..]
+    }
+
+    /// Whether the blocklist hides the normalized `key`.
+    pub fn is_blocked(&self, key: &str) -> Result<bool> {
+        match &self.blocklist {
+            Some(list) => Ok(list.view()?.blocks(key.as_bytes())),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Refuses `segment` unless it is of `kind`.
+fn expect_kind<D: AsRef<[u8]>>(segment: &Segment<D>, kind: SegmentKind, what: &str) -> Result<()> {
+    if segment.kind() != kind {
+        return Err(Error::Stack(format!(
+            "{what} is a {} segment, expected a {}",
+            segment.kind().name(),
+            kind.name()
+        )));
+    }
+    Ok(())
+}
+
+/// The views one query reads: the layers (base first) and the blocklist. Inline for a lone
+/// segment: no allocation on that path, which runs on every keystroke.
+pub(crate) struct Layers<'a> {
+    one: [Option<View<'a>>; 1],
+    many: Vec<View<'a>>,
+    pub(crate) blocklist: Option<View<'a>>,
+}
+
+impl<'a> Layers<'a> {
+    /// The layers, base first.
+    pub(crate) fn views(&self) -> &[View<'a>] {
+        match &self.one[0] {
+            Some(view) => std::slice::from_ref(view),
+            None => &self.many,
+        }
+    }
+
+    /// Whether a hit of `key` from layer `layer` is hidden: a newer layer decides the key, or
+    /// the blocklist hides it.
+    pub(crate) fn hides(&self, layer: usize, key: &[u8]) -> bool {
+        let views = self.views();
+        views[layer + 1..].iter().any(|v| v.decides(key))
+            || self.blocklist.as_ref().is_some_and(|b| b.blocks(key))
+    }
+
+    /// Whether anything can hide a hit from `layer` (a newer layer or a blocklist).
+    pub(crate) fn can_hide(&self, layer: usize) -> bool {
+        layer + 1 < self.views().len() || self.blocklist.is_some()
+    }
+}
+
+// `Source` is public only so that `Searchable` can name it; it lives in a private module, so
+// no one outside the crate can implement `Searchable` or call `layers`, and the crate-private
+// `Layers` it returns never escapes.
+#[allow(private_interfaces)]
+pub(crate) mod sealed {
+    /// What [`crate::Searcher::search`] reads from a source: implemented by [`crate::Segment`]
+    /// and [`crate::Stack`] only.
+    pub trait Source {
+        #[doc(hidden)]
+        fn layers(&self) -> crate::Result<super::Layers<'_>>;
+    }
+}
+
+/// What a [`crate::Searcher`] searches: a [`Segment`] or a [`Stack`]. One query API for both.
+pub trait Searchable: sealed::Source {}
+
+#[allow(private_interfaces)]
+impl<D: AsRef<[u8]>> sealed::Source for Segment<D> {
+    fn layers(&self) -> Result<Layers<'_>> {
+        Ok(Layers {
+            one: [Some(self.view()?)],
+            many: Vec::new(),
+            blocklist: None,
+        })
+    }
+}
+
+impl<D: AsRef<[u8]>> Searchable for Segment<D> {}
+
+#[allow(private_interfaces)]
+impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
+    fn layers(&self) -> Result<Layers<'_>> {
+        let blocklist = match &self.blocklist {
+            Some(list) => Some(list.view()?),
+            None => None,
+        };
+        if self.layers.len() == 1 {
+            return Ok(Layers {
+                one: [Some(self.layers[0].view()?)],
+                many: Vec::new(),
+                blocklist,
+            });
+        }
+        Ok(Layers {
+            one: [None],
+            many: self.layers.iter().map(Segment::view).collect::<Result<_>>()?,
+            blocklist,
+        })
+    }
+}
+
+impl<D: AsRef<[u8]>> Searchable for Stack<D> {}

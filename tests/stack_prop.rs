@@ -1,0 +1,332 @@
+//! Property tests of stacks: a random base, random change sets and a random blocklist answer
+//! every query (all options) exactly like the brute-force oracle over the raw rows with the
+//! changes applied; compacting any prefix of the stack changes no answer; compacting all of it
+//! gives, byte for byte, a fresh build of the merged rows.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{Ask, Oracle};
+use edgesuggest::{
+    compact, normalize_phrase, BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness,
+    Searcher, Segment, SegmentBuilder, Stack, SuggestOptions,
+};
+use proptest::prelude::*;
+
+/// Pieces chosen so that phrases collide after normalization and share prefixes and words.
+const PIECES: &[&str] = &[
+    "a", "A", "á", "b", "e", "é", "ss", "ß", " ", "東", "мо", "МО", "-", "1", "ab ", "ba",
+];
+const CATS: [&str; 3] = ["x", "y", "zz"];
+
+fn phrase() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 1..5).prop_map(|p| p.concat())
+}
+
+fn score() -> impl Strategy<Value = u64> {
+    prop_oneof![0u64..4, 0u64..1000, Just(u64::MAX)]
+}
+
+fn cats() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(0usize..3, 0..2)
+        .prop_map(|c| c.into_iter().map(|i| CATS[i].to_string()).collect())
+}
+
+/// A raw row: phrase, score, payload, categories.
+type Row = (String, u64, Option<String>, Vec<String>);
+
+#[derive(Debug, Clone)]
+enum Op {
+    Upsert(Row),
+    Delete(String),
+}
+
+/// An op on a fresh phrase or on one of the base rows (`pick` chooses which).
+fn op() -> impl Strategy<Value = (bool, prop::sample::Index, Op)> {
+    let upsert = (phrase(), score(), prop::option::of(0u32..5), cats()).prop_map(|(p, s, pay, c)| {
+        Op::Upsert((p, s, pay.map(|n| format!("{{\"n\":{n}}}")), c))
+    });
+    let delete = phrase().prop_map(Op::Delete);
+    (any::<bool>(), any::<prop::sample::Index>(), prop_oneof![upsert, delete])
+}
+
+/// A blocklist line: a base phrase, or its first one or two characters as a prefix.
+fn block_line() -> impl Strategy<Value = (prop::sample::Index, u8)> {
+    (any::<prop::sample::Index>(), 0u8..3)
+}
+
+/// The raw rows after a change: every row of the key goes, an upsert adds its one row.
+fn apply(rows: &mut Vec<Row>, op: &Op) {
+    let phrase = match op {
+        Op::Upsert(row) => &row.0,
+        Op::Delete(p) => p,
+    };
+    let key = normalize_phrase(phrase);
+    rows.retain(|r| normalize_phrase(&r.0) != key);
+    if let Op::Upsert(row) = op {
+        rows.push(row.clone());
+    }
+}
+
+/// Whether a blocklist line hides `key`, by the documented rule.
+fn line_blocks(line: &str, key: &str) -> bool {
+    match line.strip_suffix('*') {
+        Some(prefix) => key.starts_with(&edgesuggest::normalize_query(prefix)),
+        None => key == normalize_phrase(line),
+    }
+}
+
+/// The merged rows by the documented rules: scores add up, the display form is the surface
+/// with the highest single score (ties: smallest bytes) and its payload goes with it,
+/// categories are the union.
+fn merged_rows(rows: &[Row]) -> BTreeMap<String, Row> {
+    let mut merged: BTreeMap<String, (Row, u64)> = BTreeMap::new();
+    for (p, s, pay, c) in rows {
+        let key = normalize_phrase(p);
+        let (row, best) = merged
+            .entry(key)
+            .or_insert_with(|| ((p.clone(), 0, pay.clone(), Vec::new()), *s));
+        row.1 = row.1.saturating_add(*s);
+        if *s > *best || (*s == *best && p.as_bytes() < row.0.as_bytes()) {
+            *best = *s;
+            row.0 = p.clone();
+            row.2 = pay.clone();
+        }
+        for cat in c {
+            if !row.3.contains(cat) {
+                row.3.push(cat.clone());
+            }
+        }
+    }
+    merged.into_iter().map(|(k, (row, _))| (k, row)).collect()
+}
+
+/// One answer, compared field by field: key, text, score, payload, categories, edits,
+/// word start, highlight.
+type Answer = Vec<(String, String, u64, Option<String>, Vec<String>, u8, bool, (u32, u32))>;
+
+fn answer<S: edgesuggest::Searchable>(
+    searcher: &mut Searcher,
+    source: &S,
+    query: &str,
+    options: &SuggestOptions,
+) -> Answer {
+    let found = searcher.search(source, query, options).unwrap();
+    assert!(!found.truncated, "query {query:?} truncated");
+    found
+        .items
+        .iter()
+        .map(|s| {
+            let mut cats: Vec<String> = s.category_list().map(str::to_owned).collect();
+            cats.sort();
+            (
+                s.key.to_owned(),
+                s.text.to_owned(),
+                s.score,
+                s.payload.map(str::to_owned),
+                cats,
+                s.edits,
+                s.word_start,
+                s.highlight_utf16(),
+            )
+        })
+        .collect()
+}
+
+fn build_base(rows: &[Row], word_starts: bool) -> Option<Segment<Vec<u8>>> {
+    let mut builder = SegmentBuilder::with_options(BuildOptions {
+        word_starts,
+        ..Default::default()
+    });
+    for (p, s, pay, c) in rows {
+        builder.add_row(p, *s, pay.as_deref(), c).ok()?;
+    }
+    Some(Segment::load(builder.finish().unwrap().bytes).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn stack_matches_oracle_and_compaction_changes_nothing(
+        base_rows in prop::collection::vec((phrase(), score(), Just(None), cats()), 1..30),
+        change_sets in prop::collection::vec(prop::collection::vec(op(), 0..8), 0..4),
+        block in prop::collection::vec(block_line(), 0..3),
+        queries in prop::collection::vec(phrase(), 1..6),
+        k in 1usize..10,
+        word_starts in any::<bool>(),
+        fuzzy in prop::option::of(0u8..3),
+        prefix_length in 0usize..2,
+        exact_first in any::<bool>(),
+        filter in prop::option::of(0usize..3),
+    ) {
+        let base_rows: Vec<Row> = base_rows
+            .into_iter()
+            .filter(|r| !normalize_phrase(&r.0).is_empty())
+            .collect();
+        prop_assume!(!base_rows.is_empty());
+        let Some(base) = build_base(&base_rows, word_starts) else {
+            return Err(TestCaseError::reject("a base row was refused"));
+        };
+        let options = BuildOptions { word_starts, ..Default::default() };
+        let mut rows = base_rows.clone();
+        let mut deltas = Vec::new();
+        for set in &change_sets {
+            let mut delta = DeltaBuilder::with_options(options);
+            for (on_base, pick, op) in set {
+                // Half the ops target a base phrase (another surface of it, when upserting).
+                let op = match (on_base, op) {
+                    (true, Op::Upsert(r)) => {
+                        let target = pick.get(&base_rows).0.to_uppercase();
+                        Op::Upsert((target, r.1, r.2.clone(), r.3.clone()))
+                    }
+                    (true, Op::Delete(_)) => Op::Delete(pick.get(&base_rows).0.clone()),
+                    (false, op) => op.clone(),
+                };
+                let result = match &op {
+                    Op::Upsert((p, s, pay, c)) => delta.upsert(p, *s, pay.as_deref(), c),
+                    Op::Delete(p) => delta.delete(p),
+                };
+                if result.is_ok() {
+                    apply(&mut rows, &op);
+                }
+            }
+            let segment = Segment::load(delta.finish().unwrap().bytes).unwrap();
+            segment.verify_deep().unwrap();
+            deltas.push(segment);
+        }
+        let mut lines = Vec::new();
+        let mut blocklist = BlocklistBuilder::new();
+        for (pick, kind) in &block {
+            let phrase = &pick.get(&base_rows).0;
+            let line = match kind {
+                0 => phrase.clone(),
+                n => format!("{}*", phrase.chars().take(usize::from(*n)).collect::<String>()),
+            };
+            if blocklist.add_line(&line).is_ok() {
+                lines.push(line);
+            }
+        }
+        let blocklist = Segment::load(blocklist.finish().unwrap().bytes).unwrap();
+        blocklist.verify_deep().unwrap();
+
+        // The oracle sees the raw rows with every change applied, minus blocked keys.
+        let visible: Vec<Row> = rows
+            .iter()
+            .filter(|r| !lines.iter().any(|l| line_blocks(l, &normalize_phrase(&r.0))))
+            .cloned()
+            .collect();
+        let merged = merged_rows(&visible);
+        let oracle = Oracle::with_categories(
+            visible.iter().map(|(p, s, _, c)| (p.as_str(), *s, c.clone())),
+            word_starts,
+        );
+        let ask = Ask {
+            k,
+            fuzzy,
+            prefix_length,
+            exact_first,
+            categories: filter.map(|c| vec![CATS[c].to_string()]).unwrap_or_default(),
+        };
+        let search_options = SuggestOptions {
+            k,
+            fuzzy: match fuzzy {
+                None => Fuzziness::Auto,
+                Some(0) => Fuzziness::Off,
+                Some(n) => Fuzziness::Edits(n),
+            },
+            prefix_length,
+            exact_first,
+            categories: ask.categories.clone(),
+            ..Default::default()
+        };
+        let stack = Stack::new(base.clone(), deltas.clone(), Some(blocklist.clone())).unwrap();
+        let mut searcher = Searcher::new();
+        let mut all = queries.clone();
+        all.extend(rows.iter().map(|r| r.0.chars().take(3).collect::<String>()));
+        all.push(String::new());
+        let mut answers = Vec::new();
+        for q in &all {
+            let got = answer(&mut searcher, &stack, q, &search_options);
+            let want: Vec<(String, u8, bool)> = oracle
+                .search(q, &ask)
+                .into_iter()
+                .map(|m| (m.key, m.edits, m.word_start))
+                .collect();
+            let got_keys: Vec<(String, u8, bool)> =
+                got.iter().map(|g| (g.0.clone(), g.5, g.6)).collect();
+            prop_assert_eq!(&got_keys, &want, "query {:?}", q);
+            for g in &got {
+                let row = &merged[&g.0];
+                let mut cats = row.3.clone();
+                cats.sort();
+                prop_assert_eq!((&g.1, g.2, &g.3, &g.4), (&row.0, row.1, &row.2, &cats));
+            }
+            answers.push(got);
+        }
+
+        // Compacting any prefix of the stack (base + the first m deltas) changes no answer.
+        for m in 0..=deltas.len() {
+            let prefix = Stack::new(base.clone(), deltas[..m].to_vec(), None).unwrap();
+            let new_base = Segment::load(compact(&prefix).unwrap().bytes).unwrap();
+            new_base.verify_deep().unwrap();
+            let rest = Stack::new(new_base, deltas[m..].to_vec(), Some(blocklist.clone())).unwrap();
+            for (q, want) in all.iter().zip(&answers) {
+                let got = answer(&mut searcher, &rest, q, &search_options);
+                prop_assert_eq!(&got, want, "query {:?} after compacting {} deltas", q, m);
+            }
+        }
+
+        // Compacting everything equals a fresh build of the merged rows (blocked ones too:
+        // the blocklist is not compacted away).
+        let whole = Stack::new(base, deltas, None).unwrap();
+        let compacted = compact(&whole).unwrap().bytes;
+        let mut fresh = SegmentBuilder::with_options(options);
+        for row in merged_rows(&rows).values() {
+            fresh.add_row(&row.0, row.1, row.2.as_deref(), &row.3).unwrap();
+        }
+        prop_assert!(compacted == fresh.finish().unwrap().bytes, "compaction differs from a fresh build");
+    }
+}
+
+/// A delta built from the same final changes in another order is byte-identical, and the
+/// later of two changes to one key wins.
+#[test]
+fn later_change_wins_and_bytes_are_deterministic() {
+    let mut a = DeltaBuilder::new();
+    a.upsert("Paris", 5, None, &[] as &[&str]).unwrap();
+    a.delete("paris").unwrap();
+    a.upsert("Lyon", 7, None, &["fr"]).unwrap();
+    let mut b = DeltaBuilder::new();
+    b.upsert("Lyon", 7, None, &["fr"]).unwrap();
+    b.delete("PARIS").unwrap();
+    let (a, b) = (a.finish().unwrap().bytes, b.finish().unwrap().bytes);
+    assert_eq!(a, b);
+    let delta = Segment::load(a).unwrap();
+    assert_eq!(delta.kind(), edgesuggest::SegmentKind::Delta);
+    assert_eq!((delta.len(), delta.extra_entries()), (1, 1));
+}
+
+/// A stack refuses segments of the wrong kind, in the wrong place, or built differently.
+#[test]
+fn stack_refuses_mismatched_segments() {
+    let mut base = SegmentBuilder::new();
+    base.add("a", 1).unwrap();
+    let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+    let mut ws = DeltaBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..Default::default()
+    });
+    ws.upsert("b c", 1, None, &[] as &[&str]).unwrap();
+    let ws = Segment::load(ws.finish().unwrap().bytes).unwrap();
+    let err = Stack::new(base.clone(), vec![ws], None).unwrap_err().to_string();
+    assert!(err.contains("word starts"), "{err}");
+    let err = Stack::new(base.clone(), vec![base.clone()], None).unwrap_err().to_string();
+    assert!(err.contains("delta 1 is a base segment"), "{err}");
+    let list = Segment::load(BlocklistBuilder::new().finish().unwrap().bytes).unwrap();
+    let err = Stack::new(list.clone(), vec![], None).unwrap_err().to_string();
+    assert!(err.contains("blocklist segment, expected a base"), "{err}");
+    let err = Stack::from_segments([base.clone(), list.clone(), list]).unwrap_err().to_string();
+    assert!(err.contains("more than one blocklist"), "{err}");
+}
