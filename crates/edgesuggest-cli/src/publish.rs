@@ -169,6 +169,7 @@ fn chunk_segments(
             hash,
             size: bytes.len() as u64,
             kind,
+            entries: 0,
             chunks: keys,
         });
     }
@@ -185,6 +186,7 @@ fn make_manifest(index: &str, version: Option<u64>, segments: Vec<SegmentEntry>)
         index: index.to_owned(),
         version: version.unwrap_or(now.as_millis() as u64),
         created: rfc3339(now.as_secs()),
+        parent: None,
         segments,
     }
 }

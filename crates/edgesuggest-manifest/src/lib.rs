@@ -1,15 +1,20 @@
 //! The KV layout of a published index, shared by `edgesuggest publish` (which writes it) and
-//! the worker (which reads it):
+//! the worker and the page (which read it):
 //!
 //! - `seg/<sha256>/<chunk_bytes>/<n>`: chunk `n` of the segment whose bytes hash to `<sha256>`
 //!   (hex), cut every `<chunk_bytes>` bytes. Immutable and content-addressed: the hash and the
 //!   chunk size determine the bytes, so publishing the same segment with another chunk size
 //!   never overwrites chunks a live manifest points at. Chunks are at most
 //!   [`DEFAULT_CHUNK_BYTES`] by default (KV values max out at 25 MiB).
-//! - `manifest/<index>`: a small mutable JSON [`Manifest`] naming the segments of one index.
+//! - `manifest/<index>/<version>`: one immutable [`Manifest`] per published version: the base,
+//!   the deltas (oldest first) and the blocklist, each by content hash, with the time it was
+//!   created and the version it was derived from.
+//! - `manifest/<index>`: the pointer: a copy of the live version's manifest. Readers need one
+//!   read to know what to serve; rollback copies an older version there.
 //!
-//! Publishing writes every chunk first and the manifest last, so a reader never sees a manifest
-//! pointing at missing data.
+//! Publishing writes every chunk first, then the version, then the pointer, so a reader never
+//! sees a manifest pointing at missing data, and KV's eventual consistency can only delay a
+//! new version, never mix two.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,12 +24,27 @@ pub const DEFAULT_CHUNK_BYTES: usize = 20 << 20;
 /// KV's hard limit on one value.
 pub const KV_MAX_VALUE_BYTES: usize = 25 << 20;
 
-/// The manifest format version written in [`Manifest::manifest_version`].
-pub const MANIFEST_VERSION: u32 = 1;
+/// The manifest format version written in [`Manifest::manifest_version`]. Version 2 adds
+/// `parent`, blocklist segments and per-segment `entries`; version 1 manifests (one base, no
+/// parent) still parse.
+pub const MANIFEST_VERSION: u32 = 2;
 
-/// The KV key of an index's manifest.
+/// The most segments one manifest may name: a base, up to 63 deltas and a blocklist.
+pub const MAX_SEGMENTS: usize = 65;
+
+/// The KV key of an index's pointer: the live version's manifest.
 pub fn manifest_key(index: &str) -> String {
     format!("manifest/{index}")
+}
+
+/// The KV key of one immutable manifest version.
+pub fn version_key(index: &str, version: u64) -> String {
+    format!("manifest/{index}/{version}")
+}
+
+/// The KV key prefix of every version of an index (for listing).
+pub fn versions_prefix(index: &str) -> String {
+    format!("manifest/{index}/")
 }
 
 /// The KV key of chunk `n` of the segment with content hash `hash`, cut every `chunk_bytes`.
@@ -41,7 +61,7 @@ pub fn valid_index_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-/// One published index.
+/// One published version of an index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Format of this JSON document.
@@ -52,7 +72,11 @@ pub struct Manifest {
     pub version: u64,
     /// When it was published (RFC 3339, UTC).
     pub created: String,
-    /// The segments, oldest first.
+    /// The version this one was derived from (`publish --delta` appends to it); `None` for
+    /// a first publish or a fresh base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<u64>,
+    /// The segments: the base first, then the deltas oldest first, then the blocklist if any.
     pub segments: Vec<SegmentEntry>,
 }
 
@@ -63,8 +87,12 @@ pub struct SegmentEntry {
     pub hash: String,
     /// Size in bytes.
     pub size: u64,
-    /// `base` (the full index) or `delta` (newer rows on top).
+    /// `base` (the full index), `delta` (changes on top) or `blocklist`.
     pub kind: SegmentKind,
+    /// Suggestions plus tombstones (a delta), suggestions (a base) or entries (a blocklist):
+    /// what the compaction policy weighs.
+    #[serde(default)]
+    pub entries: u64,
     /// The chunk keys, in order; their values concatenate to the segment.
     pub chunks: Vec<String>,
 }
@@ -75,30 +103,62 @@ pub struct SegmentEntry {
 pub enum SegmentKind {
     /// A complete index.
     Base,
-    /// Newer rows layered on a base.
+    /// Upserts and deletes layered on a base.
     Delta,
+    /// Phrases and prefixes hidden in every segment.
+    Blocklist,
 }
 
 impl Manifest {
-    /// Parses and checks a manifest read from KV.
+    /// Parses and checks a manifest read from KV: a known format, exactly one base and it
+    /// first, deltas after it, at most one blocklist and it last, at most [`MAX_SEGMENTS`],
+    /// every segment with content-addressed chunks of its own hash.
     pub fn parse(json: &str) -> Result<Manifest, String> {
         let manifest: Manifest =
             serde_json::from_str(json).map_err(|e| format!("manifest is not valid JSON: {e}"))?;
-        if manifest.manifest_version != MANIFEST_VERSION {
+        if !(1..=MANIFEST_VERSION).contains(&manifest.manifest_version) {
             return Err(format!(
-                "manifest version {} is not supported (this reader knows {MANIFEST_VERSION})",
+                "manifest version {} is not supported (this reader knows 1 to {MANIFEST_VERSION})",
                 manifest.manifest_version
             ));
         }
-        if manifest.segments.is_empty() {
+        manifest.check_segments()?;
+        Ok(manifest)
+    }
+
+    /// The structural rules of [`Manifest::parse`] on the segment list.
+    fn check_segments(&self) -> Result<(), String> {
+        let segments = &self.segments;
+        if segments.is_empty() {
             return Err("manifest names no segment".to_string());
         }
-        for s in &manifest.segments {
-            if s.chunks.is_empty() {
-                return Err(format!("segment {} has no chunks", s.hash));
-            }
+        if segments.len() > MAX_SEGMENTS {
+            return Err(format!(
+                "manifest names {} segments, at most {MAX_SEGMENTS}",
+                segments.len()
+            ));
         }
-        Ok(manifest)
+        for (i, s) in segments.iter().enumerate() {
+            let expected = match i {
+                0 => "the base",
+                _ if i + 1 == segments.len() && s.kind == SegmentKind::Blocklist => "a blocklist",
+                _ => "a delta",
+            };
+            let ok = match s.kind {
+                SegmentKind::Base => i == 0,
+                SegmentKind::Delta => i > 0,
+                SegmentKind::Blocklist => i > 0 && i + 1 == segments.len(),
+            };
+            if !ok {
+                return Err(format!(
+                    "segment {i} ({}) is a {:?} where {expected} belongs: the base comes first, \
+                     then deltas, then at most one blocklist",
+                    s.hash, s.kind
+                ));
+            }
+            s.check_chunks()?;
+        }
+        Ok(())
     }
 
     /// Total bytes of all segments, saturating: sizes come from outside, and a sum past
@@ -108,11 +168,67 @@ impl Manifest {
             .iter()
             .fold(0u64, |total, s| total.saturating_add(s.size))
     }
+
+    /// The base segment.
+    pub fn base(&self) -> Option<&SegmentEntry> {
+        self.segments.first().filter(|s| s.kind == SegmentKind::Base)
+    }
+
+    /// The deltas, oldest first.
+    pub fn deltas(&self) -> impl Iterator<Item = &SegmentEntry> {
+        self.segments.iter().filter(|s| s.kind == SegmentKind::Delta)
+    }
+
+    /// The blocklist, if any.
+    pub fn blocklist(&self) -> Option<&SegmentEntry> {
+        self.segments.iter().find(|s| s.kind == SegmentKind::Blocklist)
+    }
+
+    /// Every chunk key this version references.
+    pub fn chunk_keys(&self) -> impl Iterator<Item = &str> {
+        self.segments
+            .iter()
+            .flat_map(|s| s.chunks.iter().map(String::as_str))
+    }
+}
+
+impl SegmentEntry {
+    /// Refuses a segment without chunks, or with a chunk key that is not one of its own
+    /// content-addressed keys (`seg/<hash>/<chunk_bytes>/<n>`, `n` counting from 0): readers
+    /// cache segments by hash, so a chunk of other bytes must not hide under it.
+    fn check_chunks(&self) -> Result<(), String> {
+        let valid_hash =
+            self.hash.len() == 64 && self.hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if !valid_hash {
+            return Err(format!("segment hash {:?} is not 64 lowercase hex digits", self.hash));
+        }
+        if self.chunks.is_empty() {
+            return Err(format!("segment {} has no chunks", self.hash));
+        }
+        let prefix = format!("seg/{}/", self.hash);
+        for (n, key) in self.chunks.iter().enumerate() {
+            let ok = key
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(size, index)| {
+                    size.parse::<usize>().is_ok_and(|b| b > 0) && index == n.to_string()
+                });
+            if !ok {
+                return Err(format!(
+                    "chunk {n} of segment {} is {key:?}, expected {prefix}<chunk bytes>/{n}",
+                    self.hash
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const H: &str = "ab00000000000000000000000000000000000000000000000000000000000000";
 
     #[test]
     fn round_trip_and_checks() {
@@ -121,11 +237,13 @@ mod tests {
             index: "cities".into(),
             version: 7,
             created: "2026-11-30T00:00:00Z".into(),
+            parent: None,
             segments: vec![SegmentEntry {
-                hash: "ab".into(),
+                hash: H.into(),
                 size: 10,
                 kind: SegmentKind::Base,
-                chunks: vec![chunk_key("ab", 1024, 0)],
+                entries: 3,
+                chunks: vec![chunk_key(H, 1024, 0)],
             }],
         };
         let json = serde_json::to_string(&m).unwrap();
@@ -141,5 +259,56 @@ mod tests {
         assert_eq!(huge.total_bytes(), u64::MAX);
         assert!(valid_index_name("cities-en_2"));
         assert!(!valid_index_name("Cities") && !valid_index_name("") && !valid_index_name("a/b"));
+    }
+
+    #[test]
+    fn segment_order_and_chunks_are_checked() {
+        let entry = |kind, tag: char| {
+            let hash: String = std::iter::repeat(tag).take(64).collect();
+            SegmentEntry {
+                chunks: vec![chunk_key(&hash, 100, 0)],
+                hash,
+                size: 1,
+                kind,
+                entries: 1,
+            }
+        };
+        let with = |segments: Vec<SegmentEntry>| Manifest {
+            manifest_version: MANIFEST_VERSION,
+            index: "i".into(),
+            version: 2,
+            created: "2026-12-01T00:00:00Z".into(),
+            parent: Some(1),
+            segments,
+        };
+        let parse = |m: &Manifest| Manifest::parse(&serde_json::to_string(m).unwrap());
+        let good = with(vec![
+            entry(SegmentKind::Base, 'a'),
+            entry(SegmentKind::Delta, 'b'),
+            entry(SegmentKind::Delta, 'c'),
+            entry(SegmentKind::Blocklist, 'd'),
+        ]);
+        assert_eq!(parse(&good).unwrap(), good);
+        assert_eq!(good.deltas().count(), 2);
+        assert_eq!(good.chunk_keys().count(), 4);
+        for bad in [
+            vec![entry(SegmentKind::Delta, 'b')],
+            vec![entry(SegmentKind::Base, 'a'), entry(SegmentKind::Base, 'b')],
+            vec![
+                entry(SegmentKind::Base, 'a'),
+                entry(SegmentKind::Blocklist, 'd'),
+                entry(SegmentKind::Delta, 'b'),
+            ],
+        ] {
+            assert!(parse(&with(bad)).unwrap_err().contains("belongs"));
+        }
+        let mut foreign = good.clone();
+        foreign.segments[1].chunks[0] = chunk_key(&"e".repeat(64), 100, 0);
+        assert!(parse(&foreign).unwrap_err().contains("expected seg/"));
+        let mut v1 = serde_json::to_value(with(vec![entry(SegmentKind::Base, 'a')])).unwrap();
+        v1["manifest_version"] = 1.into();
+        v1.as_object_mut().unwrap().remove("parent");
+        v1["segments"][0].as_object_mut().unwrap().remove("entries");
+        assert!(Manifest::parse(&v1.to_string()).is_ok());
     }
 }
