@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use edgesuggest::{BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
+use edgesuggest::{
+    BlocklistBuilder, BuildError, BuildOptions, BuiltSegment, DeltaBuilder, SegmentBuilder,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::input::{self, Fault, Format, Reading, Row, Source};
+use crate::input::{self, Change, Fault, Format, Reading, Row, Source};
 
 /// Bad rows printed before the rest are only counted.
 const MAX_FAULTS_SHOWN: usize = 20;
@@ -39,6 +41,18 @@ const MAX_FAULTS_SHOWN: usize = 20;
 /// fails the build whatever --max-errors says. A UTF-8 byte-order mark at the start of a file
 /// and CRLF line endings are accepted.
 ///
+/// --delta builds a delta segment from change sets instead: NDJSON lines
+/// `{"op":"upsert","phrase":...,"score":N,"payload"?:{...},"categories"?:[...]}` (the
+/// suggestion becomes exactly this: an absolute score, this display form, payload and
+/// categories) and `{"op":"delete","phrase":...}`. Later changes to the same normalized key
+/// win, across all inputs in order. Layer it over a base with `query --delta` or `publish
+/// --delta`; build it with --word-starts exactly when the base was.
+///
+/// --blocklist builds a blocklist segment from plain text files: one phrase a line (hides the
+/// suggestion whose normalized key equals it), or `prefix*` (hides every suggestion whose key
+/// starts with the normalized prefix: `new *` hides "new york" but not "newark"); blank lines
+/// and `#` comments are skipped.
+///
 /// The segment appears atomically: it is written to a temporary file in the output's directory,
 /// synced, then renamed over SEGMENT, so an existing SEGMENT is only ever replaced by a complete
 /// new one, even if the build is killed.
@@ -47,7 +61,9 @@ const MAX_FAULTS_SHOWN: usize = 20;
   edgesuggest build queries.tsv -o queries.seg
   edgesuggest build titles.csv.gz more.ndjson -o all.seg --max-errors 100
   edgesuggest build cities.tsv -o cities.seg --word-starts
-  zcat log.tsv.gz | edgesuggest build - --format tsv -o log.seg")]
+  zcat log.tsv.gz | edgesuggest build - --format tsv -o log.seg
+  edgesuggest build --delta changes.ndjson -o delta-0001.seg
+  edgesuggest build --blocklist blocked.txt -o blocklist.seg")]
 pub struct BuildArgs {
     /// Input files; `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]
@@ -78,26 +94,85 @@ pub struct BuildArgs {
     #[arg(long)]
     word_starts: bool,
 
+    /// The inputs are change sets (NDJSON upserts and deletes): write a delta segment.
+    #[arg(long, conflicts_with = "blocklist")]
+    delta: bool,
+
+    /// The inputs are blocklists (phrases and `prefix*` lines): write a blocklist segment.
+    #[arg(long, conflicts_with_all = ["word_starts", "format"])]
+    blocklist: bool,
+
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// What the inputs hold and what is built from them.
+enum Builder {
+    Rows(SegmentBuilder),
+    Changes(DeltaBuilder),
+    Blocklist(BlocklistBuilder),
+}
+
+impl Builder {
+    fn new(args: &BuildArgs) -> Builder {
+        let options = BuildOptions {
+            max_phrase_bytes: args.max_phrase_bytes,
+            word_starts: args.word_starts,
+            ..BuildOptions::default()
+        };
+        if args.delta {
+            Builder::Changes(DeltaBuilder::with_options(options))
+        } else if args.blocklist {
+            Builder::Blocklist(BlocklistBuilder::new())
+        } else {
+            Builder::Rows(SegmentBuilder::with_options(options))
+        }
+    }
+
+    /// Rows, changes or entries collected.
+    fn len(&self) -> usize {
+        match self {
+            Builder::Rows(b) => b.rows(),
+            Builder::Changes(b) => b.len(),
+            Builder::Blocklist(b) => b.len(),
+        }
+    }
+
+    fn finish(self) -> Result<BuiltSegment, BuildError> {
+        match self {
+            Builder::Rows(b) => b.finish(),
+            Builder::Changes(b) => b.finish(),
+            Builder::Blocklist(b) => b.finish(),
+        }
+    }
+
+    /// Whether an input with nothing in it may still be written: an empty change set (a
+    /// quiet minute) or an empty blocklist (everything unblocked) means something.
+    fn may_be_empty(&self) -> bool {
+        !matches!(self, Builder::Rows(_))
+    }
 }
 
 /// Reads every input into a builder, refuses the build when too many rows were bad, then
 /// writes the segment atomically and prints a summary.
 pub fn run(args: BuildArgs) -> Result<()> {
     let started = Instant::now();
-    let sources = resolve_sources(&args.inputs, args.format)?;
+    let format = match (args.delta || args.blocklist, args.format) {
+        (true, Some(f)) if f != Format::Ndjson || args.blocklist => {
+            bail!("--format does not apply to --delta (always NDJSON) or --blocklist (plain text)")
+        }
+        (true, _) => Some(Format::Ndjson),
+        (false, f) => f,
+    };
+    let sources = resolve_sources(&args.inputs, format)?;
     let total_bytes = check_inputs(&sources)?;
     let out_dir = output_dir(&args.output)?;
     let progress = progress_bar(&sources, total_bytes, args.quiet);
-    let mut builder = SegmentBuilder::with_options(BuildOptions {
-        max_phrase_bytes: args.max_phrase_bytes,
-        word_starts: args.word_starts,
-        ..BuildOptions::default()
-    });
+    let mut builder = Builder::new(&args);
     let counts = read_all(&sources, args.max_line_bytes, &mut builder, &progress)?;
-    if let Err(e) = check_counts(&counts, builder.rows(), args.max_errors) {
+    let (kept, may_be_empty) = (builder.len(), builder.may_be_empty());
+    if let Err(e) = check_counts(&counts, kept, args.max_errors, may_be_empty) {
         progress.finish_and_clear();
         return Err(e);
     }
@@ -105,6 +180,12 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let built = builder.finish()?;
     write_atomically(&out_dir, &args.output, &built.bytes)?;
     progress.finish_and_clear();
+    if !args.quiet && args.delta {
+        let deletes = kept as u64 - built.suggestions;
+        println!("delta: {} upsert(s), {deletes} delete(s)", built.suggestions);
+    } else if !args.quiet && args.blocklist {
+        println!("blocklist: {kept} entr{}", if kept == 1 { "y" } else { "ies" });
+    }
     if !args.quiet {
         print_summary(
             &args.output,
@@ -175,7 +256,7 @@ fn check_inputs(sources: &[(Source, Format)]) -> Result<u64> {
 fn read_all(
     sources: &[(Source, Format)],
     max_line_bytes: usize,
-    builder: &mut SegmentBuilder,
+    builder: &mut Builder,
     progress: &ProgressBar,
 ) -> Result<Counts> {
     // Shared by the good-row and the bad-row callbacks: a good row can still be refused by
@@ -190,10 +271,10 @@ fn read_all(
                 progress.suspend(|| eprintln!("bad row: {name}:{line}: {message}"));
             }
         };
-        let mut on_row = |row: Row| -> Result<()> {
+        let added = |line: u64, result: Result<(), BuildError>| -> Result<()> {
             read.set(read.get() + 1);
-            match add_row(builder, &row) {
-                Err(e) if e.is_row_error() => report(row.line, &e.to_string()),
+            match result {
+                Err(e) if e.is_row_error() => report(line, &e.to_string()),
                 other => other?,
             }
             Ok(())
@@ -209,7 +290,33 @@ fn read_all(
             format: *format,
             max_line_bytes,
         };
-        input::read_rows(reader, how, &mut on_row, &mut on_fault)?;
+        match builder {
+            Builder::Rows(b) => input::read_rows(
+                reader,
+                how,
+                &mut |row| added(row.line, add_row(b, &row)),
+                &mut on_fault,
+            )?,
+            Builder::Changes(b) => input::read_changes(
+                reader,
+                how,
+                &mut |change| match change {
+                    Change::Upsert(row) => {
+                        let payload = row.payload.as_deref();
+                        let upserted = b.upsert(&row.phrase, row.score, payload, &row.categories);
+                        added(row.line, upserted)
+                    }
+                    Change::Delete { line, phrase } => added(line, b.delete(&phrase)),
+                },
+                &mut on_fault,
+            )?,
+            Builder::Blocklist(b) => input::read_text_lines(reader, how, &mut |line, text| {
+                match text {
+                    Ok(text) => added(line, b.add_line(text)),
+                    Err(message) => on_fault(Fault { line, message }),
+                }
+            })?,
+        }
     }
     let rejected = rejected.get();
     if rejected as usize > MAX_FAULTS_SHOWN {
@@ -227,8 +334,9 @@ fn add_row(builder: &mut SegmentBuilder, row: &Row) -> Result<(), BuildError> {
     builder.add_row(&row.phrase, row.score, payload, &row.categories)
 }
 
-/// Refuses the build when more rows were bad than `--max-errors` allows, or none was good.
-fn check_counts(counts: &Counts, rows: usize, max_errors: u64) -> Result<()> {
+/// Refuses the build when more rows were bad than `--max-errors` allows, or none was good
+/// (unless an empty result means something: a delta or a blocklist).
+fn check_counts(counts: &Counts, rows: usize, max_errors: u64, may_be_empty: bool) -> Result<()> {
     let Counts { read, rejected } = *counts;
     if rejected > max_errors {
         bail!(
@@ -236,7 +344,7 @@ fn check_counts(counts: &Counts, rows: usize, max_errors: u64) -> Result<()> {
              the rows above, or pass --max-errors {rejected} to skip them"
         );
     }
-    if rows == 0 {
+    if rows == 0 && !may_be_empty {
         bail!("no rows to build from ({read} read, {rejected} rejected); nothing was written");
     }
     Ok(())

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+mod changes;
 mod csv_rows;
 mod ndjson;
+
+pub use changes::{read_changes, Change};
 
 use clap::ValueEnum;
 use ndjson::parse_ndjson;
@@ -257,6 +260,38 @@ fn read_lines(
     }
 }
 
+/// Reads a plain text file a line at a time (a blocklist), with the checks rows get: the
+/// length limit, UTF-8, no NUL, a byte-order mark only at the start. `on_line` gets each
+/// non-empty line's number and text, or why it is bad.
+pub fn read_text_lines(
+    mut reader: Box<dyn BufRead>,
+    how: Reading,
+    on_line: &mut dyn FnMut(u64, std::result::Result<&str, String>) -> Result<()>,
+) -> Result<()> {
+    let mut buf = Vec::with_capacity(256);
+    let mut line = 0u64;
+    loop {
+        let read = read_line(reader.as_mut(), &mut buf, how.max_line_bytes)
+            .with_context(|| format!("cannot read {} after line {line}", how.name))?;
+        line += 1;
+        match read {
+            Line::End => return Ok(()),
+            Line::TooLong(len) => on_line(
+                line,
+                Err(format!(
+                    "line is {len} bytes, over the limit of {} (--max-line-bytes)",
+                    how.max_line_bytes
+                )),
+            )?,
+            Line::Read => {
+                if let Some(bytes) = line_content(&buf, line == 1) {
+                    on_line(line, line_text(bytes))?;
+                }
+            }
+        }
+    }
+}
+
 /// A line without its `\r` (CRLF endings) and, on the first line, without a UTF-8 byte-order
 /// mark; `None` when nothing is left.
 fn line_content(line: &[u8], first: bool) -> Option<&[u8]> {
@@ -267,9 +302,18 @@ fn line_content(line: &[u8], first: bool) -> Option<&[u8]> {
     (!bytes.is_empty()).then_some(bytes)
 }
 
-/// Parses one TSV or NDJSON line. A NUL byte anywhere refuses the line: text never holds one,
-/// and it is the first sign of UTF-16 or binary input.
+/// Parses one TSV or NDJSON line.
 fn parse_line(bytes: &[u8], format: Format) -> Parsed {
+    let text = line_text(bytes)?;
+    match format {
+        Format::Tsv => parse_tsv(text),
+        _ => parse_ndjson(text),
+    }
+}
+
+/// The text of a TSV or NDJSON line. A NUL byte anywhere refuses the line: text never holds
+/// one, and it is the first sign of UTF-16 or binary input.
+fn line_text(bytes: &[u8]) -> std::result::Result<&str, String> {
     if let Some(at) = bytes.iter().position(|&b| b == 0) {
         return Err(format!(
             "NUL byte at byte {at} of the line; NUL comes from binary or UTF-16 input: re-encode \
@@ -279,16 +323,12 @@ fn parse_line(bytes: &[u8], format: Format) -> Parsed {
     if bytes.starts_with(UTF8_BOM) {
         return Err(LATER_BOM.to_string());
     }
-    match std::str::from_utf8(bytes) {
-        Err(e) => Err(format!(
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
             "invalid UTF-8 at byte {} of the line; re-encode the input as UTF-8",
             e.valid_up_to()
-        )),
-        Ok(text) => match format {
-            Format::Tsv => parse_tsv(text),
-            _ => parse_ndjson(text),
-        },
-    }
+        )
+    })
 }
 
 type Parsed = std::result::Result<(String, u64, Option<String>, Vec<String>), String>;

@@ -13,7 +13,7 @@ const OVER_U64: f64 = 18_446_744_073_709_551_616.0;
 /// A row's top-level object. Unlike [`serde_json::Value`], which keeps the last of repeated
 /// keys, it refuses an object that names a key twice: `{"score": 1, "score": 9}` has no one
 /// meaning.
-struct Object(Map<String, Value>);
+pub(super) struct Object(pub(super) Map<String, Value>);
 
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Object, D::Error> {

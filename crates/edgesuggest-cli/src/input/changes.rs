@@ -1,0 +1,135 @@
+//! Change sets for `build --delta`: NDJSON, one change a line:
+//! `{"op": "upsert", "phrase": "...", "score": N, "payload"?: {...}, "categories"?: [...]}` or
+//! `{"op": "delete", "phrase": "..."}`.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::ndjson::{parse_ndjson, Object};
+use super::{check_phrase, line_content, line_text, read_line, Fault, Line, Reading, Row};
+
+/// One good change.
+#[derive(Debug)]
+pub enum Change {
+    /// Set the phrase's suggestion to exactly this row (absolute score).
+    Upsert(Row),
+    /// Remove the phrase's suggestion.
+    Delete { line: u64, phrase: String },
+}
+
+/// Reads every change of `reader`, calling `on_change` for good ones and `on_fault` for bad
+/// ones (`file:line` as for rows). Errors only when the input itself cannot be read.
+pub fn read_changes(
+    mut reader: Box<dyn BufRead>,
+    how: Reading,
+    on_change: &mut dyn FnMut(Change) -> Result<()>,
+    on_fault: &mut dyn FnMut(Fault) -> Result<()>,
+) -> Result<()> {
+    let mut buf = Vec::with_capacity(256);
+    let mut line = 0u64;
+    loop {
+        let read = read_line(reader.as_mut(), &mut buf, how.max_line_bytes)
+            .with_context(|| format!("cannot read {} after line {line}", how.name))?;
+        line += 1;
+        let parsed = match read {
+            Line::End => return Ok(()),
+            Line::TooLong(len) => Err(format!(
+                "line is {len} bytes, over the limit of {} (--max-line-bytes); is a newline \
+                 missing? Split the line, or raise --max-line-bytes",
+                how.max_line_bytes
+            )),
+            Line::Read => match line_content(&buf, line == 1) {
+                Some(bytes) => line_text(bytes).and_then(|text| parse_change(text, line)),
+                None => continue,
+            },
+        };
+        match parsed {
+            Ok(change) => on_change(change)?,
+            Err(message) => on_fault(Fault { line, message })?,
+        }
+    }
+}
+
+/// Parses one change line.
+fn parse_change(text: &str, line: u64) -> Result<Change, String> {
+    let Object(object) = serde_json::from_str(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => e.to_string(),
+        _ => format!("invalid JSON: {e}"),
+    })?;
+    match object.get("op") {
+        Some(Value::String(op)) if op == "upsert" => {
+            let (phrase, score, payload, categories) = check_phrase(parse_ndjson(text)?)?;
+            Ok(Change::Upsert(Row {
+                line,
+                phrase,
+                score,
+                payload,
+                categories,
+            }))
+        }
+        Some(Value::String(op)) if op == "delete" => {
+            let phrase = match object.get("phrase") {
+                Some(Value::String(s)) => s.clone(),
+                Some(_) => return Err("\"phrase\" must be a string".to_string()),
+                None => return Err("missing \"phrase\"".to_string()),
+            };
+            if let Some(extra) = ["score", "payload", "categories"]
+                .iter()
+                .find(|k| object.contains_key(**k))
+            {
+                return Err(format!(
+                    "a delete takes only \"op\" and \"phrase\", not {extra:?}: to change a \
+                     suggestion, upsert it"
+                ));
+            }
+            let (phrase, ..) = check_phrase((phrase, 0, None, Vec::new()))?;
+            Ok(Change::Delete { line, phrase })
+        }
+        Some(other) => Err(format!(
+            "\"op\" must be \"upsert\" or \"delete\", not {other}"
+        )),
+        None => Err(
+            "missing \"op\": each change is {\"op\":\"upsert\",\"phrase\":...,\"score\":...} or \
+             {\"op\":\"delete\",\"phrase\":...}"
+                .to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(text: &str) -> String {
+        parse_change(text, 1).unwrap_err()
+    }
+
+    #[test]
+    fn upserts_and_deletes() {
+        match parse_change(r#"{"op":"upsert","phrase":"a","score":3,"categories":["x"]}"#, 4) {
+            Ok(Change::Upsert(row)) => {
+                assert_eq!((row.line, row.phrase.as_str(), row.score), (4, "a", 3));
+                assert_eq!(row.categories, ["x"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_change(r#"{"op":"delete","phrase":"a"}"#, 2) {
+            Ok(Change::Delete { line: 2, phrase }) => assert_eq!(phrase, "a"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_changes_say_why() {
+        assert!(fault(r#"{"phrase":"a","score":1}"#).contains("missing \"op\""));
+        assert!(fault(r#"{"op":"insert","phrase":"a"}"#).contains("\"upsert\" or \"delete\""));
+        assert!(fault(r#"{"op":"upsert","phrase":"a"}"#).contains("missing score"));
+        assert!(fault(r#"{"op":"delete"}"#).contains("missing \"phrase\""));
+        assert!(fault(r#"{"op":"delete","phrase":"a","score":2}"#).contains("upsert it"));
+        assert!(fault(r#"{"op":"delete","op":"upsert","phrase":"a"}"#).contains("duplicate key"));
+        assert!(fault(r#"{"op":"delete","phrase":"a\u0000"}"#).contains("NUL"));
+        assert!(fault("[1]").contains("expected a JSON object"));
+    }
+}
