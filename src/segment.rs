@@ -250,6 +250,10 @@ impl<'a> View<'a> {
 pub struct SegmentInfo {
     /// Format version.
     pub format_version: u32,
+    /// Base, delta or blocklist.
+    pub kind: SegmentKind,
+    /// Keys a delta deletes, or entries of a blocklist (0 for a base).
+    pub extra_entries: u64,
     /// Normalizer id and version the keys were built with.
     pub normalizer: (u32, u32),
     /// Distinct suggestions.
@@ -440,6 +444,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
     pub fn info(&self) -> SegmentInfo {
         SegmentInfo {
             format_version: self.header.format_version,
+            kind: self.kind(),
+            extra_entries: self.extra_entries(),
             normalizer: (self.header.normalizer_id, self.header.normalizer_version),
             suggestions: self.header.suggestion_count,
             source_rows: self.header.source_rows,

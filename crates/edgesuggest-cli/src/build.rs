@@ -374,7 +374,7 @@ fn print_summary(output: &Path, built: &BuiltSegment, counts: &Counts, seconds: 
     }
 }
 
-fn output_dir(output: &Path) -> Result<PathBuf> {
+pub(crate) fn output_dir(output: &Path) -> Result<PathBuf> {
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -395,7 +395,7 @@ fn output_dir(output: &Path) -> Result<PathBuf> {
 /// Writes to a temporary file in the same directory, syncs it, then renames it over `output`
 /// and syncs the directory: a build killed at any moment leaves either the previous file or the
 /// complete new one at `output` (and at worst a hidden `.edgesuggest-*.seg.tmp` beside it).
-fn write_atomically(dir: &Path, output: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(dir: &Path, output: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".edgesuggest-")
         .suffix(".seg.tmp")

@@ -4,35 +4,58 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Args;
-use edgesuggest::SegmentInfo;
+use edgesuggest::{SegmentInfo, SegmentKind, Stack};
 
-/// Show a segment's header, counts and section sizes.
+/// Show segments' kind (base, delta, blocklist), header, counts and section sizes.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  edgesuggest inspect cities.seg
+  edgesuggest inspect cities.seg delta-1.seg blocklist.seg --json")]
 pub struct InspectArgs {
-    /// The segment file.
-    segment: PathBuf,
-    /// Print JSON.
+    /// Segment files: bases, deltas or blocklists.
+    #[arg(required = true, value_name = "SEGMENT")]
+    segments: Vec<PathBuf>,
+    /// Print JSON (an object for one segment, an array for several).
     #[arg(long)]
     json: bool,
 }
 
-/// Check a segment: checksum, then every entry of every section.
+/// Check segments: checksum, then every entry of every section.
 ///
-/// Exits 0 and prints a one-line summary when the segment is sound, 1 with the reason when not.
+/// Given several (a base, then deltas oldest first, and at most one blocklist), also checks
+/// that they form one index: kinds in order, the same word-start setting. Exits 0 and prints a
+/// summary line per segment when all are sound, 1 with the reason when not.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  edgesuggest verify cities.seg
+  edgesuggest verify cities.seg delta-1.seg delta-2.seg blocklist.seg")]
 pub struct VerifyArgs {
-    /// The segment file.
-    segment: PathBuf,
+    /// Segment files.
+    #[arg(required = true, value_name = "SEGMENT")]
+    segments: Vec<PathBuf>,
 }
 
-/// Prints the segment's header, counts and section sizes, as a table or as JSON.
+/// Prints each segment's header, counts and section sizes, as a table or as JSON.
 pub fn run_inspect(args: InspectArgs) -> Result<()> {
-    let segment = crate::read_segment(&args.segment)?;
-    let info = segment.info();
+    let mut infos = Vec::new();
+    for path in &args.segments {
+        infos.push((path, crate::read_segment(path)?.info()));
+    }
     if args.json {
-        println!("{:#}", info_json(&args.segment, &info));
+        let mut all: Vec<serde_json::Value> =
+            infos.iter().map(|(p, i)| info_json(p, i)).collect();
+        let value = match all.len() {
+            1 => all.remove(0),
+            _ => serde_json::Value::Array(all),
+        };
+        println!("{value:#}");
     } else {
-        print_info(&args.segment, &info);
+        for (i, (path, info)) in infos.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            print_info(path, info);
+        }
     }
     Ok(())
 }
@@ -51,7 +74,9 @@ fn info_json(path: &Path, info: &SegmentInfo) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "file": path.display().to_string(),
+        "kind": info.kind.name(),
         "format_version": info.format_version,
+        "deletes_or_entries": info.extra_entries,
         "normalizer": {"id": info.normalizer.0, "version": info.normalizer.1},
         "suggestions": info.suggestions,
         "source_rows": info.source_rows,
@@ -68,7 +93,13 @@ fn info_json(path: &Path, info: &SegmentInfo) -> serde_json::Value {
 fn print_info(path: &Path, info: &SegmentInfo) {
     let per = |b: u64| b as f64 / info.suggestions.max(1) as f64;
     println!("segment          {}", path.display());
+    println!("kind             {}", info.kind.name());
     println!("format version   {}", info.format_version);
+    match info.kind {
+        SegmentKind::Delta => println!("deletes          {}", info.extra_entries),
+        SegmentKind::Blocklist => println!("entries          {}", info.extra_entries),
+        SegmentKind::Base => {}
+    }
     println!(
         "normalizer       id {} v{}",
         info.normalizer.0, info.normalizer.1
@@ -101,18 +132,32 @@ fn print_info(path: &Path, info: &SegmentInfo) {
     }
 }
 
+/// Verifies every segment deeply, then (for several) that they form one stack.
 pub fn run_verify(args: VerifyArgs) -> Result<()> {
-    let segment = crate::read_segment(&args.segment)?;
-    segment
-        .verify_deep()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.segment.display()))?;
-    let info = segment.info();
-    println!(
-        "ok: {} ({} suggestions, {} bytes, format v{})",
-        args.segment.display(),
-        info.suggestions,
-        info.bytes,
-        info.format_version
-    );
+    let mut segments = Vec::new();
+    for path in &args.segments {
+        let segment = crate::read_segment(path)?;
+        segment
+            .verify_deep()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let info = segment.info();
+        println!(
+            "ok: {} ({}, {} suggestions, {} bytes, format v{})",
+            path.display(),
+            info.kind.name(),
+            info.suggestions,
+            info.bytes,
+            info.format_version
+        );
+        segments.push(segment);
+    }
+    if segments.len() > 1 {
+        let stack = Stack::from_segments(segments)?;
+        println!(
+            "ok: one index: a base, {} delta(s){}",
+            stack.deltas().len(),
+            if stack.blocklist().is_some() { " and a blocklist" } else { "" }
+        );
+    }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! `edgesuggest`: build, query, inspect and verify edgesuggest segments.
 
 mod build;
+mod compact;
 mod input;
 mod inspect;
 mod publish;
 mod query;
+mod stack;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,9 @@ Quick start:
   edgesuggest build cities.tsv -o cities.seg
   edgesuggest query cities.seg 'new y'
   edgesuggest query cities.seg --batch queries.txt > answers.ndjson
+  edgesuggest build --delta changes.ndjson -o delta.seg
+  edgesuggest query cities.seg 'new y' --delta delta.seg
+  edgesuggest compact cities.seg delta.seg -o cities-2.seg
   edgesuggest inspect cities.seg
   edgesuggest publish cities.seg --index cities --local";
 
@@ -38,6 +43,7 @@ struct Cli {
 enum Command {
     Build(build::BuildArgs),
     Query(query::QueryArgs),
+    Compact(compact::CompactArgs),
     Inspect(inspect::InspectArgs),
     Verify(inspect::VerifyArgs),
     Publish(publish::PublishArgs),
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::run(args),
         Command::Query(args) => query::run(args),
+        Command::Compact(args) => compact::run(args),
         Command::Inspect(args) => inspect::run_inspect(args),
         Command::Verify(args) => inspect::run_verify(args),
         Command::Publish(args) => publish::run(args),

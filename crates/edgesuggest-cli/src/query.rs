@@ -5,11 +5,18 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use edgesuggest::{Fuzziness, Searcher, Segment, SuggestOptions, Suggestion, Suggestions};
+use edgesuggest::{Fuzziness, Searcher, Stack, SuggestOptions, Suggestion, Suggestions};
 use edgesuggest_json::SuggestionJson;
 use serde::Serialize;
 
-/// Ask a segment for suggestions.
+/// Ask a segment, or a base with its deltas and blocklist, for suggestions.
+///
+/// --delta layers delta segments (from `build --delta`, oldest first) over the base: for each
+/// phrase the newest segment that holds it decides its score and text, or deletes it.
+/// --blocklist hides phrases and `prefix*` matches (a blocklist file or segment).
+/// --manifest answers from a published index version instead (its segments are read from
+/// --segments DIR, by default the manifest's directory); the only positional argument is then
+/// the query.
 ///
 /// The query is normalized like the phrases were (case, accents, whitespace). A trailing space
 /// asks for a word boundary: 'new ' matches 'New York' but not 'Newark'.
@@ -27,14 +34,32 @@ use serde::Serialize;
   edgesuggest query cities.seg 'san' -k 3 --json
   edgesuggest query cities.seg 'sna fran' --fuzzy auto
   edgesuggest query cities.seg 'par' --cat capital,city
-  printf 'new\\nlos \\n' | edgesuggest query cities.seg --batch -")]
+  printf 'new\\nlos \\n' | edgesuggest query cities.seg --batch -
+  edgesuggest query cities.seg 'par' --delta d1.seg --delta d2.seg --blocklist blocked.txt
+  edgesuggest query --manifest store/manifest.json 'par'")]
 pub struct QueryArgs {
-    /// The segment file.
-    segment: PathBuf,
+    /// The (base) segment file; omit with --manifest.
+    #[arg(value_name = "SEGMENT", required_unless_present = "manifest")]
+    segment: Option<String>,
 
     /// The query (omit with --batch).
-    #[arg(required_unless_present = "batch", conflicts_with = "batch")]
     query: Option<String>,
+
+    /// A delta segment to layer over the base; repeat, oldest first.
+    #[arg(long = "delta", value_name = "DELTA.seg", conflicts_with = "manifest")]
+    deltas: Vec<PathBuf>,
+
+    /// Hide the phrases and `prefix*` lines of this blocklist (text file or segment).
+    #[arg(long, value_name = "FILE", conflicts_with = "manifest")]
+    blocklist: Option<PathBuf>,
+
+    /// Answer from the index version this manifest names.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+
+    /// Where the manifest's segments are (`<hash>.seg` or chunk files at their KV keys).
+    #[arg(long, value_name = "DIR", requires = "manifest")]
+    segments: Option<PathBuf>,
 
     /// How many suggestions to return (at most 1000, the engine's limit).
     #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=edgesuggest::MAX_K as i64))]
@@ -86,18 +111,22 @@ fn items<'a>(hits: &[Suggestion<'a>]) -> Vec<SuggestionJson<'a>> {
 
 /// Answers one query (a table, or JSON with `--json`) or a batch of them (JSON lines).
 pub fn run(args: QueryArgs) -> Result<()> {
-    let segment = crate::read_segment(&args.segment)?;
+    let (stack, query) = open(&args)?;
     let mut searcher = Searcher::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let options = suggest_options(&args);
     if let Some(batch) = &args.batch {
-        return run_batch(&segment, &mut searcher, batch, &options, &mut out);
+        if query.is_some() {
+            bail!("give either a QUERY or --batch FILE, not both");
+        }
+        return run_batch(&stack, &mut searcher, batch, &options, &mut out);
     }
-    let Some(query) = args.query.as_deref() else {
+    let Some(query) = query else {
         bail!("give a QUERY or --batch FILE");
     };
-    let found = searcher.search(&segment, query, &options)?;
+    let found = searcher.search(&stack, &query, &options)?;
+    let query = query.as_str();
     if args.json {
         write_answer(&mut out, query, &found)?;
     } else {
@@ -105,6 +134,24 @@ pub fn run(args: QueryArgs) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The stack to answer from and the query: with --manifest, the only positional argument is
+/// the query.
+fn open(args: &QueryArgs) -> Result<(Stack<Vec<u8>>, Option<String>)> {
+    if let Some(manifest) = &args.manifest {
+        if args.query.is_some() {
+            bail!("with --manifest, give only the query (the manifest names the segments)");
+        }
+        let (_, stack) = crate::stack::open_manifest(manifest, args.segments.as_deref())?;
+        return Ok((stack, args.segment.clone()));
+    }
+    let Some(base) = &args.segment else {
+        bail!("give a SEGMENT (or --manifest FILE)");
+    };
+    let stack =
+        crate::stack::open_files(&PathBuf::from(base), &args.deltas, args.blocklist.as_deref())?;
+    Ok((stack, args.query.clone()))
 }
 
 /// The engine's options from the command line.
@@ -175,7 +222,7 @@ fn notes(hit: &Suggestion<'_>) -> String {
 }
 
 fn run_batch(
-    segment: &Segment<Vec<u8>>,
+    stack: &Stack<Vec<u8>>,
     searcher: &mut Searcher,
     batch: &PathBuf,
     options: &SuggestOptions,
@@ -198,7 +245,7 @@ fn run_batch(
         let query = std::str::from_utf8(&line)
             .with_context(|| format!("batch line {number} is not UTF-8"))?;
         let found = searcher
-            .search(segment, query, options)
+            .search(stack, query, options)
             .with_context(|| format!("batch line {number}"))?;
         write_answer(out, query, &found)?;
     }
