@@ -260,13 +260,16 @@ fn read_lines(
     }
 }
 
+/// One line of a plain text file, or why it is bad.
+pub type TextLine<'a> = std::result::Result<&'a str, String>;
+
 /// Reads a plain text file a line at a time (a blocklist), with the checks rows get: the
 /// length limit, UTF-8, no NUL, a byte-order mark only at the start. `on_line` gets each
 /// non-empty line's number and text, or why it is bad.
 pub fn read_text_lines(
     mut reader: Box<dyn BufRead>,
     how: Reading,
-    on_line: &mut dyn FnMut(u64, std::result::Result<&str, String>) -> Result<()>,
+    on_line: &mut dyn FnMut(u64, TextLine) -> Result<()>,
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(256);
     let mut line = 0u64;
