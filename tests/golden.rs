@@ -1,5 +1,5 @@
-//! The golden segment of format v1: today's builder must still write it byte for byte, and
-//! today's reader must still answer from it. A change that breaks this changes the format and
+//! The golden segments of formats v1, v2 and v3 (a delta and a blocklist): today's builder must
+//! still write them byte for byte, and today's reader must still answer from them. A change that breaks this changes the format and
 //! needs a new format version (see docs/FORMAT.md).
 
 mod common;
@@ -132,5 +132,86 @@ mod v2 {
                 .split(',')
                 .any(|c| c == "capital"));
         }
+    }
+}
+
+/// The golden segments of format v3: a delta (upserts, deletes, a later change winning) and a
+/// blocklist, layered over the v1 golden base.
+mod v3 {
+    use edgesuggest::{
+        BlocklistBuilder, DeltaBuilder, Searcher, Segment, SegmentKind, Stack, SuggestOptions,
+    };
+
+    const CHANGES: &str = include_str!("golden/v3-delta.ndjson");
+    const DELTA: &[u8] = include_bytes!("golden/v3-delta.seg");
+    const LIST: &str = include_str!("golden/v3-blocklist.txt");
+    const BLOCKLIST: &[u8] = include_bytes!("golden/v3-blocklist.seg");
+
+    fn build_delta() -> Vec<u8> {
+        let mut delta = DeltaBuilder::new();
+        for line in CHANGES.lines() {
+            let change: serde_json::Value = serde_json::from_str(line).unwrap();
+            let phrase = change["phrase"].as_str().unwrap();
+            if change["op"] == "delete" {
+                delta.delete(phrase).unwrap();
+                continue;
+            }
+            let payload = change.get("payload").map(|p| p.to_string());
+            let cats: Vec<&str> = change["categories"]
+                .as_array()
+                .map(|c| c.iter().map(|v| v.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            let score = change["score"].as_u64().unwrap();
+            delta.upsert(phrase, score, payload.as_deref(), &cats).unwrap();
+        }
+        delta.finish().unwrap().bytes
+    }
+
+    fn build_blocklist() -> Vec<u8> {
+        let mut list = BlocklistBuilder::new();
+        for line in LIST.lines() {
+            list.add_line(line).unwrap();
+        }
+        list.finish().unwrap().bytes
+    }
+
+    #[test]
+    fn builders_write_the_golden_bytes() {
+        let (delta, list) = (build_delta(), build_blocklist());
+        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
+            std::fs::write("tests/golden/v3-delta.seg", &delta).unwrap();
+            std::fs::write("tests/golden/v3-blocklist.seg", &list).unwrap();
+        }
+        assert!(delta == DELTA, "delta differs from tests/golden/v3-delta.seg");
+        assert!(list == BLOCKLIST, "blocklist differs from tests/golden/v3-blocklist.seg");
+        for bytes in [DELTA, BLOCKLIST] {
+            assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
+        }
+    }
+
+    #[test]
+    fn reader_answers_from_the_golden_stack() {
+        let base = Segment::load(super::GOLDEN_SEG).unwrap();
+        let delta = Segment::load(DELTA).unwrap();
+        let list = Segment::load(BLOCKLIST).unwrap();
+        for segment in [&delta, &list] {
+            segment.verify_deep().unwrap();
+        }
+        assert_eq!((delta.kind(), delta.len(), delta.extra_entries()), (SegmentKind::Delta, 3, 2));
+        assert_eq!((list.kind(), list.extra_entries()), (SegmentKind::Blocklist, 3));
+        let stack = Stack::new(base, vec![delta], Some(list)).unwrap();
+        let mut searcher = Searcher::new();
+        let texts = |searcher: &mut Searcher, q: &str| -> Vec<(String, u64)> {
+            let found = searcher.search(&stack, q, &SuggestOptions::with_k(20)).unwrap();
+            found.items.iter().map(|s| (s.text.to_string(), s.score)).collect()
+        };
+        let new = texts(&mut searcher, "ne");
+        assert_eq!(new[0], ("Newark".to_string(), 9_000_000_000));
+        assert!(new.iter().any(|(t, _)| t == "Neuss"));
+        assert!(!new.iter().any(|(t, _)| t == "New York"), "deleted: {new:?}");
+        assert!(texts(&mut searcher, "sao").is_empty(), "blocked by the prefix `sao *`");
+        assert!(texts(&mut searcher, "los a").is_empty(), "blocked by the phrase");
+        assert!(texts(&mut searcher, "zu").is_empty(), "upserted, then deleted");
+        assert_eq!(texts(&mut searcher, "東")[0], ("東京".to_string(), 37_400_000));
     }
 }
