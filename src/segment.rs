@@ -152,7 +152,6 @@ pub(crate) struct View<'a> {
     extra: Option<fst::raw::Fst<&'a [u8]>>,
     /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
     count: u64,
-    word_starts: bool,
 }
 
 impl<'a> View<'a> {
@@ -164,11 +163,6 @@ impl<'a> View<'a> {
     /// Number of suggestions.
     pub(crate) fn count(&self) -> u64 {
         self.count
-    }
-
-    /// Whether the FSTs hold word-start entries.
-    pub(crate) fn word_starts(&self) -> bool {
-        self.word_starts
     }
 
     /// The score of `rank`.
@@ -482,7 +476,6 @@ impl<D: AsRef<[u8]>> Segment<D> {
             rank_categories: &self.rank_categories,
             extra: self.extra()?,
             count: self.len() as u64,
-            word_starts: self.word_starts(),
         })
     }
 

@@ -268,12 +268,11 @@ enum Head {
     Done,
 }
 
-/// One searched FST: the layer it belongs to, and whether it is that layer's only one.
+/// One searched FST and the layer it belongs to.
 #[derive(Clone)]
 struct Stream<'a> {
     layer: usize,
     fst: fst::raw::Fst<&'a [u8]>,
-    alone_in_layer: bool,
 }
 
 /// Stream states kept between queries: a query over a long stack or many categories makes
@@ -441,7 +440,7 @@ impl Searcher {
         while self.hits.len() < k {
             for (i, stream) in streams.iter().enumerate() {
                 if matches!(self.heads[i], Head::Refill) {
-                    self.heads[i] = self.pull(layers, stream, i, exact, automaton)?;
+                    self.heads[i] = self.pull(layers, stream, i, (exact, automaton), k)?;
                 }
             }
             if self.budget.truncated() {
@@ -477,15 +476,11 @@ impl Searcher {
         self.heads.resize(streams.len(), Head::Refill);
         for (state, stream) in self.streams.iter_mut().zip(streams) {
             let view = &views[stream.layer];
-            // A bounded list is exact only when every candidate holds a match the merge will
-            // take: not with typos (a fuzzy candidate may hold none), word starts (entries
-            // repeat suggestions), newer layers or a blocklist (they hide keys), or another
-            // FST of the same layer (it can find the same suggestions first).
-            let bounded = automaton.is_none()
-                && !view.word_starts()
-                && stream.alone_in_layer
-                && !layers.can_hide(stream.layer);
-            let bound = bounded.then_some(walk::Bound {
+            // Every candidate of a walk without typos holds a match, so its list can be
+            // bounded; when hidden keys, repeats (word starts, several category FSTs of one
+            // segment) or earlier results are refused, `pull` restarts it wider. A fuzzy
+            // candidate may hold no match at all: typo walks keep every candidate.
+            let bound = automaton.is_none().then_some(walk::Bound {
                 need: k - found,
                 skippable: found,
             });
@@ -508,8 +503,8 @@ impl Searcher {
         layers: &Layers<'_>,
         stream: &Stream<'_>,
         i: usize,
-        exact: &str,
-        automaton: Option<(&DFA, u8)>,
+        (exact, automaton): (&str, Option<(&DFA, u8)>),
+        k: usize,
     ) -> Result<Head> {
         let view = &layers.views()[stream.layer];
         let layer = stream.layer as u32;
@@ -527,7 +522,17 @@ impl Searcher {
             count: view.count(),
             keys: &mut self.keys,
         };
-        let next = self.streams[i].next(&mut walk, &mut self.budget, &mut accept)?;
+        let state = &mut self.streams[i];
+        let next = loop {
+            let next = state.next(&mut walk, &mut self.budget, &mut accept)?;
+            if next.is_some() || !state.dropped() || self.budget.truncated() {
+                break next;
+            }
+            // It ran out after dropping candidates for matches that were then refused:
+            // again, keeping more. What it returned before is in `hits`, refused as found.
+            let bound = state.wider_bound(k.saturating_sub(hits.len()), hits.len());
+            state.begin(&walk, &mut self.budget, Some(bound))?;
+        };
         let Some(mut hit) = next else {
             return Ok(Head::Done);
         };
@@ -629,17 +634,11 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<Vec<Stre
             streams.push(Stream {
                 layer,
                 fst: view.fst().clone(),
-                alone_in_layer: true,
             });
             continue;
         }
         let fsts = category_fsts(view, categories)?;
-        let alone_in_layer = fsts.len() == 1;
-        streams.extend(fsts.into_iter().map(|fst| Stream {
-            layer,
-            fst,
-            alone_in_layer,
-        }));
+        streams.extend(fsts.into_iter().map(|fst| Stream { layer, fst }));
     }
     Ok(streams)
 }

@@ -13,12 +13,14 @@
 //!    makes the child accepted, any other state keeps it fuzzy.
 //!
 //! The accumulated output is a lower bound of every cost below a node whatever the automaton
-//! does later, so matches still come out in exact cost order and the walk stops after the
-//! `need` it was asked for: it never scans all matches. For a plain walk (no automaton, no
-//! word starts) every candidate holds at least one match, so only the cheapest
-//! `need - found - 1` (plus the already found ones it may meet again) can matter and the list
-//! is bounded by that; otherwise it is not bounded. Each visited node costs one unit of the
-//! query's budget.
+//! does later, so matches still come out in exact cost order, one per [`WalkState::next`]: a
+//! walk is a stream, never a scan of all matches. Without an automaton every candidate holds
+//! at least one match, so when the caller needs `need` more and at most `skippable` will be
+//! refused (found already, hidden by a newer segment, repeated), only the cheapest
+//! `need - accepted - 1 + skippable` candidates can matter and the list is bounded by that
+//! (see [`Bound`]); a walk that meets more refusals than that stops before it could skip a
+//! dropped candidate and is restarted wider. With an automaton the list is not bounded. Each
+//! visited node costs one unit of the query's budget.
 
 use levenshtein_automata::{Distance, DFA, SINK_STATE};
 
@@ -165,9 +167,13 @@ impl Budget {
     }
 }
 
-/// How a walk may bound its candidate list: exact only when every candidate holds a match
-/// that the caller will take unless it is one of `skippable` already found (see the module
-/// docs); `need` is the most matches the caller can still take.
+/// How a walk may bound its candidate list: only the cheapest `need - accepted - 1 +
+/// skippable` candidates are kept, which is exact when every candidate holds a match and at
+/// most `skippable` matches will be refused (see the module docs); `need` is the most matches
+/// the caller can still take. When more are refused, a candidate the bound dropped may be
+/// needed after all: the walk stops as soon as it would pop a candidate no cheaper than one it
+/// dropped, or runs out ([`WalkState::dropped`]), and the caller restarts it with a larger
+/// bound. Every match it returned before came out in order.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bound {
     pub(crate) need: usize,
@@ -188,8 +194,12 @@ pub(crate) struct WalkState {
     heap: std::collections::BinaryHeap<Queued>,
     /// The bound, when this walk keeps a bounded list.
     bound: Option<Bound>,
-    /// Matches accepted so far by this walk.
+    /// Matches accepted and refused so far by this walk.
     accepted: usize,
+    refused: usize,
+    /// The least cost of a candidate the bound dropped (`u64::MAX`: none); popping one at
+    /// least as costly could skip it.
+    floor: u64,
     /// Insertion counter: equal costs pop in insertion order, the same on every platform.
     sequence: u32,
     /// Where the accepted path starts: the length of the exact part of the query.
@@ -282,6 +292,8 @@ impl WalkState {
         self.heap.clear();
         self.sequence = 0;
         self.accepted = 0;
+        self.refused = 0;
+        self.floor = u64::MAX;
         self.bound = bound;
     }
 
@@ -310,6 +322,10 @@ impl WalkState {
             let Some(candidate) = self.pop() else {
                 return Ok(None);
             };
+            if candidate.cost >= self.floor {
+                // A dropped candidate may come first: the caller restarts this walk.
+                return Ok(None);
+            }
             // Only the cheapest `still needed - 1` others can matter (plus found ones met
             // again); see the module docs.
             let bound = self.bound.map_or(usize::MAX, |b| {
@@ -338,6 +354,23 @@ impl WalkState {
                     }
                 }
             }
+        }
+    }
+
+    /// Whether the bound dropped a candidate: a walk that ran out of candidates after that
+    /// may have more matches, and must be restarted with [`WalkState::wider_bound`].
+    pub(crate) fn dropped(&self) -> bool {
+        self.floor != u64::MAX
+    }
+
+    /// A bound for restarting this walk once it ran out after dropping candidates: at least
+    /// twice the last one, and room for every match it saw again (`found` taken by the caller,
+    /// the ones it refused).
+    pub(crate) fn wider_bound(&self, need: usize, found: usize) -> Bound {
+        let last = self.bound.map_or(0, |b| b.skippable);
+        Bound {
+            need,
+            skippable: (found + self.refused).max(last.saturating_mul(2)).max(1),
         }
     }
 
@@ -436,6 +469,10 @@ impl WalkState {
             if next.is_none() && t.out.value() == 0 {
                 next = Some(t);
                 if bound == 0 {
+                    // The transitions not looked at cost at least this much.
+                    if node.len() > 1 {
+                        self.floor = self.floor.min(cost);
+                    }
                     break;
                 }
             } else {
@@ -502,6 +539,7 @@ impl WalkState {
     #[inline]
     fn offer(&mut self, bound: usize, cost: u64, addr: usize, parent: u32, step: Step, mode: Mode) {
         if bound == 0 {
+            self.floor = self.floor.min(cost);
             return;
         }
         let candidate = Candidate {
@@ -524,8 +562,10 @@ impl WalkState {
         if candidates.len() >= bound {
             // Sorted descending: the most expensive is first.
             if cost >= candidates[0].cost {
+                self.floor = self.floor.min(cost);
                 return;
             }
+            self.floor = self.floor.min(candidates[0].cost);
             candidates.remove(0);
             self.budget.pending -= 1;
         }
@@ -572,6 +612,7 @@ impl WalkState {
         if accept(&hit, &walk.keys[key_start..]) {
             Ok(Some(hit))
         } else {
+            self.refused += 1;
             walk.keys.truncate(key_start);
             Ok(None)
         }

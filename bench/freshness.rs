@@ -1,0 +1,293 @@
+//! Freshness benchmarks: building a delta from a change set, top-10 latency over a base with 0,
+//! 1, 4 and 16 deltas (each measured against the base alone in the same run, query by query),
+//! and compacting a base with 8 deltas.
+//!
+//! `cargo bench --bench freshness -- OUT_DIR [--smoke] DATA.tsv...`: the base is every data
+//! set together. Writes `OUT_DIR/freshness.json` and `OUT_DIR/freshness.md`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use edgesuggest::{
+    compact, normalize_phrase, DeltaBuilder, Searcher, Segment, SegmentBuilder, Stack,
+    SuggestOptions,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) % n as u64) as usize
+    }
+}
+
+/// `phrase<TAB>score[<TAB>...]` rows (extra columns ignored).
+fn read_rows(path: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(path).expect("read data");
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let phrase = f.next()?;
+            let score = f.next()?.trim().parse().ok()?;
+            Some((phrase.to_string(), score))
+        })
+        .collect()
+}
+
+/// One change of a synthetic micro-batch.
+enum Change {
+    Upsert(String, u64),
+    Delete(String),
+}
+
+/// A change set like a minute of aggregated logs: 60% rescored existing phrases, 20% new
+/// phrases, 20% deletes.
+fn change_set(rows: &[(String, u64)], n: usize, rng: &mut Rng) -> Vec<Change> {
+    (0..n)
+        .map(|i| {
+            let (phrase, score) = &rows[rng.below(rows.len())];
+            match rng.below(5) {
+                0 | 1 | 2 => Change::Upsert(phrase.clone(), score / 2 + rng.below(1000) as u64),
+                3 => Change::Upsert(format!("{phrase} {i}"), rng.below(100_000) as u64),
+                _ => Change::Delete(phrase.clone()),
+            }
+        })
+        .collect()
+}
+
+fn build_delta(changes: &[Change]) -> Vec<u8> {
+    let mut delta = DeltaBuilder::new();
+    for change in changes {
+        let _ = match change {
+            Change::Upsert(p, s) => delta.upsert(p, *s, None, &[] as &[&str]),
+            Change::Delete(p) => delta.delete(p),
+        };
+    }
+    delta.finish().expect("delta").bytes
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 0.5)
+}
+
+/// Prefix queries of 1 to 6 characters drawn from the base's keys.
+fn draw_queries(keys: &[String], per_length: usize) -> Vec<(usize, String)> {
+    let mut rng = Rng(0x5EED_2026);
+    let mut out = Vec::new();
+    for len in 1..=6 {
+        let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
+        for _ in 0..per_length {
+            out.push((len, long[rng.below(long.len())].chars().take(len).collect()));
+        }
+    }
+    out
+}
+
+/// Median and p99 in µs, per stack (by its number of deltas), over all query lengths and per
+/// length. Every query runs on every stack in turn, so drift on a shared machine hits all alike.
+fn time_stacks(
+    stacks: &[(usize, Stack<&[u8]>)],
+    queries: &[(usize, String)],
+    rounds: usize,
+) -> BTreeMap<usize, (f64, f64, BTreeMap<usize, (f64, f64)>)> {
+    let options = SuggestOptions::default();
+    let mut searcher = Searcher::new();
+    let mut times: Vec<BTreeMap<usize, Vec<f64>>> = vec![BTreeMap::new(); stacks.len()];
+    for round in 0..=rounds {
+        for (len, q) in queries {
+            for (i, (_, stack)) in stacks.iter().enumerate() {
+                let t = Instant::now();
+                black_box(searcher.search(stack, black_box(q), &options).map(|f| f.items.len()))
+                    .expect("search");
+                if round > 0 {
+                    let us = t.elapsed().as_secs_f64() * 1e6;
+                    times[i].entry(*len).or_default().push(us);
+                }
+            }
+        }
+    }
+    stacks
+        .iter()
+        .zip(times)
+        .map(|((n, _), by_len)| {
+            let mut all: Vec<f64> = by_len.values().flatten().copied().collect();
+            all.sort_by(f64::total_cmp);
+            let per_len = by_len
+                .into_iter()
+                .map(|(len, mut v)| {
+                    v.sort_by(f64::total_cmp);
+                    (len, (percentile(&v, 0.5), percentile(&v, 0.99)))
+                })
+                .collect();
+            (*n, (percentile(&all, 0.5), percentile(&all, 0.99), per_len))
+        })
+        .collect()
+}
+
+fn parse_args() -> (PathBuf, bool, Vec<PathBuf>) {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    let mut paths = args.iter().filter(|a| *a != "--smoke").map(PathBuf::from);
+    let out = paths.next().expect("usage: freshness OUT_DIR [--smoke] DATA.tsv...");
+    (out, smoke, paths.collect())
+}
+
+fn main() {
+    let (out_dir, smoke, data) = parse_args();
+    std::fs::create_dir_all(&out_dir).expect("create out dir");
+    let rows: Vec<(String, u64)> = data.iter().flat_map(|p| read_rows(p)).collect();
+    let mut builder = SegmentBuilder::new();
+    for (p, s) in &rows {
+        let _ = builder.add(p, *s);
+    }
+    let base_bytes = builder.finish().expect("base").bytes;
+    let base = Segment::load(&base_bytes[..]).expect("load base");
+    let changes_per_delta = if smoke { 1_000 } else { 10_000 };
+    let mut rng = Rng(0xDE17A);
+    let sets: Vec<Vec<Change>> = (0..16)
+        .map(|_| change_set(&rows, changes_per_delta, &mut rng))
+        .collect();
+
+    let runs = if smoke { 3 } else { 7 };
+    let build_ms = median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(build_delta(&sets[0]));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let deltas: Vec<Vec<u8>> = sets.iter().map(|s| build_delta(s)).collect();
+    let delta_segments: Vec<Segment<&[u8]>> =
+        deltas.iter().map(|d| Segment::load(&d[..]).expect("load delta")).collect();
+    let stacks: Vec<(usize, Stack<&[u8]>)> = [0usize, 1, 4, 16]
+        .iter()
+        .map(|&n| {
+            let stack = Stack::new(base.clone(), delta_segments[..n].to_vec(), None);
+            (n, stack.expect("stack"))
+        })
+        .collect();
+    let keys: Vec<String> = rows.iter().map(|(p, _)| normalize_phrase(p)).collect();
+    let queries = draw_queries(&keys, if smoke { 100 } else { 1000 });
+    let latency = time_stacks(&stacks, &queries, if smoke { 1 } else { 5 });
+
+    let eight = Stack::new(base.clone(), delta_segments[..8].to_vec(), None).expect("stack");
+    let mut compacted = 0u64;
+    let compact_ms = median(
+        (0..runs.min(5))
+            .map(|_| {
+                let t = Instant::now();
+                compacted = compact(&eight).expect("compact").suggestions;
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let input_entries: usize = eight.segments().iter().map(|s| s.len()).sum();
+    let report = Report {
+        base_suggestions: base.len(),
+        base_bytes: base_bytes.len(),
+        changes_per_delta,
+        delta_bytes: deltas[0].len(),
+        build_ms,
+        latency,
+        compact_ms,
+        compacted,
+        input_entries,
+        smoke,
+    };
+    std::fs::write(out_dir.join("freshness.json"), report.json()).expect("write json");
+    std::fs::write(out_dir.join("freshness.md"), report.markdown()).expect("write md");
+    print!("{}", report.markdown());
+}
+
+struct Report {
+    base_suggestions: usize,
+    base_bytes: usize,
+    changes_per_delta: usize,
+    delta_bytes: usize,
+    build_ms: f64,
+    latency: BTreeMap<usize, (f64, f64, BTreeMap<usize, (f64, f64)>)>,
+    compact_ms: f64,
+    compacted: u64,
+    input_entries: usize,
+    smoke: bool,
+}
+
+impl Report {
+    fn json(&self) -> String {
+        let latency: Vec<String> = self
+            .latency
+            .iter()
+            .map(|(n, (med, p99, per_len))| {
+                let lens: Vec<String> = per_len
+                    .iter()
+                    .map(|(l, (m, p))| format!("\"{l}\":{{\"median_us\":{m:.3},\"p99_us\":{p:.3}}}"))
+                    .collect();
+                format!(
+                    "\"{n}\":{{\"median_us\":{med:.3},\"p99_us\":{p99:.3},\"by_length\":{{{}}}}}",
+                    lens.join(",")
+                )
+            })
+            .collect();
+        format!(
+            "{{\"base_suggestions\":{},\"base_bytes\":{},\"changes_per_delta\":{},\
+             \"delta_bytes\":{},\"delta_build_ms\":{:.3},\"latency_by_deltas\":{{{}}},\
+             \"compact_ms\":{:.3},\"compacted_suggestions\":{},\"compact_input_entries\":{},\
+             \"smoke\":{}}}\n",
+            self.base_suggestions,
+            self.base_bytes,
+            self.changes_per_delta,
+            self.delta_bytes,
+            self.build_ms,
+            latency.join(","),
+            self.compact_ms,
+            self.compacted,
+            self.input_entries,
+            self.smoke
+        )
+    }
+
+    fn markdown(&self) -> String {
+        let base = self.latency.get(&0).map_or(1.0, |l| l.0);
+        let base_p99 = self.latency.get(&0).map_or(1.0, |l| l.1);
+        let mut md = format!(
+            "Base: {} suggestions ({:.1} MB); each delta {} changes (60% rescored, 20% new, 20% \
+             deleted), {:.0} KB.\n\n\
+             | measure | value | target |\n|---|---|---|\n\
+             | delta build, {} changes (median) | {:.0} ms | ≤ 500 ms |\n\
+             | compaction, base + 8 deltas → {} suggestions | {:.0} ms, {:.2} M suggestions/s | ≥ 1 M/s |\n\n\
+             | deltas | top-10 median µs | ×base | p99 µs | ×base | by prefix length 1–6 (median µs) |\n\
+             |---:|---:|---:|---:|---:|---|\n",
+            self.base_suggestions,
+            self.base_bytes as f64 / 1e6,
+            self.changes_per_delta,
+            self.delta_bytes as f64 / 1e3,
+            self.changes_per_delta,
+            self.build_ms,
+            self.compacted,
+            self.compact_ms,
+            self.compacted as f64 / (self.compact_ms / 1e3) / 1e6,
+        );
+        for (n, (med, p99, per_len)) in &self.latency {
+            let lens: Vec<String> = per_len.values().map(|(m, _)| format!("{m:.1}")).collect();
+            md.push_str(&format!(
+                "| {n} | {med:.2} | {:.2} | {p99:.2} | {:.2} | {} |\n",
+                med / base,
+                p99 / base_p99,
+                lens.join(" / ")
+            ));
+        }
+        md
+    }
+}
