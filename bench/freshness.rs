@@ -52,7 +52,7 @@ fn change_set(rows: &[(String, u64)], n: usize, rng: &mut Rng) -> Vec<Change> {
         .map(|i| {
             let (phrase, score) = &rows[rng.below(rows.len())];
             match rng.below(5) {
-                0 | 1 | 2 => Change::Upsert(phrase.clone(), score / 2 + rng.below(1000) as u64),
+                0..=2 => Change::Upsert(phrase.clone(), score / 2 + rng.below(1000) as u64),
                 3 => Change::Upsert(format!("{phrase} {i}"), rng.below(100_000) as u64),
                 _ => Change::Delete(phrase.clone()),
             }
@@ -70,6 +70,9 @@ fn build_delta(changes: &[Change]) -> Vec<u8> {
     }
     delta.finish().expect("delta").bytes
 }
+
+/// Median and p99 µs over all queries, and per prefix length, by number of deltas.
+type Latency = BTreeMap<usize, (f64, f64, BTreeMap<usize, (f64, f64)>)>;
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
@@ -99,7 +102,7 @@ fn time_stacks(
     stacks: &[(usize, Stack<&[u8]>)],
     queries: &[(usize, String)],
     rounds: usize,
-) -> BTreeMap<usize, (f64, f64, BTreeMap<usize, (f64, f64)>)> {
+) -> Latency {
     let options = SuggestOptions::default();
     let mut searcher = Searcher::new();
     let mut times: Vec<BTreeMap<usize, Vec<f64>>> = vec![BTreeMap::new(); stacks.len()];
@@ -217,7 +220,7 @@ struct Report {
     changes_per_delta: usize,
     delta_bytes: usize,
     build_ms: f64,
-    latency: BTreeMap<usize, (f64, f64, BTreeMap<usize, (f64, f64)>)>,
+    latency: Latency,
     compact_ms: f64,
     compacted: u64,
     input_entries: usize,
