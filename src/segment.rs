@@ -152,6 +152,7 @@ pub(crate) struct View<'a> {
     extra: Option<fst::raw::Fst<&'a [u8]>>,
     /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
     count: u64,
+    word_starts: bool,
 }
 
 impl<'a> View<'a> {
@@ -175,6 +176,11 @@ impl<'a> View<'a> {
         self.display.get(self.bytes, rank)
     }
 
+    /// Whether the FSTs hold word-start entries.
+    pub(crate) fn word_starts(&self) -> bool {
+        self.word_starts
+    }
+
     /// The JSON payload of `rank`, if any.
     pub(crate) fn payload(&self, rank: u32) -> Result<Option<&'a str>> {
         self.payloads.get(self.bytes, rank)
@@ -189,6 +195,11 @@ impl<'a> View<'a> {
     /// A full key never holds the word-start separator, so it never meets a word-start entry.
     pub(crate) fn decides(&self, key: &[u8]) -> bool {
         self.fst.get(key).is_some() || self.deletes(key)
+    }
+
+    /// A delta's tombstones (or a blocklist's entries).
+    pub(crate) fn tombstones(&self) -> Option<&fst::raw::Fst<&'a [u8]>> {
+        self.extra.as_ref()
     }
 
     /// Whether this (delta) segment deletes `key`.
@@ -476,6 +487,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             rank_categories: &self.rank_categories,
             extra: self.extra()?,
             count: self.len() as u64,
+            word_starts: self.word_starts(),
         })
     }
 

@@ -330,3 +330,63 @@ fn stack_refuses_mismatched_segments() {
     let err = Stack::from_segments([base.clone(), list.clone(), list]).unwrap_err().to_string();
     assert!(err.contains("more than one blocklist"), "{err}");
 }
+
+/// Far more hidden keys than results asked for, at the top of the ranking: the base's walk must
+/// get past all of them (restarting wider when its bounded list runs dry) and still answer in
+/// exact order, for plain, word-start and category-filtered queries.
+#[test]
+fn many_hidden_keys_above_the_answer() {
+    for word_starts in [false, true] {
+        let options = BuildOptions {
+            word_starts,
+            ..Default::default()
+        };
+        let mut base = SegmentBuilder::with_options(options);
+        let mut rows = Vec::new();
+        for i in 0..400u64 {
+            let phrase = format!("p{:03} w{}", i, i % 7);
+            let cats = vec![["x", "y"][(i % 2) as usize].to_string()];
+            base.add_row(&phrase, 1000 - i, None, &cats).unwrap();
+            rows.push((phrase, 1000 - i, None, cats));
+        }
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut delta = DeltaBuilder::with_options(options);
+        // Delete the 150 best, and rescore 50 others below everything.
+        for (i, row) in rows.iter().enumerate().take(200) {
+            if i < 150 {
+                delta.delete(&row.0).unwrap();
+            } else {
+                delta.upsert(&row.0, 1, None, &row.3).unwrap();
+            }
+        }
+        let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+        let mut blocklist = BlocklistBuilder::new();
+        blocklist.add_line("p2*").unwrap();
+        let blocklist = Segment::load(blocklist.finish().unwrap().bytes).unwrap();
+        let stack = Stack::new(base, vec![delta], Some(blocklist)).unwrap();
+        let mut live: Vec<Row> = rows[200..]
+            .iter()
+            .filter(|r| !r.0.starts_with("p2"))
+            .cloned()
+            .collect();
+        live.extend(rows[150..200].iter().map(|r| (r.0.clone(), 1, None, r.3.clone())));
+        let oracle = Oracle::with_categories(
+            live.iter().map(|(p, s, _, c)| (p.as_str(), *s, c.clone())),
+            word_starts,
+        );
+        let mut searcher = Searcher::new();
+        for (q, cats) in [("p", vec![]), ("", vec![]), ("w3", vec![]), ("p", vec!["y".to_string()])] {
+            for k in [1, 5, 40] {
+                let ask = Ask { k, fuzzy: Some(0), prefix_length: 1, exact_first: true, categories: cats.clone() };
+                let options = SuggestOptions { k, categories: cats.clone(), ..Default::default() };
+                let got: Vec<(String, bool)> = answer(&mut searcher, &stack, q, &options)
+                    .into_iter()
+                    .map(|a| (a.0, a.6))
+                    .collect();
+                let want: Vec<(String, bool)> =
+                    oracle.search(q, &ask).into_iter().map(|m| (m.key, m.word_start)).collect();
+                assert_eq!(got, want, "query {q:?} k {k} categories {cats:?} word starts {word_starts}");
+            }
+        }
+    }
+}

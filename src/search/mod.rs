@@ -472,6 +472,7 @@ impl Searcher {
     ) -> Result<()> {
         let views = layers.views();
         let found = self.hits.len();
+        let repeats = streams.len() > views.len() || views.iter().any(|v| v.word_starts());
         self.heads.clear();
         self.heads.resize(streams.len(), Head::Refill);
         for (state, stream) in self.streams.iter_mut().zip(streams) {
@@ -480,9 +481,13 @@ impl Searcher {
             // bounded; when hidden keys, repeats (word starts, several category FSTs of one
             // segment) or earlier results are refused, `pull` restarts it wider. A fuzzy
             // candidate may hold no match at all: typo walks keep every candidate.
+            // Room for as many refusals as results still needed where they are likely
+            // (newer segments, a blocklist, word-start repeats, sibling category FSTs), so a
+            // restart stays rare.
+            let refusals_likely = layers.can_hide(stream.layer) || repeats;
             let bound = automaton.is_none().then_some(walk::Bound {
                 need: k - found,
-                skippable: found,
+                skippable: found + if refusals_likely { k - found } else { 0 },
             });
             let walk = walk::Walk {
                 fst: &stream.fst,
@@ -560,7 +565,8 @@ impl Searcher {
             return Ok(());
         }
         let key = query.as_bytes();
-        let Some((layer, rank)) = newest_holder(layers.views(), key)? else {
+        let top = layers.newest_candidate(key);
+        let Some((layer, rank)) = newest_holder(&layers.views()[..=top], key)? else {
             return Ok(());
         };
         if layers.blocklist.as_ref().is_some_and(|b| b.blocks(key)) {
