@@ -97,27 +97,33 @@ fn draw_queries(keys: &[String], per_length: usize) -> Vec<(usize, String)> {
 }
 
 /// Median and p99 in µs, per stack (by its number of deltas), over all query lengths and per
-/// length. Every query runs on every stack in turn, so drift on a shared machine hits all alike.
-fn time_stacks(
-    stacks: &[(usize, Stack<&[u8]>)],
-    queries: &[(usize, String)],
-    rounds: usize,
-) -> Latency {
+/// length. Each round runs every query on one stack, then the next, in an order rotated each
+/// round: every stack is timed warm, and drift on a shared machine hits all alike.
+fn time_stacks(stacks: &[(usize, Stack<&[u8]>)], queries: &[(usize, String)], rounds: usize) -> Latency {
     let options = SuggestOptions::default();
     let mut searcher = Searcher::new();
     let mut times: Vec<BTreeMap<usize, Vec<f64>>> = vec![BTreeMap::new(); stacks.len()];
+    let mut worst: Vec<(f64, &str)> = vec![(0.0, ""); stacks.len()];
     for round in 0..=rounds {
-        for (len, q) in queries {
-            for (i, (_, stack)) in stacks.iter().enumerate() {
+        for turn in 0..stacks.len() {
+            let i = (turn + round) % stacks.len();
+            let stack = &stacks[i].1;
+            for (len, q) in queries {
                 let t = Instant::now();
                 black_box(searcher.search(stack, black_box(q), &options).map(|f| f.items.len()))
                     .expect("search");
+                let us = t.elapsed().as_secs_f64() * 1e6;
                 if round > 0 {
-                    let us = t.elapsed().as_secs_f64() * 1e6;
                     times[i].entry(*len).or_default().push(us);
+                    if us > worst[i].0 {
+                        worst[i] = (us, q);
+                    }
                 }
             }
         }
+    }
+    for ((n, _), (us, q)) in stacks.iter().zip(&worst) {
+        eprintln!("slowest query with {n} deltas: {q:?} {us:.0} µs");
     }
     stacks
         .iter()

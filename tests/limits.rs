@@ -17,8 +17,14 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// Tests run on several threads; the measured sections take turns.
+/// Tests run on several threads and the counters are global: each test holds this for its
+/// whole run (see [`serial`]), so no other test allocates or frees while one measures.
 static MEASURING: Mutex<()> = Mutex::new(());
+
+/// Runs the calling test alone among this file's tests.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 // SAFETY: every call forwards to the system allocator with the same arguments; the counters
 // are only bookkeeping.
@@ -44,7 +50,6 @@ const QUERY_BUDGET: usize = 6 << 20;
 
 /// Bytes allocated at the peak of `f`, above what was live before it.
 fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     let out = f();
@@ -115,6 +120,7 @@ fn hostile_options() -> Vec<SuggestOptions> {
 
 #[test]
 fn wide_segments_stay_within_the_query_budget() {
+    let _serial = serial();
     let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
     let segment = wide_segment(&alphabet, 3, true);
     let mut searcher = Searcher::new();
@@ -146,6 +152,7 @@ fn wide_segments_stay_within_the_query_budget() {
 
 #[test]
 fn crafted_zero_output_fan_out_stays_within_the_query_budget() {
+    let _serial = serial();
     let segment = crafted_wide_segment();
     let mut searcher = Searcher::new();
     let mut largest = 0;
@@ -173,6 +180,7 @@ fn crafted_zero_output_fan_out_stays_within_the_query_budget() {
 
 #[test]
 fn long_queries_are_refused_after_normalization() {
+    let _serial = serial();
     let segment = wide_segment(&['a', 'b'], 2, false);
     let mut searcher = Searcher::new();
     let options = SuggestOptions {
@@ -215,6 +223,7 @@ fn long_queries_are_refused_after_normalization() {
 
 #[test]
 fn fuzzy_matching_covers_the_last_32_bytes() {
+    let _serial = serial();
     // Keys of 40 letters; a typo near the start is beyond the fuzzy part, one near the end
     // is within it.
     let key = "abcdefghijklmnopqrstuvwxyzabcdefghijklmn";
@@ -243,6 +252,7 @@ fn fuzzy_matching_covers_the_last_32_bytes() {
 
 #[test]
 fn buffers_shrink_after_an_outlier() {
+    let _serial = serial();
     let segment = crafted_wide_segment();
     let mut searcher = Searcher::new();
     let outlier = SuggestOptions {
@@ -254,7 +264,6 @@ fn buffers_shrink_after_an_outlier() {
     };
     let plain = SuggestOptions::default();
     let live_after = |searcher: &mut Searcher, query: &str, options: &SuggestOptions| {
-        let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
         searcher.search(&segment, query, options).unwrap();
         LIVE.load(Ordering::Relaxed)
     };
@@ -283,6 +292,7 @@ fn buffers_shrink_after_an_outlier() {
 #[test]
 #[ignore]
 fn hostile_query_cost() {
+    let _serial = serial();
     let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
     let segments = [
         ("36-letter 3-word keys", wide_segment(&alphabet, 3, true)),

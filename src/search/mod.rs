@@ -438,11 +438,7 @@ impl Searcher {
         };
         self.begin_streams(layers, streams, exact, automaton, k)?;
         while self.hits.len() < k {
-            for (i, stream) in streams.iter().enumerate() {
-                if matches!(self.heads[i], Head::Refill) {
-                    self.heads[i] = self.pull(layers, stream, i, (exact, automaton), k)?;
-                }
-            }
+            self.fill_heads(layers, streams, (exact, automaton), k)?;
             if self.budget.truncated() {
                 break;
             }
@@ -459,6 +455,63 @@ impl Searcher {
             }
         }
         Ok(())
+    }
+
+    /// Pulls the streams whose next match could rank before the best one already pulled: a
+    /// stream's pending candidates bound its next match (their cost is the cheapest below
+    /// them, which gives its score), so a segment whose best remaining suggestions rank lower
+    /// than another's next one is not walked yet. Each round pulls the stream with the least
+    /// bound, until the best pulled match ranks first.
+    fn fill_heads(
+        &mut self,
+        layers: &Layers<'_>,
+        streams: &[Stream<'_>],
+        query: (&str, Option<(&DFA, u8)>),
+        k: usize,
+    ) -> Result<()> {
+        loop {
+            let ready = best_head(&self.heads, &self.keys).and_then(|i| match self.heads[i] {
+                Head::Ready(hit) => Some((hit.word_start > 0, std::cmp::Reverse(hit.score))),
+                _ => None,
+            });
+            let Some((i, bound)) = self.least_bound(layers, streams)? else {
+                return Ok(());
+            };
+            if matches!((bound, ready), (Some(b), Some(r)) if b > r) {
+                return Ok(());
+            }
+            self.heads[i] = self.pull(layers, &streams[i], i, query, k)?;
+            if self.budget.truncated() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Among the streams to refill, the one whose next match can rank first, and that bound
+    /// (full phrase or word start, score); `None` as the bound when it is unknown (nothing
+    /// pending: pulling tells whether the stream is done or must restart).
+    #[allow(clippy::type_complexity)]
+    fn least_bound(
+        &self,
+        layers: &Layers<'_>,
+        streams: &[Stream<'_>],
+    ) -> Result<Option<(usize, Option<(bool, std::cmp::Reverse<u64>)>)>> {
+        let mut least: Option<(usize, Option<(bool, std::cmp::Reverse<u64>)>)> = None;
+        for (i, stream) in streams.iter().enumerate() {
+            if !matches!(self.heads[i], Head::Refill) {
+                continue;
+            }
+            let view = &layers.views()[stream.layer];
+            let bound = match self.streams[i].next_cost_bound() {
+                None => None,
+                Some(cost) => Some(order_bound(view, cost)?),
+            };
+            // `None` (unknown) ranks first: it must be pulled.
+            if least.is_none_or_worse(bound) {
+                least = Some((i, bound));
+            }
+        }
+        Ok(least)
     }
 
     /// Positions every stream for a pass.
@@ -607,6 +660,36 @@ fn newest_holder(views: &[View<'_>], key: &[u8]) -> Result<Option<(usize, u32)>>
         }
     }
     Ok(None)
+}
+
+/// Where a match of cost `cost` (or any match below a candidate of that cost) can rank at
+/// best: a word start or not, and its score at most.
+fn order_bound(view: &View<'_>, cost: u64) -> Result<(bool, std::cmp::Reverse<u64>)> {
+    let count = view.count();
+    let (word_start, rank) = match cost.checked_sub(count) {
+        Some(rank) => (true, rank),
+        None => (false, cost),
+    };
+    let rank = u32::try_from(rank)
+        .ok()
+        .filter(|&r| u64::from(r) < count)
+        .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
+    Ok((word_start, std::cmp::Reverse(view.score(rank)?)))
+}
+
+/// Keeping the least of several optional bounds, where `None` (unknown) is least.
+trait LeastBound<T> {
+    fn is_none_or_worse(&self, candidate: Option<T>) -> bool;
+}
+
+impl<T: Ord + Copy> LeastBound<T> for Option<(usize, Option<T>)> {
+    fn is_none_or_worse(&self, candidate: Option<T>) -> bool {
+        match self {
+            None => true,
+            Some((_, None)) => false,
+            Some((_, Some(held))) => candidate.map_or(true, |c| c < *held),
+        }
+    }
 }
 
 /// The stream whose next match ranks first: full-phrase matches before word starts, then the

@@ -357,6 +357,16 @@ impl WalkState {
         }
     }
 
+    /// A lower bound of the cost of this walk's next match: its cheapest pending candidate's,
+    /// or a dropped one's if lower. `None` when nothing is pending.
+    pub(crate) fn next_cost_bound(&self) -> Option<u64> {
+        let pending = match self.bound {
+            None => self.heap.peek().map(|q| q.candidate.cost),
+            Some(_) => self.candidates.last().map(|c| c.cost),
+        };
+        pending.map(|cost| cost.min(self.floor))
+    }
+
     /// Whether the bound dropped a candidate: a walk that ran out of candidates after that
     /// may have more matches, and must be restarted with [`WalkState::wider_bound`].
     pub(crate) fn dropped(&self) -> bool {
