@@ -122,8 +122,13 @@ fn time_stacks(stacks: &[(usize, Stack<&[u8]>)], queries: &[(usize, String)], ro
             }
         }
     }
-    for ((n, _), (us, q)) in stacks.iter().zip(&worst) {
-        eprintln!("slowest query with {n} deltas: {q:?} {us:.0} µs");
+    for ((n, stack), (us, q)) in stacks.iter().zip(&worst) {
+        let found = searcher.search(stack, q, &options).expect("search");
+        eprintln!(
+            "slowest query with {n} deltas: {q:?} {us:.0} µs ({} results, truncated: {})",
+            found.items.len(),
+            found.truncated
+        );
     }
     stacks
         .iter()
@@ -189,6 +194,13 @@ fn main() {
         .collect();
     let keys: Vec<String> = rows.iter().map(|(p, _)| normalize_phrase(p)).collect();
     let queries = draw_queries(&keys, if smoke { 100 } else { 1000 });
+    // For profilers: only the stack with this many deltas, for a while.
+    if let Ok(n) = std::env::var("FRESHNESS_PROFILE") {
+        let n: usize = n.parse().expect("FRESHNESS_PROFILE=number of deltas");
+        let only: Vec<_> = stacks.into_iter().filter(|(d, _)| *d == n).collect();
+        time_stacks(&only, &queries, 30);
+        return;
+    }
     let latency = time_stacks(&stacks, &queries, if smoke { 1 } else { 5 });
 
     let eight = Stack::new(base.clone(), delta_segments[..8].to_vec(), None).expect("stack");
