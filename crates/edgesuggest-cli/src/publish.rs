@@ -21,7 +21,7 @@ use edgesuggest_manifest::{
 use sha2::{Digest, Sha256};
 
 use policy::Policy;
-use store::{hex, StoredVersion, Store};
+use store::{hex, Store, StoredVersion};
 use target::{Chunk, TargetArgs, Writes};
 
 /// Publish an index version to Workers KV for the edge worker.
@@ -152,7 +152,9 @@ fn newest_version(store: &Store, index: &str) -> Result<Option<u64>> {
 fn next_version(requested: Option<u64>, newest: Option<u64>, store: &Store) -> Result<u64> {
     let floor = match newest {
         None => 0,
-        Some(n) => n.checked_add(1).context("the newest version is u64::MAX: use a new index")?,
+        Some(n) => n
+            .checked_add(1)
+            .context("the newest version is u64::MAX: use a new index")?,
     };
     match requested {
         Some(v) if v < floor => bail!(
@@ -200,18 +202,21 @@ fn plan_stack(
 }
 
 /// A base and deltas from files, in that order, with an optional blocklist.
-fn full_stack(
-    paths: &[PathBuf],
-    blocklist: Option<Segment<Vec<u8>>>,
-) -> Result<Stack<Vec<u8>>> {
+fn full_stack(paths: &[PathBuf], blocklist: Option<Segment<Vec<u8>>>) -> Result<Stack<Vec<u8>>> {
     let mut segments = Vec::with_capacity(paths.len() + 1);
     for (i, path) in paths.iter().enumerate() {
         let segment = crate::read_segment(path)?;
         let (expected, hint) = match i {
-            0 => (edgesuggest::SegmentKind::Base, "the first SEGMENT must be a base (built \
-                  without --delta); to append a delta to the live version use --delta"),
-            _ => (edgesuggest::SegmentKind::Delta, "segments after the base must be deltas \
-                  (`edgesuggest build --delta`); a blocklist goes in --blocklist"),
+            0 => (
+                edgesuggest::SegmentKind::Base,
+                "the first SEGMENT must be a base (built \
+                  without --delta); to append a delta to the live version use --delta",
+            ),
+            _ => (
+                edgesuggest::SegmentKind::Delta,
+                "segments after the base must be deltas \
+                  (`edgesuggest build --delta`); a blocklist goes in --blocklist",
+            ),
         };
         expect_kind(&segment, expected, path, hint)?;
         segments.push(segment);
@@ -224,9 +229,16 @@ fn full_stack(
 /// blocklist or the live one.
 fn appended_stack(args: &PublishArgs, store: &Store, live: &Manifest) -> Result<Stack<Vec<u8>>> {
     let mut segments = Vec::new();
-    for entry in live.segments.iter().filter(|s| s.kind != SegmentKind::Blocklist) {
+    for entry in live
+        .segments
+        .iter()
+        .filter(|s| s.kind != SegmentKind::Blocklist)
+    {
         segments.push(Segment::load(store.segment_bytes(entry)?).with_context(|| {
-            format!("segment {} of version {} in the store", entry.hash, live.version)
+            format!(
+                "segment {} of version {} in the store",
+                entry.hash, live.version
+            )
         })?);
     }
     let base_word_starts = segments.first().is_some_and(|b| b.word_starts());
@@ -268,7 +280,11 @@ fn expect_kind(
 /// Refuses a delta whose word-start setting differs from the live base's.
 fn check_word_starts(delta: &Segment<Vec<u8>>, base: bool, path: &Path) -> Result<()> {
     if delta.word_starts() != base {
-        let (with, without) = if base { ("with", "without") } else { ("without", "with") };
+        let (with, without) = if base {
+            ("with", "without")
+        } else {
+            ("without", "with")
+        };
         bail!(
             "{} was built {without} word starts and the live base {with}: its later words \
              would be missing from word-start queries; rebuild it {with} --word-starts",
@@ -280,11 +296,11 @@ fn check_word_starts(delta: &Segment<Vec<u8>>, base: bool, path: &Path) -> Resul
 
 /// A blocklist segment, or one built from a text file (one phrase or `prefix*` a line).
 fn load_blocklist(path: &Path) -> Result<Segment<Vec<u8>>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read blocklist {}", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read blocklist {}", path.display()))?;
     if bytes.starts_with(b"EDGESUG\0") {
-        let segment = Segment::load(bytes)
-            .with_context(|| format!("cannot load {}", path.display()))?;
+        let segment =
+            Segment::load(bytes).with_context(|| format!("cannot load {}", path.display()))?;
         let hint = "--blocklist takes a blocklist segment (edgesuggest build --blocklist) or \
                     a text file of phrases and `prefix*` lines";
         expect_kind(&segment, edgesuggest::SegmentKind::Blocklist, path, hint)?;
@@ -304,7 +320,9 @@ fn load_blocklist(path: &Path) -> Result<Segment<Vec<u8>>> {
             .add_line(line.strip_suffix('\r').unwrap_or(line))
             .with_context(|| format!("{}:{}", path.display(), n + 1))?;
     }
-    let built = builder.finish().with_context(|| format!("blocklist {}", path.display()))?;
+    let built = builder
+        .finish()
+        .with_context(|| format!("blocklist {}", path.display()))?;
     Ok(Segment::load(built.bytes)?)
 }
 
@@ -342,9 +360,17 @@ fn publish_entries(
     chunk_bytes: usize,
 ) -> Result<(Vec<SegmentEntry>, Vec<Chunk>)> {
     let live_entries: HashMap<&str, &SegmentEntry> = live
-        .map(|l| l.manifest.segments.iter().map(|s| (s.hash.as_str(), s)).collect())
+        .map(|l| {
+            l.manifest
+                .segments
+                .iter()
+                .map(|s| (s.hash.as_str(), s))
+                .collect()
+        })
         .unwrap_or_default();
-    let live_chunks: BTreeSet<&str> = live.map(|l| l.manifest.chunk_keys().collect()).unwrap_or_default();
+    let live_chunks: BTreeSet<&str> = live
+        .map(|l| l.manifest.chunk_keys().collect())
+        .unwrap_or_default();
     let mut entries = Vec::new();
     let mut chunks = Vec::new();
     for segment in stack.segments().iter().chain(stack.blocklist()) {
@@ -359,12 +385,21 @@ fn publish_entries(
         for (n, piece) in bytes.chunks(chunk_bytes).enumerate() {
             let key = chunk_key(&hash, chunk_bytes, n);
             if !live_chunks.contains(key.as_str()) && !chunks.iter().any(|c: &Chunk| c.key == key) {
-                chunks.push(Chunk { key: key.clone(), bytes: piece.to_vec() });
+                chunks.push(Chunk {
+                    key: key.clone(),
+                    bytes: piece.to_vec(),
+                });
             }
             keys.push(key);
         }
         let size = bytes.len() as u64;
-        entries.push(SegmentEntry { hash, size, kind, entries: entry_count(segment), chunks: keys });
+        entries.push(SegmentEntry {
+            hash,
+            size,
+            kind,
+            entries: entry_count(segment),
+            chunks: keys,
+        });
     }
     Ok((entries, chunks))
 }
@@ -380,7 +415,9 @@ fn manifest_kind(kind: edgesuggest::SegmentKind) -> SegmentKind {
 /// One line on what is being published.
 fn print_summary(manifest: &Manifest, chunks: &[Chunk]) {
     let new_bytes: usize = chunks.iter().map(|c| c.bytes.len()).sum();
-    let parent = manifest.parent.map_or("none".to_string(), |p| p.to_string());
+    let parent = manifest
+        .parent
+        .map_or("none".to_string(), |p| p.to_string());
     println!(
         "index {} version {} (parent {parent}): {}, {} bytes; {} new chunk(s), {new_bytes} bytes",
         manifest.index,

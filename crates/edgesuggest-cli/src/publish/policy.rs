@@ -65,14 +65,25 @@ impl Policy {
     pub fn decide(&self, base: u64, deltas: &[u64], new: usize) -> Option<Reason> {
         let fresh = &deltas[deltas.len().saturating_sub(new)..];
         if let Some(&entries) = fresh.iter().find(|&&e| exceeds(e, base, self.rebase_share)) {
-            return Some(Reason::Rebase { entries, base, limit: self.rebase_share });
+            return Some(Reason::Rebase {
+                entries,
+                base,
+                limit: self.rebase_share,
+            });
         }
         if deltas.len() > self.max_deltas {
-            return Some(Reason::TooManyDeltas { count: deltas.len(), limit: self.max_deltas });
+            return Some(Reason::TooManyDeltas {
+                count: deltas.len(),
+                limit: self.max_deltas,
+            });
         }
         let entries = deltas.iter().fold(0u64, |sum, &e| sum.saturating_add(e));
         if exceeds(entries, base, self.max_delta_share) {
-            return Some(Reason::DeltaShare { entries, base, limit: self.max_delta_share });
+            return Some(Reason::DeltaShare {
+                entries,
+                base,
+                limit: self.max_delta_share,
+            });
         }
         None
     }
@@ -97,7 +108,11 @@ fn ratio(entries: u64, base: u64) -> String {
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Reason::Rebase { entries, base, limit } => write!(
+            Reason::Rebase {
+                entries,
+                base,
+                limit,
+            } => write!(
                 f,
                 "the change set touches {entries} entries, {} of the base's {base} (over \
                  --rebase-share {}): it becomes a new base",
@@ -107,7 +122,11 @@ impl fmt::Display for Reason {
             Reason::TooManyDeltas { count, limit } => {
                 write!(f, "{count} deltas would exceed --max-deltas {limit}")
             }
-            Reason::DeltaShare { entries, base, limit } => write!(
+            Reason::DeltaShare {
+                entries,
+                base,
+                limit,
+            } => write!(
                 f,
                 "the deltas hold {entries} entries, {} of the base's {base} (over \
                  --max-delta-share {})",
@@ -123,20 +142,39 @@ mod tests {
     use super::*;
 
     fn policy() -> Policy {
-        Policy { max_deltas: 8, max_delta_share: 0.10, rebase_share: 0.75 }
+        Policy {
+            max_deltas: 8,
+            max_delta_share: 0.10,
+            rebase_share: 0.75,
+        }
     }
 
     #[test]
     fn thresholds() {
         let p = policy();
         assert_eq!(p.decide(1000, &[10; 8], 1), None);
-        assert!(matches!(p.decide(1000, &[10; 9], 1), Some(Reason::TooManyDeltas { count: 9, .. })));
+        assert!(matches!(
+            p.decide(1000, &[10; 9], 1),
+            Some(Reason::TooManyDeltas { count: 9, .. })
+        ));
         assert_eq!(p.decide(1000, &[50, 50], 1), None);
-        assert!(matches!(p.decide(1000, &[50, 51], 1), Some(Reason::DeltaShare { entries: 101, .. })));
-        assert!(matches!(p.decide(1000, &[751], 1), Some(Reason::Rebase { entries: 751, .. })));
+        assert!(matches!(
+            p.decide(1000, &[50, 51], 1),
+            Some(Reason::DeltaShare { entries: 101, .. })
+        ));
+        assert!(matches!(
+            p.decide(1000, &[751], 1),
+            Some(Reason::Rebase { entries: 751, .. })
+        ));
         // An old heavy delta is a share problem, not a rebase of this change set.
-        assert!(matches!(p.decide(1000, &[800, 1], 1), Some(Reason::DeltaShare { .. })));
-        let text = p.decide(1000, &[800], 1).map(|r| r.to_string()).unwrap_or_default();
+        assert!(matches!(
+            p.decide(1000, &[800, 1], 1),
+            Some(Reason::DeltaShare { .. })
+        ));
+        let text = p
+            .decide(1000, &[800], 1)
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         assert!(text.contains("80%") && text.contains("75%"), "{text}");
     }
 }

@@ -60,7 +60,10 @@ impl Store {
         let dir = self.root.join("manifest").join(index);
         let mut numbers = Vec::new();
         for name in list_dir(&dir)? {
-            if let Some(v) = name.strip_suffix(".json").and_then(|v| v.parse::<u64>().ok()) {
+            if let Some(v) = name
+                .strip_suffix(".json")
+                .and_then(|v| v.parse::<u64>().ok())
+            {
                 numbers.push(v);
             }
         }
@@ -162,7 +165,11 @@ impl Store {
     /// Removes an entry by its KV key (a chunk or a version key of `index`).
     pub fn delete(&self, index: &str, key: &str) -> Result<()> {
         let path = match key.strip_prefix(&edgesuggest_manifest::versions_prefix(index)) {
-            Some(version) => self.root.join("manifest").join(index).join(format!("{version}.json")),
+            Some(version) => self
+                .root
+                .join("manifest")
+                .join(index)
+                .join(format!("{version}.json")),
             None => self.root.join(key),
         };
         match std::fs::remove_file(&path) {
@@ -193,7 +200,10 @@ impl Store {
     }
 
     fn version_path(&self, index: &str, version: u64) -> PathBuf {
-        self.root.join("manifest").join(index).join(format!("{version}.json"))
+        self.root
+            .join("manifest")
+            .join(index)
+            .join(format!("{version}.json"))
     }
 
     /// Reads and checks a stored manifest; `None` when the file does not exist.
@@ -203,9 +213,8 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let manifest = Manifest::parse(&json).map_err(|e| {
-            anyhow::anyhow!("{}: {e}; the store is damaged", path.display())
-        })?;
+        let manifest = Manifest::parse(&json)
+            .map_err(|e| anyhow::anyhow!("{}: {e}; the store is damaged", path.display()))?;
         Ok(Some(StoredVersion { manifest, json }))
     }
 }

@@ -13,7 +13,12 @@ use serde::Serialize;
 use super::store::Store;
 
 /// The bulk files, by the fixed names other tools read, in the order they must be applied.
-pub const BULK_FILES: [&str; 4] = ["chunks.json", "version.json", "manifest.json", "delete.json"];
+pub const BULK_FILES: [&str; 4] = [
+    "chunks.json",
+    "version.json",
+    "manifest.json",
+    "delete.json",
+];
 
 /// Where entries go and where the store is.
 #[derive(Debug, Args)]
@@ -82,7 +87,9 @@ impl TargetArgs {
             return Ok(Store::new(dir.clone()));
         }
         if self.local {
-            return Ok(Store::new(self.config_dir().join(".wrangler/edgesuggest-store")));
+            return Ok(Store::new(
+                self.config_dir().join(".wrangler/edgesuggest-store"),
+            ));
         }
         match &self.out_dir {
             Some(dir) => Ok(Store::new(dir.join("store"))),
@@ -190,16 +197,30 @@ fn write_files(dir: &Path, index: &str, writes: &Writes) -> Result<Vec<BulkFile>
                 base64: true,
             })
             .collect();
-        files.push(bulk_file(dir, "chunks.json", &chunks, chunks.is_empty(), false)?);
+        files.push(bulk_file(
+            dir,
+            "chunks.json",
+            &chunks,
+            chunks.is_empty(),
+            false,
+        )?);
     }
     if let Some((version, json)) = &writes.version {
         let key = version_key(index, *version);
-        let entry = [BulkEntry { key: &key, value: json.clone(), base64: false }];
+        let entry = [BulkEntry {
+            key: &key,
+            value: json.clone(),
+            base64: false,
+        }];
         files.push(bulk_file(dir, "version.json", &entry, false, false)?);
     }
     if let Some(json) = &writes.pointer {
         let key = manifest_key(index);
-        let entry = [BulkEntry { key: &key, value: json.clone(), base64: false }];
+        let entry = [BulkEntry {
+            key: &key,
+            value: json.clone(),
+            base64: false,
+        }];
         files.push(bulk_file(dir, "manifest.json", &entry, false, false)?);
     }
     if !writes.deletes.is_empty() {
@@ -218,16 +239,27 @@ fn bulk_file(
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_vec(value)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(BulkFile { path, delete, empty })
+    Ok(BulkFile {
+        path,
+        delete,
+        empty,
+    })
 }
 
 /// How to apply the files on a Cloudflare account, in the order that keeps readers safe.
 fn print_instructions(binding: &str, files: &[BulkFile], store: &Store) {
-    println!("store {} updated; apply the files in this order:", store.root().display());
+    println!(
+        "store {} updated; apply the files in this order:",
+        store.root().display()
+    );
     for file in files {
         let verb = if file.delete { "delete" } else { "put" };
         let force = if file.delete { " --force" } else { "" };
-        let note = if file.empty { "   # empty: every chunk is already in KV" } else { "" };
+        let note = if file.empty {
+            "   # empty: every chunk is already in KV"
+        } else {
+            ""
+        };
         println!(
             "  wrangler kv bulk {verb} {} --binding {binding} --remote{force}{note}",
             file.path.display()
@@ -237,7 +269,10 @@ fn print_instructions(binding: &str, files: &[BulkFile], store: &Store) {
 
 /// Runs `wrangler kv bulk put|delete FILE --local` with the target's configuration.
 fn run_wrangler(target: &TargetArgs, file: &BulkFile) -> Result<()> {
-    let config_name = target.config.file_name().context("--config names no file")?;
+    let config_name = target
+        .config
+        .file_name()
+        .context("--config names no file")?;
     let path = std::fs::canonicalize(&file.path)?;
     let verb = if file.delete { "delete" } else { "put" };
     let mut command = Command::new(&target.wrangler);

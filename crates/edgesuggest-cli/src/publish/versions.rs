@@ -152,7 +152,11 @@ pub fn run_versions(args: VersionsArgs) -> Result<()> {
             m.parent.map_or("-".to_string(), |p| p.to_string()),
             describe(m),
             m.total_bytes(),
-            if Some(m.version) == live { "  live" } else { "" }
+            if Some(m.version) == live {
+                "  live"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(())
@@ -170,7 +174,12 @@ fn row(m: &Manifest, live: Option<u64>) -> VersionRow<'_> {
         segments: m
             .segments
             .iter()
-            .map(|s| SegmentRow { kind: s.kind, hash: &s.hash, size: s.size, entries: s.entries })
+            .map(|s| SegmentRow {
+                kind: s.kind,
+                hash: &s.hash,
+                size: s.size,
+                entries: s.entries,
+            })
             .collect(),
     }
 }
@@ -195,7 +204,10 @@ pub fn run_rollback(args: RollbackArgs) -> Result<()> {
     let store = args.target.store()?;
     let versions = known_versions(&store, &args.index)?;
     let Some(chosen) = versions.iter().find(|v| v.manifest.version == args.to) else {
-        let known: Vec<String> = versions.iter().map(|v| v.manifest.version.to_string()).collect();
+        let known: Vec<String> = versions
+            .iter()
+            .map(|v| v.manifest.version.to_string())
+            .collect();
         bail!(
             "index {} has no version {} in the store {}; known versions: {} (see edgesuggest \
              versions --index {})",
@@ -222,7 +234,10 @@ pub fn run_rollback(args: RollbackArgs) -> Result<()> {
         args.to,
         describe(&chosen.manifest)
     );
-    let writes = Writes { pointer: Some(chosen.json.clone()), ..Writes::default() };
+    let writes = Writes {
+        pointer: Some(chosen.json.clone()),
+        ..Writes::default()
+    };
     target::apply(&args.target, &store, &args.index, &writes)
 }
 
@@ -245,15 +260,20 @@ pub fn run_gc(args: GcArgs) -> Result<()> {
         .into_iter()
         .filter(|k| !referenced.contains(k.as_str()) && !shared.contains(k))
         .collect();
-    let mut deletes: Vec<String> =
-        dropped.iter().map(|m| version_key(&args.index, m.version)).collect();
+    let mut deletes: Vec<String> = dropped
+        .iter()
+        .map(|m| version_key(&args.index, m.version))
+        .collect();
     let version_count = deletes.len();
     deletes.extend(chunks);
     print_gc_plan(&args, &kept, version_count, &deletes);
     if args.dry_run || deletes.is_empty() {
         return Ok(());
     }
-    let writes = Writes { deletes, ..Writes::default() };
+    let writes = Writes {
+        deletes,
+        ..Writes::default()
+    };
     target::apply(&args.target, &store, &args.index, &writes)
 }
 
@@ -268,11 +288,23 @@ fn split_kept<'a>(
     versions
         .iter()
         .enumerate()
-        .map(|(i, v)| (i >= newest_kept || Some(v.manifest.version) == live, &v.manifest))
-        .fold((Vec::new(), Vec::new()), |(mut kept, mut dropped), (keep, m)| {
-            if keep { kept.push(m) } else { dropped.push(m) }
-            (kept, dropped)
+        .map(|(i, v)| {
+            (
+                i >= newest_kept || Some(v.manifest.version) == live,
+                &v.manifest,
+            )
         })
+        .fold(
+            (Vec::new(), Vec::new()),
+            |(mut kept, mut dropped), (keep, m)| {
+                if keep {
+                    kept.push(m)
+                } else {
+                    dropped.push(m)
+                }
+                (kept, dropped)
+            },
+        )
 }
 
 fn print_gc_plan(args: &GcArgs, kept: &[&Manifest], versions: usize, deletes: &[String]) {
@@ -281,7 +313,11 @@ fn print_gc_plan(args: &GcArgs, kept: &[&Manifest], versions: usize, deletes: &[
         "index {}: keeping version(s) {}; {} {versions} version(s) and {} chunk(s)",
         args.index,
         kept.join(", "),
-        if args.dry_run { "would delete" } else { "deleting" },
+        if args.dry_run {
+            "would delete"
+        } else {
+            "deleting"
+        },
         deletes.len() - versions
     );
     if args.dry_run {
