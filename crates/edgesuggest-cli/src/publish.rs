@@ -7,7 +7,7 @@ mod store;
 mod target;
 pub mod versions;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -252,7 +252,11 @@ fn appended_stack(args: &PublishArgs, store: &Store, live: &Manifest) -> Result<
     }
     let blocklist = match (&args.blocklist, live.blocklist()) {
         (Some(path), _) => Some(load_blocklist(path)?),
-        (None, Some(entry)) => Some(Segment::load(store.segment_bytes(entry)?)?),
+        (None, Some(entry)) => {
+            Some(Segment::load(store.segment_bytes(entry)?).with_context(|| {
+                format!("the blocklist of version {} in the store", live.version)
+            })?)
+        }
         (None, None) => None,
     };
     segments.extend(blocklist);
@@ -359,49 +363,62 @@ fn publish_entries(
     live: Option<&StoredVersion>,
     chunk_bytes: usize,
 ) -> Result<(Vec<SegmentEntry>, Vec<Chunk>)> {
-    let live_entries: HashMap<&str, &SegmentEntry> = live
-        .map(|l| {
-            l.manifest
-                .segments
-                .iter()
-                .map(|s| (s.hash.as_str(), s))
-                .collect()
-        })
-        .unwrap_or_default();
-    let live_chunks: BTreeSet<&str> = live
-        .map(|l| l.manifest.chunk_keys().collect())
-        .unwrap_or_default();
+    let live_segments = live.map_or(&[][..], |l| &l.manifest.segments[..]);
+    let mut queued: HashSet<String> = live_segments
+        .iter()
+        .flat_map(|s| s.chunks.iter().cloned())
+        .collect();
     let mut entries = Vec::new();
     let mut chunks = Vec::new();
     for segment in stack.segments().iter().chain(stack.blocklist()) {
-        let bytes = segment.as_bytes();
-        let hash = hex(&Sha256::digest(bytes));
+        let hash = hex(&Sha256::digest(segment.as_bytes()));
         let kind = manifest_kind(segment.kind());
-        if let Some(entry) = live_entries.get(hash.as_str()).filter(|e| e.kind == kind) {
-            entries.push((*entry).clone());
+        let published = live_segments
+            .iter()
+            .find(|e| e.hash == hash && e.kind == kind);
+        if let Some(entry) = published {
+            entries.push(entry.clone());
             continue;
         }
-        let mut keys = Vec::new();
-        for (n, piece) in bytes.chunks(chunk_bytes).enumerate() {
-            let key = chunk_key(&hash, chunk_bytes, n);
-            if !live_chunks.contains(key.as_str()) && !chunks.iter().any(|c: &Chunk| c.key == key) {
-                chunks.push(Chunk {
-                    key: key.clone(),
-                    bytes: piece.to_vec(),
-                });
-            }
-            keys.push(key);
-        }
-        let size = bytes.len() as u64;
+        let keys = cut_chunks(
+            segment.as_bytes(),
+            &hash,
+            chunk_bytes,
+            &mut queued,
+            &mut chunks,
+        );
         entries.push(SegmentEntry {
             hash,
-            size,
+            size: segment.as_bytes().len() as u64,
             kind,
             entries: entry_count(segment),
             chunks: keys,
         });
     }
     Ok((entries, chunks))
+}
+
+/// Cuts `bytes` (hashing to `hash`) into chunks: their keys, in order; each chunk not in
+/// `queued` (already in KV or already queued) is queued in `chunks`.
+fn cut_chunks(
+    bytes: &[u8],
+    hash: &str,
+    chunk_bytes: usize,
+    queued: &mut HashSet<String>,
+    chunks: &mut Vec<Chunk>,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (n, piece) in bytes.chunks(chunk_bytes).enumerate() {
+        let key = chunk_key(hash, chunk_bytes, n);
+        if queued.insert(key.clone()) {
+            chunks.push(Chunk {
+                key: key.clone(),
+                bytes: piece.to_vec(),
+            });
+        }
+        keys.push(key);
+    }
+    keys
 }
 
 fn manifest_kind(kind: edgesuggest::SegmentKind) -> SegmentKind {

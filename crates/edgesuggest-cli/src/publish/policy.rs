@@ -33,11 +33,30 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
     /// One change set touches more than `rebase_share` of the base.
-    Rebase { entries: u64, base: u64, limit: f64 },
+    Rebase {
+        /// The change set's suggestions and deletes.
+        entries: u64,
+        /// The base's suggestions.
+        base: u64,
+        /// `--rebase-share`.
+        limit: f64,
+    },
     /// More deltas than `max_deltas`.
-    TooManyDeltas { count: usize, limit: usize },
+    TooManyDeltas {
+        /// Deltas the stack would hold.
+        count: usize,
+        /// `--max-deltas`.
+        limit: usize,
+    },
     /// The deltas' entries exceed `max_delta_share` of the base.
-    DeltaShare { entries: u64, base: u64, limit: f64 },
+    DeltaShare {
+        /// All deltas' suggestions and deletes.
+        entries: u64,
+        /// The base's suggestions.
+        base: u64,
+        /// `--max-delta-share`.
+        limit: f64,
+    },
 }
 
 impl Policy {

@@ -123,7 +123,8 @@ impl Store {
 
     /// The bytes of a published segment, from its chunks, checked against its hash.
     pub fn segment_bytes(&self, entry: &SegmentEntry) -> Result<Vec<u8>> {
-        let mut bytes = Vec::with_capacity(usize::try_from(entry.size).unwrap_or(0));
+        // Not sized from `entry.size`: a damaged manifest must not make it allocate.
+        let mut bytes = Vec::new();
         for key in &entry.chunks {
             let chunk = std::fs::read(self.root.join(key)).with_context(|| {
                 format!(

@@ -188,40 +188,27 @@ struct BulkFile {
 fn write_files(dir: &Path, index: &str, writes: &Writes) -> Result<Vec<BulkFile>> {
     let mut files = Vec::new();
     if writes.version.is_some() {
-        let chunks: Vec<BulkEntry> = writes
-            .chunks
-            .iter()
-            .map(|c| BulkEntry {
-                key: &c.key,
-                value: base64::engine::general_purpose::STANDARD.encode(&c.bytes),
-                base64: true,
-            })
-            .collect();
-        files.push(bulk_file(
-            dir,
-            "chunks.json",
-            &chunks,
-            chunks.is_empty(),
-            false,
-        )?);
+        files.push(chunks_file(dir, &writes.chunks)?);
     }
     if let Some((version, json)) = &writes.version {
         let key = version_key(index, *version);
-        let entry = [BulkEntry {
-            key: &key,
-            value: json.clone(),
-            base64: false,
-        }];
-        files.push(bulk_file(dir, "version.json", &entry, false, false)?);
+        files.push(bulk_file(
+            dir,
+            "version.json",
+            &[text_entry(&key, json)],
+            false,
+            false,
+        )?);
     }
     if let Some(json) = &writes.pointer {
         let key = manifest_key(index);
-        let entry = [BulkEntry {
-            key: &key,
-            value: json.clone(),
-            base64: false,
-        }];
-        files.push(bulk_file(dir, "manifest.json", &entry, false, false)?);
+        files.push(bulk_file(
+            dir,
+            "manifest.json",
+            &[text_entry(&key, json)],
+            false,
+            false,
+        )?);
     }
     if !writes.deletes.is_empty() {
         files.push(bulk_file(dir, "delete.json", &writes.deletes, false, true)?);
@@ -229,6 +216,29 @@ fn write_files(dir: &Path, index: &str, writes: &Writes) -> Result<Vec<BulkFile>
     Ok(files)
 }
 
+/// chunks.json: the chunks, base64-encoded (written even when empty: readers expect it).
+fn chunks_file(dir: &Path, chunks: &[Chunk]) -> Result<BulkFile> {
+    let entries: Vec<BulkEntry> = chunks
+        .iter()
+        .map(|c| BulkEntry {
+            key: &c.key,
+            value: base64::engine::general_purpose::STANDARD.encode(&c.bytes),
+            base64: true,
+        })
+        .collect();
+    bulk_file(dir, "chunks.json", &entries, entries.is_empty(), false)
+}
+
+/// A bulk entry holding text.
+fn text_entry<'a>(key: &'a str, json: &str) -> BulkEntry<'a> {
+    BulkEntry {
+        key,
+        value: json.to_owned(),
+        base64: false,
+    }
+}
+
+/// Writes one bulk file; `empty` and `delete` say how to apply it.
 fn bulk_file(
     dir: &Path,
     name: &str,

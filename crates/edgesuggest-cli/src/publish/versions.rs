@@ -202,22 +202,7 @@ pub fn run_rollback(args: RollbackArgs) -> Result<()> {
     super::check_index(&args.index)?;
     args.target.require_output()?;
     let store = args.target.store()?;
-    let versions = known_versions(&store, &args.index)?;
-    let Some(chosen) = versions.iter().find(|v| v.manifest.version == args.to) else {
-        let known: Vec<String> = versions
-            .iter()
-            .map(|v| v.manifest.version.to_string())
-            .collect();
-        bail!(
-            "index {} has no version {} in the store {}; known versions: {} (see edgesuggest \
-             versions --index {})",
-            args.index,
-            args.to,
-            store.root().display(),
-            known.join(", "),
-            args.index
-        );
-    };
+    let chosen = find_version(&store, &args.index, args.to)?;
     if let Some(missing) = chosen.manifest.chunk_keys().find(|k| !store.has_chunk(k)) {
         bail!(
             "version {} references chunk {missing}, which the store {} lacks: it may have been \
@@ -239,6 +224,26 @@ pub fn run_rollback(args: RollbackArgs) -> Result<()> {
         ..Writes::default()
     };
     target::apply(&args.target, &store, &args.index, &writes)
+}
+
+/// Version `to` of `index`; refuses an unknown one, listing the known versions.
+fn find_version(store: &Store, index: &str, to: u64) -> Result<StoredVersion> {
+    let versions = known_versions(store, index)?;
+    let known: Vec<String> = versions
+        .iter()
+        .map(|v| v.manifest.version.to_string())
+        .collect();
+    versions
+        .into_iter()
+        .find(|v| v.manifest.version == to)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "index {index} has no version {to} in the store {}; known versions: {} (see \
+                 edgesuggest versions --index {index})",
+                store.root().display(),
+                known.join(", ")
+            )
+        })
 }
 
 /// Deletes versions beyond the N newest (never the live one) and unreferenced chunks.
