@@ -97,6 +97,7 @@ pub struct PublishArgs {
 pub fn run(args: PublishArgs) -> Result<()> {
     check_args(&args)?;
     let store = args.target.store()?;
+    let _lock = store.lock()?;
     let live = store.live(&args.index)?;
     let version = next_version(args.version, newest_version(&store, &args.index)?, &store)?;
     let (stack, parent) = plan_stack(&args, &store, live.as_ref())?;

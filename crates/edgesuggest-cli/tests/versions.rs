@@ -443,6 +443,15 @@ fn bad_inputs_fail_clearly_and_write_nothing() {
         &["publish", s(&base), "--max-deltas", "64"],
         "--max-deltas 64",
     );
+    // A second writer of the same store waits its turn; the lock is released after each command.
+    assert!(!f.store().join(".lock").exists());
+    std::fs::write(f.store().join(".lock"), b"").unwrap();
+    check(
+        "e12",
+        &["publish", s(&base)],
+        "another command is writing the store",
+    );
+    std::fs::remove_file(f.store().join(".lock")).unwrap();
     // Without --out-dir or --local there is nowhere to write: a usage error.
     cli()
         .args([

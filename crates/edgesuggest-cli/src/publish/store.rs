@@ -40,6 +40,28 @@ impl Store {
         Store { root }
     }
 
+    /// Takes the store for one command that writes, so that two publishers never derive two
+    /// versions from the same live one; released when the returned guard drops.
+    pub fn lock(&self) -> Result<StoreLock> {
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create the store {}", self.root.display()))?;
+        let path = self.root.join(".lock");
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(StoreLock { path }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!(
+                "another command is writing the store {} (it holds {}); wait for it, or remove \
+                 that file if no edgesuggest command is running",
+                self.root.display(),
+                path.display()
+            ),
+            Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+
     /// The store directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -217,6 +239,19 @@ impl Store {
         let manifest = Manifest::parse(&json)
             .map_err(|e| anyhow::anyhow!("{}: {e}; the store is damaged", path.display()))?;
         Ok(Some(StoredVersion { manifest, json }))
+    }
+}
+
+/// Holds a store's lock file; removes it when dropped.
+#[derive(Debug)]
+pub struct StoreLock {
+    path: PathBuf,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        // Nothing to do if it is already gone; a leftover file names itself in the next error.
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

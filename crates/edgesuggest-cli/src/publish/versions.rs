@@ -202,6 +202,7 @@ pub fn run_rollback(args: RollbackArgs) -> Result<()> {
     super::check_index(&args.index)?;
     args.target.require_output()?;
     let store = args.target.store()?;
+    let _lock = store.lock()?;
     let chosen = find_version(&store, &args.index, args.to)?;
     if let Some(missing) = chosen.manifest.chunk_keys().find(|k| !store.has_chunk(k)) {
         bail!(
@@ -251,6 +252,7 @@ pub fn run_gc(args: GcArgs) -> Result<()> {
     super::check_index(&args.index)?;
     args.target.require_output()?;
     let store = args.target.store()?;
+    let _lock = store.lock()?;
     let versions = known_versions(&store, &args.index)?;
     let live = store.live(&args.index)?;
     let (kept, dropped) = split_kept(&versions, live.as_ref(), args.keep);
