@@ -47,6 +47,9 @@ enum Command {
     Inspect(inspect::InspectArgs),
     Verify(inspect::VerifyArgs),
     Publish(publish::PublishArgs),
+    Versions(publish::versions::VersionsArgs),
+    Rollback(publish::versions::RollbackArgs),
+    Gc(publish::versions::GcArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +61,9 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run_inspect(args),
         Command::Verify(args) => inspect::run_verify(args),
         Command::Publish(args) => publish::run(args),
+        Command::Versions(args) => publish::versions::run_versions(args),
+        Command::Rollback(args) => publish::versions::run_rollback(args),
+        Command::Gc(args) => publish::versions::run_gc(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,46 +1,83 @@
-//! `edgesuggest publish`: segments → Workers KV entries (content-addressed chunks, then the
-//! manifest).
+//! `edgesuggest publish`: segments → an immutable manifest version in Workers KV
+//! (content-addressed chunks, then `manifest/<index>/<version>`, then the pointer
+//! `manifest/<index>`), and the commands that manage versions (`versions`, `rollback`, `gc`).
 
+mod policy;
+mod store;
+mod target;
+pub mod versions;
+
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
-use base64::Engine as _;
-use clap::Args;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{ArgGroup, Args};
+use edgesuggest::{BlocklistBuilder, Segment, Stack};
 use edgesuggest_manifest::{
-    chunk_key, manifest_key, valid_index_name, Manifest, SegmentEntry, SegmentKind,
-    DEFAULT_CHUNK_BYTES, KV_MAX_VALUE_BYTES, MANIFEST_VERSION,
+    chunk_key, valid_index_name, Manifest, SegmentEntry, SegmentKind, DEFAULT_CHUNK_BYTES,
+    KV_MAX_VALUE_BYTES, MANIFEST_VERSION,
 };
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Publish segments to Workers KV for the edge worker.
+use policy::Policy;
+use store::{hex, Store, StoredVersion};
+use target::{Chunk, TargetArgs, Writes};
+
+/// Publish an index version to Workers KV for the edge worker.
 ///
-/// Writes content-addressed chunks (`seg/<sha256>/<chunk-bytes>/<n>`) and a
-/// manifest (`manifest/<INDEX>`) naming them. Chunks are written first and the manifest last,
-/// so a worker never sees a manifest that points at missing data. Segments are verified before
-/// anything is written.
+/// Every publish writes an immutable version `manifest/<INDEX>/<VERSION>` (the base, the
+/// deltas, the blocklist, each by content hash, with its creation time and parent version),
+/// then moves the pointer `manifest/<INDEX>` to it. New chunks (`seg/<sha256>/<chunk-bytes>/<n>`)
+/// are written first, the version next and the pointer last, so a worker never sees a manifest
+/// pointing at missing data; chunks the live version already has are not written again. Every
+/// segment is verified, and the result checked to form a stack, before anything is written.
 ///
-/// Output: with --out-dir, two `wrangler kv bulk put` files (chunks.json, then manifest.json);
-/// with --local, both are put straight into wrangler's local KV (what `wrangler dev` serves).
+/// Three ways to publish: SEGMENT... (a base, then deltas) replaces the index; --delta appends
+/// to the live version (keeping its blocklist), or compacts everything into a new base when the
+/// policy says so (more than --max-deltas deltas, deltas over --max-delta-share of the base, or
+/// one change set over --rebase-share of it); --blocklist alone replaces the live blocklist.
+///
+/// The publisher keeps a store (--store) mirroring every entry it wrote; it is how --delta,
+/// rollback, gc and versions know the live version without reading KV. With --out-dir, apply
+/// the printed commands before the next publish: the store assumes they were.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    group(ArgGroup::new("input").args(["segments", "delta", "blocklist"]).required(true).multiple(true)),
+    group(ArgGroup::new("output").args(["out_dir", "local"]).required(true).multiple(true)),
+    after_help = "Examples:
   edgesuggest publish cities.seg --index cities --local
-  edgesuggest publish cities.seg --index cities --out-dir kv/
+  edgesuggest publish cities.seg --blocklist blocked.txt --index cities --out-dir kv/
   # then, on a Cloudflare account (wrangler login), in this order:
   wrangler kv bulk put kv/chunks.json --binding SEGMENTS --remote
-  wrangler kv bulk put kv/manifest.json --binding SEGMENTS --remote")]
+  wrangler kv bulk put kv/version.json --binding SEGMENTS --remote
+  wrangler kv bulk put kv/manifest.json --binding SEGMENTS --remote
+
+  edgesuggest build --delta changes.ndjson -o d1.seg --word-starts
+  edgesuggest publish --delta d1.seg --index cities --out-dir kv/   # kv/store is the store
+  edgesuggest versions --index cities --out-dir kv/
+  edgesuggest rollback --index cities --to 1764614400000 --out-dir kv/
+  edgesuggest gc --index cities --keep 5 --out-dir kv/")]
 pub struct PublishArgs {
-    /// Segment files (the first is the base, later ones deltas).
-    #[arg(required = true, value_name = "SEGMENT")]
+    /// Segment files: a base, then deltas, oldest first (replaces the live version).
+    #[arg(value_name = "SEGMENT", conflicts_with = "delta")]
     segments: Vec<PathBuf>,
+
+    /// A delta segment to append to the live version (repeat for several, oldest first).
+    #[arg(long, value_name = "SEGMENT")]
+    delta: Vec<PathBuf>,
+
+    /// The blocklist: a text file (a phrase or `prefix*` a line) or a blocklist segment.
+    /// Alone, it replaces the live version's blocklist.
+    #[arg(long, value_name = "FILE")]
+    blocklist: Option<PathBuf>,
 
     /// Index name: 1–64 characters of a-z, 0-9, `-`, `_`.
     #[arg(long)]
     index: String,
 
-    /// Manifest version; must increase with every publish (default: milliseconds since 1970).
+    /// Version number; must be above every stored version of the index (default:
+    /// milliseconds since 1970, or the newest version + 1 if that is larger).
     #[arg(long)]
     version: Option<u64>,
 
@@ -48,208 +85,365 @@ pub struct PublishArgs {
     #[arg(long, default_value_t = DEFAULT_CHUNK_BYTES, value_name = "BYTES")]
     chunk_bytes: usize,
 
-    /// Write chunks.json and manifest.json (wrangler bulk-put files) into DIR.
-    #[arg(long, value_name = "DIR", required_unless_present = "local")]
-    out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
 
-    /// Put the entries into wrangler's local KV (runs `wrangler kv bulk put --local`).
-    #[arg(long)]
-    local: bool,
-
-    /// The wrangler configuration whose KV namespace is written (with --local).
-    #[arg(long, default_value = "worker/wrangler.toml", value_name = "FILE")]
-    config: PathBuf,
-
-    /// The KV binding name in that configuration.
-    #[arg(long, default_value = "SEGMENTS")]
-    binding: String,
-
-    /// The wrangler command (with --local).
-    #[arg(long, env = "WRANGLER", default_value = "wrangler")]
-    wrangler: String,
+    #[command(flatten)]
+    policy: Policy,
 }
 
-#[derive(Serialize)]
-struct BulkEntry {
-    key: String,
-    value: String,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    base64: bool,
-}
-
-/// Verifies and chunks every segment, writes the two bulk-put files, then puts them into
-/// local KV (`--local`) or says how to put them on an account.
+/// Verifies the segments, plans the version (compacting if the policy says so), then writes
+/// its new chunks, the version and the pointer.
 pub fn run(args: PublishArgs) -> Result<()> {
     check_args(&args)?;
-    let (chunks, segments) = chunk_segments(&args.segments, args.chunk_bytes)?;
-    let manifest = make_manifest(&args.index, args.version, segments);
-    let manifest_entry = vec![BulkEntry {
-        key: manifest_key(&args.index),
-        value: serde_json::to_string(&manifest)?,
-        base64: false,
-    }];
-    // Without --out-dir the files live in a temporary directory, removed on return.
-    let temporary = tempfile::tempdir()?;
-    let dir = match &args.out_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            dir.clone()
-        }
-        None => temporary.path().to_path_buf(),
+    let store = args.target.store()?;
+    let _lock = store.lock()?;
+    let live = store.live(&args.index)?;
+    let version = next_version(args.version, newest_version(&store, &args.index)?, &store)?;
+    let (stack, parent) = plan_stack(&args, &store, live.as_ref())?;
+    let (segments, chunks) = publish_entries(&stack, live.as_ref(), args.chunk_bytes)?;
+    let manifest = Manifest {
+        manifest_version: MANIFEST_VERSION,
+        index: args.index.clone(),
+        version,
+        created: rfc3339(now().as_secs()),
+        parent,
+        segments,
     };
-    let chunks_file = write_json(&dir, "chunks.json", &chunks)?;
-    let manifest_file = write_json(&dir, "manifest.json", &manifest_entry)?;
-    let total: u64 = manifest.segments.iter().map(|s| s.size).sum();
-    println!(
-        "index {} version {}: {} segment(s), {total} bytes, {} chunk(s)",
-        manifest.index,
-        manifest.version,
-        manifest.segments.len(),
-        chunks.len()
-    );
-    if args.local {
-        put_local(&args, &chunks_file)?;
-        put_local(&args, &manifest_file)?;
-        println!(
-            "published to local KV (binding {}, {})",
-            args.binding,
-            args.config.display()
-        );
-    } else {
-        print_instructions(&args.binding, &chunks_file, &manifest_file);
-    }
-    Ok(())
+    let json = serde_json::to_string(&manifest)?;
+    print_summary(&manifest, &chunks);
+    let writes = Writes {
+        chunks,
+        version: Some((version, json.clone())),
+        pointer: Some(json),
+        deletes: Vec::new(),
+    };
+    target::apply(&args.target, &store, &args.index, &writes)
 }
 
-/// Refuses a bad index name or chunk size before reading anything.
+/// Refuses a bad index name, chunk size or policy before reading anything.
 fn check_args(args: &PublishArgs) -> Result<()> {
-    if !valid_index_name(&args.index) {
-        bail!(
-            "invalid index name {:?}: use 1–64 characters of a-z, 0-9, `-` and `_`",
-            args.index
-        );
-    }
+    check_index(&args.index)?;
     if args.chunk_bytes == 0 || args.chunk_bytes > KV_MAX_VALUE_BYTES {
         bail!(
             "--chunk-bytes {} is out of range: 1 to {KV_MAX_VALUE_BYTES} (KV's value limit)",
             args.chunk_bytes
         );
     }
+    args.target.require_output()?;
+    args.policy.check()
+}
+
+/// Refuses an invalid index name.
+pub(crate) fn check_index(index: &str) -> Result<()> {
+    if !valid_index_name(index) {
+        bail!("invalid index name {index:?}: use 1–64 characters of a-z, 0-9, `-` and `_`");
+    }
     Ok(())
 }
 
-/// Verifies each segment and cuts it into content-addressed chunks: the chunks' bulk-put
-/// entries, and the manifest's entry for each segment (the first is the base).
-fn chunk_segments(
-    paths: &[PathBuf],
-    chunk_bytes: usize,
-) -> Result<(Vec<BulkEntry>, Vec<SegmentEntry>)> {
-    let mut chunks = Vec::new();
-    let mut entries = Vec::new();
+/// The highest version number the store knows for `index` (stored or live).
+fn newest_version(store: &Store, index: &str) -> Result<Option<u64>> {
+    let stored = store.versions(index)?.last().map(|v| v.manifest.version);
+    let live = store.live(index)?.map(|v| v.manifest.version);
+    Ok(stored.max(live))
+}
+
+/// The new version's number: `requested`, or the time in milliseconds; above `newest`.
+fn next_version(requested: Option<u64>, newest: Option<u64>, store: &Store) -> Result<u64> {
+    let floor = match newest {
+        None => 0,
+        Some(n) => n
+            .checked_add(1)
+            .context("the newest version is u64::MAX: use a new index")?,
+    };
+    match requested {
+        Some(v) if v < floor => bail!(
+            "--version {v} is not above {}, the newest version of this index in the store {}: \
+             versions must increase; pass a larger one or leave --version out",
+            floor - 1,
+            store.root().display()
+        ),
+        Some(v) => Ok(v),
+        None => Ok((now().as_millis() as u64).max(floor)),
+    }
+}
+
+fn now() -> std::time::Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The stack the new version serves, checked, and its parent version.
+fn plan_stack(
+    args: &PublishArgs,
+    store: &Store,
+    live: Option<&StoredVersion>,
+) -> Result<(Stack<Vec<u8>>, Option<u64>)> {
+    if !args.segments.is_empty() {
+        let blocklist = args.blocklist.as_deref().map(load_blocklist).transpose()?;
+        return Ok((full_stack(&args.segments, blocklist)?, None));
+    }
+    let live = live.ok_or_else(|| {
+        anyhow!(
+            "index {} has no live version in the store {}: publish a base first \
+             (edgesuggest publish BASE.seg --index {} ...), or pass the --store it was \
+             published with",
+            args.index,
+            store.root().display(),
+            args.index
+        )
+    })?;
+    let mut stack = appended_stack(args, store, &live.manifest)?;
+    if !args.delta.is_empty() {
+        stack = compact_if_needed(stack, &args.policy, args.delta.len())?;
+    }
+    Ok((stack, Some(live.manifest.version)))
+}
+
+/// A base and deltas from files, in that order, with an optional blocklist.
+fn full_stack(paths: &[PathBuf], blocklist: Option<Segment<Vec<u8>>>) -> Result<Stack<Vec<u8>>> {
+    let mut segments = Vec::with_capacity(paths.len() + 1);
     for (i, path) in paths.iter().enumerate() {
-        let bytes = crate::read_segment(path)?.into_inner();
-        let hash = hex(&Sha256::digest(&bytes));
-        let mut keys = Vec::new();
-        for (n, chunk) in bytes.chunks(chunk_bytes).enumerate() {
-            let key = chunk_key(&hash, chunk_bytes, n);
-            chunks.push(BulkEntry {
-                key: key.clone(),
-                value: base64::engine::general_purpose::STANDARD.encode(chunk),
-                base64: true,
-            });
-            keys.push(key);
-        }
-        let kind = if i == 0 {
-            SegmentKind::Base
-        } else {
-            SegmentKind::Delta
+        let segment = crate::read_segment(path)?;
+        let (expected, hint) = match i {
+            0 => (
+                edgesuggest::SegmentKind::Base,
+                "the first SEGMENT must be a base (built \
+                  without --delta); to append a delta to the live version use --delta",
+            ),
+            _ => (
+                edgesuggest::SegmentKind::Delta,
+                "segments after the base must be deltas \
+                  (`edgesuggest build --delta`); a blocklist goes in --blocklist",
+            ),
         };
+        expect_kind(&segment, expected, path, hint)?;
+        segments.push(segment);
+    }
+    segments.extend(blocklist);
+    Stack::from_segments(segments).context("the segments do not form a stack")
+}
+
+/// The live version's segments (from the store), the new deltas after them, and the new
+/// blocklist or the live one.
+fn appended_stack(args: &PublishArgs, store: &Store, live: &Manifest) -> Result<Stack<Vec<u8>>> {
+    let mut segments = Vec::new();
+    for entry in live
+        .segments
+        .iter()
+        .filter(|s| s.kind != SegmentKind::Blocklist)
+    {
+        segments.push(Segment::load(store.segment_bytes(entry)?).with_context(|| {
+            format!(
+                "segment {} of version {} in the store",
+                entry.hash, live.version
+            )
+        })?);
+    }
+    let base_word_starts = segments.first().is_some_and(|b| b.word_starts());
+    for path in &args.delta {
+        let segment = crate::read_segment(path)?;
+        let hint = "--delta takes a delta (edgesuggest build --delta CHANGES.ndjson -o D.seg); \
+                    to replace the base, publish it without --delta";
+        expect_kind(&segment, edgesuggest::SegmentKind::Delta, path, hint)?;
+        check_word_starts(&segment, base_word_starts, path)?;
+        segments.push(segment);
+    }
+    let blocklist = match (&args.blocklist, live.blocklist()) {
+        (Some(path), _) => Some(load_blocklist(path)?),
+        (None, Some(entry)) => {
+            Some(Segment::load(store.segment_bytes(entry)?).with_context(|| {
+                format!("the blocklist of version {} in the store", live.version)
+            })?)
+        }
+        (None, None) => None,
+    };
+    segments.extend(blocklist);
+    Stack::from_segments(segments).context("the segments do not form a stack")
+}
+
+/// Refuses `segment` (read from `path`) unless it is of `kind`.
+fn expect_kind(
+    segment: &Segment<Vec<u8>>,
+    kind: edgesuggest::SegmentKind,
+    path: &Path,
+    hint: &str,
+) -> Result<()> {
+    if segment.kind() != kind {
+        bail!(
+            "{} is a {} segment, expected a {}: {hint}",
+            path.display(),
+            segment.kind().name(),
+            kind.name()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a delta whose word-start setting differs from the live base's.
+fn check_word_starts(delta: &Segment<Vec<u8>>, base: bool, path: &Path) -> Result<()> {
+    if delta.word_starts() != base {
+        let (with, without) = if base {
+            ("with", "without")
+        } else {
+            ("without", "with")
+        };
+        bail!(
+            "{} was built {without} word starts and the live base {with}: its later words \
+             would be missing from word-start queries; rebuild it {with} --word-starts",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A blocklist segment, or one built from a text file (one phrase or `prefix*` a line).
+fn load_blocklist(path: &Path) -> Result<Segment<Vec<u8>>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read blocklist {}", path.display()))?;
+    if bytes.starts_with(b"EDGESUG\0") {
+        let segment =
+            Segment::load(bytes).with_context(|| format!("cannot load {}", path.display()))?;
+        let hint = "--blocklist takes a blocklist segment (edgesuggest build --blocklist) or \
+                    a text file of phrases and `prefix*` lines";
+        expect_kind(&segment, edgesuggest::SegmentKind::Blocklist, path, hint)?;
+        return Ok(segment);
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "{}: neither a segment nor UTF-8 text (invalid byte at offset {}): a blocklist \
+             is one phrase or `prefix*` a line",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let mut builder = BlocklistBuilder::new();
+    for (n, line) in text.lines().enumerate() {
+        builder
+            .add_line(line.strip_suffix('\r').unwrap_or(line))
+            .with_context(|| format!("{}:{}", path.display(), n + 1))?;
+    }
+    let built = builder
+        .finish()
+        .with_context(|| format!("blocklist {}", path.display()))?;
+    Ok(Segment::load(built.bytes)?)
+}
+
+/// Applies the compaction policy to a stack whose last `new` deltas are being published:
+/// the stack itself, or a new base (merged with `edgesuggest::compact`) and the blocklist.
+fn compact_if_needed(stack: Stack<Vec<u8>>, policy: &Policy, new: usize) -> Result<Stack<Vec<u8>>> {
+    let deltas: Vec<u64> = stack.deltas().iter().map(entry_count).collect();
+    let base = entry_count(stack.base());
+    let Some(reason) = policy.decide(base, &deltas, new) else {
+        return Ok(stack);
+    };
+    let built = edgesuggest::compact(&stack).context("compaction failed; nothing was written")?;
+    let merged = Segment::load(built.bytes)?;
+    println!(
+        "compacting: {reason}; base ({base} suggestions) + {} delta(s) → a new base of {} \
+         suggestions (blocklist kept)",
+        deltas.len(),
+        merged.len()
+    );
+    Stack::new(merged, Vec::new(), stack.blocklist().cloned())
+        .context("the compacted base does not form a stack")
+}
+
+/// What the compaction policy weighs: suggestions plus tombstones (a delta) or entries (a
+/// blocklist).
+fn entry_count(segment: &Segment<Vec<u8>>) -> u64 {
+    (segment.len() as u64).saturating_add(segment.extra_entries())
+}
+
+/// The manifest entries of the stack's segments (in manifest order) and the chunks to write:
+/// a segment the live version already has keeps its entry and writes nothing.
+fn publish_entries(
+    stack: &Stack<Vec<u8>>,
+    live: Option<&StoredVersion>,
+    chunk_bytes: usize,
+) -> Result<(Vec<SegmentEntry>, Vec<Chunk>)> {
+    let live_segments = live.map_or(&[][..], |l| &l.manifest.segments[..]);
+    let mut queued: HashSet<String> = live_segments
+        .iter()
+        .flat_map(|s| s.chunks.iter().cloned())
+        .collect();
+    let mut entries = Vec::new();
+    let mut chunks = Vec::new();
+    for segment in stack.segments().iter().chain(stack.blocklist()) {
+        let hash = hex(&Sha256::digest(segment.as_bytes()));
+        let kind = manifest_kind(segment.kind());
+        let published = live_segments
+            .iter()
+            .find(|e| e.hash == hash && e.kind == kind);
+        if let Some(entry) = published {
+            entries.push(entry.clone());
+            continue;
+        }
+        let keys = cut_chunks(
+            segment.as_bytes(),
+            &hash,
+            chunk_bytes,
+            &mut queued,
+            &mut chunks,
+        );
         entries.push(SegmentEntry {
             hash,
-            size: bytes.len() as u64,
+            size: segment.as_bytes().len() as u64,
             kind,
-            entries: 0,
+            entries: entry_count(segment),
             chunks: keys,
         });
     }
-    Ok((chunks, entries))
+    Ok((entries, chunks))
 }
 
-/// The manifest naming `segments`, versioned by `version` or the time in milliseconds.
-fn make_manifest(index: &str, version: Option<u64>, segments: Vec<SegmentEntry>) -> Manifest {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    Manifest {
-        manifest_version: MANIFEST_VERSION,
-        index: index.to_owned(),
-        version: version.unwrap_or(now.as_millis() as u64),
-        created: rfc3339(now.as_secs()),
-        parent: None,
-        segments,
+/// Cuts `bytes` (hashing to `hash`) into chunks: their keys, in order; each chunk not in
+/// `queued` (already in KV or already queued) is queued in `chunks`.
+fn cut_chunks(
+    bytes: &[u8],
+    hash: &str,
+    chunk_bytes: usize,
+    queued: &mut HashSet<String>,
+    chunks: &mut Vec<Chunk>,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for (n, piece) in bytes.chunks(chunk_bytes).enumerate() {
+        let key = chunk_key(hash, chunk_bytes, n);
+        if queued.insert(key.clone()) {
+            chunks.push(Chunk {
+                key: key.clone(),
+                bytes: piece.to_vec(),
+            });
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+fn manifest_kind(kind: edgesuggest::SegmentKind) -> SegmentKind {
+    match kind {
+        edgesuggest::SegmentKind::Base => SegmentKind::Base,
+        edgesuggest::SegmentKind::Delta => SegmentKind::Delta,
+        edgesuggest::SegmentKind::Blocklist => SegmentKind::Blocklist,
     }
 }
 
-/// Writes `value` as JSON to `dir/name`; returns the path.
-fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf> {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_vec(value)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
-}
-
-/// How to put the files on a Cloudflare account, in the order that keeps readers safe.
-fn print_instructions(binding: &str, chunks_file: &Path, manifest_file: &Path) {
+/// One line on what is being published.
+fn print_summary(manifest: &Manifest, chunks: &[Chunk]) {
+    let new_bytes: usize = chunks.iter().map(|c| c.bytes.len()).sum();
+    let parent = manifest
+        .parent
+        .map_or("none".to_string(), |p| p.to_string());
     println!(
-        "wrote {} and {}",
-        chunks_file.display(),
-        manifest_file.display()
+        "index {} version {} (parent {parent}): {}, {} bytes; {} new chunk(s), {new_bytes} bytes",
+        manifest.index,
+        manifest.version,
+        versions::describe(manifest),
+        manifest.total_bytes(),
+        chunks.len()
     );
-    println!("put them in this order (chunks first, manifest last):");
-    for file in [chunks_file, manifest_file] {
-        println!(
-            "  wrangler kv bulk put {} --binding {binding} --remote",
-            file.display()
-        );
-    }
-}
-
-fn put_local(args: &PublishArgs, file: &Path) -> Result<()> {
-    let config_dir = args
-        .config
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let config_name = args.config.file_name().context("--config names no file")?;
-    let file = std::fs::canonicalize(file)?;
-    let status = Command::new(&args.wrangler)
-        .current_dir(config_dir)
-        .args(["kv", "bulk", "put"])
-        .arg(&file)
-        .args(["--binding", &args.binding, "--local", "--config"])
-        .arg(config_name)
-        .env("WRANGLER_SEND_METRICS", "false")
-        .status()
-        .with_context(|| {
-            format!(
-                "cannot run `{}`: install wrangler or pass --wrangler PATH (./build.sh worker \
-                 installs one)",
-                args.wrangler
-            )
-        })?;
-    if !status.success() {
-        bail!(
-            "`{} kv bulk put {}` failed ({status}); nothing after it was written",
-            args.wrangler,
-            file.display()
-        );
-    }
-    Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for seconds since 1970 (civil-from-days, proleptic Gregorian).
