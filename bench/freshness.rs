@@ -99,7 +99,11 @@ fn draw_queries(keys: &[String], per_length: usize) -> Vec<(usize, String)> {
 /// Median and p99 in µs, per stack (by its number of deltas), over all query lengths and per
 /// length. Each round runs every query on one stack, then the next, in an order rotated each
 /// round: every stack is timed warm, and drift on a shared machine hits all alike.
-fn time_stacks(stacks: &[(usize, Stack<&[u8]>)], queries: &[(usize, String)], rounds: usize) -> Latency {
+fn time_stacks(
+    stacks: &[(usize, Stack<&[u8]>)],
+    queries: &[(usize, String)],
+    rounds: usize,
+) -> Latency {
     let options = SuggestOptions::default();
     let mut searcher = Searcher::new();
     let mut times: Vec<BTreeMap<usize, Vec<f64>>> = vec![BTreeMap::new(); stacks.len()];
@@ -110,8 +114,12 @@ fn time_stacks(stacks: &[(usize, Stack<&[u8]>)], queries: &[(usize, String)], ro
             let stack = &stacks[i].1;
             for (len, q) in queries {
                 let t = Instant::now();
-                black_box(searcher.search(stack, black_box(q), &options).map(|f| f.items.len()))
-                    .expect("search");
+                black_box(
+                    searcher
+                        .search(stack, black_box(q), &options)
+                        .map(|f| f.items.len()),
+                )
+                .expect("search");
                 let us = t.elapsed().as_secs_f64() * 1e6;
                 if round > 0 {
                     times[i].entry(*len).or_default().push(us);
@@ -149,10 +157,15 @@ fn time_stacks(stacks: &[(usize, Stack<&[u8]>)], queries: &[(usize, String)], ro
 }
 
 fn parse_args() -> (PathBuf, bool, Vec<PathBuf>) {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let smoke = args.iter().any(|a| a == "--smoke");
     let mut paths = args.iter().filter(|a| *a != "--smoke").map(PathBuf::from);
-    let out = paths.next().expect("usage: freshness OUT_DIR [--smoke] DATA.tsv...");
+    let out = paths
+        .next()
+        .expect("usage: freshness OUT_DIR [--smoke] DATA.tsv...");
     (out, smoke, paths.collect())
 }
 
@@ -183,8 +196,10 @@ fn main() {
             .collect(),
     );
     let deltas: Vec<Vec<u8>> = sets.iter().map(|s| build_delta(s)).collect();
-    let delta_segments: Vec<Segment<&[u8]>> =
-        deltas.iter().map(|d| Segment::load(&d[..]).expect("load delta")).collect();
+    let delta_segments: Vec<Segment<&[u8]>> = deltas
+        .iter()
+        .map(|d| Segment::load(&d[..]).expect("load delta"))
+        .collect();
     let stacks: Vec<(usize, Stack<&[u8]>)> = [0usize, 1, 4, 16]
         .iter()
         .map(|&n| {
@@ -253,7 +268,9 @@ impl Report {
             .map(|(n, (med, p99, per_len))| {
                 let lens: Vec<String> = per_len
                     .iter()
-                    .map(|(l, (m, p))| format!("\"{l}\":{{\"median_us\":{m:.3},\"p99_us\":{p:.3}}}"))
+                    .map(|(l, (m, p))| {
+                        format!("\"{l}\":{{\"median_us\":{m:.3},\"p99_us\":{p:.3}}}")
+                    })
                     .collect();
                 format!(
                     "\"{n}\":{{\"median_us\":{med:.3},\"p99_us\":{p99:.3},\"by_length\":{{{}}}}}",

@@ -218,7 +218,10 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
         if key.contains(&WORD_START_SEPARATOR) {
             continue;
         }
-        let Some(newest) = found.iter().max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1)) else {
+        let Some(newest) = found
+            .iter()
+            .max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1))
+        else {
             continue;
         };
         let (layer, deleted, _) = inputs[newest.index];
@@ -231,8 +234,19 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
             .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range"))?;
         let row = layers[layer].row(rank)?;
         categories.clear();
-        categories.extend(row.categories.unwrap_or("").split(',').filter(|c| !c.is_empty()));
-        builder.add_keyed(key, row.display.unwrap_or(key), row.score, row.payload, &categories)?;
+        categories.extend(
+            row.categories
+                .unwrap_or("")
+                .split(',')
+                .filter(|c| !c.is_empty()),
+        );
+        builder.add_keyed(
+            key,
+            row.display.unwrap_or(key),
+            row.score,
+            row.payload,
+            &categories,
+        )?;
     }
     builder.finish()
 }

@@ -85,7 +85,10 @@ impl SegmentKind {
             (true, false) => SegmentKind::Delta,
             (false, true) => SegmentKind::Blocklist,
             (true, true) => {
-                return Err(Error::corrupt("header", "flags say both delta and blocklist"))
+                return Err(Error::corrupt(
+                    "header",
+                    "flags say both delta and blocklist",
+                ))
             }
         };
         if kind == SegmentKind::Blocklist
@@ -385,13 +388,21 @@ impl<D: AsRef<[u8]>> Segment<D> {
         }
         if let Some(extra) = self.extra()? {
             // Tombstones all have output 0; blocklist entries 0 (phrase) or 1 (prefix).
-            let outputs = if self.kind() == SegmentKind::Blocklist { 2 } else { 1 };
+            let outputs = if self.kind() == SegmentKind::Blocklist {
+                2
+            } else {
+                1
+            };
             let expect = Expect {
                 count: outputs,
                 word_starts: false,
                 each_rank_once: false,
             };
-            check_keys(extra.as_bytes(), expect, self.kind().extra_section().map_or("", |k| k.name()))?;
+            check_keys(
+                extra.as_bytes(),
+                expect,
+                self.kind().extra_section().map_or("", |k| k.name()),
+            )?;
         }
         Ok(())
     }

@@ -169,8 +169,16 @@ impl<D: AsRef<[u8]>> Stack<D> {
                     "delta {} was built {} word starts and the base {}: build both the same \
                      way (`--word-starts`)",
                     i + 1,
-                    if delta.word_starts() { "with" } else { "without" },
-                    if base.word_starts() { "with" } else { "without" },
+                    if delta.word_starts() {
+                        "with"
+                    } else {
+                        "without"
+                    },
+                    if base.word_starts() {
+                        "with"
+                    } else {
+                        "without"
+                    },
                 )));
             }
         }
@@ -357,7 +365,11 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
         }
         Ok(Layers {
             one: [None],
-            many: self.layers.iter().map(Segment::view).collect::<Result<_>>()?,
+            many: self
+                .layers
+                .iter()
+                .map(Segment::view)
+                .collect::<Result<_>>()?,
             blocklist,
             newest: self.newest.as_ref(),
         })

@@ -162,7 +162,9 @@ mod v3 {
                 .map(|c| c.iter().map(|v| v.as_str().unwrap()).collect())
                 .unwrap_or_default();
             let score = change["score"].as_u64().unwrap();
-            delta.upsert(phrase, score, payload.as_deref(), &cats).unwrap();
+            delta
+                .upsert(phrase, score, payload.as_deref(), &cats)
+                .unwrap();
         }
         delta.finish().unwrap().bytes
     }
@@ -182,8 +184,14 @@ mod v3 {
             std::fs::write("tests/golden/v3-delta.seg", &delta).unwrap();
             std::fs::write("tests/golden/v3-blocklist.seg", &list).unwrap();
         }
-        assert!(delta == DELTA, "delta differs from tests/golden/v3-delta.seg");
-        assert!(list == BLOCKLIST, "blocklist differs from tests/golden/v3-blocklist.seg");
+        assert!(
+            delta == DELTA,
+            "delta differs from tests/golden/v3-delta.seg"
+        );
+        assert!(
+            list == BLOCKLIST,
+            "blocklist differs from tests/golden/v3-blocklist.seg"
+        );
         for bytes in [DELTA, BLOCKLIST] {
             assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
         }
@@ -197,21 +205,48 @@ mod v3 {
         for segment in [&delta, &list] {
             segment.verify_deep().unwrap();
         }
-        assert_eq!((delta.kind(), delta.len(), delta.extra_entries()), (SegmentKind::Delta, 3, 2));
-        assert_eq!((list.kind(), list.extra_entries()), (SegmentKind::Blocklist, 3));
+        assert_eq!(
+            (delta.kind(), delta.len(), delta.extra_entries()),
+            (SegmentKind::Delta, 3, 2)
+        );
+        assert_eq!(
+            (list.kind(), list.extra_entries()),
+            (SegmentKind::Blocklist, 3)
+        );
         let stack = Stack::new(base, vec![delta], Some(list)).unwrap();
         let mut searcher = Searcher::new();
         let texts = |searcher: &mut Searcher, q: &str| -> Vec<(String, u64)> {
-            let found = searcher.search(&stack, q, &SuggestOptions::with_k(20)).unwrap();
-            found.items.iter().map(|s| (s.text.to_string(), s.score)).collect()
+            let found = searcher
+                .search(&stack, q, &SuggestOptions::with_k(20))
+                .unwrap();
+            found
+                .items
+                .iter()
+                .map(|s| (s.text.to_string(), s.score))
+                .collect()
         };
         let new = texts(&mut searcher, "ne");
         assert_eq!(new[0], ("Newark".to_string(), 9_000_000_000));
         assert!(new.iter().any(|(t, _)| t == "Neuss"));
-        assert!(!new.iter().any(|(t, _)| t == "New York"), "deleted: {new:?}");
-        assert!(texts(&mut searcher, "sao").is_empty(), "blocked by the prefix `sao *`");
-        assert!(texts(&mut searcher, "los a").is_empty(), "blocked by the phrase");
-        assert!(texts(&mut searcher, "zu").is_empty(), "upserted, then deleted");
-        assert_eq!(texts(&mut searcher, "東")[0], ("東京".to_string(), 37_400_000));
+        assert!(
+            !new.iter().any(|(t, _)| t == "New York"),
+            "deleted: {new:?}"
+        );
+        assert!(
+            texts(&mut searcher, "sao").is_empty(),
+            "blocked by the prefix `sao *`"
+        );
+        assert!(
+            texts(&mut searcher, "los a").is_empty(),
+            "blocked by the phrase"
+        );
+        assert!(
+            texts(&mut searcher, "zu").is_empty(),
+            "upserted, then deleted"
+        );
+        assert_eq!(
+            texts(&mut searcher, "東")[0],
+            ("東京".to_string(), 37_400_000)
+        );
     }
 }

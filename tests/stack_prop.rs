@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use common::{Ask, Oracle};
 use edgesuggest::{
-    compact, normalize_phrase, BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness,
-    Searcher, Segment, SegmentBuilder, Stack, SuggestOptions,
+    compact, normalize_phrase, BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness, Searcher,
+    Segment, SegmentBuilder, Stack, SuggestOptions,
 };
 use proptest::prelude::*;
 
@@ -44,11 +44,14 @@ enum Op {
 
 /// An op on a fresh phrase or on one of the base rows (`pick` chooses which).
 fn op() -> impl Strategy<Value = (bool, prop::sample::Index, Op)> {
-    let upsert = (phrase(), score(), prop::option::of(0u32..5), cats()).prop_map(|(p, s, pay, c)| {
-        Op::Upsert((p, s, pay.map(|n| format!("{{\"n\":{n}}}")), c))
-    });
+    let upsert = (phrase(), score(), prop::option::of(0u32..5), cats())
+        .prop_map(|(p, s, pay, c)| Op::Upsert((p, s, pay.map(|n| format!("{{\"n\":{n}}}")), c)));
     let delete = phrase().prop_map(Op::Delete);
-    (any::<bool>(), any::<prop::sample::Index>(), prop_oneof![upsert, delete])
+    (
+        any::<bool>(),
+        any::<prop::sample::Index>(),
+        prop_oneof![upsert, delete],
+    )
 }
 
 /// A blocklist line: a base phrase, or its first one or two characters as a prefix.
@@ -104,7 +107,16 @@ fn merged_rows(rows: &[Row]) -> BTreeMap<String, Row> {
 
 /// One answer, compared field by field: key, text, score, payload, categories, edits,
 /// word start, highlight.
-type Answer = Vec<(String, String, u64, Option<String>, Vec<String>, u8, bool, (u32, u32))>;
+type Answer = Vec<(
+    String,
+    String,
+    u64,
+    Option<String>,
+    Vec<String>,
+    u8,
+    bool,
+    (u32, u32),
+)>;
 
 fn answer<S: edgesuggest::Searchable>(
     searcher: &mut Searcher,
@@ -320,14 +332,22 @@ fn stack_refuses_mismatched_segments() {
     });
     ws.upsert("b c", 1, None, &[] as &[&str]).unwrap();
     let ws = Segment::load(ws.finish().unwrap().bytes).unwrap();
-    let err = Stack::new(base.clone(), vec![ws], None).unwrap_err().to_string();
+    let err = Stack::new(base.clone(), vec![ws], None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("word starts"), "{err}");
-    let err = Stack::new(base.clone(), vec![base.clone()], None).unwrap_err().to_string();
+    let err = Stack::new(base.clone(), vec![base.clone()], None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("delta 1 is a base segment"), "{err}");
     let list = Segment::load(BlocklistBuilder::new().finish().unwrap().bytes).unwrap();
-    let err = Stack::new(list.clone(), vec![], None).unwrap_err().to_string();
+    let err = Stack::new(list.clone(), vec![], None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("blocklist segment, expected a base"), "{err}");
-    let err = Stack::from_segments([base.clone(), list.clone(), list]).unwrap_err().to_string();
+    let err = Stack::from_segments([base.clone(), list.clone(), list])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("more than one blocklist"), "{err}");
 }
 
@@ -369,23 +389,48 @@ fn many_hidden_keys_above_the_answer() {
             .filter(|r| !r.0.starts_with("p2"))
             .cloned()
             .collect();
-        live.extend(rows[150..200].iter().map(|r| (r.0.clone(), 1, None, r.3.clone())));
+        live.extend(
+            rows[150..200]
+                .iter()
+                .map(|r| (r.0.clone(), 1, None, r.3.clone())),
+        );
         let oracle = Oracle::with_categories(
             live.iter().map(|(p, s, _, c)| (p.as_str(), *s, c.clone())),
             word_starts,
         );
         let mut searcher = Searcher::new();
-        for (q, cats) in [("p", vec![]), ("", vec![]), ("w3", vec![]), ("p", vec!["y".to_string()])] {
+        for (q, cats) in [
+            ("p", vec![]),
+            ("", vec![]),
+            ("w3", vec![]),
+            ("p", vec!["y".to_string()]),
+        ] {
             for k in [1, 5, 40] {
-                let ask = Ask { k, fuzzy: Some(0), prefix_length: 1, exact_first: true, categories: cats.clone() };
-                let options = SuggestOptions { k, categories: cats.clone(), ..Default::default() };
+                let ask = Ask {
+                    k,
+                    fuzzy: Some(0),
+                    prefix_length: 1,
+                    exact_first: true,
+                    categories: cats.clone(),
+                };
+                let options = SuggestOptions {
+                    k,
+                    categories: cats.clone(),
+                    ..Default::default()
+                };
                 let got: Vec<(String, bool)> = answer(&mut searcher, &stack, q, &options)
                     .into_iter()
                     .map(|a| (a.0, a.6))
                     .collect();
-                let want: Vec<(String, bool)> =
-                    oracle.search(q, &ask).into_iter().map(|m| (m.key, m.word_start)).collect();
-                assert_eq!(got, want, "query {q:?} k {k} categories {cats:?} word starts {word_starts}");
+                let want: Vec<(String, bool)> = oracle
+                    .search(q, &ask)
+                    .into_iter()
+                    .map(|m| (m.key, m.word_start))
+                    .collect();
+                assert_eq!(
+                    got, want,
+                    "query {q:?} k {k} categories {cats:?} word starts {word_starts}"
+                );
             }
         }
     }

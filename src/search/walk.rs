@@ -214,7 +214,11 @@ enum Progress {
     /// Nothing to report yet.
     Continue,
     /// A key ends: the arena path, its cost, and where the query's match ends in it.
-    Found { path: u32, cost: u64, match_end: u32 },
+    Found {
+        path: u32,
+        cost: u64,
+        match_end: u32,
+    },
     /// The budget ran out.
     Stop,
 }
@@ -332,7 +336,9 @@ impl WalkState {
                 b.need.saturating_sub(self.accepted + 1) + b.skippable
             });
             let progress = match candidate.mode {
-                Mode::Accepted { match_end } => self.descend(walk.fst, candidate, match_end, bound)?,
+                Mode::Accepted { match_end } => {
+                    self.descend(walk.fst, candidate, match_end, bound)?
+                }
                 Mode::Fuzzy(fuzzy) => {
                     let automaton = walk.automaton.ok_or_else(|| {
                         Error::corrupt("fst", "fuzzy candidate without automaton")

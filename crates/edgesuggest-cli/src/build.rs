@@ -182,9 +182,15 @@ pub fn run(args: BuildArgs) -> Result<()> {
     progress.finish_and_clear();
     if !args.quiet && args.delta {
         let deletes = kept as u64 - built.suggestions;
-        println!("delta: {} upsert(s), {deletes} delete(s)", built.suggestions);
+        println!(
+            "delta: {} upsert(s), {deletes} delete(s)",
+            built.suggestions
+        );
     } else if !args.quiet && args.blocklist {
-        println!("blocklist: {kept} entr{}", if kept == 1 { "y" } else { "ies" });
+        println!(
+            "blocklist: {kept} entr{}",
+            if kept == 1 { "y" } else { "ies" }
+        );
     }
     if !args.quiet {
         print_summary(
@@ -310,12 +316,12 @@ fn read_all(
                 },
                 &mut on_fault,
             )?,
-            Builder::Blocklist(b) => input::read_text_lines(reader, how, &mut |line, text| {
-                match text {
+            Builder::Blocklist(b) => {
+                input::read_text_lines(reader, how, &mut |line, text| match text {
                     Ok(text) => added(line, b.add_line(text)),
                     Err(message) => on_fault(Fault { line, message }),
-                }
-            })?,
+                })?
+            }
         }
     }
     let rejected = rejected.get();

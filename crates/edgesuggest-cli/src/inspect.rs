@@ -42,8 +42,7 @@ pub fn run_inspect(args: InspectArgs) -> Result<()> {
         infos.push((path, crate::read_segment(path)?.info()));
     }
     if args.json {
-        let mut all: Vec<serde_json::Value> =
-            infos.iter().map(|(p, i)| info_json(p, i)).collect();
+        let mut all: Vec<serde_json::Value> = infos.iter().map(|(p, i)| info_json(p, i)).collect();
         let value = match all.len() {
             1 => all.remove(0),
             _ => serde_json::Value::Array(all),
@@ -156,7 +155,11 @@ pub fn run_verify(args: VerifyArgs) -> Result<()> {
         println!(
             "ok: one index: a base, {} delta(s){}",
             stack.deltas().len(),
-            if stack.blocklist().is_some() { " and a blocklist" } else { "" }
+            if stack.blocklist().is_some() {
+                " and a blocklist"
+            } else {
+                ""
+            }
         );
     }
     Ok(())

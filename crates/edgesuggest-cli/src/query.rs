@@ -149,8 +149,11 @@ fn open(args: &QueryArgs) -> Result<(Stack<Vec<u8>>, Option<String>)> {
     let Some(base) = &args.segment else {
         bail!("give a SEGMENT (or --manifest FILE)");
     };
-    let stack =
-        crate::stack::open_files(&PathBuf::from(base), &args.deltas, args.blocklist.as_deref())?;
+    let stack = crate::stack::open_files(
+        &PathBuf::from(base),
+        &args.deltas,
+        args.blocklist.as_deref(),
+    )?;
     Ok((stack, args.query.clone()))
 }
 

@@ -50,8 +50,8 @@ pub fn open_files(
 pub fn open_manifest(path: &Path, dir: Option<&Path>) -> Result<(Manifest, Stack<Vec<u8>>)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
-    let manifest = Manifest::parse(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let manifest =
+        Manifest::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let dir = match dir {
         Some(d) => d.to_path_buf(),
         None => path.parent().unwrap_or(Path::new(".")).to_path_buf(),
@@ -82,9 +82,15 @@ fn read_entry(dir: &Path, entry: &SegmentEntry) -> Result<Segment<Vec<u8>>> {
             entry.size
         );
     }
-    let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if hash != entry.hash {
-        bail!("segment {} hashes to {hash}: the file is not the one the manifest names", entry.hash);
+        bail!(
+            "segment {} hashes to {hash}: the file is not the one the manifest names",
+            entry.hash
+        );
     }
     Segment::load(bytes).with_context(|| format!("cannot load segment {}", entry.hash))
 }

@@ -39,7 +39,10 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let rows = write(dir, "base.tsv", CITIES);
     let changes = write(dir, "changes.ndjson", CHANGES);
     let blocked = write(dir, "blocked.txt", "# legal\nsao *\nlos angeles\n");
-    cli().args(["build", s(&rows), "-o", s(&base), "-q"]).assert().success();
+    cli()
+        .args(["build", s(&rows), "-o", s(&base), "-q"])
+        .assert()
+        .success();
     cli()
         .args(["build", "--delta", s(&changes), "-o", s(&delta)])
         .assert()
@@ -69,7 +72,11 @@ fn a_delta_and_a_blocklist_change_the_answers() {
         .args(["--blocklist", s(&blocked)])
         .assert()
         .success()
-        .stdout(contains("Newark").and(contains("Paulo").not()).and(contains("Angeles").not()));
+        .stdout(
+            contains("Newark")
+                .and(contains("Paulo").not())
+                .and(contains("Angeles").not()),
+        );
     // A blocklist segment works the same as its text.
     let list = dir.path().join("blocked.seg");
     cli()
@@ -105,7 +112,10 @@ fn compaction_equals_a_build_of_the_merged_rows() {
 "#,
     );
     let fresh = dir.path().join("fresh.seg");
-    cli().args(["build", s(&merged), "-o", s(&fresh), "-q"]).assert().success();
+    cli()
+        .args(["build", s(&merged), "-o", s(&fresh), "-q"])
+        .assert()
+        .success();
     assert!(std::fs::read(&compacted).unwrap() == std::fs::read(&fresh).unwrap());
 }
 
@@ -123,7 +133,10 @@ fn a_manifest_names_the_stack() {
     let mut entries = Vec::new();
     for (path, kind) in [(&base, "base"), (&delta, "delta"), (&list, "blocklist")] {
         let bytes = std::fs::read(path).unwrap();
-        let hash: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let hash: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         std::fs::write(segments.join(format!("{hash}.seg")), &bytes).unwrap();
         entries.push(serde_json::json!({
             "hash": hash, "size": bytes.len(), "kind": kind, "entries": 1,
@@ -136,7 +149,14 @@ fn a_manifest_names_the_stack() {
     });
     let manifest = write(dir.path(), "manifest.json", &manifest.to_string());
     cli()
-        .args(["query", "--manifest", s(&manifest), "--segments", s(&segments), "new"])
+        .args([
+            "query",
+            "--manifest",
+            s(&manifest),
+            "--segments",
+            s(&segments),
+            "new",
+        ])
         .assert()
         .success()
         .stdout(contains("Newark").and(contains("New York").not()));
@@ -166,7 +186,9 @@ fn inspect_and_verify_know_deltas_and_stacks() {
         .args(["verify", s(&delta), s(&base)])
         .assert()
         .failure()
-        .stderr(contains("the first segment is a delta segment, expected a base"));
+        .stderr(contains(
+            "the first segment is a delta segment, expected a base",
+        ));
     cli()
         .args(["query", s(&delta), "new"])
         .assert()
@@ -201,7 +223,9 @@ fn bad_changes_and_blocklist_lines_name_file_and_line() {
         .args(["build", "--delta", s(&changes), "-o", s(&out)])
         .assert()
         .failure()
-        .stderr(contains("bad.ndjson:2: \"op\" must be \"upsert\" or \"delete\""))
+        .stderr(contains(
+            "bad.ndjson:2: \"op\" must be \"upsert\" or \"delete\"",
+        ))
         .stderr(contains("bad.ndjson:3: phrase is empty"))
         .stderr(contains("nothing was written"));
     assert!(!out.exists());
@@ -212,7 +236,15 @@ fn bad_changes_and_blocklist_lines_name_file_and_line() {
         .failure()
         .stderr(contains("b.txt:2:"));
     cli()
-        .args(["build", "--delta", "--format", "tsv", s(&changes), "-o", s(&out)])
+        .args([
+            "build",
+            "--delta",
+            "--format",
+            "tsv",
+            s(&changes),
+            "-o",
+            s(&out),
+        ])
         .assert()
         .failure()
         .stderr(contains("--format does not apply"));

@@ -171,17 +171,23 @@ impl Manifest {
 
     /// The base segment.
     pub fn base(&self) -> Option<&SegmentEntry> {
-        self.segments.first().filter(|s| s.kind == SegmentKind::Base)
+        self.segments
+            .first()
+            .filter(|s| s.kind == SegmentKind::Base)
     }
 
     /// The deltas, oldest first.
     pub fn deltas(&self) -> impl Iterator<Item = &SegmentEntry> {
-        self.segments.iter().filter(|s| s.kind == SegmentKind::Delta)
+        self.segments
+            .iter()
+            .filter(|s| s.kind == SegmentKind::Delta)
     }
 
     /// The blocklist, if any.
     pub fn blocklist(&self) -> Option<&SegmentEntry> {
-        self.segments.iter().find(|s| s.kind == SegmentKind::Blocklist)
+        self.segments
+            .iter()
+            .find(|s| s.kind == SegmentKind::Blocklist)
     }
 
     /// Every chunk key this version references.
@@ -197,10 +203,16 @@ impl SegmentEntry {
     /// content-addressed keys (`seg/<hash>/<chunk_bytes>/<n>`, `n` counting from 0): readers
     /// cache segments by hash, so a chunk of other bytes must not hide under it.
     fn check_chunks(&self) -> Result<(), String> {
-        let valid_hash =
-            self.hash.len() == 64 && self.hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let valid_hash = self.hash.len() == 64
+            && self
+                .hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         if !valid_hash {
-            return Err(format!("segment hash {:?} is not 64 lowercase hex digits", self.hash));
+            return Err(format!(
+                "segment hash {:?} is not 64 lowercase hex digits",
+                self.hash
+            ));
         }
         if self.chunks.is_empty() {
             return Err(format!("segment {} has no chunks", self.hash));

@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn upserts_and_deletes() {
-        match parse_change(r#"{"op":"upsert","phrase":"a","score":3,"categories":["x"]}"#, 4) {
+        match parse_change(
+            r#"{"op":"upsert","phrase":"a","score":3,"categories":["x"]}"#,
+            4,
+        ) {
             Ok(Change::Upsert(row)) => {
                 assert_eq!((row.line, row.phrase.as_str(), row.score), (4, "a", 3));
                 assert_eq!(row.categories, ["x"]);
