@@ -258,11 +258,15 @@ pub struct Searcher {
     automata: Automata,
 }
 
+/// Where a stream's next match can rank at best: a word start or not, then its score at
+/// most (see [`order_bound`]).
+type RankBound = (bool, std::cmp::Reverse<u64>);
+
 /// A stream's next match during a merge.
 #[derive(Debug, Clone, Copy)]
 enum Head {
-    /// To be pulled before the next pick.
-    Refill,
+    /// Not pulled yet: its next match ranks no better than this bound (`None`: unknown).
+    Refill(Option<RankBound>),
     Ready(Hit),
     /// The stream has no more matches.
     Done,
@@ -445,7 +449,9 @@ impl Searcher {
             let Some(i) = best_head(&self.heads, &self.keys) else {
                 break;
             };
-            let Head::Ready(mut hit) = std::mem::replace(&mut self.heads[i], Head::Refill) else {
+            let bound = self.bound_of(layers, &streams[i], i, streams.len())?;
+            let Head::Ready(mut hit) = std::mem::replace(&mut self.heads[i], Head::Refill(bound))
+            else {
                 break;
             };
             // Two category FSTs of one segment can both hold a suggestion.
@@ -474,7 +480,7 @@ impl Searcher {
                 Head::Ready(hit) => Some((hit.word_start > 0, std::cmp::Reverse(hit.score))),
                 _ => None,
             });
-            let Some((i, bound)) = self.least_bound(layers, streams)? else {
+            let Some((i, bound)) = self.least_bound() else {
                 return Ok(());
             };
             if matches!((bound, ready), (Some(b), Some(r)) if b > r) {
@@ -487,31 +493,43 @@ impl Searcher {
         }
     }
 
-    /// Among the streams to refill, the one whose next match can rank first, and that bound
-    /// (full phrase or word start, score); `None` as the bound when it is unknown (nothing
-    /// pending: pulling tells whether the stream is done or must restart).
-    #[allow(clippy::type_complexity)]
-    fn least_bound(
-        &self,
-        layers: &Layers<'_>,
-        streams: &[Stream<'_>],
-    ) -> Result<Option<(usize, Option<(bool, std::cmp::Reverse<u64>)>)>> {
-        let mut least: Option<(usize, Option<(bool, std::cmp::Reverse<u64>)>)> = None;
-        for (i, stream) in streams.iter().enumerate() {
-            if !matches!(self.heads[i], Head::Refill) {
+    /// Among the streams to refill, the one whose next match can rank first, with its bound
+    /// (`None` when unknown: such a stream is pulled first).
+    fn least_bound(&self) -> Option<(usize, Option<RankBound>)> {
+        let mut least: Option<(usize, Option<RankBound>)> = None;
+        for (i, head) in self.heads.iter().enumerate() {
+            let Head::Refill(bound) = *head else {
                 continue;
-            }
-            let view = &layers.views()[stream.layer];
-            let bound = match self.streams[i].next_cost_bound() {
-                None => None,
-                Some(cost) => Some(order_bound(view, cost)?),
             };
-            // `None` (unknown) ranks first: it must be pulled.
-            if least.is_none_or_worse(bound) {
+            let better = match (least, bound) {
+                (None, _) => true,
+                (Some((_, None)), _) => false,
+                (Some(_), None) => true,
+                (Some((_, Some(held))), Some(b)) => b < held,
+            };
+            if better {
                 least = Some((i, bound));
             }
         }
-        Ok(least)
+        least
+    }
+
+    /// The bound of stream `i`'s next match, from its cheapest pending candidate; none when
+    /// it is the only stream (nothing to compare with) or nothing is pending.
+    fn bound_of(
+        &self,
+        layers: &Layers<'_>,
+        stream: &Stream<'_>,
+        i: usize,
+        streams: usize,
+    ) -> Result<Option<RankBound>> {
+        if streams == 1 {
+            return Ok(None);
+        }
+        match self.streams[i].next_cost_bound() {
+            None => Ok(None),
+            Some(cost) => order_bound(&layers.views()[stream.layer], cost),
+        }
     }
 
     /// Positions every stream for a pass.
@@ -527,7 +545,7 @@ impl Searcher {
         let found = self.hits.len();
         let repeats = streams.len() > views.len() || views.iter().any(|v| v.word_starts());
         self.heads.clear();
-        self.heads.resize(streams.len(), Head::Refill);
+        self.heads.resize(streams.len(), Head::Refill(None));
         for (state, stream) in self.streams.iter_mut().zip(streams) {
             let view = &views[stream.layer];
             // Every candidate of a walk without typos holds a match, so its list can be
@@ -550,6 +568,9 @@ impl Searcher {
                 keys: &mut self.keys,
             };
             state.begin(&walk, &mut self.budget, bound)?;
+        }
+        for (i, stream) in streams.iter().enumerate() {
+            self.heads[i] = Head::Refill(self.bound_of(layers, stream, i, streams.len())?);
         }
         Ok(())
     }
@@ -663,32 +684,17 @@ fn newest_holder(views: &[View<'_>], key: &[u8]) -> Result<Option<(usize, u32)>>
 }
 
 /// Where a match of cost `cost` (or any match below a candidate of that cost) can rank at
-/// best: a word start or not, and its score at most.
-fn order_bound(view: &View<'_>, cost: u64) -> Result<(bool, std::cmp::Reverse<u64>)> {
+/// best: a word start or not, and its score at most. `None` when the cost is no rank (a
+/// candidate at the root of a segment without suggestions costs 0): unknown.
+fn order_bound(view: &View<'_>, cost: u64) -> Result<Option<RankBound>> {
     let count = view.count();
     let (word_start, rank) = match cost.checked_sub(count) {
         Some(rank) => (true, rank),
         None => (false, cost),
     };
-    let rank = u32::try_from(rank)
-        .ok()
-        .filter(|&r| u64::from(r) < count)
-        .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
-    Ok((word_start, std::cmp::Reverse(view.score(rank)?)))
-}
-
-/// Keeping the least of several optional bounds, where `None` (unknown) is least.
-trait LeastBound<T> {
-    fn is_none_or_worse(&self, candidate: Option<T>) -> bool;
-}
-
-impl<T: Ord + Copy> LeastBound<T> for Option<(usize, Option<T>)> {
-    fn is_none_or_worse(&self, candidate: Option<T>) -> bool {
-        match self {
-            None => true,
-            Some((_, None)) => false,
-            Some((_, Some(held))) => candidate.map_or(true, |c| c < *held),
-        }
+    match u32::try_from(rank).ok().filter(|&r| u64::from(r) < count) {
+        Some(rank) => Ok(Some((word_start, std::cmp::Reverse(view.score(rank)?)))),
+        None => Ok(None),
     }
 }
 
