@@ -279,6 +279,9 @@ struct Stream<'a> {
     fst: fst::raw::Fst<&'a [u8]>,
 }
 
+/// Refusals a bounded walk makes room for up front where some are likely.
+const REFUSAL_ROOM: usize = 2;
+
 /// Stream states kept between queries: a query over a long stack or many categories makes
 /// more, and the next query releases them.
 const KEEP_STREAMS: usize = 8;
@@ -552,13 +555,18 @@ impl Searcher {
             // bounded; when hidden keys, repeats (word starts, several category FSTs of one
             // segment) or earlier results are refused, `pull` restarts it wider. A fuzzy
             // candidate may hold no match at all: typo walks keep every candidate.
-            // Room for as many refusals as results still needed where they are likely
-            // (newer segments, a blocklist, word-start repeats, sibling category FSTs), so a
-            // restart stays rare.
+            // A little room for refusals where they are likely (newer segments, a blocklist,
+            // word-start repeats, sibling category FSTs): a wider list costs every query, a
+            // restart only the few that meet more refusals.
             let refusals_likely = layers.can_hide(stream.layer) || repeats;
+            let room = if refusals_likely {
+                REFUSAL_ROOM.min(k - found)
+            } else {
+                0
+            };
             let bound = automaton.is_none().then_some(walk::Bound {
                 need: k - found,
-                skippable: found + if refusals_likely { k - found } else { 0 },
+                skippable: found + room,
             });
             let walk = walk::Walk {
                 fst: &stream.fst,
