@@ -156,9 +156,8 @@ fn bad_stacks_throw_the_engines_message() {
     let mut corrupt = DELTA_1.to_vec();
     let mid = corrupt.len() / 2;
     corrupt[mid] ^= 1;
-    let too_many: Vec<&[u8]> = std::iter::once(BASE)
-        .chain(std::iter::repeat(DELTA_1).take(65))
-        .collect();
+    let mut too_many = vec![DELTA_1; 66];
+    too_many[0] = BASE;
     let cases: Vec<(JsValue, &str)> = vec![
         (
             segments(&[DELTA_1]).into(),
