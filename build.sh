@@ -163,27 +163,39 @@ write_wasm_fixture() {
         >"$fixture/expected-fuzzy.ndjson"
     "$(cli_bin)" query "$fixture/cities.seg" --batch "$fixture/queries.txt" -k 10 --fuzzy 1 \
         --cat capital,million --no-exact-first >"$fixture/expected-filtered.ndjson"
+    # A stack over that base (two deltas and a blocklist), and the native engine's answers.
+    python3 scripts/stack-changes.py data/cities-10k.tsv "$fixture"
+    for n in 1 2; do
+        "$(cli_bin)" build --delta "$fixture/delta-$n.ndjson" -o "$fixture/delta-$n.seg" -q --word-starts
+    done
+    "$(cli_bin)" build --blocklist "$fixture/blocklist.txt" -o "$fixture/blocklist.seg" -q
+    # Built without word starts, unlike the base: a stack must refuse it.
+    "$(cli_bin)" build --delta "$fixture/delta-2.ndjson" -o "$fixture/delta-no-word-starts.seg" -q
+    local stack=("$fixture/cities.seg" "$fixture/delta-1.seg" "$fixture/delta-2.seg" "$fixture/blocklist.seg")
+    cargo build --release --locked -q -p edgesuggest-wasm --example stack_answers
+    for options in plain fuzzy; do
+        target/release/examples/stack_answers "$fixture/queries.txt" "$options" "${stack[@]}" \
+            >"$fixture/expected-stack-$options.ndjson"
+    done
 }
 
-# The static site: page, widget, service worker, wasm package, bundled segment + manifest.
+# The static site: page, widget, service worker, wasm package, and the bundled index published
+# as version 1 (a base) in the static layout of www/publish-static.mjs: data/cities.manifest.json
+# and content-addressed chunks under data/seg/.
 SITE="$ROOT/target/site"
 build_site() {
     build_wasm
     build_cli
     say "assembling the site in $SITE"
     rm -rf "$SITE"
-    mkdir -p "$SITE/pkg" "$SITE/segments"
-    cp www/index.html www/app.js www/autosuggest.js www/style.css "$SITE/"
+    mkdir -p "$SITE/pkg"
+    cp www/index.html www/app.js www/autosuggest.js www/live-index.js www/style.css "$SITE/"
     cp pkg/web/edgesuggest_wasm.js pkg/web/edgesuggest_wasm_bg.wasm "$SITE/pkg/"
     [[ -d pkg/web/snippets ]] && cp -r pkg/web/snippets "$SITE/pkg/"
-    "$(cli_bin)" build data/cities-10k.tsv -o "$SITE/segments/cities.seg" -q --word-starts
-    local hash build_id
-    hash="$(sha256sum "$SITE/segments/cities.seg" | cut -c1-16)"
-    mv "$SITE/segments/cities.seg" "$SITE/segments/cities.$hash.seg"
-    printf '{"version":"%s","segment":"cities.%s.seg","bytes":%s}\n' "$hash" "$hash" \
-        "$(stat -c %s "$SITE/segments/cities.$hash.seg")" >"$SITE/segments/manifest.json"
-    local shell_files
-    shell_files="$(cd "$SITE" && find . -type f ! -path './segments/*' | sort | sed 's|^\./||')"
+    "$(cli_bin)" build data/cities-10k.tsv -o "$ROOT/target/site-base.seg" -q --word-starts
+    node www/publish-static.mjs "$SITE" cities 1 base="$ROOT/target/site-base.seg" >/dev/null
+    local shell_files build_id
+    shell_files="$(cd "$SITE" && find . -type f ! -path './data/*' | sort | sed 's|^\./||')"
     build_id="$(cd "$SITE" && cat $shell_files | sha256sum | cut -c1-16)"
     local shell_json
     shell_json="$(printf '%s\n' $shell_files | python3 scripts/json-list.py)"
@@ -193,6 +205,7 @@ build_site() {
 # Extra segments the browser tests load with ?segment=: one with hostile phrases, one corrupt
 # (fails the checksum), one malformed (passes the checksum, fails the FST's node validation).
 write_site_test_segments() {
+    mkdir -p "$SITE/segments"
     cat data/cities-10k.tsv tests/fixtures/hostile.tsv >"$ROOT/target/hostile-input.tsv"
     "$(cli_bin)" build "$ROOT/target/hostile-input.tsv" -o "$SITE/segments/hostile.seg" -q
     cp "$SITE/segments/hostile.seg" "$SITE/segments/corrupt.seg"
@@ -200,6 +213,14 @@ write_site_test_segments() {
     python3 scripts/flip-byte.py "$SITE/segments/corrupt.seg"
     cp "$SITE/segments/hostile.seg" "$SITE/segments/malformed.seg"
     python3 scripts/craft-segment.py "$SITE/segments/malformed.seg"
+    # The site's base and the updates the freshness tests publish over it (built with the same
+    # word-start setting).
+    mkdir -p "$ROOT/target/site-updates"
+    cp "$ROOT/target/site-base.seg" "$ROOT/target/site-updates/base.seg"
+    "$(cli_bin)" build --delta www/tests/fixtures/changes.ndjson -o "$ROOT/target/site-updates/delta.seg" \
+        -q --word-starts
+    "$(cli_bin)" build --blocklist www/tests/fixtures/blocklist.txt \
+        -o "$ROOT/target/site-updates/blocklist.seg" -q
     # The tests expect open's structural error, not the checksum's: check the engine agrees.
     local refused
     if refused="$("$(cli_bin)" verify "$SITE/segments/malformed.seg" 2>&1)" \
@@ -217,7 +238,7 @@ test_www() {
     say "browser tests (Playwright + Debian chromium)"
     mkdir -p "$ROOT/target/artifacts"
     SITE_DIR="$SITE" DATA_TSV="$ROOT/data/cities-10k.tsv" ARTIFACTS="$ROOT/target/artifacts" \
-        EDGESUGGEST_NPM="$CACHE/npm/node_modules" node --test www/tests/page.test.mjs
+        UPDATES_DIR="$ROOT/target/site-updates" EDGESUGGEST_NPM="$CACHE/npm/node_modules" node --test www/tests/page.test.mjs
 }
 
 test_worker() {

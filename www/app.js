@@ -1,7 +1,18 @@
-// The demo page: loads the wasm engine and a segment, wires the autosuggest widget, and keeps
-// everything cached for offline use through a service worker.
+// The demo page: loads the wasm engine over the index's stack (a base, deltas, a blocklist),
+// wires the autosuggest widget, keeps the index fresh, and keeps everything cached for offline
+// use through a service worker.
+//
+// Freshness: the page re-reads the manifest when it becomes visible or focused again, when the
+// network comes back, and every RECHECK_MS while visible; it downloads only segments it does
+// not hold (in practice the new deltas) and swaps the new stack in at once (live-index.js).
 import init, { Suggester } from "./pkg/edgesuggest_wasm.js";
 import { attachAutosuggest } from "./autosuggest.js";
+import { LiveIndex } from "./live-index.js";
+
+/** The index the page serves (its manifest: data/<INDEX>.manifest.json). */
+const INDEX = "cities";
+/** How often a visible page re-reads the manifest. */
+const RECHECK_MS = 5 * 60_000;
 
 const $ = (id) => document.getElementById(id);
 const input = $("q");
@@ -18,48 +29,6 @@ function showError(message) {
   input.placeholder = "Suggestions unavailable";
   input.setAttribute("aria-describedby", "error");
   document.body.dataset.state = "error";
-}
-
-/** Fetches a URL into a Uint8Array, reporting progress as bytes arrive. */
-async function fetchWithProgress(url, onProgress) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
-  const total = Number(response.headers.get("content-length")) || 0;
-  if (!response.body) return new Uint8Array(await response.arrayBuffer());
-  const reader = response.body.getReader();
-  const chunks = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    onProgress(received, total);
-  }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
-}
-
-/** Asks the service worker to keep this segment (and drop older ones) for offline use. */
-async function keepOffline(segmentUrl) {
-  if (!("serviceWorker" in navigator)) return;
-  const registration = await navigator.serviceWorker.ready;
-  const reply = new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = (e) => resolve(e.data);
-    registration.active.postMessage(
-      { type: "keep-segment", segment: new URL(segmentUrl, location.href).href,
-        manifest: new URL("segments/manifest.json", location.href).href },
-      [channel.port2],
-    );
-  });
-  const result = await reply;
-  document.body.dataset.offline = result?.ok ? "ready" : "failed";
 }
 
 /** The worker API, when the site was configured with one (`site-config.json`). */
@@ -141,37 +110,93 @@ function useApi(api, reason) {
   );
 }
 
+/** Fetches one segment file into a Uint8Array (the `?segment=URL` test path). */
+async function fetchSegment(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Shows a download's progress under the input. */
+function showProgress(received, total) {
+  $("load-progress").value = total ? received / total : 0;
+  $("load-text").textContent = total
+    ? `Downloading ${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`
+    : `Downloading ${(received / 1e6).toFixed(1)} MB`;
+}
+
+/** The status line for a loaded stack. */
+function describeStack(suggester, version, ms) {
+  const info = suggester.info();
+  const deltas = info.segments.filter((s) => s.kind === "delta").length;
+  const blocklist = info.segments.some((s) => s.kind === "blocklist") ? ", a blocklist" : "";
+  const parts = version === null ? "" : ` — version ${version} (base, ${deltas} delta${deltas === 1 ? "" : "s"}${blocklist})`;
+  return `${info.suggestions.toLocaleString("en")} suggestions (${(info.bytes / 1e6).toFixed(2)} MB)${parts} ready in ${ms.toFixed(0)} ms`;
+}
+
+/** Marks the live version and whether it is stored for offline use. */
+function showLive(index) {
+  document.body.dataset.version = String(index.manifest.version);
+  document.body.dataset.offline = index.offline;
+}
+
+/** Re-reads the manifest; a failure keeps the live stack answering and says so. */
+async function recheck(index) {
+  const started = performance.now();
+  try {
+    if ((await index.check()) === "updated") {
+      showLive(index);
+      $("status").textContent = `Updated: ${describeStack(index.suggester, index.manifest.version, performance.now() - started)}`;
+    }
+    document.body.dataset.update = "ok";
+  } catch (e) {
+    document.body.dataset.update = "failed";
+    $("status").textContent =
+      `Update check failed (${e.message ?? e}); answering from version ${index.manifest.version}`;
+  }
+}
+
+/** Re-checks when the page comes back into view or online, and periodically while visible. */
+function keepFresh(index) {
+  const soon = () => {
+    if (document.visibilityState === "visible") recheck(index);
+  };
+  addEventListener("focus", soon);
+  addEventListener("online", soon);
+  document.addEventListener("visibilitychange", soon);
+  setInterval(soon, RECHECK_MS);
+}
+
+/** Starts the widget over a loaded suggester source. */
+function startEngine(getSuggester) {
+  startWidget(
+    (q) => getSuggester().suggest(q, { k: 10, ...chosenOptions() }),
+    (ms) => `in ${(ms * 1000).toFixed(0)} µs`,
+    (e) => showError(`Search failed: ${e.message ?? e}`),
+  );
+}
+
 async function main() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("sw.js").catch((e) => console.warn("service worker:", e));
   }
-  const params = new URLSearchParams(location.search);
-  let segmentUrl = params.get("segment");
-  if (!segmentUrl) {
-    const response = await fetch("segments/manifest.json");
-    if (!response.ok) throw new Error(`HTTP ${response.status} for segments/manifest.json`);
-    const manifest = await response.json();
-    segmentUrl = `segments/${manifest.segment}`;
-  }
   await init();
   const started = performance.now();
-  const bytes = await fetchWithProgress(segmentUrl, (received, total) => {
-    $("load-progress").value = total ? received / total : 0;
-    $("load-text").textContent = total
-      ? `Downloading ${(received / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`
-      : `Downloading ${(received / 1e6).toFixed(1)} MB`;
-  });
-  const suggester = Suggester.load(bytes);
-  const info = suggester.info();
-  const readyMs = performance.now() - started;
-  $("status").textContent =
-    `${info.suggestions.toLocaleString("en")} suggestions (${(info.bytes / 1e6).toFixed(2)} MB) ready in ${readyMs.toFixed(0)} ms`;
-  startWidget(
-    (q) => suggester.suggest(q, { k: 10, ...chosenOptions() }),
-    (ms) => `in ${(ms * 1000).toFixed(0)} µs`,
-    (e) => showError(`Search failed: ${e.message ?? e}`),
-  );
-  if (!params.get("segment")) keepOffline(segmentUrl).catch((e) => console.warn("offline:", e));
+  const single = new URLSearchParams(location.search).get("segment");
+  if (single) {
+    // One base segment, outside the manifest and the offline copy (tests and debugging).
+    const suggester = Suggester.load(await fetchSegment(single));
+    $("status").textContent = describeStack(suggester, null, performance.now() - started);
+    startEngine(() => suggester);
+    return;
+  }
+  const index = new LiveIndex(Suggester, `data/${INDEX}.manifest.json`, { onProgress: showProgress });
+  await index.check();
+  showLive(index);
+  $("status").textContent = describeStack(index.suggester, index.manifest.version, performance.now() - started);
+  // Read on every query: a swapped-in stack answers the next keystroke.
+  startEngine(() => index.suggester);
+  keepFresh(index);
 }
 
 const forceApi = new URLSearchParams(location.search).get("mode") === "api";

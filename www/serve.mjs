@@ -42,9 +42,14 @@ export async function policy(root) {
   return origin === "null" ? CSP : `${CSP}; connect-src 'self' ${origin}`;
 }
 
-export function serve(root, port = 0) {
+/**
+ * Serves `root` on 127.0.0.1:`port`. `onRequest(method, path)` hears of every request that
+ * reaches the network (the browser tests count downloads with it).
+ */
+export function serve(root, port = 0, { onRequest = () => {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
+    onRequest(req.method, new URL(req.url, "http://x").pathname);
     res.setHeader("content-security-policy", await policy(base));
     try {
       const path = decodeURIComponent(new URL(req.url, "http://x").pathname);

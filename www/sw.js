@@ -1,17 +1,21 @@
-// Service worker: the page, the wasm module and the current segment stay available offline.
+// Service worker: the page, the wasm module and the live index stay available offline.
 //
 // - The shell (page, scripts, wasm) is precached under a cache named after the build, so a new
 //   build replaces it whole and old builds' caches are deleted on activation.
-// - Segments are content-addressed (their file name carries their hash). The page asks to keep
-//   a segment only after it loaded and verified it; the segment is then stored in a cache named
-//   after it and every older segment cache is deleted: a new segment version replaces the old,
-//   and a corrupt one never evicts a good one.
-// - The manifest is fetched network-first, so a new segment version is seen when online.
+// - Segment chunks (`data/seg/<sha256>/<chunk_bytes>/<n>`) are content-addressed and immutable:
+//   cache first. The page (live-index.js) writes that cache itself, with chunks it verified
+//   against their hash and swapped in, and prunes chunks no version it serves still names; a
+//   corrupt or partial download so never enters it. A chunk not cached goes to the network.
+// - Manifests (`data/<index>.manifest.json`) are network first, so a new version is seen when
+//   online; offline, the copy the page stored for its last good stack answers.
 const BUILD = "__BUILD_ID__";
 const SHELL_CACHE = `edgesuggest-shell-${BUILD}`;
-const SEGMENT_PREFIX = "edgesuggest-segment-";
-const MANIFEST_CACHE = "edgesuggest-manifest";
-// Every file of the site but the segments and this worker (filled in by build.sh).
+// Shared with live-index.js, which fills them.
+const SEGMENT_CACHE = "edgesuggest-segments";
+const MANIFEST_CACHE = "edgesuggest-manifests";
+// Caches of earlier layouts of this site (one cache per segment file, one manifest cache).
+const OBSOLETE = (k) => k.startsWith("edgesuggest-segment-") || k === "edgesuggest-manifest";
+// Every file of the site but the data and this worker (filled in by build.sh).
 const SHELL = ["./", ...__SHELL_FILES__];
 
 self.addEventListener("install", (event) => {
@@ -27,7 +31,7 @@ self.addEventListener("activate", (event) => {
       .then((keys) =>
         Promise.all(
           keys
-            .filter((k) => k.startsWith("edgesuggest-shell-") && k !== SHELL_CACHE)
+            .filter((k) => (k.startsWith("edgesuggest-shell-") && k !== SHELL_CACHE) || OBSOLETE(k))
             .map((k) => caches.delete(k)),
         ),
       )
@@ -35,34 +39,33 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-self.addEventListener("message", (event) => {
-  const { type, segment, manifest } = event.data ?? {};
-  if (type !== "keep-segment") return;
-  const name = SEGMENT_PREFIX + new URL(segment).pathname.split("/").pop();
-  const work = (async () => {
-    const cache = await caches.open(name);
-    if (!(await cache.match(segment))) await cache.add(segment);
-    await (await caches.open(MANIFEST_CACHE)).add(manifest);
-    const stale = (await caches.keys()).filter((k) => k.startsWith(SEGMENT_PREFIX) && k !== name);
-    await Promise.all(stale.map((k) => caches.delete(k)));
-  })();
-  event.waitUntil(
-    work.then(
-      () => event.ports[0]?.postMessage({ ok: true }),
-      (e) => event.ports[0]?.postMessage({ ok: false, error: String(e) }),
-    ),
-  );
-});
+/** A segment chunk: the verified copy when there is one, else the network (not stored). */
+async function chunk(request) {
+  const cached = await (await caches.open(SEGMENT_CACHE)).match(request);
+  return cached ?? fetch(request);
+}
+
+/** A manifest: the network, or offline the copy of the last good stack's manifest. */
+async function manifest(request) {
+  try {
+    return await fetch(request);
+  } catch (e) {
+    const cached = await (await caches.open(MANIFEST_CACHE)).match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw e;
+  }
+}
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (url.pathname.endsWith("/manifest.json")) {
-    event.respondWith(
-      fetch(event.request).catch(() =>
-        caches.match(event.request).then((r) => r ?? Response.error()),
-      ),
-    );
+  const scope = new URL(self.registration.scope).pathname;
+  if (url.pathname.startsWith(`${scope}data/seg/`)) {
+    event.respondWith(chunk(event.request));
+    return;
+  }
+  if (url.pathname.startsWith(`${scope}data/`) && url.pathname.endsWith(".manifest.json")) {
+    event.respondWith(manifest(event.request));
     return;
   }
   event.respondWith(

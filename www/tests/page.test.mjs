@@ -2,12 +2,15 @@
 // under the strict Content-Security-Policy serve.mjs sends: every test fails on any violation
 // the page or its service worker reports, on an uncaught exception and on a wasm trap.
 // Run by `./build.sh test` with SITE_DIR (the assembled site), DATA_TSV (the bundled data the
-// site's segment was built from), ARTIFACTS (where the screenshot goes) and EDGESUGGEST_NPM.
+// site's segment was built from), ARTIFACTS (where the screenshot goes), UPDATES_DIR (a delta
+// and a blocklist over the site's base, published by the freshness tests) and EDGESUGGEST_NPM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { publishStatic } from "../publish-static.mjs";
 import { serve } from "../serve.mjs";
 import { loadOracle } from "../../tests/common/oracle.mjs";
 
@@ -33,9 +36,16 @@ let server;
 let browser;
 let base;
 const oracle = loadOracle(process.env.DATA_TSV);
+/** The paths of the requests that reached the server, in order. */
+const served = [];
+
+/** The site's live manifest (version 1, the base alone, as built). */
+const MANIFEST = join(process.env.SITE_DIR, "data", "cities.manifest.json");
+const VERSION_1 = readFileSync(MANIFEST, "utf8");
+const BASE_CHUNK = `/data/${JSON.parse(VERSION_1).segments[0].chunks[0]}`;
 
 before(async () => {
-  server = await serve(process.env.SITE_DIR, 0);
+  server = await serve(process.env.SITE_DIR, 0, { onRequest: (_method, path) => served.push(path) });
   base = `http://127.0.0.1:${server.address().port}/`;
   browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
 });
@@ -168,10 +178,9 @@ async function optionTexts(page) {
 }
 
 test("every response carries exactly the required policy", async () => {
-  const { readdirSync } = await import("node:fs");
-  const segment = readdirSync(join(process.env.SITE_DIR, "segments")).find((f) => /^cities\..*\.seg$/.test(f));
-  for (const path of ["", "index.html", "app.js", "sw.js", "style.css", "pkg/edgesuggest_wasm.js",
-    "pkg/edgesuggest_wasm_bg.wasm", "segments/manifest.json", `segments/${segment}`, "missing"]) {
+  for (const path of ["", "index.html", "app.js", "live-index.js", "sw.js", "style.css",
+    "pkg/edgesuggest_wasm.js", "pkg/edgesuggest_wasm_bg.wasm", "data/cities.manifest.json",
+    BASE_CHUNK.slice(1), "missing"]) {
     const response = await fetch(base + path);
     assert.equal(response.headers.get("content-security-policy"), CSP, path);
     assert.equal(response.status, path === "missing" ? 404 : 200, path);
@@ -282,9 +291,9 @@ test("with the network off, a reload through the service worker still suggests, 
   await page.locator("#q").press("ArrowDown");
   await page.locator("#q").press("Enter");
   assert.equal(await page.inputValue("#q"), "São Paulo");
-  // The segment came from the versioned segment cache, and only one segment is kept.
+  // The base came from the cache of verified chunks, which holds exactly the live stack.
+  assert.deepEqual(await cachedChunks(page), [BASE_CHUNK]);
   const caches = await page.evaluate(() => caches.keys());
-  assert.equal(caches.filter((k) => k.startsWith("edgesuggest-segment-")).length, 1, caches.join());
   assert.equal(caches.filter((k) => k.startsWith("edgesuggest-shell-")).length, 1, caches.join());
   await assertClean(page, seen);
   await assertCspEnforced(page, seen);
@@ -366,37 +375,149 @@ test("with an API configured, a malformed segment falls back to the API, allowed
   }
 });
 
-test("a new segment version replaces the old one in the offline cache", async () => {
-  const { readFileSync, writeFileSync, copyFileSync, rmSync } = await import("node:fs");
-  const site = process.env.SITE_DIR;
-  const manifestPath = join(site, "segments", "manifest.json");
-  const original = readFileSync(manifestPath, "utf8");
+/** The paths of the segment chunks the page keeps for offline use. */
+async function cachedChunks(page) {
+  return page.evaluate(async () => {
+    const cache = await caches.open("edgesuggest-segments");
+    return (await cache.keys()).map((r) => new URL(r.url).pathname).sort();
+  });
+}
+
+/**
+ * Publishes version `version` of the site's index into the served directory: the site's base,
+ * then the segments named `kinds` (UPDATES_DIR/<kind>.seg).
+ */
+async function publish(version, ...kinds) {
+  const segments = ["base", ...kinds].map((kind) => ({
+    kind,
+    bytes: new Uint8Array(readFileSync(join(process.env.UPDATES_DIR, `${kind}.seg`))),
+  }));
+  return publishStatic(process.env.SITE_DIR, { index: "cities", version, parent: version - 1, segments });
+}
+
+/** Makes the page re-read the manifest (it does when its window gains focus). */
+async function recheck(page, version) {
+  await page.evaluate(() => dispatchEvent(new Event("focus")));
+  if (version !== undefined) {
+    await page.waitForSelector(`body[data-version="${version}"][data-offline=ready]`, { timeout: 20_000 });
+  }
+}
+
+/** The suggestions' texts for `query`, once the page reported answering it. */
+async function answers(page, query) {
+  await typeQuery(page, query);
+  await page.waitForFunction(
+    (q) => document.querySelector("#status").textContent.includes(`for “${q}”`),
+    query,
+  );
+  return optionTexts(page);
+}
+
+test("the page picks up a delta without re-downloading its base (count the requests)", async () => {
+  const context = await browser.newContext();
+  const start = served.length;
+  try {
+    const { page, seen } = await openPage(context);
+    await ready(page);
+    await page.waitForSelector("body[data-version='1'][data-offline=ready]", { timeout: 20_000 });
+    assert.equal((await answers(page, "par"))[0], "Paris");
+    assert.deepEqual(await answers(page, "edgeport"), []);
+
+    // Version 2: the base and a delta that adds "Edgeport Harbour" and deletes "Paris".
+    const v2 = await publish(2, "delta");
+    const deltaChunk = `/data/${v2.segments[1].chunks[0]}`;
+    const before = served.length;
+    await recheck(page, 2);
+    assert.deepEqual(await answers(page, "edgeport"), ["Edgeport Harbour"]);
+    assert.ok(!(await answers(page, "par")).includes("Paris"), "the deleted phrase is gone");
+    // The base reached the network once in all (the first load); the update read the
+    // manifest and the delta only.
+    const requests = served.slice(start);
+    assert.equal(requests.filter((p) => p === BASE_CHUNK).length, 1, requests.join("\n"));
+    const update = served.slice(before);
+    assert.ok(update.includes("/data/cities.manifest.json"), update.join("\n"));
+    assert.deepEqual(update.filter((p) => p.startsWith("/data/seg/")), [deltaChunk]);
+    assert.deepEqual(await cachedChunks(page), [BASE_CHUNK, deltaChunk].sort());
+
+    // Offline, a reload answers from the kept version 2: the service worker serves the page,
+    // the last good manifest and both chunks from its caches.
+    await context.setOffline(true);
+    const fetchedBefore = served.length;
+    await page.reload();
+    await ready(page);
+    assert.equal(await page.getAttribute("body", "data-version"), "2");
+    assert.deepEqual(await answers(page, "edgeport"), ["Edgeport Harbour"]);
+    assert.ok(!(await answers(page, "par")).includes("Paris"));
+    // A re-check offline reads the kept manifest: nothing changes, the page keeps answering.
+    await recheck(page);
+    await page.waitForSelector("body[data-update]");
+    assert.equal(await page.getAttribute("body", "data-version"), "2");
+    assert.deepEqual(await answers(page, "edgeport"), ["Edgeport Harbour"]);
+    assert.equal(served.length, fetchedBefore, "nothing reached the network offline");
+    await assertClean(page, seen);
+  } finally {
+    writeFileSync(MANIFEST, VERSION_1);
+    await context.close();
+  }
+});
+
+/** No suggestion starts with the blocklist's prefix "new y". */
+function blockedPrefixHidden(texts) {
+  return texts.length > 0 && texts.every((t) => !t.toLowerCase().startsWith("new y"));
+}
+
+test("a blocklist in the manifest hides its phrases; a failed update keeps the last good stack", async () => {
   const context = await browser.newContext();
   try {
     const { page, seen } = await openPage(context);
     await ready(page);
-    await page.waitForSelector("body[data-offline=ready]", { timeout: 20_000 });
-    const before = (await page.evaluate(() => caches.keys())).filter((k) => k.startsWith("edgesuggest-segment-"));
-    assert.equal(before.length, 1);
+    await page.waitForSelector("body[data-version='1'][data-offline=ready]", { timeout: 20_000 });
+    assert.equal((await answers(page, "lond"))[0], "London");
+    assert.ok((await answers(page, "new y")).includes("New York City"));
 
-    // Publish "v2": the hostile-phrases segment under a new content-addressed name.
-    copyFileSync(join(site, "segments", "hostile.seg"), join(site, "segments", "cities.v2test.seg"));
-    const manifest = JSON.parse(original);
-    writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: "v2test", segment: "cities.v2test.seg" }));
-    await page.reload();
-    await ready(page);
-    await page.waitForFunction(async () => {
-      const keys = await caches.keys();
-      return keys.includes("edgesuggest-segment-cities.v2test.seg") &&
-        keys.filter((k) => k.startsWith("edgesuggest-segment-")).length === 1;
-    }, null, { timeout: 20_000 });
-    await typeQuery(page, "<img");
-    await page.waitForSelector('#q-listbox [role="option"]');
-    assert.deepEqual(await optionTexts(page), ["<img src=x onerror=alert(1)>"]);
+    // Version 3: the base, the delta and a blocklist ("london", "new y*").
+    await publish(3, "delta", "blocklist");
+    await recheck(page, 3);
+    assert.ok(!(await answers(page, "lond")).includes("London"), "a blocked phrase");
+    // Word-start and typo matches ("East New York", "New Delhi") are not under the prefix.
+    assert.ok(blockedPrefixHidden(await answers(page, "new y")), "a blocked prefix");
+    assert.ok((await answers(page, "new")).length > 0, "other phrases still answer");
+    assert.deepEqual(await answers(page, "edgeport"), ["Edgeport Harbour"]);
+
+    // Version 4 names a delta whose chunk is missing, version 5 one whose bytes do not match
+    // its hash, version 6 is not JSON: each check fails and version 3 keeps answering.
+    const v4 = await publish(4, "delta", "blocklist");
+    const v4Manifest = readFileSync(MANIFEST, "utf8");
+    const fake = "f".repeat(64);
+    const missing = v4Manifest.replaceAll(v4.segments[1].hash, fake);
+    const { copyFileSync, mkdirSync, rmSync } = await import("node:fs");
+    const badVersions = [
+      ["missing chunk", missing.replace('"version":4', '"version":5'), /HTTP 404/],
+      ["wrong bytes", missing.replace('"version":4', '"version":6'), /arrived as \d+ bytes/],
+      ["not JSON", "{\"manifest_version\": 2,", /manifest is not valid JSON/],
+    ];
+    for (const [what, text, reason] of badVersions) {
+      if (what === "wrong bytes") {
+        // The base's bytes under the delta's fake hash: served, but not what the hash names.
+        const chunk = join(process.env.SITE_DIR, "data", v4.segments[1].chunks[0].replace(v4.segments[1].hash, fake));
+        mkdirSync(join(chunk, ".."), { recursive: true });
+        copyFileSync(join(process.env.SITE_DIR, BASE_CHUNK), chunk);
+      }
+      writeFileSync(MANIFEST, text);
+      await page.evaluate(() => delete document.body.dataset.update);
+      await recheck(page);
+      await page.waitForSelector("body[data-update=failed]", { timeout: 20_000 });
+      assert.match(await page.textContent("#status"), reason, what);
+      assert.equal(await page.getAttribute("body", "data-version"), "3", what);
+      assert.ok(blockedPrefixHidden(await answers(page, "new y")), what);
+      assert.deepEqual(await answers(page, "edgeport"), ["Edgeport Harbour"], what);
+    }
+    rmSync(join(process.env.SITE_DIR, "data", "seg", fake), { recursive: true, force: true });
+    // A bad download never enters the offline cache.
+    assert.ok((await cachedChunks(page)).every((p) => !p.includes(fake)));
     await assertClean(page, seen);
   } finally {
-    writeFileSync(manifestPath, original);
-    rmSync(join(site, "segments", "cities.v2test.seg"), { force: true });
+    writeFileSync(MANIFEST, VERSION_1);
     await context.close();
   }
 });

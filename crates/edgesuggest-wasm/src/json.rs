@@ -5,8 +5,29 @@ use std::fmt::Write;
 
 use edgesuggest::SegmentInfo;
 
-/// The `SuggesterInfo` object for one segment.
-pub(crate) fn info(info: &SegmentInfo) -> String {
+/// The `SuggesterInfo` object for segments in stack order, each with its kind (`base`,
+/// `delta`, `blocklist`). `suggestions` is the first segment's (the base's), `bytes` the sum.
+pub(crate) fn info<'a>(segments: impl Iterator<Item = (&'a str, SegmentInfo)>) -> String {
+    let mut list = String::from("[");
+    let mut suggestions = None;
+    let mut bytes = 0u64;
+    for (i, (kind, info)) in segments.enumerate() {
+        if i > 0 {
+            list.push(',');
+        }
+        suggestions.get_or_insert(info.suggestions);
+        bytes = bytes.saturating_add(info.bytes);
+        list.push_str(&segment(kind, &info));
+    }
+    list.push(']');
+    format!(
+        "{{\"segments\":{list},\"suggestions\":{},\"bytes\":{bytes}}}",
+        suggestions.unwrap_or(0)
+    )
+}
+
+/// One segment's object in `SuggesterInfo.segments`.
+fn segment(kind: &str, info: &SegmentInfo) -> String {
     let mut sections = String::from("{");
     for (i, (name, bytes)) in info.sections.iter().enumerate() {
         if i > 0 {
@@ -24,10 +45,12 @@ pub(crate) fn info(info: &SegmentInfo) -> String {
         string(&mut categories, name);
     }
     categories.push(']');
-    let segment = format!(
-        "{{\"format_version\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\"word_starts\":{},\
-         \"categories\":{categories},\"suggestions\":{},\"source_rows\":{},\"bytes\":{},\
-         \"sections\":{sections}}}",
+    let mut kind_json = String::new();
+    string(&mut kind_json, kind);
+    format!(
+        "{{\"kind\":{kind_json},\"format_version\":{},\"normalizer\":{{\"id\":{},\"version\":{}}},\
+         \"word_starts\":{},\"categories\":{categories},\"suggestions\":{},\"source_rows\":{},\
+         \"bytes\":{},\"sections\":{sections}}}",
         info.format_version,
         info.normalizer.0,
         info.normalizer.1,
@@ -35,10 +58,6 @@ pub(crate) fn info(info: &SegmentInfo) -> String {
         info.suggestions,
         info.source_rows,
         info.bytes
-    );
-    format!(
-        "{{\"segments\":[{segment}],\"suggestions\":{},\"bytes\":{}}}",
-        info.suggestions, info.bytes
     )
 }
 

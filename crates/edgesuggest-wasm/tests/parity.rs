@@ -101,7 +101,7 @@ fn corrupt_and_future_segments_throw_readable_errors() {
     future[8..12].copy_from_slice(&7u32.to_le_bytes());
     let message = error_message(Suggester::load(&future).err().unwrap());
     assert!(
-        message.contains("version 7") && message.contains("1 to 2"),
+        message.contains("version 7") && message.contains("1 to 3"),
         "{message}"
     );
 
