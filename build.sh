@@ -333,6 +333,8 @@ cmd_test() {
     cargo fmt --all -- --check
     say "cargo clippy -D warnings"
     cargo clippy --locked --workspace --all-targets -- -D warnings
+    say "cargo clippy -D warnings, the engine's search-only build (what wasm ships)"
+    cargo clippy --locked -p edgesuggest --no-default-features -- -D warnings
     say "cargo test"
     cargo test --locked --workspace
     say "engine for wasm32-unknown-unknown (search-only build)"

@@ -514,11 +514,13 @@ impl<D: AsRef<[u8]>> Segment<D> {
     }
 
     /// The main FST (O(1)).
+    #[cfg(feature = "build")]
     pub(crate) fn main_fst(&self) -> Result<fst::raw::Fst<&[u8]>> {
         self.fst()
     }
 
     /// The tombstones (a delta) or entries (a blocklist) FST when this segment is of `kind`.
+    #[cfg(feature = "build")]
     pub(crate) fn extra_fst_of(&self, kind: SegmentKind) -> Result<Option<fst::raw::Fst<&[u8]>>> {
         if self.kind() != kind {
             return Ok(None);

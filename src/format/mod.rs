@@ -52,6 +52,7 @@ pub(crate) fn known_flags(version: u32) -> u32 {
 }
 
 /// The oldest format version that defines every flag in `flags`.
+#[cfg(feature = "build")]
 pub(crate) fn version_for_flags(flags: u32) -> u32 {
     if flags & (FLAG_DELTA | FLAG_BLOCKLIST) != 0 {
         3
