@@ -276,7 +276,7 @@ mod tests {
     #[test]
     fn segment_order_and_chunks_are_checked() {
         let entry = |kind, tag: char| {
-            let hash: String = std::iter::repeat(tag).take(64).collect();
+            let hash: String = tag.to_string().repeat(64);
             SegmentEntry {
                 chunks: vec![chunk_key(&hash, 100, 0)],
                 hash,
