@@ -209,7 +209,16 @@ fn main() {
         .collect();
     let keys: Vec<String> = rows.iter().map(|(p, _)| normalize_phrase(p)).collect();
     let queries = draw_queries(&keys, if smoke { 100 } else { 1000 });
-    // For profilers: only the stack with this many deltas, for a while.
+    // For profilers: only compaction, or only the stack with this many deltas, for a while.
+    if std::env::var("FRESHNESS_PROFILE").as_deref() == Ok("compact") {
+        let eight = Stack::new(base.clone(), delta_segments[..8].to_vec(), None).expect("stack");
+        for _ in 0..10 {
+            let t = Instant::now();
+            black_box(compact(&eight).expect("compact"));
+            eprintln!("compact: {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+        }
+        return;
+    }
     if let Ok(n) = std::env::var("FRESHNESS_PROFILE") {
         let n: usize = n.parse().expect("FRESHNESS_PROFILE=number of deltas");
         let only: Vec<_> = stacks.into_iter().filter(|(d, _)| *d == n).collect();
