@@ -171,12 +171,10 @@ write_wasm_fixture() {
     "$(cli_bin)" build --blocklist "$fixture/blocklist.txt" -o "$fixture/blocklist.seg" -q
     # Built without word starts, unlike the base: a stack must refuse it.
     "$(cli_bin)" build --delta "$fixture/delta-2.ndjson" -o "$fixture/delta-no-word-starts.seg" -q
-    local stack=("$fixture/cities.seg" "$fixture/delta-1.seg" "$fixture/delta-2.seg" "$fixture/blocklist.seg")
-    cargo build --release --locked -q -p edgesuggest-wasm --example stack_answers
-    for options in plain fuzzy; do
-        target/release/examples/stack_answers "$fixture/queries.txt" "$options" "${stack[@]}" \
-            >"$fixture/expected-stack-$options.ndjson"
-    done
+    local stack=("$fixture/cities.seg" --delta "$fixture/delta-1.seg" --delta "$fixture/delta-2.seg"
+        --blocklist "$fixture/blocklist.seg" --batch "$fixture/queries.txt" -k 10)
+    "$(cli_bin)" query "${stack[@]}" >"$fixture/expected-stack-plain.ndjson"
+    "$(cli_bin)" query "${stack[@]}" --fuzzy auto >"$fixture/expected-stack-fuzzy.ndjson"
 }
 
 # The static site: page, widget, service worker, wasm package, and the bundled index published

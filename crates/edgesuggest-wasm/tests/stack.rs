@@ -1,7 +1,7 @@
 //! The wasm engine over a stack answers exactly like the native engine: for the bundled base,
 //! two deltas and a blocklist (`scripts/stack-changes.py`), every fixture query gives the same
-//! suggestions, every field serialized to the same JSON, as `examples/stack_answers.rs` (the
-//! native engine over the same segments, printing the CLI's `--batch` lines). A bad stack is a
+//! suggestions, every field serialized to the same JSON, as the native CLI over the same
+//! segments (`edgesuggest query BASE --delta ... --blocklist ... --batch`). A bad stack is a
 //! thrown `Error` with the engine's message, never a trap. Runs in node and headless Chromium
 //! with the other `wasm-bindgen-test` files; `./build.sh test-wasm` writes the fixture first.
 #![cfg(target_arch = "wasm32")]
@@ -51,10 +51,16 @@ fn expected_suggestions(line: &str, query: &str) -> String {
         .into()
 }
 
+/// The fixture queries, one a line (a trailing space is part of a query), as the CLI's
+/// `--batch` reads them: no query after the last newline.
+fn queries() -> impl Iterator<Item = &'static str> {
+    QUERIES.strip_suffix('\n').unwrap_or(QUERIES).split('\n')
+}
+
 #[wasm_bindgen_test]
 fn a_stack_answers_like_the_native_engine() {
     let mut suggester = full_stack();
-    let queries: Vec<&str> = QUERIES.split('\n').collect();
+    let queries: Vec<&str> = queries().collect();
     for (fuzzy, expected) in [(false, EXPECTED_PLAIN), (true, EXPECTED_FUZZY)] {
         let lines: Vec<&str> = expected.lines().collect();
         assert_eq!(lines.len(), queries.len(), "one expected answer per query");
@@ -75,7 +81,7 @@ fn a_stack_answers_like_the_native_engine() {
 fn the_stack_changes_the_base_answers() {
     let mut suggester = full_stack();
     let mut changed = 0;
-    for (query, line) in QUERIES.split('\n').zip(EXPECTED_BASE.lines()) {
+    for (query, line) in queries().zip(EXPECTED_BASE.lines()) {
         let got: String = JSON::stringify(&suggester.suggest(query, Some(options(false))).unwrap())
             .unwrap()
             .into();
