@@ -482,6 +482,8 @@ cmd_bench() {
         EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
             "$NODE22" bench/worker-latency.mjs "$results/$name" $smoke
     done
+    say "bench freshness: delta build, latency over 0/1/4/16 deltas, compaction"
+    cargo bench --locked --bench freshness -- "$results/freshness" $smoke "${sets[@]}"
     if [[ -z "$smoke" ]]; then
         # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
         # loop above wrote when ../shared/data is absent.

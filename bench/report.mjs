@@ -186,8 +186,33 @@ if (existsSync(throughput)) {
   md.push(readFileSync(throughput, "utf8").trim());
   md.push("");
 }
+freshness(md);
 reliability(md);
 writeFileSync(outMd, md.join("\n") + "\n");
+
+/**
+ * The freshness section: bench/freshness.rs (delta build, latency over 0, 1, 4 and 16 deltas
+ * against the base alone in the same run, compaction) and, when the worker benchmark ran, the
+ * time from `publish --delta` to new answers in workerd.
+ */
+function freshness(md) {
+  const file = join(resultsDir, "freshness", "freshness.md");
+  if (!existsSync(file)) return;
+  md.push("## Freshness: deltas, stacks, compaction");
+  md.push("");
+  md.push("`cargo bench --bench freshness -- OUT_DIR DATA...` (run by `./build.sh bench`): the base is " +
+    "every data set together; each delta a synthetic minute of changes. Latency is top-10 exact " +
+    "prefix, full path, each stack timed in turn over the same queries in one run; ×base is " +
+    "against the base alone (target ≤ 1.3× at 4 deltas, p99 included).");
+  md.push("");
+  md.push(readFileSync(file, "utf8").trim());
+  md.push("");
+  const publish = join(resultsDir, "freshness", "worker-publish.md");
+  if (existsSync(publish)) {
+    md.push(readFileSync(publish, "utf8").trim());
+    md.push("");
+  }
+}
 
 /**
  * The reliability section: what validating untrusted bytes costs per MB (load = header,
