@@ -360,7 +360,7 @@ ensure_fuzz_tools() {
     export PATH="$dir/bin:$PATH"
 }
 
-FUZZ_TARGETS=(segment_mutate segment_bytes query build_rows manifest)
+FUZZ_TARGETS=(segment_mutate segment_bytes query build_rows manifest stack_mutate)
 # A libFuzzer dictionary for targets that read a text format.
 fuzz_dict() {
     [[ -f "$ROOT/fuzz/$1.dict" ]] && echo "-dict=$ROOT/fuzz/$1.dict"

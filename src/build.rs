@@ -14,11 +14,11 @@ pub const DEFAULT_MAX_PHRASE_BYTES: usize = 256;
 /// Default limit on a payload's length, in bytes.
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1024;
 /// Longest category name, in bytes.
-pub const MAX_CATEGORY_BYTES: usize = 64;
+pub const MAX_CATEGORY_BYTES: usize = categories::MAX_NAME_BYTES;
 /// Most categories one row may carry.
-pub const MAX_CATEGORIES_PER_ROW: usize = 32;
+pub const MAX_CATEGORIES_PER_ROW: usize = categories::MAX_PER_SUGGESTION;
 /// Most distinct categories in one segment (each gets its own FST).
-pub const MAX_CATEGORIES: usize = 1024;
+pub const MAX_CATEGORIES: usize = categories::MAX_PER_SEGMENT;
 
 /// Why a row or a build was refused.
 #[derive(Debug, thiserror::Error)]
@@ -769,18 +769,7 @@ fn check_categories<C: AsRef<str>>(categories: &[C]) -> Result<(), BuildError> {
 
 /// Checks one category name.
 fn check_category(name: &str) -> Result<(), BuildError> {
-    let reason = if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > MAX_CATEGORY_BYTES {
-        Some("it is too long")
-    } else if name.contains(',') {
-        Some("it holds a comma")
-    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Some("it holds whitespace or a control character")
-    } else {
-        None
-    };
-    match reason {
+    match categories::name_problem(name) {
         Some(reason) => Err(BuildError::BadCategory {
             name: name.to_owned(),
             reason,

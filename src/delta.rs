@@ -211,9 +211,18 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
     for (_, _, map) in &inputs {
         union = union.add(map.into_stream());
     }
+    // A crafted FST can hold far more paths than its footer declares: never stream more.
+    let declared = inputs
+        .iter()
+        .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
+    let mut streamed = 0usize;
     let mut stream = union.union();
     let mut categories = Vec::new();
     while let Some((key, found)) = stream.next() {
+        streamed += 1;
+        if streamed > declared {
+            return Err(crate::Error::corrupt("fst", "more keys than the footers declare").into());
+        }
         // Word-start entries hold the separator; their suggestions come with the full keys.
         if key.contains(&WORD_START_SEPARATOR) {
             continue;

@@ -375,6 +375,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 }
             }
         }
+        self.check_rank_categories()?;
         let mut expect = Expect {
             count: count as u64,
             word_starts: self.word_starts(),
@@ -403,6 +404,32 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 expect,
                 self.kind().extra_section().map_or("", |k| k.name()),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Every suggestion's category list names known categories, ascending and distinct, at
+    /// most [`crate::MAX_CATEGORIES_PER_ROW`] of them: what the builder writes, so that a
+    /// compaction can write it again.
+    fn check_rank_categories(&self) -> Result<()> {
+        let bytes = self.as_bytes();
+        let known = self.categories()?;
+        for rank in 0..self.len() as u32 {
+            let Some(list) = self.rank_categories.get(bytes, rank)? else {
+                continue;
+            };
+            let names: Vec<&str> = list.split(',').collect();
+            let ascending = names.windows(2).all(|w| w[0] < w[1]);
+            let all_known = names.iter().all(|n| known.binary_search(n).is_ok());
+            if names.len() > crate::format::categories::MAX_PER_SUGGESTION
+                || !ascending
+                || !all_known
+            {
+                return Err(Error::corrupt(
+                    "rank categories",
+                    format!("rank {rank} lists {list:?}: not distinct known categories, ascending"),
+                ));
+            }
         }
         Ok(())
     }

@@ -56,3 +56,15 @@ fn manifest_inputs() {
 fn build_rows_inputs() {
     replay("build_rows", harness::build_rows);
 }
+
+#[test]
+fn stack_mutate_inputs() {
+    let (base, delta, list) = (
+        harness::base_segment(),
+        harness::delta_segment(),
+        harness::blocklist_segment(),
+    );
+    replay("stack_mutate", |data| {
+        harness::stack_mutate(data, &base, &delta, &list)
+    });
+}

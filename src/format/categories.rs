@@ -15,6 +15,30 @@ const PREAMBLE: usize = 8;
 const ENTRY: usize = 24;
 const NAME: &str = "categories";
 
+/// Longest category name, in bytes.
+pub(crate) const MAX_NAME_BYTES: usize = 64;
+/// Most categories of one suggestion.
+pub(crate) const MAX_PER_SUGGESTION: usize = 32;
+/// Most categories of one segment (each costs an FST).
+pub(crate) const MAX_PER_SEGMENT: usize = 1024;
+
+/// Why `name` cannot be a category, if it cannot: queries list categories separated by
+/// commas, and answers join a suggestion's with commas. The one rule for the builder and for
+/// reading segments.
+pub(crate) fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > MAX_NAME_BYTES {
+        Some("it is too long")
+    } else if name.contains(',') {
+        Some("it holds a comma")
+    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("it holds whitespace or a control character")
+    } else {
+        None
+    }
+}
+
 /// A parsed view of the categories section.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Categories {
@@ -38,12 +62,24 @@ impl Categories {
                 format!("{count} categories do not fit in {len} bytes"),
             ));
         }
+        if count > MAX_PER_SEGMENT {
+            return Err(Error::corrupt(
+                NAME,
+                format!("{count} categories, at most {MAX_PER_SEGMENT}"),
+            ));
+        }
         let parsed = Categories { offset, len, count };
         let mut previous: Option<&str> = None;
         for i in 0..count {
             let name = parsed.name_in(section, i)?;
             if previous.is_some_and(|p| p >= name) {
                 return Err(Error::corrupt(NAME, format!("names not ascending at {i}")));
+            }
+            if let Some(problem) = name_problem(name) {
+                return Err(Error::corrupt(
+                    NAME,
+                    format!("category {name:?} is not allowed: {problem}"),
+                ));
             }
             previous = Some(name);
             check_fst(parsed.fst_bytes(section, i)?, "category fst", 1, max_keys)?;

@@ -4,7 +4,8 @@
 //! or a broken invariant checked here.
 
 use edgesuggest::{
-    BuildOptions, Error, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions, MAX_K,
+    compact, BlocklistBuilder, BuildOptions, DeltaBuilder, Error, Fuzziness, Searcher, Segment,
+    SegmentBuilder, Stack, SuggestOptions, MAX_K,
 };
 
 /// Reads the fuzzer's bytes as a sequence of small values; past the end, zeros.
@@ -272,4 +273,94 @@ pub fn build_rows(data: &[u8]) {
             "{phrase:?}"
         );
     }
+}
+
+/// A delta over [`base_segment`] (word starts, like it): rescored, new and deleted phrases,
+/// with payloads and categories.
+pub fn delta_segment() -> Vec<u8> {
+    let mut d = DeltaBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..BuildOptions::default()
+    });
+    d.upsert("Newark", 5000, Some(r#"{"id":2}"#), &["city", "airport"])
+        .expect("a valid change");
+    d.upsert("New Haven", 990, None, &["city"])
+        .expect("a valid change");
+    d.delete("New York").expect("a valid change");
+    d.delete("zz york 35").expect("a valid change");
+    for (i, c) in ('a'..='k').enumerate() {
+        d.upsert(
+            &format!("{c}{c} york {i}"),
+            2000 + i as u64,
+            None,
+            &[] as &[&str],
+        )
+        .expect("a valid change");
+    }
+    d.finish().expect("a valid delta").bytes
+}
+
+/// A blocklist with phrases and prefixes hitting [`base_segment`] and [`delta_segment`].
+pub fn blocklist_segment() -> Vec<u8> {
+    let mut b = BlocklistBuilder::new();
+    for line in ["sapporo", "new h*", "bb *", "東*"] {
+        b.add_line(line).expect("a valid line");
+    }
+    b.finish().expect("a valid blocklist").bytes
+}
+
+/// Target `stack_mutate` (structure-aware): edits of the delta or the blocklist (the first
+/// byte picks), resealed, layered over the base; what forms a stack is queried and compacted.
+/// A stack whose segments all pass `verify_deep` answers without a corruption error and
+/// compacts.
+pub fn stack_mutate(data: &[u8], base: &[u8], delta: &[u8], blocklist: &[u8]) {
+    let mut c = Cursor(data);
+    let mutate_delta = c.u8() % 2 == 0;
+    let mut bytes = if mutate_delta { delta } else { blocklist }.to_vec();
+    for _ in 0..usize::from(c.u8() % 8) + 1 {
+        let at = usize::from(c.u16()) % bytes.len();
+        let value = c.u8();
+        match c.u8() % 4 {
+            0 => bytes[at] ^= 1 << (value % 8),
+            1 => bytes[at] = value,
+            2 => bytes.insert(at, value),
+            _ => {
+                bytes.remove(at);
+            }
+        }
+    }
+    reseal(&mut bytes);
+    let (delta, blocklist) = if mutate_delta {
+        (&bytes[..], blocklist)
+    } else {
+        (delta, &bytes[..])
+    };
+    let (Ok(base), Ok(delta), Ok(list)) = (
+        Segment::load(base),
+        Segment::load(delta),
+        Segment::load(blocklist),
+    ) else {
+        return;
+    };
+    let deep_ok = [&base, &delta, &list]
+        .iter()
+        .all(|s| s.verify_deep().is_ok());
+    let Ok(stack) = Stack::new(base, vec![delta], Some(list)) else {
+        return;
+    };
+    let mut searcher = Searcher::new();
+    for (query, options) in standard_queries() {
+        match searcher.search(&stack, &query, &options) {
+            Ok(found) => assert!(found.items.len() <= options.k.min(MAX_K)),
+            Err(Error::Corrupt { .. }) => {
+                assert!(!deep_ok, "{query:?}: corruption after verify_deep")
+            }
+            Err(_) => {}
+        }
+    }
+    let compacted = compact(&stack);
+    assert!(
+        compacted.is_ok() || !deep_ok,
+        "a sound stack fails to compact: {compacted:?}"
+    );
 }
