@@ -395,14 +395,17 @@ test("the memory budget evicts the least recently used index", async () => {
   const budget = Math.floor(statSync(join(work, "p0.seg")).size * 1.5);
   const mf = await start({ INDEXES: "cities,towns", MEMORY_BUDGET_BYTES: String(budget) });
   await seed(mf, base);
-  await seed(mf, publish(DATA, { version: 9, index: "towns" }));
+  // Other bytes than cities': indexes holding the same segment would share it.
+  const towns = join(work, "towns.tsv");
+  writeFileSync(towns, readFileSync(DATA, "utf8") + "Townsville Test\t1\n");
+  await seed(mf, publish(towns, { version: 9, index: "towns" }));
   assert.equal((await get(mf, suggestPath("new"))).status, 200);
   let health = (await get(mf, "/v1/health")).json;
   assert.deepEqual(health.loaded.map((l) => l.index), ["cities"]);
-  const towns = await get(mf, suggestPath("new") + "&index=towns");
-  assert.equal(towns.status, 200);
-  assert.equal(towns.json.index, "towns");
-  assert.equal(towns.json.version, 9);
+  const townsAnswer = await get(mf, suggestPath("new") + "&index=towns");
+  assert.equal(townsAnswer.status, 200);
+  assert.equal(townsAnswer.json.index, "towns");
+  assert.equal(townsAnswer.json.version, 9);
   health = (await get(mf, "/v1/health")).json;
   assert.deepEqual(health.loaded.map((l) => l.index), ["towns"]);
   assert.equal(health.stats.evictions, 1);
@@ -555,9 +558,11 @@ test("a version whose segments do not hash to their names or do not form a stack
     }
     assert.ok((await get(mf, "/v1/health")).json.stats.load_failures > before, what);
   };
-  // A delta whose chunk holds other bytes (a well-formed segment, so only the hash tells).
+  // A delta whose chunk holds another delta of the same size: well-formed, so only the hash
+  // tells.
   const delta = buildSegment("delta", '{"op":"upsert","phrase":"Zzyzx","score":1}\n');
-  const other = buildSegment("delta", '{"op":"upsert","phrase":"Qqq","score":1}\n');
+  const other = buildSegment("delta", '{"op":"upsert","phrase":"Qqqqq","score":1}\n');
+  assert.equal(statSync(other.path).size, statSync(delta.path).size);
   const swapped = publishVersion([base, delta], { version: 2, parent: 1, stored });
   swapped.chunks[0].value = readFileSync(other.path).toString("base64");
   await seed(mf, swapped);
