@@ -343,7 +343,11 @@ mod tests {
         assert_eq!((l1.bytes_held(), l1.stats.evictions), (65, 0));
         assert_eq!(l1.held()[0].bytes(), 65);
         // A new base that does not fit beside the shared one evicts the other index.
-        l1.install(stacked("a", 3, vec![part("b2", 50, SegmentKind::Base)]), 100, 0.0);
+        l1.install(
+            stacked("a", 3, vec![part("b2", 50, SegmentKind::Base)]),
+            100,
+            0.0,
+        );
         assert_eq!(held(&l1), [("a", 3)]);
         assert_eq!((l1.bytes_held(), l1.stats.evictions), (50, 1));
     }

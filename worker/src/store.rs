@@ -372,8 +372,8 @@ async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Sha
             entry.hash
         ));
     }
-    let segment = Segment::load(Shared::from(bytes))
-        .map_err(|e| format!("segment {}: {e}", entry.hash))?;
+    let segment =
+        Segment::load(Shared::from(bytes)).map_err(|e| format!("segment {}: {e}", entry.hash))?;
     check_kind(entry, &segment)?;
     Ok(segment)
 }

@@ -23,7 +23,8 @@ impl Created {
 
     /// Whole seconds from publication to `now_ms`; 0 for a clock behind the publisher's.
     pub fn age_seconds(&self, now_ms: f64) -> Option<u64> {
-        self.ms.map(|created| ((now_ms - created) / 1000.0).max(0.0) as u64)
+        self.ms
+            .map(|created| ((now_ms - created) / 1000.0).max(0.0) as u64)
     }
 }
 
@@ -70,13 +71,29 @@ mod tests {
     #[test]
     fn reads_the_times_publish_writes() {
         assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(rfc3339_ms("2026-12-01T00:00:00Z"), Some(1_796_083_200_000.0));
+        assert_eq!(
+            rfc3339_ms("2026-12-01T00:00:00Z"),
+            Some(1_796_083_200_000.0)
+        );
         assert_eq!(rfc3339_ms("2000-02-29T00:00:00Z"), Some(951_782_400_000.0));
-        assert_eq!(rfc3339_ms("2026-12-01T00:00:01.250Z"), Some(1_796_083_201_250.0));
-        assert_eq!(rfc3339_ms("2026-12-01T00:00:01+00:00"), Some(1_796_083_201_000.0));
-        for bad in ["", "yesterday", "2026-12-01", "2026-12-01T00:00:00", "2026-13-01T00:00:00Z",
-            "2026-12-01T00:00:00+02:00", "2026-12-01T00:00:00.x1Z", "2026-12-01T24:00:00Z"]
-        {
+        assert_eq!(
+            rfc3339_ms("2026-12-01T00:00:01.250Z"),
+            Some(1_796_083_201_250.0)
+        );
+        assert_eq!(
+            rfc3339_ms("2026-12-01T00:00:01+00:00"),
+            Some(1_796_083_201_000.0)
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2026-12-01",
+            "2026-12-01T00:00:00",
+            "2026-13-01T00:00:00Z",
+            "2026-12-01T00:00:00+02:00",
+            "2026-12-01T00:00:00.x1Z",
+            "2026-12-01T24:00:00Z",
+        ] {
             assert_eq!(rfc3339_ms(bad), None, "{bad}");
         }
     }
