@@ -297,6 +297,7 @@ async fn load_manifest(
         .await
         .map_err(failed)?;
     let kv_ms = now_ms() - kv_started;
+    let parts = manifest.segments.iter().zip(&segments).map(part).collect();
     let stack = Stack::from_segments(segments).map_err(|e| {
         failed(format!(
             "the segments of version {} do not form a stack: {e}; publish a base, deltas \
@@ -309,16 +310,17 @@ async fn load_manifest(
         version: manifest.version,
         created: Created::parse(&manifest.created),
         parent: manifest.parent,
-        parts: manifest.segments.iter().map(part).collect(),
+        parts,
         stack,
         kv_ms,
     }))
 }
 
-/// What the budget and `/v1/health` know of a manifest's segment.
-fn part(entry: &SegmentEntry) -> Part {
+/// What the budget and `/v1/health` know of a segment: its manifest entry's hash and kind
+/// (both checked against the bytes) and the bytes actually held.
+fn part((entry, segment): (&SegmentEntry, &Segment<Shared>)) -> Part {
     Part {
-        bytes: usize::try_from(entry.size).unwrap_or(usize::MAX),
+        bytes: segment.as_bytes().len(),
         hash: entry.hash.clone(),
         kind: entry.kind,
     }
@@ -344,6 +346,8 @@ async fn segment_for(
     held: &HashMap<String, Segment<Shared>>,
 ) -> Result<Segment<Shared>, String> {
     if let Some(segment) = held.get(&entry.hash) {
+        // Same bytes, but this manifest may list them as another kind.
+        check_kind(entry, segment)?;
         with_stats(|st| st.segments_reused += 1);
         return Ok(segment.clone());
     }

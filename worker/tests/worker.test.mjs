@@ -531,6 +531,8 @@ test("under continuous requests, a base, two deltas and a rollback: versions are
   assert.equal(health.stats.segments_fetched, 4);
   assert.equal(health.stats.segments_reused, 5, "v2 reuses the base, v3 and the rollback base and delta");
   assert.equal(health.stats.load_failures, 0);
+  // L2 answered many of them, and never across versions (its keys include the version).
+  assert.ok(health.stats.l2_hits > 100, JSON.stringify(health.stats));
   const [held] = health.loaded;
   assert.equal(held.version, 2);
   assert.equal(held.parent, 1);
