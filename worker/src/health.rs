@@ -6,8 +6,8 @@ use worker::Response;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::json_response;
-use crate::l1::Stats;
-use crate::store;
+use crate::l1::{Held, Part, Stats};
+use crate::{now_ms, store};
 
 /// The health body. Fields (here and in [`HealthIndex`]) in alphabetical order: the order
 /// this body has always had, so scripts diffing it see no change.
@@ -23,11 +23,16 @@ struct HealthBody<'a> {
     wasm_memory_bytes: usize,
 }
 
-/// One loaded index version.
+/// One loaded index version. `bytes` counts all its segments, shared or not;
+/// `suggestions` is its base's count (deltas and the blocklist change what answers, not it).
 #[derive(Serialize)]
 struct HealthIndex<'a> {
+    age_seconds: Option<u64>,
     bytes: usize,
+    created: &'a str,
     index: &'a str,
+    parent: Option<u64>,
+    segments: &'a [Part],
     suggestions: usize,
     version: u64,
 }
@@ -35,12 +40,17 @@ struct HealthIndex<'a> {
 /// The health answer (never cached).
 pub fn health(config: &Config) -> Result<Response, ApiError> {
     let (held, bytes_held) = store::loaded_summary();
+    let now = now_ms();
     let loaded = held
         .iter()
         .map(|l| HealthIndex {
-            bytes: l.bytes,
+            age_seconds: l.created.age_seconds(now),
+            bytes: l.bytes(),
+            created: &l.created.text,
             index: &l.index,
-            suggestions: l.segment.len(),
+            parent: l.parent,
+            segments: &l.parts,
+            suggestions: l.stack.base().len(),
             version: l.version,
         })
         .collect();
@@ -81,11 +91,20 @@ mod tests {
     #[test]
     fn the_body_lists_its_fields_alphabetically() {
         let serves = vec!["cities".to_string()];
+        let parts = [Part {
+            bytes: 120,
+            hash: "ab".repeat(32),
+            kind: edgesuggest_manifest::SegmentKind::Base,
+        }];
         let body = HealthBody {
             bytes_held: 120,
             loaded: vec![HealthIndex {
+                age_seconds: Some(5),
                 bytes: 120,
+                created: "2026-12-01T00:00:00Z",
                 index: "cities",
+                parent: None,
+                segments: &parts,
                 suggestions: 7,
                 version: 3,
             }],
@@ -99,7 +118,7 @@ mod tests {
         let text = serde_json::to_string(&body).unwrap();
         assert!(
             text.starts_with(
-                r#"{"bytes_held":120,"loaded":[{"bytes":120,"index":"cities","suggestions":7,"version":3}],"memory_budget_bytes":1000,"refresh_seconds":30.0,"serves":["cities"],"stats":{"evictions":0,"#
+                &format!(r#"{{"bytes_held":120,"loaded":[{{"age_seconds":5,"bytes":120,"created":"2026-12-01T00:00:00Z","index":"cities","parent":null,"segments":[{{"bytes":120,"hash":"{}","kind":"base"}}],"suggestions":7,"version":3}}],"memory_budget_bytes":1000,"refresh_seconds":30.0,"serves":["cities"],"stats":{{"evictions":0,"#, "ab".repeat(32))
             ),
             "{text}"
         );

@@ -3,7 +3,8 @@
 //! the time takes `now` in milliseconds), so all of it is tested natively. The async layer in
 //! `store` does the I/O and keeps one `L1` per isolate.
 //!
-//! - bounded by a byte budget, least-recently-used index evicted first;
+//! - bounded by a byte budget, least-recently-used index evicted first; a segment shared by
+//!   several held versions (a base under its deltas, say) counts once;
 //! - a new version of an index replaces the old one whole;
 //! - one load per index at a time: the first caller is told to load, later callers to wait,
 //!   and after waiting they see the value or the load's error;
@@ -12,9 +13,22 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::rc::Rc;
 
+use edgesuggest_manifest::SegmentKind;
 use serde::Serialize;
 
 use crate::error::LoadError;
+
+/// One segment of a held version: what the budget counts (once per distinct hash) and what
+/// `/v1/health` lists. Fields in alphabetical order, as the health body lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Part {
+    /// Size in bytes.
+    pub bytes: usize,
+    /// SHA-256 of the bytes (lowercase hex): the identity under which it is shared.
+    pub hash: String,
+    /// `base`, `delta` or `blocklist`.
+    pub kind: SegmentKind,
+}
 
 /// What the L1 needs to know about a value it holds.
 pub trait Held {
@@ -22,8 +36,21 @@ pub trait Held {
     fn index(&self) -> &str;
     /// The manifest version.
     fn version(&self) -> u64;
-    /// Bytes it occupies (counted against the budget).
-    fn bytes(&self) -> usize;
+    /// Its segments; bytes are counted against the budget once per distinct hash.
+    fn parts(&self) -> &[Part];
+    /// Bytes of all its segments (a segment shared with another version counted here too).
+    fn bytes(&self) -> usize {
+        self.parts().iter().map(|p| p.bytes).sum()
+    }
+}
+
+/// Bytes of `parts`, each distinct hash counted once.
+fn distinct_bytes<'a>(parts: impl Iterator<Item = &'a Part>) -> usize {
+    let mut seen = HashSet::new();
+    parts
+        .filter(|p| seen.insert(p.hash.as_str()))
+        .map(|p| p.bytes)
+        .sum()
 }
 
 /// Counters for `/v1/health`. Fields in alphabetical order: the order the health body has
@@ -44,6 +71,10 @@ pub struct Stats {
     pub load_failures: u64,
     /// Segment loads started (after the manifest was read).
     pub loads: u64,
+    /// Segments read from KV (chunks fetched, hash and checksum verified).
+    pub segments_fetched: u64,
+    /// Segments a new version took from one already held, without reading KV.
+    pub segments_reused: u64,
     /// New versions swapped in by a background refresh.
     pub swaps: u64,
 }
@@ -197,12 +228,13 @@ impl<T: Held> L1<T> {
     }
 
     /// Puts a version in place, replacing any older one of its index whole, and evicts least
-    /// recently used indexes until the budget holds (or nothing else is left).
+    /// recently used indexes until the budget holds (or nothing else is left). Segments the
+    /// new version shares with held ones count once.
     pub fn install(&mut self, value: Rc<T>, budget: u64, now: f64) {
         let index = value.index().to_string();
         self.tick += 1;
         self.slots.remove(&index);
-        while self.bytes_held() as u64 + value.bytes() as u64 > budget {
+        while self.bytes_with(&value) as u64 > budget {
             let Some(oldest) = self.least_recently_used() else {
                 break;
             };
@@ -238,9 +270,15 @@ impl<T: Held> L1<T> {
         values
     }
 
-    /// Bytes held in all.
+    /// Bytes held in all, each distinct segment once.
     pub fn bytes_held(&self) -> usize {
-        self.slots.values().map(|s| s.value.bytes()).sum()
+        distinct_bytes(self.slots.values().flat_map(|s| s.value.parts()))
+    }
+
+    /// Bytes held once `value` is held too, each distinct segment once.
+    fn bytes_with(&self, value: &T) -> usize {
+        let held = self.slots.values().flat_map(|s| s.value.parts());
+        distinct_bytes(held.chain(value.parts()))
     }
 }
 
@@ -253,7 +291,7 @@ mod tests {
     struct Fake {
         index: &'static str,
         version: u64,
-        bytes: usize,
+        parts: Vec<Part>,
     }
 
     impl Held for Fake {
@@ -263,17 +301,55 @@ mod tests {
         fn version(&self) -> u64 {
             self.version
         }
-        fn bytes(&self) -> usize {
-            self.bytes
+        fn parts(&self) -> &[Part] {
+            &self.parts
         }
     }
 
+    fn part(hash: &str, bytes: usize, kind: SegmentKind) -> Part {
+        Part {
+            bytes,
+            hash: hash.to_string(),
+            kind,
+        }
+    }
+
+    /// A version of one segment of its own.
     fn fake(index: &'static str, version: u64, bytes: usize) -> Rc<Fake> {
+        let hash = format!("{index}{version}");
+        stacked(index, version, vec![part(&hash, bytes, SegmentKind::Base)])
+    }
+
+    fn stacked(index: &'static str, version: u64, parts: Vec<Part>) -> Rc<Fake> {
         Rc::new(Fake {
             index,
             version,
-            bytes,
+            parts,
         })
+    }
+
+    #[test]
+    fn a_segment_shared_by_versions_counts_once() {
+        let base = part("b", 60, SegmentKind::Base);
+        let delta = part("d1", 5, SegmentKind::Delta);
+        let mut l1 = L1::new();
+        l1.install(stacked("a", 1, vec![base.clone()]), 100, 0.0);
+        // The same base under another index: held once, nothing evicted.
+        l1.install(stacked("mirror", 1, vec![base.clone()]), 100, 0.0);
+        assert_eq!((l1.bytes_held(), l1.stats.evictions), (60, 0));
+        // A new version of "a" layers a delta on the base: 65 bytes in all, not 125.
+        l1.install(stacked("a", 2, vec![base.clone(), delta]), 100, 0.0);
+        assert_eq!(held(&l1), [("a", 2), ("mirror", 1)]);
+        assert_eq!((l1.bytes_held(), l1.stats.evictions), (65, 0));
+        assert_eq!(l1.held()[0].bytes(), 65);
+        // A new base that does not fit beside the shared one evicts the other index.
+        l1.install(
+            stacked("a", 3, vec![part("b2", 50, SegmentKind::Base)]),
+            100,
+            0.0,
+        );
+        assert_eq!(held(&l1), [("a", 3)]);
+        assert_eq!((l1.bytes_held(), l1.stats.evictions), (50, 1));
     }
 
     fn held(l1: &L1<Fake>) -> Vec<(&'static str, u64)> {
@@ -427,7 +503,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&l1.stats).unwrap(),
-            r#"{"evictions":1,"kv_reads":{},"l1_hits":2,"l2_hits":0,"l2_misses":0,"load_failures":1,"loads":0,"swaps":0}"#
+            r#"{"evictions":1,"kv_reads":{},"l1_hits":2,"l2_hits":0,"l2_misses":0,"load_failures":1,"loads":0,"segments_fetched":0,"segments_reused":0,"swaps":0}"#
         );
     }
 }

@@ -10,12 +10,14 @@
 //! and body of a failure. See `worker/README.md` for settings, build and layout.
 
 mod config;
+mod digest;
 mod error;
 mod health;
 mod l1;
 pub mod params;
 mod store;
 mod suggest;
+mod version;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -95,6 +97,9 @@ fn preflight() -> Result<Response> {
     Ok(r)
 }
 
+/// Response headers a page on another origin may read: timings and the answering version.
+const EXPOSED_HEADERS: &str = "server-timing, x-edgesuggest-version, x-edgesuggest-version-age";
+
 /// Adds the CORS headers every answer carries, errors included.
 fn with_cors(mut response: Response, origin: Option<&str>, config: &Config) -> Result<Response> {
     let any = config.cors_origins.iter().any(|o| o == "*");
@@ -106,7 +111,7 @@ fn with_cors(mut response: Response, origin: Option<&str>, config: &Config) -> R
     let headers = response.headers_mut();
     if let Some(allowed) = allowed {
         headers.set("access-control-allow-origin", allowed)?;
-        headers.set("access-control-expose-headers", "server-timing")?;
+        headers.set("access-control-expose-headers", EXPOSED_HEADERS)?;
     }
     if !any {
         headers.append("vary", "Origin")?;

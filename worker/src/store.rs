@@ -1,37 +1,53 @@
-//! L1: parsed segments kept in isolate memory across requests. This module is the thin async
-//! layer that reads KV; the bookkeeping (LRU, byte budget, single flight, refresh timing,
+//! L1: parsed index versions kept in isolate memory across requests. This module is the thin
+//! async layer that reads KV; the bookkeeping (LRU, byte budget, single flight, refresh timing,
 //! counters) is the plain [`L1`] it keeps per isolate.
 //!
+//! - a version is a stack: a base, deltas and a blocklist, each segment by content hash. A new
+//!   version takes every segment it shares with a held version (the base under a new delta,
+//!   all of them on a rollback) from memory and reads only the others' chunks from KV;
 //! - concurrent requests for an index that is loading wait on their own short timers and then
 //!   read the outcome. They never drive the loader's KV I/O nor get woken from its context:
 //!   Workers forbid one request touching another's I/O objects, and a wake-up sent across
 //!   requests can be lost with the request that sent it;
 //! - the manifest is re-read at most every `refresh` interval, in the background, while the
-//!   loaded version keeps answering;
-//! - a failed or corrupt load keeps the last good version serving and logs one JSON line.
+//!   loaded version keeps answering; a new version is built whole, then swapped in at once, so
+//!   a request answers from one version from start to end;
+//! - a failed or corrupt load (a chunk missing, bytes that do not hash to their name or fail
+//!   their checksum, segments that do not form a stack) keeps the last good version serving and
+//!   logs one JSON line.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use edgesuggest::Segment;
-use edgesuggest_manifest::{manifest_key, Manifest};
+use edgesuggest::{Segment, Stack};
+use edgesuggest_manifest::{manifest_key, Manifest, SegmentEntry, SegmentKind};
 use worker::kv::KvStore;
 
 use crate::config::Config;
+use crate::digest::sha256_hex;
 use crate::error::LoadError;
-use crate::l1::{check_budget, Held, Lookup, Stats, L1};
+use crate::l1::{check_budget, Held, Lookup, Part, Stats, L1};
 use crate::now_ms;
+use crate::version::Created;
+
+/// A segment's bytes, shared by every held version that names it.
+pub type Shared = Rc<[u8]>;
 
 /// One loaded index version.
 pub struct Loaded {
     /// The index name (`INDEXES`).
     pub index: String,
-    /// The manifest version this segment came from.
+    /// The manifest version this stack came from.
     pub version: u64,
-    /// The parsed segment, owning its bytes.
-    pub segment: Segment<Vec<u8>>,
-    /// Size of the segment, counted against the memory budget.
-    pub bytes: usize,
+    /// When that version was published.
+    pub created: Created,
+    /// The version it was derived from, if any.
+    pub parent: Option<u64>,
+    /// Its segments in manifest order (base, deltas oldest first, blocklist).
+    pub parts: Vec<Part>,
+    /// The searchable stack over those segments.
+    pub stack: Stack<Shared>,
     /// Milliseconds the load spent reading KV (manifest and chunks).
     pub kv_ms: f64,
 }
@@ -43,8 +59,17 @@ impl Held for Loaded {
     fn version(&self) -> u64 {
         self.version
     }
-    fn bytes(&self) -> usize {
-        self.bytes
+    fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+}
+
+impl Loaded {
+    /// The stack's segments in manifest order (the manifest puts the blocklist last, where
+    /// the stack keeps it too), beside their parts.
+    fn segments(&self) -> impl Iterator<Item = (&Part, &Segment<Shared>)> {
+        let segments = self.stack.segments().iter().chain(self.stack.blocklist());
+        self.parts.iter().zip(segments)
     }
 }
 
@@ -160,7 +185,7 @@ pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &
         with_l1(|l1| {
             l1.finish_refresh(&index, &result, budget, now_ms());
             match &result {
-                Ok(Some(loaded)) => log_swap(&index, current, loaded.version),
+                Ok(Some(loaded)) => log_swap(&index, current, loaded),
                 Ok(None) => {}
                 Err(e) => log_failure(&index, e, l1.serving_version(&index)),
             }
@@ -183,10 +208,17 @@ async fn load_if_newer(
 }
 
 /// One structured log line per swapped-in version.
-fn log_swap(index: &str, from: u64, to: u64) {
+fn log_swap(index: &str, from: u64, to: &Loaded) {
     worker::console_log!(
         "{}",
-        serde_json::json!({"event": "swap", "index": index, "from": from, "to": to})
+        serde_json::json!({
+            "event": "swap",
+            "index": index,
+            "from": from,
+            "to": to.version,
+            "created": to.created.text,
+            "segments": to.parts.len(),
+        })
     );
 }
 
@@ -241,7 +273,8 @@ async fn load_latest(kv: &KvStore, index: &str, budget: u64) -> Result<Rc<Loaded
     Ok(loaded)
 }
 
-/// Reads the chunks of the segment `manifest` names and parses it.
+/// Builds the stack `manifest` names: segments already held are reused, the others read
+/// from KV and verified, then the whole stack is formed (or the load fails).
 async fn load_manifest(
     kv: &KvStore,
     index: &str,
@@ -254,34 +287,118 @@ async fn load_manifest(
         detail,
     };
     check_budget(index, manifest.total_bytes(), budget)?;
-    let [entry] = manifest.segments.as_slice() else {
-        return Err(failed(format!(
-            "manifest v{} names {} segments; this worker serves exactly one segment per index",
-            manifest.version,
-            manifest.segments.len()
-        )));
-    };
+    let held = held_segments();
     let kv_started = now_ms();
-    let bytes = read_chunks(kv, &entry.chunks).await.map_err(failed)?;
+    let segments = manifest
+        .segments
+        .iter()
+        .map(|entry| segment_for(kv, entry, &held));
+    let segments = futures::future::try_join_all(segments)
+        .await
+        .map_err(failed)?;
     let kv_ms = now_ms() - kv_started;
-    if bytes.len() as u64 != entry.size {
-        return Err(failed(format!(
-            "segment {} is {} bytes in KV, the manifest says {}",
-            entry.hash,
-            bytes.len(),
-            entry.size
-        )));
-    }
-    let size = bytes.len();
-    let segment =
-        Segment::load(bytes).map_err(|e| failed(format!("segment {}: {e}", entry.hash)))?;
+    let parts = manifest.segments.iter().zip(&segments).map(part).collect();
+    let stack = Stack::from_segments(segments).map_err(|e| {
+        failed(format!(
+            "the segments of version {} do not form a stack: {e}; publish a base, deltas \
+             built the same way (`--word-starts`) and at most one blocklist",
+            manifest.version
+        ))
+    })?;
     Ok(Rc::new(Loaded {
         index: index.to_string(),
         version: manifest.version,
-        segment,
-        bytes: size,
+        created: Created::parse(&manifest.created),
+        parent: manifest.parent,
+        parts,
+        stack,
         kv_ms,
     }))
+}
+
+/// What the budget and `/v1/health` know of a segment: its manifest entry's hash and kind
+/// (both checked against the bytes) and the bytes actually held.
+fn part((entry, segment): (&SegmentEntry, &Segment<Shared>)) -> Part {
+    Part {
+        bytes: segment.as_bytes().len(),
+        hash: entry.hash.clone(),
+        kind: entry.kind,
+    }
+}
+
+/// Every segment held in L1, by content hash (cheap clones sharing the bytes).
+fn held_segments() -> HashMap<String, Segment<Shared>> {
+    with_l1(|l1| {
+        let mut held = HashMap::new();
+        for loaded in l1.held() {
+            for (part, segment) in loaded.segments() {
+                held.insert(part.hash.clone(), segment.clone());
+            }
+        }
+        held
+    })
+}
+
+/// The segment `entry` names: the held one with its hash, else read from KV and verified.
+async fn segment_for(
+    kv: &KvStore,
+    entry: &SegmentEntry,
+    held: &HashMap<String, Segment<Shared>>,
+) -> Result<Segment<Shared>, String> {
+    if let Some(segment) = held.get(&entry.hash) {
+        // Same bytes, but this manifest may list them as another kind.
+        check_kind(entry, segment)?;
+        with_stats(|st| st.segments_reused += 1);
+        return Ok(segment.clone());
+    }
+    let segment = fetch_segment(kv, entry).await?;
+    with_stats(|st| st.segments_fetched += 1);
+    Ok(segment)
+}
+
+/// Reads a segment's chunks and checks them: the size and SHA-256 the manifest names, then
+/// the segment's own checksum and structure, then its kind.
+async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Shared>, String> {
+    let bytes = read_chunks(kv, &entry.chunks).await?;
+    if bytes.len() as u64 != entry.size {
+        return Err(format!(
+            "segment {} is {} bytes in KV, the manifest says {}; republish it",
+            entry.hash,
+            bytes.len(),
+            entry.size
+        ));
+    }
+    let hash = sha256_hex(&bytes).await?;
+    if hash != entry.hash {
+        return Err(format!(
+            "segment {} hashes to {hash} in KV: its chunks are damaged or not its own; \
+             republish it",
+            entry.hash
+        ));
+    }
+    let segment =
+        Segment::load(Shared::from(bytes)).map_err(|e| format!("segment {}: {e}", entry.hash))?;
+    check_kind(entry, &segment)?;
+    Ok(segment)
+}
+
+/// Refuses a segment whose header says another kind than its manifest entry.
+fn check_kind(entry: &SegmentEntry, segment: &Segment<Shared>) -> Result<(), String> {
+    let actual = match segment.kind() {
+        edgesuggest::SegmentKind::Base => SegmentKind::Base,
+        edgesuggest::SegmentKind::Delta => SegmentKind::Delta,
+        edgesuggest::SegmentKind::Blocklist => SegmentKind::Blocklist,
+    };
+    if actual != entry.kind {
+        return Err(format!(
+            "segment {} is a {} segment, the manifest lists it as a {}; rebuild the manifest \
+             from the segment files",
+            entry.hash,
+            segment.kind().name(),
+            format!("{:?}", entry.kind).to_lowercase()
+        ));
+    }
+    Ok(())
 }
 
 /// The chunks at `keys`, read concurrently, concatenated in order.

@@ -27,7 +27,11 @@ struct SuggestBody<'a> {
     /// The raw query, echoed (a cached answer may have come from another raw query).
     query: &'a str,
     index: &'a str,
+    /// The index version that answered, and when it was published (its manifest's
+    /// `created`) and how many whole seconds ago: what a client needs to judge freshness.
     version: u64,
+    version_created: &'a str,
+    version_age_seconds: Option<u64>,
     suggestions: &'a RawValue,
     truncated: bool,
     took_us: u64,
@@ -85,6 +89,8 @@ pub async fn suggest(
         query: &params.query,
         index: &index,
         version: loaded.version,
+        version_created: &loaded.created.text,
+        version_age_seconds: loaded.created.age_seconds(now_ms()),
         suggestions: &answer.suggestions,
         truncated: answer.truncated,
         took_us: ((now_ms() - started) * 1000.0).max(0.0) as u64,
@@ -195,11 +201,11 @@ fn write_l2(ctx: &Context, key: String, answer: &Answer, config: &Config) -> Res
     Ok(())
 }
 
-/// Searches the loaded segment.
+/// Searches the loaded version's stack.
 fn search(loaded: &Loaded, params: &SuggestParams) -> Result<Answer, ApiError> {
     SEARCHER.with(|searcher| {
         let mut searcher = searcher.borrow_mut();
-        let found = searcher.search(&loaded.segment, &params.query, &params.options)?;
+        let found = searcher.search(&loaded.stack, &params.query, &params.options)?;
         let items: Vec<SuggestionJson> = found.items.iter().map(SuggestionJson::new).collect();
         Ok(Answer {
             suggestions: serde_json::value::to_raw_value(&items)?,
@@ -208,12 +214,23 @@ fn search(loaded: &Loaded, params: &SuggestParams) -> Result<Answer, ApiError> {
     })
 }
 
-/// The 200 answer: the body as JSON, cacheable for `CACHE_MAX_AGE`, with `Server-Timing`.
+/// The header naming the index version that answered.
+pub const VERSION_HEADER: &str = "x-edgesuggest-version";
+/// The header giving that version's age in whole seconds (absent when its `created` does
+/// not parse).
+pub const VERSION_AGE_HEADER: &str = "x-edgesuggest-version-age";
+
+/// The 200 answer: the body as JSON, cacheable for `CACHE_MAX_AGE`, with `Server-Timing` and
+/// the version headers.
 fn respond(body: &SuggestBody, timing: &Timing, config: &Config) -> Result<Response, ApiError> {
     let mut response = json_response(serde_json::to_string(body)?)?;
     let headers = response.headers_mut();
     headers.set("cache-control", &public_max_age(config))?;
     headers.set("server-timing", &timing.header())?;
+    headers.set(VERSION_HEADER, &body.version.to_string())?;
+    if let Some(age) = body.version_age_seconds {
+        headers.set(VERSION_AGE_HEADER, &age.to_string())?;
+    }
     Ok(response)
 }
 
@@ -266,13 +283,15 @@ mod tests {
             query: "Mün \"x\"",
             index: "cities",
             version: 3,
+            version_created: "2026-12-01T00:00:00Z",
+            version_age_seconds: Some(41),
             suggestions: &suggestions,
             truncated: false,
             took_us: 42,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
-            r#"{"query":"Mün \"x\"","index":"cities","version":3,"suggestions":[],"truncated":false,"took_us":42}"#
+            r#"{"query":"Mün \"x\"","index":"cities","version":3,"version_created":"2026-12-01T00:00:00Z","version_age_seconds":41,"suggestions":[],"truncated":false,"took_us":42}"#
         );
     }
 

@@ -4,6 +4,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -40,11 +41,62 @@ function publish(tsvPath, { version, chunkBytes = 100_000, index = "cities" } = 
   };
 }
 
-async function seed(mf, { chunks, manifest }) {
+/** Applies `publish --out-dir` output in its order: chunks, the immutable version, the pointer. */
+async function seed(mf, { chunks = [], version = [], manifest }) {
   const kv = await mf.getKVNamespace("SEGMENTS");
-  for (const e of [...chunks, ...manifest]) {
+  for (const e of [...chunks, ...version, ...manifest]) {
     await kv.put(e.key, e.base64 ? Buffer.from(e.value, "base64") : e.value);
   }
+}
+
+/** Builds one segment with the CLI: `base` from TSV (word starts), `delta` from NDJSON
+ * changes (word starts, like its base), `blocklist` from a list. Returns its path. */
+function buildSegment(kind, text) {
+  const name = join(work, `s${counter++}`);
+  const input = name + { base: ".tsv", delta: ".ndjson", blocklist: ".txt" }[kind];
+  writeFileSync(input, text);
+  const flags = { base: ["--word-starts"], delta: ["--delta", "--word-starts"], blocklist: ["--blocklist"] }[kind];
+  cli("build", ...flags, input, "-o", name + ".seg", "-q");
+  return { kind, path: name + ".seg" };
+}
+
+/** The KV entries of one version made of `segments` (manifest order), shaped exactly as
+ * `edgesuggest publish --out-dir` writes its three files: `chunks` (only the chunks not in
+ * `stored`, which it then adds), `version` (`manifest/<index>/<version>`) and `manifest` (the
+ * pointer, a copy of the version). Stands in for `publish --delta` until that is on main; then
+ * this becomes a CLI call reading those three files. */
+function publishVersion(segments, { index = "cities", version, parent, chunkBytes = 100_000, stored }) {
+  const chunks = [];
+  const entries = segments.map(({ kind, path }) => {
+    const bytes = readFileSync(path);
+    const hash = createHash("sha256").update(bytes).digest("hex");
+    const keys = [];
+    for (let n = 0; n * chunkBytes < bytes.length; n++) {
+      const key = `seg/${hash}/${chunkBytes}/${n}`;
+      keys.push(key);
+      if (stored.has(key)) continue;
+      stored.add(key);
+      const value = bytes.subarray(n * chunkBytes, (n + 1) * chunkBytes).toString("base64");
+      chunks.push({ key, value, base64: true });
+    }
+    return { hash, size: bytes.length, kind, entries: 0, chunks: keys };
+  });
+  const value = JSON.stringify({
+    manifest_version: 2, index, version,
+    created: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    ...(parent === undefined ? {} : { parent }),
+    segments: entries,
+  });
+  return {
+    chunks,
+    version: [{ key: `manifest/${index}/${version}`, value }],
+    manifest: [{ key: `manifest/${index}`, value }],
+  };
+}
+
+/** What `edgesuggest rollback` writes: only the pointer, a copy of an older version. */
+function rollbackTo(published) {
+  return { manifest: [{ key: published.manifest[0].key, value: published.version[0].value }] };
 }
 
 async function start(vars = {}) {
@@ -215,6 +267,11 @@ test("CORS headers and preflight", async () => {
   assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
   const ok = await get(mf, "/v1/suggest?q=a", { headers: { origin: "https://app.example" } });
   assert.equal(ok.headers.get("access-control-allow-origin"), "https://app.example");
+  // A page on another origin may read the timings and the answering version and its age.
+  assert.equal(ok.headers.get("access-control-expose-headers"),
+    "server-timing, x-edgesuggest-version, x-edgesuggest-version-age");
+  assert.equal(ok.headers.get("x-edgesuggest-version"), String(ok.json.version));
+  assert.equal(ok.headers.get("x-edgesuggest-version-age"), String(ok.json.version_age_seconds));
   const other = await get(mf, "/v1/suggest?q=a", { headers: { origin: "https://evil.example" } });
   assert.equal(other.headers.get("access-control-allow-origin"), null);
   const health = await get(mf, "/v1/health", { headers: { origin: "https://app.example" } });
@@ -338,14 +395,17 @@ test("the memory budget evicts the least recently used index", async () => {
   const budget = Math.floor(statSync(join(work, "p0.seg")).size * 1.5);
   const mf = await start({ INDEXES: "cities,towns", MEMORY_BUDGET_BYTES: String(budget) });
   await seed(mf, base);
-  await seed(mf, publish(DATA, { version: 9, index: "towns" }));
+  // Other bytes than cities': indexes holding the same segment would share it.
+  const towns = join(work, "towns.tsv");
+  writeFileSync(towns, readFileSync(DATA, "utf8") + "Townsville Test\t1\n");
+  await seed(mf, publish(towns, { version: 9, index: "towns" }));
   assert.equal((await get(mf, suggestPath("new"))).status, 200);
   let health = (await get(mf, "/v1/health")).json;
   assert.deepEqual(health.loaded.map((l) => l.index), ["cities"]);
-  const towns = await get(mf, suggestPath("new") + "&index=towns");
-  assert.equal(towns.status, 200);
-  assert.equal(towns.json.index, "towns");
-  assert.equal(towns.json.version, 9);
+  const townsAnswer = await get(mf, suggestPath("new") + "&index=towns");
+  assert.equal(townsAnswer.status, 200);
+  assert.equal(townsAnswer.json.index, "towns");
+  assert.equal(townsAnswer.json.version, 9);
   health = (await get(mf, "/v1/health")).json;
   assert.deepEqual(health.loaded.map((l) => l.index), ["towns"]);
   assert.equal(health.stats.evictions, 1);
@@ -356,4 +416,168 @@ test("the memory budget evicts the least recently used index", async () => {
   // Asking for the evicted index loads it again (and evicts the other).
   assert.equal((await get(mf, suggestPath("new"))).json.index, "cities");
   assert.equal((await get(mf, "/v1/health")).json.stats.evictions, 2);
+});
+
+test("under continuous requests, a base, two deltas and a rollback: versions are live, deltas cost their own bytes, changes show within the budget", async (t) => {
+  // The budget worker/README.md documents for local KV: REFRESH_SECONDS, plus 1 s of slack
+  // for the background load and the polling here.
+  const REFRESH_SECONDS = 1;
+  const budgetMs = REFRESH_SECONDS * 1000 + 1000;
+  const mf = await start({ REFRESH_SECONDS: String(REFRESH_SECONDS) });
+  const stored = new Set();
+  const base = buildSegment("base", readFileSync(DATA, "utf8") + "Zzyzx Alpha\t500\nZzyzx Beta\t400\n");
+  const d1 = buildSegment("delta", '{"op":"delete","phrase":"Zzyzx Alpha"}\n{"op":"upsert","phrase":"Zzyzx Gamma","score":300}\n');
+  const d2 = buildSegment("delta", '{"op":"upsert","phrase":"Zzyzx Delta","score":200}\n');
+  const blocked = buildSegment("blocklist", "zzyzx beta\n");
+  // What each version answers to "zzyzx": an answer must match the version it names.
+  const expected = {
+    1: ["Zzyzx Alpha", "Zzyzx Beta"],
+    2: ["Zzyzx Beta", "Zzyzx Gamma"],
+    3: ["Zzyzx Gamma", "Zzyzx Delta"],
+  };
+  const v1 = publishVersion([base], { version: 1, stored });
+  const v2 = publishVersion([base, d1], { version: 2, parent: 1, stored });
+  const v3 = publishVersion([base, d1, d2, blocked], { version: 3, parent: 2, stored });
+  assert.ok(v1.chunks.length >= 3, "the base spans several chunks");
+  assert.equal(v2.chunks.length, 1, "a delta publish adds only the delta's chunk");
+
+  // The pointer's history: which version was live from when (the write's start) to when
+  // (the next write's end).
+  const live = [];
+  const movePointer = async (entries, versionNumber) => {
+    const from = performance.now();
+    await seed(mf, entries);
+    const at = performance.now();
+    if (live.length) live[live.length - 1].to = at;
+    live.push({ version: versionNumber, from, at });
+    return at;
+  };
+  await movePointer(v1, 1);
+
+  const answers = [];
+  const failures = [];
+  let stop = false;
+  const client = async (q) => {
+    while (!stop) {
+      const start = performance.now();
+      const r = await get(mf, `/v1/suggest?q=${q}&k=5`);
+      const end = performance.now();
+      if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
+      else answers.push({ start, end, json: r.json, header: r.headers.get("x-edgesuggest-version"),
+        age: r.headers.get("x-edgesuggest-version-age") });
+      await sleep(5);
+    }
+  };
+  const clients = ["zzyzx", "zzyzx", "zzy", "ZZYZX"].map(client);
+  const firstAfter = async (at, version) => {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const hit = answers.find((a) => a.start >= at && a.json.version === version);
+      if (hit) return hit.end - at;
+      await sleep(20);
+    }
+    assert.fail(`version ${version} never answered`);
+  };
+  const freshness = {};
+  try {
+    await firstAfter(0, 1);
+    await sleep(1500);
+    const at2 = await movePointer(v2, 2);
+    freshness.delta1 = await firstAfter(at2, 2);
+    await sleep(1500);
+    const at3 = await movePointer(v3, 3);
+    freshness.delta2_and_blocklist = await firstAfter(at3, 3);
+    await sleep(1500);
+    const atBack = await movePointer(rollbackTo(v2), 2);
+    freshness.rollback = await firstAfter(atBack, 2);
+    await sleep(1500);
+  } finally {
+    stop = true;
+    await Promise.all(clients);
+  }
+  t.diagnostic(`publish → first answer from the new version (ms): ${JSON.stringify(freshness)}`);
+  t.diagnostic(`${answers.length} answers, ${failures.length} failed`);
+
+  assert.deepEqual(failures, []);
+  assert.ok(answers.length > 200, `${answers.length} answers`);
+  for (const [what, ms] of Object.entries(freshness)) assert.ok(ms <= budgetMs, `${what}: ${ms} ms`);
+  for (const a of answers) {
+    const v = a.json.version;
+    // Whole versions only: the suggestions are exactly the named version's.
+    assert.deepEqual(a.json.suggestions.map((s) => s.text), expected[v], `version ${v}`);
+    assert.equal(a.header, String(v));
+    assert.match(a.json.version_created, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.equal(a.age, String(a.json.version_age_seconds));
+    assert.ok(a.json.version_age_seconds < 60, a.age);
+    // Live at that moment: the pointer named it during the request, or it was replaced less
+    // than the budget before the request started.
+    const ok = live.some((l) => l.version === v && l.from <= a.end && (l.to === undefined || a.start <= l.to + budgetMs));
+    assert.ok(ok, `version ${v} answered in [${a.start}, ${a.end}]; pointer history ${JSON.stringify(live)}`);
+  }
+  // The deleted phrase (v2 on) and the blocklisted one (v3 until the rollback) are gone
+  // from every answer that started one budget after the pointer moved.
+  const [, p2, p3, pBack] = live;
+  for (const a of answers.filter((a) => a.start > p2.at + budgetMs)) {
+    assert.ok(!a.json.suggestions.some((s) => s.text === "Zzyzx Alpha"), "deleted phrase served");
+  }
+  for (const a of answers.filter((a) => a.start > p3.at + budgetMs && a.end < pBack.at)) {
+    assert.ok(!a.json.suggestions.some((s) => s.text === "Zzyzx Beta"), "blocklisted phrase served");
+  }
+
+  // Each chunk was read once: the deltas' publishes read only their own chunks, the rollback
+  // none, the base never again.
+  const health = (await get(mf, "/v1/health")).json;
+  const reads = health.stats.kv_reads;
+  for (const e of [...v1.chunks, ...v2.chunks, ...v3.chunks]) assert.equal(reads[e.key], 1, `${e.key}: ${JSON.stringify(reads)}`);
+  assert.equal(health.stats.segments_fetched, 4);
+  assert.equal(health.stats.segments_reused, 5, "v2 reuses the base, v3 and the rollback base and delta");
+  assert.equal(health.stats.load_failures, 0);
+  // L2 answered many of them, and never across versions (its keys include the version).
+  assert.ok(health.stats.l2_hits > 100, JSON.stringify(health.stats));
+  const [held] = health.loaded;
+  assert.equal(held.version, 2);
+  assert.equal(held.parent, 1);
+  assert.deepEqual(held.segments.map((s) => s.kind), ["base", "delta"]);
+  assert.deepEqual(held.segments.map((s) => s.hash), JSON.parse(v2.version[0].value).segments.map((s) => s.hash));
+  assert.equal(typeof held.age_seconds, "number");
+  assert.equal(health.bytes_held, held.bytes);
+});
+
+test("a version whose segments do not hash to their names or do not form a stack keeps the last good one", async () => {
+  const mf = await start({ REFRESH_SECONDS: "0.2" });
+  const stored = new Set();
+  const base = buildSegment("base", readFileSync(DATA, "utf8"));
+  await seed(mf, publishVersion([base], { version: 1, stored }));
+  assert.equal((await get(mf, suggestPath("new"))).json.version, 1);
+  const kv = await mf.getKVNamespace("SEGMENTS");
+  const keepsServing = async (what) => {
+    const before = (await get(mf, "/v1/health")).json.stats.load_failures;
+    for (let i = 0; i < 8; i++) {
+      await sleep(150);
+      const r = await get(mf, suggestPath("new"));
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.version, 1, what);
+      assert.equal(r.headers.get("x-edgesuggest-version"), "1");
+    }
+    assert.ok((await get(mf, "/v1/health")).json.stats.load_failures > before, what);
+  };
+  // A delta whose chunk holds another delta of the same size: well-formed, so only the hash
+  // tells.
+  const delta = buildSegment("delta", '{"op":"upsert","phrase":"Zzyzx","score":1}\n');
+  const other = buildSegment("delta", '{"op":"upsert","phrase":"Qqqqq","score":1}\n');
+  assert.equal(statSync(other.path).size, statSync(delta.path).size);
+  const swapped = publishVersion([base, delta], { version: 2, parent: 1, stored });
+  swapped.chunks[0].value = readFileSync(other.path).toString("base64");
+  await seed(mf, swapped);
+  await keepsServing("a chunk of other bytes");
+  // A delta built without word starts over a base built with them: no stack forms.
+  const plain = join(work, `s${counter++}.seg`);
+  const changes = join(work, `c${counter++}.ndjson`);
+  writeFileSync(changes, '{"op":"upsert","phrase":"Zzyzx","score":1}\n');
+  cli("build", "--delta", changes, "-o", plain, "-q");
+  await seed(mf, publishVersion([base, { kind: "delta", path: plain }], { version: 3, parent: 1, stored }));
+  await keepsServing("a delta built unlike its base");
+  // A base listed as a delta.
+  const aBase = buildSegment("base", "Qqq\t1\n");
+  await seed(mf, publishVersion([base, { kind: "delta", path: aBase.path }], { version: 4, parent: 1, stored }));
+  await keepsServing("a base listed as a delta");
 });
