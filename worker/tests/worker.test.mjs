@@ -5,7 +5,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -60,11 +60,32 @@ function buildSegment(kind, text) {
   return { kind, path: name + ".seg" };
 }
 
-/** The KV entries of one version made of `segments` (manifest order), shaped exactly as
- * `edgesuggest publish --out-dir` writes its three files: `chunks` (only the chunks not in
- * `stored`, which it then adds), `version` (`manifest/<index>/<version>`) and `manifest` (the
- * pointer, a copy of the version). Stands in for `publish --delta` until that is on main; then
- * this becomes a CLI call reading those three files. */
+/** The three bulk files `edgesuggest publish|rollback --out-dir DIR` writes, to apply in
+ * order: new chunks, the immutable version, the pointer (absent files are empty). */
+function readBulk(dir) {
+  const read = (name) => existsSync(join(dir, name)) ? JSON.parse(readFileSync(join(dir, name), "utf8")) : [];
+  return { chunks: read("chunks.json"), version: read("version.json"), manifest: read("manifest.json") };
+}
+
+/** `edgesuggest publish ARGS...` for index `cities` with the publisher's store `store`. */
+function cliPublish(store, ...args) {
+  const dir = join(work, `p${counter++}`);
+  cli("publish", ...args, "--index", "cities", "--out-dir", dir, "--store", store,
+    "--chunk-bytes", "100000");
+  return readBulk(dir);
+}
+
+/** `edgesuggest rollback --to VERSION` for index `cities`: only the pointer. */
+function cliRollback(store, version) {
+  const dir = join(work, `p${counter++}`);
+  cli("rollback", "--index", "cities", "--to", String(version), "--out-dir", dir, "--store", store);
+  return readBulk(dir);
+}
+
+/** The KV entries of one version made of `segments` (manifest order), shaped as `edgesuggest
+ * publish --out-dir` writes them, for versions the CLI refuses to publish (bytes that do not
+ * hash to their name, segments that form no stack): what a buggy or hostile publisher could
+ * put in KV. `stored` holds the chunk keys already written. */
 function publishVersion(segments, { index = "cities", version, parent, chunkBytes = 100_000, stored }) {
   const chunks = [];
   const entries = segments.map(({ kind, path }) => {
@@ -94,10 +115,6 @@ function publishVersion(segments, { index = "cities", version, parent, chunkByte
   };
 }
 
-/** What `edgesuggest rollback` writes: only the pointer, a copy of an older version. */
-function rollbackTo(published) {
-  return { manifest: [{ key: published.manifest[0].key, value: published.version[0].value }] };
-}
 
 async function start(vars = {}) {
   const mf = new Miniflare({
@@ -424,7 +441,6 @@ test("under continuous requests, a base, two deltas and a rollback: versions are
   const REFRESH_SECONDS = 1;
   const budgetMs = REFRESH_SECONDS * 1000 + 1000;
   const mf = await start({ REFRESH_SECONDS: String(REFRESH_SECONDS) });
-  const stored = new Set();
   const base = buildSegment("base", readFileSync(DATA, "utf8") + "Zzyzx Alpha\t500\nZzyzx Beta\t400\n");
   const d1 = buildSegment("delta", '{"op":"delete","phrase":"Zzyzx Alpha"}\n{"op":"upsert","phrase":"Zzyzx Gamma","score":300}\n');
   const d2 = buildSegment("delta", '{"op":"upsert","phrase":"Zzyzx Delta","score":200}\n');
@@ -435,9 +451,11 @@ test("under continuous requests, a base, two deltas and a rollback: versions are
     2: ["Zzyzx Beta", "Zzyzx Gamma"],
     3: ["Zzyzx Gamma", "Zzyzx Delta"],
   };
-  const v1 = publishVersion([base], { version: 1, stored });
-  const v2 = publishVersion([base, d1], { version: 2, parent: 1, stored });
-  const v3 = publishVersion([base, d1, d2, blocked], { version: 3, parent: 2, stored });
+  const store = join(work, `store${counter++}`);
+  const v1 = cliPublish(store, base.path, "--version", "1");
+  const v2 = cliPublish(store, "--delta", d1.path, "--version", "2");
+  const v3 = cliPublish(store, "--delta", d2.path, "--blocklist", blocked.path, "--version", "3");
+  assert.equal(JSON.parse(v3.version[0].value).parent, 2);
   assert.ok(v1.chunks.length >= 3, "the base spans several chunks");
   assert.equal(v2.chunks.length, 1, "a delta publish adds only the delta's chunk");
 
@@ -487,7 +505,7 @@ test("under continuous requests, a base, two deltas and a rollback: versions are
     const at3 = await movePointer(v3, 3);
     freshness.delta2_and_blocklist = await firstAfter(at3, 3);
     await sleep(1500);
-    const atBack = await movePointer(rollbackTo(v2), 2);
+    const atBack = await movePointer(cliRollback(store, 2), 2);
     freshness.rollback = await firstAfter(atBack, 2);
     await sleep(1500);
   } finally {
