@@ -396,7 +396,23 @@ impl Searcher {
 
     /// Fills `hits`: the exact phrase (when asked for), then one pass per edit count.
     fn find(&mut self, layers: &Layers<'_>, query: &str, options: &SuggestOptions) -> Result<()> {
-        let streams = streams_of(layers, &options.categories)?;
+        // No allocation for the most common query, one segment without a filter: it runs on
+        // every keystroke.
+        let one;
+        let many;
+        let streams: &[Stream<'_>] = match layers.views() {
+            [view] if options.categories.is_empty() => {
+                one = [Stream {
+                    layer: 0,
+                    fst: view.fst().clone(),
+                }];
+                &one
+            }
+            _ => {
+                many = streams_of(layers, &options.categories)?;
+                &many
+            }
+        };
         if streams.is_empty() {
             return Ok(());
         }
@@ -420,7 +436,7 @@ impl Searcher {
             if self.hits.len() >= options.k || self.budget.truncated() {
                 break;
             }
-            self.pass(layers, &streams, query, exact_len, edits, options.k)?;
+            self.pass(layers, streams, query, exact_len, edits, options.k)?;
         }
         Ok(())
     }
@@ -444,6 +460,9 @@ impl Searcher {
             Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
         };
         self.begin_streams(layers, streams, exact, automaton, k)?;
+        if let [stream] = streams {
+            return self.drain_one(layers, stream, (exact, automaton), edits, k);
+        }
         while self.hits.len() < k {
             self.fill_heads(layers, streams, (exact, automaton), k)?;
             if self.budget.truncated() {
@@ -462,6 +481,25 @@ impl Searcher {
                 hit.edits = edits;
                 self.hits.push(hit);
             }
+        }
+        Ok(())
+    }
+
+    /// A pass over a single stream: no merge, its matches in order until `k`.
+    fn drain_one(
+        &mut self,
+        layers: &Layers<'_>,
+        stream: &Stream<'_>,
+        query: (&str, Option<(&DFA, u8)>),
+        edits: u8,
+        k: usize,
+    ) -> Result<()> {
+        while self.hits.len() < k {
+            let Head::Ready(mut hit) = self.pull(layers, stream, 0, query, k)? else {
+                break;
+            };
+            hit.edits = edits;
+            self.hits.push(hit);
         }
         Ok(())
     }
