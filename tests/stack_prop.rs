@@ -435,3 +435,49 @@ fn many_hidden_keys_above_the_answer() {
         }
     }
 }
+
+/// The cost of a stack query does not grow with the number of matches: 100,000 phrases match
+/// "a", two deltas change some of the best ones, and the exact top 10 comes within a work
+/// budget of 2,000 visited nodes (a scan of the matches would need 100,000 and more).
+#[test]
+fn cost_does_not_grow_with_the_matches() {
+    let mut base = SegmentBuilder::new();
+    for i in 0..100_000u64 {
+        base.add(&format!("a{i:05}"), i).unwrap();
+    }
+    let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+    let mut d1 = DeltaBuilder::new();
+    d1.delete("a99999").unwrap();
+    d1.upsert("a99998", 1_000_000, None, &[] as &[&str])
+        .unwrap();
+    let mut d2 = DeltaBuilder::new();
+    d2.upsert("a00000", 99_997, None, &[] as &[&str]).unwrap();
+    d2.delete("a99996").unwrap();
+    let deltas = [d1, d2].map(|d| Segment::load(d.finish().unwrap().bytes).unwrap());
+    let stack = Stack::new(base, deltas.to_vec(), None).unwrap();
+    let options = SuggestOptions {
+        max_visits: 2_000,
+        ..SuggestOptions::default()
+    };
+    let mut searcher = Searcher::new();
+    let found = searcher.search(&stack, "a", &options).unwrap();
+    assert!(!found.truncated);
+    let got: Vec<(String, u64)> = found
+        .items
+        .iter()
+        .map(|s| (s.text.to_string(), s.score))
+        .collect();
+    // a99999 and a99996 deleted, a99998 raised, a00000 raised to tie with a99997 (key order).
+    let mut want = vec![
+        ("a99998".to_string(), 1_000_000),
+        ("a00000".to_string(), 99_997),
+        ("a99997".to_string(), 99_997),
+    ];
+    want.extend(
+        (99_988..=99_995)
+            .rev()
+            .take(7)
+            .map(|i| (format!("a{i:05}"), i)),
+    );
+    assert_eq!(got, want);
+}
