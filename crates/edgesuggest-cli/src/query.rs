@@ -14,9 +14,10 @@ use serde::Serialize;
 /// --delta layers delta segments (from `build --delta`, oldest first) over the base: for each
 /// phrase the newest segment that holds it decides its score and text, or deletes it.
 /// --blocklist hides phrases and `prefix*` matches (a blocklist file or segment).
-/// --manifest answers from a published index version instead (its segments are read from
-/// --segments DIR, by default the manifest's directory); the only positional argument is then
-/// the query.
+/// --manifest answers from a published index version instead (a manifest file, such as one the
+/// publisher's store keeps: its segments are read from --segments DIR, by default the nearest
+/// directory above the manifest that holds them); the only positional argument is then the
+/// query.
 ///
 /// The query is normalized like the phrases were (case, accents, whitespace). A trailing space
 /// asks for a word boundary: 'new ' matches 'New York' but not 'Newark'.
@@ -36,7 +37,7 @@ use serde::Serialize;
   edgesuggest query cities.seg 'par' --cat capital,city
   printf 'new\\nlos \\n' | edgesuggest query cities.seg --batch -
   edgesuggest query cities.seg 'par' --delta d1.seg --delta d2.seg --blocklist blocked.txt
-  edgesuggest query --manifest store/manifest.json 'par'")]
+  edgesuggest query --manifest kv/store/manifest/cities.json 'par'   # the live version")]
 pub struct QueryArgs {
     /// The (base) segment file; omit with --manifest.
     #[arg(value_name = "SEGMENT", required_unless_present = "manifest")]

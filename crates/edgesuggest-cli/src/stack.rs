@@ -44,9 +44,11 @@ pub fn open_files(
     })
 }
 
-/// The manifest at `path` and the stack it names. Each segment is read from `dir` (default:
-/// the manifest's directory) as `<hash>.seg`, or as its chunk files at their KV keys
-/// (`seg/<hash>/<bytes>/<n>`), and must hash to the manifest's hash.
+/// The manifest at `path` and the stack it names. Each segment is read from `dir` as
+/// `<hash>.seg`, or as its chunk files at their KV keys (`seg/<hash>/<bytes>/<n>`), and must
+/// hash to the manifest's hash. Without `dir`: the manifest's directory or the nearest of its
+/// ancestors that holds the base (a publisher's store keeps versions at
+/// `manifest/<index>/<version>.json` and chunks at `seg/...`).
 pub fn open_manifest(path: &Path, dir: Option<&Path>) -> Result<(Manifest, Stack<Vec<u8>>)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read manifest {}", path.display()))?;
@@ -54,7 +56,7 @@ pub fn open_manifest(path: &Path, dir: Option<&Path>) -> Result<(Manifest, Stack
         Manifest::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let dir = match dir {
         Some(d) => d.to_path_buf(),
-        None => path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        None => segments_dir(path, &manifest),
     };
     let segments = manifest
         .segments
@@ -64,6 +66,24 @@ pub fn open_manifest(path: &Path, dir: Option<&Path>) -> Result<(Manifest, Stack
     let stack = Stack::from_segments(segments)
         .with_context(|| format!("manifest {} names no usable index", path.display()))?;
     Ok((manifest, stack))
+}
+
+/// The manifest's directory or the nearest ancestor (three levels at most) holding the base,
+/// whole or as its first chunk; the manifest's directory when none does.
+fn segments_dir(path: &Path, manifest: &Manifest) -> PathBuf {
+    let start = path.parent().unwrap_or(Path::new("."));
+    let holds_base = |dir: &Path| {
+        manifest.segments.first().is_some_and(|base| {
+            dir.join(format!("{}.seg", base.hash)).is_file()
+                || base.chunks.first().is_some_and(|c| dir.join(c).is_file())
+        })
+    };
+    start
+        .ancestors()
+        .take(4)
+        .find(|dir| holds_base(dir))
+        .unwrap_or(start)
+        .to_path_buf()
 }
 
 /// One manifest segment's bytes, checked against its size and hash, then loaded.

@@ -249,3 +249,40 @@ fn bad_changes_and_blocklist_lines_name_file_and_line() {
         .failure()
         .stderr(contains("--format does not apply"));
 }
+
+#[test]
+fn a_published_version_answers_from_the_publishers_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, delta, blocked) = fixture(dir.path());
+    let store = dir.path().join("store");
+    for args in [
+        vec![s(&base), "--blocklist", s(&blocked)],
+        vec!["--delta", s(&delta)],
+    ] {
+        let out = dir.path().join(format!("kv{}", args.len()));
+        cli()
+            .arg("publish")
+            .args(&args)
+            .args([
+                "--index",
+                "cities",
+                "--out-dir",
+                s(&out),
+                "--store",
+                s(&store),
+            ])
+            .assert()
+            .success();
+    }
+    // The live version (the pointer), its segments found in the store above it.
+    let pointer = store.join("manifest/cities.json");
+    cli()
+        .args(["query", "--manifest", s(&pointer), "", "-k", "20"])
+        .assert()
+        .success()
+        .stdout(
+            contains("Newark")
+                .and(contains("New York").not())
+                .and(contains("Angeles").not()),
+        );
+}
