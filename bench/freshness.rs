@@ -305,6 +305,33 @@ impl Report {
         )
     }
 
+    /// Each target met or missed, and by how much, above the latency table.
+    fn verdicts(&self, base: f64, base_p99: f64) -> String {
+        let verdict = |got: f64, target: f64, higher_is_better: bool| {
+            let met = if higher_is_better { got >= target } else { got <= target };
+            if met {
+                "met".to_string()
+            } else {
+                format!("**missed** by {:.0}%", (got / target - 1.0).abs() * 100.0)
+            }
+        };
+        let rate = self.compacted as f64 / (self.compact_ms / 1e3) / 1e6;
+        let mut out = format!(
+            "Targets: delta build {}; compaction {}",
+            verdict(self.build_ms, 500.0, false),
+            verdict(rate, 1.0, true)
+        );
+        if let Some((med, p99, _)) = self.latency.get(&4) {
+            out.push_str(&format!(
+                "; 4 deltas median {}, p99 {}",
+                verdict(med / base, 1.3, false),
+                verdict(p99 / base_p99, 1.3, false)
+            ));
+        }
+        out.push_str(".\n\n");
+        out
+    }
+
     fn markdown(&self) -> String {
         let base = self.latency.get(&0).map_or(1.0, |l| l.0);
         let base_p99 = self.latency.get(&0).map_or(1.0, |l| l.1);
@@ -313,9 +340,7 @@ impl Report {
              deleted), {:.0} KB.\n\n\
              | measure | value | target |\n|---|---|---|\n\
              | delta build, {} changes (median) | {:.0} ms | ≤ 500 ms |\n\
-             | compaction, base + 8 deltas → {} suggestions | {:.0} ms, {:.2} M suggestions/s | ≥ 1 M/s |\n\n\
-             | deltas | top-10 median µs | ×base | p99 µs | ×base | by prefix length 1–6 (median µs) |\n\
-             |---:|---:|---:|---:|---:|---|\n",
+             | compaction, base + 8 deltas → {} suggestions | {:.0} ms, {:.2} M suggestions/s | ≥ 1 M/s |\n\n",
             self.base_suggestions,
             self.base_bytes as f64 / 1e6,
             self.changes_per_delta,
@@ -325,6 +350,11 @@ impl Report {
             self.compacted,
             self.compact_ms,
             self.compacted as f64 / (self.compact_ms / 1e3) / 1e6,
+        );
+        md.push_str(&self.verdicts(base, base_p99));
+        md.push_str(
+            "| deltas | top-10 median µs | ×base | p99 µs | ×base | by prefix length 1–6 \
+             (median µs) |\n|---:|---:|---:|---:|---:|---|\n",
         );
         for (n, (med, p99, per_len)) in &self.latency {
             let lens: Vec<String> = per_len.values().map(|(m, _)| format!("{m:.1}")).collect();
