@@ -308,7 +308,11 @@ impl Report {
     /// Each target met or missed, and by how much, above the latency table.
     fn verdicts(&self, base: f64, base_p99: f64) -> String {
         let verdict = |got: f64, target: f64, higher_is_better: bool| {
-            let met = if higher_is_better { got >= target } else { got <= target };
+            let met = if higher_is_better {
+                got >= target
+            } else {
+                got <= target
+            };
             if met {
                 "met".to_string()
             } else {
