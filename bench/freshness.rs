@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use edgesuggest::{
@@ -15,29 +15,9 @@ use edgesuggest::{
     SuggestOptions,
 };
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-}
-
-/// `phrase<TAB>score[<TAB>...]` rows (extra columns ignored).
-fn read_rows(path: &Path) -> Vec<(String, u64)> {
-    let text = std::fs::read_to_string(path).expect("read data");
-    text.lines()
-        .filter_map(|l| {
-            let mut f = l.split('\t');
-            let phrase = f.next()?;
-            let score = f.next()?.trim().parse().ok()?;
-            Some((phrase.to_string(), score))
-        })
-        .collect()
-}
+#[path = "common.rs"]
+mod common;
+use common::{read_rows, Rng};
 
 /// One change of a synthetic micro-batch.
 enum Change {

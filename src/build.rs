@@ -273,16 +273,7 @@ impl SegmentBuilder {
         categories: &[C],
     ) -> Result<(), BuildError> {
         check_categories(categories)?;
-        let key_len = key.len();
-        if key_len == 0 {
-            return Err(BuildError::EmptyPhrase);
-        }
-        if key_len > self.options.max_phrase_bytes {
-            return Err(BuildError::PhraseTooLong {
-                len: key_len,
-                max: self.options.max_phrase_bytes,
-            });
-        }
+        check_key(key, self.options.max_phrase_bytes)?;
         self.check_payload_and_count(payload)?;
         let key_span = push_span(&mut self.keys, key.as_bytes())?;
         let surface = if phrase == key {
@@ -755,6 +746,15 @@ fn merge_sorted<'k, T>(
 }
 
 /// Checks a row's category list and each name in it.
+/// Refuses a normalized key that is empty or longer than `max` bytes.
+pub(crate) fn check_key(key: &str, max: usize) -> Result<(), BuildError> {
+    match key.len() {
+        0 => Err(BuildError::EmptyPhrase),
+        len if len > max => Err(BuildError::PhraseTooLong { len, max }),
+        _ => Ok(()),
+    }
+}
+
 fn check_categories<C: AsRef<str>>(categories: &[C]) -> Result<(), BuildError> {
     if categories.len() > MAX_CATEGORIES_PER_ROW {
         return Err(BuildError::TooManyRowCategories {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use fst::{IntoStreamer, Streamer};
 
-use crate::build::{BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
+use crate::build::{check_key, BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
 use crate::format::{SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, WORD_START_SEPARATOR};
 use crate::normalize::{normalize_into, Trailing};
 use crate::segment::{Segment, SegmentKind};
@@ -94,16 +94,7 @@ impl DeltaBuilder {
     /// The normalized key of `phrase`, refusing an empty or over-long one.
     fn checked_key(&mut self, phrase: &str) -> Result<String, BuildError> {
         normalize_into(phrase, &mut self.scratch, Trailing::Trim);
-        let len = self.scratch.len();
-        if len == 0 {
-            return Err(BuildError::EmptyPhrase);
-        }
-        if len > self.options.max_phrase_bytes {
-            return Err(BuildError::PhraseTooLong {
-                len,
-                max: self.options.max_phrase_bytes,
-            });
-        }
+        check_key(&self.scratch, self.options.max_phrase_bytes)?;
         Ok(self.scratch.clone())
     }
 

@@ -233,39 +233,24 @@ fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
 /// Reads TSV or NDJSON, one row a line. Empty lines are skipped; a line over the limit is a
 /// bad row.
 fn read_lines(
-    mut reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead>,
     how: Reading,
     on_row: &mut dyn FnMut(Row) -> Result<()>,
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
-    let mut buf = Vec::with_capacity(256);
-    let mut line = 0u64;
-    loop {
-        let read = read_line(reader.as_mut(), &mut buf, how.max_line_bytes)
-            .with_context(|| format!("cannot read {} after line {line}", how.name))?;
-        line += 1;
-        let parsed = match read {
-            Line::End => return Ok(()),
-            Line::TooLong(len) => Err(format!(
-                "line is {len} bytes, over the limit of {} (--max-line-bytes); is a newline \
-                 missing? Split the line, or raise --max-line-bytes",
-                how.max_line_bytes
-            )),
-            Line::Read => match line_content(&buf, line == 1) {
-                Some(bytes) => parse_line(bytes, how.format),
-                None => continue,
-            },
-        };
-        dispatch(line, parsed, on_row, on_fault)?;
-    }
+    read_text_lines(reader, how, &mut |line, text| {
+        let parsed = text.and_then(|text| parse_text(text, how.format));
+        dispatch(line, parsed, on_row, on_fault)
+    })
 }
 
-/// One line of a plain text file, or why it is bad.
+/// One line of a text input, or why it is bad.
 pub type TextLine<'a> = std::result::Result<&'a str, String>;
 
-/// Reads a plain text file a line at a time (a blocklist), with the checks rows get: the
-/// length limit, UTF-8, no NUL, a byte-order mark only at the start. `on_line` gets each
-/// non-empty line's number and text, or why it is bad.
+/// Reads a text input a line at a time (rows, change sets, a blocklist), with the checks every
+/// line gets: the length limit, UTF-8, no NUL, a byte-order mark only at the start of the
+/// file, CRLF endings. `on_line` gets each non-empty line's number and text, or why it is bad.
+/// Errors only when the input itself cannot be read.
 pub fn read_text_lines(
     mut reader: Box<dyn BufRead>,
     how: Reading,
@@ -282,7 +267,8 @@ pub fn read_text_lines(
             Line::TooLong(len) => on_line(
                 line,
                 Err(format!(
-                    "line is {len} bytes, over the limit of {} (--max-line-bytes)",
+                    "line is {len} bytes, over the limit of {} (--max-line-bytes); is a newline \
+                     missing? Split the line, or raise --max-line-bytes",
                     how.max_line_bytes
                 )),
             )?,
@@ -306,8 +292,7 @@ fn line_content(line: &[u8], first: bool) -> Option<&[u8]> {
 }
 
 /// Parses one TSV or NDJSON line.
-fn parse_line(bytes: &[u8], format: Format) -> Parsed {
-    let text = line_text(bytes)?;
+fn parse_text(text: &str, format: Format) -> Parsed {
     match format {
         Format::Tsv => parse_tsv(text),
         _ => parse_ndjson(text),
@@ -565,10 +550,10 @@ mod tests {
             line_content(b"\xef\xbb\xbfa\t1", false),
             Some(&b"\xef\xbb\xbfa\t1"[..])
         );
-        assert!(parse_line(b"\xef\xbb\xbfa\t1", Format::Tsv)
+        assert!(line_text(b"\xef\xbb\xbfa\t1")
             .unwrap_err()
             .contains("byte-order mark"));
-        assert!(parse_line(b"a\0\t1", Format::Tsv)
+        assert!(line_text(b"a\0\t1")
             .unwrap_err()
             .contains("NUL byte at byte 1"));
     }

@@ -4,11 +4,11 @@
 
 use std::io::BufRead;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 use super::ndjson::{parse_ndjson, Object};
-use super::{check_phrase, line_content, line_text, read_line, Fault, Line, Reading, Row};
+use super::{check_phrase, read_text_lines, Fault, Reading, Row};
 
 /// One good change.
 #[derive(Debug)]
@@ -22,34 +22,17 @@ pub enum Change {
 /// Reads every change of `reader`, calling `on_change` for good ones and `on_fault` for bad
 /// ones (`file:line` as for rows). Errors only when the input itself cannot be read.
 pub fn read_changes(
-    mut reader: Box<dyn BufRead>,
+    reader: Box<dyn BufRead>,
     how: Reading,
     on_change: &mut dyn FnMut(Change) -> Result<()>,
     on_fault: &mut dyn FnMut(Fault) -> Result<()>,
 ) -> Result<()> {
-    let mut buf = Vec::with_capacity(256);
-    let mut line = 0u64;
-    loop {
-        let read = read_line(reader.as_mut(), &mut buf, how.max_line_bytes)
-            .with_context(|| format!("cannot read {} after line {line}", how.name))?;
-        line += 1;
-        let parsed = match read {
-            Line::End => return Ok(()),
-            Line::TooLong(len) => Err(format!(
-                "line is {len} bytes, over the limit of {} (--max-line-bytes); is a newline \
-                 missing? Split the line, or raise --max-line-bytes",
-                how.max_line_bytes
-            )),
-            Line::Read => match line_content(&buf, line == 1) {
-                Some(bytes) => line_text(bytes).and_then(|text| parse_change(text, line)),
-                None => continue,
-            },
-        };
-        match parsed {
-            Ok(change) => on_change(change)?,
-            Err(message) => on_fault(Fault { line, message })?,
-        }
-    }
+    read_text_lines(reader, how, &mut |line, text| match text
+        .and_then(|text| parse_change(text, line))
+    {
+        Ok(change) => on_change(change),
+        Err(message) => on_fault(Fault { line, message }),
+    })
 }
 
 /// Parses one change line.
