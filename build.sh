@@ -308,13 +308,21 @@ cmd_demo() {
         exit 1
     }
     echo
+    say "a change set as a delta, layered over the base (what publish --delta serves)"
+    printf '%s\n' '{"op":"upsert","phrase":"New Edgeville","score":99000000}' \
+        '{"op":"delete","phrase":"New York City"}' >"$out/changes.ndjson"
+    "$(cli_bin)" build --delta "$out/changes.ndjson" -o "$out/delta.seg" --word-starts -q
+    "$(cli_bin)" query "$out/cities.seg" new -k 3 --delta "$out/delta.seg"
     cat <<EOT
 
-Demo segment: $out/cities.seg
+Demo segment: $out/cities.seg, a delta: $out/delta.seg
 Try it:
   $(cli_bin) query $out/cities.seg 'san'
   $(cli_bin) query $out/cities.seg 'san' --json
   $(cli_bin) build --help
+  # the delta at the edge: new answers within REFRESH_SECONDS (worker/wrangler.toml)
+  $(cli_bin) publish --delta $out/delta.seg --index cities --local --config worker/wrangler.toml
+  $(cli_bin) versions --index cities --local --config worker/wrangler.toml
 
 Worker (real workerd, local KV):  http://127.0.0.1:$api_port/v1/suggest?q=new
                                   http://127.0.0.1:$api_port/v1/health
