@@ -5,9 +5,9 @@
 use std::io::BufRead;
 
 use anyhow::Result;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::ndjson::{parse_ndjson, Object};
+use super::ndjson::{parse_object, row_fields};
 use super::{check_phrase, read_text_lines, Fault, Reading, Row};
 
 /// One good change.
@@ -35,41 +35,12 @@ pub fn read_changes(
     })
 }
 
-/// Parses one change line.
+/// Parses one change line: an upsert or a delete, by its `"op"`.
 fn parse_change(text: &str, line: u64) -> Result<Change, String> {
-    let Object(object) = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => e.to_string(),
-        _ => format!("invalid JSON: {e}"),
-    })?;
+    let object = parse_object(text)?;
     match object.get("op") {
-        Some(Value::String(op)) if op == "upsert" => {
-            let (phrase, score, payload, categories) = check_phrase(parse_ndjson(text)?)?;
-            Ok(Change::Upsert(Row {
-                line,
-                phrase,
-                score,
-                payload,
-                categories,
-            }))
-        }
-        Some(Value::String(op)) if op == "delete" => {
-            let phrase = match object.get("phrase") {
-                Some(Value::String(s)) => s.clone(),
-                Some(_) => return Err("\"phrase\" must be a string".to_string()),
-                None => return Err("missing \"phrase\"".to_string()),
-            };
-            if let Some(extra) = ["score", "payload", "categories"]
-                .iter()
-                .find(|k| object.contains_key(**k))
-            {
-                return Err(format!(
-                    "a delete takes only \"op\" and \"phrase\", not {extra:?}: to change a \
-                     suggestion, upsert it"
-                ));
-            }
-            let (phrase, ..) = check_phrase((phrase, 0, None, Vec::new()))?;
-            Ok(Change::Delete { line, phrase })
-        }
+        Some(Value::String(op)) if op == "upsert" => parse_upsert(&object, line),
+        Some(Value::String(op)) if op == "delete" => parse_delete(&object, line),
         Some(other) => Err(format!(
             "\"op\" must be \"upsert\" or \"delete\", not {other}"
         )),
@@ -79,6 +50,38 @@ fn parse_change(text: &str, line: u64) -> Result<Change, String> {
                 .to_string(),
         ),
     }
+}
+
+/// An upsert: the fields of a row (`phrase`, `score`, optional `payload`, `categories`).
+fn parse_upsert(object: &Map<String, Value>, line: u64) -> Result<Change, String> {
+    let (phrase, score, payload, categories) = check_phrase(row_fields(object)?)?;
+    Ok(Change::Upsert(Row {
+        line,
+        phrase,
+        score,
+        payload,
+        categories,
+    }))
+}
+
+/// A delete: a phrase and nothing a row would carry.
+fn parse_delete(object: &Map<String, Value>, line: u64) -> Result<Change, String> {
+    let phrase = match object.get("phrase") {
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err("\"phrase\" must be a string".to_string()),
+        None => return Err("missing \"phrase\"".to_string()),
+    };
+    if let Some(extra) = ["score", "payload", "categories"]
+        .iter()
+        .find(|k| object.contains_key(**k))
+    {
+        return Err(format!(
+            "a delete takes only \"op\" and \"phrase\", not {extra:?}: to change a \
+             suggestion, upsert it"
+        ));
+    }
+    let (phrase, ..) = check_phrase((phrase, 0, None, Vec::new()))?;
+    Ok(Change::Delete { line, phrase })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ const OVER_U64: f64 = 18_446_744_073_709_551_616.0;
 /// A row's top-level object. Unlike [`serde_json::Value`], which keeps the last of repeated
 /// keys, it refuses an object that names a key twice: `{"score": 1, "score": 9}` has no one
 /// meaning.
-pub(super) struct Object(pub(super) Map<String, Value>);
+struct Object(Map<String, Value>);
 
 impl<'de> Deserialize<'de> for Object {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Object, D::Error> {
@@ -47,10 +47,20 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 
 /// Parses one NDJSON line into a row.
 pub(super) fn parse_ndjson(text: &str) -> Parsed {
+    row_fields(&parse_object(text)?)
+}
+
+/// One line's top-level JSON object, refusing repeated keys.
+pub(super) fn parse_object(text: &str) -> Result<Map<String, Value>, String> {
     let Object(object) = serde_json::from_str(text).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => e.to_string(),
         _ => format!("invalid JSON: {e}"),
     })?;
+    Ok(object)
+}
+
+/// A row's fields from its object: phrase, score, optional payload and categories.
+pub(super) fn row_fields(object: &Map<String, Value>) -> Parsed {
     let phrase = match object.get("phrase") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err("\"phrase\" must be a string".to_string()),
