@@ -464,11 +464,7 @@ impl Searcher {
             return self.drain_one(layers, stream, (exact, automaton), edits, k);
         }
         while self.hits.len() < k {
-            self.fill_heads(layers, streams, (exact, automaton), k)?;
-            if self.budget.truncated() {
-                break;
-            }
-            let Some(i) = best_head(&self.heads, &self.keys) else {
+            let Some(i) = self.fill_heads(layers, streams, (exact, automaton), k)? else {
                 break;
             };
             let bound = self.bound_of(layers, &streams[i], i, streams.len())?;
@@ -508,28 +504,30 @@ impl Searcher {
     /// stream's pending candidates bound its next match (their cost is the cheapest below
     /// them, which gives its score), so a segment whose best remaining suggestions rank lower
     /// than another's next one is not walked yet. Each round pulls the stream with the least
-    /// bound, until the best pulled match ranks first.
+    /// bound, until the best pulled match ranks first; returns that stream (`None` when no
+    /// stream has a match left or the budget ran out).
     fn fill_heads(
         &mut self,
         layers: &Layers<'_>,
         streams: &[Stream<'_>],
         query: (&str, Option<(&DFA, u8)>),
         k: usize,
-    ) -> Result<()> {
+    ) -> Result<Option<usize>> {
         loop {
-            let ready = best_head(&self.heads, &self.keys).and_then(|i| match self.heads[i] {
+            let best = best_head(&self.heads, &self.keys);
+            let ready = best.and_then(|i| match self.heads[i] {
                 Head::Ready(hit) => Some((hit.word_start > 0, std::cmp::Reverse(hit.score))),
                 _ => None,
             });
             let Some((i, bound)) = self.least_bound() else {
-                return Ok(());
+                return Ok(best);
             };
             if matches!((bound, ready), (Some(b), Some(r)) if b > r) {
-                return Ok(());
+                return Ok(best);
             }
             self.heads[i] = self.pull(layers, &streams[i], i, query, k)?;
             if self.budget.truncated() {
-                return Ok(());
+                return Ok(None);
             }
         }
     }
