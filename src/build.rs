@@ -2,7 +2,11 @@
 //! Pure computation: rows in, bytes out. Deterministic: the same rows, in any order, give
 //! byte-identical segments.
 
+mod top;
+
 use std::collections::HashMap;
+
+pub use top::TopListOptions;
 
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
@@ -109,6 +113,8 @@ pub struct BuildOptions {
     /// Also match queries at the start of every later word of a phrase ("york" finds "New
     /// York"). Adds one FST entry per later word; ranked after full-phrase matches.
     pub word_starts: bool,
+    /// Precomputed answers for the prefixes with the most matches (base segments only).
+    pub top_lists: TopListOptions,
 }
 
 impl Default for BuildOptions {
@@ -117,6 +123,7 @@ impl Default for BuildOptions {
             max_phrase_bytes: DEFAULT_MAX_PHRASE_BYTES,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             word_starts: false,
+            top_lists: TopListOptions::default(),
         }
     }
 }
@@ -374,8 +381,18 @@ impl SegmentBuilder {
         let source_rows = self.rows.len() as u64;
         let ranked = Ranked::from_builder(self);
         let layout = Layout::of(&ranked);
-        let mut writer = SegmentWriter::new(layout.section_count() + usize::from(more.is_some()));
-        let category_fsts = ranked.write_fsts(&mut writer, options.word_starts)?;
+        // Top lists pay off only where a lone segment answers: not in deltas and blocklists.
+        let top_options = match (more_flags, &more) {
+            (0, None) => options.top_lists,
+            _ => TopListOptions {
+                budget_percent: 0,
+                ..options.top_lists
+            },
+        };
+        // One table entry more than needed, for the top lists: the writer drops it if unused.
+        let mut writer = SegmentWriter::new(layout.section_count() + 1);
+        let (category_fsts, top_candidates) =
+            ranked.write_fsts(&mut writer, options.word_starts, top_options)?;
         let order = ranked.rows_by_rank();
         ranked.write_scores(&mut writer, &order);
         if layout.display {
@@ -393,6 +410,13 @@ impl SegmentBuilder {
             drop(category_fsts);
             ranked.write_rank_categories(&mut writer, &order);
         }
+        let count = ranked.rows.len() as u64;
+        write_top_lists(
+            &mut writer,
+            top_candidates,
+            count,
+            top_options.budget_percent,
+        );
         if let Some((kind, bytes)) = more {
             writer.begin_section(kind).extend_from_slice(&bytes);
             writer.end_section();
@@ -410,6 +434,35 @@ impl SegmentBuilder {
             rows: source_rows,
             suggestions,
         })
+    }
+}
+
+/// Each category's name and FST.
+type CategoryFsts<'a> = Vec<(&'a str, Vec<u8>)>;
+
+/// The prefixes that may get a top list.
+type TopCandidates = Vec<top::Candidate>;
+
+/// Writes the top-lists section last, within `budget_percent` of the segment written so far
+/// (nothing when no candidate fits).
+fn write_top_lists(
+    writer: &mut SegmentWriter,
+    candidates: TopCandidates,
+    count: u64,
+    budget_percent: u32,
+) {
+    if candidates.is_empty() {
+        return;
+    }
+    let budget = writer.len() / 100 * budget_percent as usize;
+    let Some(fst_bytes) = writer.section_bytes(SectionKind::Fst) else {
+        return;
+    };
+    if let Some(section) = top::section(fst_bytes, count, candidates, budget) {
+        writer
+            .begin_section(SectionKind::Top)
+            .extend_from_slice(&section);
+        writer.end_section();
     }
 }
 
@@ -490,24 +543,28 @@ impl Ranked {
         &self,
         writer: &mut SegmentWriter,
         word_starts: bool,
-    ) -> Result<Vec<(&str, Vec<u8>)>, BuildError> {
+        top_options: TopListOptions,
+    ) -> Result<(CategoryFsts<'_>, TopCandidates), BuildError> {
         let entries = Entries::new(self, word_starts)?;
         let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))?;
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
+        let mut top = top::Collector::new(top_options);
         for id in entries.in_key_order() {
             let (key, cost, row) = entries.get(id);
             fst.insert(key, cost)?;
+            top.push(key);
             for &c in self.categories_of(row) {
                 members[c as usize].push(id);
             }
         }
         writer.return_buffer(fst.into_inner()?);
         writer.end_section();
+        let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {
             category_fsts.push((name.as_str(), entries.fst_of(list)?));
         }
-        Ok(category_fsts)
+        Ok((category_fsts, top_candidates))
     }
 
     /// Writes the scores section, in rank order.

@@ -187,6 +187,7 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
         max_phrase_bytes: usize::MAX,
         max_payload_bytes: usize::MAX,
         word_starts: base.word_starts(),
+        ..BuildOptions::default()
     };
     let mut builder = SegmentBuilder::with_options(options);
     let layers = stack.segments();

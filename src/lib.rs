@@ -61,8 +61,9 @@ mod stack;
 
 #[cfg(feature = "build")]
 pub use build::{
-    BuildError, BuildOptions, BuiltSegment, SegmentBuilder, DEFAULT_MAX_PAYLOAD_BYTES,
-    DEFAULT_MAX_PHRASE_BYTES, MAX_CATEGORIES, MAX_CATEGORIES_PER_ROW, MAX_CATEGORY_BYTES,
+    BuildError, BuildOptions, BuiltSegment, SegmentBuilder, TopListOptions,
+    DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PHRASE_BYTES, MAX_CATEGORIES, MAX_CATEGORIES_PER_ROW,
+    MAX_CATEGORY_BYTES,
 };
 #[cfg(feature = "build")]
 pub use delta::{compact, BlocklistBuilder, DeltaBuilder};

@@ -7,6 +7,7 @@ use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
+use crate::format::top::{NodeAt, TopList, TopLists};
 use crate::format::{check_fst, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, FLAG_WORD_STARTS};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
@@ -52,6 +53,8 @@ pub struct Segment<D> {
     rank_categories: Strings,
     /// A delta's deleted keys, or a blocklist's entries: `(offset, len)` of the FST.
     extra_fst: Option<(usize, usize)>,
+    /// Precomputed answers for the prefixes with the most matches (empty when none).
+    top: TopLists,
 }
 
 /// What a segment is: a whole index, a change layered over one, or a blocklist.
@@ -151,6 +154,7 @@ pub(crate) struct View<'a> {
     payloads: &'a Strings,
     categories: &'a Categories,
     rank_categories: &'a Strings,
+    top: &'a TopLists,
     /// A delta's tombstones or a blocklist's entries.
     extra: Option<fst::raw::Fst<&'a [u8]>>,
     /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
@@ -244,6 +248,16 @@ impl<'a> View<'a> {
         node.is_final()
     }
 
+    /// Every precomputed list, with its node's address.
+    pub(crate) fn top_lists(&self) -> impl Iterator<Item = (usize, TopList<'a>)> + 'a {
+        self.top.all(self.bytes)
+    }
+
+    /// The precomputed list of the main FST's node `at`, if the segment has one.
+    pub(crate) fn top_list(&self, at: NodeAt) -> Option<TopList<'a>> {
+        self.top.find(self.bytes, at)
+    }
+
     /// The FST of the category called `name`, if the segment has it.
     pub(crate) fn category_fst(&self, name: &str) -> Result<Option<fst::raw::Fst<&'a [u8]>>> {
         match self.categories.find(self.bytes, name)? {
@@ -314,8 +328,27 @@ impl<D: AsRef<[u8]>> Segment<D> {
             None => Categories::default(),
         };
         let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes)?;
+        let top = match header.section(SectionKind::Top) {
+            Some(s) => {
+                let max_cost = if word_starts {
+                    2 * count as u64
+                } else {
+                    count as u64
+                };
+                TopLists::parse(
+                    bytes,
+                    s.offset,
+                    s.len,
+                    count as u64,
+                    max_cost,
+                    fst_bytes.len(),
+                )?
+            }
+            None => TopLists::default(),
+        };
         Ok(Segment {
             extra_fst,
+            top,
             categories,
             rank_categories,
             fst: (fst_section.offset, fst_section.len),
@@ -382,6 +415,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             each_rank_once: true,
         };
         check_keys(self.fst()?.as_bytes(), expect, "fst")?;
+        crate::search::check_top_lists(&self.view()?)?;
         expect.each_rank_once = false;
         for i in 0..self.categories.count() {
             let fst = self.categories.fst(bytes, i)?;
@@ -523,6 +557,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             payloads: &self.payloads,
             categories: &self.categories,
             rank_categories: &self.rank_categories,
+            top: &self.top,
             extra: self.extra()?,
             count: self.len() as u64,
             word_starts: self.word_starts(),

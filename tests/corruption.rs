@@ -113,18 +113,18 @@ fn damage_after_the_header_is_a_checksum_mismatch() {
 #[test]
 fn future_version_names_both_versions() {
     let mut bytes = small_segment();
-    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&5u32.to_le_bytes());
     let err = Segment::load(&bytes[..]).unwrap_err();
     assert_eq!(
         err,
         Error::Version {
             expected: edgesuggest::format::FORMAT_VERSION,
-            got: 4
+            got: 5
         }
     );
     let message = err.to_string();
     assert!(
-        message.contains("version 4") && message.contains("1 to 3"),
+        message.contains("version 5") && message.contains("1 to 4"),
         "{message}"
     );
 }

@@ -166,6 +166,71 @@ fn mutated_fst_bytes_never_panic() {
     );
 }
 
+/// Mutates 1–3 bytes of the top-lists section of a segment with a list for every prefix,
+/// reseals the checksum, and requires that nothing panics, and that a segment `verify_deep`
+/// passes answers exactly as the original: every list it accepts is what the walk returns.
+#[test]
+fn mutated_top_lists_never_panic_or_change_answers() {
+    const TRIALS: usize = 4_000;
+    let original = built_segment();
+    let top = Segment::load(&original[..])
+        .unwrap()
+        .header()
+        .section(SectionKind::Top)
+        .expect("the built segment has top lists");
+    let queries = ["", "n", "ne", "new", "new ", "s", "sa", "y", "z", "東"];
+    let options = option_sets();
+    let answers = |segment: &Segment<&[u8]>| -> Vec<Result<String, Error>> {
+        let mut searcher = Searcher::new();
+        let mut out = Vec::new();
+        for q in queries {
+            for o in &options {
+                let found = searcher
+                    .search(segment, q, o)
+                    .map(|f| format!("{:?}", f.to_owned()));
+                out.push(found);
+            }
+        }
+        out
+    };
+    let want = answers(&Segment::load(&original[..]).unwrap());
+    let mut rng = common::Rng(0x7095);
+    let (mut panicked, mut changed, mut accepted) = (Vec::new(), Vec::new(), 0usize);
+    for trial in 0..TRIALS {
+        let mut bytes = original.clone();
+        for _ in 0..1 + rng.below(3) {
+            let at = top.offset + rng.below(top.len);
+            bytes[at] = match rng.below(3) {
+                0 => bytes[at] ^ (1 << rng.below(8)),
+                1 => bytes[at].wrapping_add(1),
+                _ => rng.below(256) as u8,
+            };
+        }
+        reseal(&mut bytes);
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let segment = Segment::load(&bytes[..]).ok()?;
+            let got = answers(&segment);
+            Some((segment.verify_deep().is_ok(), got))
+        }));
+        match outcome {
+            Err(_) => panicked.push(trial),
+            Ok(Some((true, got))) => {
+                accepted += 1;
+                if got != want {
+                    changed.push(trial);
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    println!("{TRIALS} mutations of the top lists: {accepted} pass verify_deep");
+    assert!(panicked.is_empty(), "mutations panicked: {panicked:?}");
+    assert!(
+        changed.is_empty(),
+        "verified yet answering differently: {changed:?}"
+    );
+}
+
 /// An FST of `depth` nodes, each with two transitions ('a' and 'b', no outputs) to the node
 /// below: 2^depth keys through `depth` nodes. Written by hand in `fst`'s node format.
 fn doubling_fst(depth: usize, claimed_keys: u64) -> Vec<u8> {

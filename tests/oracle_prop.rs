@@ -4,7 +4,9 @@
 mod common;
 
 use common::Oracle;
-use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};
+use edgesuggest::{
+    BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions, TopListOptions,
+};
 use proptest::prelude::*;
 
 /// Pieces chosen so that random phrases collide after normalization (case, accents,
@@ -22,6 +24,22 @@ fn score() -> impl Strategy<Value = u64> {
     prop_oneof![0u64..4, 0u64..1_000_000, Just(u64::MAX - 1), Just(u64::MAX)]
 }
 
+/// No top lists, the default ones (none on data this small), or a list for every prefix with
+/// at least `n` entries and room for all of them.
+fn top_lists() -> impl Strategy<Value = TopListOptions> {
+    prop_oneof![
+        Just(TopListOptions {
+            budget_percent: 0,
+            min_entries: 1
+        }),
+        Just(TopListOptions::default()),
+        (1u64..4).prop_map(|n| TopListOptions {
+            budget_percent: 1000,
+            min_entries: n
+        }),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -30,8 +48,12 @@ proptest! {
         rows in prop::collection::vec((phrase(), score()), 1..60),
         queries in prop::collection::vec(phrase(), 1..12),
         k in 1usize..12,
+        top_lists in top_lists(),
     ) {
-        let mut builder = SegmentBuilder::new();
+        let mut builder = SegmentBuilder::with_options(BuildOptions {
+            top_lists,
+            ..BuildOptions::default()
+        });
         let mut kept = Vec::new();
         for (p, s) in &rows {
             match builder.add(p, *s) {
@@ -96,10 +118,12 @@ proptest! {
         prefix_length in 0usize..3,
         exact_first in any::<bool>(),
         filter in prop::collection::vec(0usize..5, 0..3),
+        top_lists in top_lists(),
     ) {
         const CATS: [&str; 5] = ["a", "b", "c", "d", "zz"];
         let mut builder = SegmentBuilder::with_options(edgesuggest::BuildOptions {
             word_starts,
+            top_lists,
             ..Default::default()
         });
         let mut kept = Vec::new();
@@ -150,6 +174,62 @@ proptest! {
                 .into_iter()
                 .map(|m| (m.key, m.edits, m.word_start))
                 .collect();
+            prop_assert_eq!(got, want, "query {:?}", q);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Precomputed top lists change no answer, in any field (highlight ranges included),
+    /// whatever the options: a segment with a list for every prefix answers exactly like the
+    /// same rows built without lists.
+    #[test]
+    fn top_lists_change_no_answer(
+        rows in prop::collection::vec((phrase(), score()), 1..60),
+        queries in prop::collection::vec(phrase(), 1..8),
+        k in 1usize..14,
+        word_starts in any::<bool>(),
+        fuzzy in prop::option::of(0u8..3),
+        exact_first in any::<bool>(),
+        min_entries in 1u64..4,
+    ) {
+        let build = |top_lists| {
+            let mut b = SegmentBuilder::with_options(BuildOptions {
+                word_starts,
+                top_lists,
+                ..BuildOptions::default()
+            });
+            for (p, s) in &rows {
+                let _ = b.add(p, *s);
+            }
+            b.finish().ok().map(|s| Segment::load(s.bytes).unwrap())
+        };
+        let without = build(TopListOptions { budget_percent: 0, min_entries });
+        let with = build(TopListOptions { budget_percent: 1000, min_entries });
+        let (Some(without), Some(with)) = (without, with) else {
+            return Err(TestCaseError::reject("no row kept"));
+        };
+        with.verify_deep().unwrap();
+        let options = SuggestOptions {
+            k,
+            fuzzy: match fuzzy {
+                None => edgesuggest::Fuzziness::Auto,
+                Some(0) => edgesuggest::Fuzziness::Off,
+                Some(n) => edgesuggest::Fuzziness::Edits(n),
+            },
+            exact_first,
+            ..Default::default()
+        };
+        let mut all: Vec<String> = queries.clone();
+        for (p, _) in &rows {
+            all.extend((0..=p.chars().count()).map(|n| p.chars().take(n).collect::<String>()));
+        }
+        let (mut a, mut b) = (Searcher::new(), Searcher::new());
+        for q in &all {
+            let want = a.search(&without, q, &options).unwrap().to_owned();
+            let got = b.search(&with, q, &options).unwrap().to_owned();
             prop_assert_eq!(got, want, "query {:?}", q);
         }
     }

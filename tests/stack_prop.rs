@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::{Ask, Oracle};
 use edgesuggest::{
     compact, normalize_phrase, BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness, Searcher,
-    Segment, SegmentBuilder, Stack, SuggestOptions,
+    Segment, SegmentBuilder, Stack, SuggestOptions, TopListOptions,
 };
 use proptest::prelude::*;
 
@@ -147,8 +147,13 @@ fn answer<S: edgesuggest::Searchable>(
 }
 
 fn build_base(rows: &[Row], word_starts: bool) -> Option<Segment<Vec<u8>>> {
+    // Top lists for every prefix: a base alone or with a blocklist answers from them.
     let mut builder = SegmentBuilder::with_options(BuildOptions {
         word_starts,
+        top_lists: TopListOptions {
+            budget_percent: 1000,
+            min_entries: 1,
+        },
         ..Default::default()
     });
     for (p, s, pay, c) in rows {

@@ -212,7 +212,7 @@ pub(crate) struct SegmentWriter {
 
 #[cfg(feature = "build")]
 impl SegmentWriter {
-    /// Starts a segment that will hold `section_count` sections.
+    /// Starts a segment that will hold at most `section_count` sections.
     pub(crate) fn new(section_count: usize) -> SegmentWriter {
         let table_end = FIXED_LEN + section_count * ENTRY_LEN;
         SegmentWriter {
@@ -248,10 +248,37 @@ impl SegmentWriter {
         }
     }
 
+    /// Bytes written so far, header and section table included.
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// The bytes of a section already ended.
+    pub(crate) fn section_bytes(&self, kind: SectionKind) -> Option<&[u8]> {
+        let &(_, start, len) = self.sections.iter().find(|s| s.0 == kind)?;
+        self.out.get(start..start + len)
+    }
+
+    /// Removes the table entries announced but not used (an optional section that was not
+    /// written), moving the sections up.
+    fn drop_unused_entries(&mut self) {
+        let used_end = FIXED_LEN + self.sections.len() * ENTRY_LEN;
+        let gap = self.table_end - used_end;
+        if gap == 0 {
+            return;
+        }
+        self.out.drain(used_end..self.table_end);
+        for section in &mut self.sections {
+            section.1 -= gap;
+        }
+        self.table_end = used_end;
+    }
+
     /// Fills in the header and appends the trailer. The version written is the oldest that
     /// defines every flag and section used, so plain segments stay version 1.
     pub(crate) fn finish(mut self, suggestion_count: u64, source_rows: u64, flags: u32) -> Vec<u8> {
         self.end_section();
+        self.drop_unused_entries();
         let version = self
             .sections
             .iter()

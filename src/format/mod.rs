@@ -1,4 +1,4 @@
-//! The segment file format, versions 1 to 3. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 4. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
@@ -8,6 +8,7 @@ pub(crate) mod fst_keys;
 pub mod header;
 pub(crate) mod scores;
 pub(crate) mod strings;
+pub(crate) mod top;
 
 use crate::error::{Error, Result};
 use bytes::u64_at;
@@ -22,10 +23,11 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 ///
 /// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. Version 3
 /// adds delta segments ([`FLAG_DELTA`], with a tombstones section) and blocklist segments
-/// ([`FLAG_BLOCKLIST`], with a blocklist section). The builder writes the oldest version that
-/// defines what a segment uses, so plain bases stay version 1 and readable by engines that
-/// only know version 1; this engine reads all three.
-pub const FORMAT_VERSION: u32 = 3;
+/// ([`FLAG_BLOCKLIST`], with a blocklist section). Version 4 adds the top-lists section
+/// (precomputed answers for the prefixes with the most matches). The builder writes the oldest
+/// version that defines what a segment uses, so small plain bases stay version 1 and readable
+/// by engines that only know version 1; this engine reads all four.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -96,6 +98,8 @@ pub enum SectionKind {
     /// A blocklist's entries: an FST of normalized phrases (output 0) and prefixes (output 1)
     /// (format v3).
     Blocklist = 8,
+    /// Precomputed answers for the prefixes with the most matches (format v4).
+    Top = 9,
 }
 
 impl SectionKind {
@@ -110,6 +114,7 @@ impl SectionKind {
             6 => Some(SectionKind::RankCategories),
             7 => Some(SectionKind::Tombstones),
             8 => Some(SectionKind::Blocklist),
+            9 => Some(SectionKind::Top),
             _ => None,
         }
     }
@@ -125,6 +130,7 @@ impl SectionKind {
             SectionKind::RankCategories => "rank categories",
             SectionKind::Tombstones => "tombstones",
             SectionKind::Blocklist => "blocklist",
+            SectionKind::Top => "top lists",
         }
     }
 
@@ -133,6 +139,7 @@ impl SectionKind {
         match self {
             SectionKind::Categories | SectionKind::RankCategories => 2,
             SectionKind::Tombstones | SectionKind::Blocklist => 3,
+            SectionKind::Top => 4,
             _ => 1,
         }
     }

@@ -22,7 +22,12 @@
 //! smallest edit count, and the passes stop as soon as k suggestions are found.
 
 mod options;
+mod top;
 mod walk;
+
+pub(crate) use top::check_top_lists;
+#[cfg(feature = "build")]
+pub(crate) use top::Walker;
 
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 
@@ -277,6 +282,8 @@ enum Head {
 struct Stream<'a> {
     layer: usize,
     fst: fst::raw::Fst<&'a [u8]>,
+    /// The layer's main FST (not a category's): what its top lists describe.
+    main: bool,
 }
 
 /// Refusals a bounded walk makes room for up front where some are likely.
@@ -405,6 +412,7 @@ impl Searcher {
                 one = [Stream {
                     layer: 0,
                     fst: view.fst().clone(),
+                    main: true,
                 }];
                 &one
             }
@@ -459,10 +467,17 @@ impl Searcher {
             None => (query, None),
             Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
         };
-        self.begin_streams(layers, streams, exact, automaton, k)?;
         if let [stream] = streams {
+            let listed = automaton.is_none()
+                && stream.main
+                && self.answer_from_list(layers, stream, exact, k)?;
+            if listed {
+                return Ok(());
+            }
+            self.begin_streams(layers, streams, exact, automaton, k)?;
             return self.drain_one(layers, stream, (exact, automaton), edits, k);
         }
+        self.begin_streams(layers, streams, exact, automaton, k)?;
         while self.hits.len() < k {
             let Some(i) = self.fill_heads(layers, streams, (exact, automaton), k)? else {
                 break;
@@ -773,11 +788,16 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<Vec<Stre
             streams.push(Stream {
                 layer,
                 fst: view.fst().clone(),
+                main: true,
             });
             continue;
         }
         let fsts = category_fsts(view, categories)?;
-        streams.extend(fsts.into_iter().map(|fst| Stream { layer, fst }));
+        streams.extend(fsts.into_iter().map(|fst| Stream {
+            layer,
+            fst,
+            main: false,
+        }));
     }
     Ok(streams)
 }

@@ -655,7 +655,7 @@ impl WalkState {
 /// The rank an FST output stands for, and whether it is a word-start entry (outputs from
 /// `count` up are `rank + count`).
 #[inline]
-fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
+pub(super) fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
     let (rank, is_word_start) = match cost.checked_sub(count) {
         None => (cost, false),
         Some(rank) => (rank, true),
@@ -669,7 +669,7 @@ fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
 
 /// Splits an FST entry into the key's head and suffix: a word-start entry is
 /// "suffix 0xFF head" (the key is head + suffix), a full key is all suffix.
-fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
+pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
     let (head, suffix) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
         Some(at) if is_word_start => (&entry[at + 1..], &entry[..at]),
         None if !is_word_start => (&entry[..0], entry),
@@ -688,7 +688,7 @@ fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
 
 /// The node the exact part of the query leads to and the cost accumulated on the way, or
 /// `None` when no key starts with it.
-fn follow_exact<'f>(
+pub(super) fn follow_exact<'f>(
     fst: &'f fst::raw::Fst<&[u8]>,
     exact: &str,
 ) -> Result<Option<(fst::raw::Node<'f>, u64)>> {

@@ -141,8 +141,13 @@ pub fn segment_bytes(data: &[u8]) {
 /// A segment with every section kind, word starts, and a root wider than `fst`'s transition
 /// index threshold: the base the structure-aware target mutates.
 pub fn base_segment() -> Vec<u8> {
+    // A top list for every prefix, so that mutations reach that section too.
     let mut b = SegmentBuilder::with_options(BuildOptions {
         word_starts: true,
+        top_lists: edgesuggest::TopListOptions {
+            budget_percent: 1000,
+            min_entries: 1,
+        },
         ..BuildOptions::default()
     });
     let rows: [(&str, &[&str]); 7] = [

@@ -1,0 +1,209 @@
+//! Choosing and writing the top lists (see `format::top`): while the FST entries stream by in
+//! key order, a stack of prefix levels counts the entries below each open prefix; a closed
+//! prefix with enough entries becomes a candidate. Once the other sections are written, the
+//! candidates with the most entries get a list, largest first, while the section stays within
+//! its share of the segment. Each list is what the search's own walk from the node returns
+//! first, so a list answers exactly as the walk would.
+
+use std::collections::BTreeSet;
+
+use crate::format::top::{costs, encode};
+use crate::format::WORD_START_SEPARATOR;
+use crate::search::Walker;
+
+/// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
+/// phrase the query may put first, and one repeat (a phrase matched at two words).
+pub(crate) const LIST_LEN: usize = 12;
+
+/// Which prefixes get a precomputed list, and how much room the lists may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopListOptions {
+    /// The most the section may take, in percent of the segment without it. 0: no lists.
+    pub budget_percent: u32,
+    /// Only prefixes with at least this many entries below them are candidates: with fewer,
+    /// the walk is short anyway.
+    pub min_entries: u64,
+}
+
+impl Default for TopListOptions {
+    fn default() -> Self {
+        TopListOptions {
+            budget_percent: 10,
+            min_entries: 64,
+        }
+    }
+}
+
+/// A node's list: each entry's cost and FST entry bytes, in the walk's order.
+type List = Vec<(u64, Vec<u8>)>;
+
+/// A prefix with enough entries: a node that may get a list.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    prefix: Vec<u8>,
+    count: u64,
+}
+
+/// Counts the entries below every prefix of the keys given in key order, and keeps the
+/// prefixes with enough of them.
+#[derive(Debug)]
+pub(crate) struct Collector {
+    /// `counts[d]`: entries below the prefix of length `d` of the previous key, `d <= depth`.
+    counts: Vec<u64>,
+    depth: usize,
+    previous: Vec<u8>,
+    /// Where the previous key's word-start separator is (its length when none).
+    separator: usize,
+    min_entries: u64,
+    found: Vec<Candidate>,
+}
+
+impl Collector {
+    /// A collector keeping prefixes with at least `options.min_entries` entries (none when
+    /// the budget is 0).
+    pub(crate) fn new(options: TopListOptions) -> Collector {
+        let min_entries = if options.budget_percent == 0 {
+            u64::MAX
+        } else {
+            options.min_entries.max(1)
+        };
+        Collector {
+            counts: vec![0],
+            depth: 0,
+            previous: Vec::new(),
+            separator: 0,
+            min_entries,
+            found: Vec::new(),
+        }
+    }
+
+    /// The next entry in key order.
+    pub(crate) fn push(&mut self, key: &[u8]) {
+        if self.min_entries == u64::MAX {
+            return;
+        }
+        let common = self
+            .previous
+            .iter()
+            .zip(key)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.close_to(common);
+        self.counts.resize(key.len() + 1, 0);
+        self.counts[common + 1..].fill(0);
+        self.counts[key.len()] = 1;
+        self.depth = key.len();
+        self.previous.clear();
+        self.previous.extend_from_slice(key);
+        self.separator = key
+            .iter()
+            .position(|&b| b == WORD_START_SEPARATOR)
+            .unwrap_or(key.len());
+    }
+
+    /// Closes the prefixes longer than `depth`, adding each one's count to its parent's.
+    fn close_to(&mut self, depth: usize) {
+        while self.depth > depth {
+            let d = self.depth;
+            let count = self.counts[d];
+            if self.is_candidate(d, count) {
+                self.found.push(Candidate {
+                    prefix: self.previous[..d].to_vec(),
+                    count,
+                });
+            }
+            self.counts[d - 1] += count;
+            self.depth -= 1;
+        }
+    }
+
+    /// Whether the prefix of length `d` of the previous key, with `count` entries, may get a
+    /// list: enough entries, and a prefix a query can end with (whole characters, before any
+    /// word-start separator).
+    fn is_candidate(&self, d: usize, count: u64) -> bool {
+        let boundary = self.previous.get(d).map_or(true, |&b| b & 0xC0 != 0x80);
+        count >= self.min_entries && boundary && d <= self.separator
+    }
+
+    /// Closes every prefix and returns the candidates.
+    pub(crate) fn finish(mut self) -> Vec<Candidate> {
+        if self.min_entries == u64::MAX {
+            return Vec::new();
+        }
+        self.close_to(0);
+        if self.counts[0] >= self.min_entries {
+            self.found.push(Candidate {
+                prefix: Vec::new(),
+                count: self.counts[0],
+            });
+        }
+        self.found
+    }
+}
+
+/// The section for an FST of `count` suggestions, or `None` when no candidate fits `budget`
+/// bytes: the candidates with the most entries first (ties by prefix), each listing what the
+/// walk from its node returns first, kept if the section still fits.
+pub(crate) fn section(
+    fst_bytes: &[u8],
+    count: u64,
+    mut candidates: Vec<Candidate>,
+    budget: usize,
+) -> Option<Vec<u8>> {
+    let fst = fst::raw::Fst::new(fst_bytes).ok()?;
+    u32::try_from(fst_bytes.len()).ok()?;
+    candidates.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.prefix.cmp(&b.prefix)));
+    let most_entries = candidates.len().saturating_mul(LIST_LEN);
+    let (header, per_node, per_index, per_entry) = costs(most_entries);
+    let mut size = header;
+    let mut kept: Vec<(u32, List)> = Vec::new();
+    let mut used: BTreeSet<(u64, Vec<u8>)> = BTreeSet::new();
+    let mut walker = Walker::default();
+    for c in &candidates {
+        let (Some(addr), Ok(prefix)) = (locate(&fst, &c.prefix), std::str::from_utf8(&c.prefix))
+        else {
+            continue;
+        };
+        let Ok(list) = walker.first(&fst, count, prefix, LIST_LEN) else {
+            continue;
+        };
+        let new_bytes: usize = list
+            .iter()
+            .filter(|e| !used.contains(*e))
+            .map(|(_, entry)| per_entry + entry.len())
+            .sum();
+        let grown = size + per_node + per_index * list.len() + new_bytes;
+        if list.is_empty() || grown > budget {
+            continue;
+        }
+        size = grown;
+        used.extend(list.iter().cloned());
+        kept.push((addr, list));
+    }
+    (!kept.is_empty()).then(|| write(kept, used))
+}
+
+/// Encodes the kept nodes, sorted by address then first cost, over the entries they use.
+fn write(mut kept: Vec<(u32, List)>, used: BTreeSet<(u64, Vec<u8>)>) -> Vec<u8> {
+    kept.sort_by(|a, b| (a.0, a.1.first()).cmp(&(b.0, b.1.first())));
+    let pool: Vec<(u64, &[u8])> = used.iter().map(|(c, e)| (*c, e.as_slice())).collect();
+    let index_of = |(cost, entry): &(u64, Vec<u8>)| {
+        pool.partition_point(|&(c, e)| (c, e) < (*cost, entry.as_slice())) as u32
+    };
+    let nodes: Vec<(u32, Vec<u32>)> = kept
+        .iter()
+        .map(|(addr, list)| (*addr, list.iter().map(index_of).collect()))
+        .collect();
+    let mut out = Vec::new();
+    encode(&mut out, &nodes, &pool);
+    out
+}
+
+/// The address of the node `prefix` leads to.
+fn locate(fst: &fst::raw::Fst<&[u8]>, prefix: &[u8]) -> Option<u32> {
+    let mut node = fst.root();
+    for &b in prefix {
+        node = fst.node(node.transition(node.find_input(b)?).addr);
+    }
+    u32::try_from(node.addr()).ok()
+}

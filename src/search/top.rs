@@ -1,0 +1,206 @@
+//! Answers from a segment's precomputed top lists (see `format::top`), and the deep check that
+//! each list is what the walk from its node returns first.
+
+use super::walk::{self, follow_exact, rank_of, split_entry, Walk, WalkState};
+use super::{Hit, Searcher, Stream};
+use crate::error::{Error, Result};
+use crate::format::top::NodeAt;
+use crate::segment::View;
+use crate::stack::Layers;
+
+impl Searcher {
+    /// Takes a plain pass's matches from the precomputed list of the node the query leads to,
+    /// when the stream is a lone segment's main FST, the node has a list and the list holds
+    /// `k` matches; true when it did. Otherwise nothing is kept and the caller walks: a list
+    /// is the walk's first matches in order, so both give the same answer.
+    pub(super) fn answer_from_list(
+        &mut self,
+        layers: &Layers<'_>,
+        stream: &Stream<'_>,
+        exact: &str,
+        k: usize,
+    ) -> Result<bool> {
+        let view = &layers.views()[stream.layer];
+        let Some((node, cost)) = follow_exact(&stream.fst, exact)? else {
+            return Ok(false);
+        };
+        let Some(list) = view.top_list(NodeAt {
+            addr: node.addr(),
+            cost,
+        }) else {
+            return Ok(false);
+        };
+        let (hits, keys) = (self.hits.len(), self.keys.len());
+        for (cost, entry) in list {
+            if self.hits.len() >= k {
+                break;
+            }
+            self.take_listed(layers, stream.layer, exact, cost, entry)?;
+        }
+        if self.hits.len() >= k {
+            return Ok(true);
+        }
+        self.hits.truncate(hits);
+        self.keys.truncate(keys);
+        Ok(false)
+    }
+
+    /// Adds one listed entry as a match unless it is found already or hidden, as the walk's
+    /// merge would.
+    fn take_listed(
+        &mut self,
+        layers: &Layers<'_>,
+        layer: usize,
+        exact: &str,
+        cost: u64,
+        entry: &[u8],
+    ) -> Result<()> {
+        let view = &layers.views()[layer];
+        let (rank, is_word_start) = rank_of(cost, view.count())?;
+        if self.is_found(layer as u32, rank) {
+            return Ok(());
+        }
+        let (head, suffix) = split_entry(entry, is_word_start)?;
+        let key_start = self.keys.len();
+        self.keys.push_str(head);
+        self.keys.push_str(suffix);
+        if layers.can_hide(layer) && layers.hides(layer, &self.keys.as_bytes()[key_start..]) {
+            self.keys.truncate(key_start);
+            return Ok(());
+        }
+        let word_start = head.len() as u32;
+        self.hits.push(Hit {
+            rank,
+            layer: layer as u32,
+            score: view.score(rank)?,
+            key_start: key_start as u32,
+            key_end: self.keys.len() as u32,
+            edits: 0,
+            word_start,
+            match_end: word_start + (exact.len() as u32).min(suffix.len() as u32),
+        });
+        Ok(())
+    }
+}
+
+/// Checks that every list of the segment is, entry for entry, what the walk from its node
+/// returns first: the node is found by following the list's first entry from the root, at
+/// the cost the list starts with, on a prefix a query can end with.
+pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
+    let mut walker = Walker::default();
+    for (addr, list) in view.top_lists() {
+        let listed: Vec<(u64, &[u8])> = list.clone().collect();
+        let prefix = prefix_of(view, addr, &listed)?;
+        let walked = walker.first(view.fst(), view.count(), prefix, listed.len())?;
+        if walked.len() < listed.len() {
+            return Err(list_error(
+                addr,
+                "lists more entries than lie below it".into(),
+            ));
+        }
+        for (i, (&(cost, entry), (walked_cost, walked_entry))) in
+            listed.iter().zip(&walked).enumerate()
+        {
+            if cost != *walked_cost || entry != walked_entry.as_slice() {
+                return Err(list_error(
+                    addr,
+                    format!("entry {i} differs from the walk's"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The prefix leading to node `addr` at the cost of the list's first entry, found along that
+/// entry's bytes.
+fn prefix_of<'l>(view: &View<'_>, addr: usize, listed: &[(u64, &'l [u8])]) -> Result<&'l str> {
+    let &(first_cost, entry) = listed
+        .first()
+        .ok_or_else(|| list_error(addr, "empty list".into()))?;
+    let fst = view.fst();
+    let mut node = fst.root();
+    let mut cost = 0u64;
+    for depth in 0..=entry.len() {
+        if node.addr() == addr && cost == first_cost {
+            return std::str::from_utf8(&entry[..depth])
+                .map_err(|_| list_error(addr, "its prefix is not whole characters".into()));
+        }
+        let Some(&b) = entry.get(depth) else { break };
+        let Some(i) = node.find_input(b) else { break };
+        let t = node.transition(i);
+        cost = cost.saturating_add(t.out.value());
+        node = fst.node(t.addr);
+    }
+    Err(list_error(
+        addr,
+        "its first entry does not pass through it".into(),
+    ))
+}
+
+/// Runs plain walks to list what they return first: how the builder makes each list and how
+/// the deep check compares them.
+#[derive(Default)]
+pub(crate) struct Walker {
+    state: WalkState,
+    keys: String,
+}
+
+impl Walker {
+    /// The first `n` entries (cost, FST entry bytes) of a plain walk from `prefix`, in the
+    /// walk's order, repeats of a phrase included: equal costs (one phrase's word starts) come
+    /// in the order the walk meets them, which a list must keep.
+    pub(crate) fn first(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        count: u64,
+        prefix: &str,
+        n: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>> {
+        let mut budget = walk::Budget::new(usize::MAX);
+        self.keys.clear();
+        let mut walk = Walk {
+            fst,
+            exact: prefix,
+            automaton: None,
+            count,
+            keys: &mut self.keys,
+        };
+        // A fresh budget: forget the previous walk's candidates without returning them to it.
+        self.state.start_query(usize::MAX);
+        // Unbounded, as with refusals likely: a bounded walk may stop early and want a restart.
+        self.state.begin(&walk, &mut budget, None)?;
+        let mut found = Vec::with_capacity(n);
+        while found.len() < n {
+            let Some(hit) = self.state.next(&mut walk, &mut budget, &mut |_, _| true)? else {
+                break;
+            };
+            found.push(hit);
+        }
+        Ok(found
+            .iter()
+            .map(|hit| entry_of(hit, &self.keys, count))
+            .collect())
+    }
+}
+
+/// The FST entry and cost a match came from: the key, or for a word start "suffix 0xFF head".
+fn entry_of(hit: &Hit, keys: &str, count: u64) -> (u64, Vec<u8>) {
+    let key = keys
+        .as_bytes()
+        .get(hit.key_start as usize..hit.key_end as usize)
+        .unwrap_or_default();
+    let at = (hit.word_start as usize).min(key.len());
+    if at == 0 {
+        return (u64::from(hit.rank), key.to_vec());
+    }
+    let mut entry = Vec::with_capacity(key.len() + 1);
+    entry.extend_from_slice(&key[at..]);
+    entry.push(crate::format::WORD_START_SEPARATOR);
+    entry.extend_from_slice(&key[..at]);
+    (u64::from(hit.rank) + count, entry)
+}
+
+fn list_error(addr: usize, problem: String) -> Error {
+    Error::corrupt("top lists", format!("the list of node {addr}: {problem}"))
+}
