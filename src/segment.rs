@@ -253,6 +253,11 @@ impl<'a> View<'a> {
         self.top.all(self.bytes)
     }
 
+    /// The segment's bytes in `range` (a top-list entry's, from [`TopList::next_range`]).
+    pub(crate) fn bytes_at(&self, range: std::ops::Range<usize>) -> Option<&'a [u8]> {
+        self.bytes.get(range)
+    }
+
     /// The precomputed list of the main FST's node `at`, if the segment has one.
     pub(crate) fn top_list(&self, at: NodeAt) -> Option<TopList<'a>> {
         self.top.find(self.bytes, at)

@@ -303,18 +303,31 @@ pub(crate) struct TopList<'a> {
     cursor: ListCursor<'a>,
 }
 
-impl<'a> Iterator for TopList<'a> {
-    type Item = (u64, &'a [u8]);
-
-    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+impl<'a> TopList<'a> {
+    /// The next entry's cost and where its bytes lie in the segment.
+    pub(crate) fn next_range(&mut self) -> Option<(u64, std::ops::Range<usize>)> {
         let i = self.cursor.next_index()?;
         let (cost, end) = self.top.entry_record(self.section, i).ok()?;
         let start = match i.checked_sub(1) {
             Some(before) => self.top.entry_record(self.section, before).ok()?.1,
             None => 0,
         };
-        let keys = self.section.get(self.top.keys_at()..)?;
-        Some((cost, keys.get(start..end)?))
+        let keys = self.top.offset + self.top.keys_at();
+        (start <= end && end <= self.top.keys_len).then_some((cost, keys + start..keys + end))
+    }
+}
+
+impl<'a> Iterator for TopList<'a> {
+    type Item = (u64, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u64, &'a [u8])> {
+        let (cost, range) = self.next_range()?;
+        // `section` starts at the section, `range` at the segment.
+        let offset = self.top.offset;
+        Some((
+            cost,
+            self.section.get(range.start - offset..range.end - offset)?,
+        ))
     }
 }
 

@@ -255,6 +255,8 @@ pub struct Searcher {
     streams: Vec<walk::WalkState>,
     /// Each stream's next match, during a pass.
     heads: Vec<Head>,
+    /// Each stream's top list, while the stream takes its matches from it.
+    listed: Vec<top::Listed>,
     budget: walk::Budget,
     /// Keys of found suggestions, concatenated.
     keys: String,
@@ -370,6 +372,8 @@ impl Searcher {
         self.streams.shrink_to(KEEP_STREAMS);
         self.heads.truncate(KEEP_STREAMS);
         self.heads.shrink_to(KEEP_STREAMS);
+        self.listed.truncate(KEEP_STREAMS);
+        self.listed.shrink_to(KEEP_STREAMS);
         for stream in &mut self.streams {
             stream.start_query(usize::MAX);
         }
@@ -580,7 +584,11 @@ impl Searcher {
         if streams == 1 {
             return Ok(None);
         }
-        match self.streams[i].next_cost_bound() {
+        let next = match self.listed[i].next_cost() {
+            Some(cost) => Some(cost),
+            None => self.streams[i].next_cost_bound(),
+        };
+        match next {
             None => Ok(None),
             Some(cost) => order_bound(&layers.views()[stream.layer], cost),
         }
@@ -600,7 +608,11 @@ impl Searcher {
         let repeats = streams.len() > views.len() || views.iter().any(|v| v.word_starts());
         self.heads.clear();
         self.heads.resize(streams.len(), Head::Refill(None));
-        for (state, stream) in self.streams.iter_mut().zip(streams) {
+        self.list_streams(layers, streams, exact, automaton.is_none())?;
+        for ((state, stream), listed) in self.streams.iter_mut().zip(streams).zip(&self.listed) {
+            if listed.active() {
+                continue;
+            }
             let view = &views[stream.layer];
             // Every candidate of a walk without typos holds a match, so its list can be
             // bounded; when hidden keys, repeats (word starts, several category FSTs of one
@@ -653,13 +665,22 @@ impl Searcher {
             let hidden = can_hide && layers.hides(stream.layer, key.as_bytes());
             !found && !hidden
         };
-        let mut walk = walk::Walk {
-            fst: &stream.fst,
-            exact,
-            automaton,
-            count: view.count(),
-            keys: &mut self.keys,
-        };
+        if self.listed[i].active() {
+            if let Some(hit) =
+                self.listed[i].take(view, layer, exact, &mut self.keys, &mut accept)?
+            {
+                return Ok(Head::Ready(hit));
+            }
+            // The list ran out: the walk goes on from after it.
+            let taken = self.listed[i].finish();
+            self.streams[i].begin(
+                &walk_of(stream, exact, automaton, view, &mut self.keys),
+                &mut self.budget,
+                None,
+            )?;
+            self.streams[i].skip_first(taken);
+        }
+        let mut walk = walk_of(stream, exact, automaton, view, &mut self.keys);
         let state = &mut self.streams[i];
         let next = loop {
             let next = state.next(&mut walk, &mut self.budget, &mut accept)?;
@@ -777,6 +798,23 @@ fn best_head(heads: &[Head], keys: &str) -> Option<usize> {
         }
     }
     best.map(|(i, _)| i)
+}
+
+/// The walk of `stream` for a pass.
+fn walk_of<'w, 'f>(
+    stream: &'w Stream<'f>,
+    exact: &'w str,
+    automaton: Option<(&'w DFA, u8)>,
+    view: &View<'_>,
+    keys: &'w mut String,
+) -> walk::Walk<'w, 'f> {
+    walk::Walk {
+        fst: &stream.fst,
+        exact,
+        automaton,
+        count: view.count(),
+        keys,
+    }
 }
 
 /// The FSTs a query walks: each layer's main FST, or each requested category's FST in each

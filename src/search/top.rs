@@ -83,6 +83,113 @@ impl Searcher {
     }
 }
 
+/// A stream of a merge that takes its first matches from its segment's top list: the entries
+/// (cost and byte range in the segment) and the next one to take. Inactive (empty) when the
+/// stream walks.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Listed {
+    entries: Vec<(u64, std::ops::Range<usize>)>,
+    next: usize,
+}
+
+impl Listed {
+    /// Whether the stream still takes its matches from the list.
+    pub(super) fn active(&self) -> bool {
+        !self.entries.is_empty()
+    }
+
+    /// A lower bound of the cost of the stream's next match while the list is active: the
+    /// next entry's, or the last one's once all are taken (the walk goes on from there).
+    pub(super) fn next_cost(&self) -> Option<u64> {
+        let at = self.next.min(self.entries.len().checked_sub(1)?);
+        Some(self.entries[at].0)
+    }
+
+    /// The list's next entry that `accept` takes, as a match with its score; `None` when the
+    /// list is used up.
+    pub(super) fn take(
+        &mut self,
+        view: &View<'_>,
+        layer: u32,
+        exact: &str,
+        keys: &mut String,
+        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+    ) -> Result<Option<Hit>> {
+        while let Some((cost, range)) = self.entries.get(self.next).cloned() {
+            self.next += 1;
+            let entry = view
+                .bytes_at(range)
+                .ok_or_else(|| Error::corrupt("top lists", "an entry lies outside the segment"))?;
+            let (rank, is_word_start) = rank_of(cost, view.count())?;
+            let (head, suffix) = split_entry(entry, is_word_start)?;
+            let key_start = keys.len();
+            keys.push_str(head);
+            keys.push_str(suffix);
+            let word_start = head.len() as u32;
+            let hit = Hit {
+                rank,
+                layer,
+                score: view.score(rank)?,
+                key_start: key_start as u32,
+                key_end: keys.len() as u32,
+                edits: 0,
+                word_start,
+                match_end: word_start + (exact.len() as u32).min(suffix.len() as u32),
+            };
+            if accept(&hit, &keys[key_start..]) {
+                return Ok(Some(hit));
+            }
+            keys.truncate(key_start);
+        }
+        Ok(None)
+    }
+
+    /// Ends the list (the stream walks from now on); returns how many entries it gave, which
+    /// the walk passes over.
+    pub(super) fn finish(&mut self) -> usize {
+        let taken = self.entries.len();
+        self.entries.clear();
+        self.next = 0;
+        taken
+    }
+}
+
+impl Searcher {
+    /// Gives each stream of a merge that can use one its top list: a plain pass over a
+    /// segment's main FST whose node has a list. Clears the others.
+    pub(super) fn list_streams(
+        &mut self,
+        layers: &Layers<'_>,
+        streams: &[Stream<'_>],
+        exact: &str,
+        plain: bool,
+    ) -> Result<()> {
+        if self.listed.len() < streams.len() {
+            self.listed.resize_with(streams.len(), Default::default);
+        }
+        for (listed, stream) in self.listed.iter_mut().zip(streams) {
+            listed.finish();
+            if !plain || !stream.main {
+                continue;
+            }
+            let Some((node, cost)) = follow_exact(&stream.fst, exact)? else {
+                continue;
+            };
+            let view = &layers.views()[stream.layer];
+            let Some(mut list) = view.top_list(NodeAt {
+                addr: node.addr(),
+                cost,
+            }) else {
+                continue;
+            };
+            while let Some(entry) = list.next_range() {
+                listed.entries.push(entry);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Checks that every list of the segment is, entry for entry, what the walk from its node
 /// returns first: the node is found by following the list's first entry from the root, at
 /// the cost the list starts with, on a prefix a query can end with.

@@ -204,6 +204,8 @@ pub(crate) struct WalkState {
     sequence: u32,
     /// Where the accepted path starts: the length of the exact part of the query.
     exact_len: u32,
+    /// Matches still to pass over unseen: the ones a top list gave already.
+    skip: usize,
     key_scratch: Vec<u8>,
     /// The query's budget, held during a call.
     budget: Budget,
@@ -299,6 +301,14 @@ impl WalkState {
         self.refused = 0;
         self.floor = u64::MAX;
         self.bound = bound;
+        self.skip = 0;
+    }
+
+    /// Makes the walk pass over its first `n` matches without offering them: a walk that
+    /// continues a top list (whose entries are the walk's first ones, in its order). Call
+    /// right after an unbounded [`WalkState::begin`].
+    pub(crate) fn skip_first(&mut self, n: usize) {
+        self.skip = n;
     }
 
     /// The walk's next match that `accept` takes (given the match and its full key), cheapest
@@ -609,6 +619,10 @@ impl WalkState {
         accept: &mut dyn FnMut(&Hit, &str) -> bool,
     ) -> Result<Option<Hit>> {
         let (rank, is_word_start) = rank_of(cost, walk.count)?;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(None);
+        }
         self.spell(path, walk.exact)?;
         let (head, suffix) = split_entry(&self.key_scratch, is_word_start)?;
         let key_start = walk.keys.len();
