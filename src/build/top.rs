@@ -15,6 +15,10 @@ use crate::search::Walker;
 /// phrase the query may put first, and one repeat (a phrase matched at two words).
 pub(crate) const LIST_LEN: usize = 12;
 
+/// Candidates in a row that may fail to fit before the selection stops: past that, the
+/// section is full for all practical purposes, and each try costs a walk.
+const MAX_MISSES: usize = 256;
+
 /// Which prefixes get a precomputed list, and how much room the lists may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopListOptions {
@@ -159,7 +163,12 @@ pub(crate) fn section(
     let mut kept: Vec<(u32, List)> = Vec::new();
     let mut used: BTreeSet<(u64, Vec<u8>)> = BTreeSet::new();
     let mut walker = Walker::default();
+    let mut misses = 0;
     for c in &candidates {
+        // Once the section is nearly full, the rest rarely fit: stop walking for them.
+        if budget.saturating_sub(size) < per_node + per_index || misses >= MAX_MISSES {
+            break;
+        }
         let (Some(addr), Ok(prefix)) = (locate(&fst, &c.prefix), std::str::from_utf8(&c.prefix))
         else {
             continue;
@@ -174,8 +183,10 @@ pub(crate) fn section(
             .sum();
         let grown = size + per_node + per_index * list.len() + new_bytes;
         if list.is_empty() || grown > budget {
+            misses += 1;
             continue;
         }
+        misses = 0;
         size = grown;
         used.extend(list.iter().cloned());
         kept.push((addr, list));
