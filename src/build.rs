@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
 use crate::format::{categories, scores, strings, SectionKind, FLAG_WORD_STARTS};
+use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
 
 /// Default limit on a phrase's normalized length, in bytes.
@@ -492,7 +493,7 @@ impl Ranked {
         word_starts: bool,
     ) -> Result<Vec<(&str, Vec<u8>)>, BuildError> {
         let entries = Entries::new(self, word_starts)?;
-        let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))?;
+        let mut fst = FstWriter::new(writer.take_buffer(SectionKind::Fst));
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
         for id in entries.in_key_order() {
             let (key, cost, row) = entries.get(id);
@@ -501,7 +502,7 @@ impl Ranked {
                 members[c as usize].push(id);
             }
         }
-        writer.return_buffer(fst.into_inner()?);
+        writer.return_buffer(fst.finish());
         writer.end_section();
         let mut category_fsts = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {
@@ -649,12 +650,12 @@ impl<'r> Entries<'r> {
 
     /// The FST of a list of entries already in key order.
     fn fst_of(&self, list: &[EntryId]) -> Result<Vec<u8>, BuildError> {
-        let mut builder = fst::MapBuilder::memory();
+        let mut builder = FstWriter::new(Vec::new());
         for &id in list {
             let (key, cost, _) = self.get(id);
             builder.insert(key, cost)?;
         }
-        Ok(builder.into_inner()?)
+        Ok(builder.finish())
     }
 }
 
