@@ -40,11 +40,29 @@ struct Trans {
 }
 
 /// A node under construction (or remembered by the registry).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Node {
     is_final: bool,
     final_output: u64,
     trans: Vec<Trans>,
+}
+
+impl Clone for Node {
+    fn clone(&self) -> Node {
+        Node {
+            is_final: self.is_final,
+            final_output: self.final_output,
+            trans: self.trans.clone(),
+        }
+    }
+
+    /// Reuses `self`'s allocation: the registry overwrites a cell per node written.
+    fn clone_from(&mut self, source: &Node) {
+        self.is_final = source.is_final;
+        self.final_output = source.final_output;
+        self.trans.clear();
+        self.trans.extend_from_slice(&source.trans);
+    }
 }
 
 impl Node {
@@ -87,49 +105,66 @@ struct Unfinished {
 
 /// The registry: remembers recently compiled nodes, by hash bucket, to share equal ones.
 struct Registry {
-    /// Per cell: the node's full hash and address ([`NONE_ADDRESS`] when empty).
-    cells: Vec<(u64, usize)>,
-    /// Per cell: the node, compared only when the full hash matches.
-    nodes: Vec<Node>,
+    buckets: Vec<Bucket>,
 }
 
-impl Registry {
-    fn new() -> Registry {
-        let count = REGISTRY_BUCKETS * REGISTRY_WAYS;
-        Registry {
-            cells: vec![(0, NONE_ADDRESS); count],
-            nodes: vec![Node::default(); count],
-        }
-    }
+/// A registry bucket: two cells, the most recently used first. A bucket's hashes, addresses
+/// and node headers share two cache lines; a cell's node is compared only when its full hash
+/// matches.
+#[derive(Clone, Default)]
+struct Bucket {
+    /// Per cell: the node's full hash and address ([`NONE_ADDRESS`] when empty).
+    cells: [(u64, usize); REGISTRY_WAYS],
+    nodes: [Node; REGISTRY_WAYS],
+}
 
-    /// The address of a node equal to `node`, or `Err(cell)`: the cell that now holds a copy
-    /// of it (the bucket's least recently used one, moved to the front), whose address the
-    /// caller sets once the node is written.
-    fn find(&mut self, node: &Node) -> Result<usize, usize> {
-        let hash = node.hash();
-        let first = (hash as usize % REGISTRY_BUCKETS) * REGISTRY_WAYS;
-        let second = first + 1;
-        if self.holds(first, hash, node) {
-            return Ok(self.cells[first].1);
-        }
-        if self.holds(second, hash, node) {
-            self.swap(first, second);
-            return Ok(self.cells[first].1);
-        }
-        self.nodes[second].clone_from(node);
-        self.cells[second].0 = hash;
-        self.swap(first, second);
-        Err(first)
-    }
-
+impl Bucket {
     fn holds(&self, cell: usize, hash: u64, node: &Node) -> bool {
         let (h, addr) = self.cells[cell];
         addr != NONE_ADDRESS && h == hash && self.nodes[cell] == *node
     }
 
-    fn swap(&mut self, a: usize, b: usize) {
-        self.cells.swap(a, b);
-        self.nodes.swap(a, b);
+    /// Makes the second cell the first (most recently used).
+    fn promote_second(&mut self) {
+        self.cells.swap(0, 1);
+        self.nodes.swap(0, 1);
+    }
+}
+
+impl Registry {
+    fn new() -> Registry {
+        let empty = Bucket {
+            cells: [(0, NONE_ADDRESS); REGISTRY_WAYS],
+            nodes: Default::default(),
+        };
+        Registry {
+            buckets: vec![empty; REGISTRY_BUCKETS],
+        }
+    }
+
+    /// The address of a node equal to `node`, or `Err(bucket)`: the bucket whose first cell
+    /// now holds a copy of it (replacing the least recently used one), whose address the
+    /// caller sets once the node is written.
+    fn find(&mut self, node: &Node) -> Result<usize, usize> {
+        let hash = node.hash();
+        let index = hash as usize % REGISTRY_BUCKETS;
+        let bucket = &mut self.buckets[index];
+        if bucket.holds(0, hash, node) {
+            return Ok(bucket.cells[0].1);
+        }
+        if bucket.holds(1, hash, node) {
+            bucket.promote_second();
+            return Ok(bucket.cells[0].1);
+        }
+        bucket.nodes[1].clone_from(node);
+        bucket.cells[1].0 = hash;
+        bucket.promote_second();
+        Err(index)
+    }
+
+    /// Sets the address of the node [`Registry::find`] just stored in `bucket`.
+    fn set_address(&mut self, bucket: usize, addr: usize) {
+        self.buckets[bucket].cells[0].1 = addr;
     }
 }
 
@@ -294,11 +329,11 @@ impl FstWriter {
         }
         match self.registry.find(node) {
             Ok(addr) => addr,
-            Err(cell) => {
+            Err(bucket) => {
                 let start = self.out.len() - self.base;
                 encode_node(&mut self.out, self.last_addr, start, node);
                 self.last_addr = self.out.len() - self.base - 1;
-                self.registry.cells[cell].1 = self.last_addr;
+                self.registry.set_address(bucket, self.last_addr);
                 self.last_addr
             }
         }
