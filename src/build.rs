@@ -11,6 +11,7 @@ pub use top::TopListOptions;
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
 use crate::format::{categories, scores, strings, SectionKind, FLAG_WORD_STARTS};
+use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
 
 /// Default limit on a phrase's normalized length, in bytes.
@@ -493,10 +494,13 @@ impl Ranked {
             category_index,
             ..
         } = builder;
-        rows.sort_unstable_by(|a, b| a.key(&keys).cmp(b.key(&keys)));
+        sort_by_key(&mut rows, &keys);
         let merged = merge_in_place(&mut rows, &keys, &texts, &mut extras, &mut category_ids);
         rows.truncate(merged);
         rows.shrink_to_fit();
+        let ordered = keys_in_order(&mut rows, &keys);
+        drop(keys); // before ranking allocates
+        let keys = ordered;
         assign_ranks(&mut rows);
         let names = renumber_categories(category_index, &mut category_ids);
         Ranked {
@@ -546,7 +550,7 @@ impl Ranked {
         top_options: TopListOptions,
     ) -> Result<(CategoryFsts<'_>, TopCandidates), BuildError> {
         let entries = Entries::new(self, word_starts)?;
-        let mut fst = fst::MapBuilder::new(writer.take_buffer(SectionKind::Fst))?;
+        let mut fst = FstWriter::new(writer.take_buffer(SectionKind::Fst));
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
         let mut top = top::Collector::new(top_options);
         for id in entries.in_key_order() {
@@ -557,7 +561,7 @@ impl Ranked {
                 members[c as usize].push(id);
             }
         }
-        writer.return_buffer(fst.into_inner()?);
+        writer.return_buffer(fst.finish());
         writer.end_section();
         let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());
@@ -706,27 +710,125 @@ impl<'r> Entries<'r> {
 
     /// The FST of a list of entries already in key order.
     fn fst_of(&self, list: &[EntryId]) -> Result<Vec<u8>, BuildError> {
-        let mut builder = fst::MapBuilder::memory();
+        let mut builder = FstWriter::new(Vec::new());
         for &id in list {
             let (key, cost, _) = self.get(id);
             builder.insert(key, cost)?;
         }
-        Ok(builder.into_inner()?)
+        Ok(builder.finish())
     }
 }
 
 /// Rank order: score descending, then key ascending (rows are in key order, so the row index
-/// breaks ties).
+/// breaks ties). Sorts (score, index) pairs: comparing them needs no look-up into `rows`.
 fn assign_ranks(rows: &mut [Row]) {
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        rows[b as usize]
-            .score
-            .cmp(&rows[a as usize].score)
-            .then(a.cmp(&b))
-    });
-    for (rank, &row) in order.iter().enumerate() {
+    let mut order: Vec<(std::cmp::Reverse<u64>, u32)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (std::cmp::Reverse(r.score), i as u32))
+        .collect();
+    order.sort_unstable();
+    for (rank, &(_, row)) in order.iter().enumerate() {
         rows[row as usize].rank = rank as u32;
+    }
+}
+
+/// Sorts rows by key, as an MSD radix sort by 8-byte chunks: [`SortKey`]s compare without
+/// reading the keys, and each run of keys agreeing on a chunk is re-keyed with the next one,
+/// so each key is read once per chunk instead of once per comparison. Then moves the rows into
+/// that order in place. Equal keys end up in any order: merging does not depend on it.
+fn sort_by_key(rows: &mut [Row], keys: &[u8]) {
+    let mut order: Vec<SortKey> = (0..rows.len() as u32)
+        .map(|row| SortKey::of(row, rows, keys, 0))
+        .collect();
+    // Ranges of `order` whose keys agree before `depth` and are not yet sorted from there.
+    let mut pending = vec![(0, order.len(), 0)];
+    while let Some((start, end, depth)) = pending.pop() {
+        let run = &mut order[start..end];
+        if depth > 0 {
+            for entry in run.iter_mut() {
+                *entry = SortKey::of(entry.row, rows, keys, depth);
+            }
+        }
+        run.sort_unstable_by_key(|e| (e.chunk, e.tail));
+        let mut at = start;
+        for group in run.chunk_by(|a, b| (a.chunk, a.tail) == (b.chunk, b.tail)) {
+            if group.len() > 1 && group[0].tail == SortKey::CONTINUES {
+                pending.push((at, at + group.len(), depth + 8));
+            }
+            at += group.len();
+        }
+    }
+    permute(rows, order.into_iter().map(|e| e.row).collect());
+}
+
+/// A row's key seen through an 8-byte window: keys that agree before the window compare as
+/// `(chunk, tail)` do, except that keys both continuing past it need the next window.
+#[derive(Debug, Clone, Copy)]
+struct SortKey {
+    /// The window's bytes, big-endian, zero-padded.
+    chunk: u64,
+    /// How many key bytes the window holds (0–8; a zero-padded shorter key sorts first), or
+    /// [`SortKey::CONTINUES`].
+    tail: u8,
+    row: u32,
+}
+
+impl SortKey {
+    const CONTINUES: u8 = 9;
+
+    fn of(row: u32, rows: &[Row], keys: &[u8], depth: usize) -> SortKey {
+        let key = rows[row as usize].key(keys);
+        let window = key.get(depth..).unwrap_or_default();
+        let n = window.len().min(8);
+        let mut bytes = [0u8; 8];
+        bytes[..n].copy_from_slice(&window[..n]);
+        SortKey {
+            chunk: u64::from_be_bytes(bytes),
+            tail: if window.len() > 8 {
+                Self::CONTINUES
+            } else {
+                n as u8
+            },
+            row,
+        }
+    }
+}
+
+/// Copies the keys of `rows` (in key order) into a new arena in that order and points the rows
+/// at it: the FST writer then reads keys sequentially instead of missing the cache on each,
+/// and the keys of merged rows are dropped.
+fn keys_in_order(rows: &mut [Row], keys: &[u8]) -> Vec<u8> {
+    let total = rows.iter().map(|r| r.key_len as usize).sum();
+    let mut ordered = Vec::with_capacity(total);
+    for row in rows {
+        // At most the old arena's length, which fits in a u32.
+        let start = ordered.len() as u32;
+        ordered.extend_from_slice(row.key(keys));
+        row.key_start = start;
+    }
+    ordered
+}
+
+/// Reorders `rows` so that `rows[i]` becomes the old `rows[from[i]]`, following cycles in place
+/// (`from` is a permutation; it is used up as the visited marks).
+fn permute(rows: &mut [Row], mut from: Vec<u32>) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..rows.len() {
+        if from[start] == DONE {
+            continue;
+        }
+        let first = rows[start];
+        let mut at = start;
+        loop {
+            let next = std::mem::replace(&mut from[at], DONE) as usize;
+            if next == start {
+                rows[at] = first;
+                break;
+            }
+            rows[at] = rows[next];
+            at = next;
+        }
     }
 }
 

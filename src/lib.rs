@@ -53,6 +53,8 @@ mod build;
 mod delta;
 mod error;
 pub mod format;
+#[cfg(feature = "build")]
+mod fst_writer;
 mod highlight;
 mod normalize;
 mod search;

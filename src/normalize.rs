@@ -75,24 +75,47 @@ pub(crate) fn normalize_bounded(
     max: usize,
 ) -> bool {
     out.clear();
-    let mut fold = Fold::default();
-    let mut emit = |c: char| out.push(c);
-    let fits = if input.is_ascii() {
-        // ASCII is its own NFKD form: skip the decomposition machinery.
-        input.chars().all(|c| fold.feed_within(c, &mut emit, max))
+    let (fits, pending_space) = if input.is_ascii() {
+        fold_ascii(input, out, max)
     } else {
-        input.nfkd().all(|c| fold.feed_within(c, &mut emit, max))
+        let mut fold = Fold::default();
+        let mut emit = |c: char| out.push(c);
+        let fits = input.nfkd().all(|c| fold.feed_within(c, &mut emit, max));
+        (fits, fold.pending_space())
     };
     if !fits {
         return false;
     }
-    if fold.pending_space() && trailing == Trailing::KeepOneSpace {
-        if fold.len() >= max {
+    if pending_space && trailing == Trailing::KeepOneSpace {
+        if out.len() >= max {
             return false;
         }
         out.push(' ');
     }
     true
+}
+
+/// [`Fold`] for ASCII input, a byte at a time, with the same output and the same stopping
+/// point: ASCII is its own NFKD form, has no marks, lowercases to one byte, and its
+/// whitespace ([`char::is_whitespace`]) is tab to carriage return and space. Returns whether
+/// the output stayed within `max` bytes, and whether a whitespace run is pending.
+fn fold_ascii(input: &str, out: &mut String, max: usize) -> (bool, bool) {
+    let mut pending_space = false;
+    for b in input.bytes() {
+        if matches!(b, b'\t'..=b'\r' | b' ') {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(char::from(b.to_ascii_lowercase()));
+            if out.len() > max {
+                return (false, pending_space);
+            }
+        }
+    }
+    (true, pending_space)
 }
 
 /// Steps 2–5 of the normalizer, applied to the NFKD form one character at a time: drop `Mn`,
@@ -187,6 +210,42 @@ mod tests {
         query_only_space: normalize_query("   ") => "";
         query_nonascii_trailing: normalize_query("Zürich\u{3000}") => "zurich ";
         query_vertical_tab: normalize_query("a\u{b}") => "a ";
+    }
+
+    /// The general path (NFKD and [`Fold`] a character at a time) that the ASCII fast path
+    /// must equal, output and stopping point included.
+    fn general_bounded(input: &str, out: &mut String, trailing: Trailing, max: usize) -> bool {
+        out.clear();
+        let mut fold = Fold::default();
+        let mut emit = |c: char| out.push(c);
+        if !input.nfkd().all(|c| fold.feed_within(c, &mut emit, max)) {
+            return false;
+        }
+        if fold.pending_space() && trailing == Trailing::KeepOneSpace {
+            if fold.len() >= max {
+                return false;
+            }
+            out.push(' ');
+        }
+        true
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn ascii_fast_path_is_byte_identical(
+            input in "[\\x00-\\x7f]{0,40}",
+            keep in proptest::bool::ANY,
+            max in proptest::prop_oneof![0usize..45, proptest::strategy::Just(usize::MAX)],
+        ) {
+            let trailing = if keep { Trailing::KeepOneSpace } else { Trailing::Trim };
+            let (mut fast, mut general) = (String::new(), String::new());
+            let fast_fits = normalize_bounded(&input, &mut fast, trailing, max);
+            let general_fits = general_bounded(&input, &mut general, trailing, max);
+            proptest::prop_assert_eq!(fast_fits, general_fits);
+            proptest::prop_assert_eq!(fast, general);
+        }
     }
 
     #[test]

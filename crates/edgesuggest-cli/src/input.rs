@@ -362,7 +362,7 @@ fn check_phrase(
 const TSV_MAX_COLUMNS: usize = 4;
 
 fn parse_tsv(text: &str) -> Parsed {
-    let columns = text.split('\t').count();
+    let columns = text.bytes().filter(|&b| b == b'\t').count() + 1;
     if columns > TSV_MAX_COLUMNS {
         return Err(format!(
             "{columns} tab-separated columns, at most {TSV_MAX_COLUMNS} (phrase, score, payload, \
