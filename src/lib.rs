@@ -54,6 +54,7 @@ mod delta;
 mod error;
 pub mod format;
 mod highlight;
+mod marks;
 mod normalize;
 mod search;
 mod segment;
