@@ -56,6 +56,7 @@ pub mod format;
 #[cfg(feature = "build")]
 mod fst_writer;
 mod highlight;
+mod marks;
 mod normalize;
 mod search;
 mod segment;

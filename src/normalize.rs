@@ -16,7 +16,8 @@
 //! answering queries normalized differently.
 
 use unicode_normalization::UnicodeNormalization;
-use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+use crate::marks::is_nonspacing_mark;
 
 /// Identifies the normalization algorithm family recorded in segment headers (1 = NFKD, drop
 /// `Mn`, lowercase, collapse whitespace).
@@ -137,7 +138,7 @@ impl Fold {
     pub(crate) fn feed(&mut self, decomposed: char, emit: &mut impl FnMut(char)) {
         if decomposed.is_ascii() {
             self.keep(decomposed.to_ascii_lowercase(), emit);
-        } else if decomposed.general_category() != GeneralCategory::NonspacingMark {
+        } else if !is_nonspacing_mark(decomposed) {
             for lower in decomposed.to_lowercase() {
                 self.keep(lower, emit);
             }
@@ -258,7 +259,7 @@ mod tests {
             let mut general = String::new();
             let mut pending = false;
             for c in s.nfkd() {
-                if c.general_category() == GeneralCategory::NonspacingMark {
+                if is_nonspacing_mark(c) {
                     continue;
                 }
                 for l in c.to_lowercase() {
