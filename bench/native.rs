@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use edgesuggest::{
     normalize_phrase, BuildOptions, Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions,
+    TopListOptions,
 };
 
 #[path = "common.rs"]
@@ -196,9 +197,19 @@ fn json_latency(m: &BTreeMap<usize, (f64, f64)>) -> String {
 }
 
 fn build(rows: &[(String, u64)], word_starts: bool, categories: bool) -> (Vec<u8>, Duration) {
+    build_with(rows, word_starts, categories, TopListOptions::default())
+}
+
+fn build_with(
+    rows: &[(String, u64)],
+    word_starts: bool,
+    categories: bool,
+    top_lists: TopListOptions,
+) -> (Vec<u8>, Duration) {
     let t = Instant::now();
     let mut b = SegmentBuilder::with_options(BuildOptions {
         word_starts,
+        top_lists,
         ..BuildOptions::default()
     });
     for (p, s) in rows {
@@ -230,6 +241,8 @@ struct Report {
     ours: BTreeMap<usize, (f64, f64)>,
     ours_fuzzy: BTreeMap<usize, (f64, f64)>,
     ours_auto: BTreeMap<usize, (f64, f64)>,
+    /// The plain segment built without top lists: its build time, size and latency.
+    no_top: (Duration, usize, BTreeMap<usize, (f64, f64)>),
     naive_build: Duration,
     naive_bytes: usize,
     naive: BTreeMap<usize, (f64, f64)>,
@@ -259,6 +272,12 @@ fn main() {
     eprintln!("native: {} ({} rows)", data.display(), rows.len());
 
     let (plain, build_time) = build(&rows, false, false);
+    let no_lists = TopListOptions {
+        budget_percent: 0,
+        ..TopListOptions::default()
+    };
+    let (plain_no_top, no_top_build) = build_with(&rows, false, false, no_lists);
+    let segment_no_top = Segment::load(&plain_no_top[..]).expect("load");
     let (word_starts, _) = build(&rows, true, false);
     let (with_categories, _) = build(&rows, false, true);
     std::fs::write(out_dir.join("plain.seg"), &plain).expect("write segment");
@@ -283,6 +302,7 @@ fn main() {
     }
     write_queries(&out_dir, &queries);
 
+    let mut searcher2 = Searcher::new();
     let t = Instant::now();
     let naive = Naive::new(&rows);
     let naive_build = t.elapsed();
@@ -307,6 +327,15 @@ fn main() {
         ours: time_ours("prefix", &plain_options),
         ours_fuzzy: time_ours("fuzzy", &fuzzy1),
         ours_auto: time_ours("fuzzy", &fuzzy_auto),
+        no_top: (
+            no_top_build,
+            plain_no_top.len(),
+            time_kind(&queries, "prefix", rounds, |q| {
+                searcher2
+                    .search(&segment_no_top, q, &plain_options)
+                    .map_or(0, |r| r.items.len())
+            }),
+        ),
         naive_build,
         naive_bytes: naive.heap_bytes(),
         naive: time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len()),
@@ -456,7 +485,8 @@ fn median_load_ms(bytes: &[u8], runs: usize) -> f64 {
 }
 
 impl Report {
-    /// The `native.json` the report reads: edgesuggest native and the naive baseline.
+    /// The `native.json` the report reads: edgesuggest native, the same without top lists, and
+    /// the naive baseline.
     fn json(&self) -> String {
         let per = |bytes: usize| bytes as f64 / self.count as f64;
         let (keys_only, count, naive_overlap) = (self.keys_only, self.count, self.naive_overlap);
@@ -468,6 +498,9 @@ impl Report {
              \"fuzzy_overlap\":1.0,\"notes\":\"exact by construction (tests check it against a \
              brute-force oracle); bytes/suggestion plain {:.2}, --word-starts {:.2}, with 2 \
              categories per row {:.2}\"}},\
+             {{\"engine\":\"edgesuggest native, no top lists\",\"build_s\":{:.3},\
+             \"index_bytes\":{},\"latency\":{},\"overlap\":1.0,\"notes\":\"the same segment \
+             built with --top-lists 0: every query walks\"}},\
              {{\"engine\":\"naive sorted array\",\"build_s\":{:.3},\"index_bytes\":{},\
              \"latency\":{},\"overlap\":{naive_overlap:.4},\"notes\":\"binary search + scan of \
              every match; index bytes = key bytes + 32 per entry (String + score)\"}}]",
@@ -485,6 +518,9 @@ impl Report {
             per(self.plain),
             per(self.word_starts),
             per(self.with_categories),
+            self.no_top.0.as_secs_f64(),
+            self.no_top.1,
+            json_latency(&self.no_top.2),
             self.naive_build.as_secs_f64(),
             self.naive_bytes,
             json_latency(&self.naive),

@@ -471,17 +471,10 @@ impl Searcher {
             None => (query, None),
             Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
         };
+        self.begin_streams(layers, streams, exact, automaton, k)?;
         if let [stream] = streams {
-            let listed = automaton.is_none()
-                && stream.main
-                && self.answer_from_list(layers, stream, exact, k)?;
-            if listed {
-                return Ok(());
-            }
-            self.begin_streams(layers, streams, exact, automaton, k)?;
             return self.drain_one(layers, stream, (exact, automaton), edits, k);
         }
-        self.begin_streams(layers, streams, exact, automaton, k)?;
         while self.hits.len() < k {
             let Some(i) = self.fill_heads(layers, streams, (exact, automaton), k)? else {
                 break;
@@ -613,6 +606,7 @@ impl Searcher {
             if listed.active() {
                 continue;
             }
+            let start = listed.start();
             let view = &views[stream.layer];
             // Every candidate of a walk without typos holds a match, so its list can be
             // bounded; when hidden keys, repeats (word starts, several category FSTs of one
@@ -637,6 +631,7 @@ impl Searcher {
                 automaton,
                 count: view.count(),
                 keys: &mut self.keys,
+                start,
             };
             state.begin(&walk, &mut self.budget, bound)?;
         }
@@ -672,15 +667,15 @@ impl Searcher {
                 return Ok(Head::Ready(hit));
             }
             // The list ran out: the walk goes on from after it.
+            let start = self.listed[i].start();
             let taken = self.listed[i].finish();
-            self.streams[i].begin(
-                &walk_of(stream, exact, automaton, view, &mut self.keys),
-                &mut self.budget,
-                None,
-            )?;
+            let mut walk = walk_of(stream, exact, automaton, view, &mut self.keys);
+            walk.start = start;
+            self.streams[i].begin(&walk, &mut self.budget, None)?;
             self.streams[i].skip_first(taken);
         }
         let mut walk = walk_of(stream, exact, automaton, view, &mut self.keys);
+        walk.start = self.listed[i].start();
         let state = &mut self.streams[i];
         let next = loop {
             let next = state.next(&mut walk, &mut self.budget, &mut accept)?;
@@ -814,6 +809,7 @@ fn walk_of<'w, 'f>(
         automaton,
         count: view.count(),
         keys,
+        start: None,
     }
 }
 

@@ -8,81 +8,6 @@ use crate::format::top::NodeAt;
 use crate::segment::View;
 use crate::stack::Layers;
 
-impl Searcher {
-    /// Takes a plain pass's matches from the precomputed list of the node the query leads to,
-    /// when the stream is a lone segment's main FST, the node has a list and the list holds
-    /// `k` matches; true when it did. Otherwise nothing is kept and the caller walks: a list
-    /// is the walk's first matches in order, so both give the same answer.
-    pub(super) fn answer_from_list(
-        &mut self,
-        layers: &Layers<'_>,
-        stream: &Stream<'_>,
-        exact: &str,
-        k: usize,
-    ) -> Result<bool> {
-        let view = &layers.views()[stream.layer];
-        let Some((node, cost)) = follow_exact(&stream.fst, exact)? else {
-            return Ok(false);
-        };
-        let Some(list) = view.top_list(NodeAt {
-            addr: node.addr(),
-            cost,
-        }) else {
-            return Ok(false);
-        };
-        let (hits, keys) = (self.hits.len(), self.keys.len());
-        for (cost, entry) in list {
-            if self.hits.len() >= k {
-                break;
-            }
-            self.take_listed(layers, stream.layer, exact, cost, entry)?;
-        }
-        if self.hits.len() >= k {
-            return Ok(true);
-        }
-        self.hits.truncate(hits);
-        self.keys.truncate(keys);
-        Ok(false)
-    }
-
-    /// Adds one listed entry as a match unless it is found already or hidden, as the walk's
-    /// merge would.
-    fn take_listed(
-        &mut self,
-        layers: &Layers<'_>,
-        layer: usize,
-        exact: &str,
-        cost: u64,
-        entry: &[u8],
-    ) -> Result<()> {
-        let view = &layers.views()[layer];
-        let (rank, is_word_start) = rank_of(cost, view.count())?;
-        if self.is_found(layer as u32, rank) {
-            return Ok(());
-        }
-        let (head, suffix) = split_entry(entry, is_word_start)?;
-        let key_start = self.keys.len();
-        self.keys.push_str(head);
-        self.keys.push_str(suffix);
-        if layers.can_hide(layer) && layers.hides(layer, &self.keys.as_bytes()[key_start..]) {
-            self.keys.truncate(key_start);
-            return Ok(());
-        }
-        let word_start = head.len() as u32;
-        self.hits.push(Hit {
-            rank,
-            layer: layer as u32,
-            score: view.score(rank)?,
-            key_start: key_start as u32,
-            key_end: self.keys.len() as u32,
-            edits: 0,
-            word_start,
-            match_end: word_start + (exact.len() as u32).min(suffix.len() as u32),
-        });
-        Ok(())
-    }
-}
-
 /// A stream of a merge that takes its first matches from its segment's top list: the entries
 /// (cost and byte range in the segment) and the next one to take. Inactive (empty) when the
 /// stream walks.
@@ -90,6 +15,9 @@ impl Searcher {
 pub(super) struct Listed {
     entries: Vec<(u64, std::ops::Range<usize>)>,
     next: usize,
+    /// Where the exact part of the query leads in the stream's FST, once followed this pass
+    /// (the walk starts there instead of following it again).
+    start: Option<Option<(usize, u64)>>,
 }
 
 impl Listed {
@@ -152,11 +80,17 @@ impl Listed {
         self.next = 0;
         taken
     }
+
+    /// Where the exact part of the query leads, if followed this pass.
+    pub(super) fn start(&self) -> Option<Option<(usize, u64)>> {
+        self.start
+    }
 }
 
 impl Searcher {
     /// Gives each stream of a merge that can use one its top list: a plain pass over a
-    /// segment's main FST whose node has a list. Clears the others.
+    /// segment's main FST whose node has a list; clears the others. In a plain pass, also
+    /// notes where each stream's exact part leads, for its walk.
     pub(super) fn list_streams(
         &mut self,
         layers: &Layers<'_>,
@@ -169,12 +103,18 @@ impl Searcher {
         }
         for (listed, stream) in self.listed.iter_mut().zip(streams) {
             listed.finish();
-            if !plain || !stream.main {
+            listed.start = None;
+            if !plain {
                 continue;
             }
-            let Some((node, cost)) = follow_exact(&stream.fst, exact)? else {
+            let followed = follow_exact(&stream.fst, exact)?;
+            listed.start = Some(followed.as_ref().map(|(node, cost)| (node.addr(), *cost)));
+            let Some((node, cost)) = followed else {
                 continue;
             };
+            if !stream.main {
+                continue;
+            }
             let view = &layers.views()[stream.layer];
             let Some(mut list) = view.top_list(NodeAt {
                 addr: node.addr(),
@@ -272,6 +212,7 @@ impl Walker {
             automaton: None,
             count,
             keys: &mut self.keys,
+            start: None,
         };
         // A fresh budget: forget the previous walk's candidates without returning them to it.
         self.state.start_query(usize::MAX);

@@ -138,6 +138,9 @@ pub(crate) struct Walk<'w, 'f> {
     pub(crate) count: u64,
     /// Keys of matches, concatenated; a match's key is appended before it is offered.
     pub(crate) keys: &'w mut String,
+    /// Where `exact` leads, when the caller followed it already: the node's address and the
+    /// cost on the way, or `None` when no key starts with it.
+    pub(crate) start: Option<Option<(usize, u64)>>,
 }
 
 /// The work of one query, shared by all its walks (one per segment and searched FST): visits
@@ -274,7 +277,11 @@ impl WalkState {
 
     fn seed(&mut self, walk: &Walk<'_, '_>, bound: Option<Bound>) -> Result<()> {
         self.reset(bound);
-        let Some((node, cost)) = follow_exact(walk.fst, walk.exact)? else {
+        let start = match walk.start {
+            Some(start) => start.map(|(addr, cost)| (walk.fst.node(addr), cost)),
+            None => follow_exact(walk.fst, walk.exact)?,
+        };
+        let Some((node, cost)) = start else {
             return Ok(());
         };
         self.exact_len = walk.exact.len() as u32;
