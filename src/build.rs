@@ -382,7 +382,8 @@ impl SegmentBuilder {
         let source_rows = self.rows.len() as u64;
         let ranked = Ranked::from_builder(self);
         let layout = Layout::of(&ranked);
-        // Top lists pay off only where a lone segment answers: not in deltas and blocklists.
+        // Only bases: over a stack the deltas' walks are not what costs (measured: lists in
+        // deltas left a 4-delta stack as slow), and a blocklist has no suggestions.
         let top_options = match (more_flags, &more) {
             (0, None) => options.top_lists,
             _ => TopListOptions {
@@ -391,7 +392,8 @@ impl SegmentBuilder {
             },
         };
         // One table entry more than needed, for the top lists: the writer drops it if unused.
-        let mut writer = SegmentWriter::new(layout.section_count() + 1);
+        let mut writer =
+            SegmentWriter::new(layout.section_count() + 1 + usize::from(more.is_some()));
         let (category_fsts, top_candidates) =
             ranked.write_fsts(&mut writer, options.word_starts, top_options)?;
         let order = ranked.rows_by_rank();
