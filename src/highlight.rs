@@ -5,8 +5,7 @@
 //! text whose normalization covers the normalized query (starting after leading whitespace):
 //! query "sao" on "São Paulo" spans "São", 3 characters.
 
-use unicode_normalization::char::decompose_compatible;
-
+use crate::nfkd::decompose;
 use crate::normalize::Fold;
 
 /// The byte range of `text` matched by `normalized_query` (the output of
@@ -37,7 +36,10 @@ pub(crate) fn key_range_span(
         if c.is_ascii() {
             fold.feed(c, &mut count_only);
         } else {
-            decompose_compatible(c, |d| fold.feed(d, &mut count_only));
+            decompose(c, &mut |d| {
+                fold.feed(d, &mut count_only);
+                true
+            });
         }
         if start.is_none() && fold.len() > before && fold.len() > key_range.start {
             start = Some(i);

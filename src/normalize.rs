@@ -15,9 +15,8 @@
 //! the steps above must bump the version, so old segments are refused instead of silently
 //! answering queries normalized differently.
 
-use unicode_normalization::UnicodeNormalization;
-
 use crate::marks::is_nonspacing_mark;
+use crate::nfkd::nfkd;
 
 /// Identifies the normalization algorithm family recorded in segment headers (1 = NFKD, drop
 /// `Mn`, lowercase, collapse whitespace).
@@ -81,7 +80,7 @@ pub(crate) fn normalize_bounded(
     } else {
         let mut fold = Fold::default();
         let mut emit = |c: char| out.push(c);
-        let fits = input.nfkd().all(|c| fold.feed_within(c, &mut emit, max));
+        let fits = nfkd(input, |c| fold.feed_within(c, &mut emit, max));
         (fits, fold.pending_space())
     };
     if !fits {
@@ -181,6 +180,7 @@ impl Fold {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_normalization::UnicodeNormalization;
 
     macro_rules! cases {
         ($($name:ident: $f:ident($input:expr) => $want:expr;)*) => {
@@ -219,7 +219,7 @@ mod tests {
         out.clear();
         let mut fold = Fold::default();
         let mut emit = |c: char| out.push(c);
-        if !input.nfkd().all(|c| fold.feed_within(c, &mut emit, max)) {
+        if !nfkd(input, |c| fold.feed_within(c, &mut emit, max)) {
             return false;
         }
         if fold.pending_space() && trailing == Trailing::KeepOneSpace {
