@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::format::top::{costs, encode};
 use crate::format::WORD_START_SEPARATOR;
-use crate::search::Walker;
+use crate::search::{follow_exact, Walker};
 
 /// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
 /// phrase the query may put first, and one repeat (a phrase matched at two words).
@@ -169,7 +169,13 @@ pub(crate) fn section(
         if budget.saturating_sub(size) < per_node + per_index || misses >= MAX_MISSES {
             break;
         }
-        let (Some(addr), Ok(prefix)) = (locate(&fst, &c.prefix), std::str::from_utf8(&c.prefix))
+        let Ok(prefix) = std::str::from_utf8(&c.prefix) else {
+            continue;
+        };
+        let Some(addr) = follow_exact(&fst, prefix)
+            .ok()
+            .flatten()
+            .and_then(|(node, _)| u32::try_from(node.addr()).ok())
         else {
             continue;
         };
@@ -208,13 +214,4 @@ fn write(mut kept: Vec<(u32, List)>, used: BTreeSet<(u64, Vec<u8>)>) -> Vec<u8> 
     let mut out = Vec::new();
     encode(&mut out, &nodes, &pool);
     out
-}
-
-/// The address of the node `prefix` leads to.
-fn locate(fst: &fst::raw::Fst<&[u8]>, prefix: &[u8]) -> Option<u32> {
-    let mut node = fst.root();
-    for &b in prefix {
-        node = fst.node(node.transition(node.find_input(b)?).addr);
-    }
-    u32::try_from(node.addr()).ok()
 }

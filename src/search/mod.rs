@@ -27,7 +27,7 @@ mod walk;
 
 pub(crate) use top::check_top_lists;
 #[cfg(feature = "build")]
-pub(crate) use top::Walker;
+pub(crate) use {top::Walker, walk::follow_exact};
 
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 

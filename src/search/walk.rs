@@ -709,7 +709,7 @@ pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &s
 
 /// The node the exact part of the query leads to and the cost accumulated on the way, or
 /// `None` when no key starts with it.
-pub(super) fn follow_exact<'f>(
+pub(crate) fn follow_exact<'f>(
     fst: &'f fst::raw::Fst<&[u8]>,
     exact: &str,
 ) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
