@@ -1,0 +1,153 @@
+//! The one event schema (`docs/EVENTS.md`): what every reader (NDJSON, Parquet) produces and
+//! every writer (the log generator, the worker's endpoint) emits.
+
+use serde::Serialize;
+
+/// Longest `user`, in bytes.
+pub const MAX_USER_BYTES: usize = 256;
+/// Longest `q`, `text` or suggestion, in bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// Most `suggestions` in one impression.
+pub const MAX_SUGGESTIONS: usize = 100;
+/// Longest NDJSON line, in bytes.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// `ts` must be below this (2^53: exact in a JavaScript number and a JSON double).
+pub const MAX_TS: u64 = 1 << 53;
+
+/// What an event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    /// A committed query: Enter, a submit, or a picked suggestion.
+    Search,
+    /// The list of suggestions a user was shown.
+    Impression,
+    /// A picked suggestion.
+    Click,
+}
+
+impl EventType {
+    /// Parses the `type` field.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "search" => Ok(Self::Search),
+            "impression" => Ok(Self::Impression),
+            "click" => Ok(Self::Click),
+            other => Err(format!(
+                "unknown \"type\" {other:?}: expected \"search\", \"impression\" or \"click\""
+            )),
+        }
+    }
+
+    /// The name written in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Search => "search",
+            Self::Impression => "impression",
+            Self::Click => "click",
+        }
+    }
+}
+
+/// One event, as read from any log format. Optional fields absent in the log are `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub ts: u64,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// Opaque user id.
+    pub user: String,
+    /// Text typed (required for searches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Hits of a search; `Some(0)` marks a zero-result search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<u64>,
+    /// Suggestions shown, in order (required for impressions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suggestions: Option<Vec<String>>,
+    /// The picked suggestion (required for clicks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Index of the picked suggestion in the list shown, 0 = first (required for clicks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    /// The suggest answer this event refers to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<String>,
+    /// The experiment arm that served the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The index name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// The index version that answered, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Opaque session id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
+
+impl Event {
+    /// Checks the rules of `docs/EVENTS.md` that every reader applies after decoding: limits,
+    /// and the fields each type requires. The error says what is wrong and how to fix it.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.ts >= MAX_TS {
+            return Err(format!(
+                "\"ts\" {} is out of range: milliseconds since the epoch, below 2^53",
+                self.ts
+            ));
+        }
+        check_len("user", &self.user, 1, MAX_USER_BYTES)?;
+        for (name, value) in [("q", &self.q), ("text", &self.text)] {
+            if let Some(value) = value {
+                check_len(name, value, 0, MAX_TEXT_BYTES)?;
+            }
+        }
+        if let Some(list) = &self.suggestions {
+            if list.len() > MAX_SUGGESTIONS {
+                return Err(format!(
+                    "{} \"suggestions\", at most {MAX_SUGGESTIONS}",
+                    list.len()
+                ));
+            }
+            for s in list {
+                check_len("a suggestion", s, 0, MAX_TEXT_BYTES)?;
+            }
+        }
+        self.check_required()
+    }
+
+    /// The fields each type cannot do without.
+    fn check_required(&self) -> Result<(), String> {
+        let missing = match self.kind {
+            EventType::Search if self.q.is_none() => Some("\"q\" (the committed query)"),
+            EventType::Impression if self.suggestions.is_none() => {
+                Some("\"suggestions\" (the list shown; [] when none was)")
+            }
+            EventType::Click if self.text.is_none() => Some("\"text\" (the picked suggestion)"),
+            EventType::Click if self.position.is_none() => {
+                Some("\"position\" (index of the pick in the list shown, 0 = first)")
+            }
+            _ => None,
+        };
+        match missing {
+            Some(field) => Err(format!("a {} event needs {field}", self.kind.as_str())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A string field's length in bytes must be within `min..=max`.
+fn check_len(name: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
+    if value.len() < min {
+        return Err(format!("{name} is empty"));
+    }
+    if value.len() > max {
+        return Err(format!("{name} is {} bytes, at most {max}", value.len()));
+    }
+    Ok(())
+}
