@@ -27,15 +27,19 @@ const MAX_FAULTS_SHOWN: usize = 20;
 /// Formats: TSV `phrase<TAB>score[<TAB>payload-json][<TAB>cat1,cat2]` (a third column that
 /// is not a JSON object is the categories); CSV with a header naming `phrase,score` (and
 /// optionally `payload`, `categories`); NDJSON `{"phrase": "...", "score": N, "payload":
-/// {...}, "categories": ["a", "b"]}`. The format comes from the extension (.tsv/.txt, .csv,
-/// .ndjson/.jsonl), or --format. Gzip input (.gz) is read directly.
+/// {...}, "categories": ["a", "b"]}`; Parquet files with columns `phrase` (UTF8), `score`
+/// (an integer type, or a float holding a whole number), optionally `payload` (UTF8, a JSON
+/// object) and `categories` (LIST of UTF8, or comma-separated UTF8), other columns ignored (the
+/// rows `edgesuggest aggregate -o rows.parquet` writes). The format comes from the extension
+/// (.tsv/.txt, .csv, .ndjson/.jsonl, .parquet), or --format. Gzip input (.gz) is read directly.
 ///
 /// --word-starts also matches queries at the start of every later word ('york' finds 'New
 /// York'), after full-phrase matches; it adds one index entry per later word.
 ///
 /// Bad rows (invalid UTF-8, NUL bytes, missing, negative, non-integer or over-u64
 /// score, more than 4 TSV columns, a repeated NDJSON key, a line over --max-line-bytes, phrase
-/// empty or too long after normalization) are reported as `file:line: reason`. By default any
+/// empty or too long after normalization) are reported as `file:line: reason` (Parquet:
+/// `file:row N: reason`). By default any
 /// bad row fails the build and nothing is written; --max-errors N skips up to N of them. An
 /// input that cannot be read to its end (truncated gzip, a CSV record over --max-line-bytes)
 /// fails the build whatever --max-errors says. A UTF-8 byte-order mark at the start of a file
@@ -61,6 +65,7 @@ const MAX_FAULTS_SHOWN: usize = 20;
   edgesuggest build queries.tsv -o queries.seg
   edgesuggest build titles.csv.gz more.ndjson -o all.seg --max-errors 100
   edgesuggest build cities.tsv -o cities.seg --word-starts
+  edgesuggest build rows.parquet -o rows.seg
   zcat log.tsv.gz | edgesuggest build - --format tsv -o log.seg
   edgesuggest build --delta changes.ndjson -o delta-0001.seg
   edgesuggest build --blocklist blocked.txt -o blocklist.seg")]
@@ -235,11 +240,17 @@ fn resolve_sources(inputs: &[PathBuf], format: Option<Format>) -> Result<Vec<(So
                 (Source::Stdin, None) => Format::Tsv,
                 (Source::File(p), None) => Format::from_path(p).with_context(|| {
                     format!(
-                        "cannot tell the format of {} from its name; pass --format tsv|csv|ndjson",
+                        "cannot tell the format of {} from its name; pass --format tsv|csv|ndjson|parquet",
                         p.display()
                     )
                 })?,
             };
+            if matches!((&source, format), (Source::Stdin, Format::Parquet)) {
+                bail!(
+                    "Parquet cannot be read from stdin (its index is at the end of the file): \
+                     save it to a file and pass the file's path"
+                );
+            }
             Ok((source, format))
         })
         .collect::<Result<_>>()?;
@@ -283,10 +294,16 @@ fn read_all(
     let read = std::cell::Cell::new(0u64);
     for (source, format) in sources {
         let name = source.name();
+        // Parquet has rows, not lines: `file:row N`, as docs/EVENTS.md writes it.
+        let unit = if *format == Format::Parquet {
+            "row "
+        } else {
+            ""
+        };
         let report = |line: u64, message: &str| {
             rejected.set(rejected.get() + 1);
             if rejected.get() as usize <= MAX_FAULTS_SHOWN {
-                progress.suspend(|| eprintln!("bad row: {name}:{line}: {message}"));
+                progress.suspend(|| eprintln!("bad row: {name}:{unit}{line}: {message}"));
             }
         };
         let added = |line: u64, result: Result<(), BuildError>| -> Result<()> {
@@ -302,21 +319,21 @@ fn read_all(
             report(f.line, &f.message);
             Ok(())
         };
-        let reader = input::open(source, progress)?;
         let how = Reading {
             name: &name,
             format: *format,
             max_line_bytes,
         };
         match builder {
-            Builder::Rows(b) => input::read_rows(
-                reader,
+            Builder::Rows(b) => input::read_source_rows(
+                source,
                 how,
+                progress,
                 &mut |row| added(row.line, add_row(b, &row)),
                 &mut on_fault,
             )?,
             Builder::Changes(b) => input::read_changes(
-                reader,
+                input::open(source, progress)?,
                 how,
                 &mut |change| match change {
                     Change::Upsert(row) => {
@@ -329,9 +346,11 @@ fn read_all(
                 &mut on_fault,
             )?,
             Builder::Blocklist(b) => {
-                input::read_text_lines(reader, how, &mut |line, text| match text {
-                    Ok(text) => added(line, b.add_line(text)),
-                    Err(message) => on_fault(Fault { line, message }),
+                input::read_text_lines(input::open(source, progress)?, how, &mut |line, text| {
+                    match text {
+                        Ok(text) => added(line, b.add_line(text)),
+                        Err(message) => on_fault(Fault { line, message }),
+                    }
                 })?
             }
         }

@@ -1,15 +1,16 @@
 //! Reading scored rows from TSV, CSV and NDJSON inputs, plain or gzip-compressed, from files or
-//! stdin, with a line number on every fault.
+//! stdin, and from Parquet files, with a line (Parquet: row) number on every fault.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 mod changes;
 mod csv_rows;
 mod ndjson;
+mod parquet_rows;
 
 pub use changes::{read_changes, Change};
 
@@ -28,6 +29,11 @@ pub enum Format {
     /// One JSON object a line:
     /// `{"phrase": "...", "score": 123, "payload": {...}, "categories": ["a", "b"]}`.
     Ndjson,
+    /// A Parquet file (not stdin) with columns `phrase` (UTF8) and `score` (an integer type,
+    /// or a float holding a whole number), optionally `payload` (UTF8 holding a JSON object)
+    /// and `categories` (LIST of UTF8, or comma-separated UTF8); other columns are ignored.
+    /// Bad rows are reported as `file:row N`.
+    Parquet,
 }
 
 impl Format {
@@ -40,6 +46,7 @@ impl Format {
             "tsv" | "tab" | "txt" => Some(Format::Tsv),
             "csv" => Some(Format::Csv),
             "ndjson" | "jsonl" | "json" => Some(Format::Ndjson),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -183,6 +190,31 @@ pub fn read_rows(
     match how.format {
         Format::Tsv | Format::Ndjson => read_lines(reader, how, on_row, on_fault),
         Format::Csv => csv_rows::read_csv(reader, how, on_row, on_fault),
+        Format::Parquet => bail!(
+            "{}: Parquet is read from a file, not a stream; pass the file's path",
+            how.name
+        ),
+    }
+}
+
+/// Reads every row of a source in any format, as [`read_rows`] does; Parquet needs a file
+/// (its index is at the end), so Parquet on stdin is an error.
+pub fn read_source_rows(
+    source: &Source,
+    how: Reading,
+    progress: &indicatif::ProgressBar,
+    on_row: &mut dyn FnMut(Row) -> Result<()>,
+    on_fault: &mut dyn FnMut(Fault) -> Result<()>,
+) -> Result<()> {
+    match (how.format, source) {
+        (Format::Parquet, Source::File(path)) => {
+            parquet_rows::read_parquet(path, progress, on_row, on_fault)
+        }
+        (Format::Parquet, Source::Stdin) => bail!(
+            "Parquet cannot be read from stdin (its index is at the end of the file): save it \
+             to a file and pass the file's path"
+        ),
+        _ => read_rows(open(source, progress)?, how, on_row, on_fault),
     }
 }
 
@@ -576,6 +608,10 @@ mod tests {
         assert_eq!(
             Format::from_path(Path::new("a.jsonl")),
             Some(Format::Ndjson)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("rows.Parquet")),
+            Some(Format::Parquet)
         );
         assert_eq!(Format::from_path(Path::new("a.bin")), None);
     }
