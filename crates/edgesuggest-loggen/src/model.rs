@@ -78,7 +78,7 @@ impl Zipf {
 pub fn generate(phrases: &Phrases, config: &Config, progress: &dyn Fn(u64)) -> Vec<Event> {
     let mut gen = Generator {
         rng: ChaCha8Rng::seed_from_u64(config.seed),
-        zipf: Zipf::new(phrases.len(), config.zipf),
+        zipf: Zipf::new(phrases.count(), config.zipf),
         phrases,
         config,
         events: Vec::with_capacity(config.events as usize),
@@ -88,7 +88,7 @@ pub fn generate(phrases: &Phrases, config: &Config, progress: &dyn Fn(u64)) -> V
     gen.spam();
     while (gen.events.len() as u64) < config.events {
         gen.session();
-        if gen.sessions % 4096 == 0 {
+        if gen.sessions.is_multiple_of(4096) {
             progress(gen.events.len() as u64);
         }
     }
@@ -149,7 +149,7 @@ impl Generator<'_> {
         let users = u64::from(self.config.spam_users);
         let per_user = (SPAM_REPEATS).min(self.config.events / 10 / users.max(1));
         for n in 0..users {
-            let target = self.rng.random_range(0..self.phrases.len());
+            let target = self.rng.random_range(0..self.phrases.count());
             let q = self.phrases.get(target).to_string();
             let user = format!("spam-{n}");
             for _ in 0..per_user {
@@ -169,7 +169,7 @@ impl Generator<'_> {
         let visit = Visit {
             user: format!("u{u:05}"),
             session: format!("s{}", self.sessions),
-            variant: if u % 2 == 0 { "A" } else { "B" },
+            variant: if u.is_multiple_of(2) { "A" } else { "B" },
         };
         let mut t = self.random_ts();
         if self.rng.random_bool(EXCLUDED_SHARE) {

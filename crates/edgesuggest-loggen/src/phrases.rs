@@ -58,7 +58,7 @@ impl Phrases {
     }
 
     /// How many phrases there are.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.ranked.len()
     }
 

@@ -54,7 +54,10 @@ fn sample_events() -> Vec<Event> {
 }
 
 /// Every row of an event file: (row, event or reason).
-fn read_all_events(path: &Path) -> Result<Vec<(u64, Result<Event, String>)>, SignalsError> {
+/// Each row's number and what was read from it.
+type Rows<T> = Vec<(u64, Result<T, String>)>;
+
+fn read_all_events(path: &Path) -> Result<Rows<Event>, SignalsError> {
     let mut out = Vec::new();
     read_events(path, &mut |row, event| {
         out.push((row, event));
@@ -63,7 +66,7 @@ fn read_all_events(path: &Path) -> Result<Vec<(u64, Result<Event, String>)>, Sig
     Ok(out)
 }
 
-fn read_all_rows(path: &Path) -> Result<Vec<(u64, Result<ScoredRow, String>)>, SignalsError> {
+fn read_all_rows(path: &Path) -> Result<Rows<ScoredRow>, SignalsError> {
     let mut out = Vec::new();
     read_rows(path, &mut |row, r| {
         out.push((row, r));
