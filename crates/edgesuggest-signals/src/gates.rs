@@ -133,8 +133,8 @@ fn first_failed(
         let max = params.max_phrase_bytes;
         return Some((Gate::MaxPhraseBytes, format!("max-phrase-bytes={max}")));
     }
-    if let Some(rule) = exclude.matching(k) {
-        return Some((Gate::Excluded, format!("rule={rule}")));
+    if let Some(line) = exclude.matching(k) {
+        return Some((Gate::Excluded, format!("exclude-line={line}")));
     }
     if s.users < params.min_users {
         return Some((Gate::MinUsers, format!("min-users={}", params.min_users)));
