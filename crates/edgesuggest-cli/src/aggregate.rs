@@ -98,27 +98,57 @@ pub struct AggregateArgs {
     exclude: Option<PathBuf>,
 
     /// Weight of the click-through rate in the score (0 disables it).
-    #[arg(long, default_value_t = 0.5, value_name = "W", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 0.5,
+        value_name = "W",
+        allow_negative_numbers = true
+    )]
     ctr_weight: f64,
 
     /// α of the CTR's Beta prior (prior clicks).
-    #[arg(long, default_value_t = 1.0, value_name = "A", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 1.0,
+        value_name = "A",
+        allow_negative_numbers = true
+    )]
     ctr_prior_clicks: f64,
 
     /// α + β of the CTR's Beta prior (prior impressions).
-    #[arg(long, default_value_t = 20.0, value_name = "N", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 20.0,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     ctr_prior_impressions: f64,
 
     /// Multiplier turning the score into the integer `build` reads.
-    #[arg(long, default_value_t = 1000.0, value_name = "S", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 1000.0,
+        value_name = "S",
+        allow_negative_numbers = true
+    )]
     score_scale: f64,
 
     /// A published key stays while its popularity is at least min-count · (1 − H); in [0, 1).
-    #[arg(long, default_value_t = 0.25, value_name = "H", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 0.25,
+        value_name = "H",
+        allow_negative_numbers = true
+    )]
     hysteresis: f64,
 
     /// A published key is republished when its score moves by more than this fraction.
-    #[arg(long, default_value_t = 0.1, value_name = "F", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 0.1,
+        value_name = "F",
+        allow_negative_numbers = true
+    )]
     min_change: f64,
 
     /// How many bad lines to skip before failing (0 = any bad line fails the run).

@@ -155,7 +155,12 @@ impl<'s> Aggregator<'s> {
                 continue;
             }
             self.seen.push(id);
-            add_decayed(&mut self.state.keys[id as usize], event.ts, self.params, Sum::Impressions);
+            add_decayed(
+                &mut self.state.keys[id as usize],
+                event.ts,
+                self.params,
+                Sum::Impressions,
+            );
             self.touch(id);
         }
     }
@@ -166,7 +171,12 @@ impl<'s> Aggregator<'s> {
             return;
         }
         let id = self.state.intern(&self.key_buf, event.ts);
-        add_decayed(&mut self.state.keys[id as usize], event.ts, self.params, Sum::Clicks);
+        add_decayed(
+            &mut self.state.keys[id as usize],
+            event.ts,
+            self.params,
+            Sum::Clicks,
+        );
         self.touch(id);
     }
 

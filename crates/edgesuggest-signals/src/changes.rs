@@ -37,7 +37,10 @@ impl Change {
         let quote = |s: &str| serde_json::Value::from(s).to_string();
         match self {
             Change::Upsert { display, score, .. } => {
-                format!("{{\"op\":\"upsert\",\"phrase\":{},\"score\":{score}}}", quote(display))
+                format!(
+                    "{{\"op\":\"upsert\",\"phrase\":{},\"score\":{score}}}",
+                    quote(display)
+                )
             }
             Change::Delete { display, .. } => {
                 format!("{{\"op\":\"delete\",\"phrase\":{}}}", quote(display))
@@ -89,16 +92,31 @@ fn candidates(state: &State, now: u64, mark: &ChangesMark) -> BTreeSet<u32> {
 }
 
 /// Decides one key's line, if any, and updates its published entry and due time.
-fn update_key(state: &mut State, id: u32, now: u64, params: &Params, exclude: &Exclude) -> Option<Change> {
+fn update_key(
+    state: &mut State,
+    id: u32,
+    now: u64,
+    params: &Params,
+    exclude: &Exclude,
+) -> Option<Change> {
     let key = &mut state.keys[id as usize];
     let strict = evaluate(key, now, params, exclude, params.min_count);
-    let relaxed_pass = strict.passes() || evaluate(key, now, params, exclude, params.relaxed_min_count()).passes();
+    let relaxed_pass =
+        strict.passes() || evaluate(key, now, params, exclude, params.relaxed_min_count()).passes();
     let display = key.display().to_string();
     let old = state.published.remove(&id);
     if let Some(p) = &old {
         state.due.remove(&(p.due, id));
     }
-    let (change, publish) = decide(&key.key, display, &strict.signals, strict.passes(), relaxed_pass, old, params);
+    let (change, publish) = decide(
+        &key.key,
+        display,
+        &strict.signals,
+        strict.passes(),
+        relaxed_pass,
+        old,
+        params,
+    );
     if let Some(mut p) = publish {
         p.due = due_time(key, p.score, now, params);
         state.due.insert((p.due, id));
@@ -120,15 +138,33 @@ fn decide(
     params: &Params,
 ) -> (Option<Change>, Option<Published>) {
     let upsert = |display: String| {
-        let change = Change::Upsert { key: key.to_string(), display: display.clone(), score: signals.score };
-        (Some(change), Some(Published { display, score: signals.score, due: 0 }))
+        let change = Change::Upsert {
+            key: key.to_string(),
+            display: display.clone(),
+            score: signals.score,
+        };
+        (
+            Some(change),
+            Some(Published {
+                display,
+                score: signals.score,
+                due: 0,
+            }),
+        )
     };
     match old {
         None if passes => upsert(display),
         None => (None, None),
-        Some(p) if !relaxed_pass => (Some(Change::Delete { key: key.to_string(), display: p.display }), None),
+        Some(p) if !relaxed_pass => (
+            Some(Change::Delete {
+                key: key.to_string(),
+                display: p.display,
+            }),
+            None,
+        ),
         Some(p) => {
-            let moved = (signals.score as f64 - p.score as f64).abs() > params.min_change * p.score as f64;
+            let moved =
+                (signals.score as f64 - p.score as f64).abs() > params.min_change * p.score as f64;
             if passes && (display != p.display || moved) {
                 upsert(display)
             } else {
@@ -150,7 +186,10 @@ pub fn due_time(key: &KeyState, published: u64, now: u64, params: &Params) -> u6
     }
     let ctr_at_t = (key.clk + params.ctr_prior_clicks) / (key.imp + params.ctr_prior_impressions);
     let r = ctr_at_t / params.prior_ctr();
-    let (lo, hi) = (r.min(1.0).powf(params.ctr_weight), r.max(1.0).powf(params.ctr_weight));
+    let (lo, hi) = (
+        r.min(1.0).powf(params.ctr_weight),
+        r.max(1.0).powf(params.ctr_weight),
+    );
     let scaled = params.score_scale * key.pop;
     let p = published as f64;
     let d_now = params.decay(now as f64 - key.t as f64);

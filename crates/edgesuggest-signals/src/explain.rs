@@ -22,7 +22,12 @@ pub struct KeyVerdict {
 }
 
 /// Evaluates every key at `now`, sorted by key.
-pub fn all_verdicts(state: &mut State, now: u64, params: &Params, exclude: &Exclude) -> Vec<KeyVerdict> {
+pub fn all_verdicts(
+    state: &mut State,
+    now: u64,
+    params: &Params,
+    exclude: &Exclude,
+) -> Vec<KeyVerdict> {
     let mut out: Vec<KeyVerdict> = state
         .keys
         .iter_mut()
@@ -40,7 +45,11 @@ pub fn all_verdicts(state: &mut State, now: u64, params: &Params, exclude: &Excl
 pub fn rows(verdicts: &[KeyVerdict]) -> Vec<RowOut> {
     let mut passing: Vec<&KeyVerdict> = verdicts.iter().filter(|v| v.verdict.passes()).collect();
     passing.sort_by(|a, b| {
-        b.verdict.signals.score.cmp(&a.verdict.signals.score).then_with(|| a.key.cmp(&b.key))
+        b.verdict
+            .signals
+            .score
+            .cmp(&a.verdict.signals.score)
+            .then_with(|| a.key.cmp(&b.key))
     });
     passing
         .into_iter()
@@ -85,7 +94,12 @@ pub fn explain(verdicts: &[KeyVerdict]) -> String {
         let _ = match &v.verdict.failed {
             None => writeln!(out, "INCLUDE\t{}\t{}\t{details}", v.display, s.score),
             Some((gate, threshold)) => {
-                writeln!(out, "SKIP\t{}\t{}\t{details} {threshold}", v.display, gate.as_str())
+                writeln!(
+                    out,
+                    "SKIP\t{}\t{}\t{details} {threshold}",
+                    v.display,
+                    gate.as_str()
+                )
             }
         };
     }
@@ -130,7 +144,11 @@ impl Summary {
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         writeln!(f, "aggregate: T = {} ms", self.now)?;
-        writeln!(f, "  inputs read      {} ({} already aggregated, skipped)", self.inputs.0, self.inputs.1)?;
+        writeln!(
+            f,
+            "  inputs read      {} ({} already aggregated, skipped)",
+            self.inputs.0, self.inputs.1
+        )?;
         writeln!(f, "  events read      {}", self.events.read)?;
         writeln!(f, "  bad lines        {}", self.bad_lines)?;
         let skipped: Vec<String> = SkipReason::ALL
@@ -148,7 +166,10 @@ impl fmt::Display for Summary {
             writeln!(f, "  keys skipped     {}", skipped.join(", "))?;
         }
         if let Some((upserts, deletes)) = self.changes {
-            writeln!(f, "  changes          {upserts} upsert(s), {deletes} delete(s)")?;
+            writeln!(
+                f,
+                "  changes          {upserts} upsert(s), {deletes} delete(s)"
+            )?;
         }
         Ok(())
     }

@@ -62,7 +62,8 @@ pub enum Decoded<'a, 'b> {
 
 /// What an input delivers, one call per line (or Parquet row): its 1-based number and the
 /// event or the reason the line is bad.
-pub type OnEvent<'f> = dyn FnMut(u64, Result<Decoded<'_, '_>, String>) -> Result<(), SignalsError> + 'f;
+pub type OnEvent<'f> =
+    dyn FnMut(u64, Result<Decoded<'_, '_>, String>) -> Result<(), SignalsError> + 'f;
 
 /// Reads every event of `source`. Returns the xxh3 of the raw bytes read (files only: what
 /// the state records to skip a retried input). Errors only when the input cannot be read.
@@ -181,7 +182,9 @@ fn read_ndjson(mut reader: Box<dyn BufRead + '_>, on_event: &mut OnEvent) -> Res
 }
 
 fn too_long(len: u64) -> String {
-    format!("line is {len} bytes, over the limit of {MAX_LINE_BYTES} (1 MiB); is a newline missing?")
+    format!(
+        "line is {len} bytes, over the limit of {MAX_LINE_BYTES} (1 MiB); is a newline missing?"
+    )
 }
 
 /// Decodes one line and hands it on; empty lines (and a lone `\r`) are not events.
@@ -198,7 +201,10 @@ fn decode_line(line: u64, bytes: &[u8], on_event: &mut OnEvent) -> Result<(), Si
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
-            let why = format!("invalid UTF-8 at byte {} of the line; re-encode the log as UTF-8", e.valid_up_to());
+            let why = format!(
+                "invalid UTF-8 at byte {} of the line; re-encode the log as UTF-8",
+                e.valid_up_to()
+            );
             return on_event(line, Err(why));
         }
     };
@@ -270,6 +276,8 @@ mod tests {
         let source = Source::parse(Path::new("x/events.PARQUET"));
         assert!(source.is_parquet());
         let err = read_source(&source, &mut |_, _| Ok(())).unwrap_err();
-        assert!(err.to_string().contains("Parquet input is not built in yet"));
+        assert!(err
+            .to_string()
+            .contains("Parquet input is not built in yet"));
     }
 }

@@ -51,13 +51,18 @@ impl<'a> RawEvent<'a> {
 
     /// The event, once the required fields are there; the caller still validates limits.
     pub fn view(&self) -> Result<EventRef<'_, Cow<'a, str>>, String> {
-        let ts = self.ts.ok_or("missing \"ts\" (milliseconds since the epoch)")?;
+        let ts = self
+            .ts
+            .ok_or("missing \"ts\" (milliseconds since the epoch)")?;
         let kind = self
             .kind
             .as_deref()
             .ok_or("missing \"type\" (\"search\", \"impression\" or \"click\")")?;
         let kind = EventType::parse(kind)?;
-        let user = self.user.as_deref().ok_or("missing \"user\" (opaque user id)")?;
+        let user = self
+            .user
+            .as_deref()
+            .ok_or("missing \"user\" (opaque user id)")?;
         Ok(EventRef {
             ts,
             kind,
@@ -199,7 +204,10 @@ mod tests {
         let line = r#"{"ts":5,"type":"impression","user":"u\"1","suggestions":["a","b"],"version":3,"x":[1,{}],"q":null}"#;
         let raw = RawEvent::parse(line).unwrap();
         let view = raw.view().unwrap();
-        assert_eq!((view.ts, view.kind, view.user), (5, EventType::Impression, "u\"1"));
+        assert_eq!(
+            (view.ts, view.kind, view.user),
+            (5, EventType::Impression, "u\"1")
+        );
         assert_eq!(view.q, None);
         assert_eq!(view.suggestions.unwrap().len(), 2);
         assert!(view.validate().is_ok());
@@ -213,19 +221,27 @@ mod tests {
         assert!(fault(r#"{"ts":-5,"type":"search","user":"u","q":"x"}"#).contains("\"ts\" must"));
         assert!(fault(r#"{"ts":1.5,"type":"search","user":"u","q":"x"}"#).contains("\"ts\""));
         assert!(fault(r#"{"ts":5,"type":"search","user":"u","q":1}"#).contains("\"q\" must"));
-        assert!(fault(r#"{"ts":5,"type":"search","user":"u","q":"x","version":1.5}"#)
-            .contains("\"version\" must"));
-        assert!(fault(r#"{"ts":5,"type":"impression","user":"u","suggestions":[1]}"#)
-            .contains("\"suggestions\" must"));
+        assert!(
+            fault(r#"{"ts":5,"type":"search","user":"u","q":"x","version":1.5}"#)
+                .contains("\"version\" must")
+        );
+        assert!(
+            fault(r#"{"ts":5,"type":"impression","user":"u","suggestions":[1]}"#)
+                .contains("\"suggestions\" must")
+        );
         assert!(fault(r#"{"ts":5,"type":"search","user":"u","session":7}"#).contains("session"));
         assert!(fault(r#"{"ts":5,"type":"searc","user":"u","q":"x"}"#).contains("unknown"));
         assert!(fault(r#"{"ts":5,"type":"search","user":"u"}"#).contains("needs \"q\""));
         assert!(fault(r#"{"type":"search","user":"u","q":"x"}"#).contains("missing \"ts\""));
         assert!(fault(r#"{"ts":5,"type":"search","user":"","q":"x"}"#).contains("empty"));
-        assert!(fault(r#"{"ts":5,"ts":6,"type":"search","user":"u","q":"x"}"#).contains("duplicate"));
+        assert!(
+            fault(r#"{"ts":5,"ts":6,"type":"search","user":"u","q":"x"}"#).contains("duplicate")
+        );
         assert!(fault(r#"[5,"search","u"]"#).contains("JSON object"));
         assert!(fault(r#"{"ts":5,"#).contains("not valid JSON"));
-        assert!(fault(r#"{"ts":9007199254740992,"type":"search","user":"u","q":"x"}"#)
-            .contains("out of range"));
+        assert!(
+            fault(r#"{"ts":9007199254740992,"type":"search","user":"u","q":"x"}"#)
+                .contains("out of range")
+        );
     }
 }

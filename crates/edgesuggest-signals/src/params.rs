@@ -63,7 +63,11 @@ impl Params {
             })
         };
         if self.half_life_ms == 0 {
-            return bad("--half-life", 0.0, "a positive duration, e.g. 7d, 12h, 30m or 60000 (ms)");
+            return bad(
+                "--half-life",
+                0.0,
+                "a positive duration, e.g. 7d, 12h, 30m or 60000 (ms)",
+            );
         }
         let finite_non_negative = [
             ("--min-count", self.min_count),
@@ -76,9 +80,15 @@ impl Params {
             }
         }
         if !(self.ctr_prior_clicks.is_finite() && self.ctr_prior_clicks > 0.0) {
-            return bad("--ctr-prior-clicks", self.ctr_prior_clicks, "a finite number > 0 (α of the Beta prior)");
+            return bad(
+                "--ctr-prior-clicks",
+                self.ctr_prior_clicks,
+                "a finite number > 0 (α of the Beta prior)",
+            );
         }
-        if !(self.ctr_prior_impressions.is_finite() && self.ctr_prior_impressions >= self.ctr_prior_clicks) {
+        if !(self.ctr_prior_impressions.is_finite()
+            && self.ctr_prior_impressions >= self.ctr_prior_clicks)
+        {
             return bad(
                 "--ctr-prior-impressions",
                 self.ctr_prior_impressions,
@@ -89,7 +99,11 @@ impl Params {
             return bad("--score-scale", self.score_scale, "a finite number > 0");
         }
         if !(0.0..1.0).contains(&self.hysteresis) {
-            return bad("--hysteresis", self.hysteresis, "a number in [0, 1), e.g. 0.25");
+            return bad(
+                "--hysteresis",
+                self.hysteresis,
+                "a number in [0, 1), e.g. 0.25",
+            );
         }
         Ok(())
     }
@@ -116,10 +130,13 @@ pub fn parse_duration(text: &str) -> Result<u64, SignalsError> {
     let invalid = || SignalsError::Option {
         option: "--half-life",
         value: text.to_string(),
-        expected: "a positive duration: a number with d, h, m, s or ms (7d, 12h, 30m), or milliseconds",
+        expected:
+            "a positive duration: a number with d, h, m, s or ms (7d, 12h, 30m), or milliseconds",
     };
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let unit_ms = match unit.trim() {
         "" | "ms" => 1.0,

@@ -87,7 +87,10 @@ fn read_inputs(
         if let Some(id) = &identity {
             let known: Vec<&Consumed> = agg.state().consumed.iter().chain(&consumed).collect();
             if already_consumed(&known, id)? {
-                report(&format!("skipping {}: already aggregated (same path, size and content)", source.name()));
+                report(&format!(
+                    "skipping {}: already aggregated (same path, size and content)",
+                    source.name()
+                ));
                 summary.inputs.1 += 1;
                 continue;
             }
@@ -113,7 +116,10 @@ fn read_inputs(
     summary.events = agg.counts.clone();
     summary.bad_lines = bad;
     if bad > options.max_errors {
-        return Err(SignalsError::TooManyBadLines { bad, max: options.max_errors });
+        return Err(SignalsError::TooManyBadLines {
+            bad,
+            max: options.max_errors,
+        });
     }
     consumed.into_iter().for_each(|c| state.remember(c));
     Ok(())
@@ -149,7 +155,9 @@ fn identify(source: &Source) -> Result<Option<Consumed>, SignalsError> {
         return Ok(None);
     };
     let absolute = std::fs::canonicalize(path).map_err(|e| SignalsError::io(path, e))?;
-    let size = std::fs::metadata(&absolute).map_err(|e| SignalsError::io(path, e))?.len();
+    let size = std::fs::metadata(&absolute)
+        .map_err(|e| SignalsError::io(path, e))?
+        .len();
     Ok(Some(Consumed {
         path: absolute.display().to_string(),
         size,
@@ -186,7 +194,10 @@ fn write_outputs(
     if let Some(path) = &options.changes {
         let changes = change_set(state, now, &options.params, exclude);
         write_changes(path, &changes)?;
-        let upserts = changes.iter().filter(|c| matches!(c, Change::Upsert { .. })).count() as u64;
+        let upserts = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Upsert { .. }))
+            .count() as u64;
         summary.changes = Some((upserts, changes.len() as u64 - upserts));
     }
     if let Some(path) = &options.explain {

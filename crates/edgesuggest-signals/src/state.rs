@@ -255,7 +255,9 @@ impl State {
         })?;
         let stored: Stored = postcard::from_bytes(payload).map_err(|e| SignalsError::State {
             path: path.clone(),
-            message: format!("cannot decode the state ({e}); restore a backup or start a new state directory"),
+            message: format!(
+                "cannot decode the state ({e}); restore a backup or start a new state directory"
+            ),
         })?;
         State::from_stored(stored).map_err(|message| SignalsError::State { path, message })
     }
@@ -264,21 +266,39 @@ impl State {
         let mut ids = HashMap::with_capacity(stored.keys.len());
         for (id, k) in stored.keys.iter().enumerate() {
             if ids.insert(k.key.clone(), id as u32).is_some() {
-                return Err(format!("key {:?} is stored twice; start a new state directory", k.key));
+                return Err(format!(
+                    "key {:?} is stored twice; start a new state directory",
+                    k.key
+                ));
             }
         }
         let n = stored.keys.len() as u32;
-        let bad_id = stored.published.iter().map(|(id, _)| *id).chain(stored.dirty.iter().copied()).find(|&id| id >= n);
+        let bad_id = stored
+            .published
+            .iter()
+            .map(|(id, _)| *id)
+            .chain(stored.dirty.iter().copied())
+            .find(|&id| id >= n);
         if let Some(id) = bad_id {
-            return Err(format!("key id {id} out of range; start a new state directory"));
+            return Err(format!(
+                "key id {id} out of range; start a new state directory"
+            ));
         }
-        let due = stored.published.iter().map(|(id, p)| (p.due, *id)).collect();
+        let due = stored
+            .published
+            .iter()
+            .map(|(id, p)| (p.due, *id))
+            .collect();
         Ok(State {
             half_life_ms: stored.half_life_ms,
             watermark: stored.watermark,
             keys: stored.keys,
             ids,
-            dedup: stored.dedup.into_iter().map(|(day, set)| (day, set.into_iter().collect())).collect(),
+            dedup: stored
+                .dedup
+                .into_iter()
+                .map(|(day, set)| (day, set.into_iter().collect()))
+                .collect(),
             published: stored.published.into_iter().collect(),
             due,
             dirty: stored.dirty.into_iter().collect(),
@@ -296,8 +316,11 @@ impl State {
             .map(|(day, set)| (*day, set.iter().copied().collect()))
             .collect();
         dedup.iter_mut().for_each(|(_, set)| set.sort_unstable());
-        let mut published: Vec<(u32, Published)> =
-            self.published.iter().map(|(id, p)| (*id, p.clone())).collect();
+        let mut published: Vec<(u32, Published)> = self
+            .published
+            .iter()
+            .map(|(id, p)| (*id, p.clone()))
+            .collect();
         published.sort_unstable_by_key(|(id, _)| *id);
         let stored = StoredRef {
             half_life_ms: self.half_life_ms,
@@ -400,7 +423,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| SignalsError::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| SignalsError::io(path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| SignalsError::io(path, e.error))?;
     if let Ok(dir) = File::open(&dir) {
         // Makes the rename durable where directories can be synced.
         let _ = dir.sync_all();

@@ -15,7 +15,11 @@ fn day_params() -> Params {
 }
 
 /// One run over `events` in a fresh directory; returns (dir, rows, explain lines).
-fn run_events(events: &[Ev], params: Params, now: Option<u64>) -> (tempfile::TempDir, String, Vec<ExplainLine>) {
+fn run_events(
+    events: &[Ev],
+    params: Params,
+    now: Option<u64>,
+) -> (tempfile::TempDir, String, Vec<ExplainLine>) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.ndjson");
     write_events(&input, events);
@@ -28,14 +32,20 @@ fn run_events(events: &[Ev], params: Params, now: Option<u64>) -> (tempfile::Tem
 }
 
 fn line_of<'a>(explain: &'a [ExplainLine], display: &str) -> &'a ExplainLine {
-    explain.iter().find(|l| l.display == display).unwrap_or_else(|| panic!("no line for {display}"))
+    explain
+        .iter()
+        .find(|l| l.display == display)
+        .unwrap_or_else(|| panic!("no line for {display}"))
 }
 
 #[test]
 fn half_life_one_day_searches_at_t_minus_one_day_and_t_give_one_and_a_half() {
     let t = T0 + 10 * DAY;
     let events = [search(t - DAY, "a", "Paris"), search(t, "a", "paris")];
-    let params = Params { min_users: 1, ..day_params() };
+    let params = Params {
+        min_users: 1,
+        ..day_params()
+    };
     let (_dir, rows, explain) = run_events(&events, params, None);
     let line = line_of(&explain, "Paris");
     assert_eq!(line.fields["popularity"], "1.5");
@@ -48,7 +58,11 @@ fn half_life_one_day_searches_at_t_minus_one_day_and_t_give_one_and_a_half() {
 fn decay_reads_at_now() {
     // Two searches at T0, read two half-lives later: 2 · 1/4 = 0.5.
     let events = [search(T0, "a", "rome"), search(T0, "b", "rome")];
-    let params = Params { min_users: 1, min_count: 0.0, ..day_params() };
+    let params = Params {
+        min_users: 1,
+        min_count: 0.0,
+        ..day_params()
+    };
     let (_dir, rows, explain) = run_events(&events, params, Some(T0 + 2 * DAY));
     assert_eq!(line_of(&explain, "rome").fields["popularity"], "0.5");
     assert_eq!(rows, "rome\t500\n");
@@ -58,7 +72,10 @@ fn decay_reads_at_now() {
 fn ctr_formula_by_hand() {
     // pop 3, 10 impressions, 4 clicks, all at T: ctr = (4+1)/(10+20) = 1/6, m = 0.05,
     // score = round(3 · sqrt((1/6)/0.05) · 1000) = round(5477.2256) = 5477.
-    let mut events: Vec<Ev> = ["a", "b", "c"].iter().map(|u| search(T0, u, "lyon")).collect();
+    let mut events: Vec<Ev> = ["a", "b", "c"]
+        .iter()
+        .map(|u| search(T0, u, "lyon"))
+        .collect();
     events.extend((0..10).map(|i| impression(T0, &format!("v{i}"), &["Lyon", "LYON", "x y"])));
     events.extend((0..4).map(|i| click(T0, &format!("v{i}"), "lyon")));
     let (_dir, rows, explain) = run_events(&events, day_params(), None);
@@ -69,7 +86,10 @@ fn ctr_formula_by_hand() {
     assert!((ctr - 1.0 / 6.0).abs() < 1e-15);
     assert_eq!(rows, "lyon\t5477\n");
     // w = 0 disables CTR.
-    let params = Params { ctr_weight: 0.0, ..day_params() };
+    let params = Params {
+        ctr_weight: 0.0,
+        ..day_params()
+    };
     let (_dir, rows, _) = run_events(&events, params, None);
     assert_eq!(rows, "lyon\t3000\n");
 }
@@ -78,7 +98,11 @@ fn ctr_formula_by_hand() {
 fn privacy_two_users_never_three_do() {
     let mut events = Vec::new();
     for i in 0..50 {
-        events.push(search(T0 + i, if i % 2 == 0 { "a" } else { "b" }, "secret diagnosis"));
+        events.push(search(
+            T0 + i,
+            if i % 2 == 0 { "a" } else { "b" },
+            "secret diagnosis",
+        ));
     }
     // Many searches over days: the spam cap lets each count once a day.
     for d in 1..5 {
@@ -94,8 +118,16 @@ fn privacy_two_users_never_three_do() {
     let explain = read(&dir.path().join("explain.tsv"));
     assert_eq!(read(&dir.path().join("rows.tsv")), "");
     assert_eq!(read(&dir.path().join("changes.ndjson")), "");
-    assert!(explain.starts_with("SKIP\tsecret diagnosis\tmin-users\t"), "{explain}");
-    assert!(explain.trim_end().ends_with("users=2 impressions=0 clicks=0 ctr=0.05 min-users=3"), "{explain}");
+    assert!(
+        explain.starts_with("SKIP\tsecret diagnosis\tmin-users\t"),
+        "{explain}"
+    );
+    assert!(
+        explain
+            .trim_end()
+            .ends_with("users=2 impressions=0 clicks=0 ctr=0.05 min-users=3"),
+        "{explain}"
+    );
     // A third user: now it shows, in rows, changes and explain.
     let third = dir.path().join("f.ndjson");
     write_events(&third, &[search(T0 + 4 * DAY + 1, "c", "Secret Diagnosis")]);
@@ -103,13 +135,21 @@ fn privacy_two_users_never_three_do() {
     run_with(&opts).unwrap();
     let rows = read(&dir.path().join("rows.tsv"));
     assert!(rows.starts_with("secret diagnosis\t"), "{rows}");
-    assert!(read(&dir.path().join("changes.ndjson")).contains("\"op\":\"upsert\",\"phrase\":\"secret diagnosis\""));
+    assert!(read(&dir.path().join("changes.ndjson"))
+        .contains("\"op\":\"upsert\",\"phrase\":\"secret diagnosis\""));
     assert!(read(&dir.path().join("explain.tsv")).starts_with("INCLUDE\tsecret diagnosis\t"));
 }
 
 #[test]
 fn exclusion_by_regex_prefix_and_exact() {
-    let phrases = ["bad word here", "Free Money", "freebies", "Exact Phrase", "exact phrase two", "fine"];
+    let phrases = [
+        "bad word here",
+        "Free Money",
+        "freebies",
+        "Exact Phrase",
+        "exact phrase two",
+        "fine",
+    ];
     let mut events = Vec::new();
     for p in phrases {
         for u in ["a", "b", "c"] {
@@ -124,12 +164,23 @@ fn exclusion_by_regex_prefix_and_exact() {
     let mut opts = options(dir.path(), vec![input], Params::default());
     opts.exclude = Some(exclude.clone());
     run_with(&opts).unwrap();
-    let rows: Vec<String> = parse_rows(&read(&dir.path().join("rows.tsv"))).into_iter().map(|r| r.0).collect();
+    let rows: Vec<String> = parse_rows(&read(&dir.path().join("rows.tsv")))
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
     assert_eq!(rows, ["exact phrase two", "fine"]);
     let explain = parse_explain(&read(&dir.path().join("explain.tsv")));
-    for (display, rule_line) in [("bad word here", "3"), ("Free Money", "4"), ("freebies", "4"), ("Exact Phrase", "5")] {
+    for (display, rule_line) in [
+        ("bad word here", "3"),
+        ("Free Money", "4"),
+        ("freebies", "4"),
+        ("Exact Phrase", "5"),
+    ] {
         let line = line_of(&explain, display);
-        assert_eq!((line.verdict.as_str(), line.third.as_str()), ("SKIP", "excluded"));
+        assert_eq!(
+            (line.verdict.as_str(), line.third.as_str()),
+            ("SKIP", "excluded")
+        );
         assert_eq!(line.fields["exclude-line"], rule_line, "{line:?}");
     }
     // A bad regex names file:line and writes nothing.
@@ -142,17 +193,26 @@ fn exclusion_by_regex_prefix_and_exact() {
 
 #[test]
 fn spam_cap_one_count_per_user_key_day() {
-    let mut events: Vec<Ev> = (0..100).map(|i| search(T0 + i * 1000, "spammer", "buy now")).collect();
-    let params = Params { min_users: 1, ..day_params() };
+    let mut events: Vec<Ev> = (0..100)
+        .map(|i| search(T0 + i * 1000, "spammer", "buy now"))
+        .collect();
+    let params = Params {
+        min_users: 1,
+        ..day_params()
+    };
     let (_dir, _rows, explain) = run_events(&events, params.clone(), Some(T0 + 99_000));
-    let pop: f64 = line_of(&explain, "buy now").fields["popularity"].parse().unwrap();
+    let pop: f64 = line_of(&explain, "buy now").fields["popularity"]
+        .parse()
+        .unwrap();
     let expected = 2f64.powf(-99_000.0 / DAY as f64);
     assert!((pop - expected).abs() < 1e-12, "{pop} vs {expected}");
     // The next day counts again, once.
     events.extend((0..100).map(|i| search(T0 + DAY + i, "spammer", "buy now")));
     let now = T0 + DAY + 99;
     let (_dir, _rows, explain) = run_events(&events, params, Some(now));
-    let pop: f64 = line_of(&explain, "buy now").fields["popularity"].parse().unwrap();
+    let pop: f64 = line_of(&explain, "buy now").fields["popularity"]
+        .parse()
+        .unwrap();
     let expected = 2f64.powf(-((now - T0) as f64) / DAY as f64) + 2f64.powf(-99.0 / DAY as f64);
     assert!((pop - expected).abs() < 1e-12, "{pop} vs {expected}");
 }
@@ -161,12 +221,20 @@ fn spam_cap_one_count_per_user_key_day() {
 fn late_events_and_zero_results_and_display_forms() {
     let events = [
         search(T0 + 3 * DAY, "a", "Kyoto"),
-        search(T0 + DAY, "b", "kyoto"),         // day 1 < day 3 − 1: late
-        search(T0 + 2 * DAY, "c", "KYOTO  "),  // day 2: not late
+        search(T0 + DAY, "b", "kyoto"), // day 1 < day 3 − 1: late
+        search(T0 + 2 * DAY, "c", "KYOTO  "), // day 2: not late
         search(T0 + 2 * DAY, "d", "  kyoto"),
-        Ev::Search { ts: T0 + 3 * DAY, user: "e".into(), q: "kyoto".into(), results: Some(0) },
+        Ev::Search {
+            ts: T0 + 3 * DAY,
+            user: "e".into(),
+            q: "kyoto".into(),
+            results: Some(0),
+        },
     ];
-    let params = Params { min_users: 1, ..day_params() };
+    let params = Params {
+        min_users: 1,
+        ..day_params()
+    };
     let (_dir, _rows, explain) = run_events(&events, params, None);
     let line = &explain[0];
     // Forms: Kyoto 1, KYOTO 1, kyoto 1: ties go to the smallest bytes.
@@ -179,7 +247,10 @@ fn late_events_and_zero_results_and_display_forms() {
 fn brute_force_oracle_matches_rows_and_explain() {
     for seed in 1..=4 {
         let events = random_events(seed, 3000, T0, 3 * DAY, 12);
-        let params = Params { half_life_ms: 12 * HOUR, ..Params::default() };
+        let params = Params {
+            half_life_ms: 12 * HOUR,
+            ..Params::default()
+        };
         let now = watermark(&events) + seed * HOUR;
         let (_dir, rows, explain) = run_events(&events, params.clone(), Some(now));
         let oracle = oracle(&events);
@@ -189,7 +260,10 @@ fn brute_force_oracle_matches_rows_and_explain() {
             let (display, pop, score, gate) = judge(key, k, now, &params, params.min_count);
             assert_eq!(line.display, display, "{key}");
             let got: f64 = line.fields["popularity"].parse().unwrap();
-            assert!((got - pop).abs() <= 1e-9 * pop.abs().max(1e-300), "{key}: {got} vs {pop}");
+            assert!(
+                (got - pop).abs() <= 1e-9 * pop.abs().max(1e-300),
+                "{key}: {got} vs {pop}"
+            );
             assert_eq!(line.fields["users"], k.users.len().to_string(), "{key}");
             match gate {
                 None => {
@@ -198,7 +272,11 @@ fn brute_force_oracle_matches_rows_and_explain() {
                     assert!(got.abs_diff(score) <= 1, "{key}: {got} vs {score}");
                     expected.push((display, score, key.clone()));
                 }
-                Some(reason) => assert_eq!((line.verdict.as_str(), line.third.as_str()), ("SKIP", reason), "{key}"),
+                Some(reason) => assert_eq!(
+                    (line.verdict.as_str(), line.third.as_str()),
+                    ("SKIP", reason),
+                    "{key}"
+                ),
             }
         }
         assert!(!expected.is_empty());
@@ -231,7 +309,10 @@ fn sixty_one_minute_runs_equal_one_run_over_the_hour() {
         write_events(&path, &batch);
         files.push(path);
     }
-    let params = Params { min_users: 2, ..Params::default() };
+    let params = Params {
+        min_users: 2,
+        ..Params::default()
+    };
     let inc = base.path().join("inc");
     let all = base.path().join("all");
     std::fs::create_dir_all(&inc).unwrap();
@@ -245,5 +326,8 @@ fn sixty_one_minute_runs_equal_one_run_over_the_hour() {
     let rows = read(&inc.join("rows.tsv"));
     assert!(rows.lines().count() > 5, "{rows}");
     assert_eq!(rows, read(&all.join("rows.tsv")));
-    assert_eq!(read(&inc.join("explain.tsv")), read(&all.join("explain.tsv")));
+    assert_eq!(
+        read(&inc.join("explain.tsv")),
+        read(&all.join("explain.tsv"))
+    );
 }

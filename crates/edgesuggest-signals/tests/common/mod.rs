@@ -18,21 +18,47 @@ pub const T0: u64 = 1_764_633_600_000;
 /// One event, as the tests write it.
 #[derive(Debug, Clone)]
 pub enum Ev {
-    Search { ts: u64, user: String, q: String, results: Option<u64> },
-    Impression { ts: u64, user: String, suggestions: Vec<String> },
-    Click { ts: u64, user: String, text: String },
+    Search {
+        ts: u64,
+        user: String,
+        q: String,
+        results: Option<u64>,
+    },
+    Impression {
+        ts: u64,
+        user: String,
+        suggestions: Vec<String>,
+    },
+    Click {
+        ts: u64,
+        user: String,
+        text: String,
+    },
 }
 
 pub fn search(ts: u64, user: &str, q: &str) -> Ev {
-    Ev::Search { ts, user: user.into(), q: q.into(), results: None }
+    Ev::Search {
+        ts,
+        user: user.into(),
+        q: q.into(),
+        results: None,
+    }
 }
 
 pub fn impression(ts: u64, user: &str, list: &[&str]) -> Ev {
-    Ev::Impression { ts, user: user.into(), suggestions: list.iter().map(|s| s.to_string()).collect() }
+    Ev::Impression {
+        ts,
+        user: user.into(),
+        suggestions: list.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 pub fn click(ts: u64, user: &str, text: &str) -> Ev {
-    Ev::Click { ts, user: user.into(), text: text.into() }
+    Ev::Click {
+        ts,
+        user: user.into(),
+        text: text.into(),
+    }
 }
 
 impl Ev {
@@ -46,11 +72,20 @@ impl Ev {
     pub fn line(&self) -> String {
         use serde_json::json;
         let v = match self {
-            Ev::Search { ts, user, q, results } => match results {
+            Ev::Search {
+                ts,
+                user,
+                q,
+                results,
+            } => match results {
                 Some(r) => json!({"ts": ts, "type": "search", "user": user, "q": q, "results": r}),
                 None => json!({"ts": ts, "type": "search", "user": user, "q": q}),
             },
-            Ev::Impression { ts, user, suggestions } => {
+            Ev::Impression {
+                ts,
+                user,
+                suggestions,
+            } => {
                 json!({"ts": ts, "type": "impression", "user": user, "suggestions": suggestions})
             }
             Ev::Click { ts, user, text } => {
@@ -161,9 +196,33 @@ impl Rng {
 }
 
 const PHRASES: &[&str] = &[
-    "New York", "new  york", "NEW YORK", "Paris", "paris", "Zürich", "zurich", "São Paulo",
-    "sao paulo", "rust", "Rust lang", "rust  lang", "x", "tokyo", "Tokyo ", " berlin", "Berlin",
-    "weather", "weather today", "the news", "news", "café", "cafe", "", "  ", "a b", "AB",
+    "New York",
+    "new  york",
+    "NEW YORK",
+    "Paris",
+    "paris",
+    "Zürich",
+    "zurich",
+    "São Paulo",
+    "sao paulo",
+    "rust",
+    "Rust lang",
+    "rust  lang",
+    "x",
+    "tokyo",
+    "Tokyo ",
+    " berlin",
+    "Berlin",
+    "weather",
+    "weather today",
+    "the news",
+    "news",
+    "café",
+    "cafe",
+    "",
+    "  ",
+    "a b",
+    "AB",
 ];
 
 /// A random stream: `n` events over `span` ms from `start`, sorted by time except for a few
@@ -174,7 +233,11 @@ pub fn random_events(seed: u64, n: usize, start: u64, span: u64, users: u64) -> 
     ts.sort_unstable();
     ts.iter()
         .map(|&t| {
-            let t = if rng.below(50) == 0 { t.saturating_sub(rng.below(3 * DAY)) } else { t };
+            let t = if rng.below(50) == 0 {
+                t.saturating_sub(rng.below(3 * DAY))
+            } else {
+                t
+            };
             let user = format!("u{}", rng.below(users));
             match rng.below(10) {
                 0..=5 => {
@@ -183,13 +246,28 @@ pub fn random_events(seed: u64, n: usize, start: u64, span: u64, users: u64) -> 
                         1 => Some(5),
                         _ => None,
                     };
-                    Ev::Search { ts: t, user, q: rng.pick(PHRASES).to_string(), results }
+                    Ev::Search {
+                        ts: t,
+                        user,
+                        q: rng.pick(PHRASES).to_string(),
+                        results,
+                    }
                 }
                 6..=8 => {
-                    let list = (0..rng.below(5)).map(|_| rng.pick(PHRASES).to_string()).collect();
-                    Ev::Impression { ts: t, user, suggestions: list }
+                    let list = (0..rng.below(5))
+                        .map(|_| rng.pick(PHRASES).to_string())
+                        .collect();
+                    Ev::Impression {
+                        ts: t,
+                        user,
+                        suggestions: list,
+                    }
                 }
-                _ => Ev::Click { ts: t, user, text: rng.pick(PHRASES).to_string() },
+                _ => Ev::Click {
+                    ts: t,
+                    user,
+                    text: rng.pick(PHRASES).to_string(),
+                },
             }
         })
         .collect()
@@ -220,7 +298,9 @@ pub fn oracle(events: &[Ev]) -> BTreeMap<String, OracleKey> {
         }
         watermark = Some(watermark.map_or(ts, |w| w.max(ts)));
         match e {
-            Ev::Search { user, q, results, .. } => {
+            Ev::Search {
+                user, q, results, ..
+            } => {
                 let key = edgesuggest::normalize_phrase(q);
                 if key.is_empty() || *results == Some(0) {
                     continue;
@@ -266,9 +346,17 @@ pub fn watermark(events: &[Ev]) -> u64 {
 }
 
 /// A key's verdict by the spec: `(display, popularity, score, first failed gate)`.
-pub fn judge(key: &str, k: &OracleKey, now: u64, p: &Params, min_count: f64) -> (String, f64, u64, Option<&'static str>) {
+pub fn judge(
+    key: &str,
+    k: &OracleKey,
+    now: u64,
+    p: &Params,
+    min_count: f64,
+) -> (String, f64, u64, Option<&'static str>) {
     let sum = |list: &[u64]| -> f64 {
-        list.iter().map(|&ts| 2f64.powf(-((now as f64 - ts as f64) / p.half_life_ms as f64))).sum()
+        list.iter()
+            .map(|&ts| 2f64.powf(-((now as f64 - ts as f64) / p.half_life_ms as f64)))
+            .sum()
     };
     let (pop, imp, clk) = (sum(&k.searches), sum(&k.impressions), sum(&k.clicks));
     let ctr = (clk + p.ctr_prior_clicks) / (imp + p.ctr_prior_impressions);
