@@ -200,7 +200,7 @@ pub fn due_time(key: &KeyState, published: u64, now: u64, params: &Params) -> u6
     let d_count = params.relaxed_min_count() / key.pop;
     let d_score = ((p * (1.0 - params.min_change)).max(0.0) + 0.5) / (scaled * lo);
     let d_star = d_count.max(d_score);
-    if !(d_star > 0.0) || !d_star.is_finite() {
+    if d_star.is_nan() || d_star <= 0.0 || d_star.is_infinite() {
         return u64::MAX;
     }
     if d_star >= d_now {
