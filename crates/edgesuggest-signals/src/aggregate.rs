@@ -58,6 +58,8 @@ pub struct Aggregator<'s> {
     key_buf: String,
     form_buf: String,
     seen: Vec<u32>,
+    /// Keys already marked dirty by this run, by id: one set insert per key, not per event.
+    marked: Vec<bool>,
 }
 
 impl<'s> Aggregator<'s> {
@@ -70,6 +72,7 @@ impl<'s> Aggregator<'s> {
             key_buf: String::new(),
             form_buf: String::new(),
             seen: Vec::new(),
+            marked: Vec::new(),
         }
     }
 
@@ -181,7 +184,14 @@ impl<'s> Aggregator<'s> {
     }
 
     fn touch(&mut self, id: u32) {
-        self.state.dirty.insert(id);
+        let i = id as usize;
+        if self.marked.len() <= i {
+            self.marked.resize(self.state.keys.len().max(i + 1), false);
+        }
+        if !self.marked[i] {
+            self.marked[i] = true;
+            self.state.dirty.insert(id);
+        }
     }
 }
 

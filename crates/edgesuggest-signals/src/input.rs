@@ -1,7 +1,6 @@
 //! Reading event inputs: NDJSON files (plain or gzip), stdin (`-`), and Parquet files through
 //! one dispatch point. Every event reaches one callback, good or bad, with its line number.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -9,7 +8,7 @@ use std::path::{Path, PathBuf};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::event::{EventRef, MAX_LINE_BYTES};
-use crate::ndjson::RawEvent;
+use crate::ndjson::{RawEvent, Str};
 use crate::SignalsError;
 
 /// Where events come from.
@@ -55,7 +54,7 @@ impl Source {
 /// (Parquet), hence the two string types.
 pub enum Decoded<'a, 'b> {
     /// An NDJSON event, borrowing from the line.
-    Json(EventRef<'a, Cow<'b, str>>),
+    Json(EventRef<'a, Str<'b>>),
     /// A Parquet event.
     Owned(EventRef<'a, String>),
 }

@@ -9,6 +9,7 @@ pub mod event;
 pub mod exclude;
 pub mod explain;
 pub mod gates;
+pub mod hash;
 pub mod input;
 pub mod ndjson;
 pub mod params;

@@ -16,16 +16,16 @@ use crate::event::{EventRef, EventType};
 pub struct RawEvent<'a> {
     ts: Option<u64>,
     #[serde(rename = "type", borrow)]
-    kind: Option<Cow<'a, str>>,
+    kind: Option<Str<'a>>,
     #[serde(borrow)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Str<'a>>,
     #[serde(borrow)]
-    q: Option<Cow<'a, str>>,
+    q: Option<Str<'a>>,
     results: Option<u64>,
     #[serde(borrow)]
-    suggestions: Option<Vec<Cow<'a, str>>>,
+    suggestions: Option<Vec<Str<'a>>>,
     #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Str<'a>>,
     position: Option<u64>,
     #[allow(dead_code)]
     response_id: Option<AnyStr>,
@@ -50,7 +50,7 @@ impl<'a> RawEvent<'a> {
     }
 
     /// The event, once the required fields are there; the caller still validates limits.
-    pub fn view(&self) -> Result<EventRef<'_, Cow<'a, str>>, String> {
+    pub fn view(&self) -> Result<EventRef<'_, Str<'a>>, String> {
         let ts = self
             .ts
             .ok_or("missing \"ts\" (milliseconds since the epoch)")?;
@@ -73,6 +73,53 @@ impl<'a> RawEvent<'a> {
             text: self.text.as_deref(),
             position: self.position,
         })
+    }
+}
+
+/// A JSON string, borrowed from the line unless it holds escapes. (serde's own `Cow<str>`
+/// inside an `Option` always copies: this one borrows whenever it can.)
+#[derive(Debug, Clone)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Str<'_> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(StrVisitor)
+    }
+}
+
+struct StrVisitor;
+
+impl<'de> Visitor<'de> for StrVisitor {
+    type Value = Str<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+        Ok(Str(Cow::Owned(v)))
     }
 }
 

@@ -12,6 +12,7 @@ use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
+use crate::hash::FastState;
 use crate::params::Params;
 use crate::SignalsError;
 
@@ -205,9 +206,9 @@ pub struct State {
     /// Every key, by id (ids are given in first-seen order).
     pub keys: Vec<KeyState>,
     /// Key → id.
-    pub ids: HashMap<String, u32>,
+    pub ids: HashMap<String, u32, FastState>,
     /// Day → the (key id, user hash) pairs counted that day; the last two days only.
-    pub dedup: BTreeMap<u64, HashSet<(u32, u64)>>,
+    pub dedup: BTreeMap<u64, HashSet<(u32, u64), FastState>>,
     /// Key id → published suggestion.
     pub published: HashMap<u32, Published>,
     /// `(due, key id)` of every published key: decay crossings without scanning all keys.
@@ -263,7 +264,7 @@ impl State {
     }
 
     fn from_stored(stored: Stored) -> Result<State, String> {
-        let mut ids = HashMap::with_capacity(stored.keys.len());
+        let mut ids = HashMap::with_capacity_and_hasher(stored.keys.len(), FastState::default());
         for (id, k) in stored.keys.iter().enumerate() {
             if ids.insert(k.key.clone(), id as u32).is_some() {
                 return Err(format!(

@@ -331,3 +331,25 @@ fn sixty_one_minute_runs_equal_one_run_over_the_hour() {
         read(&all.join("explain.tsv"))
     );
 }
+
+#[test]
+fn gzip_input_reads_like_plain() {
+    use std::io::Write;
+    let events: Vec<Ev> = ["a", "b", "c"]
+        .iter()
+        .map(|u| search(T0, u, "Gdańsk"))
+        .collect();
+    let (_plain_dir, plain_rows, _) = run_events(&events, Params::default(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = events.iter().map(|e| e.line() + "\n").collect();
+    let gz = dir.path().join("events.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    run_with(&options(dir.path(), vec![gz], Params::default())).unwrap();
+    assert_eq!(read(&dir.path().join("rows.tsv")), plain_rows);
+    assert_eq!(plain_rows, "Gdańsk\t3000\n");
+}
