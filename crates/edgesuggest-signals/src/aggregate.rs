@@ -1,9 +1,12 @@
 //! Adding events to the state, in input order, by the rules of `docs/SIGNALS.md` ("Which
 //! events count"): late events, the spam cap, lazy decay, distinct users and surface forms.
 
+use std::collections::HashMap;
+
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::event::{EventRef, EventType};
+use crate::hash::FastState;
 use crate::params::{Params, DAY_MS};
 use crate::state::{Form, KeyState, State, MAX_FORMS};
 
@@ -60,7 +63,14 @@ pub struct Aggregator<'s> {
     seen: Vec<u32>,
     /// Keys already marked dirty by this run, by id: one set insert per key, not per event.
     marked: Vec<bool>,
+    /// Raw text → key id ([`EMPTY_KEY`] when it normalizes to nothing), this run only.
+    raw_ids: HashMap<Box<str>, u32, FastState>,
 }
+
+/// The cached id of a text whose key is empty.
+const EMPTY_KEY: u32 = u32::MAX;
+/// Raw texts cached before the cache starts over (bounds its memory).
+const MAX_CACHED_TEXTS: usize = 1 << 20;
 
 impl<'s> Aggregator<'s> {
     /// An aggregator adding to `state`.
@@ -73,6 +83,7 @@ impl<'s> Aggregator<'s> {
             form_buf: String::new(),
             seen: Vec::new(),
             marked: Vec::new(),
+            raw_ids: HashMap::default(),
         }
     }
 
@@ -122,16 +133,41 @@ impl<'s> Aggregator<'s> {
         }
     }
 
+    /// The id of normalize(`text`), interned at `ts` when new; `Empty` for an empty key, and
+    /// `ZeroResults` (never interning) when the search had none. Raw texts repeat far more
+    /// than keys: a per-run cache from raw text to id skips normalizing them again.
+    fn resolve(&mut self, text: &str, ts: u64, zero_results: bool) -> Result<u32, SkipReason> {
+        if let Some(&id) = self.raw_ids.get(text) {
+            return match id {
+                EMPTY_KEY => Err(SkipReason::Empty),
+                _ if zero_results => Err(SkipReason::ZeroResults),
+                id => Ok(id),
+            };
+        }
+        normalize_into(text, &mut self.key_buf);
+        let id = if self.key_buf.is_empty() {
+            EMPTY_KEY
+        } else if zero_results {
+            return Err(SkipReason::ZeroResults);
+        } else {
+            self.state.intern(&self.key_buf, ts)
+        };
+        if self.raw_ids.len() >= MAX_CACHED_TEXTS {
+            self.raw_ids.clear();
+        }
+        self.raw_ids.insert(text.into(), id);
+        match id {
+            EMPTY_KEY => Err(SkipReason::Empty),
+            id => Ok(id),
+        }
+    }
+
     fn add_search<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
         let q = event.q.unwrap_or("");
-        normalize_into(q, &mut self.key_buf);
-        if self.key_buf.is_empty() {
-            return self.skip(SkipReason::Empty);
-        }
-        if event.results == Some(0) {
-            return self.skip(SkipReason::ZeroResults);
-        }
-        let id = self.state.intern(&self.key_buf, event.ts);
+        let id = match self.resolve(q, event.ts, event.results == Some(0)) {
+            Ok(id) => id,
+            Err(reason) => return self.skip(reason),
+        };
         let user = xxh3_64(event.user.as_bytes());
         let day_set = self.state.dedup.entry(event.ts / DAY_MS).or_default();
         if !day_set.insert((id, user)) {
@@ -148,11 +184,9 @@ impl<'s> Aggregator<'s> {
     fn add_impressions<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
         self.seen.clear();
         for text in event.suggestions.unwrap_or(&[]) {
-            normalize_into(text.as_ref(), &mut self.key_buf);
-            if self.key_buf.is_empty() {
+            let Ok(id) = self.resolve(text.as_ref(), event.ts, false) else {
                 continue;
-            }
-            let id = self.state.intern(&self.key_buf, event.ts);
+            };
             // Each distinct key of the list gets one impression, however often it is listed.
             if self.seen.contains(&id) {
                 continue;
@@ -169,11 +203,9 @@ impl<'s> Aggregator<'s> {
     }
 
     fn add_click<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
-        normalize_into(event.text.unwrap_or(""), &mut self.key_buf);
-        if self.key_buf.is_empty() {
+        let Ok(id) = self.resolve(event.text.unwrap_or(""), event.ts, false) else {
             return;
-        }
-        let id = self.state.intern(&self.key_buf, event.ts);
+        };
         add_decayed(
             &mut self.state.keys[id as usize],
             event.ts,
