@@ -1,5 +1,6 @@
 //! `edgesuggest`: build, query, inspect and verify edgesuggest segments.
 
+mod aggregate;
 mod build;
 mod compact;
 mod input;
@@ -19,6 +20,7 @@ Exit status: 0 on success, 1 when the command failed (bad rows, unreadable or co
 
 Quick start:
   edgesuggest build cities.tsv -o cities.seg
+  edgesuggest aggregate logs.ndjson.gz --state agg -o rows.tsv
   edgesuggest query cities.seg 'new y'
   edgesuggest query cities.seg --batch queries.txt > answers.ndjson
   edgesuggest build --delta changes.ndjson -o delta.seg
@@ -42,6 +44,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Build(build::BuildArgs),
+    Aggregate(aggregate::AggregateArgs),
     Query(query::QueryArgs),
     Compact(compact::CompactArgs),
     Inspect(inspect::InspectArgs),
@@ -56,6 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build::run(args),
+        Command::Aggregate(args) => aggregate::run(args),
         Command::Query(args) => query::run(args),
         Command::Compact(args) => compact::run(args),
         Command::Inspect(args) => inspect::run_inspect(args),

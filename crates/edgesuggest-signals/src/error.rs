@@ -1,14 +1,15 @@
-//! What can go wrong in this crate, with the data to say where and how to fix it.
+//! The one error type of the crate: each variant carries what is needed to say what went wrong
+//! and how to fix it.
 
 use std::path::PathBuf;
 
-/// An error of the signals crate.
+/// Why an aggregation (or one of its steps) failed. A failed run writes nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum SignalsError {
-    /// A file could not be opened, read, written or renamed.
-    #[error("{}: {source}", path.display())]
+    /// A file could not be opened, read or written.
+    #[error("{path}: {source}")]
     Io {
-        /// The file.
+        /// The file (or directory) concerned.
         path: PathBuf,
         /// What the operating system said.
         source: std::io::Error,
@@ -17,4 +18,84 @@ pub enum SignalsError {
     /// not be written. The message names the file and the column.
     #[error("{0}")]
     Parquet(String),
+    /// More bad lines than `--max-errors` allows.
+    #[error(
+        "{bad} bad line(s), more than --max-errors {max}; nothing was written and the state is \
+         unchanged. Fix the lines reported above, or pass --max-errors {bad} to skip them"
+    )]
+    TooManyBadLines {
+        /// Bad lines seen.
+        bad: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A line of the exclude file is not a valid rule.
+    #[error("{path}:{line}: {message}")]
+    Exclude {
+        /// The exclude file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong (the regex error).
+        message: String,
+    },
+    /// An option value is out of its range.
+    #[error("invalid {option} {value}: {expected}")]
+    Option {
+        /// The option, e.g. `--hysteresis`.
+        option: &'static str,
+        /// The value given.
+        value: String,
+        /// What is accepted.
+        expected: &'static str,
+    },
+    /// The state was made with another half-life.
+    #[error(
+        "the state in {dir} was built with --half-life {recorded} ms, this run asks for \
+         {requested} ms; decayed sums cannot be converted: use the same half-life, or start a \
+         new state directory"
+    )]
+    HalfLife {
+        /// The state directory.
+        dir: PathBuf,
+        /// Half-life recorded in the state.
+        recorded: u64,
+        /// Half-life asked for.
+        requested: u64,
+    },
+    /// The state file is not one this build can read.
+    #[error("{path}: {message}")]
+    State {
+        /// The state file.
+        path: PathBuf,
+        /// Why it cannot be used, and what to do.
+        message: String,
+    },
+    /// Another run holds the state's lock.
+    #[error(
+        "{path} is locked: another `edgesuggest aggregate` is using this state; wait for it to \
+         finish (two runs must never share a state)"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// An input this build cannot read yet, or that is not a file.
+    #[error("{path}: {message}")]
+    Input {
+        /// The input.
+        path: PathBuf,
+        /// Why, and what to do.
+        message: String,
+    },
+}
+
+impl SignalsError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        SignalsError::Io {
+            path: path.into(),
+            source,
+        }
+    }
 }

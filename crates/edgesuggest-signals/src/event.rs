@@ -95,19 +95,62 @@ impl Event {
     /// Checks the rules of `docs/EVENTS.md` that every reader applies after decoding: limits,
     /// and the fields each type requires. The error says what is wrong and how to fix it.
     pub fn validate(&self) -> Result<(), String> {
+        self.view().validate()
+    }
+
+    /// A borrowed view of the event: what the aggregation reads.
+    pub fn view(&self) -> EventRef<'_, String> {
+        EventRef {
+            ts: self.ts,
+            kind: self.kind,
+            user: &self.user,
+            q: self.q.as_deref(),
+            results: self.results,
+            suggestions: self.suggestions.as_deref(),
+            text: self.text.as_deref(),
+            position: self.position,
+        }
+    }
+}
+
+/// The fields of an event the aggregation reads, borrowed from wherever it was decoded (an
+/// NDJSON line without copying, or an owned [`Event`]). `S` is the suggestions' string type.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a, S: AsRef<str>> {
+    /// Milliseconds since the Unix epoch (UTC).
+    pub ts: u64,
+    /// What happened.
+    pub kind: EventType,
+    /// Opaque user id.
+    pub user: &'a str,
+    /// Text typed.
+    pub q: Option<&'a str>,
+    /// Hits of a search.
+    pub results: Option<u64>,
+    /// Suggestions shown.
+    pub suggestions: Option<&'a [S]>,
+    /// The picked suggestion.
+    pub text: Option<&'a str>,
+    /// Index of the picked suggestion.
+    pub position: Option<u64>,
+}
+
+impl<S: AsRef<str>> EventRef<'_, S> {
+    /// Checks the limits and required fields of `docs/EVENTS.md` (see [`Event::validate`]).
+    pub fn validate(&self) -> Result<(), String> {
         if self.ts >= MAX_TS {
             return Err(format!(
                 "\"ts\" {} is out of range: milliseconds since the epoch, below 2^53",
                 self.ts
             ));
         }
-        check_len("user", &self.user, 1, MAX_USER_BYTES)?;
-        for (name, value) in [("q", &self.q), ("text", &self.text)] {
+        check_len("user", self.user, 1, MAX_USER_BYTES)?;
+        for (name, value) in [("q", self.q), ("text", self.text)] {
             if let Some(value) = value {
                 check_len(name, value, 0, MAX_TEXT_BYTES)?;
             }
         }
-        if let Some(list) = &self.suggestions {
+        if let Some(list) = self.suggestions {
             if list.len() > MAX_SUGGESTIONS {
                 return Err(format!(
                     "{} \"suggestions\", at most {MAX_SUGGESTIONS}",
@@ -115,7 +158,7 @@ impl Event {
                 ));
             }
             for s in list {
-                check_len("a suggestion", s, 0, MAX_TEXT_BYTES)?;
+                check_len("a suggestion", s.as_ref(), 0, MAX_TEXT_BYTES)?;
             }
         }
         self.check_required()

@@ -2,11 +2,24 @@
 //! the aggregation (`docs/SIGNALS.md`) that turns events into rows or change sets for the
 //! builder, incrementally. Native only: nothing here reaches the wasm builds.
 
+pub mod aggregate;
+pub mod changes;
 pub mod error;
 pub mod event;
+pub mod exclude;
+pub mod explain;
+pub mod gates;
+pub mod hash;
+pub mod input;
+pub mod ndjson;
+pub mod params;
 pub mod parquet;
 pub mod rows;
+pub mod run;
+pub mod state;
 
 pub use error::SignalsError;
-pub use event::{Event, EventType};
+pub use event::{Event, EventRef, EventType};
+pub use params::{parse_duration, Params};
 pub use rows::RowOut;
+pub use run::{run, RunOptions};

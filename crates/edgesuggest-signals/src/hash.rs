@@ -1,0 +1,71 @@
+//! A fast hasher for the hot maps (key → id, the spam-cap sets): xxh3 for strings, a
+//! multiply-mix for integers, a splitmix finalizer, and a seed drawn once per process so
+//! crafted inputs cannot aim at one bucket across runs. Never used for anything stored.
+
+use std::hash::{BuildHasher, Hasher};
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+/// Builds [`FastHasher`]s with this process's seed.
+#[derive(Debug, Clone, Copy)]
+pub struct FastState {
+    seed: u64,
+}
+
+impl Default for FastState {
+    fn default() -> Self {
+        // std's RandomState is seeded from the OS once per process (and per thread after).
+        let seed = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
+        FastState { seed }
+    }
+}
+
+impl BuildHasher for FastState {
+    type Hasher = FastHasher;
+
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(self.seed)
+    }
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct FastHasher(u64);
+
+impl FastHasher {
+    fn mix(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(31);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // splitmix64's finalizer: every input bit reaches the high bits hashbrown looks at.
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxh3_64_with_seed(bytes, self.0);
+    }
+
+    fn write_u8(&mut self, v: u8) {
+        self.mix(u64::from(v));
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.mix(u64::from(v));
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.mix(v);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.mix(v as u64);
+    }
+}

@@ -1,0 +1,306 @@
+//! Change sets (hysteresis, min-change, the published set) and the state (lock, versions,
+//! half-life, retried inputs).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use edgesuggest_signals::Params;
+
+/// Parses a change set into (op, phrase, score).
+fn parse_changes(text: &str) -> Vec<(String, String, Option<u64>)> {
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["op"].as_str().unwrap().to_string(),
+                v["phrase"].as_str().unwrap().to_string(),
+                v["score"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+fn changes_run(
+    dir: &Path,
+    inputs: Vec<std::path::PathBuf>,
+    params: &Params,
+    now: Option<u64>,
+) -> Vec<(String, String, Option<u64>)> {
+    let mut opts = options(dir, inputs, params.clone());
+    opts.changes = Some(dir.join("changes.ndjson"));
+    opts.now = now;
+    run_with(&opts).unwrap();
+    parse_changes(&read(&dir.join("changes.ndjson")))
+}
+
+#[test]
+fn hysteresis_keeps_a_published_key_in_the_band_and_deletes_below() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params {
+        half_life_ms: DAY,
+        ..Params::default()
+    };
+    // "oslo": pop 3 at T0. "bergen": pop 3 at T0 − 1.737 d, so 0.9 at T0: in the band, new.
+    let mut events: Vec<Ev> = ["a", "b", "c"]
+        .iter()
+        .map(|u| search(T0, u, "Oslo"))
+        .collect();
+    let early = T0 - (1.737 * DAY as f64) as u64;
+    events.extend(["a", "b", "c"].iter().map(|u| search(early, u, "Bergen")));
+    let input = dir.path().join("e.ndjson");
+    write_events(&input, &events);
+    let first = changes_run(dir.path(), vec![input], &params, Some(T0));
+    // A new key needs min-count: bergen (0.9) is not published.
+    assert_eq!(first, [("upsert".into(), "Oslo".into(), Some(3000))]);
+    // pop(T) = 3 · 2^(−Δ/1d): 0.9 at Δ = log2(3/0.9) d ≈ 1.737 d (in the band 0.75..1).
+    let in_band = T0 + (1.737 * DAY as f64) as u64;
+    assert_eq!(changes_run(dir.path(), vec![], &params, Some(in_band)), []);
+    let explain = read(&dir.path().join("explain.tsv"));
+    assert!(explain.contains("SKIP\tOslo\tmin-count\t"), "{explain}");
+    // 0.7 at Δ ≈ 2.1 d: below 0.75, deleted.
+    let below = T0 + (2.1 * DAY as f64) as u64;
+    assert_eq!(
+        changes_run(dir.path(), vec![], &params, Some(below)),
+        [("delete".into(), "Oslo".into(), None)]
+    );
+    // Nothing left to change.
+    assert_eq!(
+        changes_run(dir.path(), vec![], &params, Some(below + DAY)),
+        []
+    );
+}
+
+#[test]
+fn min_change_republishes_only_large_moves() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params {
+        half_life_ms: 10 * DAY,
+        ..Params::default()
+    };
+    let events: Vec<Ev> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|u| search(T0, u, "lima"))
+        .collect();
+    let input = dir.path().join("e.ndjson");
+    write_events(&input, &events);
+    assert_eq!(
+        changes_run(dir.path(), vec![input], &params, Some(T0)),
+        [("upsert".into(), "lima".into(), Some(5000))]
+    );
+    // 5 · 2^(−1/10) = 4.665: −6.7%, under 10%: no line.
+    assert_eq!(changes_run(dir.path(), vec![], &params, Some(T0 + DAY)), []);
+    // 5 · 2^(−2/10) = 4.353: −12.9% of the published 5000: upsert.
+    assert_eq!(
+        changes_run(dir.path(), vec![], &params, Some(T0 + 2 * DAY)),
+        [("upsert".into(), "lima".into(), Some(4353))]
+    );
+    // A new display form with more searches: upsert with the new display.
+    let more = dir.path().join("f.ndjson");
+    let forms: Vec<Ev> = ["f", "g", "h", "i", "j", "k"]
+        .iter()
+        .map(|u| search(T0 + 2 * DAY, u, "LIMA"))
+        .collect();
+    write_events(&more, &forms);
+    let lines = changes_run(dir.path(), vec![more], &params, Some(T0 + 2 * DAY));
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (lines[0].0.as_str(), lines[0].1.as_str()),
+        ("upsert", "LIMA")
+    );
+}
+
+/// The spec's change rules computed by brute force over every key, from the oracle's sums.
+fn expected_changes(
+    events: &[Ev],
+    now: u64,
+    params: &Params,
+    published: &mut BTreeMap<String, (String, u64)>,
+) -> Vec<(String, String, Option<u64>)> {
+    let mut lines = Vec::new();
+    for (key, k) in oracle(events) {
+        let (display, _, score, gate) = judge(&key, &k, now, params, params.min_count);
+        let relaxed = judge(
+            &key,
+            &k,
+            now,
+            params,
+            params.min_count * (1.0 - params.hysteresis),
+        )
+        .3
+        .is_none();
+        match published.get(&key).cloned() {
+            None if gate.is_none() => {
+                lines.push(("upsert".to_string(), display.clone(), Some(score)));
+                published.insert(key, (display, score));
+            }
+            None => {}
+            Some((old, _)) if !relaxed => {
+                lines.push(("delete".to_string(), old, None));
+                published.remove(&key);
+            }
+            Some((old, p)) => {
+                let moved = (score as f64 - p as f64).abs() > params.min_change * p as f64;
+                if gate.is_none() && (display != old || moved) {
+                    lines.push(("upsert".to_string(), display.clone(), Some(score)));
+                    published.insert(key, (display, score));
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn change_sets_match_a_full_scan_run_after_run() {
+    let params = Params {
+        half_life_ms: 6 * HOUR,
+        min_users: 2,
+        ..Params::default()
+    };
+    let events = random_events(7, 4000, T0, 2 * DAY, 15);
+    let dir = tempfile::tempdir().unwrap();
+    let mut published = BTreeMap::new();
+    let mut applied: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let chunks = 12;
+    let (mut upserts, mut deletes) = (0, 0);
+    for i in 0..=chunks + 6 {
+        // The last runs bring no events: only decay (the due-time queue) changes things.
+        let upto = (events.len() * (i.min(chunks) + 1) / (chunks + 1)).min(events.len());
+        let from = events.len() * i.min(chunks + 1) / (chunks + 1);
+        let batch = if i <= chunks {
+            &events[from..upto]
+        } else {
+            &events[0..0]
+        };
+        let input = dir.path().join(format!("b{i}.ndjson"));
+        write_events(&input, batch);
+        let seen = &events[..upto];
+        let now = watermark(seen) + i.saturating_sub(chunks) as u64 * 2 * HOUR;
+        let got = changes_run(dir.path(), vec![input], &params, Some(now));
+        let want = expected_changes(seen, now, &params, &mut published);
+        assert_eq!(got, want, "run {i}");
+        upserts += got.iter().filter(|c| c.0 == "upsert").count();
+        deletes += got.iter().filter(|c| c.0 == "delete").count();
+        for (op, phrase, score) in got {
+            let key = edgesuggest::normalize_phrase(&phrase);
+            match op.as_str() {
+                "upsert" => applied.insert(key, (phrase, score.unwrap())),
+                _ => applied.remove(&key),
+            };
+        }
+        assert_eq!(applied, published);
+    }
+    assert!(
+        upserts > 10 && deletes > 3,
+        "{upserts} upserts, {deletes} deletes"
+    );
+}
+
+#[test]
+fn a_retried_input_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("e.ndjson");
+    write_events(&input, &["a", "b", "c"].map(|u| search(T0, u, "quito")));
+    let opts = options(dir.path(), vec![input.clone()], Params::default());
+    run_with(&opts).unwrap();
+    let state = std::fs::read(dir.path().join("state/state.bin")).unwrap();
+    let (_, messages) = run_with(&opts).unwrap();
+    assert!(messages[0].contains("already aggregated"), "{messages:?}");
+    assert_eq!(read(&dir.path().join("rows.tsv")), "quito\t3000\n");
+    assert_eq!(
+        std::fs::read(dir.path().join("state/state.bin")).unwrap(),
+        state
+    );
+    // Same path, new content: read.
+    write_events(&input, &["d"].map(|u| search(T0, u, "quito")));
+    run_with(&opts).unwrap();
+    assert_eq!(read(&dir.path().join("rows.tsv")), "quito\t4000\n");
+}
+
+#[test]
+fn bad_lines_over_the_limit_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("e.ndjson");
+    let mut text: String = ["a", "b", "c"]
+        .map(|u| search(T0, u, "quito").line() + "\n")
+        .concat();
+    text.push_str("{\"ts\":\"soon\",\"type\":\"search\",\"user\":\"u\",\"q\":\"x\"}\n");
+    std::fs::write(&input, &text).unwrap();
+    let mut opts = options(dir.path(), vec![input.clone()], Params::default());
+    let mut messages = Vec::new();
+    let err = edgesuggest_signals::run(&opts, &mut |m| messages.push(m.to_string())).unwrap_err();
+    assert!(err.to_string().contains("1 bad line(s)"), "{err}");
+    assert_eq!(
+        messages,
+        [format!(
+            "{}:4: \"ts\" must be an integer ≥ 0 (milliseconds since the epoch), not \"soon\"",
+            input.display()
+        )]
+    );
+    assert!(!dir.path().join("state/state.bin").exists());
+    assert!(!dir.path().join("rows.tsv").exists());
+    opts.max_errors = 1;
+    let (summary, _) = run_with(&opts).unwrap();
+    assert!(summary.contains("bad lines        1"), "{summary}");
+    assert_eq!(read(&dir.path().join("rows.tsv")), "quito\t3000\n");
+}
+
+#[test]
+fn state_refuses_another_half_life_a_bad_version_and_a_second_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("e.ndjson");
+    write_events(&input, &[search(T0, "a", "quito")]);
+    let opts = options(dir.path(), vec![input.clone()], Params::default());
+    run_with(&opts).unwrap();
+    let other = options(
+        dir.path(),
+        vec![],
+        Params {
+            half_life_ms: DAY,
+            ..Params::default()
+        },
+    );
+    assert!(run_with(&other).unwrap_err().contains("--half-life"));
+    // The lock: a second run while one holds it fails at once.
+    let lock = edgesuggest_signals::state::StateLock::acquire(&dir.path().join("state")).unwrap();
+    assert!(run_with(&opts).unwrap_err().contains("locked"));
+    drop(lock);
+    let path = dir.path().join("state/state.bin");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8] = 99;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(run_with(&opts).unwrap_err().contains("format version 99"));
+    bytes[8] = 1;
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(run_with(&opts).unwrap_err().contains("damaged"));
+}
+
+#[test]
+fn state_roundtrips_bit_exactly_with_sketches() {
+    // 200 users: past the exact set, into the sketch.
+    let events: Vec<Ev> = (0..200)
+        .map(|u| search(T0 + u, &format!("u{u}"), "big city"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("e.ndjson");
+    write_events(&input, &events);
+    let opts = options(dir.path(), vec![input], Params::default());
+    run_with(&opts).unwrap();
+    let explain = read(&dir.path().join("explain.tsv"));
+    let users: f64 = parse_explain(&explain)[0].fields["users"].parse().unwrap();
+    assert!((users - 200.0).abs() <= 200.0 * 0.03, "{users}");
+    let state = edgesuggest_signals::state::State::load(&dir.path().join("state")).unwrap();
+    let bytes = state.to_bytes().unwrap();
+    assert_eq!(
+        bytes,
+        std::fs::read(dir.path().join("state/state.bin")).unwrap()
+    );
+    // A run with no input rewrites the same explain (estimates survive the save).
+    run_with(&options(dir.path(), vec![], Params::default())).unwrap();
+    assert_eq!(read(&dir.path().join("explain.tsv")), explain);
+}
