@@ -4,6 +4,7 @@ mod build;
 mod compact;
 mod input;
 mod inspect;
+mod normalize;
 mod publish;
 mod query;
 mod stack;
@@ -50,6 +51,7 @@ enum Command {
     Versions(publish::versions::VersionsArgs),
     Rollback(publish::versions::RollbackArgs),
     Gc(publish::versions::GcArgs),
+    Normalize(normalize::NormalizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Versions(args) => publish::versions::run_versions(args),
         Command::Rollback(args) => publish::versions::run_rollback(args),
         Command::Gc(args) => publish::versions::run_gc(args),
+        Command::Normalize(args) => normalize::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
