@@ -395,7 +395,7 @@ def aggregate(spark: SparkSession, args: argparse.Namespace) -> tuple[DataFrame,
         F.when(F.col("key") == "", "empty").when(F.col("results") == 0, "zero-results"),
     )
     skipped = {r["_skip"]: r["count"] for r in searches.groupBy("_skip").count().collect()}
-    by_day = Window.partitionBy("key", "user", F.floor(F.col("ts") / F.lit(DAY_MS))).orderBy(*order)
+    by_day = Window.partitionBy("key", "user", F.expr(f"ts div {DAY_MS}")).orderBy(*order)
     counted = (
         searches.where(F.col("_skip").isNull())
         .withColumn("_n", F.row_number().over(by_day))
