@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 import uuid
@@ -331,34 +332,54 @@ def round_half_away(x: F.Column) -> F.Column:
 
 def aggregate(spark: SparkSession, args: argparse.Namespace) -> tuple[DataFrame, dict]:
     """The rows (ROW_SCHEMA plus `key`, sorted) and a summary of counts."""
-    norm = F.udf(normalize_phrase, T.StringType())
-    form = F.udf(surface_form, T.StringType())
+    # Python UDFs run on every row of their input (Spark evaluates them outside a CASE WHEN),
+    # so each one takes the type and returns null where it does not apply.
+    def key_of(kind, q, text):
+        if kind == "search":
+            return normalize_phrase(q)
+        if kind == "click":
+            return normalize_phrase(text)
+        return None
 
-    def keys_of(suggestions):
+    # Plain (pickled) Python UDFs: the Arrow-optimized ones would need pandas too.
+    key_udf = F.udf(key_of, T.StringType(), useArrow=False)
+    form = F.udf(surface_form, T.StringType(), useArrow=False)
+
+    def keys_of(kind, suggestions):
+        if kind != "impression":
+            return None
         seen, out = set(), []
-        for s in suggestions or ():
+        for s in suggestions:
             k = normalize_phrase(s)
             if k and k not in seen:
                 seen.add(k)
                 out.append(k)
         return out
 
-    norm_list = F.udf(keys_of, T.ArrayType(T.StringType()))
+    norm_list = F.udf(keys_of, T.ArrayType(T.StringType()), useArrow=False)
 
     raw = read_events(spark, args.logs, args.format).withColumn("_bad", bad_reason()).cache()
-    summary: dict = {"events read": raw.count()}
-    bad = raw.where(F.col("_bad").isNotNull())
-    bad_counts = {r["_bad"]: r["count"] for r in bad.groupBy("_bad").count().collect()}
+    by_reason = raw.groupBy("_bad").agg(F.count(F.lit(1)).alias("n"), F.max("ts").alias("max_ts")).collect()
+    bad_counts = {r["_bad"]: r["n"] for r in by_reason if r["_bad"] is not None}
+    valid = [r for r in by_reason if r["_bad"] is None]
+    summary: dict = {"events read": sum(r["n"] for r in by_reason)}
     summary["bad records"] = sum(bad_counts.values())
     for reason, n in sorted(bad_counts.items()):
         summary[f"bad: {reason}"] = n
+    summary["valid events"] = valid[0]["n"] if valid else 0
     if summary["bad records"] > args.max_errors:
+        bad = raw.where(F.col("_bad").isNotNull())
         for r in bad.select("_file", "_bad", "ts").limit(10).collect():
             log(f"{r['_file']}: {r['_bad']} (ts {r['ts']})")
         raise SystemExit(
             f"{summary['bad records']} bad records, more than --max-errors {args.max_errors}: "
             "nothing written (fix or drop them, or raise --max-errors)"
         )
+    if args.now is not None:
+        now = args.now
+    else:
+        now = valid[0]["max_ts"] if valid else 0
+    summary["T"] = now
 
     # Valid events, normalized once (the Python part of the job): `key` of a search's `q` or a
     # click's `text`, `keys` the distinct non-empty keys of an impression's suggestions.
@@ -366,22 +387,11 @@ def aggregate(spark: SparkSession, args: argparse.Namespace) -> tuple[DataFrame,
         raw.where(F.col("_bad").isNull())
         .select(
             "ts", "type", "user", "q", "results", "_file", "_pos",
-            F.when(F.col("type") == "search", norm("q"))
-            .when(F.col("type") == "click", norm("text"))
-            .alias("key"),
-            F.when(F.col("type") == "impression", norm_list("suggestions")).alias("keys"),
+            key_udf("type", "q", "text").alias("key"),
+            norm_list("type", "suggestions").alias("keys"),
         )
         .cache()
     )
-    summary["valid events"] = events.count()
-    raw.unpersist()
-    if args.now is not None:
-        now = args.now
-    else:
-        now = events.agg(F.max("ts")).first()[0]
-        if now is None:
-            now = 0
-    summary["T"] = now
     h = float(args.half_life)
 
     def decay(ts: F.Column) -> F.Column:
@@ -395,6 +405,7 @@ def aggregate(spark: SparkSession, args: argparse.Namespace) -> tuple[DataFrame,
         F.when(F.col("key") == "", "empty").when(F.col("results") == 0, "zero-results"),
     )
     skipped = {r["_skip"]: r["count"] for r in searches.groupBy("_skip").count().collect()}
+    raw.unpersist()  # `events` is cached by now
     by_day = Window.partitionBy("key", "user", F.expr(f"ts div {DAY_MS}")).orderBy(*order)
     counted = (
         searches.where(F.col("_skip").isNull())
@@ -514,6 +525,15 @@ def write_rows(spark: SparkSession, rows: DataFrame, output: str) -> None:
         writer.text(tmp)
     else:
         writer.parquet(tmp)
+    if "://" not in output or output.startswith("file:"):
+        # A local file: moved with the OS, so no checksum sidecar (.NAME.crc) is left next to it.
+        local_tmp = tmp[len("file:"):] if tmp.startswith("file:") else tmp
+        parts = [n for n in os.listdir(local_tmp) if n.startswith("part-")]
+        if len(parts) != 1:
+            raise SystemExit(f"expected one part file in {tmp}, found {len(parts)}")
+        os.replace(os.path.join(local_tmp, parts[0]), output.removeprefix("file:"))
+        shutil.rmtree(local_tmp)
+        return
     fs, tmp_path = hadoop_fs(spark, tmp)
     parts = [s.getPath() for s in fs.listStatus(tmp_path) if s.getPath().getName().startswith("part-")]
     if len(parts) != 1:

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,8 @@ def setUpModule():  # noqa: N802
     global SPARK
     if not os.path.isfile(CLI):
         raise RuntimeError(f"{CLI} is missing: cargo build --release -p edgesuggest-cli")
-    os.makedirs(WORK, exist_ok=True)
+    shutil.rmtree(WORK, ignore_errors=True)  # the last run's logs and rows, kept for a look
+    os.makedirs(WORK)
     from pyspark.sql import SparkSession
 
     started = time.monotonic()
@@ -539,7 +541,7 @@ class AggregateParity(unittest.TestCase):
     def test_tsv_output_matches_parquet(self):
         argv = ["--half-life", "2d", "--max-errors", "100", "--exclude", self.exclude]
         tsv = os.path.join(self.folder, "both-spark.tsv")
-        self.spark(self.paths["ndjson"], tsv, argv)
+        self.spark(self.paths["parquet"], tsv, argv)
         expected = reference_rows(self.events, argv, self.exclude_lines)
         want = sorted(((r["phrase"], r["score"]) for r in expected.values()),
                       key=lambda ps: (-ps[1], normalize_phrase(ps[0]).encode()))
