@@ -139,11 +139,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="decay half-life: 7d, 12h, 30m, 45s or milliseconds (default 7d)")
     p.add_argument("--now", type=non_negative_int, default=None, metavar="MS",
                    help="reference time T in ms since the epoch (default: the largest ts of the valid events)")
-    p.add_argument("--min-chars", type=non_negative_int, default=2, metavar="N")
-    p.add_argument("--max-phrase-bytes", type=non_negative_int, default=256, metavar="N")
+    p.add_argument("--min-chars", type=non_negative_int, default=2, metavar="N",
+                   help="skip keys of fewer characters (default 2)")
+    p.add_argument("--max-phrase-bytes", type=non_negative_int, default=256, metavar="N",
+                   help="skip keys longer in UTF-8 bytes (default 256, as build)")
     p.add_argument("--exclude", metavar="FILE",
                    help="rules, one a line: /regex/, prefix*, or an exact phrase; # comments")
-    p.add_argument("--min-users", type=non_negative_int, default=3, metavar="N")
+    p.add_argument("--min-users", type=non_negative_int, default=3, metavar="N",
+                   help="privacy: skip keys fewer distinct users searched (default 3)")
     p.add_argument("--min-count", type=float, default=1.0, metavar="X",
                    help="least decayed popularity (default 1)")
     p.add_argument("--ctr-weight", type=float, default=0.5, metavar="W", help="0 disables CTR (default 0.5)")
@@ -546,9 +549,10 @@ def write_rows(spark: SparkSession, rows: DataFrame, output: str) -> None:
     fs.delete(tmp_path, True)
 
 
-def run(spark: SparkSession, argv: list[str] | None = None) -> dict:
-    """Parses ARGV, runs the aggregation in SPARK, writes the rows; returns the summary."""
-    args = parse_args(argv)
+def run(spark: SparkSession, argv: list[str] | argparse.Namespace | None = None) -> dict:
+    """Runs the aggregation of ARGV (or parsed options) in SPARK, writes the rows; returns the
+    summary."""
+    args = argv if isinstance(argv, argparse.Namespace) else parse_args(argv)
     started = time.monotonic()
     spark.sparkContext.addPyFile(os.path.join(HERE, "edgesuggest_normalize.py"))
     rows, summary = aggregate(spark, args)
@@ -561,9 +565,10 @@ def run(spark: SparkSession, argv: list[str] | None = None) -> dict:
 
 
 def main(argv: Iterable[str] | None = None) -> int:
+    args = parse_args(list(argv) if argv is not None else None)  # --help needs no JVM
     spark = SparkSession.builder.appName("edgesuggest-aggregate").getOrCreate()
     try:
-        run(spark, list(argv) if argv is not None else None)
+        run(spark, args)
     finally:
         spark.stop()
     return 0

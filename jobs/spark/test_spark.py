@@ -50,6 +50,7 @@ def setUpModule():  # noqa: N802
         SparkSession.builder.master("local[2]")
         .appName("edgesuggest-spark-tests")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "1g")
         .config("spark.sql.session.timeZone", "UTC")
@@ -484,7 +485,7 @@ class AggregateParity(unittest.TestCase):
             cls.aggregate_missing = (
                 f"`{os.path.basename(CLI)} aggregate` is missing in this build, so the Spark rows "
                 "cannot be compared with the Rust command's; merge the aggregate branch and rebuild "
-                f"({probe.stderr.decode(errors='replace').strip().splitlines()[-1:]})"
+                f"({probe.stderr.decode(errors='replace').strip().splitlines()[0]})"
             )
 
     def test_users_stay_exact(self):
