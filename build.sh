@@ -292,7 +292,9 @@ test_spark() {
     ensure_spark_venv
     build_cli
     say "Spark job: normalizer parity and rows parity with edgesuggest aggregate (local[2])"
-    EDGESUGGEST_CLI="$(cli_bin)" "$SPARK_VENV/bin/python" jobs/spark/test_spark.py -v
+    # No bytecode caches in the checkout.
+    EDGESUGGEST_CLI="$(cli_bin)" PYTHONDONTWRITEBYTECODE=1 "$SPARK_VENV/bin/python" \
+        jobs/spark/test_spark.py -v
 }
 
 # Each build_* runs at most once per invocation: test, demo and bench reach them from several
