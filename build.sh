@@ -9,7 +9,7 @@
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
-#   ./build.sh test-wasm | test-www | test-worker   one part of `test`
+#   ./build.sh test-wasm | test-www | test-worker | test-spark   one part of `test`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -261,6 +261,42 @@ test_wasm() {
             cargo test --locked --target wasm32-unknown-unknown -p edgesuggest-wasm)
 }
 
+# The Spark job (jobs/spark/) and its parity test against `edgesuggest aggregate`: PySpark and
+# pyarrow from PyPI, pinned, in a venv in the cache (a stamp named after the pins makes a changed
+# pin reinstall); Java 17 from the system.
+PYSPARK_VERSION=4.3.0
+SPARK_PY_PINS=("pyspark==$PYSPARK_VERSION" "pyarrow==26.0.1")
+ensure_spark_venv() {
+    SPARK_VENV="$CACHE/py/spark-venv-$PYSPARK_VERSION"
+    local stamp="$SPARK_VENV/.installed-$(echo "${SPARK_PY_PINS[*]}" | tr ' =.' '___')"
+    if [[ ! -f "$stamp" ]]; then
+        say "installing ${SPARK_PY_PINS[*]} (PyPI) into $SPARK_VENV (a few minutes, once)"
+        rm -rf "$SPARK_VENV"
+        python3 -m venv "$SPARK_VENV"
+        "$SPARK_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "${SPARK_PY_PINS[@]}"
+        touch "$stamp"
+    fi
+}
+
+ensure_java() {
+    if ! command -v java >/dev/null 2>&1; then
+        echo "the Spark tests need Java 17 or 21 on PATH; on Debian:" \
+            "apt-get install openjdk-17-jre-headless" >&2
+        exit 1
+    fi
+}
+
+test_spark() {
+    ensure_java
+    ensure_spark_venv
+    build_cli
+    say "Spark job: normalizer parity and rows parity with edgesuggest aggregate (local[2])"
+    # No bytecode caches in the checkout.
+    EDGESUGGEST_CLI="$(cli_bin)" PYTHONDONTWRITEBYTECODE=1 "$SPARK_VENV/bin/python" \
+        jobs/spark/test_spark.py -v
+}
+
 # Each build_* runs at most once per invocation: test, demo and bench reach them from several
 # steps.
 build_cli() {
@@ -350,6 +386,7 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
+    test_spark
     say "all tests passed"
 }
 
@@ -553,5 +590,6 @@ case "${1:-}" in
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration
     test-www) test_www ;;
     test-worker) test_worker ;;
+    test-spark) test_spark ;;
     *) usage ;;
 esac

@@ -5,6 +5,7 @@ mod build;
 mod compact;
 mod input;
 mod inspect;
+mod normalize;
 mod publish;
 mod query;
 mod stack;
@@ -53,6 +54,7 @@ enum Command {
     Versions(publish::versions::VersionsArgs),
     Rollback(publish::versions::RollbackArgs),
     Gc(publish::versions::GcArgs),
+    Normalize(normalize::NormalizeArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Versions(args) => publish::versions::run_versions(args),
         Command::Rollback(args) => publish::versions::run_rollback(args),
         Command::Gc(args) => publish::versions::run_gc(args),
+        Command::Normalize(args) => normalize::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
