@@ -302,8 +302,32 @@ test_spark() {
 build_cli() {
     [[ -n "${CLI_BUILT:-}" ]] && return 0
     CLI_BUILT=1
-    say "building the CLI (release)"
-    cargo build --release --locked -p edgesuggest-cli
+    say "building the CLI and the log generator (release)"
+    cargo build --release --locked -p edgesuggest-cli -p edgesuggest-loggen
+}
+# The data loop on generated logs: a day of events → aggregate → build → query, then one more
+# minute → aggregate --changes → build --delta → query over the stack.
+demo_signals() {
+    local out="$1/signals" loggen="$ROOT/target/release/edgesuggest-loggen"
+    rm -rf "$out" && mkdir -p "$out"
+    say "signals: a day of generated search logs (edgesuggest-loggen: Zipf phrases, typos, spam)"
+    "$loggen" --events 200000 --users 5000 --days 1 --start 1764547200000 -q -o "$out/day.ndjson"
+    printf '%s\n' '# never suggested' 'badword*' >"$out/exclude.txt"
+    say "signals: aggregate the day (decay, privacy: ≥ 3 users, spam cap, CTR) into rows"
+    "$(cli_bin)" aggregate "$out/day.ndjson" --state "$out/state" -o "$out/rows.tsv" \
+        --changes "$out/changes-0.ndjson" --exclude "$out/exclude.txt" --explain "$out/explain.tsv"
+    head -5 "$out/rows.tsv"
+    grep -m3 $'^SKIP\t.*\tmin-users' "$out/explain.tsv" || true
+    "$(cli_bin)" build "$out/rows.tsv" -o "$out/logs.seg" -q
+    say "query 'new' on the index built from logs"
+    "$(cli_bin)" query "$out/logs.seg" new -k 5
+    say "signals: one more minute of logs → a change set → a delta segment"
+    "$loggen" --rate 2000 --minutes 1 --users 5000 --start 1764633600000 --seed 2 -q \
+        -o "$out/minute.ndjson"
+    "$(cli_bin)" aggregate "$out/minute.ndjson" --state "$out/state" \
+        --changes "$out/changes-1.ndjson" --exclude "$out/exclude.txt"
+    "$(cli_bin)" build --delta "$out/changes-1.ndjson" -o "$out/logs-delta.seg" -q
+    "$(cli_bin)" query "$out/logs.seg" new -k 5 --delta "$out/logs-delta.seg"
 }
 
 cmd_demo() {
@@ -323,6 +347,7 @@ cmd_demo() {
     "$(cli_bin)" query "$out/cities.seg" "sna fransisco" -k 3 --fuzzy auto --prefix-length 0
     say "query 'par' --cat capital (categories)"
     "$(cli_bin)" query "$out/cities.seg" par -k 3 --cat capital
+    demo_signals "$out"
     build_site
     build_worker
     local api_port="${PORT:-8787}" site_port="${SITE_PORT:-8080}"
@@ -542,6 +567,12 @@ cmd_bench() {
         CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$wrk_set/queries.tsv" bench/worker.sh \
             >"$results/worker-wrk.md"
     fi
+    say "bench signals: aggregation throughput, one minute into a change set, the Spark job"
+    ensure_java
+    ensure_spark_venv
+    CLI="$(cli_bin)" LOGGEN="$ROOT/target/release/edgesuggest-loggen" \
+        SPARK_PYTHON="$SPARK_VENV/bin/python" bench/signals.sh "$results/signals" $smoke \
+        >"$results/signals.md"
     say "the worker under wrk while versions are published${smoke:+ (short)}"
     run_swap $smoke >"$results/worker-swap.md"
     local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"

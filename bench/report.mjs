@@ -187,6 +187,7 @@ if (existsSync(throughput)) {
   md.push("");
 }
 freshness(md);
+signals(md);
 reliability(md);
 writeFileSync(outMd, md.join("\n") + "\n");
 
@@ -209,6 +210,19 @@ function freshness(md) {
   md.push("");
   // The worker's figure comes from the workerd test, kept by hand (like reliability.md).
   md.push(readFileSync(new URL("./freshness-worker.md", import.meta.url), "utf8").trim());
+  md.push("");
+}
+
+/**
+ * The signals section: `edgesuggest aggregate` on generated logs, one minute into a change set,
+ * and the Spark job on the same logs (bench/signals.sh, a fragment with its own heading).
+ */
+function signals(md) {
+  const file = join(resultsDir, "signals.md");
+  if (!existsSync(file)) return;
+  md.push("## Signals: from logs to suggestions");
+  md.push("");
+  md.push(readFileSync(file, "utf8").trim());
   md.push("");
 }
 

@@ -29,6 +29,7 @@ timed() {
 seconds() { awk -v n="$1" '$1 == n { print $2 }' "$out/times"; }
 peak_mb() { awk -v n="$1" '$1 == n { printf "%.0f", $3 / 1024 }' "$out/times"; }
 per_second() { awk -v n="$2" -v s="$(seconds "$1")" 'BEGIN { printf "%.2f", n / s / 1e6 }'; }
+thousands_per_second() { awk -v n="$2" -v s="$(seconds "$1")" 'BEGIN { printf "%.1f", n / s / 1e3 }'; }
 
 log "signals: generating $events events over 7 days ($(basename "$phrases"), $users users)"
 gen=(--phrases "$phrases" --events "$events" --users "$users" --days 7 --start "$start" --seed 11 -q)
@@ -57,7 +58,7 @@ if [[ -n "${SPARK_PYTHON:-}" ]]; then
     PYSPARK_SUBMIT_ARGS='--master local[2] --driver-memory 6g pyspark-shell' timed spark \
         "$SPARK_PYTHON" "$here/../jobs/spark/edgesuggest_aggregate.py" "$out/week.ndjson" \
         --output "$out/rows-spark.tsv" 2>"$out/spark.log"
-    spark_row="| Spark job (\`jobs/spark\`, local[2], JVM start included), same NDJSON | $(seconds spark) s | $(per_second spark "$events") M/s | $(peak_mb spark) MB (driver) |"
+    spark_row="| Spark job (\`jobs/spark\`, local[2], JVM start included), same NDJSON | $(seconds spark) s | $(thousands_per_second spark "$events") k events/s | – (JVM not measured) |"
 fi
 
 cat <<EOF
