@@ -279,16 +279,33 @@ ensure_spark_venv() {
     fi
 }
 
+# Spark runs on the JVM: Java 17 from Debian when none is on PATH.
 ensure_java() {
-    if ! command -v java >/dev/null 2>&1; then
-        echo "the Spark tests need Java 17 or 21 on PATH; on Debian:" \
-            "apt-get install openjdk-17-jre-headless" >&2
-        exit 1
-    fi
+    command -v java >/dev/null 2>&1 && return 0
+    say "installing Java 17 (Debian openjdk-17-jre-headless) for Spark"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
+}
+
+# `test` starts the venv's install in the background while Rust compiles (it is mostly a
+# download); test_spark waits for it and reads its log on failure.
+start_spark_venv() {
+    SPARK_VENV_LOG="$CACHE/py/spark-venv.log"
+    mkdir -p "$CACHE/py"
+    ensure_spark_venv >"$SPARK_VENV_LOG" 2>&1 &
+    SPARK_VENV_PID=$!
 }
 
 test_spark() {
     ensure_java
+    if [[ -n "${SPARK_VENV_PID:-}" ]]; then
+        if ! wait "$SPARK_VENV_PID"; then
+            cat "$SPARK_VENV_LOG" >&2
+            echo "installing the Spark venv failed (log above)" >&2
+            exit 1
+        fi
+        SPARK_VENV_PID=""
+    fi
     ensure_spark_venv
     build_cli
     say "Spark job: normalizer parity and rows parity with edgesuggest aggregate (local[2])"
@@ -396,6 +413,7 @@ EOT
 
 cmd_test() {
     ensure_rust_parts
+    start_spark_venv
     say "cargo fmt --check"
     cargo fmt --all -- --check
     say "cargo clippy -D warnings"
