@@ -1,12 +1,14 @@
 //! Adding events to the state, in input order, by the rules of `docs/SIGNALS.md` ("Which
 //! events count"): late events, the spam cap, lazy decay, distinct users and surface forms.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::batch::{Batch, Prepared, Text};
 use crate::event::{EventRef, EventType};
-use crate::hash::FastState;
+use crate::hash::{FastState, PrehashedState};
 use crate::params::{Params, DAY_MS};
 use crate::state::{Form, KeyState, State, MAX_FORMS};
 
@@ -63,14 +65,41 @@ pub struct Aggregator<'s> {
     seen: Vec<u32>,
     /// Keys already marked dirty by this run, by id: one set insert per key, not per event.
     marked: Vec<bool>,
-    /// Raw text → key id ([`EMPTY_KEY`] when it normalizes to nothing), this run only.
-    raw_ids: HashMap<Box<str>, u32, FastState>,
+    /// Hashes raw texts for `raw_ids` (the reader thread hashes with a copy of it).
+    hasher: FastState,
+    /// Hash of a raw text → the text in `raw_texts` and its key id ([`EMPTY_KEY`] when it
+    /// normalizes to nothing), this run only. Keyed by the precomputed hash so a lookup
+    /// hashes nothing; the text is still compared, so a hash collision only misses the cache.
+    raw_ids: HashMap<u64, Cached, PrehashedState>,
+    /// The cached raw texts, end to end: one allocation instead of one per text.
+    raw_texts: String,
+}
+
+/// A cached raw text: its bytes in `raw_texts`, and its key id.
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    start: u32,
+    end: u32,
+    id: u32,
+}
+
+/// The fields of an event the aggregation reads, its text hashed.
+struct Fields<'t> {
+    ts: u64,
+    kind: EventType,
+    /// xxh3 of `user`.
+    user: u64,
+    zero_results: bool,
+    /// `q` of a search, `text` of a click.
+    text: Text<'t>,
 }
 
 /// The cached id of a text whose key is empty.
 const EMPTY_KEY: u32 = u32::MAX;
 /// Raw texts cached before the cache starts over (bounds its memory).
 const MAX_CACHED_TEXTS: usize = 1 << 20;
+/// Bytes of cached raw texts before the cache starts over (and offsets fit in a `u32`).
+const MAX_CACHED_BYTES: usize = 1 << 27;
 
 impl<'s> Aggregator<'s> {
     /// An aggregator adding to `state`.
@@ -83,8 +112,15 @@ impl<'s> Aggregator<'s> {
             form_buf: String::new(),
             seen: Vec::new(),
             marked: Vec::new(),
+            hasher: FastState::default(),
             raw_ids: HashMap::default(),
+            raw_texts: String::new(),
         }
+    }
+
+    /// The hasher texts given to [`Aggregator::add_prepared`] must be hashed with.
+    pub fn text_hasher(&self) -> FastState {
+        self.hasher
     }
 
     /// The state being added to.
@@ -94,6 +130,36 @@ impl<'s> Aggregator<'s> {
 
     /// Adds one good (validated) event.
     pub fn add<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
+        let hasher = self.hasher;
+        let text = match event.kind {
+            EventType::Search => event.q,
+            EventType::Click => event.text,
+            EventType::Impression => None,
+        };
+        let fields = Fields {
+            ts: event.ts,
+            kind: event.kind,
+            user: xxh3_64(event.user.as_bytes()),
+            zero_results: event.results == Some(0),
+            text: Text::new(text.unwrap_or(""), &hasher),
+        };
+        let suggestions = event.suggestions.unwrap_or(&[]).iter();
+        self.apply(&fields, suggestions.map(|s| Text::new(s.as_ref(), &hasher)));
+    }
+
+    /// Adds one good event decoded by the reader thread (hashed with [`Self::text_hasher`]).
+    pub fn add_prepared(&mut self, batch: &Batch, event: &Prepared) {
+        let fields = Fields {
+            ts: event.ts,
+            kind: event.kind,
+            user: event.user,
+            zero_results: event.zero_results,
+            text: batch.text_of(event),
+        };
+        self.apply(&fields, batch.suggestions_of(event));
+    }
+
+    fn apply<'t>(&mut self, event: &Fields<'t>, suggestions: impl Iterator<Item = Text<'t>>) {
         self.counts.read += 1;
         if self.is_late(event.ts) {
             return self.skip(SkipReason::Late);
@@ -101,7 +167,7 @@ impl<'s> Aggregator<'s> {
         self.advance_watermark(event.ts);
         match event.kind {
             EventType::Search => self.add_search(event),
-            EventType::Impression => self.add_impressions(event),
+            EventType::Impression => self.add_impressions(event.ts, suggestions),
             EventType::Click => self.add_click(event),
         }
     }
@@ -136,39 +202,61 @@ impl<'s> Aggregator<'s> {
     /// The id of normalize(`text`), interned at `ts` when new; `Empty` for an empty key, and
     /// `ZeroResults` (never interning) when the search had none. Raw texts repeat far more
     /// than keys: a per-run cache from raw text to id skips normalizing them again.
-    fn resolve(&mut self, text: &str, ts: u64, zero_results: bool) -> Result<u32, SkipReason> {
-        if let Some(&id) = self.raw_ids.get(text) {
-            return match id {
-                EMPTY_KEY => Err(SkipReason::Empty),
-                _ if zero_results => Err(SkipReason::ZeroResults),
-                id => Ok(id),
-            };
-        }
-        normalize_into(text, &mut self.key_buf);
-        let id = if self.key_buf.is_empty() {
-            EMPTY_KEY
-        } else if zero_results {
-            return Err(SkipReason::ZeroResults);
-        } else {
-            self.state.intern(&self.key_buf, ts)
+    fn resolve(&mut self, text: Text, ts: u64, zero_results: bool) -> Result<u32, SkipReason> {
+        let id = match self.cached(text) {
+            Some(id) => id,
+            None => {
+                normalize_into(text.text, &mut self.key_buf);
+                let id = if self.key_buf.is_empty() {
+                    EMPTY_KEY
+                } else if zero_results {
+                    // Never interned: a key only searched without results does not exist.
+                    return Err(SkipReason::ZeroResults);
+                } else {
+                    self.state.intern(&self.key_buf, ts)
+                };
+                self.cache(text, id);
+                id
+            }
         };
-        if self.raw_ids.len() >= MAX_CACHED_TEXTS {
-            self.raw_ids.clear();
-        }
-        self.raw_ids.insert(text.into(), id);
         match id {
             EMPTY_KEY => Err(SkipReason::Empty),
+            _ if zero_results => Err(SkipReason::ZeroResults),
             id => Ok(id),
         }
     }
 
-    fn add_search<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
-        let q = event.q.unwrap_or("");
-        let id = match self.resolve(q, event.ts, event.results == Some(0)) {
+    /// The cached id of a raw text, if it is cached.
+    fn cached(&self, text: Text) -> Option<u32> {
+        let entry = self.raw_ids.get(&text.hash)?;
+        let cached = &self.raw_texts[entry.start as usize..entry.end as usize];
+        (cached == text.text).then_some(entry.id)
+    }
+
+    /// Caches a raw text's id, starting over when the cache is full.
+    fn cache(&mut self, text: Text, id: u32) {
+        let full = self.raw_ids.len() >= MAX_CACHED_TEXTS
+            || self.raw_texts.len() + text.text.len() > MAX_CACHED_BYTES;
+        if full {
+            self.raw_ids.clear();
+            self.raw_texts.clear();
+        }
+        // Another text with the same hash keeps the entry: this one just stays uncached.
+        if let Entry::Vacant(slot) = self.raw_ids.entry(text.hash) {
+            let start = self.raw_texts.len() as u32;
+            self.raw_texts.push_str(text.text);
+            let end = self.raw_texts.len() as u32;
+            slot.insert(Cached { start, end, id });
+        }
+    }
+
+    fn add_search(&mut self, event: &Fields) {
+        let q = event.text.text;
+        let id = match self.resolve(event.text, event.ts, event.zero_results) {
             Ok(id) => id,
             Err(reason) => return self.skip(reason),
         };
-        let user = xxh3_64(event.user.as_bytes());
+        let user = event.user;
         let day_set = self.state.dedup.entry(event.ts / DAY_MS).or_default();
         if !day_set.insert((id, user)) {
             return self.skip(SkipReason::Repeat);
@@ -181,10 +269,10 @@ impl<'s> Aggregator<'s> {
         self.touch(id);
     }
 
-    fn add_impressions<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
+    fn add_impressions<'t>(&mut self, ts: u64, suggestions: impl Iterator<Item = Text<'t>>) {
         self.seen.clear();
-        for text in event.suggestions.unwrap_or(&[]) {
-            let Ok(id) = self.resolve(text.as_ref(), event.ts, false) else {
+        for text in suggestions {
+            let Ok(id) = self.resolve(text, ts, false) else {
                 continue;
             };
             // Each distinct key of the list gets one impression, however often it is listed.
@@ -194,7 +282,7 @@ impl<'s> Aggregator<'s> {
             self.seen.push(id);
             add_decayed(
                 &mut self.state.keys[id as usize],
-                event.ts,
+                ts,
                 self.params,
                 Sum::Impressions,
             );
@@ -202,8 +290,8 @@ impl<'s> Aggregator<'s> {
         }
     }
 
-    fn add_click<S: AsRef<str>>(&mut self, event: &EventRef<'_, S>) {
-        let Ok(id) = self.resolve(event.text.unwrap_or(""), event.ts, false) else {
+    fn add_click(&mut self, event: &Fields) {
+        let Ok(id) = self.resolve(event.text, event.ts, false) else {
             return;
         };
         add_decayed(

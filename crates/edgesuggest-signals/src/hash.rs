@@ -20,6 +20,48 @@ impl Default for FastState {
     }
 }
 
+impl FastState {
+    /// The seeded hash of some bytes: computed once (on the reader thread) and used as the
+    /// key of a [`PrehashedState`] map.
+    pub fn hash_bytes(&self, bytes: &[u8]) -> u64 {
+        xxh3_64_with_seed(bytes, self.seed)
+    }
+}
+
+/// For maps keyed by a [`FastState::hash_bytes`] value: already seeded and well mixed, so it
+/// is used as is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrehashedState;
+
+impl BuildHasher for PrehashedState {
+    type Hasher = Prehashed;
+
+    fn build_hasher(&self) -> Prehashed {
+        Prehashed(0)
+    }
+}
+
+/// See [`PrehashedState`].
+#[derive(Debug)]
+pub struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are meant; anything else still hashes, slowly.
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
 impl BuildHasher for FastState {
     type Hasher = FastHasher;
 

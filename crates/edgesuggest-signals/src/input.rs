@@ -4,12 +4,21 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use xxhash_rust::xxh3::Xxh3;
 
+use crate::batch::{Batch, Prepared};
 use crate::event::{EventRef, MAX_LINE_BYTES};
-use crate::ndjson::{RawEvent, Str};
+use crate::hash::FastState;
+use crate::ndjson::RawEvent;
 use crate::SignalsError;
+
+/// Decoded batches in flight between the reader thread and the applying thread: enough to
+/// smooth out uneven lines, few enough to bound memory.
+const BATCHES_IN_FLIGHT: usize = 4;
+/// Read buffer of the reader thread.
+const READ_BUFFER: usize = 1 << 18;
 
 /// Where events come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,43 +59,124 @@ impl Source {
     }
 }
 
-/// One decoded event, or why its line is bad. Suggestions are borrowed (NDJSON) or owned
-/// (Parquet), hence the two string types.
-pub enum Decoded<'a, 'b> {
-    /// An NDJSON event, borrowing from the line.
-    Json(EventRef<'a, Str<'b>>),
+/// One decoded event, or why its line is bad.
+pub enum Decoded<'a> {
+    /// An NDJSON event, decoded by the reader thread into a batch.
+    Prepared(&'a Batch, &'a Prepared),
     /// A Parquet event.
     Owned(EventRef<'a, String>),
 }
 
-/// What an input delivers, one call per line (or Parquet row): its 1-based number and the
-/// event or the reason the line is bad.
-pub type OnEvent<'f> =
-    dyn FnMut(u64, Result<Decoded<'_, '_>, String>) -> Result<(), SignalsError> + 'f;
+/// What an input delivers, one call per line (or Parquet row), in input order: its 1-based
+/// number and the event or the reason the line is bad.
+pub type OnEvent<'f> = dyn FnMut(u64, Result<Decoded<'_>, String>) -> Result<(), SignalsError> + 'f;
 
-/// Reads every event of `source`. Returns the xxh3 of the raw bytes read (files only: what
-/// the state records to skip a retried input). Errors only when the input cannot be read.
-pub fn read_source(source: &Source, on_event: &mut OnEvent) -> Result<u64, SignalsError> {
+/// Reads every event of `source`; NDJSON texts are hashed with `hasher` (see
+/// [`crate::aggregate::Aggregator::text_hasher`]). Returns the xxh3 of the raw bytes read
+/// (files only: what the state records to skip a retried input). Errors only when the input
+/// cannot be read.
+pub fn read_source(
+    source: &Source,
+    hasher: FastState,
+    on_event: &mut OnEvent,
+) -> Result<u64, SignalsError> {
     if source.is_parquet() {
         return read_parquet(source, on_event);
     }
-    let (raw, path): (Box<dyn Read>, PathBuf) = match source {
-        Source::Stdin => (Box::new(io::stdin().lock()), PathBuf::from("-")),
+    let (raw, path): (Box<dyn Read + Send>, PathBuf) = match source {
+        Source::Stdin => (Box::new(io::stdin()), PathBuf::from("-")),
         Source::File(path) => (
             Box::new(File::open(path).map_err(|e| SignalsError::io(path, e))?),
             path.clone(),
         ),
     };
+    read_ndjson(raw, hasher, on_event).map_err(|e| match e {
+        LineError::Io(e) => SignalsError::io(&path, e),
+        LineError::Callback(e) => e,
+    })
+}
+
+/// Reads NDJSON in two stages, so decoding and applying use both cores: a reader thread
+/// reads, splits and decodes lines into batches, and this thread hands their events, in
+/// order, to `on_event`. Returns the raw input's xxh3.
+fn read_ndjson(
+    raw: Box<dyn Read + Send>,
+    hasher: FastState,
+    on_event: &mut OnEvent,
+) -> Result<u64, LineError> {
+    let (full_tx, full_rx) = sync_channel(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = channel();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || decode_input(raw, hasher, &full_tx, &empty_rx));
+        // Returning drops the receiver, which stops the reader at its next batch.
+        let applied = apply_batches(full_rx, &empty_tx, on_event);
+        let digest = match reader.join() {
+            Ok(digest) => digest,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        applied.map(|()| digest)
+    })
+}
+
+/// What the reader thread sends: a batch, or the error that stopped reading.
+type Message = Result<Batch, io::Error>;
+
+/// The applying stage: every line of every batch to `on_event`, the batch then sent back for
+/// reuse; stops at the reader's error, or at the first error of `on_event`.
+fn apply_batches(
+    full: Receiver<Message>,
+    empty: &Sender<Batch>,
+    on_event: &mut OnEvent,
+) -> Result<(), LineError> {
+    for message in full {
+        let mut batch = message.map_err(LineError::Io)?;
+        let mut items = std::mem::take(&mut batch.items);
+        for item in &mut items {
+            let decoded = match &mut item.outcome {
+                Ok(event) => Ok(Decoded::Prepared(&batch, event)),
+                Err(why) => Err(std::mem::take(why)),
+            };
+            on_event(item.line, decoded).map_err(LineError::Callback)?;
+        }
+        batch.items = items;
+        batch.clear();
+        // The reader may have finished already: then the batch is simply dropped.
+        let _ = empty.send(batch);
+    }
+    Ok(())
+}
+
+/// The reading stage: decodes the whole input into batches sent on `full`, reusing those
+/// coming back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
+fn decode_input(
+    raw: Box<dyn Read + Send>,
+    hasher: FastState,
+    full: &SyncSender<Message>,
+    empty: &Receiver<Batch>,
+) -> u64 {
     let mut hashing = Hashing {
         inner: raw,
         hasher: Xxh3::new(),
     };
-    let reader = open_text(&mut hashing).map_err(|e| SignalsError::io(&path, e))?;
-    read_ndjson(reader, on_event).map_err(|e| match e {
-        LineError::Io(e) => SignalsError::io(&path, e),
-        LineError::Callback(e) => e,
-    })?;
-    Ok(hashing.hasher.digest())
+    let mut batch = Batch::default();
+    let outcome = open_text(&mut hashing).and_then(|mut reader| {
+        read_lines(reader.as_mut(), &mut |line, bytes| {
+            decode_line(line, bytes, &mut batch, &hasher);
+            if !batch.is_full() {
+                return true;
+            }
+            let next = empty.try_recv().unwrap_or_default();
+            full.send(Ok(std::mem::replace(&mut batch, next))).is_ok()
+        })
+    });
+    // A failed send means the applying stage stopped: nothing is waiting for these. The lines
+    // before an error are applied before it, as when reading was one stage.
+    if full.send(Ok(batch)).is_ok() {
+        if let Err(e) = outcome {
+            let _ = full.send(Err(e));
+        }
+    }
+    hashing.hasher.digest()
 }
 
 /// Parquet event files: each row through the one Parquet codec (`parquet::read_events`, which
@@ -134,7 +224,7 @@ impl<R: Read> Read for Hashing<R> {
 /// Buffers a raw input, unwrapping gzip when it starts with the gzip magic bytes (so `.gz`
 /// files and gzip on stdin both work, whatever the name says).
 fn open_text<'r, R: Read + 'r>(raw: R) -> io::Result<Box<dyn BufRead + 'r>> {
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, raw);
     let head = loop {
         match reader.fill_buf() {
             Ok(head) => break head,
@@ -144,7 +234,10 @@ fn open_text<'r, R: Read + 'r>(raw: R) -> io::Result<Box<dyn BufRead + 'r>> {
     };
     if head.starts_with(&[0x1f, 0x8b]) {
         let gz = flate2::bufread::MultiGzDecoder::new(reader);
-        Ok(Box::new(BufReader::with_capacity(1 << 16, GzipErrors(gz))))
+        Ok(Box::new(BufReader::with_capacity(
+            READ_BUFFER,
+            GzipErrors(gz),
+        )))
     } else {
         Ok(Box::new(reader))
     }
@@ -182,20 +275,54 @@ enum Line {
     TooLong(u64),
 }
 
-/// Reads NDJSON events a line at a time into one reused buffer.
-fn read_ndjson(mut reader: Box<dyn BufRead + '_>, on_event: &mut OnEvent) -> Result<(), LineError> {
+/// A line's bytes, or the length of a line over [`MAX_LINE_BYTES`].
+type LineBytes<'l> = Result<&'l [u8], u64>;
+
+/// Splits the input into lines, each handed to `on_line` with its 1-based number, until the
+/// end or until `on_line` returns false. A line whole in the read buffer is not copied.
+fn read_lines(
+    reader: &mut dyn BufRead,
+    on_line: &mut dyn FnMut(u64, LineBytes) -> bool,
+) -> io::Result<()> {
     let mut buf = Vec::with_capacity(512);
     let mut line = 0u64;
     loop {
-        let read = read_line(reader.as_mut(), &mut buf, MAX_LINE_BYTES).map_err(LineError::Io)?;
+        let chunk = fill(reader)?;
+        if let Some(end) = memchr::memchr(b'\n', chunk).filter(|&end| end <= MAX_LINE_BYTES) {
+            line += 1;
+            let go_on = on_line(line, Ok(&chunk[..end]));
+            reader.consume(end + 1);
+            if !go_on {
+                return Ok(());
+            }
+            continue;
+        }
+        // A line across the buffer's end (or the last one): copied, as long as it is bounded.
+        let read = read_line(reader, &mut buf, MAX_LINE_BYTES)?;
         line += 1;
-        let outcome = match read {
+        let go_on = match read {
             Line::End => return Ok(()),
-            Line::TooLong(len) => on_event(line, Err(too_long(len))),
-            Line::Read => decode_line(line, &buf, on_event),
+            Line::TooLong(len) => on_line(line, Err(len)),
+            Line::Read => on_line(line, Ok(&buf)),
         };
-        outcome.map_err(LineError::Callback)?;
+        if !go_on {
+            return Ok(());
+        }
     }
+}
+
+/// The reader's buffered bytes, reading more when there are none.
+fn fill(reader: &mut dyn BufRead) -> io::Result<&[u8]> {
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    // Asked again (it reads nothing now): returning the first answer from inside the loop
+    // is a borrow the checker cannot yet see ends.
+    reader.fill_buf()
 }
 
 fn too_long(len: u64) -> String {
@@ -204,8 +331,12 @@ fn too_long(len: u64) -> String {
     )
 }
 
-/// Decodes one line and hands it on; empty lines (and a lone `\r`) are not events.
-fn decode_line(line: u64, bytes: &[u8], on_event: &mut OnEvent) -> Result<(), SignalsError> {
+/// Decodes one line into the batch; empty lines (and a lone `\r`) are not events.
+fn decode_line(line: u64, bytes: LineBytes, batch: &mut Batch, hasher: &FastState) {
+    let bytes = match bytes {
+        Ok(bytes) => bytes,
+        Err(len) => return batch.push_bad(line, too_long(len)),
+    };
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     // A byte-order mark at the start of the file is an editor's, not data.
     let bytes = match line {
@@ -213,7 +344,7 @@ fn decode_line(line: u64, bytes: &[u8], on_event: &mut OnEvent) -> Result<(), Si
         _ => bytes,
     };
     if bytes.is_empty() {
-        return Ok(());
+        return;
     }
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -222,18 +353,17 @@ fn decode_line(line: u64, bytes: &[u8], on_event: &mut OnEvent) -> Result<(), Si
                 "invalid UTF-8 at byte {} of the line; re-encode the log as UTF-8",
                 e.valid_up_to()
             );
-            return on_event(line, Err(why));
+            return batch.push_bad(line, why);
         }
     };
     let raw = match RawEvent::parse(text) {
         Ok(raw) => raw,
-        Err(why) => return on_event(line, Err(why)),
+        Err(why) => return batch.push_bad(line, why),
     };
-    let decoded = raw
-        .view()
-        .and_then(|view| view.validate().map(|()| view))
-        .map(Decoded::Json);
-    on_event(line, decoded)
+    match raw.view().and_then(|view| view.validate().map(|()| view)) {
+        Ok(view) => batch.push_event(line, &view, hasher),
+        Err(why) => batch.push_bad(line, why),
+    }
 }
 
 /// Reads one line into `buf` (cleared first), keeping at most `max` bytes: a longer line is
@@ -242,16 +372,12 @@ fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
     buf.clear();
     let (mut len, mut started) = (0u64, false);
     loop {
-        let chunk = match reader.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
+        let chunk = fill(reader)?;
         if chunk.is_empty() {
             break;
         }
         started = true;
-        let newline = memchr_newline(chunk);
+        let newline = memchr::memchr(b'\n', chunk);
         let take = newline.unwrap_or(chunk.len());
         len += take as u64;
         if len <= max as u64 {
@@ -267,10 +393,6 @@ fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Res
         (true, true) => Line::TooLong(len),
         (true, false) => Line::Read,
     })
-}
-
-fn memchr_newline(chunk: &[u8]) -> Option<usize> {
-    chunk.iter().position(|&b| b == b'\n')
 }
 
 #[cfg(test)]
@@ -292,7 +414,7 @@ mod tests {
     fn parquet_is_chosen_by_extension() {
         let source = Source::parse(Path::new("x/events.PARQUET"));
         assert!(source.is_parquet());
-        let err = read_source(&source, &mut |_, _| Ok(())).unwrap_err();
+        let err = read_source(&source, FastState::default(), &mut |_, _| Ok(())).unwrap_err();
         assert!(err.to_string().contains("x/events.PARQUET"), "{err}");
     }
 }

@@ -3,6 +3,7 @@
 //! builder, incrementally. Native only: nothing here reaches the wasm builds.
 
 pub mod aggregate;
+pub mod batch;
 pub mod changes;
 pub mod error;
 pub mod event;

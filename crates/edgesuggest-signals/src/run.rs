@@ -96,9 +96,10 @@ fn read_inputs(
             }
         }
         let name = source.name();
-        let hash = read_source(source, &mut |line, decoded| {
+        let hasher = agg.text_hasher();
+        let hash = read_source(source, hasher, &mut |line, decoded| {
             match decoded {
-                Ok(Decoded::Json(event)) => agg.add(&event),
+                Ok(Decoded::Prepared(batch, event)) => agg.add_prepared(batch, event),
                 Ok(Decoded::Owned(event)) => agg.add(&event),
                 Err(reason) => {
                     bad += 1;
