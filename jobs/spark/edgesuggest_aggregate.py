@@ -182,7 +182,7 @@ MAX_LINE_BYTES = 1 << 20
 def read_ndjson(spark: SparkSession, paths: list[str]) -> DataFrame:
     """Lines parsed with the explicit schema in PERMISSIVE mode (a line that does not fit it
     lands in the corrupt-record column), plus what that reader lets through: the line must be
-    a JSON object (not an array of them, not blank), its text fields JSON strings, and at most
+    a JSON object (not an array of them), its text fields JSON strings, and at most
     1 MiB."""
     schema = T.StructType(EVENT_SCHEMA.fields + [T.StructField(CORRUPT, T.StringType())])
     options = {
@@ -195,7 +195,9 @@ def read_ndjson(spark: SparkSession, paths: list[str]) -> DataFrame:
         "allowNonNumericNumbers": "false",
         "allowUnquotedControlChars": "false",
     }
-    lines = spark.read.text(paths)  # one row a line; .gz and other Hadoop codecs by name
+    # One row a line; .gz and other Hadoop codecs by name. Empty lines are not events (as in
+    # `edgesuggest aggregate`): a trailing newline or a blank line between files is no error.
+    lines = spark.read.text(paths).filter(F.col("value") != "")
     v = F.try_parse_json("value")
 
     def kind(field: str) -> F.Column:
