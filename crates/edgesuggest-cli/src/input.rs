@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
@@ -52,29 +52,8 @@ impl Format {
     }
 }
 
-/// Where rows come from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Stdin,
-    File(PathBuf),
-}
-
-impl Source {
-    pub fn parse(arg: &Path) -> Source {
-        if arg == Path::new("-") {
-            Source::Stdin
-        } else {
-            Source::File(arg.to_path_buf())
-        }
-    }
-
-    pub fn name(&self) -> String {
-        match self {
-            Source::Stdin => "<stdin>".to_string(),
-            Source::File(p) => p.display().to_string(),
-        }
-    }
-}
+/// Where rows come from: a file or standard input (`-`); the same as where events come from.
+pub use edgesuggest_signals::input::Source;
 
 /// One good row.
 #[derive(Debug)]

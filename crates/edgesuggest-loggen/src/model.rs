@@ -115,21 +115,7 @@ struct Generator<'a> {
 
 /// An event with only the fields every event has.
 fn bare(ts: u64, kind: EventType, user: &str) -> Event {
-    Event {
-        ts,
-        kind,
-        user: user.to_string(),
-        q: None,
-        results: None,
-        suggestions: None,
-        text: None,
-        position: None,
-        response_id: None,
-        variant: None,
-        index: None,
-        version: None,
-        session: None,
-    }
+    Event::new(ts, kind, user)
 }
 
 /// Who is searching, in which session and experiment arm.

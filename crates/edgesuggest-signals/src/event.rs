@@ -92,6 +92,25 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event with only the fields every event has; set the others as its type needs.
+    pub fn new(ts: u64, kind: EventType, user: &str) -> Event {
+        Event {
+            ts,
+            kind,
+            user: user.to_string(),
+            q: None,
+            results: None,
+            suggestions: None,
+            text: None,
+            position: None,
+            response_id: None,
+            variant: None,
+            index: None,
+            version: None,
+            session: None,
+        }
+    }
+
     /// Checks the rules of `docs/EVENTS.md` that every reader applies after decoding: limits,
     /// and the fields each type requires. The error says what is wrong and how to fix it.
     pub fn validate(&self) -> Result<(), String> {

@@ -13,21 +13,7 @@ use super::*;
 use crate::{Event, EventType, RowOut, SignalsError};
 
 fn event(ts: u64, kind: EventType) -> Event {
-    Event {
-        ts,
-        kind,
-        user: format!("u{}", ts % 7),
-        q: None,
-        results: None,
-        suggestions: None,
-        text: None,
-        position: None,
-        response_id: None,
-        variant: None,
-        index: None,
-        version: None,
-        session: None,
-    }
+    Event::new(ts, kind, &format!("u{}", ts % 7))
 }
 
 fn sample_events() -> Vec<Event> {

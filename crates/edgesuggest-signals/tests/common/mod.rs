@@ -100,21 +100,7 @@ impl Ev {
     /// The same event in the crate's type (what the Parquet writer takes).
     pub fn event(&self) -> edgesuggest_signals::Event {
         use edgesuggest_signals::{Event, EventType};
-        let mut event = Event {
-            ts: self.ts(),
-            kind: EventType::Search,
-            user: String::new(),
-            q: None,
-            results: None,
-            suggestions: None,
-            text: None,
-            position: None,
-            response_id: None,
-            variant: None,
-            index: None,
-            version: None,
-            session: None,
-        };
+        let mut event = Event::new(self.ts(), EventType::Search, "");
         match self {
             Ev::Search {
                 user, q, results, ..
