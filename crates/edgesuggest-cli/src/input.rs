@@ -197,49 +197,8 @@ pub fn read_source_rows(
     }
 }
 
-/// What [`read_line`] found.
-#[derive(Debug, PartialEq, Eq)]
-enum Line {
-    /// The end of the input.
-    End,
-    /// A line, without its `\n`, is in the buffer.
-    Read,
-    /// The line was over the limit: it was read to its end without being kept. Its length.
-    TooLong(u64),
-}
-
-/// Reads one line into `buf` (cleared first), keeping at most `max` bytes: a longer line is
-/// read to its end without being stored, so memory stays bounded whatever the input.
-fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
-    buf.clear();
-    let (mut len, mut started) = (0u64, false);
-    loop {
-        let chunk = match reader.fill_buf() {
-            Ok(chunk) => chunk,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            break;
-        }
-        started = true;
-        let newline = chunk.iter().position(|&b| b == b'\n');
-        let take = newline.unwrap_or(chunk.len());
-        len += take as u64;
-        if len <= max as u64 {
-            buf.extend_from_slice(&chunk[..take]);
-        }
-        reader.consume(take + usize::from(newline.is_some()));
-        if newline.is_some() {
-            break;
-        }
-    }
-    Ok(match (started, len > max as u64) {
-        (false, _) => Line::End,
-        (true, true) => Line::TooLong(len),
-        (true, false) => Line::Read,
-    })
-}
+// Lines are read with a bound on their length, as event logs are.
+use edgesuggest_signals::input::{read_line, Line};
 
 /// Reads TSV or NDJSON, one row a line. Empty lines are skipped; a line over the limit is a
 /// bad row.

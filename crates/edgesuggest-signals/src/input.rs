@@ -268,10 +268,12 @@ enum LineError {
 
 /// What [`read_line`] found.
 #[derive(Debug, PartialEq, Eq)]
-enum Line {
+pub enum Line {
+    /// The end of the input.
     End,
+    /// A line, without its `\n`, is in the buffer.
     Read,
-    /// Over [`MAX_LINE_BYTES`]: read to its end without being kept. Its length.
+    /// Over the limit: read to its end without being kept. Its length.
     TooLong(u64),
 }
 
@@ -368,7 +370,7 @@ fn decode_line(line: u64, bytes: LineBytes, batch: &mut Batch, hasher: &FastStat
 
 /// Reads one line into `buf` (cleared first), keeping at most `max` bytes: a longer line is
 /// read to its end without being stored, so memory stays bounded whatever the input.
-fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
+pub fn read_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Line> {
     buf.clear();
     let (mut len, mut started) = (0u64, false);
     loop {
