@@ -2,17 +2,18 @@
 //! the aggregation (`docs/SIGNALS.md`) that turns events into rows or change sets for the
 //! builder, incrementally. Native only: nothing here reaches the wasm builds.
 
+/// The event schema and its NDJSON decoder live in `edgesuggest-events` (the worker shares them).
+pub use edgesuggest_events::{event, ndjson};
+
 pub mod aggregate;
 pub mod batch;
 pub mod changes;
 pub mod error;
-pub mod event;
 pub mod exclude;
 pub mod explain;
 pub mod gates;
 pub mod hash;
 pub mod input;
-pub mod ndjson;
 pub mod params;
 pub mod parquet;
 pub mod rows;

@@ -45,6 +45,11 @@ const EVENT_COLUMNS: &[Want] = &[
     want("index", Kind::Text, false),
     want("version", Kind::TextOrInt, false),
     want("session", Kind::Text, false),
+    want("experiment", Kind::Text, false),
+    want("event_id", Kind::Text, false),
+    want("received_ts", Kind::Int, false),
+    want("took_us", Kind::Int, false),
+    want("error", Kind::Text, false),
 ];
 
 /// The columns `edgesuggest build` reads from a Parquet rows file.
@@ -227,6 +232,11 @@ struct EventColumns<'a> {
     index: Option<Strs<'a>>,
     version: Option<Text<'a>>,
     session: Option<Strs<'a>>,
+    experiment: Option<Strs<'a>>,
+    event_id: Option<Strs<'a>>,
+    received_ts: Option<Ints>,
+    took_us: Option<Ints>,
+    error: Option<Strs<'a>>,
 }
 
 impl<'a> EventColumns<'a> {
@@ -245,6 +255,11 @@ impl<'a> EventColumns<'a> {
             index: b.column("index", Strs::new)?,
             version: b.column("version", Text::new)?,
             session: b.column("session", Strs::new)?,
+            experiment: b.column("experiment", Strs::new)?,
+            event_id: b.column("event_id", Strs::new)?,
+            received_ts: b.column("received_ts", Ints::new)?,
+            took_us: b.column("took_us", Ints::new)?,
+            error: b.column("error", Strs::new)?,
         })
     }
 
@@ -278,6 +293,11 @@ impl<'a> EventColumns<'a> {
             index: text(&self.index, i),
             version: self.version.as_ref().and_then(|v| v.get(i)),
             session: text(&self.session, i),
+            experiment: text(&self.experiment, i),
+            event_id: text(&self.event_id, i),
+            received_ts: count(self.received_ts.as_ref(), i, "received_ts")?,
+            took_us: count(self.took_us.as_ref(), i, "took_us")?,
+            error: text(&self.error, i),
         };
         event.validate()?;
         Ok(event)

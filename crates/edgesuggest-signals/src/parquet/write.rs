@@ -37,6 +37,11 @@ fn event_schema() -> SchemaRef {
         text("index", true),
         text("version", true),
         text("session", true),
+        text("experiment", true),
+        text("event_id", true),
+        int("received_ts", true),
+        int("took_us", true),
+        text("error", true),
     ]))
 }
 
@@ -159,6 +164,11 @@ struct EventBatch {
     index: StringBuilder,
     version: StringBuilder,
     session: StringBuilder,
+    experiment: StringBuilder,
+    event_id: StringBuilder,
+    received_ts: Int64Builder,
+    took_us: Int64Builder,
+    error: StringBuilder,
 }
 
 /// A `u64` for an INT64 column.
@@ -172,6 +182,10 @@ impl EventBatch {
         let (results, position) = (
             opt_int("results", e.results)?,
             opt_int("position", e.position)?,
+        );
+        let (received_ts, took_us) = (
+            opt_int("received_ts", e.received_ts)?,
+            opt_int("took_us", e.took_us)?,
         );
         self.ts.append_value(int64("ts", e.ts)?);
         self.kind.append_value(e.kind.as_str());
@@ -193,6 +207,11 @@ impl EventBatch {
         self.index.append_option(e.index.as_deref());
         self.version.append_option(e.version.as_deref());
         self.session.append_option(e.session.as_deref());
+        self.experiment.append_option(e.experiment.as_deref());
+        self.event_id.append_option(e.event_id.as_deref());
+        self.received_ts.append_option(received_ts);
+        self.took_us.append_option(took_us);
+        self.error.append_option(e.error.as_deref());
         self.rows += 1;
         Ok(())
     }
@@ -214,6 +233,11 @@ impl EventBatch {
             Arc::new(self.index.finish()),
             Arc::new(self.version.finish()),
             Arc::new(self.session.finish()),
+            Arc::new(self.experiment.finish()),
+            Arc::new(self.event_id.finish()),
+            Arc::new(self.received_ts.finish()),
+            Arc::new(self.took_us.finish()),
+            Arc::new(self.error.finish()),
         ];
         RecordBatch::try_new(schema, columns)
     }

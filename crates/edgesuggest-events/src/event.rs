@@ -89,6 +89,21 @@ pub struct Event {
     /// Opaque session id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The experiment whose arm (`variant`) served the answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// A unique id of this event; the worker's endpoint assigns one when it is absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    /// Milliseconds since the epoch when the worker's endpoint accepted the event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_ts: Option<u64>,
+    /// Server time of the suggest answer behind an impression, in microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub took_us: Option<u64>,
+    /// Why the suggest request behind an impression failed (an impression with no answer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl Event {
@@ -108,6 +123,11 @@ impl Event {
             index: None,
             version: None,
             session: None,
+            experiment: None,
+            event_id: None,
+            received_ts: None,
+            took_us: None,
+            error: None,
         }
     }
 

@@ -37,6 +37,16 @@ pub struct RawEvent<'a> {
     session: Option<AnyStr>,
     #[allow(dead_code)]
     version: Option<StrOrInt>,
+    #[allow(dead_code)]
+    experiment: Option<AnyStr>,
+    #[allow(dead_code)]
+    event_id: Option<AnyStr>,
+    #[allow(dead_code)]
+    received_ts: Option<u64>,
+    #[allow(dead_code)]
+    took_us: Option<u64>,
+    #[allow(dead_code)]
+    error: Option<AnyStr>,
 }
 
 impl<'a> RawEvent<'a> {
@@ -201,10 +211,11 @@ fn explain_error(line: &str, error: serde_json::Error) -> String {
 /// Why a known field's value has the wrong type; `None` when it is fine (or unknown).
 fn field_type_error(field: &str, value: &Value) -> Option<String> {
     let ok = match field {
-        "ts" | "results" | "position" => value.is_null() || value.is_u64(),
-        "type" | "user" | "q" | "text" | "response_id" | "variant" | "index" | "session" => {
-            value.is_null() || value.is_string()
+        "ts" | "results" | "position" | "received_ts" | "took_us" => {
+            value.is_null() || value.is_u64()
         }
+        "type" | "user" | "q" | "text" | "response_id" | "variant" | "index" | "session"
+        | "experiment" | "event_id" | "error" => value.is_null() || value.is_string(),
         "version" => value.is_null() || value.is_string() || value.is_i64() || value.is_u64(),
         "suggestions" => match value {
             Value::Null => true,
@@ -214,8 +225,8 @@ fn field_type_error(field: &str, value: &Value) -> Option<String> {
         _ => true,
     };
     let expected = match field {
-        "ts" => "an integer ≥ 0 (milliseconds since the epoch)",
-        "results" | "position" => "an integer ≥ 0",
+        "ts" | "received_ts" => "an integer ≥ 0 (milliseconds since the epoch)",
+        "results" | "position" | "took_us" => "an integer ≥ 0",
         "version" => "a string or an integer",
         "suggestions" => "an array of strings",
         _ => "a string",
