@@ -17,6 +17,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// The KV binding holding chunks and manifests (`KV_BINDING`, default `SEGMENTS`).
     pub kv_binding: String,
+    /// The queue binding `POST /v1/events` sends to (`EVENTS_QUEUE_BINDING`, default
+    /// `EVENTS`); without that binding the endpoint answers 503 `events_off`.
+    pub events_queue: String,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
                 .unwrap_or(60),
             cors_origins: list(var("CORS_ORIGINS"), "*"),
             kv_binding: var("KV_BINDING").unwrap_or_else(|| "SEGMENTS".to_string()),
+            events_queue: var("EVENTS_QUEUE_BINDING").unwrap_or_else(|| "EVENTS".to_string()),
         }
     }
 }

@@ -8,6 +8,7 @@
 use serde::Serialize;
 use worker::Response;
 
+use crate::events::{EventsError, MAX_BODY_BYTES, MAX_EVENTS};
 use crate::json_response;
 use crate::params::BadRequest;
 
@@ -77,6 +78,12 @@ pub enum ApiError {
     KvUnavailable { binding: String, detail: String },
     /// The index could not be loaded (503).
     Load(LoadError),
+    /// A refused body of events (400, or 413 when too large).
+    Events(EventsError),
+    /// The worker has no events queue binding (503).
+    EventsOff { binding: String },
+    /// Sending accepted events to the queue failed (503: nothing was accepted, send again).
+    QueueFailed { detail: String },
     /// A bug or a runtime failure (500); `detail` goes to the logs, never to the client.
     Internal { detail: String },
 }
@@ -92,6 +99,9 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'a str,
     message: &'a str,
+    /// The 0-based position of the event at fault, for a refused body of events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<usize>,
 }
 
 impl ApiError {
@@ -99,10 +109,15 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
+            ApiError::Events(EventsError::TooLarge { .. } | EventsError::TooMany { .. }) => 413,
+            ApiError::Events(_) => 400,
             ApiError::NotFound { .. } | ApiError::UnknownIndex { .. } => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::Internal { .. } => 500,
-            ApiError::KvUnavailable { .. } | ApiError::Load(_) => 503,
+            ApiError::KvUnavailable { .. }
+            | ApiError::Load(_)
+            | ApiError::EventsOff { .. }
+            | ApiError::QueueFailed { .. } => 503,
         }
     }
 
@@ -115,6 +130,15 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::KvUnavailable { .. } => "kv_unavailable",
             ApiError::Load(e) => e.code(),
+            ApiError::Events(e) => match e {
+                EventsError::TooLarge { .. } => "body_too_large",
+                EventsError::TooMany { .. } => "too_many_events",
+                EventsError::Empty => "no_events",
+                EventsError::Malformed { .. } => "bad_body",
+                EventsError::BadEvent { .. } => "bad_event",
+            },
+            ApiError::EventsOff { .. } => "events_off",
+            ApiError::QueueFailed { .. } => "queue_failed",
             ApiError::Internal { .. } => "internal",
         }
     }
@@ -130,7 +154,17 @@ impl ApiError {
                 "unknown index `{index}`; this worker serves: {}",
                 serves.join(", ")
             ),
-            ApiError::MethodNotAllowed => "only GET and OPTIONS are served".to_string(),
+            ApiError::MethodNotAllowed => {
+                "only GET and OPTIONS are served, and POST on /v1/events".to_string()
+            }
+            ApiError::Events(e) => events_message(e),
+            ApiError::EventsOff { binding } => format!(
+                "events are off: this worker has no queue binding `{binding}`; add \
+                 [[queues.producers]] to wrangler.toml (see worker/README.md)"
+            ),
+            ApiError::QueueFailed { detail } => {
+                format!("the events queue refused the events ({detail}); nothing was accepted, send them again")
+            }
             ApiError::KvUnavailable { binding, detail } => {
                 format!("KV binding `{binding}` is not available: {detail}")
             }
@@ -149,10 +183,15 @@ impl ApiError {
             );
         }
         let message = self.message();
+        let event = match &self {
+            ApiError::Events(EventsError::BadEvent { index, .. }) => Some(*index),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code(),
                 message: &message,
+                event,
             },
         };
         let text = serde_json::to_string(&body)
@@ -164,6 +203,26 @@ impl ApiError {
             headers.set("retry-after", RETRY_AFTER_SECONDS)?;
         }
         Ok(response)
+    }
+}
+
+/// What is wrong with a body of events and what is accepted.
+fn events_message(e: &EventsError) -> String {
+    match e {
+        EventsError::TooLarge { bytes } => format!(
+            "the body is {bytes} bytes; at most {MAX_BODY_BYTES} are accepted: send fewer events per request"
+        ),
+        EventsError::TooMany { events } => format!(
+            "{events} events in one request; at most {MAX_EVENTS}: send them in several requests"
+        ),
+        EventsError::Empty => {
+            "no events: send a JSON array of events or one event per line (docs/EVENTS.md)"
+                .to_string()
+        }
+        EventsError::Malformed { reason } => reason.clone(),
+        EventsError::BadEvent { index, reason } => {
+            format!("event {index}: {reason}; nothing in this request was accepted")
+        }
     }
 }
 

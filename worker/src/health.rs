@@ -14,6 +14,9 @@ use crate::{now_ms, store};
 #[derive(Serialize)]
 struct HealthBody<'a> {
     bytes_held: usize,
+    /// The running experiment's id, and why the configuration in KV is refused, if it is.
+    experiment: Option<String>,
+    experiment_error: Option<String>,
     loaded: Vec<HealthIndex<'a>>,
     memory_budget_bytes: u64,
     refresh_seconds: f64,
@@ -54,8 +57,11 @@ pub fn health(config: &Config) -> Result<Response, ApiError> {
             version: l.version,
         })
         .collect();
+    let (experiment, experiment_error) = crate::experiment::status();
     let body = HealthBody {
         bytes_held,
+        experiment,
+        experiment_error,
         loaded,
         memory_budget_bytes: config.memory_budget_bytes,
         refresh_seconds: config.refresh_ms / 1000.0,
@@ -98,6 +104,8 @@ mod tests {
         }];
         let body = HealthBody {
             bytes_held: 120,
+            experiment: Some("x".to_string()),
+            experiment_error: None,
             loaded: vec![HealthIndex {
                 age_seconds: Some(5),
                 bytes: 120,
@@ -118,7 +126,7 @@ mod tests {
         let text = serde_json::to_string(&body).unwrap();
         assert!(
             text.starts_with(
-                &format!(r#"{{"bytes_held":120,"loaded":[{{"age_seconds":5,"bytes":120,"created":"2026-12-01T00:00:00Z","index":"cities","parent":null,"segments":[{{"bytes":120,"hash":"{}","kind":"base"}}],"suggestions":7,"version":3}}],"memory_budget_bytes":1000,"refresh_seconds":30.0,"serves":["cities"],"stats":{{"evictions":0,"#, "ab".repeat(32))
+                &format!(r#"{{"bytes_held":120,"experiment":"x","experiment_error":null,"loaded":[{{"age_seconds":5,"bytes":120,"created":"2026-12-01T00:00:00Z","index":"cities","parent":null,"segments":[{{"bytes":120,"hash":"{}","kind":"base"}}],"suggestions":7,"version":3}}],"memory_budget_bytes":1000,"refresh_seconds":30.0,"serves":["cities"],"stats":{{"evictions":0,"#, "ab".repeat(32))
             ),
             "{text}"
         );

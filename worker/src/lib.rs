@@ -4,6 +4,8 @@
 //! - `GET /v1/suggest?q=…&k=…&index=…` → suggestions as JSON
 //! - `GET /v1/health` → loaded indexes, versions, bytes held, cache and KV counters
 //! - `GET /v1/ping` → `ok` (a trivial route, the baseline for benchmarks)
+//! - `POST /v1/events` → events (`docs/EVENTS.md`) validated, stamped and queued; the queue's
+//!   consumer in `shim.mjs` writes them to R2 as minute files
 //! - `OPTIONS *` → CORS preflight
 //!
 //! Handlers return `Result<Response, ApiError>`; [`error::ApiError`] alone decides the status
@@ -12,7 +14,10 @@
 mod config;
 mod digest;
 mod error;
+mod events;
+mod experiment;
 mod health;
+mod ids;
 mod l1;
 pub mod params;
 mod store;
@@ -73,6 +78,10 @@ async fn route(
     if method == Method::Options {
         return Ok(preflight()?);
     }
+    let path = req.path();
+    if method == Method::Post && path == "/v1/events" {
+        return events::events(req, env, config).await;
+    }
     if method != Method::Get && method != Method::Head {
         return Err(ApiError::MethodNotAllowed);
     }
@@ -80,8 +89,11 @@ async fn route(
     // with `Request::url` links the url crate with IDNA and its Unicode tables (190 KB of
     // wasm, 90 KB gzipped) to read two fields of a URL the runtime already parsed and
     // serialized.
-    match req.path().as_str() {
-        "/v1/suggest" => suggest::suggest(&raw_query(&req.inner().url()), env, ctx, config).await,
+    match path.as_str() {
+        "/v1/suggest" => {
+            let query = raw_query(&req.inner().url());
+            suggest::suggest(req, &query, env, ctx, config).await
+        }
         "/v1/health" => health::health(config),
         "/v1/ping" => Ok(Response::ok("ok")?),
         path => Err(ApiError::NotFound {
@@ -106,7 +118,7 @@ fn raw_query(url: &str) -> String {
 fn preflight() -> Result<Response> {
     let mut r = Response::empty()?.with_status(204);
     let h = r.headers_mut();
-    h.set("access-control-allow-methods", "GET, OPTIONS")?;
+    h.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
     h.set("access-control-allow-headers", "content-type")?;
     h.set("access-control-max-age", "86400")?;
     Ok(r)

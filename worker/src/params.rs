@@ -40,6 +40,8 @@ pub struct SuggestParams {
     pub index: Option<String>,
     /// k, fuzzy, prefix_length, cat, exact_first (the budget stays the engine's default).
     pub options: SuggestOptions,
+    /// `uid`: the app's key for this user (experiment assignment), when given.
+    pub uid: Option<String>,
 }
 
 impl SuggestParams {
@@ -91,7 +93,7 @@ pub fn decode_component(raw: &str) -> Result<String, String> {
 }
 
 /// The decoded values of the parameters `/v1/suggest` knows, each given at most once.
-#[derive(Default)]
+#[derive(Debug, Clone, Default)]
 struct RawParams {
     q: Option<String>,
     k: Option<String>,
@@ -100,6 +102,7 @@ struct RawParams {
     prefix_length: Option<String>,
     cat: Option<String>,
     exact_first: Option<String>,
+    uid: Option<String>,
 }
 
 impl RawParams {
@@ -136,6 +139,7 @@ impl RawParams {
             "prefix_length" => &mut self.prefix_length,
             "cat" => &mut self.cat,
             "exact_first" => &mut self.exact_first,
+            "uid" => &mut self.uid,
             _ => return None,
         })
     }
@@ -145,27 +149,95 @@ impl RawParams {
 /// order: encoding and duplicates, then q, k, fuzzy, prefix_length, exact_first, cat.
 pub fn parse_suggest(raw_query: &str) -> Result<SuggestParams, BadRequest> {
     let raw = RawParams::collect(raw_query)?;
-    let query = parse_query(raw.q)?;
+    let query = parse_query(raw.q.clone())?;
     let mut options = SuggestOptions::with_k(parse_k(raw.k.as_deref())?);
-    if let Some(raw) = raw.fuzzy {
-        // `to_string`: the engine's parse error is a message today and an error type that
-        // displays the same message tomorrow; this reads both.
-        options.fuzzy = Fuzziness::parse(&raw).map_err(|e| bad("bad_fuzzy", e.to_string()))?;
-    }
-    if let Some(raw) = raw.prefix_length {
-        options.prefix_length = parse_prefix_length(&raw)?;
-    }
-    if let Some(raw) = raw.exact_first {
-        options.exact_first = parse_exact_first(&raw)?;
-    }
-    if let Some(raw) = raw.cat {
-        options.categories = parse_categories(&raw)?;
-    }
+    parse_options(&raw, &mut options)?;
     Ok(SuggestParams {
         query,
         index: raw.index,
         options,
+        uid: raw.uid.map(parse_uid).transpose()?,
     })
+}
+
+/// fuzzy, prefix_length, exact_first and cat, in that order, into `options` when given.
+fn parse_options(raw: &RawParams, options: &mut SuggestOptions) -> Result<(), BadRequest> {
+    if let Some(raw) = &raw.fuzzy {
+        // `to_string`: the engine's parse error is a message today and an error type that
+        // displays the same message tomorrow; this reads both.
+        options.fuzzy = Fuzziness::parse(raw).map_err(|e| bad("bad_fuzzy", e.to_string()))?;
+    }
+    if let Some(raw) = &raw.prefix_length {
+        options.prefix_length = parse_prefix_length(raw)?;
+    }
+    if let Some(raw) = &raw.exact_first {
+        options.exact_first = parse_exact_first(raw)?;
+    }
+    if let Some(raw) = &raw.cat {
+        options.categories = parse_categories(raw)?;
+    }
+    Ok(())
+}
+
+/// `uid`: 1–128 bytes of visible ASCII other than `;`, `,`, `"` and `\`.
+fn parse_uid(uid: String) -> Result<String, BadRequest> {
+    let ok = |b: u8| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"' | b'\\');
+    if uid.is_empty() || uid.len() > 128 || !uid.bytes().all(ok) {
+        return Err(bad(
+            "bad_uid",
+            format!(
+                "`uid` must be 1–128 characters of visible ASCII other than ; , \" \\, got {}",
+                shown(&uid)
+            ),
+        ));
+    }
+    Ok(uid)
+}
+
+/// An experiment arm's options, checked by the same rules as a request's, applied over a
+/// request's own (an arm decides what its users get).
+#[derive(Debug, Clone, Default)]
+pub struct ArmOptions {
+    k: Option<usize>,
+    rest: SuggestOptions,
+    raw: RawParams,
+}
+
+impl ArmOptions {
+    /// Overrides what the arm sets in `options`.
+    pub fn apply(&self, options: &mut SuggestOptions) {
+        if let Some(k) = self.k {
+            options.k = k;
+        }
+        let (raw, rest) = (&self.raw, &self.rest);
+        if raw.fuzzy.is_some() {
+            options.fuzzy = rest.fuzzy;
+        }
+        if raw.prefix_length.is_some() {
+            options.prefix_length = rest.prefix_length;
+        }
+        if raw.exact_first.is_some() {
+            options.exact_first = rest.exact_first;
+        }
+        if raw.cat.is_some() {
+            options.categories = rest.categories.clone();
+        }
+    }
+}
+
+/// Parses an arm's `options` (`k`, `fuzzy`, `prefix_length`, `exact_first`, `cat`).
+pub fn arm_options(arm: &edgesuggest_events::Arm) -> Result<ArmOptions, BadRequest> {
+    let pairs = arm.option_pairs().map_err(|e| bad("bad_arm", e))?;
+    let mut raw = RawParams::default();
+    for (name, value) in pairs {
+        if let Some(slot) = raw.slot(&name).filter(|_| name != "q" && name != "index") {
+            *slot = Some(value);
+        }
+    }
+    let k = raw.k.as_deref().map(|k| parse_k(Some(k))).transpose()?;
+    let mut rest = SuggestOptions::default();
+    parse_options(&raw, &mut rest)?;
+    Ok(ArmOptions { k, rest, raw })
 }
 
 /// `q`: required, at most [`MAX_QUERY_BYTES`].

@@ -97,6 +97,11 @@ pub fn loaded_summary() -> (Vec<Rc<Loaded>>, usize) {
     with_l1(|l1| (l1.held(), l1.bytes_held()))
 }
 
+/// The version this isolate serves of `index`, if it holds one (no load is started).
+pub fn serving_version(index: &str) -> Option<u64> {
+    with_l1(|l1| l1.serving_version(index))
+}
+
 /// Marks a load in flight until dropped (finished or cancelled with its request).
 struct InflightGuard<'a> {
     index: &'a str,

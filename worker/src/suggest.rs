@@ -8,13 +8,13 @@ use edgesuggest_json::SuggestionJson;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use worker::kv::KvStore;
-use worker::{Cache, Context, Env, Response};
+use worker::{Cache, Context, Env, Request, Response};
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::params::{self, SuggestParams};
 use crate::store::{self, Loaded};
-use crate::{json_response, now_ms};
+use crate::{experiment, ids, json_response, now_ms};
 
 thread_local! {
     /// One searcher per isolate: it reuses its buffers across queries.
@@ -35,6 +35,11 @@ struct SuggestBody<'a> {
     suggestions: &'a RawValue,
     truncated: bool,
     took_us: u64,
+    /// This answer's id, for the impressions and clicks that refer to it.
+    response_id: &'a str,
+    /// The experiment and arm that served it (`null` when none runs).
+    experiment: Option<&'a str>,
+    arm: Option<&'a str>,
 }
 
 /// One search's answer, as L2 stores it (JSON) and the body embeds it. The suggestions stay
@@ -47,6 +52,16 @@ struct Answer {
     truncated: bool,
 }
 
+impl Answer {
+    /// No suggestions: a holdout arm's answer.
+    fn empty() -> Answer {
+        Answer {
+            suggestions: RawValue::from_string("[]".to_string()).unwrap_or_default(),
+            truncated: false,
+        }
+    }
+}
+
 /// Where the answer came from and what each step cost, for `Server-Timing`.
 struct Timing {
     kv_ms: f64,
@@ -55,6 +70,18 @@ struct Timing {
     /// `hit`, `miss` or `off`.
     cache: &'static str,
     cache_ms: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            kv_ms: 0.0,
+            load_ms: 0.0,
+            search_ms: 0.0,
+            cache: "off",
+            cache_ms: 0.0,
+        }
+    }
 }
 
 impl Timing {
@@ -69,22 +96,28 @@ impl Timing {
 
 /// The suggest handler.
 pub async fn suggest(
+    req: &Request,
     raw_query: &str,
     env: &Env,
     ctx: &Context,
     config: &Config,
 ) -> Result<Response, ApiError> {
     let started = now_ms();
-    let params = params::parse_suggest(raw_query)?;
-    let index = resolve_index(params.index.as_deref(), config)?;
+    let mut params = params::parse_suggest(raw_query)?;
     let kv = kv_store(env, config)?;
+    let assigned = assign_arm(req, &mut params, &kv, config).await?;
+    let index = resolve_index(params.index.as_deref(), config)?;
     let got = store::get_or_load(&kv, &index, config).await?;
     store::maybe_refresh(ctx, &kv, &index, config);
     let loaded = got.loaded;
-    let (answer, mut timing) = cached_or_search(&params, &index, &loaded, ctx, config).await?;
+    let (answer, mut timing) = match &assigned {
+        Some(a) if a.holdout => (Answer::empty(), Timing::default()),
+        _ => cached_or_search(&params, &index, &loaded, ctx, config).await?,
+    };
     // KV time is only this request's when it waited for the load.
     timing.kv_ms = if got.load_ms > 0.0 { loaded.kv_ms } else { 0.0 };
     timing.load_ms = got.load_ms;
+    let response_id = ids::random_id();
     let body = SuggestBody {
         query: &params.query,
         index: &index,
@@ -94,8 +127,51 @@ pub async fn suggest(
         suggestions: &answer.suggestions,
         truncated: answer.truncated,
         took_us: ((now_ms() - started) * 1000.0).max(0.0) as u64,
+        response_id: &response_id,
+        experiment: assigned.as_ref().map(|a| a.experiment.as_str()),
+        arm: assigned.as_ref().map(|a| a.arm.as_str()),
     };
-    respond(&body, &timing, config)
+    respond(&body, &timing, assigned.as_ref(), config)
+}
+
+/// The arm a request is in, when an experiment runs and applies to it.
+pub struct Assigned {
+    experiment: String,
+    arm: String,
+    holdout: bool,
+    /// The new user's key, to set as a cookie (the request had neither `uid` nor cookie).
+    new_key: Option<String>,
+    https: bool,
+}
+
+/// Puts the request in its arm: the arm's index and options replace the request's. The user
+/// key is `uid`, else the cookie, else a new key the answer sets as the cookie.
+async fn assign_arm(
+    req: &Request,
+    params: &mut SuggestParams,
+    kv: &KvStore,
+    config: &Config,
+) -> Result<Option<Assigned>, ApiError> {
+    let Some(running) = experiment::current(kv, config).await else {
+        return Ok(None);
+    };
+    let known = params.uid.clone().or_else(|| experiment::cookie_user(req));
+    let key = known.clone().unwrap_or_else(ids::random_id);
+    let Some(arm) = experiment::select(&running, params.index.as_deref(), &key) else {
+        return Ok(None);
+    };
+    if let Some(index) = &arm.index {
+        params.index = Some(index.clone());
+    }
+    params::arm_options(arm)?.apply(&mut params.options);
+    let https = req.inner().url().starts_with("https:");
+    Ok(Some(Assigned {
+        experiment: running.experiment.clone(),
+        arm: arm.name.clone(),
+        holdout: arm.holdout,
+        new_key: known.is_none().then_some(key),
+        https,
+    }))
 }
 
 /// The index asked for, or the first one served when none was; 404 when not served here.
@@ -114,7 +190,7 @@ fn resolve_index(requested: Option<&str>, config: &Config) -> Result<String, Api
 }
 
 /// The KV namespace holding manifests and chunks.
-fn kv_store(env: &Env, config: &Config) -> Result<KvStore, ApiError> {
+pub fn kv_store(env: &Env, config: &Config) -> Result<KvStore, ApiError> {
     env.kv(&config.kv_binding)
         .map_err(|e| ApiError::KvUnavailable {
             binding: config.kv_binding.clone(),
@@ -222,14 +298,32 @@ pub const VERSION_AGE_HEADER: &str = "x-edgesuggest-version-age";
 
 /// The 200 answer: the body as JSON, cacheable for `CACHE_MAX_AGE`, with `Server-Timing` and
 /// the version headers.
-fn respond(body: &SuggestBody, timing: &Timing, config: &Config) -> Result<Response, ApiError> {
+fn respond(
+    body: &SuggestBody,
+    timing: &Timing,
+    assigned: Option<&Assigned>,
+    config: &Config,
+) -> Result<Response, ApiError> {
     let mut response = json_response(serde_json::to_string(body)?)?;
     let headers = response.headers_mut();
-    headers.set("cache-control", &public_max_age(config))?;
+    // An answer that depends on the user's arm must not be shared by caches between users.
+    let cache_control = match assigned {
+        Some(_) => format!("private, max-age={}", config.cache_max_age),
+        None => public_max_age(config),
+    };
+    headers.set("cache-control", &cache_control)?;
     headers.set("server-timing", &timing.header())?;
     headers.set(VERSION_HEADER, &body.version.to_string())?;
     if let Some(age) = body.version_age_seconds {
         headers.set(VERSION_AGE_HEADER, &age.to_string())?;
+    }
+    if let Some(Assigned {
+        new_key: Some(key),
+        https,
+        ..
+    }) = assigned
+    {
+        headers.set("set-cookie", &experiment::set_cookie(key, *https))?;
     }
     Ok(response)
 }
@@ -288,10 +382,13 @@ mod tests {
             suggestions: &suggestions,
             truncated: false,
             took_us: 42,
+            response_id: "r1",
+            experiment: None,
+            arm: None,
         };
         assert_eq!(
             serde_json::to_string(&body).unwrap(),
-            r#"{"query":"Mün \"x\"","index":"cities","version":3,"version_created":"2026-12-01T00:00:00Z","version_age_seconds":41,"suggestions":[],"truncated":false,"took_us":42}"#
+            r#"{"query":"Mün \"x\"","index":"cities","version":3,"version_created":"2026-12-01T00:00:00Z","version_age_seconds":41,"suggestions":[],"truncated":false,"took_us":42,"response_id":"r1","experiment":null,"arm":null}"#
         );
     }
 

@@ -3,6 +3,7 @@
 mod aggregate;
 mod build;
 mod compact;
+mod experiment;
 mod input;
 mod inspect;
 mod normalize;
@@ -28,7 +29,8 @@ Quick start:
   edgesuggest query cities.seg 'new y' --delta delta.seg
   edgesuggest compact cities.seg delta.seg -o cities-2.seg
   edgesuggest inspect cities.seg
-  edgesuggest publish cities.seg --index cities --local";
+  edgesuggest publish cities.seg --index cities --local
+  edgesuggest experiment ctr.json --local";
 
 /// Build and query typeahead segments.
 ///
@@ -51,6 +53,7 @@ enum Command {
     Inspect(inspect::InspectArgs),
     Verify(inspect::VerifyArgs),
     Publish(publish::PublishArgs),
+    Experiment(experiment::ExperimentArgs),
     Versions(publish::versions::VersionsArgs),
     Rollback(publish::versions::RollbackArgs),
     Gc(publish::versions::GcArgs),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run_inspect(args),
         Command::Verify(args) => inspect::run_verify(args),
         Command::Publish(args) => publish::run(args),
+        Command::Experiment(args) => experiment::run(&args),
         Command::Versions(args) => publish::versions::run_versions(args),
         Command::Rollback(args) => publish::versions::run_rollback(args),
         Command::Gc(args) => publish::versions::run_gc(args),

@@ -4,7 +4,7 @@
 
 mod policy;
 mod store;
-mod target;
+pub mod target;
 pub mod versions;
 
 use std::collections::HashSet;

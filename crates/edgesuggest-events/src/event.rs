@@ -14,6 +14,28 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// `ts` must be below this (2^53: exact in a JavaScript number and a JSON double).
 pub const MAX_TS: u64 = 1 << 53;
 
+/// Every field of the schema, in the order writers emit them.
+pub const FIELDS: [&str; 18] = [
+    "ts",
+    "type",
+    "user",
+    "q",
+    "results",
+    "suggestions",
+    "text",
+    "position",
+    "response_id",
+    "variant",
+    "index",
+    "version",
+    "session",
+    "experiment",
+    "event_id",
+    "received_ts",
+    "took_us",
+    "error",
+];
+
 /// What an event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -145,6 +145,43 @@ pub fn apply(target: &TargetArgs, store: &Store, index: &str, writes: &Writes) -
     Ok(())
 }
 
+/// Puts `value` under `key` (or deletes `key` when `value` is `None`) as the bulk file `name`
+/// in --out-dir, and in local KV with --local: for single entries outside an index's
+/// versions, such as the running experiment.
+pub fn apply_entry(target: &TargetArgs, name: &str, key: &str, value: Option<&str>) -> Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let dir = match &target.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => temporary.path().to_path_buf(),
+    };
+    let file = match value {
+        Some(value) => bulk_file(&dir, name, &[text_entry(key, value)], false, false)?,
+        None => bulk_file(&dir, name, &[key], false, true)?,
+    };
+    if target.local {
+        run_wrangler(target, &file)?;
+        println!(
+            "applied to local KV (binding {}, {})",
+            target.binding,
+            target.config.display()
+        );
+    } else {
+        let verb = if file.delete { "delete" } else { "put" };
+        let force = if file.delete { " --force" } else { "" };
+        println!("apply it on the account with:");
+        println!(
+            "  wrangler kv bulk {verb} {} --binding {} --remote{force}",
+            file.path.display(),
+            target.binding
+        );
+    }
+    Ok(())
+}
+
 /// The store's share of `writes`, once KV has them.
 fn record(store: &Store, index: &str, writes: &Writes) -> Result<()> {
     if let Some((version, json)) = &writes.version {
