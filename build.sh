@@ -9,6 +9,7 @@
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
+#   ./build.sh loop [--short]   logs → suggestions → A/B report, end to end (scripts/loop.mjs)
 #   ./build.sh test-wasm | test-www | test-worker | test-spark   one part of `test`
 set -euo pipefail
 
@@ -187,7 +188,7 @@ build_site() {
     say "assembling the site in $SITE"
     rm -rf "$SITE"
     mkdir -p "$SITE/pkg"
-    cp www/index.html www/app.js www/autosuggest.js www/live-index.js www/style.css "$SITE/"
+    cp www/index.html www/app.js www/autosuggest.js www/events.js www/live-index.js www/style.css "$SITE/"
     cp pkg/web/edgesuggest_wasm.js pkg/web/edgesuggest_wasm_bg.wasm "$SITE/pkg/"
     [[ -d pkg/web/snippets ]] && cp -r pkg/web/snippets "$SITE/pkg/"
     "$(cli_bin)" build data/cities-10k.tsv -o "$ROOT/target/site-base.seg" -q --word-starts
@@ -244,7 +245,7 @@ test_worker() {
     build_cli
     say "worker tests in workerd (Miniflare 4, node 22)"
     EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
-        DATA_TSV="$ROOT/data/cities-10k.tsv" "$NODE22" --test worker/tests/worker.test.mjs
+        DATA_TSV="$ROOT/data/cities-10k.tsv" "$NODE22" --test worker/tests/worker.test.mjs worker/tests/events.test.mjs
 }
 
 test_wasm() {
@@ -429,8 +430,19 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
+    cmd_loop --short
     test_spark
     say "all tests passed"
+}
+
+# The loop, end to end (scripts/loop.mjs): simulated users → worker → queue → R2 → aggregate →
+# build --delta → publish --delta → served → report. --short: 300 users a round (in `test`).
+cmd_loop() {
+    build_worker
+    build_cli
+    say "the loop: traffic → worker → Queue → R2 → aggregate → delta → report (target/loop)"
+    EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
+        DATA_TSV="$ROOT/data/cities-10k.tsv" "$NODE22" scripts/loop.mjs "$ROOT/target/loop" "$@"
 }
 
 # cargo-fuzz needs nightly (for the sanitizer flags); stable stays the default toolchain.
@@ -640,5 +652,6 @@ case "${1:-}" in
     test-www) test_www ;;
     test-worker) test_worker ;;
     test-spark) test_spark ;;
+    loop) shift; cmd_loop "$@" ;;
     *) usage ;;
 esac

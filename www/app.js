@@ -8,6 +8,7 @@
 import init, { Suggester } from "./pkg/edgesuggest_wasm.js";
 import { attachAutosuggest } from "./autosuggest.js";
 import { LiveIndex } from "./live-index.js";
+import { EventLog, randomId, userKey } from "./events.js";
 
 /** The index the page serves (its manifest: data/<INDEX>.manifest.json). */
 const INDEX = "cities";
@@ -31,14 +32,30 @@ function showError(message) {
   document.body.dataset.state = "error";
 }
 
-/** The worker API, when the site was configured with one (`site-config.json`). */
-async function apiBase() {
+/** The site's configuration (`site-config.json`): `api` (the worker's origin) and `events`
+ * (false turns event logging off); empty when absent. */
+const siteConfig = (async () => {
   try {
     const response = await fetch("site-config.json");
-    return response.ok ? (await response.json()).api ?? null : null;
+    return response.ok ? await response.json() : {};
   } catch {
-    return null;
+    return {};
   }
+})();
+
+/** The worker API, when the site was configured with one. */
+async function apiBase() {
+  return (await siteConfig).api ?? null;
+}
+
+/** Where the widget's events go: the worker's /v1/events when an API is configured and events
+ * are not turned off; nowhere otherwise (the page works the same). */
+async function eventSink() {
+  const config = await siteConfig;
+  if (!config.api || config.events === false) return undefined;
+  const log = new EventLog({ endpoint: `${config.api}/v1/events`, index: INDEX });
+  document.body.dataset.events = "on";
+  return (event) => log.add(event);
 }
 
 /** The search options chosen on the page (and in the URL: ?fuzzy=0&cat=capital). */
@@ -63,11 +80,13 @@ function initControls() {
 }
 
 /** Wires the widget to a suggestion source and enables the input. */
-function startWidget(suggest, describe, onError) {
+async function startWidget(suggest, describe, onError) {
   $("load").hidden = true;
   initControls();
+  const onEvent = await eventSink();
   attachAutosuggest(input, $("q-listbox"), {
     suggest,
+    onEvent,
     showScores: true,
     detail: (s) => s.payload?.country ?? null,
     // The country is shown from the payload: skip its two-letter category.
@@ -92,16 +111,19 @@ function useApi(api, reason) {
   $("error").hidden = true;
   $("status").textContent = `Answering from the edge API at ${api} (${reason})`;
   document.body.dataset.mode = "api";
-  startWidget(
+  return startWidget(
     async (q) => {
       const { fuzzy, categories } = chosenOptions();
-      const search = new URLSearchParams({ q, k: "10", fuzzy: String(fuzzy) });
+      // uid: the key the worker assigns experiment arms by (a cross-origin page sends no
+      // cookie), so this browser stays in its arm.
+      const search = new URLSearchParams({ q, k: "10", fuzzy: String(fuzzy), uid: userKey() });
       if (categories.length) search.set("cat", categories.join(","));
       const response = await fetch(`${api}/v1/suggest?${search}`);
       const body = await response.json();
       if (!response.ok) throw new Error(body?.error?.message ?? `HTTP ${response.status}`);
-      // The same suggestion objects as the in-page engine's: no conversion.
-      return body.suggestions;
+      // The same suggestion objects as the in-page engine's: no conversion. The whole answer
+      // goes to the widget: its response_id and arm travel back with the events.
+      return body;
     },
     (ms) => `from the API in ${ms.toFixed(1)} ms`,
     (e) => {
@@ -167,10 +189,16 @@ function keepFresh(index) {
   setInterval(soon, RECHECK_MS);
 }
 
-/** Starts the widget over a loaded suggester source. */
-function startEngine(getSuggester) {
-  startWidget(
-    (q) => getSuggester().suggest(q, { k: 10, ...chosenOptions() }),
+/** Starts the widget over a loaded suggester source. Each answer gets an id of its own, so
+ * the clicks logged from it join its impression. */
+function startEngine(getSuggester, version) {
+  return startWidget(
+    (q) => ({
+      suggestions: getSuggester().suggest(q, { k: 10, ...chosenOptions() }),
+      response_id: randomId(),
+      index: INDEX,
+      version: version(),
+    }),
     (ms) => `in ${(ms * 1000).toFixed(0)} µs`,
     (e) => showError(`Search failed: ${e.message ?? e}`),
   );
@@ -187,7 +215,7 @@ async function main() {
     // One base segment, outside the manifest and the offline copy (tests and debugging).
     const suggester = Suggester.load(await fetchSegment(single));
     $("status").textContent = describeStack(suggester, null, performance.now() - started);
-    startEngine(() => suggester);
+    await startEngine(() => suggester, () => null);
     return;
   }
   const index = new LiveIndex(Suggester, `data/${INDEX}.manifest.json`, { onProgress: showProgress });
@@ -195,7 +223,7 @@ async function main() {
   showLive(index);
   $("status").textContent = describeStack(index.suggester, index.manifest.version, performance.now() - started);
   // Read on every query: a swapped-in stack answers the next keystroke.
-  startEngine(() => index.suggester);
+  await startEngine(() => index.suggester, () => index.manifest.version);
   keepFresh(index);
 }
 

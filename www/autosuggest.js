@@ -7,13 +7,32 @@
 //     onSelect: (suggestion) => { ... },   // e.g. follow suggestion.payload.url
 //     detail: (suggestion) => "FR",        // optional small text after the label
 //     tags: (suggestion) => [...],         // optional: which categories to show (default all)
+//     onEvent: (event) => log.add(event),  // optional: impressions, clicks, searches (events.js)
 //   });
+//
+// `suggest` returns the suggestions, or an answer object `{suggestions, response_id, arm,
+// experiment, took_us}` as /v1/suggest gives (its ids travel with the events). Events, in the
+// schema of docs/EVENTS.md without ts/user/session (the log adds those): an `impression` of the
+// last list shown when the user commits or leaves the box, never per keystroke (an empty list
+// too: a zero-suggestion impression); a `click` with text and position when one is picked; a
+// `search` for every committed query (Enter, or a pick).
 //
 // Text is always inserted as text nodes (never innerHTML), so suggestion data cannot inject
 // markup. The matched span (at the phrase start or at a later word) is wrapped in <mark>;
 // a typo-tolerant match is marked with "≈", categories are shown as tags.
 
 let nextId = 0;
+
+/** The ids an answer object carries back in events. */
+function answerIds(answer) {
+  const ids = {};
+  if (answer?.response_id) ids.response_id = answer.response_id;
+  if (answer?.arm) ids.variant = answer.arm;
+  if (answer?.experiment) ids.experiment = answer.experiment;
+  if (answer?.index) ids.index = answer.index;
+  if (answer?.version !== undefined && answer?.version !== null) ids.version = String(answer.version);
+  return ids;
+}
 
 /**
  * @param {HTMLInputElement} input  an <input role="combobox" aria-controls=listbox.id>
@@ -28,6 +47,8 @@ export function attachAutosuggest(input, listbox, options) {
   const prefix = `as${nextId++}`;
   let results = [];
   let active = -1;
+  /** The answer shown since the last commit, not yet logged as an impression. */
+  let shown = null;
 
   const open = () => {
     listbox.hidden = results.length === 0;
@@ -113,12 +134,44 @@ export function attachAutosuggest(input, listbox, options) {
     open();
   }
 
+  /** The widget's events, to `options.onEvent`. */
+  function emit(event) {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A broken logger must not break typing.
+    }
+  }
+
+  /** Logs the pending impression, once: on commit, pick or leaving the box. */
+  function logImpression() {
+    if (!shown) return null;
+    const { q, list, answer, error } = shown;
+    shown = null;
+    emit({
+      type: "impression", q, suggestions: list.map((s) => s.text),
+      ...answerIds(answer), ...(answer?.took_us !== undefined ? { took_us: answer.took_us } : {}),
+      ...(error ? { error } : {}),
+    });
+    return answer;
+  }
+
   function choose(index) {
     const s = results[index];
     if (!s) return;
+    const q = input.value;
+    const answer = logImpression();
+    emit({ type: "click", q, text: s.text, position: index, ...answerIds(answer) });
+    emit({ type: "search", q: s.text, ...answerIds(answer) });
     input.value = s.text;
     close();
     options.onSelect?.(s);
+  }
+
+  /** Enter on typed text: a committed query. */
+  function commitTyped() {
+    const answer = logImpression();
+    if (input.value.trim()) emit({ type: "search", q: input.value, ...answerIds(answer) });
   }
 
   // `suggest` may return results or a promise of them (a remote API); a late answer to an
@@ -128,16 +181,18 @@ export function attachAutosuggest(input, listbox, options) {
     const t0 = performance.now();
     const query = input.value;
     const ticket = ++latest;
-    const show = (list) => {
+    const show = (answer, error) => {
       if (ticket !== latest) return;
+      const list = Array.isArray(answer) ? answer : answer?.suggestions ?? [];
       results = list;
+      shown = query.length ? { q: query, list, answer: Array.isArray(answer) ? null : answer, error } : null;
       options.onResults?.(query, results, performance.now() - t0);
       render();
     };
     const fail = (e) => {
       if (ticket !== latest) return;
       options.onError?.(e);
-      show([]);
+      show([], String(e?.message ?? e).slice(0, 200) || "error");
     };
     try {
       const answer = query.length ? options.suggest(query) : [];
@@ -150,7 +205,10 @@ export function attachAutosuggest(input, listbox, options) {
 
   input.addEventListener("input", update);
   input.addEventListener("focus", () => input.value && update());
-  input.addEventListener("blur", close);
+  input.addEventListener("blur", () => {
+    logImpression();
+    close();
+  });
   input.addEventListener("keydown", (e) => {
     const n = results.length;
     switch (e.key) {
@@ -167,6 +225,9 @@ export function attachAutosuggest(input, listbox, options) {
         if (active >= 0) {
           e.preventDefault();
           choose(active);
+        } else {
+          commitTyped();
+          close();
         }
         break;
       case "Escape":
@@ -186,6 +247,8 @@ export function attachAutosuggest(input, listbox, options) {
 
   return {
     refresh: update,
+    /** Logs the pending impression now (e.g. before the page submits a form itself). */
+    commit: logImpression,
     close,
     get results() {
       return results;

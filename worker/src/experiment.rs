@@ -25,8 +25,10 @@ pub const MAX_USER_KEY_BYTES: usize = 128;
 /// What this isolate knows of the experiment.
 #[derive(Default)]
 struct State {
-    /// When KV was last read (0: never).
+    /// When KV was last read.
     fetched_ms: f64,
+    /// Whether a read has answered yet (the experiment, or that none runs, is known).
+    known: bool,
     experiment: Option<Rc<Experiment>>,
     /// Why the configuration in KV was refused, while it is.
     error: Option<String>,
@@ -41,16 +43,27 @@ pub async fn current(kv: &KvStore, config: &Config) -> Option<Rc<Experiment>> {
     let now = now_ms();
     let due = STATE.with(|s| {
         let mut s = s.borrow_mut();
-        let due = s.fetched_ms == 0.0 || now - s.fetched_ms >= config.refresh_ms;
+        if !s.known {
+            // Until a first read has answered, every request reads: none may be served as if
+            // no experiment ran while one does.
+            return true;
+        }
+        let due = now - s.fetched_ms >= config.refresh_ms;
         if due {
-            // Concurrent requests do not read KV again while this read is in flight.
+            // Concurrent requests do not read KV again while this refresh is in flight.
             s.fetched_ms = now;
         }
         due
     });
     if due {
         let read = kv.get(EXPERIMENT_KEY).text().await;
-        STATE.with(|s| apply_read(&mut s.borrow_mut(), read, config));
+        STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            if !s.known {
+                s.fetched_ms = now;
+            }
+            apply_read(&mut s, read, config);
+        });
     }
     STATE.with(|s| s.borrow().experiment.clone())
 }
@@ -69,6 +82,7 @@ fn apply_read<E: std::fmt::Display>(
         Ok(experiment) => {
             state.experiment = experiment.map(Rc::new);
             state.error = None;
+            state.known = true;
         }
         Err(error) => {
             worker::console_log!(
@@ -76,6 +90,7 @@ fn apply_read<E: std::fmt::Display>(
                 serde_json::json!({"event": "experiment_refused", "message": error})
             );
             state.error = Some(error);
+            state.known = true;
         }
     }
 }

@@ -96,6 +96,7 @@ async fn route(
         }
         "/v1/health" => health::health(config),
         "/v1/ping" => Ok(Response::ok("ok")?),
+        "/v1/events" => Err(ApiError::MethodNotAllowed),
         path => Err(ApiError::NotFound {
             path: path.to_string(),
         }),

@@ -3,30 +3,20 @@
 // EDGESUGGEST_WORKER_NPM (miniflare's node_modules) and DATA_TSV (bundled data).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cli, get, sleep, startWorker, work } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(process.env.EDGESUGGEST_WORKER_NPM, "noop.js"));
-const { Miniflare } = require("miniflare");
-const CLI = process.env.EDGESUGGEST_CLI;
 const DATA = process.env.DATA_TSV;
 const QUERIES = resolve(here, "../../tests/fixtures/cities-queries.txt");
-const work = mkdtempSync(join(tmpdir(), "edgesuggest-worker-"));
 const instances = [];
 
 after(async () => {
   await Promise.all(instances.map((mf) => mf.dispose()));
 });
-
-function cli(...args) {
-  return execFileSync(CLI, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-}
 
 let counter = 0;
 /** Builds a segment from TSV text and publishes it; returns the bulk-put entries. */
@@ -117,34 +107,12 @@ function publishVersion(segments, { index = "cities", version, parent, chunkByte
 
 
 async function start(vars = {}) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: resolve(here, "../build/shim.mjs"),
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js", "**/*.mjs"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-07-30",
-    kvNamespaces: ["SEGMENTS"],
-    bindings: { INDEXES: "cities", REFRESH_SECONDS: "30", CACHE_MAX_AGE: "60", ...vars },
-  });
+  const mf = await startWorker(vars);
   instances.push(mf);
-  await mf.ready;
   return mf;
 }
 
-async function get(mf, path, init) {
-  const r = await mf.dispatchFetch("http://localhost" + path, init);
-  const text = await r.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: r.status, headers: r.headers, text, json };
-}
-
 const suggestPath = (q, k = 10) => `/v1/suggest?q=${encodeURIComponent(q)}&k=${k}`;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const base = publish(DATA, { version: 1 });
 
 test("answers equal the native CLI for every fixture query", async () => {

@@ -126,7 +126,7 @@ async function watchServiceWorker(context) {
 
 /** Polls `condition` (in node) until it holds. */
 async function until(condition, what, timeout = 5_000) {
-  for (const end = Date.now() + timeout; !condition(); ) {
+  for (const end = Date.now() + timeout; !(await condition()); ) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((ok) => setTimeout(ok, 20));
   }
@@ -554,4 +554,74 @@ test("the category filter and the typo switch change the answers like the oracle
   assert.match(await page.textContent("#picked"), /New York City \(US, 40\.714, -74\.006\)/);
   await assertClean(page, seen);
   await context.close();
+});
+
+test("the widget logs one impression per commit (not per keystroke), clicks and searches, batched by beacon", async () => {
+  const { rmSync } = await import("node:fs");
+  // A stand-in for the edge worker: answers carry a response id and an arm; beacons are kept.
+  const beacons = [];
+  const api = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (req.method === "POST" && url.pathname === "/v1/events") {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        beacons.push({ type: req.headers["content-type"], lines: body.split("\n").map((l) => JSON.parse(l)) });
+        res.writeHead(202).end();
+      });
+      return;
+    }
+    const q = url.searchParams.get("q") ?? "";
+    const suggestions = q.startsWith("zz") ? [] : [`${q} one`, `${q} two`].map((text) => (
+      { text, score: 1, highlight: [0, q.length], edits: 0, word_start: false }));
+    res.writeHead(200, { "content-type": "application/json", "access-control-allow-origin": "*" });
+    res.end(JSON.stringify({
+      query: q, index: "cities", version: 7, suggestions, truncated: false, took_us: 42,
+      response_id: `r-${q}-${url.searchParams.get("uid")}`, experiment: "exp", arm: "B",
+    }));
+  });
+  await new Promise((ok) => api.listen(0, "127.0.0.1", ok));
+  const apiOrigin = `http://127.0.0.1:${api.address().port}`;
+  const config = join(process.env.SITE_DIR, "site-config.json");
+  writeFileSync(config, JSON.stringify({ api: apiOrigin }));
+  const context = await browser.newContext();
+  try {
+    const { page, seen } = await openPage(context, "?mode=api", `${CSP}; connect-src 'self' ${apiOrigin}`);
+    await ready(page);
+    assert.equal(await page.getAttribute("body", "data-events"), "on");
+    const uid = await page.evaluate(() => localStorage.getItem("es_uid"));
+    assert.match(uid, /^[0-9a-f]{32}$/);
+    await typeQuery(page, "new");
+    await until(async () => (await optionTexts(page)).join() === "new one,new two", "answers for new");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter"); // picks "new two", position 1
+    await typeQuery(page, "zzq");
+    await until(async () => (await page.textContent("#status")).startsWith("0 suggestions for “zzq”"), "an empty answer");
+    await page.keyboard.press("Enter"); // commits the typed text
+    await typeQuery(page, "par");
+    await until(async () => (await optionTexts(page)).length === 2, "answers for par");
+    await page.locator("#status").click(); // leaves the box
+    await until(() => beacons.length > 0, "a beacon", 10_000);
+    const events = beacons.flatMap((b) => b.lines);
+    assert.match(beacons[0].type, /^text\/plain/);
+    const strip = ({ ts, user, session, ...rest }) => {
+      assert.ok(ts > 1.7e12 && user === uid && /^[0-9a-f]{32}$/.test(session));
+      return rest;
+    };
+    const ids = (q) => ({ response_id: `r-${q}-${uid}`, variant: "B", experiment: "exp", index: "cities", version: "7" });
+    assert.deepEqual(events.map(strip), [
+      { type: "impression", q: "new", suggestions: ["new one", "new two"], took_us: 42, ...ids("new") },
+      { type: "click", q: "new", text: "new two", position: 1, ...ids("new") },
+      { type: "search", q: "new two", ...ids("new") },
+      { type: "impression", q: "zzq", suggestions: [], took_us: 42, ...ids("zzq") },
+      { type: "search", q: "zzq", ...ids("zzq") },
+      { type: "impression", q: "par", suggestions: ["par one", "par two"], took_us: 42, ...ids("par") },
+    ]);
+    await assertClean(page, seen);
+  } finally {
+    rmSync(config, { force: true });
+    await context.close();
+    api.close();
+  }
 });
