@@ -603,6 +603,9 @@ cmd_bench() {
     CLI="$(cli_bin)" LOGGEN="$ROOT/target/release/edgesuggest-loggen" \
         SPARK_PYTHON="$SPARK_VENV/bin/python" bench/signals.sh "$results/signals" $smoke \
         >"$results/signals.md"
+    say "bench events: worker throughput with events on vs off, events into R2"
+    EDGESUGGEST_CLI="$(cli_bin)" EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" \
+        DATA_TSV="$ROOT/data/cities-10k.tsv" "$NODE22" bench/events.mjs $smoke >"$results/events.md"
     say "the worker under wrk while versions are published${smoke:+ (short)}"
     run_swap $smoke >"$results/worker-swap.md"
     local md="$ROOT/BENCHMARKS.md" charts="$ROOT/docs"

@@ -188,6 +188,7 @@ if (existsSync(throughput)) {
 }
 freshness(md);
 signals(md);
+experiments(md);
 reliability(md);
 writeFileSync(outMd, md.join("\n") + "\n");
 
@@ -221,6 +222,19 @@ function signals(md) {
   const file = join(resultsDir, "signals.md");
   if (!existsSync(file)) return;
   md.push("## Signals: from logs to suggestions");
+  md.push("");
+  md.push(readFileSync(file, "utf8").trim());
+  md.push("");
+}
+
+/**
+ * The experiments section: the worker with events on vs off and events into R2
+ * (bench/events.mjs), and `edgesuggest report` throughput (in the signals fragment).
+ */
+function experiments(md) {
+  const file = join(resultsDir, "events.md");
+  if (!existsSync(file)) return;
+  md.push("## Experiments: events at the edge");
   md.push("");
   md.push(readFileSync(file, "utf8").trim());
   md.push("");
