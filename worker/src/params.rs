@@ -386,6 +386,48 @@ mod tests {
     }
 
     #[test]
+    fn uid_is_checked() {
+        assert_eq!(
+            parse_suggest("q=a&uid=app-42").unwrap().uid.as_deref(),
+            Some("app-42")
+        );
+        assert_eq!(parse_suggest("q=a").unwrap().uid, None);
+        for bad in ["", "a%3Bb", "a%20b", "%C3%A9"] {
+            let err = parse_suggest(&format!("q=a&uid={bad}")).unwrap_err();
+            assert_eq!(err.code, "bad_uid", "{bad}");
+        }
+        let long = format!("q=a&uid={}", "x".repeat(129));
+        assert_eq!(parse_suggest(&long).unwrap_err().code, "bad_uid");
+    }
+
+    fn arm(options: &str) -> edgesuggest_events::Arm {
+        let json = format!(
+            r#"{{"experiment":"x","arms":[{{"name":"A","index":"i","weight":1,"options":{options}}}]}}"#
+        );
+        edgesuggest_events::Experiment::parse(&json).unwrap().arms[0].clone()
+    }
+
+    #[test]
+    fn arm_options_override_only_what_they_set() {
+        let mut p = parse_suggest("q=a&k=3&cat=us&exact_first=false").unwrap();
+        let o = arm_options(&arm(r#"{"fuzzy":"auto","k":7,"prefix_length":0}"#)).unwrap();
+        o.apply(&mut p.options);
+        assert_eq!(p.options.k, 7);
+        assert_eq!(p.options.fuzzy, edgesuggest::Fuzziness::Auto);
+        assert_eq!(p.options.prefix_length, 0);
+        assert_eq!(p.options.categories, ["us"]);
+        assert!(!p.options.exact_first);
+        let o = arm_options(&arm(r#"{"exact_first":true,"cat":"a,b"}"#)).unwrap();
+        o.apply(&mut p.options);
+        assert!(p.options.exact_first);
+        assert_eq!(p.options.categories, ["a", "b"]);
+        // Values pass the request parser's checks.
+        for bad in [r#"{"k":0}"#, r#"{"fuzzy":"9"}"#, r#"{"exact_first":"maybe"}"#] {
+            assert!(arm_options(&arm(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn limits_categories_per_request() {
         let cats = |n: usize| {
             (0..n)
