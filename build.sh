@@ -407,6 +407,11 @@ Worker (real workerd, local KV):  http://127.0.0.1:$api_port/v1/suggest?q=new
                                   http://127.0.0.1:$api_port/v1/health
 In-browser demo (wasm, offline):  http://127.0.0.1:$site_port/
   (falls back to the worker's API when the segment cannot load; force it with ?mode=api)
+Events: the page logs impressions, clicks and searches to the worker's POST /v1/events, which
+  queues them (local Queue) into R2 minute files (local R2, bucket edgesuggest-events).
+  An A/B experiment (docs/EXPERIMENTS.md):
+  $(cli_bin) experiment experiment.json --local --config worker/wrangler.toml
+  The whole loop, logs to suggestions to a CTR report: ./build.sh loop
 Ctrl-C stops both.
 EOT
     node www/serve.mjs "$SITE" "$site_port"
