@@ -140,10 +140,12 @@ impl Arm {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "arm {:?}: option {name:?} must be a string, number or boolean, not {value}",
                     self.name
-                )),
+                ))
+                }
             };
             pairs.push((name.clone(), text));
         }
