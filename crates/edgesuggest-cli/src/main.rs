@@ -9,6 +9,7 @@ mod inspect;
 mod normalize;
 mod publish;
 mod query;
+mod report;
 mod stack;
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ Exit status: 0 on success, 1 when the command failed (bad rows, unreadable or co
 Quick start:
   edgesuggest build cities.tsv -o cities.seg
   edgesuggest aggregate logs.ndjson.gz --state agg -o rows.tsv
+  edgesuggest report logs/ --experiment ctr-2026-12 --config ctr-2026-12.json
   edgesuggest query cities.seg 'new y'
   edgesuggest query cities.seg --batch queries.txt > answers.ndjson
   edgesuggest build --delta changes.ndjson -o delta.seg
@@ -48,6 +50,7 @@ struct Cli {
 enum Command {
     Build(build::BuildArgs),
     Aggregate(aggregate::AggregateArgs),
+    Report(report::ReportArgs),
     Query(query::QueryArgs),
     Compact(compact::CompactArgs),
     Inspect(inspect::InspectArgs),
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build::run(args),
         Command::Aggregate(args) => aggregate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Query(args) => query::run(args),
         Command::Compact(args) => compact::run(args),
         Command::Inspect(args) => inspect::run_inspect(args),

@@ -201,3 +201,40 @@ fn change_sets_stacked_over_the_first_base_answer_like_the_final_rows() {
     assert!(want.lines().count() >= 3, "{want}");
     assert_eq!(String::from_utf8(got.stdout).unwrap(), want);
 }
+
+#[test]
+fn a_directory_is_its_event_files_in_path_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs/events/2025/12/02/10");
+    std::fs::create_dir_all(logs.join("41")).unwrap();
+    std::fs::create_dir_all(logs.join("42")).unwrap();
+    let a = write(&logs.join("41"), "a.ndjson", &batch(T0, &["Lisbon"], 1));
+    let b = write(
+        &logs.join("42"),
+        "b.ndjson",
+        &batch(T0 + 60_000, &["Porto"], 0),
+    );
+    write(&logs.join("42"), "notes.txt", "not an event file\n");
+    let rows_of = |inputs: &[&Path], name: &str| {
+        let rows = dir.path().join(format!("{name}.tsv"));
+        let state = dir.path().join(name);
+        let mut args = vec!["aggregate", "--state", s(&state), "-o", s(&rows)];
+        args.extend(inputs.iter().map(|p| s(p)));
+        cli()
+            .args(&args)
+            .assert()
+            .success()
+            .stderr(contains("events read      7"));
+        std::fs::read_to_string(rows).unwrap()
+    };
+    let listed = rows_of(&[&a, &b], "listed");
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert_eq!(rows_of(&[&dir.path().join("logs")], "directory"), listed);
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    cli()
+        .args(["aggregate", s(&empty), "--state", s(&dir.path().join("st"))])
+        .assert()
+        .failure()
+        .stderr(contains("without *.ndjson"));
+}

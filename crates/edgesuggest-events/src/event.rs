@@ -159,6 +159,18 @@ impl Event {
         self.view().validate()
     }
 
+    /// The fields an experiment report reads beyond [`Event::view`].
+    pub fn experiment_fields(&self) -> ExperimentFields<'_> {
+        ExperimentFields {
+            experiment: self.experiment.as_deref(),
+            variant: self.variant.as_deref(),
+            response_id: self.response_id.as_deref(),
+            session: self.session.as_deref(),
+            took_us: self.took_us,
+            error: self.error.as_deref(),
+        }
+    }
+
     /// A borrowed view of the event: what the aggregation reads.
     pub fn view(&self) -> EventRef<'_, String> {
         EventRef {
@@ -172,6 +184,23 @@ impl Event {
             position: self.position,
         }
     }
+}
+
+/// The fields of an event an experiment report reads beyond [`EventRef`], borrowed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExperimentFields<'a> {
+    /// The experiment whose arm served the answer.
+    pub experiment: Option<&'a str>,
+    /// The arm that served the answer.
+    pub variant: Option<&'a str>,
+    /// The suggest answer the event refers to (joins impressions and clicks).
+    pub response_id: Option<&'a str>,
+    /// Opaque session id.
+    pub session: Option<&'a str>,
+    /// Server time of the answer behind an impression, in µs.
+    pub took_us: Option<u64>,
+    /// Why the suggest request behind an impression failed.
+    pub error: Option<&'a str>,
 }
 
 /// The fields of an event the aggregation reads, borrowed from wherever it was decoded (an

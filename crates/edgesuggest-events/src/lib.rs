@@ -11,5 +11,5 @@ pub mod event;
 pub mod experiment;
 pub mod ndjson;
 
-pub use event::{Event, EventRef, EventType};
+pub use event::{Event, EventRef, EventType, ExperimentFields};
 pub use experiment::{Arm, Experiment};

@@ -8,10 +8,10 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::event::{EventRef, EventType};
+use crate::event::{EventRef, EventType, ExperimentFields};
 
 /// The fields of an event line, borrowed from the line where JSON escapes allow. Fields only
-/// checked for their type (`response_id`, `version`...) are decoded to nothing.
+/// checked for their type (`index`, `version`...) are decoded to nothing.
 #[derive(Deserialize)]
 pub struct RawEvent<'a> {
     ts: Option<u64>,
@@ -27,26 +27,27 @@ pub struct RawEvent<'a> {
     #[serde(borrow)]
     text: Option<Str<'a>>,
     position: Option<u64>,
-    #[allow(dead_code)]
-    response_id: Option<AnyStr>,
-    #[allow(dead_code)]
-    variant: Option<AnyStr>,
+    // The experiment's fields are kept borrowed (as cheap as checking their type): the
+    // report reads them, the aggregation does not.
+    #[serde(borrow)]
+    response_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    variant: Option<Str<'a>>,
     #[allow(dead_code)]
     index: Option<AnyStr>,
-    #[allow(dead_code)]
-    session: Option<AnyStr>,
+    #[serde(borrow)]
+    session: Option<Str<'a>>,
     #[allow(dead_code)]
     version: Option<StrOrInt>,
-    #[allow(dead_code)]
-    experiment: Option<AnyStr>,
+    #[serde(borrow)]
+    experiment: Option<Str<'a>>,
     #[allow(dead_code)]
     event_id: Option<AnyStr>,
     #[allow(dead_code)]
     received_ts: Option<u64>,
-    #[allow(dead_code)]
     took_us: Option<u64>,
-    #[allow(dead_code)]
-    error: Option<AnyStr>,
+    #[serde(borrow)]
+    error: Option<Str<'a>>,
 }
 
 impl<'a> RawEvent<'a> {
@@ -83,6 +84,18 @@ impl<'a> RawEvent<'a> {
             text: self.text.as_deref(),
             position: self.position,
         })
+    }
+
+    /// The fields an experiment report reads (no checks: they have none beyond their type).
+    pub fn experiment_fields(&self) -> ExperimentFields<'_> {
+        ExperimentFields {
+            experiment: self.experiment.as_deref(),
+            variant: self.variant.as_deref(),
+            response_id: self.response_id.as_deref(),
+            session: self.session.as_deref(),
+            took_us: self.took_us,
+            error: self.error.as_deref(),
+        }
     }
 }
 
@@ -271,6 +284,19 @@ mod tests {
         assert!(view.validate().is_ok());
         let line = r#"{"ts":5,"type":"search","user":"u","q":"x","version":"v2"}"#;
         assert!(RawEvent::parse(line).is_ok());
+    }
+
+    #[test]
+    fn experiment_fields_are_kept() {
+        let line = r#"{"ts":5,"type":"impression","user":"u","suggestions":[],"experiment":"e\u0031","variant":"B","response_id":"r1","session":null,"took_us":1200,"error":"timeout"}"#;
+        let raw = RawEvent::parse(line).unwrap();
+        let fields = raw.experiment_fields();
+        assert_eq!(fields.experiment, Some("e1"));
+        assert_eq!(fields.variant, Some("B"));
+        assert_eq!(fields.response_id, Some("r1"));
+        assert_eq!(fields.session, None);
+        assert_eq!(fields.took_us, Some(1200));
+        assert_eq!(fields.error, Some("timeout"));
     }
 
     #[test]

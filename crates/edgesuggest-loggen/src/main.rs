@@ -106,6 +106,11 @@ struct Args {
     #[arg(long, default_value = "cities")]
     index: String,
 
+    /// Write `"experiment": ID` on impressions and clicks (the events with a `variant`) and a
+    /// `took_us` on impressions: the input of `edgesuggest report --experiment ID`.
+    #[arg(long, value_name = "ID")]
+    experiment: Option<String>,
+
     /// Output format of -o.
     #[arg(long, value_enum, default_value_t = OutFormat::Ndjson)]
     format: OutFormat,
@@ -214,6 +219,7 @@ fn config(args: &Args) -> Result<Config> {
         spam_users: args.spam_users,
         typo_rate: args.typo_rate,
         index: args.index.clone(),
+        experiment: args.experiment.clone(),
     })
 }
 

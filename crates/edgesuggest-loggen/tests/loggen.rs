@@ -126,6 +126,7 @@ fn sample(events: u64) -> Vec<Event> {
         spam_users: 3,
         typo_rate: 0.05,
         index: "cities".into(),
+        experiment: None,
     };
     generate(&phrases, &config, &|_| {})
 }

@@ -80,6 +80,55 @@ pub enum SignalsError {
         /// The lock file.
         path: PathBuf,
     },
+    /// `report`: more bad lines than `--max-errors` allows.
+    #[error(
+        "{bad} bad line(s), more than --max-errors {max}; no report was made. Fix the lines \
+         reported above, or pass --max-errors {bad} to skip them"
+    )]
+    BadReportLines {
+        /// Bad lines seen.
+        bad: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// `report`: no event of the experiment (with an arm) in the inputs.
+    #[error(
+        "no events of experiment {experiment:?} with a \"variant\" in the inputs ({other} of \
+         other experiments or none, {no_variant} of it without \"variant\"); experiments \
+         seen: {seen}. Check --experiment and the inputs"
+    )]
+    NoExperimentEvents {
+        /// The experiment asked for.
+        experiment: String,
+        /// Events of other experiments (or of none).
+        other: u64,
+        /// Events of the experiment without `variant`.
+        no_variant: u64,
+        /// A few experiment names seen instead.
+        seen: String,
+    },
+    /// `report`: the control arm named has no events and is not configured.
+    #[error(
+        "control arm {control:?} is not among the arms of the experiment ({arms}); pass one of \
+         them with --control"
+    )]
+    UnknownControl {
+        /// The arm asked for.
+        control: String,
+        /// The arms there are.
+        arms: String,
+    },
+    /// `report`: `--config` describes another experiment than `--experiment`.
+    #[error(
+        "--config is for experiment {config:?}, but --experiment is {asked:?}; pass the \
+         configuration of {asked:?} (or drop --experiment to use {config:?})"
+    )]
+    ExperimentMismatch {
+        /// The configuration's experiment.
+        config: String,
+        /// The experiment asked for.
+        asked: String,
+    },
     /// An input this build cannot read yet, or that is not a file.
     #[error("{path}: {message}")]
     Input {

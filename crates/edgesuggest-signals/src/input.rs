@@ -59,6 +59,79 @@ impl Source {
     }
 }
 
+/// The names a directory argument picks up (case-insensitive): the worker's minute files
+/// and what `edgesuggest-loggen` writes.
+const EVENT_SUFFIXES: [&str; 3] = [".ndjson", ".ndjson.gz", ".parquet"];
+
+/// The sources of the command-line inputs, in order: `-` is stdin (once at most), a file is
+/// itself, and a directory stands for every `*.ndjson`, `*.ndjson.gz` and `*.parquet` under it,
+/// recursively, in sorted path order (minute files `events/YYYY/MM/DD/HH/mm/<id>.ndjson.gz`
+/// then come in time order). Fails before anything is read on a missing input, a second `-`,
+/// or a directory without event files.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>, SignalsError> {
+    let mut sources = Vec::new();
+    for input in inputs {
+        match Source::parse(input) {
+            Source::Stdin if sources.contains(&Source::Stdin) => {
+                return Err(SignalsError::Input {
+                    path: PathBuf::from("-"),
+                    message: "`-` (stdin) can be given only once".to_string(),
+                });
+            }
+            Source::Stdin => sources.push(Source::Stdin),
+            Source::File(path) => {
+                let meta = std::fs::metadata(&path).map_err(|e| SignalsError::io(&path, e))?;
+                if !meta.is_dir() {
+                    sources.push(Source::File(path));
+                    continue;
+                }
+                let files = event_files_under(&path)?;
+                if files.is_empty() {
+                    return Err(SignalsError::Input {
+                        path,
+                        message: "is a directory without *.ndjson, *.ndjson.gz or *.parquet \
+                                  files under it; pass the directory that holds the logs"
+                            .to_string(),
+                    });
+                }
+                sources.extend(files.into_iter().map(Source::File));
+            }
+        }
+    }
+    Ok(sources)
+}
+
+/// Every event file under `dir`, recursively, sorted by path. Symbolic links to files count;
+/// links to directories are not followed (a link cycle would never end).
+fn event_files_under(dir: &Path) -> Result<Vec<PathBuf>, SignalsError> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| SignalsError::io(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| SignalsError::io(&dir, e))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(|e| SignalsError::io(&path, e))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if is_event_file(&path) && (kind.is_file() || path.is_file()) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Whether a file name ends in one of [`EVENT_SUFFIXES`].
+fn is_event_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let name = name.to_ascii_lowercase();
+    EVENT_SUFFIXES.iter().any(|suffix| name.ends_with(suffix))
+}
+
 /// One decoded event, or why its line is bad.
 pub enum Decoded<'a> {
     /// An NDJSON event, decoded by the reader thread into a batch.
@@ -81,8 +154,69 @@ pub fn read_source(
     on_event: &mut OnEvent,
 ) -> Result<u64, SignalsError> {
     if source.is_parquet() {
-        return read_parquet(source, on_event);
+        return read_parquet(source, &mut |row, event| match event {
+            Ok(event) => on_event(row, Ok(Decoded::Owned(event.view()))),
+            Err(reason) => on_event(row, Err(reason)),
+        });
     }
+    let decode =
+        move |batch: &mut Batch, line: u64, text: &str| decode_event(line, text, batch, &hasher);
+    read_ndjson_batches(source, decode, &mut |batch: &mut Batch| {
+        let mut items = std::mem::take(&mut batch.items);
+        let mut outcome = Ok(());
+        for item in &mut items {
+            let decoded = match &mut item.outcome {
+                Ok(event) => Ok(Decoded::Prepared(batch, event)),
+                Err(why) => Err(std::mem::take(why)),
+            };
+            outcome = on_event(item.line, decoded);
+            if outcome.is_err() {
+                break;
+            }
+        }
+        batch.items = items;
+        outcome
+    })
+}
+
+/// What the reader thread fills: decoded lines of one input, in order, handed over whole to
+/// the applying thread and sent back empty for reuse (so its allocations are kept).
+pub trait LineBatch: Default + Send {
+    /// Adds a bad line with the reason.
+    fn push_bad(&mut self, line: u64, why: String);
+    /// Whether the batch should be handed over now.
+    fn is_full(&self) -> bool;
+    /// Empties the batch, keeping its allocations.
+    fn clear(&mut self);
+}
+
+impl LineBatch for Batch {
+    fn push_bad(&mut self, line: u64, why: String) {
+        Batch::push_bad(self, line, why);
+    }
+
+    fn is_full(&self) -> bool {
+        Batch::is_full(self)
+    }
+
+    fn clear(&mut self) {
+        Batch::clear(self);
+    }
+}
+
+/// Reads an NDJSON input (a file, plain or gzip, or stdin) in two stages, so decoding and
+/// applying use both cores: a reader thread splits lines, checks their framing (length,
+/// UTF-8, empty lines) and `decode`s each into a batch; this thread hands every full batch,
+/// in order, to `on_batch`. Returns the xxh3 of the raw bytes read.
+pub fn read_ndjson_batches<B, D>(
+    source: &Source,
+    decode: D,
+    on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
+) -> Result<u64, SignalsError>
+where
+    B: LineBatch,
+    D: FnMut(&mut B, u64, &str) + Send,
+{
     let (raw, path): (Box<dyn Read + Send>, PathBuf) = match source {
         Source::Stdin => (Box::new(io::stdin()), PathBuf::from("-")),
         Source::File(path) => (
@@ -90,26 +224,28 @@ pub fn read_source(
             path.clone(),
         ),
     };
-    read_ndjson(raw, hasher, on_event).map_err(|e| match e {
+    read_ndjson(raw, decode, on_batch).map_err(|e| match e {
         LineError::Io(e) => SignalsError::io(&path, e),
         LineError::Callback(e) => e,
     })
 }
 
-/// Reads NDJSON in two stages, so decoding and applying use both cores: a reader thread
-/// reads, splits and decodes lines into batches, and this thread hands their events, in
-/// order, to `on_event`. Returns the raw input's xxh3.
-fn read_ndjson(
+/// The two stages of [`read_ndjson_batches`].
+fn read_ndjson<B, D>(
     raw: Box<dyn Read + Send>,
-    hasher: FastState,
-    on_event: &mut OnEvent,
-) -> Result<u64, LineError> {
+    decode: D,
+    on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
+) -> Result<u64, LineError>
+where
+    B: LineBatch,
+    D: FnMut(&mut B, u64, &str) + Send,
+{
     let (full_tx, full_rx) = sync_channel(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = channel();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || decode_input(raw, hasher, &full_tx, &empty_rx));
+        let reader = scope.spawn(move || decode_input(raw, decode, &full_tx, &empty_rx));
         // Returning drops the receiver, which stops the reader at its next batch.
-        let applied = apply_batches(full_rx, &empty_tx, on_event);
+        let applied = apply_batches(full_rx, &empty_tx, on_batch);
         let digest = match reader.join() {
             Ok(digest) => digest,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -119,26 +255,18 @@ fn read_ndjson(
 }
 
 /// What the reader thread sends: a batch, or the error that stopped reading.
-type Message = Result<Batch, io::Error>;
+type Message<B> = Result<B, io::Error>;
 
-/// The applying stage: every line of every batch to `on_event`, the batch then sent back for
-/// reuse; stops at the reader's error, or at the first error of `on_event`.
-fn apply_batches(
-    full: Receiver<Message>,
-    empty: &Sender<Batch>,
-    on_event: &mut OnEvent,
+/// The applying stage: every batch to `on_batch`, then sent back for reuse; stops at the
+/// reader's error, or at the first error of `on_batch`.
+fn apply_batches<B: LineBatch>(
+    full: Receiver<Message<B>>,
+    empty: &Sender<B>,
+    on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
 ) -> Result<(), LineError> {
     for message in full {
         let mut batch = message.map_err(LineError::Io)?;
-        let mut items = std::mem::take(&mut batch.items);
-        for item in &mut items {
-            let decoded = match &mut item.outcome {
-                Ok(event) => Ok(Decoded::Prepared(&batch, event)),
-                Err(why) => Err(std::mem::take(why)),
-            };
-            on_event(item.line, decoded).map_err(LineError::Callback)?;
-        }
-        batch.items = items;
+        on_batch(&mut batch).map_err(LineError::Callback)?;
         batch.clear();
         // The reader may have finished already: then the batch is simply dropped.
         let _ = empty.send(batch);
@@ -148,20 +276,28 @@ fn apply_batches(
 
 /// The reading stage: decodes the whole input into batches sent on `full`, reusing those
 /// coming back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
-fn decode_input(
+fn decode_input<B, D>(
     raw: Box<dyn Read + Send>,
-    hasher: FastState,
-    full: &SyncSender<Message>,
-    empty: &Receiver<Batch>,
-) -> u64 {
+    mut decode: D,
+    full: &SyncSender<Message<B>>,
+    empty: &Receiver<B>,
+) -> u64
+where
+    B: LineBatch,
+    D: FnMut(&mut B, u64, &str),
+{
     let mut hashing = Hashing {
         inner: raw,
         hasher: Xxh3::new(),
     };
-    let mut batch = Batch::default();
+    let mut batch = B::default();
     let outcome = open_text(&mut hashing).and_then(|mut reader| {
         read_lines(reader.as_mut(), &mut |line, bytes| {
-            decode_line(line, bytes, &mut batch, &hasher);
+            match line_text(line, bytes) {
+                Ok(Some(text)) => decode(&mut batch, line, text),
+                Ok(None) => {}
+                Err(why) => batch.push_bad(line, why),
+            }
             if !batch.is_full() {
                 return true;
             }
@@ -179,9 +315,13 @@ fn decode_input(
     hashing.hasher.digest()
 }
 
+/// What a Parquet reader delivers, one call per row: its 1-based number and the event or the
+/// reason the row is bad.
+pub type OnRow<'f> = dyn FnMut(u64, Result<crate::Event, String>) -> Result<(), SignalsError> + 'f;
+
 /// Parquet event files: each row through the one Parquet codec (`parquet::read_events`, which
 /// validates every event), and the file's xxh3 for the record of consumed inputs.
-fn read_parquet(source: &Source, on_event: &mut OnEvent) -> Result<u64, SignalsError> {
+pub fn read_parquet(source: &Source, on_row: &mut OnRow) -> Result<u64, SignalsError> {
     let Source::File(path) = source else {
         return Err(SignalsError::Input {
             path: PathBuf::from("-"),
@@ -189,10 +329,7 @@ fn read_parquet(source: &Source, on_event: &mut OnEvent) -> Result<u64, SignalsE
         });
     };
     let digest = hash_file(path)?;
-    crate::parquet::read_events(path, &mut |row, event| match event {
-        Ok(event) => on_event(row, Ok(Decoded::Owned(event.view()))),
-        Err(reason) => on_event(row, Err(reason)),
-    })?;
+    crate::parquet::read_events(path, on_row)?;
     Ok(digest)
 }
 
@@ -333,12 +470,10 @@ fn too_long(len: u64) -> String {
     )
 }
 
-/// Decodes one line into the batch; empty lines (and a lone `\r`) are not events.
-fn decode_line(line: u64, bytes: LineBytes, batch: &mut Batch, hasher: &FastState) {
-    let bytes = match bytes {
-        Ok(bytes) => bytes,
-        Err(len) => return batch.push_bad(line, too_long(len)),
-    };
+/// The text of one line: `None` for an empty line (and a lone `\r`), which is not an event;
+/// an error for a line over the limit or not UTF-8.
+fn line_text(line: u64, bytes: LineBytes<'_>) -> Result<Option<&str>, String> {
+    let bytes = bytes.map_err(too_long)?;
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     // A byte-order mark at the start of the file is an editor's, not data.
     let bytes = match line {
@@ -346,18 +481,19 @@ fn decode_line(line: u64, bytes: LineBytes, batch: &mut Batch, hasher: &FastStat
         _ => bytes,
     };
     if bytes.is_empty() {
-        return;
+        return Ok(None);
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let why = format!(
-                "invalid UTF-8 at byte {} of the line; re-encode the log as UTF-8",
-                e.valid_up_to()
-            );
-            return batch.push_bad(line, why);
-        }
-    };
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => Err(format!(
+            "invalid UTF-8 at byte {} of the line; re-encode the log as UTF-8",
+            e.valid_up_to()
+        )),
+    }
+}
+
+/// Decodes one event line into an aggregation batch.
+fn decode_event(line: u64, text: &str, batch: &mut Batch, hasher: &FastState) {
     let raw = match RawEvent::parse(text) {
         Ok(raw) => raw,
         Err(why) => return batch.push_bad(line, why),
@@ -410,6 +546,39 @@ mod tests {
         assert_eq!(next(), Line::TooLong(6));
         assert_eq!(next(), Line::Read);
         assert_eq!(next(), Line::End);
+    }
+
+    #[test]
+    fn directories_expand_to_sorted_event_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let minute = |m: &str| dir.path().join("events/2026/12/01/10").join(m);
+        for (m, name) in [
+            ("02", "b.ndjson.gz"),
+            ("01", "z.ndjson"),
+            ("01", "a.PARQUET"),
+        ] {
+            std::fs::create_dir_all(minute(m)).unwrap();
+            std::fs::write(minute(m).join(name), "").unwrap();
+        }
+        std::fs::write(minute("01").join("notes.txt"), "").unwrap();
+        let file = dir.path().join("one.ndjson");
+        std::fs::write(&file, "").unwrap();
+        let inputs = [file.clone(), dir.path().join("events"), PathBuf::from("-")];
+        let sources = expand_inputs(&inputs).unwrap();
+        let expected = [
+            Source::File(file),
+            Source::File(minute("01").join("a.PARQUET")),
+            Source::File(minute("01").join("z.ndjson")),
+            Source::File(minute("02").join("b.ndjson.gz")),
+            Source::Stdin,
+        ];
+        assert_eq!(sources, expected);
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let err = expand_inputs(&[empty]).unwrap_err().to_string();
+        assert!(err.contains("without *.ndjson"), "{err}");
+        let twice = [PathBuf::from("-"), PathBuf::from("-")];
+        assert!(expand_inputs(&twice).is_err());
     }
 
     #[test]

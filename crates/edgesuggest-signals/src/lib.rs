@@ -3,7 +3,7 @@
 //! builder, incrementally. Native only: nothing here reaches the wasm builds.
 
 /// The event schema and its NDJSON decoder live in `edgesuggest-events` (the worker shares them).
-pub use edgesuggest_events::{event, ndjson};
+pub use edgesuggest_events::{event, ndjson, Experiment};
 
 pub mod aggregate;
 pub mod batch;
@@ -16,6 +16,7 @@ pub mod hash;
 pub mod input;
 pub mod params;
 pub mod parquet;
+pub mod report;
 pub mod rows;
 pub mod run;
 pub mod state;

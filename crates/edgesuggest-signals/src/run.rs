@@ -7,7 +7,7 @@ use crate::aggregate::Aggregator;
 use crate::changes::{change_set, Change};
 use crate::exclude::Exclude;
 use crate::explain::{all_verdicts, explain, rows, rows_tsv, Summary};
-use crate::input::{read_source, Decoded, Source};
+use crate::input::{expand_inputs, read_source, Decoded, Source};
 use crate::params::Params;
 use crate::rows::RowOut;
 use crate::state::{write_atomically, Consumed, State, StateLock};
@@ -16,7 +16,7 @@ use crate::SignalsError;
 /// What to read and write.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// Event inputs, in order (`-` = stdin).
+    /// Event inputs, in order (`-` = stdin; a directory = the event files under it).
     pub inputs: Vec<PathBuf>,
     /// The state directory.
     pub state_dir: PathBuf,
@@ -78,7 +78,7 @@ fn read_inputs(
     summary: &mut Summary,
     report: &mut dyn FnMut(&str),
 ) -> Result<(), SignalsError> {
-    let sources = check_sources(&options.inputs)?;
+    let sources = expand_inputs(&options.inputs)?;
     let mut consumed = Vec::new();
     let mut bad = 0u64;
     let mut agg = Aggregator::new(state, &options.params);
@@ -124,29 +124,6 @@ fn read_inputs(
     }
     consumed.into_iter().for_each(|c| state.remember(c));
     Ok(())
-}
-
-/// Parses the inputs; refuses a directory, a missing file or stdin twice before reading.
-fn check_sources(inputs: &[PathBuf]) -> Result<Vec<Source>, SignalsError> {
-    let sources: Vec<Source> = inputs.iter().map(|p| Source::parse(p)).collect();
-    if sources.iter().filter(|s| **s == Source::Stdin).count() > 1 {
-        return Err(SignalsError::Input {
-            path: PathBuf::from("-"),
-            message: "`-` (stdin) can be given only once".to_string(),
-        });
-    }
-    for source in &sources {
-        if let Source::File(path) = source {
-            let meta = std::fs::metadata(path).map_err(|e| SignalsError::io(path, e))?;
-            if meta.is_dir() {
-                return Err(SignalsError::Input {
-                    path: path.clone(),
-                    message: "is a directory; pass event files".to_string(),
-                });
-            }
-        }
-    }
-    Ok(sources)
 }
 
 /// A file's identity for the consumed list: absolute path and size (the content hash is
