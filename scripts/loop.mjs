@@ -208,13 +208,16 @@ async function main() {
   }
 }
 
-/** The ctr arm now suggests a phrase only the logs taught it; the control arm does not. */
+/** The ctr arm now suggests a phrase only the logs taught it (once the worker's background
+ * refresh has swapped the new version in); the control arm does not. */
 async function checkServed(url, phrase) {
   const q = phrase.slice(0, phrase.length - 3);
   const seen = {};
-  for (let i = 0; i < 40 && Object.keys(seen).length < 2; i++) {
-    const answer = await (await fetch(`${url}/v1/suggest?q=${encodeURIComponent(q)}&uid=probe-${i}`)).json();
+  const deadline = Date.now() + 15_000;
+  for (let i = 0; Date.now() < deadline && !(seen.ctr && seen.control === false); i++) {
+    const answer = await (await fetch(`${url}/v1/suggest?q=${encodeURIComponent(q)}&uid=probe-${i % 8}`)).json();
     seen[answer.arm] = answer.suggestions.some((s) => s.text === phrase);
+    await new Promise((r) => setTimeout(r, 50));
   }
   if (seen.ctr !== true || seen.control !== false) {
     throw new Error(`after the delta, "${q}" should show "${phrase}" in ctr only: ${JSON.stringify(seen)}`);
