@@ -12,19 +12,15 @@
 //   EDGESUGGEST_CLI=... EDGESUGGEST_WORKER_NPM=... DATA_TSV=... node bench/events.mjs [--smoke]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { seedEntries, startWorker } from "../worker/tests/harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const smoke = process.argv.includes("--smoke");
 const SECONDS = smoke ? 3 : 15;
 const CONCURRENCY = 16;
 const BURST_REQUESTS = smoke ? 200 : 2000;
-const require = createRequire(join(process.env.EDGESUGGEST_WORKER_NPM, "noop.js"));
-const { Miniflare } = require("miniflare");
 const CLI = process.env.EDGESUGGEST_CLI;
 const log = (...a) => console.error("bench events:", ...a);
 
@@ -40,24 +36,10 @@ const prefixes = readFileSync(process.env.DATA_TSV, "utf8").split("\n").filter(B
   });
 
 async function start(events) {
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: resolve(here, "../worker/build/shim.mjs"),
-    modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-07-30",
-    host: "127.0.0.1",
-    port: 0,
-    kvNamespaces: ["SEGMENTS"],
-    ...(events ? {
-      queueProducers: { EVENTS: { queueName: "edgesuggest-events" } },
-      queueConsumers: { "edgesuggest-events": { maxBatchSize: 100, maxBatchTimeout: 1 } },
-      r2Buckets: ["EVENTS_BUCKET"],
-    } : {}),
-    bindings: { INDEXES: "cities", REFRESH_SECONDS: "3600", CACHE_MAX_AGE: "0" },
-  });
+  const mf = await startWorker({ INDEXES: "cities", REFRESH_SECONDS: "3600", CACHE_MAX_AGE: "0" },
+    { events, listen: true });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const kv = await mf.getKVNamespace("SEGMENTS");
-  for (const e of entries) await kv.put(e.key, e.base64 ? Buffer.from(e.value, "base64") : e.value);
+  await seedEntries(mf, entries);
   await (await fetch(`${url}/v1/suggest?q=a`)).text(); // loads the index
   return { mf, url };
 }

@@ -14,14 +14,10 @@
 //   (EDGESUGGEST_CLI, EDGESUGGEST_WORKER_NPM and DATA_TSV set, as `./build.sh loop` does)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
+import { seedEntries, startWorker } from "../worker/tests/harness.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(join(process.env.EDGESUGGEST_WORKER_NPM, "noop.js"));
-const { Miniflare } = require("miniflare");
 const CLI = process.env.EDGESUGGEST_CLI;
 const DATA = process.env.DATA_TSV;
 const out = resolve(process.argv[2] ?? "target/loop");
@@ -54,11 +50,6 @@ function bulk(dir, names = ["chunks.json", "version.json", "manifest.json"]) {
       return [];
     }
   });
-}
-
-async function seed(mf, entries) {
-  const kv = await mf.getKVNamespace("SEGMENTS");
-  for (const e of entries) await kv.put(e.key, e.base64 ? Buffer.from(e.value, "base64") : e.value);
 }
 
 /** Intents: cities by population (the top 300), and trending phrases the data lacks. */
@@ -165,22 +156,11 @@ async function main() {
   cli("experiment", join(out, "experiment.json"), "--out-dir", join(out, "exp"));
   entries.push(...bulk(join(out, "exp"), ["experiment.json"]));
 
-  const mf = new Miniflare({
-    modules: true,
-    scriptPath: resolve(here, "../worker/build/shim.mjs"),
-    modulesRules: [{ type: "ESModule", include: ["**/*.js", "**/*.mjs"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2026-07-30",
-    host: "127.0.0.1",
-    port: 0,
-    kvNamespaces: ["SEGMENTS"],
-    queueProducers: { EVENTS: { queueName: "edgesuggest-events" } },
-    queueConsumers: { "edgesuggest-events": { maxBatchSize: 100, maxBatchTimeout: 1, maxRetries: 5 } },
-    r2Buckets: ["EVENTS_BUCKET"],
-    bindings: { INDEXES: "cities,cities-ctr", REFRESH_SECONDS: "1", CACHE_MAX_AGE: "0" },
-  });
+  const mf = await startWorker({ INDEXES: "cities,cities-ctr", REFRESH_SECONDS: "1", CACHE_MAX_AGE: "0" },
+    { events: true, listen: true });
   try {
     const url = (await mf.ready).toString().replace(/\/$/, "");
-    await seed(mf, entries);
+    await seedEntries(mf, entries);
     log(`worker on ${url}; round 1: ${USERS_PER_ROUND} users`);
     const pick = intents();
     const round1 = await simulate(url, USERS_PER_ROUND, pick);
@@ -191,7 +171,7 @@ async function main() {
     cli("build", "--delta", join(out, "changes.ndjson"), "-o", join(out, "delta.seg"), "-q", "--word-starts");
     cli("publish", "--delta", join(out, "delta.seg"), "--index", "cities-ctr", "--out-dir", join(out, "pub-delta"),
       "--store", join(out, "pub-cities-ctr", "store"));
-    await seed(mf, bulk(join(out, "pub-delta")));
+    await seedEntries(mf, bulk(join(out, "pub-delta")));
     await new Promise((r) => setTimeout(r, 1200));
     await checkServed(url, "Tokyo weather");
 

@@ -1,4 +1,4 @@
-// Shared by the worker's test files: the native CLI, Miniflare running the built worker (with
+// Shared by the worker's test files, the loop script and the events benchmark: the native CLI, Miniflare running the built worker (with
 // KV, the events queue and the R2 bucket when asked), and KV seeding from `publish --out-dir`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -34,9 +34,11 @@ export async function seedEntries(mf, entries) {
 }
 
 /** Miniflare running the built worker. `events`: with the queue (consumer included) and the
- * R2 bucket of wrangler.toml. */
-export async function startWorker(vars = {}, { events = false } = {}) {
+ * R2 bucket of wrangler.toml; `listen`: also on a free port of 127.0.0.1 (its URL is
+ * `await mf.ready`), for clients other than `dispatchFetch`. */
+export async function startWorker(vars = {}, { events = false, listen = false } = {}) {
   const mf = new Miniflare({
+    ...(listen ? { host: "127.0.0.1", port: 0 } : {}),
     modules: true,
     scriptPath: resolve(here, "../build/shim.mjs"),
     modulesRules: [
