@@ -621,7 +621,8 @@ fn random_events_match_a_straightforward_recount() {
     let mut clicks: HashMap<String, u64> = HashMap::new();
     let mut users: HashMap<String, HashSet<u64>> = HashMap::new();
     let mut clicked: HashSet<(String, u64)> = HashSet::new();
-    for i in 0..4000u64 {
+    // More lines than one batch (4096), so batches decoded by either thread are checked.
+    for i in 0..9000u64 {
         let arm = ["A", "B", "C"][rng.next(3) as usize].to_string();
         let user = rng.next(300);
         let rid = (rng.next(10) > 0).then(|| rng.next(800));

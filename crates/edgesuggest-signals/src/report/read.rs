@@ -5,7 +5,7 @@
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::event::{EventRef, EventType, ExperimentFields};
-use crate::input::{read_ndjson_batches, read_parquet, LineBatch, Source};
+use crate::input::{read_ndjson_batches, read_parquet, Decoding, LineBatch, Source};
 use crate::ndjson::RawExperimentEvent;
 use crate::SignalsError;
 
@@ -172,7 +172,8 @@ pub fn read_input(
     if !source.is_parquet() {
         let decode =
             |b: &mut ReportBatch, line: u64, text: &str| decode_line(b, line, text, experiment);
-        return read_ndjson_batches(source, decode, on_batch).map(|_| ());
+        // Tallying is light: the applying thread decodes every other batch too.
+        return read_ndjson_batches(source, Decoding::Shared, decode, on_batch).map(|_| ());
     }
     let mut batch = ReportBatch::default();
     read_parquet(source, &mut |row, event| {
