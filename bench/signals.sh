@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Aggregation benchmark: `edgesuggest aggregate` over generated logs (NDJSON and Parquet, the
 # same events), one minute of logs at 2,000 events/s into a change set on top of a week of
-# state, and the Spark job on the same NDJSON when its Python is given. Prints a Markdown
-# fragment (starting with its own `###` heading) on stdout; progress on stderr.
+# state, `edgesuggest report` over the same NDJSON, and the Spark job on the same NDJSON when
+# its Python is given. Prints a Markdown fragment (starting with its own `###` heading) on
+# stdout; progress on stderr.
 #
 #   CLI=target/release/edgesuggest LOGGEN=target/release/edgesuggest-loggen \
 #   [SPARK_PYTHON=.../bin/python] bench/signals.sh OUT_DIR [--smoke]
@@ -32,7 +33,10 @@ per_second() { awk -v n="$2" -v s="$(seconds "$1")" 'BEGIN { printf "%.2f", n / 
 thousands_per_second() { awk -v n="$2" -v s="$(seconds "$1")" 'BEGIN { printf "%.1f", n / s / 1e3 }'; }
 
 log "signals: generating $events events over 7 days ($(basename "$phrases"), $users users)"
-gen=(--phrases "$phrases" --events "$events" --users "$users" --days 7 --start "$start" --seed 11 -q)
+# --experiment gives impressions and clicks an experiment (and impressions a took_us) for the
+# report to read; the aggregation ignores those fields, so its events and rows are the same.
+gen=(--phrases "$phrases" --events "$events" --users "$users" --days 7 --start "$start" --seed 11 -q
+    --experiment bench-week)
 "$LOGGEN" "${gen[@]}" -o "$out/week.ndjson"
 "$LOGGEN" "${gen[@]}" --format parquet -o "$out/week.parquet"
 "$LOGGEN" --phrases "$phrases" --users "$users" --rate 2000 --minutes 1 \
@@ -44,6 +48,11 @@ timed ndjson "$CLI" aggregate "$out/week.ndjson" --state "$out/state-ndjson" -o 
 timed parquet "$CLI" aggregate "$out/week.parquet" --state "$out/state-parquet" -o "$out/rows-parquet.tsv" 2>/dev/null
 cmp -s "$out/rows-ndjson.tsv" "$out/rows-parquet.tsv" || { log "NDJSON and Parquet rows differ"; exit 1; }
 rows=$(wc -l <"$out/rows-ndjson.tsv")
+
+log "signals: report over the same NDJSON"
+timed report "$CLI" report "$out/week.ndjson" --experiment bench-week --json >"$out/report.json" 2>/dev/null
+report_rate=$(per_second report "$events")
+report_ratio=$(awk -v r="$report_rate" 'BEGIN { printf "%.2f", r / 1.0 }')
 
 log "signals: a week as state, then one minute into a change set and a delta segment"
 "$CLI" aggregate "$out/week.ndjson" --state "$out/state-minute" --changes "$out/changes-0.ndjson" 2>/dev/null
@@ -66,16 +75,19 @@ cat <<EOF
 
 \`bench/signals.sh\` (run by \`./build.sh bench\`): $events generated events (\`edgesuggest-loggen\`,
 7 days, $users users, Zipf over $(basename "$phrases")), the same events as NDJSON and as Parquet,
-each aggregated from an empty state into $rows rows; then one minute at 2,000 events/s
+each aggregated from an empty state into $rows rows (impressions and clicks carry an experiment
+and impressions a \`took_us\`, which the aggregation ignores); the same NDJSON through
+\`edgesuggest report --experiment\`; then one minute at 2,000 events/s
 ($minute_events events) aggregated on top of the week's state into a change set, and that
 change set built into a delta segment. Wall time of the whole command (process start, state
 load and save included); peak memory is the maximum resident set. Targets: ≥ 1 M events/s,
-one minute → change set ≤ 1 s.
+one minute → change set ≤ 1 s, report ≥ 1 M events/s.
 
 | run | time | throughput | peak memory |
 |---|---:|---:|---:|
 | NDJSON, $events events | $(seconds ndjson) s | $(per_second ndjson "$events") M events/s | $(peak_mb ndjson) MB |
 | Parquet, $events events | $(seconds parquet) s | $(per_second parquet "$events") M events/s | $(peak_mb parquet) MB |
+| \`report --json\`, same NDJSON ($events events) | $(seconds report) s | $report_rate M events/s ($report_ratio× the 1 M/s target) | $(peak_mb report) MB |
 | one minute ($minute_events events) → change set of $changes lines, state $state_mb MB | $(seconds minute) s | | $(peak_mb minute) MB |
 | that change set → delta segment (\`build --delta\`) | $(seconds delta) s | | $(peak_mb delta) MB |
 $spark_row

@@ -621,14 +621,16 @@ fn random_events_match_a_straightforward_recount() {
     let mut clicks: HashMap<String, u64> = HashMap::new();
     let mut users: HashMap<String, HashSet<u64>> = HashMap::new();
     let mut clicked: HashSet<(String, u64)> = HashSet::new();
-    for i in 0..4000u64 {
+    // More lines than one batch (4096), so batches decoded by either thread are checked; a
+    // minute apart, so a response id's impressions fall on several days.
+    for i in 0..9000u64 {
         let arm = ["A", "B", "C"][rng.next(3) as usize].to_string();
         let user = rng.next(300);
         let rid = (rng.next(10) > 0).then(|| rng.next(800));
         let ours = rng.next(10) > 0;
         let exp = if ours { "exp1" } else { "other" };
         let rid_field = rid.map_or(String::new(), |r| format!(",\"response_id\":\"r{r}\""));
-        let base = format!("\"ts\":{},\"user\":\"u{user}\",\"experiment\":\"{exp}\",\"variant\":\"{arm}\"{rid_field}", T0 + i * 1000);
+        let base = format!("\"ts\":{},\"user\":\"u{user}\",\"experiment\":\"{exp}\",\"variant\":\"{arm}\"{rid_field}", T0 + i * 60_000);
         if rng.next(3) == 0 {
             log += &line(&format!(
                 "{base},\"type\":\"click\",\"text\":\"x\",\"position\":{}",

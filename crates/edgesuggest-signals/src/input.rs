@@ -161,22 +161,27 @@ pub fn read_source(
     }
     let decode =
         move |batch: &mut Batch, line: u64, text: &str| decode_event(line, text, batch, &hasher);
-    read_ndjson_batches(source, decode, &mut |batch: &mut Batch| {
-        let mut items = std::mem::take(&mut batch.items);
-        let mut outcome = Ok(());
-        for item in &mut items {
-            let decoded = match &mut item.outcome {
-                Ok(event) => Ok(Decoded::Prepared(batch, event)),
-                Err(why) => Err(std::mem::take(why)),
-            };
-            outcome = on_event(item.line, decoded);
-            if outcome.is_err() {
-                break;
+    read_ndjson_batches(
+        source,
+        Decoding::Reader,
+        decode,
+        &mut |batch: &mut Batch| {
+            let mut items = std::mem::take(&mut batch.items);
+            let mut outcome = Ok(());
+            for item in &mut items {
+                let decoded = match &mut item.outcome {
+                    Ok(event) => Ok(Decoded::Prepared(batch, event)),
+                    Err(why) => Err(std::mem::take(why)),
+                };
+                outcome = on_event(item.line, decoded);
+                if outcome.is_err() {
+                    break;
+                }
             }
-        }
-        batch.items = items;
-        outcome
-    })
+            batch.items = items;
+            outcome
+        },
+    )
 }
 
 /// What the reader thread fills: decoded lines of one input, in order, handed over whole to
@@ -204,18 +209,32 @@ impl LineBatch for Batch {
     }
 }
 
+/// Who decodes the lines of an NDJSON input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    /// The reader thread decodes every line: for an applying stage with work of its own (the
+    /// aggregation), which keeps both cores busy.
+    Reader,
+    /// The reader thread decodes every other batch and hands the others over as framed lines
+    /// for the applying thread to decode: for an applying stage that does little per event
+    /// (the report), where decoding alone would keep one core busy and the other idle.
+    Shared,
+}
+
 /// Reads an NDJSON input (a file, plain or gzip, or stdin) in two stages, so decoding and
 /// applying use both cores: a reader thread splits lines, checks their framing (length,
-/// UTF-8, empty lines) and `decode`s each into a batch; this thread hands every full batch,
-/// in order, to `on_batch`. Returns the xxh3 of the raw bytes read.
+/// UTF-8, empty lines) and `decode`s each into a batch (or, with [`Decoding::Shared`], every
+/// other batch is decoded by the applying thread); this thread hands every batch, in input
+/// order, to `on_batch`. Returns the xxh3 of the raw bytes read.
 pub fn read_ndjson_batches<B, D>(
     source: &Source,
+    decoding: Decoding,
     decode: D,
     on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
 ) -> Result<u64, SignalsError>
 where
     B: LineBatch,
-    D: FnMut(&mut B, u64, &str) + Send,
+    D: Fn(&mut B, u64, &str) + Sync,
 {
     let (raw, path): (Box<dyn Read + Send>, PathBuf) = match source {
         Source::Stdin => (Box::new(io::stdin()), PathBuf::from("-")),
@@ -224,7 +243,7 @@ where
             path.clone(),
         ),
     };
-    read_ndjson(raw, decode, on_batch).map_err(|e| match e {
+    read_ndjson(raw, decoding, &decode, on_batch).map_err(|e| match e {
         LineError::Io(e) => SignalsError::io(&path, e),
         LineError::Callback(e) => e,
     })
@@ -233,19 +252,20 @@ where
 /// The two stages of [`read_ndjson_batches`].
 fn read_ndjson<B, D>(
     raw: Box<dyn Read + Send>,
-    decode: D,
+    decoding: Decoding,
+    decode: &D,
     on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
 ) -> Result<u64, LineError>
 where
     B: LineBatch,
-    D: FnMut(&mut B, u64, &str) + Send,
+    D: Fn(&mut B, u64, &str) + Sync,
 {
     let (full_tx, full_rx) = sync_channel(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = channel();
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || decode_input(raw, decode, &full_tx, &empty_rx));
+        let reader = scope.spawn(move || decode_input(raw, decoding, decode, &full_tx, &empty_rx));
         // Returning drops the receiver, which stops the reader at its next batch.
-        let applied = apply_batches(full_rx, &empty_tx, on_batch);
+        let applied = apply_batches(full_rx, &empty_tx, decode, on_batch);
         let digest = match reader.join() {
             Ok(digest) => digest,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -254,46 +274,121 @@ where
     })
 }
 
-/// What the reader thread sends: a batch, or the error that stopped reading.
-type Message<B> = Result<B, io::Error>;
+/// Lines framed by the reader thread, left for the applying thread to decode: their text
+/// in one buffer, each with its number and range, or why its framing is bad.
+#[derive(Debug, Default)]
+struct RawLines {
+    text: String,
+    lines: Vec<(u64, Framed)>,
+}
 
-/// The applying stage: every batch to `on_batch`, then sent back for reuse; stops at the
-/// reader's error, or at the first error of `on_batch`.
+/// A framed line: its byte range in [`RawLines`]' buffer, or why its framing is bad.
+type Framed = Result<(u32, u32), String>;
+
+/// Lines and bytes of [`RawLines`] past which they are handed over (as a decoded batch's).
+const RAW_LINES: usize = crate::batch::BATCH_LINES;
+const RAW_BYTES: usize = 1 << 22;
+
+impl RawLines {
+    fn push(&mut self, line: u64, text: Result<Option<&str>, String>) {
+        match text {
+            Ok(None) => {}
+            Ok(Some(text)) => {
+                let start = self.text.len() as u32;
+                self.text.push_str(text);
+                self.lines.push((line, Ok((start, self.text.len() as u32))));
+            }
+            Err(why) => self.lines.push((line, Err(why))),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.lines.len() >= RAW_LINES || self.text.len() >= RAW_BYTES
+    }
+
+    /// Decodes every line into `batch`, in order.
+    fn decode_into<B: LineBatch>(self, batch: &mut B, decode: &dyn Fn(&mut B, u64, &str)) {
+        for (line, framed) in self.lines {
+            let text = framed.map(|(start, end)| self.text.get(start as usize..end as usize));
+            match text {
+                Ok(Some(text)) => decode(batch, line, text),
+                // Ranges are the buffer's own: a miss cannot happen, and is not an event.
+                Ok(None) => {}
+                Err(why) => batch.push_bad(line, why),
+            }
+        }
+    }
+}
+
+/// What the reader thread sends: a decoded batch, lines to decode, or the error that stopped
+/// reading.
+enum Message<B> {
+    Decoded(B),
+    Raw(RawLines),
+    Failed(io::Error),
+}
+
+/// The applying stage: every batch to `on_batch` (decoding the raw ones first), then sent
+/// back for reuse; stops at the reader's error, or at the first error of `on_batch`.
 fn apply_batches<B: LineBatch>(
     full: Receiver<Message<B>>,
     empty: &Sender<B>,
+    decode: &dyn Fn(&mut B, u64, &str),
     on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
 ) -> Result<(), LineError> {
+    let mut own = B::default();
     for message in full {
-        let mut batch = message.map_err(LineError::Io)?;
-        on_batch(&mut batch).map_err(LineError::Callback)?;
-        batch.clear();
-        // The reader may have finished already: then the batch is simply dropped.
-        let _ = empty.send(batch);
+        match message {
+            Message::Failed(e) => return Err(LineError::Io(e)),
+            Message::Decoded(mut batch) => {
+                on_batch(&mut batch).map_err(LineError::Callback)?;
+                batch.clear();
+                // The reader may have finished already: then the batch is simply dropped.
+                let _ = empty.send(batch);
+            }
+            Message::Raw(lines) => {
+                lines.decode_into(&mut own, decode);
+                on_batch(&mut own).map_err(LineError::Callback)?;
+                own.clear();
+            }
+        }
     }
     Ok(())
 }
 
-/// The reading stage: decodes the whole input into batches sent on `full`, reusing those
-/// coming back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
+/// The reading stage: decodes the whole input into batches sent on `full` (with
+/// [`Decoding::Shared`], every other one as framed lines instead), reusing the batches coming
+/// back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
 fn decode_input<B, D>(
     raw: Box<dyn Read + Send>,
-    mut decode: D,
+    decoding: Decoding,
+    decode: &D,
     full: &SyncSender<Message<B>>,
     empty: &Receiver<B>,
 ) -> u64
 where
     B: LineBatch,
-    D: FnMut(&mut B, u64, &str),
+    D: Fn(&mut B, u64, &str),
 {
     let mut hashing = Hashing {
         inner: raw,
         hasher: Xxh3::new(),
     };
     let mut batch = B::default();
+    let mut lines: Option<RawLines> = None;
     let outcome = open_text(&mut hashing).and_then(|mut reader| {
         read_lines(reader.as_mut(), &mut |line, bytes| {
-            match line_text(line, bytes) {
+            let text = line_text(line, bytes);
+            if let Some(raw) = &mut lines {
+                raw.push(line, text);
+                if !raw.is_full() {
+                    return true;
+                }
+                return lines
+                    .take()
+                    .is_some_and(|raw| full.send(Message::Raw(raw)).is_ok());
+            }
+            match text {
                 Ok(Some(text)) => decode(&mut batch, line, text),
                 Ok(None) => {}
                 Err(why) => batch.push_bad(line, why),
@@ -301,15 +396,21 @@ where
             if !batch.is_full() {
                 return true;
             }
+            lines = (decoding == Decoding::Shared).then(RawLines::default);
             let next = empty.try_recv().unwrap_or_default();
-            full.send(Ok(std::mem::replace(&mut batch, next))).is_ok()
+            full.send(Message::Decoded(std::mem::replace(&mut batch, next)))
+                .is_ok()
         })
     });
     // A failed send means the applying stage stopped: nothing is waiting for these. The lines
     // before an error are applied before it, as when reading was one stage.
-    if full.send(Ok(batch)).is_ok() {
+    let last = match lines {
+        Some(raw) => Message::Raw(raw),
+        None => Message::Decoded(batch),
+    };
+    if full.send(last).is_ok() {
         if let Err(e) = outcome {
-            let _ = full.send(Err(e));
+            let _ = full.send(Message::Failed(e));
         }
     }
     hashing.hasher.digest()
@@ -546,6 +647,63 @@ mod tests {
         assert_eq!(next(), Line::TooLong(6));
         assert_eq!(next(), Line::Read);
         assert_eq!(next(), Line::End);
+    }
+
+    /// Lines as decoded: (number, text or why bad); full at 100 lines.
+    #[derive(Default)]
+    struct Seen(Vec<(u64, Result<String, String>)>);
+
+    impl LineBatch for Seen {
+        fn push_bad(&mut self, line: u64, why: String) {
+            self.0.push((line, Err(why)));
+        }
+        fn is_full(&self) -> bool {
+            self.0.len() >= 100
+        }
+        fn clear(&mut self) {
+            self.0.clear();
+        }
+    }
+
+    #[test]
+    fn shared_decoding_keeps_every_line_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lines.ndjson");
+        let mut text = Vec::new();
+        for i in 1..=10_000u64 {
+            match i % 997 {
+                0 => text.extend_from_slice(b"\xff\n"),
+                1 => text.extend_from_slice(b"\n"),
+                _ => text.extend_from_slice(format!("line {i}\n").as_bytes()),
+            }
+        }
+        std::fs::write(&path, &text).unwrap();
+        for decoding in [Decoding::Reader, Decoding::Shared] {
+            let mut seen = Vec::new();
+            let decode = |b: &mut Seen, line: u64, text: &str| b.0.push((line, Ok(text.into())));
+            let source = Source::File(path.clone());
+            read_ndjson_batches(&source, decoding, decode, &mut |b: &mut Seen| {
+                seen.append(&mut b.0);
+                Ok(())
+            })
+            .unwrap();
+            let expected: Vec<(u64, Result<String, String>)> = (1..=10_000u64)
+                .filter(|i| i % 997 != 1)
+                .map(|i| match i % 997 {
+                    0 => (i, Err(String::new())),
+                    _ => (i, Ok(format!("line {i}"))),
+                })
+                .collect();
+            assert_eq!(seen.len(), expected.len(), "{decoding:?}");
+            for (got, want) in seen.iter().zip(&expected) {
+                assert_eq!(got.0, want.0, "{decoding:?}");
+                match (&got.1, &want.1) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b),
+                    (Err(why), Err(_)) => assert!(why.contains("UTF-8"), "{why}"),
+                    other => panic!("{decoding:?} line {}: {other:?}", got.0),
+                }
+            }
+        }
     }
 
     #[test]

@@ -20,9 +20,33 @@ struct Response {
     /// Characters of the first impression's `q` that had one (what a click without `q` saved
     /// keystrokes against).
     q_chars: Option<u32>,
-    /// UTC days of its impressions, one per impression (almost always one).
-    days: Vec<u32>,
+    /// Its impressions.
+    impressions: u32,
+    /// The UTC day of its first impression.
+    day: u32,
+    /// Days of further impressions on another day (rare: kept apart so that the common case
+    /// allocates nothing).
+    other_days: Vec<u32>,
     clicked: bool,
+}
+
+impl Response {
+    fn add_impression(&mut self, day: u32) {
+        if self.impressions == 0 {
+            self.day = day;
+        } else if day != self.day {
+            self.other_days.push(day);
+        }
+        self.impressions = self.impressions.saturating_add(1);
+    }
+
+    /// (day, impressions) of all its impressions.
+    fn days(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        let first = u64::from(self.impressions).saturating_sub(self.other_days.len() as u64);
+        std::iter::once((self.day, first))
+            .filter(|&(_, n)| n > 0)
+            .chain(self.other_days.iter().map(|&d| (d, 1)))
+    }
 }
 
 /// Impressions and clicked impressions of one arm on one UTC day.
@@ -141,7 +165,7 @@ impl Tally {
         tally.days.entry(day).or_default().impressions += 1;
         if let Some(id) = event.response {
             let response = self.responses.entry((arm, id)).or_default();
-            response.days.push(day);
+            response.add_impression(day);
             if response.q_chars.is_none() {
                 response.q_chars = event.q_chars;
             }
@@ -175,9 +199,9 @@ impl Tally {
                 continue;
             }
             let tally = &mut self.arms[arm as usize];
-            clicked[arm as usize] += response.days.len() as u64;
-            for day in &response.days {
-                tally.days.entry(*day).or_default().clicked += 1;
+            for (day, n) in response.days() {
+                clicked[arm as usize] += n;
+                tally.days.entry(day).or_default().clicked += n;
             }
         }
         self.arms

@@ -3,6 +3,9 @@
 //! (definitions in `docs/EXPERIMENTS.md`, "Report"), as a table, JSON or an SVG chart; and
 //! the sample size a planned experiment needs.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod analysis;
 mod metrics;
 mod read;

@@ -5,8 +5,8 @@
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::event::{EventRef, EventType, ExperimentFields};
-use crate::input::{read_ndjson_batches, read_parquet, LineBatch, Source};
-use crate::ndjson::RawEvent;
+use crate::input::{read_ndjson_batches, read_parquet, Decoding, LineBatch, Source};
+use crate::ndjson::RawExperimentEvent;
 use crate::SignalsError;
 
 /// Lines per batch (as the aggregation's): the hand-over costs little at this size.
@@ -152,7 +152,7 @@ fn compact<S: AsRef<str>>(
 
 /// Decodes one NDJSON line (on the reader thread).
 fn decode_line(batch: &mut ReportBatch, line: u64, text: &str, experiment: &str) {
-    let raw = match RawEvent::parse(text) {
+    let raw = match RawExperimentEvent::parse(text) {
         Ok(raw) => raw,
         Err(why) => return batch.push_bad(line, why),
     };
@@ -172,7 +172,8 @@ pub fn read_input(
     if !source.is_parquet() {
         let decode =
             |b: &mut ReportBatch, line: u64, text: &str| decode_line(b, line, text, experiment);
-        return read_ndjson_batches(source, decode, on_batch).map(|_| ());
+        // Tallying is light: the applying thread decodes every other batch too.
+        return read_ndjson_batches(source, Decoding::Shared, decode, on_batch).map(|_| ());
     }
     let mut batch = ReportBatch::default();
     read_parquet(source, &mut |row, event| {
