@@ -422,7 +422,11 @@ mod tests {
         assert!(p.options.exact_first);
         assert_eq!(p.options.categories, ["a", "b"]);
         // Values pass the request parser's checks.
-        for bad in [r#"{"k":0}"#, r#"{"fuzzy":"9"}"#, r#"{"exact_first":"maybe"}"#] {
+        for bad in [
+            r#"{"k":0}"#,
+            r#"{"fuzzy":"9"}"#,
+            r#"{"exact_first":"maybe"}"#,
+        ] {
             assert!(arm_options(&arm(bad)).is_err(), "{bad}");
         }
     }
