@@ -25,6 +25,11 @@ const EXPERIMENT_KEY: &str = "experiment";
 #[command(
     group(ArgGroup::new("what").args(["file", "stop"]).required(true)),
     group(ArgGroup::new("output").args(["out_dir", "local"]).required(true).multiple(true)),
+    // One KV entry outside any index's versions: no publisher's store is involved.
+    mut_arg("store", |a| a.hide(true)),
+    mut_arg("out_dir", |a| a.help(
+        "Write the `wrangler kv bulk` file into DIR (experiment.json; experiment-stop.json \
+         with --stop), to apply on an account")),
     after_help = "Examples:
   edgesuggest experiment ctr.json --local              # start (or ramp) in wrangler dev
   edgesuggest experiment ctr.json --out-dir kv/        # then: wrangler kv bulk put kv/experiment.json ...
