@@ -238,6 +238,8 @@ function experiments(md) {
   md.push("");
   md.push(readFileSync(file, "utf8").trim());
   md.push("");
+  md.push("`edgesuggest report` throughput is in the signals section (same generated week).");
+  md.push("");
 }
 
 /**
