@@ -142,12 +142,7 @@ fn options(args: &ReportArgs) -> Result<ReportOptions> {
 
 /// With --json the table's warnings are not seen: the ones that matter go to stderr.
 fn warn(report: &Report) {
-    let failed: Vec<&str> = report
-        .guardrails
-        .iter()
-        .filter(|g| g.failed())
-        .map(|g| g.arm.as_str())
-        .collect();
+    let failed = report.failed_guardrails();
     if !failed.is_empty() {
         eprintln!("GUARDRAIL FAILED: {}", failed.join(", "));
     }

@@ -164,6 +164,17 @@ pub struct Report {
     pub daily: Vec<ArmDaily>,
 }
 
+impl Report {
+    /// The arms whose guardrails failed, in arm order.
+    pub fn failed_guardrails(&self) -> Vec<&str> {
+        self.guardrails
+            .iter()
+            .filter(|g| g.failed())
+            .map(|g| g.arm.as_str())
+            .collect()
+    }
+}
+
 /// Computes the report from the tallies.
 pub fn analyse(
     options: &ReportOptions,

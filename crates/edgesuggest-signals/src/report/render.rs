@@ -186,12 +186,7 @@ fn guardrails(out: &mut String, report: &Report) {
             g.error_share.label()
         );
     }
-    let failed: Vec<&str> = report
-        .guardrails
-        .iter()
-        .filter(|g| g.failed())
-        .map(|g| g.arm.as_str())
-        .collect();
+    let failed = report.failed_guardrails();
     if !failed.is_empty() {
         let _ = writeln!(out, "GUARDRAIL FAILED: {}", failed.join(", "));
     }
