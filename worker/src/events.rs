@@ -194,7 +194,12 @@ fn stamp_one(text: &str, n: usize, stamp: &Stamp) -> Result<Map<String, Value>, 
         "event_id",
         format!("{}-{n}", stamp.request_id).into(),
     );
-    let user = text_field(text, "user");
+    // Validated: `user` is a string.
+    let user = event
+        .get("user")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     if let Some((experiment, arm, index)) = (stamp.arm_of)(&user) {
         fill(&mut event, "experiment", experiment.into());
         fill(&mut event, "variant", arm.into());
@@ -215,14 +220,6 @@ fn stamp_one(text: &str, n: usize, stamp: &Stamp) -> Result<Map<String, Value>, 
 /// Sets `key` unless the client did.
 fn fill(event: &mut Map<String, Value>, key: &str, value: Value) {
     event.entry(key).or_insert(value);
-}
-
-/// A string field of a validated event (empty when absent).
-fn text_field(text: &str, name: &str) -> String {
-    serde_json::from_str::<Map<String, Value>>(text)
-        .ok()
-        .and_then(|m| m.get(name).and_then(Value::as_str).map(str::to_string))
-        .unwrap_or_default()
 }
 
 impl From<EventsError> for ApiError {

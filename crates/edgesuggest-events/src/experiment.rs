@@ -16,6 +16,9 @@ use xxhash_rust::xxh64::Xxh64;
 pub const MAX_ARMS: usize = 16;
 /// Longest experiment id or arm name, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
+/// The shape of a configuration, for error messages.
+const SHAPE: &str =
+    r#"{"experiment": ID, "arms": [{"name", "index", "options"?, "weight", "holdout"?}]}"#;
 /// The query options an arm may set: the suggest parameters that change an answer.
 pub const ARM_OPTIONS: [&str; 5] = ["k", "fuzzy", "prefix_length", "exact_first", "cat"];
 
@@ -53,12 +56,8 @@ impl Experiment {
     /// Parses and checks a published experiment. The error says what is wrong and how to fix
     /// it.
     pub fn parse(json: &str) -> Result<Experiment, String> {
-        let experiment: Experiment = serde_json::from_str(json).map_err(|e| {
-            format!(
-                "not an experiment ({e}); expected {{\"experiment\": ID, \"arms\": [{{\"name\", \
-                 \"index\", \"options\"?, \"weight\", \"holdout\"?}}]}}"
-            )
-        })?;
+        let experiment: Experiment = serde_json::from_str(json)
+            .map_err(|e| format!("not an experiment ({e}); expected {SHAPE}"))?;
         experiment.check()?;
         Ok(experiment)
     }
