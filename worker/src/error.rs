@@ -5,7 +5,6 @@
 //! (`cache-control: no-store`, `retry-after` on 503) all come from [`ApiError`], so two routes
 //! cannot answer the same failure differently.
 
-use serde::Serialize;
 use worker::Response;
 
 use crate::events::{EventsError, MAX_BODY_BYTES, MAX_EVENTS};
@@ -86,22 +85,6 @@ pub enum ApiError {
     QueueFailed { detail: String },
     /// A bug or a runtime failure (500); `detail` goes to the logs, never to the client.
     Internal { detail: String },
-}
-
-/// The JSON body of every error answer.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-/// `code` for programs, `message` for people.
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: &'a str,
-    message: &'a str,
-    /// The 0-based position of the event at fault, for a refused body of events.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event: Option<usize>,
 }
 
 impl ApiError {
@@ -187,15 +170,7 @@ impl ApiError {
             ApiError::Events(EventsError::BadEvent { index, .. }) => Some(*index),
             _ => None,
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message: &message,
-                event,
-            },
-        };
-        let text = serde_json::to_string(&body)
-            .map_err(|e| worker::Error::RustError(format!("error body: {e}")))?;
+        let text = edgesuggest_http::error_body(self.code(), &message, event);
         let mut response = json_response(text)?.with_status(self.status());
         let headers = response.headers_mut();
         headers.set("cache-control", "no-store")?;
@@ -238,25 +213,17 @@ impl From<LoadError> for ApiError {
     }
 }
 
-/// The engine refuses queries and options beyond its limits (a 400, as for a bad parameter:
-/// a query of 255 bytes can normalize to thousands); anything else it reports is a corrupt
-/// segment that passed loading, a bug: an internal error.
+/// The engine's refusals of a query or options beyond its limits are bad requests (shared
+/// with the native server); anything else it reports is a corrupt segment that passed
+/// loading, a bug: an internal error.
 impl From<edgesuggest::Error> for ApiError {
     fn from(e: edgesuggest::Error) -> ApiError {
-        let code = match &e {
-            edgesuggest::Error::QueryTooLong { .. } => "q_too_long",
-            edgesuggest::Error::BadOption { option: "k", .. } => "bad_k",
-            edgesuggest::Error::BadOption { .. } => "bad_option",
-            _ => {
-                return ApiError::Internal {
-                    detail: e.to_string(),
-                }
-            }
-        };
-        ApiError::BadRequest(BadRequest {
-            code,
-            message: e.to_string(),
-        })
+        match crate::params::engine_refusal(&e) {
+            Some(bad) => ApiError::BadRequest(bad),
+            None => ApiError::Internal {
+                detail: e.to_string(),
+            },
+        }
     }
 }
 

@@ -19,14 +19,15 @@ mod experiment;
 mod health;
 mod ids;
 mod l1;
-pub mod params;
+/// The `/v1/suggest` parameter parser, shared with the native server.
+pub use edgesuggest_http::params;
 mod store;
 mod suggest;
-mod version;
 
 use std::cell::OnceCell;
 use std::rc::Rc;
 
+use edgesuggest_http::body;
 use worker::{event, Context, Env, Headers, Method, Request, Response, Result};
 
 use config::Config;
@@ -51,7 +52,7 @@ fn config(env: &Env) -> Rc<Config> {
 /// A 200 response with the JSON `text` as its body.
 pub(crate) fn json_response(text: String) -> Result<Response> {
     let headers = Headers::new();
-    headers.set("content-type", "application/json; charset=utf-8")?;
+    headers.set("content-type", edgesuggest_http::body::JSON_CONTENT_TYPE)?;
     Ok(Response::ok(text)?.with_headers(headers))
 }
 
@@ -119,14 +120,11 @@ fn raw_query(url: &str) -> String {
 fn preflight() -> Result<Response> {
     let mut r = Response::empty()?.with_status(204);
     let h = r.headers_mut();
-    h.set("access-control-allow-methods", "GET, POST, OPTIONS")?;
-    h.set("access-control-allow-headers", "content-type")?;
-    h.set("access-control-max-age", "86400")?;
+    h.set("access-control-allow-methods", body::PREFLIGHT_METHODS)?;
+    h.set("access-control-allow-headers", body::PREFLIGHT_HEADERS)?;
+    h.set("access-control-max-age", body::PREFLIGHT_MAX_AGE)?;
     Ok(r)
 }
-
-/// Response headers a page on another origin may read: timings and the answering version.
-const EXPOSED_HEADERS: &str = "server-timing, x-edgesuggest-version, x-edgesuggest-version-age";
 
 /// Adds the CORS headers every answer carries, errors included.
 fn with_cors(mut response: Response, origin: Option<&str>, config: &Config) -> Result<Response> {
@@ -139,7 +137,7 @@ fn with_cors(mut response: Response, origin: Option<&str>, config: &Config) -> R
     let headers = response.headers_mut();
     if let Some(allowed) = allowed {
         headers.set("access-control-allow-origin", allowed)?;
-        headers.set("access-control-expose-headers", EXPOSED_HEADERS)?;
+        headers.set("access-control-expose-headers", body::EXPOSED_HEADERS)?;
     }
     if !any {
         headers.append("vary", "Origin")?;

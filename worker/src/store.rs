@@ -29,7 +29,7 @@ use crate::digest::sha256_hex;
 use crate::error::LoadError;
 use crate::l1::{check_budget, Held, Lookup, Part, Stats, L1};
 use crate::now_ms;
-use crate::version::Created;
+use edgesuggest_http::version::Created;
 
 /// A segment's bytes, shared by every held version that names it.
 pub type Shared = Rc<[u8]>;

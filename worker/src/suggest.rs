@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 
 use edgesuggest::Searcher;
+use edgesuggest_http::body::{SuggestBody, VERSION_AGE_HEADER, VERSION_HEADER};
 use edgesuggest_json::SuggestionJson;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -19,27 +20,6 @@ use crate::{experiment, ids, json_response, now_ms};
 thread_local! {
     /// One searcher per isolate: it reuses its buffers across queries.
     static SEARCHER: RefCell<Searcher> = RefCell::new(Searcher::new());
-}
-
-/// The response body. Field order is the order on the wire.
-#[derive(Serialize)]
-struct SuggestBody<'a> {
-    /// The raw query, echoed (a cached answer may have come from another raw query).
-    query: &'a str,
-    index: &'a str,
-    /// The index version that answered, and when it was published (its manifest's
-    /// `created`) and how many whole seconds ago: what a client needs to judge freshness.
-    version: u64,
-    version_created: &'a str,
-    version_age_seconds: Option<u64>,
-    suggestions: &'a RawValue,
-    truncated: bool,
-    took_us: u64,
-    /// This answer's id, for the impressions and clicks that refer to it.
-    response_id: &'a str,
-    /// The experiment and arm that served it (`null` when none runs).
-    experiment: Option<&'a str>,
-    arm: Option<&'a str>,
 }
 
 /// One search's answer, as L2 stores it (JSON) and the body embeds it. The suggestions stay
@@ -289,12 +269,6 @@ fn search(loaded: &Loaded, params: &SuggestParams) -> Result<Answer, ApiError> {
         })
     })
 }
-
-/// The header naming the index version that answered.
-pub const VERSION_HEADER: &str = "x-edgesuggest-version";
-/// The header giving that version's age in whole seconds (absent when its `created` does
-/// not parse).
-pub const VERSION_AGE_HEADER: &str = "x-edgesuggest-version-age";
 
 /// The 200 answer: the body as JSON, cacheable for `CACHE_MAX_AGE`, with `Server-Timing` and
 /// the version headers.

@@ -10,6 +10,7 @@ mod normalize;
 mod publish;
 mod query;
 mod report;
+mod serve;
 mod stack;
 
 use std::path::PathBuf;
@@ -32,7 +33,8 @@ Quick start:
   edgesuggest compact cities.seg delta.seg -o cities-2.seg
   edgesuggest inspect cities.seg
   edgesuggest publish cities.seg --index cities --local
-  edgesuggest experiment ctr.json --local";
+  edgesuggest experiment ctr.json --local
+  edgesuggest serve indexes/            # the worker's API on http://127.0.0.1:8080";
 
 /// Build and query typeahead segments.
 ///
@@ -61,6 +63,7 @@ enum Command {
     Rollback(publish::versions::RollbackArgs),
     Gc(publish::versions::GcArgs),
     Normalize(normalize::NormalizeArgs),
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
         Command::Rollback(args) => publish::versions::run_rollback(args),
         Command::Gc(args) => publish::versions::run_gc(args),
         Command::Normalize(args) => normalize::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

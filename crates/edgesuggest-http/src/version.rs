@@ -1,6 +1,6 @@
 //! What an answer says about the index version it came from: the version number, when it was
-//! published, and its age. Plain data and arithmetic (the caller passes the time), so it is
-//! tested natively.
+//! published, and its age; and the RFC 3339 form `edgesuggest publish` writes. Plain data and
+//! arithmetic (the caller passes the time), so it is tested natively.
 
 /// The published-at time of a version, as the manifest's `created` gives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ impl Created {
 
 /// Milliseconds since the epoch of an RFC 3339 UTC time, `YYYY-MM-DDTHH:MM:SS[.fff]Z` (or
 /// `+00:00`); `None` for anything else.
-fn rfc3339_ms(text: &str) -> Option<f64> {
+pub fn rfc3339_ms(text: &str) -> Option<f64> {
     let (date, time) = text.split_once(['T', 't'])?;
     let time = time
         .strip_suffix(['Z', 'z'])
@@ -62,6 +62,27 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since 1970 (civil-from-days, proleptic Gregorian).
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -105,5 +126,12 @@ mod tests {
         assert_eq!(created.age_seconds(at + 41_999.0), Some(41));
         assert_eq!(created.age_seconds(at - 5_000.0), Some(0));
         assert_eq!(Created::parse("soon").age_seconds(at), None);
+    }
+
+    #[test]
+    fn rfc3339_is_the_publishers_form() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_796_083_200), "2026-12-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -256,6 +256,19 @@ fn parse_query(q: Option<String>) -> Result<String, BadRequest> {
     Ok(query)
 }
 
+/// The engine refuses queries and options beyond its limits: a 400, as for a bad parameter
+/// (a query of 255 bytes can normalize to thousands). `None` for every other engine error,
+/// which on a loaded segment means corruption or a bug: an internal error.
+pub fn engine_refusal(e: &edgesuggest::Error) -> Option<BadRequest> {
+    let code = match e {
+        edgesuggest::Error::QueryTooLong { .. } => "q_too_long",
+        edgesuggest::Error::BadOption { option: "k", .. } => "bad_k",
+        edgesuggest::Error::BadOption { .. } => "bad_option",
+        _ => return None,
+    };
+    Some(bad(code, e.to_string()))
+}
+
 /// At most 20 characters of a bad value, quoted, for an error message.
 fn shown(raw: &str) -> String {
     let head: String = raw.chars().take(20).collect();
