@@ -170,6 +170,7 @@ build_npm() {
     cp -r pkg/node "$package/node"
     # The nodejs output is CommonJS inside an ES module package.
     echo '{"type": "commonjs"}' >"$package/node/package.json"
+    commonjs_snippets "$package/node"
     cp npm/src/* npm/README.md "$package/"
     cp www/autosuggest.js "$package/autosuggest.js"
     version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
@@ -178,6 +179,24 @@ build_npm() {
     NPM_TARBALL="$NPM_DIR/edgesuggest-$version.tgz"
     [[ -f "$NPM_TARBALL" ]] || { echo "npm pack wrote no $NPM_TARBALL" >&2; exit 1; }
     echo "$NPM_TARBALL ($(stat -c %s "$NPM_TARBALL") bytes)"
+}
+
+# wasm-bindgen's nodejs output `require`s its inline_js snippets but writes them as ES modules:
+# rewrites each as CommonJS (a snippet only declares `export function`s; anything else fails).
+commonjs_snippets() {
+    local file names
+    for file in "$1"/snippets/*/*.js; do
+        [[ -f "$file" ]] || continue
+        names="$(sed -n 's/^export function \([A-Za-z0-9_$]*\).*/\1/p' "$file")"
+        sed -i 's/^export function /function /' "$file"
+        if grep -q '^export\|^import' "$file"; then
+            echo "$file: a snippet with more than 'export function' declarations" >&2
+            exit 1
+        fi
+        for name in $names; do
+            echo "exports.$name = $name;" >>"$file"
+        done
+    done
 }
 
 # The bundler the package tests bundle a page and a Worker with, pinned, in the cache.

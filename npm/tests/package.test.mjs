@@ -14,7 +14,7 @@ import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, extname, join, normalize } from "node:path";
+import { dirname, extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const env = process.env;
@@ -63,7 +63,7 @@ function assertSameAnswers(got, label) {
 before(() => {
   writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
   // --offline: the package has no dependencies, so installing it needs no registry.
-  run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", env.NPM_TARBALL]);
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--silent", resolve(env.NPM_TARBALL)]);
   run(env.EDGESUGGEST_CLI, ["build", env.DATA_TSV, "-o", segment, "-q", "--word-starts"]);
   // The fixture's lines are the queries (a trailing space is part of one); the CLI echoes each.
   const queries = readFileSync(env.QUERIES, "utf8").replace(/\n$/, "").split("\n");
@@ -128,7 +128,8 @@ const PAGE_JS = `
 import { Suggester } from "edgesuggest";
 import { attach } from "edgesuggest/widget";
 import "edgesuggest/widget.css";
-// esbuild does not rewrite new URL("….wasm", import.meta.url): its file loader gives the URL.
+// esbuild does not rewrite new URL("….wasm", import.meta.url): its file loader (with a
+// public path) gives the URL.
 import wasm from "edgesuggest/wasm";
 
 window.events = [];
@@ -184,7 +185,9 @@ test("browser: a page bundled by esbuild shows the CLI's answers in the widget",
     platform: "browser",
     target: "es2022",
     outdir: join(page, "dist"),
+    // The file loader's URLs are relative to the page unless given the bundle's public path.
     loader: { ".wasm": "file" },
+    publicPath: "/dist",
     logLevel: "error",
   });
   const server = await serveStatic(page);
@@ -192,9 +195,13 @@ test("browser: a page bundled by esbuild shows the CLI's answers in the widget",
   try {
     const tab = await browser.newPage();
     const errors = [];
+    const consoleLines = [];
     tab.on("pageerror", (e) => errors.push(e));
+    tab.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
     await tab.goto(`http://127.0.0.1:${server.address().port}/`);
-    await tab.waitForFunction(() => window.ready === true, null, { timeout: 15_000 });
+    await tab.waitForFunction(() => window.ready === true, null, { timeout: 15_000 }).catch((e) => {
+      throw new Error(`the page did not start: ${[...errors, ...consoleLines].join("\n")}`, { cause: e });
+    });
     const missing = await tab.evaluate(() => window.missingError);
     assert.match(missing, /\/missing\.seg/);
     assert.match(missing, /HTTP 404/);
