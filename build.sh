@@ -199,8 +199,9 @@ commonjs_snippets() {
     done
 }
 
-# The bundler the package tests bundle a page and a Worker with, pinned, in the cache.
-NPM_BUNDLER=(esbuild@0.28.2)
+# What the package tests bundle a page and a Worker with, and check the package's types with,
+# pinned, in the cache.
+NPM_BUNDLER=(esbuild@0.28.2 typescript@5.9.3)
 ensure_npm_bundler() {
     npm_install_into "$CACHE/npm-bundler" "${NPM_BUNDLER[@]}"
 }

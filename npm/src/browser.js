@@ -10,7 +10,7 @@ let started = null;
  * the wasm comes from, or to start its download early).
  * @param {string | URL | Response | BufferSource | WebAssembly.Module} [wasm]  by default
  *   `edgesuggest_wasm_bg.wasm` next to the glue (`new URL(…, import.meta.url)`): right when
- *   the package is served as is, or by a bundler that rewrites that pattern (Vite, webpack 5).
+ *   the package is served as is, or by a bundler that rewrites that pattern (webpack 5, Vite).
  *   esbuild does not: give it the URL of `edgesuggest/wasm` imported with `--loader:.wasm=file`.
  * @returns {Promise<void>}
  */

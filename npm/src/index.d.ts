@@ -38,8 +38,6 @@ export declare class Suggester {
   info(): SuggesterInfo;
   /** Frees the engine's memory for this suggester now (it is otherwise freed when collected). */
   free(): void;
-  /** The same as `free`, for `using suggester = …`. */
-  [Symbol.dispose](): void;
 }
 
 /** Initializes the engine's wasm once (the loaders do it for you). Browsers: choose where the

@@ -91,18 +91,28 @@ test("the tarball ships the entries its exports name, and no dependencies", () =
 // The answers of Node scripts in the project, as a user would write them.
 const NODE_ESM = `
 import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { createServer } from "node:http";
 import { Suggester } from "edgesuggest";
+// A server with the segment at /cities.seg and nothing else.
+const server = createServer((req, res) => {
+  if (req.url === "/cities.seg") res.end(readFileSync("cities.seg"));
+  else res.writeHead(404).end();
+});
+await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+const origin = "http://127.0.0.1:" + server.address().port;
 const fromBytes = await Suggester.fromBytes(readFileSync("cities.seg"));
-const fromUrl = await Suggester.fromUrl(pathToFileURL("cities.seg"));
+const fromUrl = await Suggester.fromUrl(origin + "/cities.seg");
+const missing = await Suggester.fromUrl(origin + "/missing.seg").then(() => "loaded", (e) => e.message);
+server.close();
 const answer = (s, q) => { const r = s.suggest(q, { k: 10 }); return { suggestions: r, truncated: r.truncated }; };
 const queries = JSON.parse(readFileSync("queries.json", "utf8"));
-console.log(JSON.stringify({ bytes: queries.map((q) => answer(fromBytes, q)), url: queries.map((q) => answer(fromUrl, q)) }));
+console.log(JSON.stringify({ missing, bytes: queries.map((q) => answer(fromBytes, q)), url: queries.map((q) => answer(fromUrl, q)) }));
 `;
 const NODE_CJS = `
 const { readFileSync } = require("node:fs");
+const { pathToFileURL } = require("node:url");
 const { Suggester } = require("edgesuggest");
-Suggester.fromBytes(readFileSync("cities.seg")).then((s) => {
+Suggester.fromUrl(pathToFileURL("cities.seg")).then((s) => {
   const queries = JSON.parse(readFileSync("queries.json", "utf8"));
   console.log(JSON.stringify(queries.map((q) => { const r = s.suggest(q, { k: 10 }); return { suggestions: r, truncated: r.truncated }; })));
 });
@@ -113,8 +123,52 @@ test("Node: import and require answer like the CLI", () => {
   writeFileSync(join(project, "answer.cjs"), NODE_CJS);
   const esm = JSON.parse(run(process.execPath, ["answer.mjs"]));
   assertSameAnswers(esm.bytes, "import, fromBytes");
-  assertSameAnswers(esm.url, "import, fromUrl(file:)");
-  assertSameAnswers(JSON.parse(run(process.execPath, ["answer.cjs"])), "require, fromBytes");
+  assertSameAnswers(esm.url, "import, fromUrl(http:)");
+  assert.match(esm.missing, /^edgesuggest: fetching the segment http:\/\/127\.0\.0\.1:\d+\/missing\.seg failed: HTTP 404/);
+  assertSameAnswers(JSON.parse(run(process.execPath, ["answer.cjs"])), "require, fromUrl(file:)");
+});
+
+// A TypeScript consumer of every entry: the package's types must compile under strict mode
+// with both module resolutions a project is likely to use.
+const CONSUMER_TS = `
+import { Suggester, initWasm, type Suggestion, type SuggestOptions } from "edgesuggest";
+import { attach, attachAutosuggest, type PickEvent, type ImpressionEvent } from "edgesuggest/widget";
+import wasm from "edgesuggest/wasm";
+
+export async function main(input: HTMLInputElement): Promise<string[]> {
+  await initWasm(wasm);
+  const suggester = await Suggester.fromUrl("/cities.seg", { wasm, init: { cache: "no-cache" } });
+  const stack = await Suggester.fromBytes([new Uint8Array(0), new ArrayBuffer(0)]);
+  stack.free();
+  const options: SuggestOptions = { k: 5, fuzzy: "auto", categories: ["capital"] };
+  const found = suggester.suggest("new", options);
+  const first: Suggestion | undefined = found[0];
+  const truncated: boolean = found.truncated;
+  const widget = attach(input, {
+    suggester,
+    suggestOptions: options,
+    onPick: (pick: PickEvent) => console.log(pick.text, pick.position, pick.suggestion.score),
+    onImpression: (event: ImpressionEvent) => console.log(event.q, event.suggestions),
+    onEvent: (event) => console.log(event.type),
+  });
+  attachAutosuggest(input, widget.listbox, { suggest: (q) => suggester.suggest(q), onSelect: (s) => console.log(s.text) });
+  console.log(first?.highlight, truncated, suggester.info().segments[0]?.kind);
+  return widget.results.map((s) => s.text);
+}
+`;
+
+test("TypeScript: the types of every entry compile in a strict consumer", () => {
+  writeFileSync(join(project, "consumer.mts"), CONSUMER_TS);
+  const tsc = join(env.EDGESUGGEST_BUNDLER, "typescript", "bin", "tsc");
+  for (const [module, resolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
+    const args = [tsc, "--noEmit", "--strict", "--target", "es2022",
+      "--lib", "es2022,dom,esnext.disposable", "--module", module, "--moduleResolution", resolution, "consumer.mts"];
+    try {
+      run(process.execPath, args);
+    } catch (e) {
+      assert.fail(`tsc (--module ${module}) failed:\n${e.stdout}${e.stderr}`);
+    }
+  }
 });
 
 // The page: the engine and the widget from the package, its CSS themed by a custom property.
@@ -269,7 +323,7 @@ test("Worker: a module importing the package answers like the CLI in Miniflare",
     bundle: true,
     format: "esm",
     platform: "browser",
-    conditions: ["workerd", "worker"],
+    conditions: ["workerd"],
     target: "es2022",
     outdir: join(dir, "dist"),
     // workerd imports the .wasm itself, as a compiled module: keep it a file next to the bundle.
