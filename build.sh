@@ -171,6 +171,7 @@ build_npm() {
     # The nodejs output is CommonJS inside an ES module package.
     echo '{"type": "commonjs"}' >"$package/node/package.json"
     commonjs_snippets "$package/node"
+    share_node_wasm "$package"
     cp npm/src/* npm/README.md "$package/"
     cp www/autosuggest.js "$package/autosuggest.js"
     version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
@@ -197,6 +198,22 @@ commonjs_snippets() {
             echo "exports.$name = $name;" >>"$file"
         done
     done
+}
+
+# Both outputs carry the same .wasm (checked): the nodejs glue reads web/'s, which halves the
+# tarball.
+share_node_wasm() {
+    local package="$1" glue="$1/node/edgesuggest_wasm.js"
+    cmp -s "$package/web/edgesuggest_wasm_bg.wasm" "$package/node/edgesuggest_wasm_bg.wasm" || {
+        echo "the web and nodejs outputs' .wasm differ: the package cannot share one" >&2
+        exit 1
+    }
+    grep -q '^const wasmPath = `${__dirname}/edgesuggest_wasm_bg.wasm`;$' "$glue" || {
+        echo "$glue: wasm-bindgen's wasmPath line changed; update share_node_wasm" >&2
+        exit 1
+    }
+    sed -i 's|^const wasmPath = `${__dirname}/edgesuggest_wasm_bg.wasm`;$|const wasmPath = `${__dirname}/../web/edgesuggest_wasm_bg.wasm`;|' "$glue"
+    rm "$package/node/edgesuggest_wasm_bg.wasm"
 }
 
 # What the package tests bundle a page and a Worker with, and check the package's types with,
