@@ -232,12 +232,16 @@ test_npm() {
     ensure_npm_tools
     ensure_chromium
     ensure_npm_bundler
+    # The machine's node runs the tests (and the Node part once more under Node 22): taken
+    # before ensure_worker_npm puts Node 22 first on PATH.
+    local node
+    node="$(command -v node)"
     ensure_worker_npm
-    say "npm package tests (Node, esbuild + Chromium, Miniflare)"
+    say "npm package tests (Node, TypeScript, esbuild + Chromium, Miniflare)"
     NPM_TARBALL="$NPM_TARBALL" EDGESUGGEST_CLI="$(cli_bin)" DATA_TSV="$ROOT/data/cities-10k.tsv" \
         QUERIES="$ROOT/tests/fixtures/cities-queries.txt" EDGESUGGEST_NPM="$CACHE/npm/node_modules" \
         EDGESUGGEST_BUNDLER="$CACHE/npm-bundler/node_modules" NODE22="$NODE22" \
-        EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" node --test npm/tests/package.test.mjs
+        EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" "$node" --test npm/tests/package.test.mjs
 }
 
 # The segment and the native CLI's answers that the wasm tests compare against.

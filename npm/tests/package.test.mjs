@@ -1,11 +1,12 @@
 // The npm package as a user gets it: its tarball installed into a fresh project, then
-//   (a) Node answers every query of the fixture, through `import` and through `require`;
+//   (a) Node answers every query of the fixture, through `import` and through `require`, under
+//       the node running the tests and under Node 22;
 //   (b) a page using the engine and the widget, bundled by esbuild, in headless Chromium;
 //   (c) a Worker module, bundled for the `workerd` condition, in Miniflare (workerd);
 // each compared with the native CLI's answers (`edgesuggest query --batch`), an oracle
-// independent of the package.
+// independent of the package; and a strict TypeScript consumer of every entry compiles.
 // Run by `./build.sh test-npm` with NPM_TARBALL, EDGESUGGEST_CLI, DATA_TSV, QUERIES (one query
-// a line), EDGESUGGEST_NPM (playwright-core), EDGESUGGEST_BUNDLER (esbuild), NODE22 and
+// a line), EDGESUGGEST_NPM (playwright-core), EDGESUGGEST_BUNDLER (esbuild, typescript), NODE22 and
 // EDGESUGGEST_WORKER_NPM (miniflare).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -118,14 +119,17 @@ Suggester.fromUrl(pathToFileURL("cities.seg")).then((s) => {
 });
 `;
 
-test("Node: import and require answer like the CLI", () => {
+test("Node: import and require answer like the CLI, under this node and Node 22", () => {
   writeFileSync(join(project, "answer.mjs"), NODE_ESM);
   writeFileSync(join(project, "answer.cjs"), NODE_CJS);
-  const esm = JSON.parse(run(process.execPath, ["answer.mjs"]));
-  assertSameAnswers(esm.bytes, "import, fromBytes");
-  assertSameAnswers(esm.url, "import, fromUrl(http:)");
-  assert.match(esm.missing, /^edgesuggest: fetching the segment http:\/\/127\.0\.0\.1:\d+\/missing\.seg failed: HTTP 404/);
-  assertSameAnswers(JSON.parse(run(process.execPath, ["answer.cjs"])), "require, fromUrl(file:)");
+  for (const node of new Set([process.execPath, env.NODE22])) {
+    const esm = JSON.parse(run(node, ["answer.mjs"]));
+    const version = run(node, ["--version"]).trim();
+    assertSameAnswers(esm.bytes, `${version}, import, fromBytes`);
+    assertSameAnswers(esm.url, `${version}, import, fromUrl(http:)`);
+    assert.match(esm.missing, /^edgesuggest: fetching the segment http:\/\/127\.0\.0\.1:\d+\/missing\.seg failed: HTTP 404/);
+    assertSameAnswers(JSON.parse(run(node, ["answer.cjs"])), `${version}, require, fromUrl(file:)`);
+  }
 });
 
 // A TypeScript consumer of every entry: the package's types must compile under strict mode
