@@ -6,11 +6,12 @@
 #   ./build.sh test    every test of the product (CI runs it, then `bench --smoke`)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
+#   ./build.sh npm     the npm package (engine + loader + widget) as a tarball in target/npm
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
 #   ./build.sh loop [--short]   logs → suggestions → A/B report, end to end (scripts/loop.mjs)
-#   ./build.sh test-wasm | test-www | test-worker | test-spark   one part of `test`
+#   ./build.sh test-wasm | test-www | test-worker | test-npm | test-spark   one part of `test`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -151,6 +152,96 @@ build_worker() {
         worker/build/index_bg.wasm -o worker/build/index_bg.wasm
     cp worker/shim.mjs worker/build/shim.mjs
     human_sizes worker/build/index_bg.wasm
+}
+
+# The npm package (npm/README.md): the `web` wasm-bindgen output serves browsers, bundlers and
+# Workers (workerd imports the .wasm as a compiled module), the `nodejs` output serves Node; the
+# widget is www/autosuggest.js itself, copied, so the page and the package share one source.
+NPM_DIR="$ROOT/target/npm"
+build_npm() {
+    [[ -n "${NPM_BUILT:-}" ]] && return 0
+    NPM_BUILT=1
+    build_wasm
+    local package="$NPM_DIR/package" version
+    say "assembling the npm package in $package"
+    rm -rf "$NPM_DIR"
+    mkdir -p "$package"
+    cp -r pkg/web "$package/web"
+    cp -r pkg/node "$package/node"
+    # The nodejs output is CommonJS inside an ES module package.
+    echo '{"type": "commonjs"}' >"$package/node/package.json"
+    commonjs_snippets "$package/node"
+    share_node_wasm "$package"
+    cp npm/src/* npm/README.md "$package/"
+    cp www/autosuggest.js "$package/autosuggest.js"
+    version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
+    sed "s/__VERSION__/$version/" npm/package.json >"$package/package.json"
+    (cd "$NPM_DIR" && npm pack ./package --silent >/dev/null)
+    NPM_TARBALL="$NPM_DIR/edgesuggest-$version.tgz"
+    [[ -f "$NPM_TARBALL" ]] || { echo "npm pack wrote no $NPM_TARBALL" >&2; exit 1; }
+    echo "$NPM_TARBALL ($(stat -c %s "$NPM_TARBALL") bytes)"
+}
+
+# wasm-bindgen's nodejs output `require`s its inline_js snippets but writes them as ES modules:
+# rewrites each as CommonJS (a snippet only declares `export function`s; anything else fails).
+commonjs_snippets() {
+    local file names
+    for file in "$1"/snippets/*/*.js; do
+        [[ -f "$file" ]] || continue
+        names="$(sed -n 's/^export function \([A-Za-z0-9_$]*\).*/\1/p' "$file")"
+        sed -i 's/^export function /function /' "$file"
+        if grep -q '^export\|^import' "$file"; then
+            echo "$file: a snippet with more than 'export function' declarations" >&2
+            exit 1
+        fi
+        for name in $names; do
+            echo "exports.$name = $name;" >>"$file"
+        done
+    done
+}
+
+# Both outputs carry the same .wasm (checked): the nodejs glue reads web/'s, which halves the
+# tarball.
+share_node_wasm() {
+    local package="$1" glue="$1/node/edgesuggest_wasm.js"
+    cmp -s "$package/web/edgesuggest_wasm_bg.wasm" "$package/node/edgesuggest_wasm_bg.wasm" || {
+        echo "the web and nodejs outputs' .wasm differ: the package cannot share one" >&2
+        exit 1
+    }
+    grep -q '^const wasmPath = `${__dirname}/edgesuggest_wasm_bg.wasm`;$' "$glue" || {
+        echo "$glue: wasm-bindgen's wasmPath line changed; update share_node_wasm" >&2
+        exit 1
+    }
+    sed -i 's|^const wasmPath = `${__dirname}/edgesuggest_wasm_bg.wasm`;$|const wasmPath = `${__dirname}/../web/edgesuggest_wasm_bg.wasm`;|' "$glue"
+    rm "$package/node/edgesuggest_wasm_bg.wasm"
+}
+
+# What the package tests bundle a page and a Worker with, and check the package's types with,
+# pinned, in the cache.
+NPM_BUNDLER=(esbuild@0.28.2 typescript@5.9.3)
+ensure_npm_bundler() {
+    npm_install_into "$CACHE/npm-bundler" "${NPM_BUNDLER[@]}"
+}
+
+# The package installed from its tarball into a fresh project: answers from Node (ESM and
+# CommonJS), the widget bundled by esbuild in Chromium, and a Worker module in Miniflare, each
+# compared with the native CLI's answers.
+test_npm() {
+    build_npm
+    build_cli
+    ensure_npm_tools
+    ensure_chromium
+    ensure_npm_bundler
+    # The machine's node runs the tests (and the Node part once more under Node 22): taken
+    # before ensure_worker_npm puts Node 22 first on PATH.
+    local node
+    node="$(command -v node)"
+    ensure_worker_npm
+    say "npm package tests (Node, TypeScript, esbuild + Chromium, Miniflare)"
+    NPM_TARBALL="$NPM_TARBALL" EDGESUGGEST_CLI="$(cli_bin)" DATA_TSV="$ROOT/data/cities-10k.tsv" \
+        QUERIES="$ROOT/tests/fixtures/cities-queries.txt" EDGESUGGEST_NPM="$CACHE/npm/node_modules" \
+        EDGESUGGEST_BUNDLER="$CACHE/npm-bundler/node_modules" NODE22="$NODE22" \
+        EDGESUGGEST_WORKER_NPM="$CACHE/worker-npm/node_modules" "$node" --test npm/tests/package.test.mjs
 }
 
 # The segment and the native CLI's answers that the wasm tests compare against.
@@ -435,6 +526,7 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
+    test_npm
     cmd_loop --short
     test_spark
     say "all tests passed"
@@ -656,9 +748,11 @@ case "${1:-}" in
     fuzz) shift; cmd_fuzz "$@" ;;
     wasm) build_wasm ;;
     worker) build_worker ;;
+    npm) build_npm ;;
     test-wasm) test_wasm ;;  # parts of `test`, for quicker iteration
     test-www) test_www ;;
     test-worker) test_worker ;;
+    test-npm) test_npm ;;
     test-spark) test_spark ;;
     loop) shift; cmd_loop "$@" ;;
     *) usage ;;
