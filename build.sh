@@ -11,7 +11,7 @@
 #   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
 #   ./build.sh loop [--short]   logs → suggestions → A/B report, end to end (scripts/loop.mjs)
-#   ./build.sh test-wasm | test-www | test-worker | test-npm | test-spark   one part of `test`
+#   ./build.sh test-wasm | test-www | test-worker | test-npm | test-crates | test-spark   one part of `test`
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -527,9 +527,24 @@ cmd_test() {
     test_www
     test_worker
     test_npm
+    test_crates
     cmd_loop --short
     test_spark
     say "all tests passed"
+}
+
+# The Rust crates as users get them: the engine packaged as crates.io would receive it (and
+# compiled from that package alone), and the CLI installed with `cargo install --path` (into
+# target/install, reusing the release build).
+test_crates() {
+    build_cli
+    say "cargo package -p edgesuggest (packaged, then built from the package alone)"
+    cargo package --locked -p edgesuggest $( [[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo --allow-dirty)
+    say "cargo install --path crates/edgesuggest-cli"
+    cargo install --locked --quiet --path crates/edgesuggest-cli --root "$ROOT/target/install" \
+        --target-dir "$ROOT/target"
+    "$ROOT/target/install/bin/edgesuggest" --version
+    "$ROOT/target/install/bin/edgesuggest" completions bash | bash -n
 }
 
 # The loop, end to end (scripts/loop.mjs): simulated users → worker → queue → R2 → aggregate →
@@ -753,6 +768,7 @@ case "${1:-}" in
     test-www) test_www ;;
     test-worker) test_worker ;;
     test-npm) test_npm ;;
+    test-crates) test_crates ;;
     test-spark) test_spark ;;
     loop) shift; cmd_loop "$@" ;;
     *) usage ;;

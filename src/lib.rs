@@ -44,6 +44,17 @@
 //!   gives [`OwnedSuggestions`].
 //!
 //! The file format is specified in `docs/FORMAT.md`.
+//!
+//! ## Cargo features
+//! - `build` (default): the segment builder ([`SegmentBuilder`], deltas, blocklists,
+//!   compaction). Pure computation, no I/O.
+//! - Without default features (`edgesuggest = { version = "0.1", default-features = false }`):
+//!   the search-only engine, which is what the WebAssembly builds ship (smaller modules: no
+//!   builder code). Segments are built natively and shipped as bytes, since an FST built on a
+//!   32-bit target differs from the native one.
+//!
+//! The engine has no optional I/O: reading files, HTTP and caching live in the command-line
+//! tool (`edgesuggest-cli`: `build`, `query`, `serve`, …), the worker and the npm package.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -3,6 +3,7 @@
 mod aggregate;
 mod build;
 mod compact;
+mod docs;
 mod experiment;
 mod input;
 mod inspect;
@@ -34,7 +35,8 @@ Quick start:
   edgesuggest inspect cities.seg
   edgesuggest publish cities.seg --index cities --local
   edgesuggest experiment ctr.json --local
-  edgesuggest serve indexes/            # the worker's API on http://127.0.0.1:8080";
+  edgesuggest serve indexes/            # the worker's API on http://127.0.0.1:8080
+  source <(edgesuggest completions bash)";
 
 /// Build and query typeahead segments.
 ///
@@ -43,7 +45,7 @@ Quick start:
 /// natively, by the edge worker and in the browser.
 #[derive(Debug, Parser)]
 #[command(name = "edgesuggest", version, after_help = AFTER_HELP)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +66,8 @@ enum Command {
     Gc(publish::versions::GcArgs),
     Normalize(normalize::NormalizeArgs),
     Serve(serve::ServeArgs),
+    Completions(docs::CompletionsArgs),
+    Man(docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +87,8 @@ fn main() -> ExitCode {
         Command::Gc(args) => publish::versions::run_gc(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Completions(args) => docs::run_completions(&args),
+        Command::Man(args) => docs::run_man(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
