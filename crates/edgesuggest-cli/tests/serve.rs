@@ -189,11 +189,11 @@ fn replace(path: &Path, bytes: &[u8]) {
 }
 
 /// Held-out queries: prefixes (1–7 characters, some with a typo or a trailing space) of every
-/// 41st phrase of the data, which no test was tuned on.
-fn held_out_queries(data: &Path) -> Vec<String> {
+/// `step`th phrase of the data, which no test was tuned on.
+fn held_out_queries(data: &Path, step: usize) -> Vec<String> {
     let text = std::fs::read_to_string(data).unwrap();
     let mut queries = Vec::new();
-    for (i, line) in text.lines().enumerate().step_by(41) {
+    for (i, line) in text.lines().enumerate().step_by(step) {
         let phrase: Vec<char> = line.split('\t').next().unwrap().chars().collect();
         let len = 1 + i % 7;
         let mut q: String = phrase.iter().take(len).collect();
@@ -226,7 +226,7 @@ fn held_out_queries_equal_the_cli() {
     ]);
     publish_stack(dir.path(), &seg);
     std::fs::copy(&seg, store.join("cities.seg")).unwrap();
-    let queries = held_out_queries(&data);
+    let queries = held_out_queries(&data, 41);
     assert!(queries.len() > 200, "{} queries", queries.len());
     let batch = dir.path().join("queries.txt");
     std::fs::write(&batch, queries.join("\n") + "\n").unwrap();
@@ -270,6 +270,69 @@ fn held_out_queries_equal_the_cli() {
             assert_eq!(got["truncated"], want["truncated"], "{query:?}");
             assert_eq!(got["query"], Value::from(query.as_str()));
             assert_eq!(got["index"], Value::from(index));
+        }
+    }
+}
+
+/// The same on the real data sets of `../shared/data` (skipped when absent): every held-out
+/// query, plain and with typos, equals the CLI's answer.
+#[test]
+fn held_out_queries_on_shared_data_equal_the_cli() {
+    let shared = repo_root().join("../shared/data");
+    if !shared.is_dir() {
+        eprintln!(
+            "SKIPPED held_out_queries_on_shared_data_equal_the_cli: ../shared/data is absent"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["npm", "wordfreq-multilang"] {
+        let data = shared.join(format!("{name}.tsv"));
+        let seg = dir.path().join(format!("{name}.seg"));
+        cli(&[
+            "build",
+            "-q",
+            "--word-starts",
+            "--max-errors", // a few word-list rows normalize to nothing
+            "100",
+            data.to_str().unwrap(),
+            "-o",
+            seg.to_str().unwrap(),
+        ]);
+    }
+    let server = Server::start(dir.path(), &[], &[]);
+    server.wait_for("/v1/health", |a| a.json()["status"] == "ok");
+    for name in ["npm", "wordfreq-multilang"] {
+        let queries = held_out_queries(&shared.join(format!("{name}.tsv")), 997);
+        let batch = dir.path().join(format!("{name}-queries.txt"));
+        std::fs::write(&batch, queries.join("\n") + "\n").unwrap();
+        let seg = dir.path().join(format!("{name}.seg"));
+        for (options, params) in [
+            (&["-k", "10"][..], "&k=10"),
+            (&["-k", "8", "--fuzzy", "auto"][..], "&k=8&fuzzy=auto"),
+        ] {
+            let mut args = vec![
+                "query",
+                seg.to_str().unwrap(),
+                "--batch",
+                batch.to_str().unwrap(),
+            ];
+            args.extend(options);
+            let expected = cli(&args);
+            assert_eq!(expected.lines().count(), queries.len());
+            for (line, query) in expected.lines().zip(&queries) {
+                let want: Value = serde_json::from_str(line).unwrap();
+                let got = server.get(&format!(
+                    "/v1/suggest?q={}&index={name}{params}",
+                    encode(query)
+                ));
+                assert_eq!(got.status, 200, "{query:?}: {}", got.body);
+                assert_eq!(
+                    got.json()["suggestions"],
+                    want["suggestions"],
+                    "{name} {query:?} {params}"
+                );
+            }
         }
     }
 }
