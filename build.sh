@@ -172,7 +172,7 @@ build_npm() {
     echo '{"type": "commonjs"}' >"$package/node/package.json"
     commonjs_snippets "$package/node"
     share_node_wasm "$package"
-    cp npm/src/* npm/README.md "$package/"
+    cp npm/src/* npm/README.md LICENSE-MIT LICENSE-APACHE "$package/"
     cp www/autosuggest.js "$package/autosuggest.js"
     version="$(awk -F'"' '/^version = / { print $2; exit }' Cargo.toml)"
     sed "s/__VERSION__/$version/" npm/package.json >"$package/package.json"
