@@ -744,7 +744,7 @@ cmd_bench_serve() {
     ensure_wrk
     mkdir -p target/bench
     run_serve "$ROOT/target/bench/results" "$@" >target/bench/serve-vs-worker.tsv
-    node bench/report.mjs --section serve target/bench/serve-vs-worker.tsv target/bench/serve-vs-worker.md
+    node bench/report.mjs --section serve target/bench/serve-vs-worker.md target/bench/serve-vs-worker.tsv
     cat target/bench/serve-vs-worker.md
     say "wrote target/bench/serve-vs-worker.tsv and target/bench/serve-vs-worker.md"
 }

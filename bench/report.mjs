@@ -30,7 +30,7 @@ if (process.argv[2] === "--section") {
     process.exit(2);
   }
   const lines = [];
-  serveVsWorker(lines, files, "`./build.sh bench-serve` (this section alone)");
+  serveVsWorker(lines, files, "./build.sh bench-serve", " (this section alone)");
   writeFileSync(out, lines.join("\n") + "\n");
   process.exit(0);
 }
@@ -202,7 +202,7 @@ if (existsSync(throughput)) {
   md.push("");
 }
 const serveTsv = join(resultsDir, "serve-vs-worker.tsv");
-if (existsSync(serveTsv)) serveVsWorker(md, [serveTsv], `\`./build.sh bench${smoke ? " --smoke" : ""}\``);
+if (existsSync(serveTsv)) serveVsWorker(md, [serveTsv], "./build.sh bench", "");
 freshness(md);
 signals(md);
 experiments(md);
@@ -235,9 +235,10 @@ function readServeTsv(file) {
 /**
  * The "Native server vs worker" section: `edgesuggest serve` and the worker in local workerd
  * under the same wrk, in turns within one run of bench/serve.sh (FILES: one or more runs; each
- * gets its own rows). Ratios are serve/worker within a round.
+ * gets its own rows). Ratios are serve/worker within a round. COMMAND (`./build.sh …`, which
+ * gets ` --smoke` for a smoke run) and NOTE say where the figures come from.
  */
-function serveVsWorker(md, files, command) {
+function serveVsWorker(md, files, command, note) {
   const results = files.map(readServeTsv).filter((r) => r.runs.length);
   if (!results.length) return;
   const s = results[0].settings;
@@ -307,7 +308,7 @@ function serveVsWorker(md, files, command) {
   md.push("- **Browser (the wasm package)**: offline or zero network: the segment is downloaded once and " +
     "every keystroke is answered in the page (see the wasm rows of the latency tables above).");
   md.push("");
-  md.push(`Date: ${new Date().toISOString().slice(0, 10)}. Command: ${command}` +
+  md.push(`Date: ${new Date().toISOString().slice(0, 10)}. Command: \`${command}${s.smoke === "1" ? " --smoke" : ""}\`${note}` +
     `${s.smoke === "1" ? " (smoke run: one short round, the figures mean nothing)" : ""}; the worker ` +
     "section above comes from bench/worker.sh, run separately.");
   md.push("");
