@@ -30,7 +30,11 @@ if (process.argv[2] === "--section") {
     process.exit(2);
   }
   const lines = [];
-  serveVsWorker(lines, files, "./build.sh bench-serve", " (this section alone)");
+  const note = files.length > 1
+    ? ` (this section alone), run ${files.length} times, each run's target/bench/serve-vs-worker.tsv kept and ` +
+      "all given to `node bench/report.mjs --section serve OUT_MD TSV...`"
+    : " (this section alone)";
+  serveVsWorker(lines, files, "./build.sh bench-serve", note);
   writeFileSync(out, lines.join("\n") + "\n");
   process.exit(0);
 }
@@ -255,12 +259,13 @@ function serveVsWorker(md, files, command, note) {
     `worker, serve, …: a round is the worker then the server, ${s.rounds} round${s.rounds === "1" ? "" : "s"}), because this machine is shared and noisy: ` +
     "compare them within a round. CPU µs/request is the serving processes' user + system time over the requests wrk completed.");
   md.push("");
-  md.push("Read the ratio with the machine in mind: 2 cores, and wrk itself (two threads, Lua building " +
-    "every request) takes about one of them. The worker runs in one workerd isolate that handles " +
-    "one request at a time on one thread, as on the edge, where capacity comes from many isolates " +
-    "on many machines; `edgesuggest serve` spreads requests over tokio's worker threads (one per " +
-    "core), so here it competes with wrk for the same 2 cores, and on a server with more cores " +
-    "it scales where one workerd cannot. p99 under 16 connections is mostly queueing, not the search.");
+  md.push(`Read the ratio with the machine in mind: ${cpus().length} cores, shared with other work, and wrk ` +
+    "itself (two threads, Lua building every request) takes about one of them. The worker runs in " +
+    "one workerd isolate, which runs its JavaScript and wasm on one thread (requests interleave only " +
+    "while one waits), as on the edge, where capacity comes from many isolates on many machines; " +
+    "`edgesuggest serve` spreads requests over tokio's worker threads (one per core), so here it " +
+    "competes with wrk for the same cores, and on a machine with more cores it can use them where " +
+    "one isolate cannot. p99 under 16 connections is mostly queueing, not the search.");
   md.push("");
   const rounds = [];
   results.forEach((r, i) => {
@@ -298,6 +303,17 @@ function serveVsWorker(md, files, command, note) {
       `requests per second (round${r.length > 1 ? "s" : ""} ${rounds.map((e) => e.label).join(", ")}).`);
     md.push("");
   }
+  // What the search costs on each surface: CPU per /v1/suggest request minus per /v1/ping
+  // request (medians over every round); the rest is each surface's request handling.
+  const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const cpu = (surface, route) => median(results.flatMap((r) => r.runs)
+    .filter((e) => e.surface === surface && e.route === route).map((e) => e.cpuUs));
+  const cpuText = ["worker", "serve"].map((k) => `${k === "serve" ? "`edgesuggest serve`" : "the worker"} ` +
+    `${cpu(k, "/v1/suggest")} µs for /v1/suggest vs ${cpu(k, "/v1/ping")} µs for /v1/ping`);
+  md.push(`CPU per request (median over the rounds): ${cpuText.join(", ")}. The difference is what the ` +
+    "search and its JSON cost; the rest is each surface's request handling (for the worker, local " +
+    "workerd as `wrangler dev` runs it).");
+  md.push("");
   md.push("Which surface when:");
   md.push("");
   md.push("- **Edge worker**: users everywhere, no servers to run; the index is in KV and every Cloudflare " +
