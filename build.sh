@@ -9,6 +9,7 @@
 #   ./build.sh npm     the npm package (engine + loader + widget) as a tarball in target/npm
 #   ./build.sh bench   benchmarks on ../shared/data (see BENCHMARKS.md); --smoke: bundled data
 #   ./build.sh bench-swap   the worker under wrk while versions are published (bench/swap.sh)
+#   ./build.sh bench-serve  the native server next to the worker under wrk (bench/serve.sh)
 #   ./build.sh fuzz [SECONDS] [TARGET...]   each cargo-fuzz target for SECONDS (default 60)
 #   ./build.sh loop [--short]   logs → suggestions → A/B report, end to end (scripts/loop.mjs)
 #   ./build.sh test-wasm | test-www | test-worker | test-npm | test-crates | test-spark   one part of `test`
@@ -697,18 +698,14 @@ cmd_bench() {
     say "bench freshness: delta build, latency over 0/1/4/16 deltas, compaction"
     cargo bench --locked --bench freshness -- "$results/freshness" $smoke "${sets[@]}"
     if [[ -z "$smoke" ]]; then
-        # The worker under wrk serves the bundled data: wrk sends that data's queries, which the
-        # loop above wrote when ../shared/data is absent.
-        local wrk_set="$results/cities-10k"
-        if [[ ! -f "$wrk_set/queries.tsv" ]]; then
-            wrk_set="$ROOT/target/bench/wrk-queries"
-            say "queries for wrk: the native harness on the bundled data"
-            cargo bench --locked --bench native -- "$ROOT/data/cities-10k.tsv" "$wrk_set"
-        fi
         say "worker throughput under wrk"
-        CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$wrk_set/queries.tsv" bench/worker.sh \
+        local queries
+        queries="$(wrk_queries "$results")"
+        CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$queries" bench/worker.sh \
             >"$results/worker-wrk.md"
     fi
+    say "the native server next to the worker under wrk${smoke:+ (short)}"
+    run_serve "$results" $smoke >"$results/serve-vs-worker.tsv"
     say "bench signals: aggregation throughput, one minute into a change set, the Spark job"
     ensure_java
     ensure_spark_venv
@@ -727,6 +724,44 @@ cmd_bench() {
     fi
     node bench/report.mjs "$results" "$(cli_bin)" "$md" "$charts" "${names[@]}" $smoke
     say "wrote $md"
+}
+
+# The queries.tsv that wrk sends (bench/wrk-suggest.lua) to servers of the bundled data: the
+# one the suite wrote into RESULTS for cities-10k (when ../shared/data is absent, or --smoke),
+# else one written here by the native harness on that data. Prints its path.
+wrk_queries() { # RESULTS
+    local wrk_set="$1/cities-10k"
+    if [[ ! -f "$wrk_set/queries.tsv" ]]; then
+        wrk_set="$ROOT/target/bench/wrk-queries"
+        if [[ ! -f "$wrk_set/queries.tsv" ]]; then
+            say "queries for wrk: the native harness on the bundled data"
+            cargo bench --locked --bench native -- "$ROOT/data/cities-10k.tsv" "$wrk_set" >&2 \
+                || return 1
+        fi
+    fi
+    echo "$wrk_set/queries.tsv"
+}
+
+# bench/serve.sh (the native server and the worker under wrk, in turns) with this build's CLI
+# and the cached wrangler.
+run_serve() { # RESULTS [--smoke]
+    local queries
+    queries="$(wrk_queries "$1")"
+    CLI="$(cli_bin)" WRANGLER="$WRANGLER" QUERIES="$queries" bench/serve.sh "${@:2}"
+}
+
+# `./build.sh bench-serve [--smoke]`: that part of the benchmarks alone; its results go to
+# target/bench/serve-vs-worker.tsv and its section of BENCHMARKS.md to
+# target/bench/serve-vs-worker.md (bench/report.mjs --section serve).
+cmd_bench_serve() {
+    build_cli
+    build_worker
+    ensure_wrk
+    mkdir -p target/bench
+    run_serve "$ROOT/target/bench/results" "$@" >target/bench/serve-vs-worker.tsv
+    node bench/report.mjs --section serve target/bench/serve-vs-worker.md target/bench/serve-vs-worker.tsv
+    cat target/bench/serve-vs-worker.md
+    say "wrote target/bench/serve-vs-worker.tsv and target/bench/serve-vs-worker.md"
 }
 
 # bench/swap.sh with this build's CLI and the cached wrangler and miniflare.
@@ -750,7 +785,7 @@ cmd_bench_swap() {
 }
 
 usage() {
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
 }
 
@@ -760,6 +795,7 @@ case "${1:-}" in
     test) cmd_test ;;
     bench) cmd_bench "${2:-}" ;;
     bench-swap) cmd_bench_swap "${@:2}" ;;
+    bench-serve) cmd_bench_serve "${@:2}" ;;
     fuzz) shift; cmd_fuzz "$@" ;;
     wasm) build_wasm ;;
     worker) build_worker ;;

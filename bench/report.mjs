@@ -14,12 +14,31 @@ import { join, basename } from "node:path";
 const args = process.argv.slice(2).filter((a) => a !== "--smoke");
 const smoke = process.argv.includes("--smoke");
 const [resultsDir, cli, outMd, chartDir, ...datasets] = args;
-mkdirSync(chartDir, { recursive: true });
 
 const f1 = (x) => (x == null ? "–" : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const mb = (b) => (b == null ? "–" : (b / 1e6).toFixed(2));
 const pct = (x) => (x == null ? "–" : `${(x * 100).toFixed(1)}%`);
 const ratio = (x, base) => (x == null || !base ? "–" : `${(x / base).toFixed(x / base >= 10 ? 0 : 1)}×`);
+
+// `node bench/report.mjs --section serve OUT_MD TSV...`: only the "Native server vs worker"
+// section, from one or more bench/serve.sh outputs (`./build.sh bench-serve`), so that this part
+// can be measured and its section replaced without the whole suite.
+if (process.argv[2] === "--section") {
+  const [, section, out, ...files] = process.argv.slice(2);
+  if (section !== "serve" || !out || !files.length) {
+    console.error("usage: node bench/report.mjs --section serve OUT_MD SERVE_TSV...");
+    process.exit(2);
+  }
+  const lines = [];
+  const note = files.length > 1
+    ? ` (this section alone), run ${files.length} times, each run's target/bench/serve-vs-worker.tsv kept and ` +
+      "all given to `node bench/report.mjs --section serve OUT_MD TSV...`"
+    : " (this section alone)";
+  serveVsWorker(lines, files, "./build.sh bench-serve", note);
+  writeFileSync(out, lines.join("\n") + "\n");
+  process.exit(0);
+}
+mkdirSync(chartDir, { recursive: true });
 
 function load(dataset) {
   const dir = join(resultsDir, dataset);
@@ -186,11 +205,130 @@ if (existsSync(throughput)) {
   md.push(readFileSync(throughput, "utf8").trim());
   md.push("");
 }
+const serveTsv = join(resultsDir, "serve-vs-worker.tsv");
+if (existsSync(serveTsv)) serveVsWorker(md, [serveTsv], "./build.sh bench", "");
 freshness(md);
 signals(md);
 experiments(md);
 reliability(md);
 writeFileSync(outMd, md.join("\n") + "\n");
+
+/** wrk's latency text (`812.00us`, `21.41ms`, `1.02s`) in milliseconds. */
+function wrkMs(text) {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? "");
+  if (!m) return null;
+  return Number(m[1]) * { us: 1e-3, ms: 1, s: 1e3, m: 60e3 }[m[2]];
+}
+
+/** bench/serve.sh's tab-separated output: its settings and one row per wrk run. */
+function readServeTsv(file) {
+  const settings = {};
+  const runs = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const f = line.split("\t");
+    if (f[0] === "setting") settings[f[1]] = f[2];
+    if (f[0] === "run") {
+      const [, round, surface, route, rps, p50, p99, cpuUs, requests] = f;
+      runs.push({ round: Number(round), surface, route, rps: Number(rps), p50: wrkMs(p50), p99: wrkMs(p99),
+        cpuUs: Number(cpuUs), requests: Number(requests) });
+    }
+  }
+  return { settings, runs };
+}
+
+/**
+ * The "Native server vs worker" section: `edgesuggest serve` and the worker in local workerd
+ * under the same wrk, in turns within one run of bench/serve.sh (FILES: one or more runs; each
+ * gets its own rows). Ratios are serve/worker within a round. COMMAND (`./build.sh …`, which
+ * gets ` --smoke` for a smoke run) and NOTE say where the figures come from.
+ */
+function serveVsWorker(md, files, command, note) {
+  const results = files.map(readServeTsv).filter((r) => r.runs.length);
+  if (!results.length) return;
+  const s = results[0].settings;
+  const ms = (x) => (x == null ? "–" : x >= 10 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
+  const x = (a, b) => (a == null || !b ? "–" : `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`);
+  md.push("## Native server vs worker under wrk");
+  md.push("");
+  md.push("`edgesuggest serve` (axum on a multi-threaded tokio runtime) and the worker (`wrangler dev`, " +
+    "local workerd, L2 Cache API off so that both answer every request from the segment in memory) " +
+    `serve the same index (the bundled cities-10k, ${Number(s.index_bytes).toLocaleString("en")} bytes) to the same wrk as ` +
+    `the worker section above: \`wrk -t${s.threads} -c${s.connections} -d${s.seconds}s --latency\` on 127.0.0.1, ` +
+    `\`/v1/suggest\` with bench/wrk-suggest.lua's mix of ${s.prefix_queries} prefix queries (1–6 characters, ` +
+    "k=10), `/v1/ping` as the trivial route of each. The two take turns in one run (worker, serve, " +
+    `worker, serve, …: a round is the worker then the server, ${s.rounds} round${s.rounds === "1" ? "" : "s"}), because this machine is shared and noisy: ` +
+    "compare them within a round. CPU µs/request is the serving processes' user + system time over the requests wrk completed.");
+  md.push("");
+  md.push(`Read the ratio with the machine in mind: ${cpus().length} cores, shared with other work, and wrk ` +
+    "itself (two threads, Lua building every request) takes about one of them. The worker runs in " +
+    "one workerd isolate, which runs its JavaScript and wasm on one thread (requests interleave only " +
+    "while one waits), as on the edge, where capacity comes from many isolates on many machines; " +
+    "`edgesuggest serve` spreads requests over tokio's worker threads (one per core), so here it " +
+    "competes with wrk for the same cores, and on a machine with more cores it can use them where " +
+    "one isolate cannot. p99 under 16 connections is mostly queueing, not the search.");
+  md.push("");
+  const rounds = [];
+  results.forEach((r, i) => {
+    const tag = results.length > 1 ? `${i + 1}.` : "";
+    // Rounds of a second run of the script are numbered 2.1, 2.2, …
+    if (results.length > 1) md.push(`Run ${i + 1} of bench/serve.sh:`, "");
+    md.push("| route | round | surface | requests/s | p50 | p99 | CPU µs/request | serve/worker requests/s | serve/worker p99 |");
+    md.push("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    for (const route of ["/v1/suggest", "/v1/ping"]) {
+      for (const round of [...new Set(r.runs.map((e) => e.round))]) {
+        const worker = r.runs.find((e) => e.round === round && e.route === route && e.surface === "worker");
+        const serve = r.runs.find((e) => e.round === round && e.route === route && e.surface === "serve");
+        for (const e of [worker, serve]) {
+          if (!e) continue;
+          const name = e.surface === "serve" ? "`edgesuggest serve`" : "worker (workerd)";
+          const ratios = e === serve ? `${x(serve.rps, worker?.rps)} | ${x(serve.p99, worker?.p99)}` : " | ";
+          md.push(`| ${route} | ${tag}${round} | ${name} | ${e.rps.toFixed(0)} | ${ms(e.p50)} | ${ms(e.p99)} | ${e.cpuUs} | ${ratios} |`);
+        }
+        if (route === "/v1/suggest" && worker && serve) rounds.push({ label: `${tag}${round}`, worker, serve });
+      }
+    }
+    md.push("");
+  });
+  // Repeats that disagree by more than 10% are said so: then only ratios within a round hold.
+  const spread = (values) => (Math.max(...values) - Math.min(...values)) / Math.min(...values);
+  const drift = ["worker", "serve"].filter((k) => rounds.length > 1 && spread(rounds.map((r) => r[k].rps)) > 0.1);
+  if (drift.length) {
+    md.push(`Requests/s of /v1/suggest differ by more than 10% between rounds for ${drift.join(" and ")} ` +
+      "(the machine's other load varies): every round is shown, and only the ratios within a round compare.");
+    md.push("");
+  }
+  if (rounds.length) {
+    const r = rounds.map((e) => e.serve.rps / e.worker.rps);
+    md.push(`On /v1/suggest \`edgesuggest serve\` answered ${r.map((v) => `${v.toFixed(1)}×`).join(", ")} the worker's ` +
+      `requests per second (round${r.length > 1 ? "s" : ""} ${rounds.map((e) => e.label).join(", ")}).`);
+    md.push("");
+  }
+  // What the search costs on each surface: CPU per /v1/suggest request minus per /v1/ping
+  // request (medians over every round); the rest is each surface's request handling.
+  const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const cpu = (surface, route) => median(results.flatMap((r) => r.runs)
+    .filter((e) => e.surface === surface && e.route === route).map((e) => e.cpuUs));
+  const cpuText = ["worker", "serve"].map((k) => `${k === "serve" ? "`edgesuggest serve`" : "the worker"} ` +
+    `${cpu(k, "/v1/suggest")} µs for /v1/suggest vs ${cpu(k, "/v1/ping")} µs for /v1/ping`);
+  md.push(`CPU per request (median over the rounds): ${cpuText.join(", ")}. The difference is what the ` +
+    "search and its JSON cost; the rest is each surface's request handling (for the worker, local " +
+    "workerd as `wrangler dev` runs it).");
+  md.push("");
+  md.push("Which surface when:");
+  md.push("");
+  md.push("- **Edge worker**: users everywhere, no servers to run; the index is in KV and every Cloudflare " +
+    "location answers near the user, so the network round trip, not these figures, dominates what a user sees.");
+  md.push("- **`edgesuggest serve`**: your own pods behind your gateway or load balancer, next to the " +
+    "services that call it; the lowest latency inside a data center, every core used, the index read " +
+    "from a directory (hot reload), Prometheus metrics.");
+  md.push("- **Browser (the wasm package)**: offline or zero network: the segment is downloaded once and " +
+    "every keystroke is answered in the page (see the wasm rows of the latency tables above).");
+  md.push("");
+  md.push(`Date: ${new Date().toISOString().slice(0, 10)}. Command: \`${command}${s.smoke === "1" ? " --smoke" : ""}\`${note}` +
+    `${s.smoke === "1" ? " (smoke run: one short round, the figures mean nothing)" : ""}; the worker ` +
+    "section above comes from bench/worker.sh, run separately.");
+  md.push("");
+}
 
 /**
  * The freshness section: bench/freshness.rs (delta build, latency over 0, 1, 4 and 16 deltas
