@@ -35,18 +35,21 @@ fn cli(args: &[&str]) -> String {
 struct Server {
     child: Child,
     addr: String,
+    /// Its stderr: the JSON log lines.
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
     /// Starts `serve DIR` on a free port and waits for its "listening" line.
     fn start(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let log = tempfile::NamedTempFile::new().unwrap();
         let mut cmd = Command::new(bin());
         cmd.arg("serve")
             .arg(dir)
             .args(["--listen", "127.0.0.1:0", "--reload-seconds", "0.05"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(log.reopen().unwrap());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -62,7 +65,7 @@ impl Server {
             .filter(|a| a.contains(':'))
             .unwrap_or_else(|| panic!("no listening line: {line:?}"))
             .to_string();
-        Server { child, addr }
+        Server { child, addr, log }
     }
 
     fn get(&self, target: &str) -> Answer {
@@ -702,4 +705,28 @@ fn sigterm_stops_the_server_cleanly() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
+    let log = std::fs::read_to_string(server.log.path()).unwrap();
+    let messages: Vec<String> = log
+        .lines()
+        .map(|line| {
+            let event: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+            assert!(
+                event["timestamp"].is_string() && event["level"].is_string(),
+                "{line}"
+            );
+            event["message"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    for want in [
+        "listening",
+        "index version loaded",
+        "shutdown signal: finishing in-flight requests",
+        "stopped",
+    ] {
+        assert!(
+            messages.iter().any(|m| m == want),
+            "no {want:?} in {messages:?}"
+        );
+    }
 }
