@@ -730,3 +730,27 @@ fn sigterm_stops_the_server_cleanly() {
         );
     }
 }
+
+/// A symbolic link is followed: moving it to another release serves that release.
+#[cfg(unix)]
+#[test]
+fn a_moved_symlink_serves_its_new_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    std::fs::create_dir(&releases).unwrap();
+    build(dir.path(), &[("kappa one", 2)], &releases.join("v1.seg"));
+    build(dir.path(), &[("kappa two", 2)], &releases.join("v2.seg"));
+    let served = dir.path().join("served");
+    std::fs::create_dir(&served).unwrap();
+    let link = served.join("k.seg");
+    std::os::unix::fs::symlink(releases.join("v1.seg"), &link).unwrap();
+    let server = Server::start(&served, &[], &[]);
+    let text = |a: &Answer| a.json()["suggestions"][0]["text"].clone();
+    server.wait_for("/v1/suggest?q=kap", |a| {
+        a.status == 200 && text(a) == "kappa one"
+    });
+    let next = served.join("k.seg.next");
+    std::os::unix::fs::symlink(releases.join("v2.seg"), &next).unwrap();
+    std::fs::rename(&next, &link).unwrap();
+    server.wait_for("/v1/suggest?q=kap", |a| text(a) == "kappa two");
+}

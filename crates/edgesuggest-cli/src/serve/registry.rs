@@ -6,7 +6,7 @@
 //! the first load finishes wait on the channel: one load, many waiters); a reload replaces the
 //! state in one step, so a request sees the old version or the new one, never a mix.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,8 +32,9 @@ pub enum SourceKind {
 pub struct Source {
     pub path: PathBuf,
     pub kind: SourceKind,
-    /// Size and modification time: a change of either means a new version to load.
-    pub signature: (u64, SystemTime),
+    /// Size, modification time and the file a link points at: a change of any means a new
+    /// version to load.
+    pub signature: (u64, SystemTime, Option<PathBuf>),
 }
 
 /// A loaded index version.
@@ -121,6 +122,8 @@ pub struct Registry {
     slots: RwLock<BTreeMap<String, Arc<Slot>>>,
     metrics: Arc<Metrics>,
     retry_failed_after: Duration,
+    /// Ignored duplicate files already warned about.
+    warned: Mutex<BTreeSet<PathBuf>>,
 }
 
 impl Registry {
@@ -131,6 +134,7 @@ impl Registry {
             slots: RwLock::new(BTreeMap::new()),
             metrics,
             retry_failed_after,
+            warned: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -162,18 +166,36 @@ impl Registry {
     /// Finds the indexes in the directory, before the first load: requests for them then
     /// wait for their load instead of getting `unknown_index`.
     pub fn discover_now(&self) -> Result<usize> {
-        let found = discover(&self.dir)?;
+        let found = self.scan()?;
         for (name, source) in &found {
             self.slot_for(name, source);
         }
         Ok(found.len())
     }
 
+    /// Scans the directory, warning once about each file ignored for naming an index another
+    /// file already names.
+    fn scan(&self) -> Result<BTreeMap<String, Source>> {
+        let discovery = discover(&self.dir)?;
+        let mut warned = lock(&self.warned);
+        for (name, path) in &discovery.ignored {
+            if warned.insert(path.clone()) {
+                let serving = discovery
+                    .found
+                    .get(name)
+                    .map(|s| s.path.display().to_string());
+                tracing::warn!(index = name.as_str(), serving, ignored = %path.display(),
+                    "two files name one index; the other one is served: remove one");
+            }
+        }
+        Ok(discovery.found)
+    }
+
     /// One pass of the poller: finds the indexes in the directory, adds new ones, drops
     /// removed ones, and loads every new or changed version (one at a time, off the async
     /// threads). Returns how many loads it tried.
     pub async fn poll(&self) -> Result<usize> {
-        let found = discover(&self.dir)?;
+        let found = self.scan()?;
         self.drop_removed(&found);
         let mut tried = 0;
         for (name, source) in found {
@@ -272,43 +294,60 @@ fn bail_join(e: tokio::task::JoinError) -> Result<Loaded> {
     bail!("the load task failed: {e}")
 }
 
-/// The indexes in `dir`: `<index>.seg` files and `<index>.json` manifests, and manifests
-/// under `dir/manifest/` (a publisher's store served as it is). Other files are ignored.
-pub fn discover(dir: &Path) -> Result<BTreeMap<String, Source>> {
-    let mut found = BTreeMap::new();
-    scan_into(dir, &mut found)?;
-    let store = dir.join("manifest");
-    if store.is_dir() {
-        scan_into(&store, &mut found)?;
-    }
-    Ok(found)
+/// What a scan of the directory found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The index files, by index name.
+    pub found: BTreeMap<String, Source>,
+    /// Files ignored because another file already names the same index.
+    pub ignored: Vec<(String, PathBuf)>,
 }
 
-/// Adds the index files directly in `dir` to `found` (the first found of a name wins, with
-/// a warning for the other).
-fn scan_into(dir: &Path, found: &mut BTreeMap<String, Source>) -> Result<()> {
+/// The indexes in `dir`: `<index>.seg` files and `<index>.json` manifests, and manifests
+/// under `dir/manifest/` (a publisher's store served as it is). Other files are ignored.
+/// When two files name one index, the choice is fixed: `dir` before `dir/manifest/`, then by
+/// file name (`<index>.json` before `<index>.seg`).
+pub fn discover(dir: &Path) -> Result<Discovery> {
+    let mut discovery = Discovery::default();
+    scan_into(dir, &mut discovery)?;
+    let store = dir.join("manifest");
+    if store.is_dir() {
+        scan_into(&store, &mut discovery)?;
+    }
+    Ok(discovery)
+}
+
+/// Adds the index files directly in `dir`, in file-name order. Symbolic links are followed, so
+/// `cities.seg -> releases/v5.seg` serves v5 until the link is moved.
+fn scan_into(dir: &Path, discovery: &mut Discovery) -> Result<()> {
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
         let Some((name, kind)) = index_file(&path) else {
             continue;
         };
-        let Ok(meta) = entry.metadata() else { continue };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
-        let source = Source {
-            path: path.clone(),
-            kind,
-            signature: (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)),
-        };
-        if let Some(first) = found.get(&name) {
-            tracing::warn!(index = name.as_str(), serving = %first.path.display(),
-                ignored = %path.display(), "two files for one index; remove one");
+        if discovery.found.contains_key(&name) {
+            discovery.ignored.push((name, path));
             continue;
         }
-        found.insert(name, source);
+        let target = std::fs::canonicalize(&path).ok();
+        let signature = (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH), target);
+        discovery.found.insert(
+            name,
+            Source {
+                path,
+                kind,
+                signature,
+            },
+        );
     }
     Ok(())
 }
