@@ -203,13 +203,16 @@ export function attachAutosuggest(input, listbox, options) {
     }
   }
 
-  input.addEventListener("input", update);
-  input.addEventListener("focus", () => input.value && update());
-  input.addEventListener("blur", () => {
+  // One signal removes every listener on the input when the widget is destroyed.
+  const listening = new AbortController();
+  const on = (type, handler) => input.addEventListener(type, handler, { signal: listening.signal });
+  on("input", update);
+  on("focus", () => input.value && update());
+  on("blur", () => {
     logImpression();
     close();
   });
-  input.addEventListener("keydown", (e) => {
+  on("keydown", (e) => {
     const n = results.length;
     switch (e.key) {
       case "ArrowDown":
@@ -250,6 +253,12 @@ export function attachAutosuggest(input, listbox, options) {
     /** Logs the pending impression now (e.g. before the page submits a form itself). */
     commit: logImpression,
     close,
+    /** Logs the pending impression, closes the list and stops listening to the input. */
+    destroy() {
+      logImpression();
+      close();
+      listening.abort();
+    },
     get results() {
       return results;
     },

@@ -72,6 +72,9 @@ export interface Widget {
   commit(): void;
   /** Closes the popup. */
   close(): void;
+  /** Logs the pending impression, removes the listbox, the combobox attributes and every
+   * listener the widget added: the input is a plain input again. */
+  destroy(): void;
   /** The suggestions shown. */
   readonly results: Suggestion[];
 }
@@ -94,4 +97,4 @@ export declare function attachAutosuggest(
     tags?: (s: Suggestion) => string[];
     showScores?: boolean;
   },
-): { refresh(): void; commit(): void; close(): void; readonly results: Suggestion[] };
+): { refresh(): void; commit(): void; close(): void; destroy(): void; readonly results: Suggestion[] };

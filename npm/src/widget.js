@@ -47,6 +47,14 @@ export function attach(input, options = {}) {
     refresh: controller.refresh,
     commit: controller.commit,
     close: controller.close,
+    destroy() {
+      controller.destroy();
+      listbox.remove();
+      for (const name of ["role", "aria-autocomplete", "aria-expanded", "aria-controls", "aria-activedescendant"]) {
+        input.removeAttribute(name);
+      }
+      input.classList.remove("es-input");
+    },
     get results() {
       return controller.results;
     },

@@ -199,7 +199,7 @@ try {
 }
 const suggester = await Suggester.fromUrl("/cities.seg", { wasm });
 const input = document.querySelector("#q");
-attach(input, {
+window.widget = attach(input, {
   suggester,
   suggestOptions: { k: 10 },
   onPick: ({ q, text, position }) => window.events.push({ type: "pick", q, text, position }),
@@ -291,6 +291,16 @@ test("browser: a page bundled by esbuild shows the CLI's answers in the widget",
     assert.deepEqual(await tab.evaluate(() => window.domPicks), [wantTexts[1]]);
     assert.equal(await input.inputValue(), wantTexts[1]);
     assert.equal(await tab.locator(".es-listbox").isHidden(), true);
+
+    // destroy(): a plain input again, and typing shows nothing.
+    await tab.evaluate(() => window.widget.destroy());
+    assert.equal(await tab.locator(".es-listbox").count(), 0);
+    assert.equal(await input.getAttribute("role"), null);
+    await input.fill("");
+    await input.pressSequentially("san");
+    await tab.waitForTimeout(100);
+    assert.equal(await tab.locator('[role="option"]').count(), 0);
+    assert.equal((await tab.evaluate(() => window.events)).length, events.length, "no events after destroy");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
