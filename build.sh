@@ -38,7 +38,11 @@ ensure_rust_parts() {
     fi
 }
 
-cli_bin() { echo "$ROOT/target/release/edgesuggest"; }
+# The CLI the steps run: release for demo and benchmarks; `test` uses the debug build that
+# `cargo test` has just made (the same answers: the engine is deterministic), which saves CI a
+# whole optimized build of the CLI's dependency tree.
+CLI_PROFILE="${CLI_PROFILE:-release}"
+cli_bin() { echo "$ROOT/target/$CLI_PROFILE/edgesuggest"; }
 
 # wasm-bindgen-cli must equal the wasm-bindgen version in Cargo.lock.
 wasm_bindgen_version() {
@@ -414,13 +418,19 @@ test_spark() {
 build_cli() {
     [[ -n "${CLI_BUILT:-}" ]] && return 0
     CLI_BUILT=1
-    say "building the CLI and the log generator (release)"
-    cargo build --release --locked -p edgesuggest-cli -p edgesuggest-loggen
+    if [[ "$CLI_PROFILE" == release ]]; then
+        say "building the CLI and the log generator (release)"
+        cargo build --release --locked -p edgesuggest-cli -p edgesuggest-loggen
+    else
+        # `cargo test`'s own build (the same features, so nothing is compiled twice).
+        say "building the CLI and the log generator (debug: the build cargo test made)"
+        cargo test --locked --workspace --no-run --quiet
+    fi
 }
 # The data loop on generated logs: a day of events → aggregate → build → query, then one more
 # minute → aggregate --changes → build --delta → query over the stack.
 demo_signals() {
-    local out="$1/signals" loggen="$ROOT/target/release/edgesuggest-loggen"
+    local out="$1/signals" loggen="$ROOT/target/$CLI_PROFILE/edgesuggest-loggen"
     rm -rf "$out" && mkdir -p "$out"
     say "signals: a day of generated search logs (edgesuggest-loggen: Zipf phrases, typos, spam)"
     "$loggen" --events 200000 --users 5000 --days 1 --start 1764547200000 -q -o "$out/day.ndjson"
@@ -512,6 +522,7 @@ EOT
 }
 
 cmd_test() {
+    CLI_PROFILE=debug
     ensure_rust_parts
     start_spark_venv
     say "cargo fmt --check"
@@ -538,14 +549,16 @@ cmd_test() {
 
 # The Rust crates as users get them: the engine packaged as crates.io would receive it (and
 # compiled from that package alone), and the CLI installed with `cargo install --path` (into
-# target/install, reusing the release build).
+# target/install, reusing the build of CLI_PROFILE: `--debug` under `test`).
 test_crates() {
     build_cli
     say "cargo package -p edgesuggest (packaged, then built from the package alone)"
     cargo package --locked -p edgesuggest $( [[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo --allow-dirty)
     say "cargo install --path crates/edgesuggest-cli"
-    cargo install --locked --quiet --path crates/edgesuggest-cli --root "$ROOT/target/install" \
-        --target-dir "$ROOT/target"
+    local profile=()
+    [[ "$CLI_PROFILE" == release ]] || profile=(--debug)
+    cargo install --locked --quiet "${profile[@]}" --path crates/edgesuggest-cli \
+        --root "$ROOT/target/install" --target-dir "$ROOT/target"
     "$ROOT/target/install/bin/edgesuggest" --version
     "$ROOT/target/install/bin/edgesuggest" completions bash | bash -n
 }
@@ -711,7 +724,7 @@ cmd_bench() {
     say "bench signals: aggregation throughput, one minute into a change set, the Spark job"
     ensure_java
     ensure_spark_venv
-    CLI="$(cli_bin)" LOGGEN="$ROOT/target/release/edgesuggest-loggen" \
+    CLI="$(cli_bin)" LOGGEN="$ROOT/target/$CLI_PROFILE/edgesuggest-loggen" \
         SPARK_PYTHON="$SPARK_VENV/bin/python" bench/signals.sh "$results/signals" $smoke \
         >"$results/signals.md"
     say "bench events: worker throughput with events on vs off, events into R2"
