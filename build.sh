@@ -548,19 +548,27 @@ cmd_test() {
 }
 
 # The Rust crates as users get them: the engine packaged as crates.io would receive it (and
-# compiled from that package alone), and the CLI installed with `cargo install --path` (into
-# target/install, reusing the build of CLI_PROFILE: `--debug` under `test`).
+# compiled from that package alone), and the CLI installed with `cargo install --path` into
+# target/install. The install reuses the release build; under `test` (debug CLI) it would
+# compile the CLI's whole tree once more (a build outside the workspace's test features, about
+# six minutes here), so `test` checks the package and the completions and leaves the install
+# to `./build.sh test-crates`.
 test_crates() {
     build_cli
     say "cargo package -p edgesuggest (packaged, then built from the package alone)"
     cargo package --locked -p edgesuggest $( [[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo --allow-dirty)
-    say "cargo install --path crates/edgesuggest-cli"
-    local profile=()
-    [[ "$CLI_PROFILE" == release ]] || profile=(--debug)
-    cargo install --locked --quiet "${profile[@]}" --path crates/edgesuggest-cli \
-        --root "$ROOT/target/install" --target-dir "$ROOT/target"
-    "$ROOT/target/install/bin/edgesuggest" --version
-    "$ROOT/target/install/bin/edgesuggest" completions bash | bash -n
+    local bin
+    if [[ "$CLI_PROFILE" == release ]]; then
+        say "cargo install --path crates/edgesuggest-cli"
+        cargo install --locked --quiet --path crates/edgesuggest-cli --root "$ROOT/target/install" \
+            --target-dir "$ROOT/target"
+        bin="$ROOT/target/install/bin/edgesuggest"
+    else
+        say "cargo install --path: checked by ./build.sh test-crates (release), not under test"
+        bin="$(cli_bin)"
+    fi
+    "$bin" --version
+    "$bin" completions bash | bash -n
 }
 
 # The loop, end to end (scripts/loop.mjs): simulated users → worker → queue → R2 → aggregate →
