@@ -100,6 +100,11 @@ impl Slot {
 
     /// Waits until the first load has finished (or `timeout` passed: `Loading`).
     pub async fn ready(&self, timeout: Duration) -> State {
+        // Once loaded (every request but the first few), no waiting machinery.
+        let now = self.state();
+        if !matches!(now, State::Loading) {
+            return now;
+        }
         let mut rx = self.state.subscribe();
         let waited =
             tokio::time::timeout(timeout, rx.wait_for(|s| !matches!(s, State::Loading))).await;
@@ -156,6 +161,15 @@ impl Registry {
     pub fn all(&self) -> Vec<(String, Arc<Slot>)> {
         let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
         slots.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// The name of the one index served, if exactly one is.
+    pub fn sole(&self) -> Option<String> {
+        let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+        match slots.len() {
+            1 => slots.keys().next().cloned(),
+            _ => None,
+        }
     }
 
     /// The served index names.

@@ -83,7 +83,8 @@ async fn edge(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     let route = route_name(req.uri().path());
     let origin = req.headers().get(header::ORIGIN).cloned();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // Only the per-request log line needs the path: no copy when it is off.
+    let path = tracing::enabled!(tracing::Level::DEBUG).then(|| req.uri().path().to_string());
     let mut response = match method {
         Method::OPTIONS => preflight(),
         Method::GET | Method::HEAD => next.run(req).await,
@@ -93,7 +94,9 @@ async fn edge(State(app): State<Arc<App>>, req: Request, next: Next) -> Response
     let status = response.status().as_u16();
     let seconds = started.elapsed().as_secs_f64();
     app.metrics.request(route, status, seconds);
-    tracing::debug!(method = %method, path, status, us = (seconds * 1e6) as u64, "request");
+    if let Some(path) = path {
+        tracing::debug!(method = %method, path, status, us = (seconds * 1e6) as u64, "request");
+    }
     response
 }
 
@@ -190,10 +193,10 @@ fn resolve_index(app: &App, requested: Option<&str>) -> Result<(String, Arc<Slot
     let index = match (requested, &app.settings.default_index) {
         (Some(index), _) => index.to_string(),
         (None, Some(default)) => default.clone(),
-        (None, None) => match serves().as_slice() {
-            [only] => only.clone(),
-            _ => return Err(ApiError::MissingIndex { serves: serves() }),
-        },
+        (None, None) => app
+            .registry
+            .sole()
+            .ok_or_else(|| ApiError::MissingIndex { serves: serves() })?,
     };
     match app.registry.get(&index) {
         Some(slot) => Ok((index, slot)),
