@@ -288,82 +288,125 @@ fn read_all(
     builder: &mut Builder,
     progress: &ProgressBar,
 ) -> Result<Counts> {
-    // Shared by the good-row and the bad-row callbacks: a good row can still be refused by
-    // the builder (empty or too long after normalization).
-    let rejected = std::cell::Cell::new(0u64);
-    let read = std::cell::Cell::new(0u64);
+    let tally = Tally::default();
     for (source, format) in sources {
         let name = source.name();
-        // Parquet has rows, not lines: `file:row N`, as docs/EVENTS.md writes it.
-        let unit = if *format == Format::Parquet {
-            "row "
-        } else {
-            ""
-        };
-        let report = |line: u64, message: &str| {
-            rejected.set(rejected.get() + 1);
-            if rejected.get() as usize <= MAX_FAULTS_SHOWN {
-                progress.suspend(|| eprintln!("bad row: {name}:{unit}{line}: {message}"));
-            }
-        };
-        let added = |line: u64, result: Result<(), BuildError>| -> Result<()> {
-            read.set(read.get() + 1);
-            match result {
-                Err(e) if e.is_row_error() => report(line, &e.to_string()),
-                other => other?,
-            }
-            Ok(())
-        };
-        let mut on_fault = |f: Fault| -> Result<()> {
-            read.set(read.get() + 1);
-            report(f.line, &f.message);
-            Ok(())
-        };
         let how = Reading {
             name: &name,
             format: *format,
             max_line_bytes,
         };
-        match builder {
-            Builder::Rows(b) => input::read_source_rows(
-                source,
-                how,
-                progress,
-                &mut |row| added(row.line, add_row(b, &row)),
-                &mut on_fault,
-            )?,
-            Builder::Changes(b) => input::read_changes(
-                input::open(source, progress)?,
-                how,
-                &mut |change| match change {
-                    Change::Upsert(row) => {
-                        let payload = row.payload.as_deref();
-                        let upserted = b.upsert(&row.phrase, row.score, payload, &row.categories);
-                        added(row.line, upserted)
-                    }
-                    Change::Delete { line, phrase } => added(line, b.delete(&phrase)),
-                },
-                &mut on_fault,
-            )?,
-            Builder::Blocklist(b) => {
-                input::read_text_lines(input::open(source, progress)?, how, &mut |line, text| {
-                    match text {
-                        Ok(text) => added(line, b.add_line(text)),
-                        Err(message) => on_fault(Fault { line, message }),
-                    }
-                })?
-            }
-        }
+        let faults = SourceFaults {
+            tally: &tally,
+            name: &name,
+            // Parquet has rows, not lines: `file:row N`, as docs/EVENTS.md writes it.
+            unit: if *format == Format::Parquet {
+                "row "
+            } else {
+                ""
+            },
+            progress,
+        };
+        read_source(source, how, builder, &faults, progress)?;
     }
-    let rejected = rejected.get();
+    let rejected = tally.rejected.get();
     if rejected as usize > MAX_FAULTS_SHOWN {
         let more = rejected as usize - MAX_FAULTS_SHOWN;
         progress.suspend(|| eprintln!("... and {more} more bad rows"));
     }
     Ok(Counts {
-        read: read.get(),
+        read: tally.read.get(),
         rejected,
     })
+}
+
+/// Rows read and rows refused, over all inputs. Cells: the good-row and the bad-row callbacks
+/// of one reader both count (a good row can still be refused by the builder, e.g. empty after
+/// normalization).
+#[derive(Default)]
+struct Tally {
+    read: std::cell::Cell<u64>,
+    rejected: std::cell::Cell<u64>,
+}
+
+/// Counting and reporting for one input.
+struct SourceFaults<'a> {
+    tally: &'a Tally,
+    name: &'a str,
+    unit: &'static str,
+    progress: &'a ProgressBar,
+}
+
+impl SourceFaults<'_> {
+    /// Counts a refused row and shows it while fewer than [`MAX_FAULTS_SHOWN`] were.
+    fn report(&self, line: u64, message: &str) {
+        let rejected = self.tally.rejected.get() + 1;
+        self.tally.rejected.set(rejected);
+        if rejected as usize <= MAX_FAULTS_SHOWN {
+            let (name, unit) = (self.name, self.unit);
+            self.progress
+                .suspend(|| eprintln!("bad row: {name}:{unit}{line}: {message}"));
+        }
+    }
+
+    /// Counts a parsed row and what the builder made of it: a row error is reported, any
+    /// other error stops the build.
+    fn added(&self, line: u64, result: Result<(), BuildError>) -> Result<()> {
+        self.tally.read.set(self.tally.read.get() + 1);
+        match result {
+            Err(e) if e.is_row_error() => self.report(line, &e.to_string()),
+            other => other?,
+        }
+        Ok(())
+    }
+
+    /// Counts and reports a row the reader could not parse.
+    fn fault(&self, f: Fault) -> Result<()> {
+        self.tally.read.set(self.tally.read.get() + 1);
+        self.report(f.line, &f.message);
+        Ok(())
+    }
+}
+
+/// Reads one input into the builder of its kind: rows, change sets or blocklist lines.
+fn read_source(
+    source: &Source,
+    how: Reading,
+    builder: &mut Builder,
+    faults: &SourceFaults,
+    progress: &ProgressBar,
+) -> Result<()> {
+    let mut on_fault = |f: Fault| faults.fault(f);
+    match builder {
+        Builder::Rows(b) => input::read_source_rows(
+            source,
+            how,
+            progress,
+            &mut |row| faults.added(row.line, add_row(b, &row)),
+            &mut on_fault,
+        ),
+        Builder::Changes(b) => input::read_changes(
+            input::open(source, progress)?,
+            how,
+            &mut |change| match change {
+                Change::Upsert(row) => {
+                    let payload = row.payload.as_deref();
+                    let upserted = b.upsert(&row.phrase, row.score, payload, &row.categories);
+                    faults.added(row.line, upserted)
+                }
+                Change::Delete { line, phrase } => faults.added(line, b.delete(&phrase)),
+            },
+            &mut on_fault,
+        ),
+        Builder::Blocklist(b) => input::read_text_lines(
+            input::open(source, progress)?,
+            how,
+            &mut |line, text| match text {
+                Ok(text) => faults.added(line, b.add_line(text)),
+                Err(message) => faults.fault(Fault { line, message }),
+            },
+        ),
+    }
 }
 
 fn add_row(builder: &mut SegmentBuilder, row: &Row) -> Result<(), BuildError> {
