@@ -372,10 +372,12 @@ pub(crate) fn check_nodes(fst: &[u8], root: usize, section: &'static str) -> Res
 /// decode as a node anywhere in the region are refused, so the nodes tile the region.
 ///
 /// Every transition target must be the last byte of a node, strictly below the node pointing
-/// to it (which also rules out cycles): the pass records node addresses and transition targets
-/// in two bit sets and, at the end, refuses any target that is not a node address (or 0, the
-/// unwritten empty final node). This covers every node reachable from the root. `visit` sees
-/// each node (the tests compare them with `fst`'s decoder).
+/// to it (which also rules out cycles). Targets go into a bit set as the pass finds them; since
+/// every node pointing into a node lies above it, the pass has seen all of them when it reaches
+/// that node, and refuses a target on any of its bytes but the last (its address). With the
+/// header's bytes checked at the end, every target is a node's address (or 0, the unwritten
+/// empty final node). This covers every node reachable from the root. `visit` sees each node
+/// (the tests compare them with `fst`'s decoder).
 fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if root == EMPTY_ADDRESS {
         visit(&decode(fst, 0, root)?);
@@ -385,41 +387,35 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
     if !(HEADER_LEN..region_end).contains(&root) {
         return bad(root, "root outside the node region");
     }
-    let words = region_end / 64 + 1;
-    let (mut targets, mut nodes) = (vec![0u64; words], vec![0u64; words]);
+    let mut targets = vec![0u64; region_end / 64 + 1];
     // An upper bound on the output sum of every path: a path visits each node at most once
     // (addresses strictly decrease) and takes at most its largest output there.
     let (mut bound, mut overflow) = (0u64, false);
     let mut addr = root;
     loop {
-        set(&mut nodes, addr);
         // One-transition-to-the-next-node states are most nodes (about 3 in 4 in a real
         // segment): decode them inline. Their target is the node this pass reads next, a node
         // address by construction, so it needs no mark. `addr` stays in the region: it starts
         // at the root and decreases.
         let state = fst.get(addr).copied().unwrap_or(0);
         if state >= 0b1100_0000 && addr > HEADER_LEN + 1 {
-            let (input, end) = match state & 0b0011_1111 {
-                0 => (fst.get(addr - 1).copied().unwrap_or(0), addr - 1),
-                common => (COMMON_INPUTS[usize::from(common - 1)], addr),
-            };
-            visit(&Node {
-                kind: Kind::OneTransNext(input),
-                addr,
-                end,
-                is_final: false,
-                final_output: 0,
-                len: 1,
-                tsize: 0,
-                osize: 0,
-                inputs_top: 0,
-                index: None,
-            });
+            let end = next_node_end(fst, state, addr, &targets, &mut visit)?;
             addr = end - 1;
+            continue;
+        }
+        if state >> 6 == 0b10 && addr > HEADER_LEN + 2 {
+            let (end, output) = one_node(fst, state, addr, &mut targets, &mut visit)?;
+            let (sum, over) = bound.overflowing_add(output);
+            (bound, overflow) = (sum, overflow | over);
+            addr = match end {
+                HEADER_LEN => break,
+                _ => end - 1,
+            };
             continue;
         }
         let node = decode(fst, region_end, addr)?;
         visit(&node);
+        no_target_inside(&targets, node.end, addr)?;
         let largest = node.transitions(fst, |t| set(&mut targets, t.addr))?;
         let (sum, over) = bound.overflowing_add(largest);
         (bound, overflow) = (sum, overflow | over);
@@ -429,30 +425,136 @@ fn walk(fst: &[u8], root: usize, mut visit: impl FnMut(&Node)) -> Check<()> {
         // `decode` keeps `end` at or past the header.
         addr = node.end - 1;
     }
-    targets_are_nodes(&mut targets, &nodes)?;
+    no_target_in_header(&targets)?;
     if overflow {
         check_output_sums(fst, region_end, root)?;
     }
     Ok(())
 }
 
-/// Refuses a transition target that is not a node's address: inside a node, or in the FST
-/// header. Address 0, the unwritten empty final node, is a valid target.
-fn targets_are_nodes(targets: &mut [u64], nodes: &[u64]) -> Check<()> {
-    if let Some(first) = targets.first_mut() {
-        *first &= !1;
+/// The first byte of the one-transition-to-the-next node at `addr` (above `HEADER_LEN + 1`),
+/// one or two bytes long.
+#[inline(always)]
+fn next_node_end(
+    fst: &[u8],
+    state: u8,
+    addr: usize,
+    targets: &[u64],
+    visit: &mut impl FnMut(&Node),
+) -> Check<usize> {
+    let (input, end) = match state & 0b0011_1111 {
+        0 => (fst.get(addr - 1).copied().unwrap_or(0), addr - 1),
+        common => (COMMON_INPUTS[usize::from(common - 1)], addr),
+    };
+    if end < addr && is_set(targets, end) {
+        return bad(end, "a transition points inside a node");
     }
-    for (w, (&t, &n)) in targets.iter().zip(nodes).enumerate() {
-        let stray = t & !n;
-        if stray != 0 {
-            let at = w * 64 + stray.trailing_zeros() as usize;
-            return match at < HEADER_LEN {
-                true => bad(at, "a transition points here, into the FST header"),
-                false => bad(at, "a transition points inside a node"),
-            };
+    visit(&Node {
+        kind: Kind::OneTransNext(input),
+        addr,
+        end,
+        is_final: false,
+        final_output: 0,
+        len: 1,
+        tsize: 0,
+        osize: 0,
+        inputs_top: 0,
+        index: None,
+    });
+    Ok(end)
+}
+
+/// The first byte and the output of the one-transition node at `addr` (above
+/// `HEADER_LEN + 2`), its target marked: the second most common kind, decoded inline.
+#[inline(always)]
+fn one_node(
+    fst: &[u8],
+    state: u8,
+    addr: usize,
+    targets: &mut [u64],
+    visit: &mut impl FnMut(&Node),
+) -> Check<(usize, u64)> {
+    let (input, at) = match state & 0b0011_1111 {
+        0 => (fst.get(addr - 1).copied().unwrap_or(0), addr - 1),
+        common => (COMMON_INPUTS[usize::from(common - 1)], addr),
+    };
+    // `addr > HEADER_LEN + 2`: `at - 1` is in the region.
+    let (tsize, osize) = pack_sizes(fst.get(at - 1).copied().unwrap_or(0), 1, addr)?;
+    let end = back(at - 1, tsize + osize, addr)?;
+    no_target_inside(targets, end, addr)?;
+    let output = uint(fst, end, osize);
+    let delta = uint(fst, end + osize, tsize);
+    let target = match usize::try_from(delta).ok().and_then(|d| end.checked_sub(d)) {
+        Some(_) if delta == 0 => EMPTY_ADDRESS,
+        Some(target) => target,
+        None => {
+            return bad(
+                addr,
+                "node's transition points before address 0 (or, wrapping, forward)",
+            )
         }
+    };
+    set(targets, target);
+    visit(&Node {
+        kind: Kind::OneTrans(input),
+        addr,
+        end,
+        is_final: false,
+        final_output: 0,
+        len: 1,
+        tsize,
+        osize,
+        inputs_top: 0,
+        index: None,
+    });
+    Ok((end, output))
+}
+
+/// Refuses a transition target on the bytes `[end, addr)` of the node at `addr`: every node
+/// that can point there lies above it and has been read.
+#[inline]
+fn no_target_inside(targets: &[u64], end: usize, addr: usize) -> Check<()> {
+    // Most nodes are short: two words cover them, without a loop.
+    if addr - end < 64 {
+        let word = end / 64;
+        let low = targets.get(word).copied().unwrap_or(0);
+        let high = targets.get(word + 1).copied().unwrap_or(0);
+        let bits = ((u128::from(high) << 64) | u128::from(low)) >> (end % 64);
+        let hits = bits as u64 & ((1u64 << (addr - end)) - 1);
+        return match hits {
+            0 => Ok(()),
+            _ => bad(
+                end + hits.trailing_zeros() as usize,
+                "a transition points inside a node",
+            ),
+        };
+    }
+    let mut at = end;
+    while at < addr {
+        let (word, bit) = (at / 64, at % 64);
+        let span = (addr - at).min(64 - bit);
+        let mask = (u64::MAX >> (64 - span)) << bit;
+        let hits = targets.get(word).copied().unwrap_or(0) & mask;
+        if hits != 0 {
+            let inside = word * 64 + hits.trailing_zeros() as usize;
+            return bad(inside, "a transition points inside a node");
+        }
+        at += span;
     }
     Ok(())
+}
+
+/// Refuses a transition target in the FST header. Address 0, the unwritten empty final node,
+/// is a valid target.
+fn no_target_in_header(targets: &[u64]) -> Check<()> {
+    let header = targets.first().copied().unwrap_or(0) & ((1u64 << HEADER_LEN) - 2);
+    match header {
+        0 => Ok(()),
+        hits => bad(
+            hits.trailing_zeros() as usize,
+            "a transition points here, into the FST header",
+        ),
+    }
 }
 
 /// The addresses of the nodes of an FST whose nodes [`check_nodes`] accepted, ascending:
@@ -505,6 +607,12 @@ fn set(bits: &mut [u64], addr: usize) {
     if let Some(word) = bits.get_mut(addr / 64) {
         *word |= 1u64 << (addr % 64);
     }
+}
+
+#[inline]
+fn is_set(bits: &[u64], addr: usize) -> bool {
+    bits.get(addr / 64)
+        .is_some_and(|word| word & (1u64 << (addr % 64)) != 0)
 }
 
 /// The exact check behind the cheap bound: the largest output sum of any path from each node,
@@ -687,6 +795,23 @@ mod tests {
             (b"zf".to_vec(), u64::MAX),
         ]);
         agrees(&big);
+    }
+
+    #[test]
+    fn no_target_inside_matches_a_bit_by_bit_check() {
+        // Ranges short and long, within one word and across several, against every bit.
+        let mut bits = vec![0u64; 8];
+        for &at in &[3usize, 63, 64, 130, 191, 200, 320, 511] {
+            set(&mut bits, at);
+        }
+        for end in 0..400 {
+            for len in [0usize, 1, 2, 5, 40, 63, 64, 65, 100] {
+                let addr = end + len;
+                let first = (end..addr).find(|&a| bits[a / 64] >> (a % 64) & 1 == 1);
+                let got = no_target_inside(&bits, end, addr).err().map(|b| b.at);
+                assert_eq!(got, first, "[{end}, {addr})");
+            }
+        }
     }
 
     #[test]
