@@ -56,10 +56,11 @@ report_ratio=$(awk -v r="$report_rate" 'BEGIN { printf "%.2f", r / 1.0 }')
 
 log "signals: a week as state, then one minute into a change set and a delta segment"
 "$CLI" aggregate "$out/week.ndjson" --state "$out/state-minute" --changes "$out/changes-0.ndjson" 2>/dev/null
-timed minute "$CLI" aggregate "$out/minute.ndjson" --state "$out/state-minute" --changes "$out/changes-1.ndjson" 2>/dev/null
+timed minute "$CLI" aggregate "$out/minute.ndjson" --state "$out/state-minute" --changes "$out/changes-1.ndjson" 2>"$out/minute.log"
+keys_read=$(sed -n 's/.*keys *\([0-9]*\) (\([0-9]*\) read from the state).*/\2 of \1/p' "$out/minute.log")
 timed delta "$CLI" build --delta "$out/changes-1.ndjson" -o "$out/delta.seg" -q
 changes=$(wc -l <"$out/changes-1.ndjson")
-state_mb=$(du -m "$out/state-minute/state.bin" | cut -f1)
+state_mb=$(du -m "$out/state-minute/state.redb" | cut -f1)
 
 spark_row="| Spark job (\`jobs/spark\`, local[2]), same NDJSON | not run (SPARK_PYTHON unset) | | |"
 if [[ -n "${SPARK_PYTHON:-}" ]]; then
@@ -88,7 +89,7 @@ one minute → change set ≤ 1 s, report ≥ 1 M events/s.
 | NDJSON, $events events | $(seconds ndjson) s | $(per_second ndjson "$events") M events/s | $(peak_mb ndjson) MB |
 | Parquet, $events events | $(seconds parquet) s | $(per_second parquet "$events") M events/s | $(peak_mb parquet) MB |
 | \`report --json\`, same NDJSON ($events events) | $(seconds report) s | $report_rate M events/s ($report_ratio× the 1 M/s target) | $(peak_mb report) MB |
-| one minute ($minute_events events) → change set of $changes lines, state $state_mb MB | $(seconds minute) s | | $(peak_mb minute) MB |
+| one minute ($minute_events events, naming $keys_read keys) → change set of $changes lines, state $state_mb MB | $(seconds minute) s | | $(peak_mb minute) MB |
 | that change set → delta segment (\`build --delta\`) | $(seconds delta) s | | $(peak_mb delta) MB |
 $spark_row
 EOF

@@ -23,6 +23,10 @@ use edgesuggest_signals::{parse_duration, Params, RunOptions};
 /// else the largest event time seen so far; rows depend only on the events and T, so a chain
 /// of small runs writes exactly what one run over everything writes.
 ///
+/// The state (DIR/state.redb) is a database read and written key by key: a run over new
+/// events costs the events and the keys they change, not the history. -o and --explain list
+/// every key, so they read every key; a run with only --changes does not.
+///
 /// Outputs (each written atomically, the state last, after every output is in place):
 /// -o writes every suggestion as `display<TAB>score` (TSV, for `build`); --changes writes what
 /// changed since the last run that wrote a change set (for `build --delta`): a published key

@@ -52,7 +52,7 @@ fn bad_lines_are_reported_and_over_the_limit_nothing_changes() {
         .stderr(contains("events read      3"))
         .stderr(contains("included         1"))
         .stderr(contains("keys skipped     min-chars 0"));
-    let before = std::fs::read(state.join("state.bin")).unwrap();
+    let before = edgesuggest_signals::state::State::dump(&state).unwrap();
     let text = format!(
         "{}not json\n{}",
         search(T0 + 5, "x", "Porto"),
@@ -65,7 +65,10 @@ fn bad_lines_are_reported_and_over_the_limit_nothing_changes() {
         .failure()
         .stderr(contains(format!("{}:2: not valid JSON", bad.display())))
         .stderr(contains("more than --max-errors 0"));
-    assert_eq!(std::fs::read(state.join("state.bin")).unwrap(), before);
+    assert_eq!(
+        edgesuggest_signals::state::State::dump(&state).unwrap(),
+        before
+    );
     assert_eq!(std::fs::read_to_string(&rows).unwrap(), "Lisbon\t3000\n");
     cli()
         .args([
@@ -113,7 +116,7 @@ fn options_are_checked() {
             .failure()
             .stderr(contains(format!("invalid {option}")));
     }
-    assert!(!state.join("state.bin").exists());
+    assert!(!state.join("state.redb").exists());
     cli()
         .args(["aggregate", "--help"])
         .assert()

@@ -257,8 +257,7 @@ impl<'s> Aggregator<'s> {
             Err(reason) => return self.skip(reason),
         };
         let user = event.user;
-        let day_set = self.state.dedup.entry(event.ts / DAY_MS).or_default();
-        if !day_set.insert((id, user)) {
+        if !self.state.first_search(event.ts / DAY_MS, id, user) {
             return self.skip(SkipReason::Repeat);
         }
         collapse_whitespace(q, &mut self.form_buf);
@@ -305,6 +304,7 @@ impl<'s> Aggregator<'s> {
 
     fn touch(&mut self, id: u32) {
         let i = id as usize;
+        self.state.modify(id);
         if self.marked.len() <= i {
             self.marked.resize(self.state.keys.len().max(i + 1), false);
         }

@@ -9,6 +9,7 @@ use crate::exclude::Exclude;
 use crate::gates::{evaluate, Signals};
 use crate::params::Params;
 use crate::state::{ChangesMark, KeyState, Published, State};
+use crate::SignalsError;
 
 /// One line of a change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,13 +52,27 @@ impl Change {
 
 /// Computes the change set at `now`, applies it to the state's published set, and records
 /// the mark for the next run. Lines are sorted by key.
-pub fn change_set(state: &mut State, now: u64, params: &Params, exclude: &Exclude) -> Vec<Change> {
+///
+/// Loads the keys it must look at: every key when [`needs_every_key`], else the stored dirty
+/// and due ones.
+pub fn change_set(
+    state: &mut State,
+    now: u64,
+    params: &Params,
+    exclude: &Exclude,
+) -> Result<Vec<Change>, SignalsError> {
     let mark = ChangesMark {
         now,
         params: params.clone(),
         exclude: exclude.fingerprint(),
     };
-    let candidates = candidates(state, now, &mark);
+    let full = needs_every_key(state, now, &mark);
+    if full {
+        state.load_all()?;
+    } else {
+        state.load_pending(now)?;
+    }
+    let candidates = candidates(state, now, full);
     let mut changes = Vec::new();
     for id in candidates {
         if let Some(change) = update_key(state, id, now, params, exclude) {
@@ -65,9 +80,10 @@ pub fn change_set(state: &mut State, now: u64, params: &Params, exclude: &Exclud
         }
     }
     state.dirty.clear();
+    state.changes_made();
     state.changes_mark = Some(mark);
     changes.sort_by(|a, b| key_of(a).cmp(key_of(b)));
-    changes
+    Ok(changes)
 }
 
 fn key_of(change: &Change) -> &str {
@@ -76,13 +92,17 @@ fn key_of(change: &Change) -> &str {
     }
 }
 
-/// The keys to look at: every key when the last change set was made with other options or a
-/// later T (decay is only monotone forward); else the touched keys and the due ones.
-fn candidates(state: &State, now: u64, mark: &ChangesMark) -> BTreeSet<u32> {
-    let full = match &state.changes_mark {
+/// Whether every key must be looked at: no change set was made yet, or the last one was made
+/// with other options or a later T (decay is only monotone forward).
+fn needs_every_key(state: &State, now: u64, mark: &ChangesMark) -> bool {
+    match &state.changes_mark {
         None => true,
         Some(last) => last.params != mark.params || last.exclude != mark.exclude || now < last.now,
-    };
+    }
+}
+
+/// The keys to look at: every key, or the touched keys and the due ones.
+fn candidates(state: &State, now: u64, full: bool) -> BTreeSet<u32> {
     if full {
         return (0..state.keys.len() as u32).collect();
     }

@@ -9,6 +9,7 @@ use crate::gates::{evaluate, fmt_num, Gate, Verdict};
 use crate::params::Params;
 use crate::rows::RowOut;
 use crate::state::State;
+use crate::SignalsError;
 
 /// One key's verdict, with what the outputs show.
 #[derive(Debug, Clone)]
@@ -21,13 +22,14 @@ pub struct KeyVerdict {
     pub verdict: Verdict,
 }
 
-/// Evaluates every key at `now`, sorted by key.
+/// Evaluates every key at `now` (loading every stored key), sorted by key.
 pub fn all_verdicts(
     state: &mut State,
     now: u64,
     params: &Params,
     exclude: &Exclude,
-) -> Vec<KeyVerdict> {
+) -> Result<Vec<KeyVerdict>, SignalsError> {
+    state.load_all()?;
     let mut out: Vec<KeyVerdict> = state
         .keys
         .iter_mut()
@@ -38,7 +40,7 @@ pub fn all_verdicts(
         })
         .collect();
     out.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-    out
+    Ok(out)
 }
 
 /// The rows: keys passing every gate, by score descending, then key.
@@ -117,6 +119,8 @@ pub struct Summary {
     pub bad_lines: u64,
     /// Keys in the state.
     pub keys: u64,
+    /// Keys this run read from the state (the rest stayed on disk).
+    pub keys_loaded: u64,
     /// Keys passing every gate (`None` when no output needed every key).
     pub included: Option<u64>,
     /// Keys skipped, by gate (indexed as [`Gate::ALL`]).
@@ -156,7 +160,11 @@ impl fmt::Display for Summary {
             .map(|r| format!("{} {}", r.as_str(), self.events.skipped[*r as usize]))
             .collect();
         writeln!(f, "  events skipped   {}", skipped.join(", "))?;
-        writeln!(f, "  keys             {}", self.keys)?;
+        writeln!(
+            f,
+            "  keys             {} ({} read from the state)",
+            self.keys, self.keys_loaded
+        )?;
         if let Some(included) = self.included {
             writeln!(f, "  included         {included}")?;
             let skipped: Vec<String> = Gate::ALL

@@ -20,6 +20,7 @@ pub mod report;
 pub mod rows;
 pub mod run;
 pub mod state;
+mod store;
 
 pub use error::SignalsError;
 pub use event::{Event, EventRef, EventType};

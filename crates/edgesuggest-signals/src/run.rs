@@ -85,8 +85,7 @@ fn read_inputs(
     for source in &sources {
         let identity = identify(source)?;
         if let Some(id) = &identity {
-            let known: Vec<&Consumed> = agg.state().consumed.iter().chain(&consumed).collect();
-            if already_consumed(&known, id)? {
+            if already_consumed(agg.state(), &consumed, id)? {
                 report(&format!(
                     "skipping {}: already aggregated (same path, size and content)",
                     source.name()
@@ -116,6 +115,7 @@ fn read_inputs(
     }
     summary.events = agg.counts.clone();
     summary.bad_lines = bad;
+    state.check()?;
     if bad > options.max_errors {
         return Err(SignalsError::TooManyBadLines {
             bad,
@@ -143,16 +143,23 @@ fn identify(source: &Source) -> Result<Option<Consumed>, SignalsError> {
     }))
 }
 
-/// Whether an input with this path and size was consumed with the same content: the content
-/// is hashed only when path and size already match.
-fn already_consumed(consumed: &[&Consumed], id: &Consumed) -> Result<bool, SignalsError> {
-    let same = |c: &&&Consumed| c.path == id.path && c.size == id.size;
-    if !consumed.iter().any(|c| same(&c)) {
+/// Whether an input with this path and size was consumed (by an earlier run or earlier in
+/// this one) with the same content: the content is hashed only when path and size match.
+fn already_consumed(
+    state: &State,
+    this_run: &[Consumed],
+    id: &Consumed,
+) -> Result<bool, SignalsError> {
+    let same = |c: &Consumed| c.path == id.path && c.size == id.size;
+    if !this_run.iter().any(same) && !state.maybe_consumed(id)? {
         return Ok(false);
     }
     let bytes = std::fs::read(&id.path).map_err(|e| SignalsError::io(&id.path, e))?;
-    let hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-    Ok(consumed.iter().any(|c| same(&c) && c.hash == hash))
+    let hashed = Consumed {
+        hash: xxhash_rust::xxh3::xxh3_64(&bytes),
+        ..id.clone()
+    };
+    Ok(this_run.contains(&hashed) || state.was_consumed(&hashed)?)
 }
 
 /// Rows, change set and explain, each atomically; the summary's key counts.
@@ -163,14 +170,19 @@ fn write_outputs(
     summary: &mut Summary,
 ) -> Result<(), SignalsError> {
     let now = summary.now;
-    let verdicts = all_verdicts(state, now, &options.params, exclude);
-    summary.keys = state.keys.len() as u64;
-    summary.count_keys(&verdicts);
-    if let Some(path) = &options.rows {
-        write_rows(path, &rows(&verdicts))?;
+    // Only the outputs listing every key read every key.
+    let verdicts = match options.rows.is_some() || options.explain.is_some() {
+        true => Some(all_verdicts(state, now, &options.params, exclude)?),
+        false => None,
+    };
+    if let Some(verdicts) = &verdicts {
+        summary.count_keys(verdicts);
+    }
+    if let (Some(path), Some(verdicts)) = (&options.rows, &verdicts) {
+        write_rows(path, &rows(verdicts))?;
     }
     if let Some(path) = &options.changes {
-        let changes = change_set(state, now, &options.params, exclude);
+        let changes = change_set(state, now, &options.params, exclude)?;
         write_changes(path, &changes)?;
         let upserts = changes
             .iter()
@@ -178,9 +190,11 @@ fn write_outputs(
             .count() as u64;
         summary.changes = Some((upserts, changes.len() as u64 - upserts));
     }
-    if let Some(path) = &options.explain {
-        write_atomically(path, explain(&verdicts).as_bytes())?;
+    if let (Some(path), Some(verdicts)) = (&options.explain, &verdicts) {
+        write_atomically(path, explain(verdicts).as_bytes())?;
     }
+    summary.keys = state.key_count();
+    summary.keys_loaded = state.keys_loaded();
     Ok(())
 }
 

@@ -1,6 +1,7 @@
-//! The incremental state (`DIR/state.bin`): per-key decayed sums, distinct users and forms, the
-//! spam-cap dedup sets of the last two days, the published set with its due-time queue, and the
-//! inputs already consumed. Versioned, checksummed, written atomically, locked.
+//! The incremental state (`DIR/state.redb`): per-key decayed sums, distinct users and forms, the
+//! spam-cap dedup pairs of the last two days, the published set with its due-time queue, and the
+//! inputs already consumed. Versioned, written in one transaction per run, locked; read and
+//! written key by key, so a run's cost follows what it changes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -13,13 +14,14 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::hash::FastState;
-use crate::params::Params;
+use crate::params::{Params, DAY_MS};
+use crate::store::Store;
 use crate::SignalsError;
 
-/// First bytes of a state file.
-pub const MAGIC: &[u8; 8] = b"ESSIGNAL";
-/// Version of the layout after the magic; a file with another is refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// The state database in the state directory.
+pub const STATE_FILE: &str = "state.redb";
+/// Version of the state's tables and records; a state with another is refused.
+pub const FORMAT_VERSION: u32 = 2;
 /// Users kept exactly before switching to a sketch.
 pub const EXACT_USERS: usize = 64;
 /// Surface forms tracked per key.
@@ -117,7 +119,8 @@ pub struct Form {
 /// Everything known about one key.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyState {
-    /// `normalize_phrase` of the text.
+    /// `normalize_phrase` of the text (stored as the record's key, not in it).
+    #[serde(skip)]
     pub key: String,
     /// Last update time `t` of the three sums.
     pub t: u64,
@@ -196,217 +199,342 @@ pub struct ChangesMark {
     pub exclude: u64,
 }
 
-/// The whole state, in memory.
-#[derive(Debug, Default)]
+/// The state: a database in `DIR/state.redb` (see [`crate::store`]) and, in memory, the
+/// working set of this run: the keys it touched or had to look at, each with its published
+/// entry. Keys are loaded on first use, so a run costs O(new events + keys it changes), not
+/// O(history); [`State::load_all`] reads every key when an output needs them all.
+#[derive(Default)]
 pub struct State {
     /// Half-life the sums were decayed with (0 = a new state, not yet decided).
     pub half_life_ms: u64,
     /// Largest `ts` of every event accepted so far.
     pub watermark: Option<u64>,
-    /// Every key, by id (ids are given in first-seen order).
+    /// The keys in memory, by id (ids are given in the order keys are loaded or created, for
+    /// this run only).
     pub keys: Vec<KeyState>,
-    /// Key → id.
+    /// Key → id, for the keys in memory.
     pub ids: HashMap<String, u32, FastState>,
-    /// Day → the (key id, user hash) pairs counted that day; the last two days only.
+    /// Day → the (key id, user hash) pairs counted that day by this run (and pairs found
+    /// counted before); the last two days only.
     pub dedup: BTreeMap<u64, HashSet<(u32, u64), FastState>>,
-    /// Key id → published suggestion.
+    /// Key id → published suggestion, for the keys in memory.
     pub published: HashMap<u32, Published>,
-    /// `(due, key id)` of every published key: decay crossings without scanning all keys.
+    /// `(due, key id)` of every published key in memory: decay crossings.
     pub due: BTreeSet<(u64, u32)>,
-    /// Keys touched since the last change set.
+    /// Keys touched since the last change set, among those in memory (the stored ones join
+    /// before a change set is made: [`State::load_pending`]).
     pub dirty: BTreeSet<u32>,
     /// The last change set's reference time and options.
     pub changes_mark: Option<ChangesMark>,
-    /// Inputs already aggregated, oldest first.
+    /// Inputs aggregated by this run.
     pub consumed: Vec<Consumed>,
-    /// The same, for lookups.
-    pub consumed_set: HashSet<Consumed>,
+    /// The stored state, when there is one.
+    store: Option<Store>,
+    /// Keys in the state (stored and new).
+    key_count: u64,
+    /// Keys read from the store by this run.
+    keys_loaded: u64,
+    /// The published entry each in-memory key had in the store (to tell what changed).
+    stored_published: HashMap<u32, Published, FastState>,
+    /// Keys this run changed (events, or created): only they and those whose published entry
+    /// changed are written back.
+    modified: HashSet<u32, FastState>,
+    /// Whether each in-memory key came from the store (a new one has no stored dedup pairs).
+    from_store: Vec<bool>,
+    /// Every stored key is in memory.
+    all_loaded: bool,
+    /// Whether this run made a change set (the stored dirty set is then spent).
+    changes_made: bool,
+    /// The first error met reading the store where the caller cannot take one (interning a
+    /// key in the middle of an event): the run fails with it before writing anything.
+    deferred: Option<SignalsError>,
 }
 
-/// The state as stored: plain vectors in a fixed order, so equal states have equal bytes.
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    half_life_ms: u64,
-    watermark: Option<u64>,
-    keys: Vec<KeyState>,
-    dedup: Vec<(u64, Vec<(u32, u64)>)>,
-    published: Vec<(u32, Published)>,
-    dirty: Vec<u32>,
-    changes_mark: Option<ChangesMark>,
-    consumed: Vec<Consumed>,
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("half_life_ms", &self.half_life_ms)
+            .field("watermark", &self.watermark)
+            .field("keys in memory", &self.keys.len())
+            .field("key_count", &self.key_count)
+            .finish_non_exhaustive()
+    }
 }
 
 impl State {
-    /// The path of the state file in `dir`.
+    /// The path of the state database in `dir`.
     pub fn file(dir: &Path) -> PathBuf {
-        dir.join("state.bin")
+        dir.join(STATE_FILE)
     }
 
-    /// Loads `DIR/state.bin`, or a new empty state when there is none.
+    /// Opens `DIR/state.redb`, or a new empty state when there is none (created on save). Only
+    /// the small metadata is read.
     pub fn load(dir: &Path) -> Result<State, SignalsError> {
-        let path = State::file(dir);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => return Err(SignalsError::io(&path, e)),
+        let old = dir.join("state.bin");
+        if old.exists() && !State::file(dir).exists() {
+            return Err(SignalsError::State {
+                path: old,
+                message: "state format version 1 (a state.bin file); this build keeps its state \
+                          in state.redb: start a new state directory, or use the edgesuggest \
+                          that wrote it"
+                    .to_string(),
+            });
+        }
+        let Some(store) = Store::open(&State::file(dir))? else {
+            return Ok(State::default());
         };
-        let payload = check_header(&bytes).map_err(|message| SignalsError::State {
-            path: path.clone(),
-            message,
-        })?;
-        let stored: Stored = postcard::from_bytes(payload).map_err(|e| SignalsError::State {
-            path: path.clone(),
-            message: format!(
-                "cannot decode the state ({e}); restore a backup or start a new state directory"
-            ),
-        })?;
-        State::from_stored(stored).map_err(|message| SignalsError::State { path, message })
-    }
-
-    fn from_stored(stored: Stored) -> Result<State, String> {
-        let mut ids = HashMap::with_capacity_and_hasher(stored.keys.len(), FastState::default());
-        for (id, k) in stored.keys.iter().enumerate() {
-            if ids.insert(k.key.clone(), id as u32).is_some() {
-                return Err(format!(
-                    "key {:?} is stored twice; start a new state directory",
-                    k.key
-                ));
-            }
-        }
-        let n = stored.keys.len() as u32;
-        let bad_id = stored
-            .published
-            .iter()
-            .map(|(id, _)| *id)
-            .chain(stored.dirty.iter().copied())
-            .find(|&id| id >= n);
-        if let Some(id) = bad_id {
-            return Err(format!(
-                "key id {id} out of range; start a new state directory"
-            ));
-        }
-        let due = stored
-            .published
-            .iter()
-            .map(|(id, p)| (p.due, *id))
-            .collect();
+        let meta = store.meta()?;
         Ok(State {
-            half_life_ms: stored.half_life_ms,
-            watermark: stored.watermark,
-            keys: stored.keys,
-            ids,
-            dedup: stored
-                .dedup
-                .into_iter()
-                .map(|(day, set)| (day, set.into_iter().collect()))
-                .collect(),
-            published: stored.published.into_iter().collect(),
-            due,
-            dirty: stored.dirty.into_iter().collect(),
-            changes_mark: stored.changes_mark,
-            consumed_set: stored.consumed.iter().cloned().collect(),
-            consumed: stored.consumed,
+            half_life_ms: meta.half_life_ms,
+            watermark: meta.watermark,
+            changes_mark: meta.changes_mark,
+            key_count: meta.key_count,
+            store: Some(store),
+            ..State::default()
         })
     }
 
-    /// The state's bytes: header (magic, version, checksum) and the compact encoding.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, SignalsError> {
-        let mut dedup: Vec<(u64, Vec<(u32, u64)>)> = self
-            .dedup
-            .iter()
-            .map(|(day, set)| (*day, set.iter().copied().collect()))
-            .collect();
-        dedup.iter_mut().for_each(|(_, set)| set.sort_unstable());
-        let mut published: Vec<(u32, Published)> = self
-            .published
-            .iter()
-            .map(|(id, p)| (*id, p.clone()))
-            .collect();
-        published.sort_unstable_by_key(|(id, _)| *id);
-        let stored = StoredRef {
-            half_life_ms: self.half_life_ms,
-            watermark: self.watermark,
-            keys: &self.keys,
-            dedup,
-            published,
-            dirty: self.dirty.iter().copied().collect(),
-            changes_mark: &self.changes_mark,
-            consumed: &self.consumed,
-        };
-        let payload = postcard::to_stdvec(&stored).map_err(|e| SignalsError::State {
-            path: PathBuf::from("state.bin"),
-            message: format!("cannot encode the state: {e}"),
-        })?;
-        let mut bytes = Vec::with_capacity(payload.len() + 20);
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&xxh3_64(&payload).to_le_bytes());
-        bytes.extend_from_slice(&payload);
-        Ok(bytes)
-    }
-
-    /// Writes the state atomically: a temporary file in `dir`, synced, renamed over
-    /// `state.bin`, then the directory synced.
-    pub fn save(&self, dir: &Path) -> Result<(), SignalsError> {
-        write_atomically(&State::file(dir), &self.to_bytes()?)
-    }
-
-    /// The id of `key`, adding it (last updated at `ts`) when new.
+    /// The id of `key`, loading it from the store or adding it (last updated at `ts`) when new.
     pub fn intern(&mut self, key: &str, ts: u64) -> u32 {
         if let Some(&id) = self.ids.get(key) {
             return id;
         }
+        let stored = match self.read_key(key) {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.deferred.get_or_insert(e);
+                None
+            }
+        };
         let id = self.keys.len() as u32;
-        self.keys.push(KeyState::new(key.to_string(), ts));
+        self.from_store.push(stored.is_some());
+        match stored {
+            Some((state, published)) => {
+                self.keys_loaded += 1;
+                self.keys.push(state);
+                if let Some(p) = published {
+                    self.stored_published.insert(id, p.clone());
+                    self.due.insert((p.due, id));
+                    self.published.insert(id, p);
+                }
+            }
+            None => {
+                self.key_count += 1;
+                self.modified.insert(id);
+                self.keys.push(KeyState::new(key.to_string(), ts));
+            }
+        }
         self.ids.insert(key.to_string(), id);
         id
     }
 
-    /// Remembers an input as aggregated, forgetting the oldest past [`MAX_CONSUMED`].
-    pub fn remember(&mut self, input: Consumed) {
-        if self.consumed_set.insert(input.clone()) {
-            self.consumed.push(input);
+    /// A stored key and its published entry.
+    fn read_key(&self, key: &str) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
+        match &self.store {
+            Some(store) if !self.all_loaded => store.key(key),
+            _ => Ok(None),
         }
-        if self.consumed.len() > MAX_CONSUMED {
-            let drop = self.consumed.len() - MAX_CONSUMED;
-            for old in self.consumed.drain(..drop) {
-                self.consumed_set.remove(&old);
+    }
+
+    /// Counts a search of key `id` by `user` on `day` once: false when that user already
+    /// searched that key that day (in this run or an earlier one).
+    pub fn first_search(&mut self, day: u64, id: u32, user: u64) -> bool {
+        if !self.dedup.entry(day).or_default().insert((id, user)) {
+            return false;
+        }
+        let Some(store) = self.store.as_ref().filter(|_| self.from_store[id as usize]) else {
+            return true;
+        };
+        match store.searched(day, key_hash(&self.keys[id as usize].key), user) {
+            Ok(before) => !before,
+            Err(e) => {
+                self.deferred.get_or_insert(e);
+                true
             }
         }
     }
+
+    /// Loads every stored key (for the outputs that list every key, and for a change set that
+    /// must look at all of them).
+    pub fn load_all(&mut self) -> Result<(), SignalsError> {
+        if self.all_loaded {
+            return Ok(());
+        }
+        if let Some(store) = &self.store {
+            for key in store.all_keys()? {
+                self.intern(&key, 0);
+            }
+        }
+        self.all_loaded = true;
+        self.check()
+    }
+
+    /// Loads the keys a change set at `now` looks at besides this run's: those touched by
+    /// earlier runs since the last change set, and the published ones due by `now`.
+    pub fn load_pending(&mut self, now: u64) -> Result<(), SignalsError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let (dirty, due) = (store.dirty_keys()?, store.due_keys(now)?);
+        for key in &dirty {
+            let id = self.intern(key, 0);
+            self.dirty.insert(id);
+        }
+        for key in &due {
+            self.intern(key, 0);
+        }
+        self.check()
+    }
+
+    /// Notes that events changed key `id` (it is written back).
+    pub fn modify(&mut self, id: u32) {
+        self.modified.insert(id);
+    }
+
+    /// Notes that a change set was made: the stored dirty set is spent.
+    pub fn changes_made(&mut self) {
+        self.changes_made = true;
+    }
+
+    /// Fails with the first store error met while interning keys.
+    pub fn check(&mut self) -> Result<(), SignalsError> {
+        match self.deferred.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Keys in the state (stored and new).
+    pub fn key_count(&self) -> u64 {
+        self.key_count
+    }
+
+    /// Keys this run read from the store.
+    pub fn keys_loaded(&self) -> u64 {
+        self.keys_loaded
+    }
+
+    /// Whether an input with this path and size was aggregated (by this run or a stored one):
+    /// then its content is hashed to tell a retry from new content.
+    pub fn maybe_consumed(&self, input: &Consumed) -> Result<bool, SignalsError> {
+        let here = self
+            .consumed
+            .iter()
+            .any(|c| c.path == input.path && c.size == input.size);
+        match &self.store {
+            _ if here => Ok(true),
+            Some(store) => store.consumed_like(input),
+            None => Ok(false),
+        }
+    }
+
+    /// Whether exactly this input (path, size and hash) was aggregated before.
+    pub fn was_consumed(&self, input: &Consumed) -> Result<bool, SignalsError> {
+        match &self.store {
+            _ if self.consumed.contains(input) => Ok(true),
+            Some(store) => store.consumed(input),
+            None => Ok(false),
+        }
+    }
+
+    /// Remembers an input as aggregated by this run.
+    pub fn remember(&mut self, input: Consumed) {
+        if !self.consumed.contains(&input) {
+            self.consumed.push(input);
+        }
+    }
+
+    /// Writes what this run changed in one transaction (the database is created on the first
+    /// save): the keys in memory, their published entries and queue times, the dedup pairs of
+    /// the last two days, the dirty set, the inputs and the metadata. All or nothing.
+    pub fn save(&mut self, dir: &Path) -> Result<(), SignalsError> {
+        self.check()?;
+        let mut store = match self.store.take() {
+            Some(store) => store,
+            None => Store::create(&State::file(dir))?,
+        };
+        let written = store.write(&Changes { state: self });
+        self.store = Some(store);
+        written
+    }
+
+    /// The whole stored state in a canonical byte form (every table in key order): equal
+    /// states give equal bytes, whatever the database's page layout.
+    pub fn dump(dir: &Path) -> Result<Vec<u8>, SignalsError> {
+        match Store::open(&State::file(dir))? {
+            Some(store) => store.dump(),
+            None => Ok(Vec::new()),
+        }
+    }
 }
 
-/// [`Stored`], borrowing what need not be copied to be written.
-#[derive(Serialize)]
-struct StoredRef<'a> {
-    half_life_ms: u64,
-    watermark: Option<u64>,
-    keys: &'a [KeyState],
-    dedup: Vec<(u64, Vec<(u32, u64)>)>,
-    published: Vec<(u32, Published)>,
-    dirty: Vec<u32>,
-    changes_mark: &'a Option<ChangesMark>,
-    consumed: &'a [Consumed],
+/// What [`Store::write`] writes: a run's in-memory state.
+pub(crate) struct Changes<'s> {
+    pub(crate) state: &'s State,
 }
 
-/// The payload after a valid header, or why the file cannot be used.
-fn check_header(bytes: &[u8]) -> Result<&[u8], String> {
-    if bytes.len() < 20 || &bytes[..8] != MAGIC {
-        return Err("not an edgesuggest aggregate state (bad magic bytes); pass the directory --state used before, or an empty one".to_string());
+impl Changes<'_> {
+    /// The keys to write back, in key order (sequential inserts): those the run's events
+    /// changed or created, and those whose published entry changed.
+    pub(crate) fn keys_to_write(&self) -> Vec<u32> {
+        let state = self.state;
+        let keys = &state.keys;
+        let mut ids: Vec<u32> = (0..keys.len() as u32)
+            .filter(|id| {
+                state.modified.contains(id)
+                    || state.published.get(id) != state.stored_published.get(id)
+            })
+            .collect();
+        ids.sort_unstable_by(|&a, &b| keys[a as usize].key.cmp(&keys[b as usize].key));
+        ids
     }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
-        return Err(format!(
-            "state format version {version}, this build reads version {FORMAT_VERSION}; use the edgesuggest that wrote it, or start a new state directory"
-        ));
+
+    /// The published entry key `id` had in the store.
+    pub(crate) fn stored_published(&self, id: u32) -> Option<&Published> {
+        self.state.stored_published.get(&id)
     }
-    let mut sum = [0u8; 8];
-    sum.copy_from_slice(&bytes[12..20]);
-    let payload = &bytes[20..];
-    if u64::from_le_bytes(sum) != xxh3_64(payload) {
-        return Err("checksum mismatch: the state file is damaged; restore a backup or start a new state directory".to_string());
+
+    /// The first day whose dedup pairs are kept: yesterday's (by the watermark).
+    pub(crate) fn oldest_kept_day(&self) -> u64 {
+        self.state
+            .watermark
+            .map_or(0, |w| (w / DAY_MS).saturating_sub(1))
     }
-    Ok(payload)
+
+    /// The dedup pairs to keep, as `(day, key hash, user)`, sorted.
+    pub(crate) fn dedup(&self) -> Vec<(u64, u64, u64)> {
+        let keys = &self.state.keys;
+        let mut pairs: Vec<(u64, u64, u64)> = self
+            .state
+            .dedup
+            .range(self.oldest_kept_day()..)
+            .flat_map(|(&day, set)| {
+                set.iter()
+                    .map(move |&(id, user)| (day, key_hash(&keys[id as usize].key), user))
+            })
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    /// Whether this run made a change set.
+    pub(crate) fn changes_made(&self) -> bool {
+        self.state.changes_made
+    }
+}
+
+/// The hash a key is stored under in the dedup table.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    xxh3_64(key.as_bytes())
+}
+
+/// The small part of the state read at every start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Meta {
+    pub(crate) half_life_ms: u64,
+    pub(crate) watermark: Option<u64>,
+    pub(crate) changes_mark: Option<ChangesMark>,
+    pub(crate) key_count: u64,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
+use edgesuggest_signals::state::State;
 use edgesuggest_signals::Params;
 
 /// Parses a change set into (op, phrase, score).
@@ -206,14 +207,11 @@ fn a_retried_input_is_skipped() {
     write_events(&input, &["a", "b", "c"].map(|u| search(T0, u, "quito")));
     let opts = options(dir.path(), vec![input.clone()], Params::default());
     run_with(&opts).unwrap();
-    let state = std::fs::read(dir.path().join("state/state.bin")).unwrap();
+    let state = State::dump(&dir.path().join("state")).unwrap();
     let (_, messages) = run_with(&opts).unwrap();
     assert!(messages[0].contains("already aggregated"), "{messages:?}");
     assert_eq!(read(&dir.path().join("rows.tsv")), "quito\t3000\n");
-    assert_eq!(
-        std::fs::read(dir.path().join("state/state.bin")).unwrap(),
-        state
-    );
+    assert_eq!(State::dump(&dir.path().join("state")).unwrap(), state);
     // Same path, new content: read.
     write_events(&input, &["d"].map(|u| search(T0, u, "quito")));
     run_with(&opts).unwrap();
@@ -240,7 +238,7 @@ fn bad_lines_over_the_limit_change_nothing() {
             input.display()
         )]
     );
-    assert!(!dir.path().join("state/state.bin").exists());
+    assert!(!dir.path().join("state/state.redb").exists());
     assert!(!dir.path().join("rows.tsv").exists());
     opts.max_errors = 1;
     let (summary, _) = run_with(&opts).unwrap();
@@ -268,16 +266,31 @@ fn state_refuses_another_half_life_a_bad_version_and_a_second_run() {
     let lock = edgesuggest_signals::state::StateLock::acquire(&dir.path().join("state")).unwrap();
     assert!(run_with(&opts).unwrap_err().contains("locked"));
     drop(lock);
-    let path = dir.path().join("state/state.bin");
-    let mut bytes = std::fs::read(&path).unwrap();
-    bytes[8] = 99;
-    std::fs::write(&path, &bytes).unwrap();
+    let path = dir.path().join("state/state.redb");
+    set_format(&path, 99);
     assert!(run_with(&opts).unwrap_err().contains("format version 99"));
-    bytes[8] = 1;
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
+    set_format(&path, 2);
+    run_with(&opts).unwrap();
+    // Not a state at all, or one whose pages were overwritten.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[..4096].fill(0x5a);
     std::fs::write(&path, &bytes).unwrap();
     assert!(run_with(&opts).unwrap_err().contains("damaged"));
+    std::fs::write(&path, b"not a database").unwrap();
+    assert!(run_with(&opts).unwrap_err().contains("damaged"));
+}
+
+/// Rewrites the format version recorded in a state database.
+fn set_format(path: &std::path::Path, version: u32) {
+    let db = redb::Database::open(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+        let mut meta = txn.open_table(def).unwrap();
+        meta.insert("format", version.to_le_bytes().as_slice())
+            .unwrap();
+    }
+    txn.commit().unwrap();
 }
 
 #[test]
@@ -294,13 +307,57 @@ fn state_roundtrips_bit_exactly_with_sketches() {
     let explain = read(&dir.path().join("explain.tsv"));
     let users: f64 = parse_explain(&explain)[0].fields["users"].parse().unwrap();
     assert!((users - 200.0).abs() <= 200.0 * 0.03, "{users}");
-    let state = edgesuggest_signals::state::State::load(&dir.path().join("state")).unwrap();
-    let bytes = state.to_bytes().unwrap();
-    assert_eq!(
-        bytes,
-        std::fs::read(dir.path().join("state/state.bin")).unwrap()
-    );
+    // Loading and saving without a change keeps every record.
+    let dir_state = dir.path().join("state");
+    let bytes = State::dump(&dir_state).unwrap();
+    State::load(&dir_state).unwrap().save(&dir_state).unwrap();
+    assert_eq!(State::dump(&dir_state).unwrap(), bytes);
     // A run with no input rewrites the same explain (estimates survive the save).
     run_with(&options(dir.path(), vec![], Params::default())).unwrap();
     assert_eq!(read(&dir.path().join("explain.tsv")), explain);
+}
+
+#[test]
+fn a_run_reads_only_the_keys_its_events_name_and_the_due_ones() {
+    // A history of 2,000 keys, each searched by three users: all published.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("history.ndjson");
+    let history: Vec<Ev> = (0..2000u64)
+        .flat_map(|k| ["a", "b", "c"].map(|u| search(T0 + k, u, &format!("city {k}"))))
+        .collect();
+    write_events(&first, &history);
+    let mut opts = options(dir.path(), vec![first], Params::default());
+    (opts.rows, opts.explain) = (None, None);
+    opts.changes = Some(dir.path().join("changes-1.ndjson"));
+    let summary = edgesuggest_signals::run(&opts, &mut |_| {}).unwrap();
+    assert_eq!((summary.keys, summary.keys_loaded), (2000, 0));
+    assert_eq!(summary.changes, Some((2000, 0)));
+    // A minute later: two known keys and a new one. Only the two are read; the change set
+    // holds exactly what changed.
+    let minute = dir.path().join("minute.ndjson");
+    write_events(
+        &minute,
+        &[
+            search(T0 + 60_000, "d", "city 7"),
+            search(T0 + 60_001, "d", "city 8"),
+            search(T0 + 60_002, "d", "new town"),
+        ],
+    );
+    opts.inputs = vec![minute];
+    opts.changes = Some(dir.path().join("changes-2.ndjson"));
+    let summary = edgesuggest_signals::run(&opts, &mut |_| {}).unwrap();
+    assert_eq!((summary.keys, summary.keys_loaded), (2001, 2));
+    assert!(summary.to_string().contains("2001 (2 read from the state)"));
+    let changes = read(&dir.path().join("changes-2.ndjson"));
+    assert_eq!(
+        changes,
+        "{\"op\":\"upsert\",\"phrase\":\"city 7\",\"score\":4000}\n\
+         {\"op\":\"upsert\",\"phrase\":\"city 8\",\"score\":4000}\n"
+    );
+    // Rows need every key: then all are read.
+    opts.rows = Some(dir.path().join("rows.tsv"));
+    opts.inputs = vec![];
+    let summary = edgesuggest_signals::run(&opts, &mut |_| {}).unwrap();
+    assert_eq!(summary.keys_loaded, 2001);
+    assert_eq!(read(&dir.path().join("rows.tsv")).lines().count(), 2000);
 }
