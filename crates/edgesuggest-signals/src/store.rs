@@ -62,6 +62,38 @@ fn damaged(path: &Path, what: &str, e: impl Display) -> SignalsError {
     }
 }
 
+std::thread_local! {
+    /// Set while this thread runs a [`guard`]ed database operation: its panics are errors.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs one database operation, turning a panic inside it into a "damaged" error: `redb`
+/// trusts the pages of its file (a damaged page can make it index out of bounds or read bad
+/// UTF-8), and a damaged state must be reported, never crash the run. The panic message goes
+/// into the error instead of stderr; panics elsewhere reach the usual hook.
+fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, SignalsError>) -> Result<T, SignalsError> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a page could not be decoded".to_string());
+        Err(damaged(path, "cannot read the state", message))
+    })
+}
+
 fn decode<T: DeserializeOwned>(path: &Path, what: &str, bytes: &[u8]) -> Result<T, SignalsError> {
     postcard::from_bytes(bytes).map_err(|e| damaged(path, what, e))
 }
@@ -73,6 +105,71 @@ fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, SignalsError>
 impl Store {
     /// Opens the database at `path`; `None` when there is none yet.
     pub(crate) fn open(path: &Path) -> Result<Option<Store>, SignalsError> {
+        guard(path, || Store::open_raw(path))
+    }
+
+    /// Creates an empty database for `path` (in a temporary file beside it until the first
+    /// write is committed).
+    pub(crate) fn create(path: &Path) -> Result<Store, SignalsError> {
+        guard(path, || Store::create_raw(path))
+    }
+
+    /// The metadata.
+    pub(crate) fn meta(&self) -> Result<Meta, SignalsError> {
+        guard(&self.path, || self.meta_raw())
+    }
+
+    /// A stored key and its published entry.
+    pub(crate) fn key(
+        &self,
+        key: &str,
+    ) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
+        guard(&self.path, || self.key_raw(key))
+    }
+
+    /// Whether the user (hash) searched the key (hash) on that day in an earlier run.
+    pub(crate) fn searched(&self, day: u64, key: u64, user: u64) -> Result<bool, SignalsError> {
+        guard(&self.path, || self.searched_raw(day, key, user))
+    }
+
+    /// Every stored key, in key order.
+    pub(crate) fn all_keys(&self) -> Result<Vec<String>, SignalsError> {
+        guard(&self.path, || self.all_keys_raw())
+    }
+
+    /// The stored dirty keys.
+    pub(crate) fn dirty_keys(&self) -> Result<Vec<String>, SignalsError> {
+        guard(&self.path, || self.dirty_keys_raw())
+    }
+
+    /// The published keys due by `now`.
+    pub(crate) fn due_keys(&self, now: u64) -> Result<Vec<String>, SignalsError> {
+        guard(&self.path, || self.due_keys_raw(now))
+    }
+
+    /// Whether a stored input has this path and size.
+    pub(crate) fn consumed_like(&self, input: &Consumed) -> Result<bool, SignalsError> {
+        guard(&self.path, || self.consumed_like_raw(input))
+    }
+
+    /// Whether this exact input is stored.
+    pub(crate) fn consumed(&self, input: &Consumed) -> Result<bool, SignalsError> {
+        guard(&self.path, || self.consumed_raw(input))
+    }
+
+    /// Writes a run's changes in one transaction, then (for a new database) moves it in place.
+    pub(crate) fn write(&mut self, changes: &Changes) -> Result<(), SignalsError> {
+        let path = self.path.clone();
+        guard(&path, || self.write_raw(changes))
+    }
+
+    /// Every table in key order, as one canonical byte string.
+    pub(crate) fn dump(&self) -> Result<Vec<u8>, SignalsError> {
+        guard(&self.path, || self.dump_raw())
+    }
+
+    /// Opens the database at `path`; `None` when there is none yet.
+    fn open_raw(path: &Path) -> Result<Option<Store>, SignalsError> {
         if !path.exists() {
             return Ok(None);
         }
@@ -82,7 +179,7 @@ impl Store {
 
     /// Creates an empty database for `path` (in a temporary file beside it until the first
     /// write is committed).
-    pub(crate) fn create(path: &Path) -> Result<Store, SignalsError> {
+    fn create_raw(path: &Path) -> Result<Store, SignalsError> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
             .prefix(".state-")
@@ -129,7 +226,7 @@ impl Store {
     }
 
     /// The metadata.
-    pub(crate) fn meta(&self) -> Result<Meta, SignalsError> {
+    fn meta_raw(&self) -> Result<Meta, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(META).map_err(|e| self.fail(e))?;
         match table.get(META_KEY).map_err(|e| self.fail(e))? {
@@ -139,10 +236,7 @@ impl Store {
     }
 
     /// A stored key and its published entry.
-    pub(crate) fn key(
-        &self,
-        key: &str,
-    ) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
+    fn key_raw(&self, key: &str) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
         let Some(bytes) = self.keys.get(key).map_err(|e| self.fail(e))? else {
             return Ok(None);
         };
@@ -153,13 +247,13 @@ impl Store {
     }
 
     /// Whether the user (hash) searched the key (hash) on that day in an earlier run.
-    pub(crate) fn searched(&self, day: u64, key: u64, user: u64) -> Result<bool, SignalsError> {
+    fn searched_raw(&self, day: u64, key: u64, user: u64) -> Result<bool, SignalsError> {
         let found = self.dedup.get((day, key, user)).map_err(|e| self.fail(e))?;
         Ok(found.is_some())
     }
 
     /// Every stored key, in key order.
-    pub(crate) fn all_keys(&self) -> Result<Vec<String>, SignalsError> {
+    fn all_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
         let mut out = Vec::new();
         for entry in self.keys.iter().map_err(|e| self.fail(e))? {
             let (key, _) = entry.map_err(|e| self.fail(e))?;
@@ -169,7 +263,7 @@ impl Store {
     }
 
     /// The stored dirty keys.
-    pub(crate) fn dirty_keys(&self) -> Result<Vec<String>, SignalsError> {
+    fn dirty_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DIRTY).map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
@@ -181,7 +275,7 @@ impl Store {
     }
 
     /// The published keys due by `now`.
-    pub(crate) fn due_keys(&self, now: u64) -> Result<Vec<String>, SignalsError> {
+    fn due_keys_raw(&self, now: u64) -> Result<Vec<String>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DUE).map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
@@ -197,7 +291,7 @@ impl Store {
     }
 
     /// Whether a stored input has this path and size.
-    pub(crate) fn consumed_like(&self, input: &Consumed) -> Result<bool, SignalsError> {
+    fn consumed_like_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let (path, size) = (input.path.as_str(), input.size);
         let mut range = self
             .inputs
@@ -207,13 +301,13 @@ impl Store {
     }
 
     /// Whether this exact input is stored.
-    pub(crate) fn consumed(&self, input: &Consumed) -> Result<bool, SignalsError> {
+    fn consumed_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let key = (input.path.as_str(), input.size, input.hash);
         Ok(self.inputs.get(key).map_err(|e| self.fail(e))?.is_some())
     }
 
     /// Writes a run's changes in one transaction, then (for a new database) moves it in place.
-    pub(crate) fn write(&mut self, changes: &Changes) -> Result<(), SignalsError> {
+    fn write_raw(&mut self, changes: &Changes) -> Result<(), SignalsError> {
         let path = self.path.clone();
         let fail = |e: &dyn Display| damaged(&path, "cannot write the state", e);
         let txn = self.db.begin_write().map_err(|e| fail(&e))?;
@@ -232,7 +326,7 @@ impl Store {
     }
 
     /// Every table in key order, as one canonical byte string.
-    pub(crate) fn dump(&self) -> Result<Vec<u8>, SignalsError> {
+    fn dump_raw(&self) -> Result<Vec<u8>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         let fail = |e: &dyn Display| damaged(&self.path, "cannot read the state", e);

@@ -361,3 +361,52 @@ fn a_run_reads_only_the_keys_its_events_name_and_the_due_ones() {
     assert_eq!(summary.keys_loaded, 2001);
     assert_eq!(read(&dir.path().join("rows.tsv")).lines().count(), 2000);
 }
+
+#[test]
+fn a_damaged_state_is_an_error_never_a_panic() {
+    // A state of a few hundred keys, published, with dedup pairs and inputs.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("e.ndjson");
+    let events: Vec<Ev> = (0..300u64)
+        .flat_map(|k| ["a", "b", "c"].map(|u| search(T0 + k, u, &format!("town {k}"))))
+        .collect();
+    write_events(&input, &events);
+    let mut opts = options(dir.path(), vec![input.clone()], Params::default());
+    opts.changes = Some(dir.path().join("changes.ndjson"));
+    run_with(&opts).unwrap();
+    let good = std::fs::read(dir.path().join("state/state.redb")).unwrap();
+    let more = dir.path().join("more.ndjson");
+    write_events(&more, &[search(T0 + 9_000, "d", "town 7")]);
+    // Bytes changed anywhere in the file: the run answers Ok or a clear error.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut refused, mut accepted) = (0, 0);
+    for round in 0..60 {
+        let mut bytes = good.clone();
+        for _ in 0..[1, 4, 32][round % 3] {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        let case = dir.path().join(format!("case{round}"));
+        std::fs::create_dir_all(case.join("state")).unwrap();
+        std::fs::write(case.join("state/state.redb"), &bytes).unwrap();
+        let mut opts = options(&case, vec![more.clone()], Params::default());
+        opts.changes = Some(case.join("changes.ndjson"));
+        match run_with(&opts) {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert!(e.contains("state"), "round {round}: {e}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 5 && accepted > 5,
+        "{refused} refused, {accepted} accepted"
+    );
+}
