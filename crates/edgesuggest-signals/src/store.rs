@@ -103,6 +103,7 @@ fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>, SignalsError>
 }
 
 impl Store {
+    // The `*_raw` methods below are the unguarded bodies of the methods above.
     /// Opens the database at `path`; `None` when there is none yet.
     pub(crate) fn open(path: &Path) -> Result<Option<Store>, SignalsError> {
         guard(path, || Store::open_raw(path))
@@ -168,7 +169,6 @@ impl Store {
         guard(&self.path, || self.dump_raw())
     }
 
-    /// Opens the database at `path`; `None` when there is none yet.
     fn open_raw(path: &Path) -> Result<Option<Store>, SignalsError> {
         if !path.exists() {
             return Ok(None);
@@ -177,8 +177,6 @@ impl Store {
         Store::with(db, path, None).map(Some)
     }
 
-    /// Creates an empty database for `path` (in a temporary file beside it until the first
-    /// write is committed).
     fn create_raw(path: &Path) -> Result<Store, SignalsError> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tmp = tempfile::Builder::new()
@@ -225,7 +223,6 @@ impl Store {
         damaged(&self.path, "cannot read the state", e)
     }
 
-    /// The metadata.
     fn meta_raw(&self) -> Result<Meta, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(META).map_err(|e| self.fail(e))?;
@@ -235,7 +232,6 @@ impl Store {
         }
     }
 
-    /// A stored key and its published entry.
     fn key_raw(&self, key: &str) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
         let Some(bytes) = self.keys.get(key).map_err(|e| self.fail(e))? else {
             return Ok(None);
@@ -246,13 +242,11 @@ impl Store {
         Ok(Some((state, published)))
     }
 
-    /// Whether the user (hash) searched the key (hash) on that day in an earlier run.
     fn searched_raw(&self, day: u64, key: u64, user: u64) -> Result<bool, SignalsError> {
         let found = self.dedup.get((day, key, user)).map_err(|e| self.fail(e))?;
         Ok(found.is_some())
     }
 
-    /// Every stored key, in key order.
     fn all_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
         let mut out = Vec::new();
         for entry in self.keys.iter().map_err(|e| self.fail(e))? {
@@ -262,7 +256,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The stored dirty keys.
     fn dirty_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DIRTY).map_err(|e| self.fail(e))?;
@@ -274,7 +267,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The published keys due by `now`.
     fn due_keys_raw(&self, now: u64) -> Result<Vec<String>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DUE).map_err(|e| self.fail(e))?;
@@ -290,7 +282,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether a stored input has this path and size.
     fn consumed_like_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let (path, size) = (input.path.as_str(), input.size);
         let mut range = self
@@ -300,13 +291,11 @@ impl Store {
         Ok(range.next().is_some())
     }
 
-    /// Whether this exact input is stored.
     fn consumed_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let key = (input.path.as_str(), input.size, input.hash);
         Ok(self.inputs.get(key).map_err(|e| self.fail(e))?.is_some())
     }
 
-    /// Writes a run's changes in one transaction, then (for a new database) moves it in place.
     fn write_raw(&mut self, changes: &Changes) -> Result<(), SignalsError> {
         let path = self.path.clone();
         let fail = |e: &dyn Display| damaged(&path, "cannot write the state", e);
@@ -325,7 +314,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every table in key order, as one canonical byte string.
     fn dump_raw(&self) -> Result<Vec<u8>, SignalsError> {
         let read = self.db.begin_read().map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
