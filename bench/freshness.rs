@@ -180,10 +180,13 @@ fn main() {
         .iter()
         .map(|d| Segment::load(&d[..]).expect("load delta"))
         .collect();
+    let mut stack_ms = BTreeMap::new();
     let stacks: Vec<(usize, Stack<&[u8]>)> = [0usize, 1, 4, 16]
         .iter()
         .map(|&n| {
+            let t = Instant::now();
             let stack = Stack::new(base.clone(), delta_segments[..n].to_vec(), None);
+            stack_ms.insert(n, t.elapsed().as_secs_f64() * 1e3);
             (n, stack.expect("stack"))
         })
         .collect();
@@ -202,7 +205,8 @@ fn main() {
     if let Ok(n) = std::env::var("FRESHNESS_PROFILE") {
         let n: usize = n.parse().expect("FRESHNESS_PROFILE=number of deltas");
         let only: Vec<_> = stacks.into_iter().filter(|(d, _)| *d == n).collect();
-        time_stacks(&only, &queries, 30);
+        let rounds = std::env::var("FRESHNESS_ROUNDS").map_or(30, |r| r.parse().expect("rounds"));
+        time_stacks(&only, &queries, rounds);
         return;
     }
     let latency = time_stacks(&stacks, &queries, if smoke { 1 } else { 5 });
@@ -225,6 +229,7 @@ fn main() {
         changes_per_delta,
         delta_bytes: deltas[0].len(),
         build_ms,
+        stack_ms,
         latency,
         compact_ms,
         compacted,
@@ -242,6 +247,8 @@ struct Report {
     changes_per_delta: usize,
     delta_bytes: usize,
     build_ms: f64,
+    /// Milliseconds to make each stack (by its number of deltas), merging the deltas.
+    stack_ms: BTreeMap<usize, f64>,
     latency: Latency,
     compact_ms: f64,
     compacted: u64,
@@ -337,13 +344,14 @@ impl Report {
         );
         md.push_str(&self.verdicts(base, base_p99));
         md.push_str(
-            "| deltas | top-10 median µs | ×base | p99 µs | ×base | by prefix length 1–6 \
-             (median µs) |\n|---:|---:|---:|---:|---:|---|\n",
+            "| deltas | stack made in ms | top-10 median µs | ×base | p99 µs | ×base | by prefix \
+             length 1–6 (median µs) |\n|---:|---:|---:|---:|---:|---:|---|\n",
         );
         for (n, (med, p99, per_len)) in &self.latency {
             let lens: Vec<String> = per_len.values().map(|(m, _)| format!("{m:.1}")).collect();
             md.push_str(&format!(
-                "| {n} | {med:.2} | {:.2} | {p99:.2} | {:.2} | {} |\n",
+                "| {n} | {:.1} | {med:.2} | {:.2} | {p99:.2} | {:.2} | {} |\n",
+                self.stack_ms.get(n).copied().unwrap_or(f64::NAN),
                 med / base,
                 p99 / base_p99,
                 lens.join(" / ")

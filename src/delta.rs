@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use fst::{IntoStreamer, Streamer};
 
 use crate::build::{check_key, BuildError, BuildOptions, BuiltSegment, SegmentBuilder};
+use crate::format::strings::Strings;
 use crate::format::{SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, WORD_START_SEPARATOR};
 use crate::normalize::{normalize_into, Trailing};
-use crate::segment::{Segment, SegmentKind};
+use crate::segment::{Segment, SegmentKind, View};
 use crate::stack::Stack;
 
 /// One change of a change set, by normalized key.
@@ -183,14 +184,34 @@ impl BlocklistBuilder {
 /// its suggestions again.
 pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildError> {
     let base = stack.base();
-    let options = BuildOptions {
+    let mut builder = SegmentBuilder::with_options(compact_options(base.word_starts()));
+    let layers = stack.segments();
+    let rows = stored_rows(layers)?;
+    let mut categories = Vec::new();
+    for_each_row(layers, |key, layer, rank| {
+        add_stored(&mut builder, &rows[layer], key, rank, &mut categories)
+    })?;
+    builder.finish()
+}
+
+/// Build options for rows that come from segments: their limits were checked when they were
+/// built.
+fn compact_options(word_starts: bool) -> BuildOptions {
+    BuildOptions {
         max_phrase_bytes: usize::MAX,
         max_payload_bytes: usize::MAX,
-        word_starts: base.word_starts(),
+        word_starts,
         ..BuildOptions::default()
-    };
-    let mut builder = SegmentBuilder::with_options(options);
-    let layers = stack.segments();
+    }
+}
+
+/// Streams the live full keys of `layers` (oldest first) in key order, each with the layer
+/// and rank of its row in the newest layer that decides it: a row wins over a tombstone of
+/// the same layer, as queries decide; a key whose newest decision is a tombstone is dropped.
+fn for_each_row<D: AsRef<[u8]>>(
+    layers: &[Segment<D>],
+    mut each: impl FnMut(&[u8], usize, u32) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
     // Each input: its layer, whether it lists deletes, and its map.
     let mut inputs = Vec::new();
     for (layer, segment) in layers.iter().enumerate() {
@@ -209,7 +230,6 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
         .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
     let mut streamed = 0usize;
     let mut stream = union.union();
-    let mut categories = Vec::new();
     while let Some((key, found)) = stream.next() {
         streamed += 1;
         if streamed > declared {
@@ -229,27 +249,43 @@ pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildEr
         if deleted {
             continue;
         }
-        let key = std::str::from_utf8(key)
-            .map_err(|_| crate::Error::corrupt("fst", "a key is not valid UTF-8"))?;
         let rank = u32::try_from(newest.value)
             .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range"))?;
-        let row = layers[layer].row(rank)?;
-        categories.clear();
-        categories.extend(
-            row.categories
-                .unwrap_or("")
-                .split(',')
-                .filter(|c| !c.is_empty()),
-        );
-        builder.add_keyed(
-            key,
-            row.display.unwrap_or(key),
-            row.score,
-            row.payload,
-            &categories,
-        )?;
+        each(key, layer, rank)?;
     }
-    builder.finish()
+    Ok(())
+}
+
+/// Each segment's stored rows, indexed for reading in key order.
+fn stored_rows<D: AsRef<[u8]>>(segments: &[Segment<D>]) -> crate::Result<Vec<StoredRows<'_>>> {
+    segments.iter().map(StoredRows::of).collect()
+}
+
+/// Adds the row a segment stores for `rank` under `key`, as it was built.
+fn add_stored<'s>(
+    builder: &mut SegmentBuilder,
+    rows: &StoredRows<'s>,
+    key: &[u8],
+    rank: u32,
+    categories: &mut Vec<&'s str>,
+) -> Result<(), BuildError> {
+    let key = std::str::from_utf8(key)
+        .map_err(|_| crate::Error::corrupt("fst", "a key is not valid UTF-8"))?;
+    let row = rows.get(rank)?;
+    categories.clear();
+    categories.extend(
+        row.categories
+            .unwrap_or("")
+            .split(',')
+            .filter(|c| !c.is_empty()),
+    );
+    builder.add_keyed(
+        key,
+        row.display.unwrap_or(key),
+        row.score,
+        row.payload,
+        categories,
+    )
 }
 
 /// What a segment stores for one rank, borrowed from its bytes.
@@ -260,18 +296,46 @@ pub(crate) struct StoredRow<'a> {
     pub(crate) categories: Option<&'a str>,
 }
 
-impl<D: AsRef<[u8]>> Segment<D> {
+/// Reads a segment's stored rows in any rank order: its string tables are indexed by rank
+/// once (O(suggestions)), so each row costs a look-up per table instead of a binary search,
+/// which is what merging a segment's keys in key order needs.
+pub(crate) struct StoredRows<'a> {
+    view: View<'a>,
+    /// Per table (display forms, payloads, categories): the entry of each rank, empty when
+    /// the table is.
+    index: [Vec<u32>; 3],
+}
+
+impl<'a> StoredRows<'a> {
+    /// Indexes `segment`'s string tables.
+    pub(crate) fn of<D: AsRef<[u8]>>(segment: &'a Segment<D>) -> crate::Result<StoredRows<'a>> {
+        let view = segment.view()?;
+        let count = usize::try_from(view.count()).unwrap_or(usize::MAX);
+        let (bytes, tables) = view.string_tables();
+        let [display, payloads, categories] = tables.map(|t| t.index_by_rank(bytes, count));
+        Ok(StoredRows {
+            index: [display?, payloads?, categories?],
+            view,
+        })
+    }
+
     /// The stored fields of `rank`.
-    pub(crate) fn row(&self, rank: u32) -> crate::Result<StoredRow<'_>> {
-        let view = self.view()?;
-        if u64::from(rank) >= view.count() {
+    pub(crate) fn get(&self, rank: u32) -> crate::Result<StoredRow<'a>> {
+        if u64::from(rank) >= self.view.count() {
             return Err(crate::Error::corrupt("fst", "a key's rank is out of range"));
         }
+        let (bytes, tables) = self.view.string_tables();
+        let text = |t: usize| -> crate::Result<Option<&'a str>> {
+            match self.index[t].get(rank as usize) {
+                Some(&i) if i != Strings::NONE => tables[t].entry_at(bytes, i).map(Some),
+                _ => Ok(None),
+            }
+        };
         Ok(StoredRow {
-            score: view.score(rank)?,
-            display: view.display(rank)?,
-            payload: view.payload(rank)?,
-            categories: view.categories_of(rank)?,
+            score: self.view.score(rank)?,
+            display: text(0)?,
+            payload: text(1)?,
+            categories: text(2)?,
         })
     }
 }

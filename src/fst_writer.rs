@@ -9,7 +9,8 @@
 //! - unfinished nodes are reused in place instead of allocated and freed per node;
 //! - the registry keeps each cell's full hash and address in a compact table (320 KB, cache
 //!   resident) and compares a cell's node only when the full hash matches, where the crate
-//!   compares heap-allocated nodes of every probed cell;
+//!   compares heap-allocated nodes of every probed cell; a node of at most one transition
+//!   (most of them) is stored inline, so replacing one writes no heap memory elsewhere;
 //! - nodes are encoded straight into the output buffer, and the CRC-32C is computed once over
 //!   the finished bytes instead of per 1-byte write.
 //!
@@ -45,24 +46,6 @@ struct Node {
     is_final: bool,
     final_output: u64,
     trans: Vec<Trans>,
-}
-
-impl Clone for Node {
-    fn clone(&self) -> Node {
-        Node {
-            is_final: self.is_final,
-            final_output: self.final_output,
-            trans: self.trans.clone(),
-        }
-    }
-
-    /// Reuses `self`'s allocation: the registry overwrites a cell per node written.
-    fn clone_from(&mut self, source: &Node) {
-        self.is_final = source.is_final;
-        self.final_output = source.final_output;
-        self.trans.clear();
-        self.trans.extend_from_slice(&source.trans);
-    }
 }
 
 impl Node {
@@ -104,42 +87,120 @@ struct Unfinished {
 }
 
 /// The registry: remembers recently compiled nodes, by hash bucket, to share equal ones.
+///
+/// Each bucket's two cells are split in two places: their tags (full hash, address, and which
+/// of the bucket's two node slots holds the node) in one compact table (32 bytes a bucket,
+/// 320 KB, mostly cache resident), and the nodes in another, read only when a full hash
+/// matches and written when a node is replaced. Most lookups miss, so most touch only the tags;
+/// reordering the cells moves tags, never nodes.
 struct Registry {
-    buckets: Vec<Bucket>,
+    tags: Vec<Tags>,
+    slots: Vec<[Slot; REGISTRY_WAYS]>,
 }
 
-/// A registry bucket: two cells, the most recently used first. A bucket's hashes, addresses
-/// and node headers share two cache lines; a cell's node is compared only when its full hash
-/// matches.
-#[derive(Clone, Default)]
-struct Bucket {
-    /// Per cell: the node's full hash and address ([`NONE_ADDRESS`] when empty).
-    cells: [(u64, usize); REGISTRY_WAYS],
-    nodes: [Node; REGISTRY_WAYS],
+/// A bucket's cells, the most recently used first: each one's node hash and address, the
+/// address carrying the cell's node slot in its top bit ([`NONE_ADDRESS`] when empty).
+#[derive(Clone, Copy)]
+struct Tags {
+    hash: [u64; REGISTRY_WAYS],
+    addr: [usize; REGISTRY_WAYS],
 }
 
-impl Bucket {
-    fn holds(&self, cell: usize, hash: u64, node: &Node) -> bool {
-        let (h, addr) = self.cells[cell];
-        addr != NONE_ADDRESS && h == hash && self.nodes[cell] == *node
+/// The bit of a tag's address that names its node slot.
+const SLOT_BIT: usize = 1 << (usize::BITS - 1);
+
+impl Tags {
+    fn addr(&self, cell: usize) -> usize {
+        self.addr[cell] & !SLOT_BIT
+    }
+
+    fn slot(&self, cell: usize) -> usize {
+        usize::from(self.addr[cell] & SLOT_BIT != 0)
     }
 
     /// Makes the second cell the first (most recently used).
     fn promote_second(&mut self) {
-        self.cells.swap(0, 1);
-        self.nodes.swap(0, 1);
+        self.hash.swap(0, 1);
+        self.addr.swap(0, 1);
+    }
+}
+
+/// A remembered node. One of at most one transition, most of a trie's, is held inline.
+#[derive(Clone)]
+struct Slot {
+    final_output: u64,
+    /// The only transition, when `len == 1`.
+    one: Trans,
+    /// The transitions, when `len > 1` (the allocation is kept across replacements).
+    many: Vec<Trans>,
+    len: u32,
+    is_final: bool,
+}
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            final_output: 0,
+            one: Trans {
+                input: 0,
+                output: 0,
+                addr: 0,
+            },
+            many: Vec::new(),
+            len: 0,
+            is_final: false,
+        }
+    }
+}
+
+impl Slot {
+    /// Whether the slot holds `node`.
+    fn holds(&self, node: &Node) -> bool {
+        self.is_final == node.is_final
+            && self.final_output == node.final_output
+            && self.len as usize == node.trans.len()
+            && match node.trans.as_slice() {
+                [] => true,
+                [t] => self.one == *t,
+                many => self.many == many,
+            }
+    }
+
+    /// Replaces the slot's node with `node`.
+    fn store(&mut self, node: &Node) {
+        self.is_final = node.is_final;
+        self.final_output = node.final_output;
+        self.len = node.trans.len() as u32;
+        match node.trans.as_slice() {
+            [] => {}
+            [t] => self.one = *t,
+            many => {
+                self.many.clear();
+                self.many.extend_from_slice(many);
+            }
+        }
     }
 }
 
 impl Registry {
     fn new() -> Registry {
-        let empty = Bucket {
-            cells: [(0, NONE_ADDRESS); REGISTRY_WAYS],
-            nodes: Default::default(),
+        let empty = Tags {
+            hash: [0; REGISTRY_WAYS],
+            // Cell 0 uses slot 0, cell 1 slot 1.
+            addr: [NONE_ADDRESS, NONE_ADDRESS | SLOT_BIT],
         };
         Registry {
-            buckets: vec![empty; REGISTRY_BUCKETS],
+            tags: vec![empty; REGISTRY_BUCKETS],
+            slots: vec![Default::default(); REGISTRY_BUCKETS],
         }
+    }
+
+    /// Whether cell `cell` of bucket `index` holds `node`, whose hash is `hash`.
+    fn holds(&self, index: usize, cell: usize, hash: u64, node: &Node) -> bool {
+        let tags = &self.tags[index];
+        tags.addr(cell) != NONE_ADDRESS
+            && tags.hash[cell] == hash
+            && self.slots[index][tags.slot(cell)].holds(node)
     }
 
     /// The address of a node equal to `node`, or `Err(bucket)`: the bucket whose first cell
@@ -148,23 +209,26 @@ impl Registry {
     fn find(&mut self, node: &Node) -> Result<usize, usize> {
         let hash = node.hash();
         let index = hash as usize % REGISTRY_BUCKETS;
-        let bucket = &mut self.buckets[index];
-        if bucket.holds(0, hash, node) {
-            return Ok(bucket.cells[0].1);
+        if self.holds(index, 0, hash, node) {
+            return Ok(self.tags[index].addr(0));
         }
-        if bucket.holds(1, hash, node) {
-            bucket.promote_second();
-            return Ok(bucket.cells[0].1);
+        if self.holds(index, 1, hash, node) {
+            self.tags[index].promote_second();
+            return Ok(self.tags[index].addr(0));
         }
-        bucket.nodes[1].clone_from(node);
-        bucket.cells[1].0 = hash;
-        bucket.promote_second();
+        let tags = &mut self.tags[index];
+        let slot = tags.slot(1);
+        self.slots[index][slot].store(node);
+        tags.hash[1] = hash;
+        tags.addr[1] = NONE_ADDRESS | (tags.addr[1] & SLOT_BIT);
+        tags.promote_second();
         Err(index)
     }
 
     /// Sets the address of the node [`Registry::find`] just stored in `bucket`.
     fn set_address(&mut self, bucket: usize, addr: usize) {
-        self.buckets[bucket].cells[0].1 = addr;
+        let tags = &mut self.tags[bucket];
+        tags.addr[0] = addr | (tags.addr[0] & SLOT_BIT);
     }
 }
 

@@ -188,6 +188,16 @@ impl<'a> View<'a> {
         self.word_starts
     }
 
+    /// The segment's bytes and its string tables by rank: display forms, payloads and
+    /// categories.
+    #[cfg(feature = "build")]
+    pub(crate) fn string_tables(&self) -> (&'a [u8], [&'a Strings; 3]) {
+        (
+            self.bytes,
+            [self.display, self.payloads, self.rank_categories],
+        )
+    }
+
     /// The JSON payload of `rank`, if any.
     pub(crate) fn payload(&self, rank: u32) -> Result<Option<&'a str>> {
         self.payloads.get(self.bytes, rank)

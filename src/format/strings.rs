@@ -108,6 +108,45 @@ impl Strings {
         Ok(())
     }
 
+    /// For each rank below `count`, the index of its entry ([`Strings::NONE`]: none): reading
+    /// every rank's string in another order than rank order costs one look-up each instead of
+    /// a binary search. Refuses ranks that are not ascending or not below `count`.
+    #[cfg(feature = "build")]
+    pub(crate) fn index_by_rank(&self, bytes: &[u8], count: usize) -> Result<Vec<u32>> {
+        if self.count == 0 {
+            return Ok(Vec::new());
+        }
+        let section = slice(bytes, self.offset, self.len, self.name)?;
+        let mut index = vec![Self::NONE; count];
+        let mut prev: Option<u32> = None;
+        for i in 0..self.count {
+            let r = u32_at(section, PREAMBLE + i * 4, self.name)?;
+            let slot = index
+                .get_mut(r as usize)
+                .filter(|_| prev.map_or(true, |p| p < r));
+            let Some(slot) = slot else {
+                return Err(Error::corrupt(
+                    self.name,
+                    format!("rank {r} at entry {i} is out of order or out of range"),
+                ));
+            };
+            *slot = i as u32;
+            prev = Some(r);
+        }
+        Ok(index)
+    }
+
+    /// No entry, in [`Strings::index_by_rank`].
+    #[cfg(feature = "build")]
+    pub(crate) const NONE: u32 = u32::MAX;
+
+    /// The string of entry `i` (an index from [`Strings::index_by_rank`]).
+    #[cfg(feature = "build")]
+    pub(crate) fn entry_at<'a>(&self, bytes: &'a [u8], i: u32) -> Result<&'a str> {
+        let section = slice(bytes, self.offset, self.len, self.name)?;
+        self.entry(section, i as usize)
+    }
+
     /// The last rank stored, if any.
     pub(crate) fn max_rank(&self, bytes: &[u8]) -> Result<Option<u32>> {
         if self.count == 0 {
