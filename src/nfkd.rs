@@ -6,7 +6,9 @@
 //! Here (tables in `nfkd_tables.rs`, generated from the crate by the test below):
 //! - decompositions are sorted ranges of code points, either *linear* (each maps to one
 //!   character at a fixed offset: fullwidth forms, mathematical alphanumerics) or *listed*
-//!   (each maps to a slice of one UTF-8 blob, found through a `u16` offset array);
+//!   (each maps to a slice of one UTF-8 blob: a listed range of at most 64 code points
+//!   stores where its first slice starts, and each code point its slice's length in one byte,
+//!   which compresses to a fraction of an offset array);
 //! - Hangul syllables decompose arithmetically, as the crate does;
 //! - canonical combining classes are sorted ranges, every code point outside them being 0.
 //!
@@ -16,7 +18,7 @@
 //! distinct class in it (at most 255 passes), so memory stays bounded on any input while the
 //! output stays the crate's.
 
-use crate::nfkd_tables::{BLOB, CCC_RANGES, DECOMP_OFFSETS, DECOMP_RANGES};
+use crate::nfkd_tables::{BLOB, CCC_RANGES, DECOMP_LENGTHS, DECOMP_RANGES};
 
 /// The non-starters sorted in place; longer runs are rescanned. 32 covers the 30 that UAX #15's
 /// Stream-Safe Text Format allows, in 256 bytes of stack.
@@ -24,6 +26,9 @@ const PENDING_MARKS: usize = 32;
 
 /// In [`DECOMP_RANGES`], the value flag of a linear range (the rest is its first target).
 const LINEAR: u32 = 1 << 31;
+/// In [`DECOMP_RANGES`], a listed range's value packs where its first decomposition starts in
+/// [`BLOB`] above this many bits, and the index of its first length in [`DECOMP_LENGTHS`] below.
+const INDEX_BITS: u32 = 13;
 
 /// Hangul syllables (the algorithm of Unicode chapter 3.12).
 const S_BASE: u32 = 0xAC00;
@@ -99,10 +104,15 @@ fn lookup(code: u32) -> Option<Mapping> {
     if value & LINEAR != 0 {
         return char::from_u32((value & !LINEAR) + offset).map(Mapping::One);
     }
-    let at = value as usize + offset as usize;
-    let (start, end) = (*DECOMP_OFFSETS.get(at)?, *DECOMP_OFFSETS.get(at + 1)?);
+    // Lengths rather than offsets: a byte each, and they compress far better in a module.
+    // Listed ranges are short, so summing the lengths before `code` in its range is cheap.
+    let first = (value & ((1 << INDEX_BITS) - 1)) as usize;
+    let lengths = DECOMP_LENGTHS.get(first..=first + offset as usize)?;
+    let (len, before) = lengths.split_last()?;
+    let start =
+        (value >> INDEX_BITS) as usize + before.iter().map(|&l| usize::from(l)).sum::<usize>();
     // An empty slice is a gap inside a listed range: no decomposition.
-    BLOB.get(usize::from(start)..usize::from(end))
+    BLOB.get(start..start + usize::from(*len))
         .filter(|s| !s.is_empty())
         .map(Mapping::Many)
 }
@@ -384,6 +394,9 @@ mod tests {
         const MAX_GAP: u32 = 3;
         /// Ranges hold at most this many code points (11 bits of length).
         const MAX_LEN: u32 = 1 << 11;
+        /// Listed ranges hold at most this many code points: a look-up sums the lengths before
+        /// its code point in its range.
+        const MAX_LISTED: u32 = 64;
 
         /// Every code point with a table decomposition (Hangul syllables are computed), and
         /// that decomposition.
@@ -422,13 +435,13 @@ mod tests {
             n as usize
         }
 
-        /// The decomposition tables: ranges, offsets (with the end sentinel) and blob.
-        fn decomposition_tables() -> (Vec<(u32, u32)>, Vec<u16>, String) {
+        /// The decomposition tables: ranges, lengths and blob.
+        fn decomposition_tables() -> (Vec<(u32, u32)>, Vec<u8>, String) {
             let items = decompositions();
-            let (mut ranges, mut offsets, mut blob) = (Vec::new(), vec![0u16], String::new());
-            let push = |offsets: &mut Vec<u16>, blob: &mut String, m: &str| {
+            let (mut ranges, mut lengths, mut blob) = (Vec::new(), Vec::new(), String::new());
+            let push = |lengths: &mut Vec<u8>, blob: &mut String, m: &str| {
                 blob.push_str(m);
-                offsets.push(u16::try_from(blob.len()).expect("blob over 64 KB"));
+                lengths.push(u8::try_from(m.len()).expect("a decomposition over 255 bytes"));
             };
             let mut i = 0;
             while i < items.len() {
@@ -440,26 +453,35 @@ mod tests {
                     i += linear;
                     continue;
                 }
-                let first_index = u32::try_from(offsets.len() - 1).unwrap_or(u32::MAX);
-                push(&mut offsets, &mut blob, m);
+                let first_index = u32::try_from(lengths.len()).expect("index");
+                let blob_start = u32::try_from(blob.len()).expect("blob start");
+                assert!(
+                    first_index < 1 << super::INDEX_BITS,
+                    "too many listed code points"
+                );
+                assert!(blob_start < 1 << (31 - super::INDEX_BITS), "blob too long");
+                push(&mut lengths, &mut blob, m);
                 let mut last = start;
                 i += 1;
                 while let Some((c, m)) = items.get(i) {
                     let gap = c - last - 1;
-                    if gap > MAX_GAP || c - start >= MAX_LEN || linear_run(&items, i) >= MIN_LINEAR
+                    if gap > MAX_GAP
+                        || c - start >= MAX_LISTED
+                        || linear_run(&items, i) >= MIN_LINEAR
                     {
                         break;
                     }
                     for _ in 0..gap {
-                        push(&mut offsets, &mut blob, "");
+                        push(&mut lengths, &mut blob, "");
                     }
-                    push(&mut offsets, &mut blob, m);
+                    push(&mut lengths, &mut blob, m);
                     last = *c;
                     i += 1;
                 }
-                ranges.push((start << 11 | (last - start), first_index));
+                let value = blob_start << super::INDEX_BITS | first_index;
+                ranges.push((start << 11 | (last - start), value));
             }
-            (ranges, offsets, blob)
+            (ranges, lengths, blob)
         }
 
         /// Runs of up to 8 code points with the same nonzero combining class.
@@ -516,7 +538,7 @@ mod tests {
 
         /// The text of `nfkd_tables.rs`.
         pub(super) fn source() -> String {
-            let (ranges, offsets, blob) = decomposition_tables();
+            let (ranges, lengths, blob) = decomposition_tables();
             let classes = class_ranges();
             let (a, b, c) = unicode_normalization::UNICODE_VERSION;
             format!(
@@ -524,18 +546,19 @@ mod tests {
                  `nfkd::tests::tables_match_unicode_normalization`: do not edit (see `nfkd.rs`).\n\n\
                  /// Decomposing ranges, sorted: `(start << 11 | (length - 1), value)`, the value \
                  either `LINEAR | first target`\n\
-                 /// or the index in [`DECOMP_OFFSETS`] of the range's first code point.\n\
+                 /// or `blob start << 13 | index` of the range's first code point in [`BLOB`] and \
+                 [`DECOMP_LENGTHS`].\n\
                  pub(crate) const DECOMP_RANGES: &[(u32, u32)] = &[\n{}];\n\n\
-                 /// Where each listed code point's decomposition starts in [`BLOB`] (it ends where \
-                 the next starts).\n\
-                 pub(crate) const DECOMP_OFFSETS: &[u16] = &[\n{}];\n\n\
+                 /// The byte length in [`BLOB`] of each listed code point's decomposition, in code \
+                 point order (0: none).\n\
+                 pub(crate) const DECOMP_LENGTHS: &[u8] = &[\n{}];\n\n\
                  /// Every listed decomposition, in code point order.\n\
                  pub(crate) const BLOB: &str = concat!(\n{});\n\n\
                  /// Runs of code points with a nonzero canonical combining class, sorted: \
                  `start << 11 | (length - 1) << 8 | class`.\n\
                  pub(crate) const CCC_RANGES: &[u32] = &[\n{}];\n",
                 rows(&ranges, 4, |(k, v)| format!("(0x{k:08X}, 0x{v:08X})")),
-                rows(&offsets, 12, |o| o.to_string()),
+                rows(&lengths, 24, |l| l.to_string()),
                 blob_literal(&blob),
                 rows(&classes, 6, |k| format!("0x{k:08X}")),
             )
