@@ -247,7 +247,8 @@ struct Report {
     changes_per_delta: usize,
     delta_bytes: usize,
     build_ms: f64,
-    /// Milliseconds to make each stack (by its number of deltas), merging the deltas.
+    /// Milliseconds to make each stack (by its number of deltas): indexing the keys its deltas
+    /// decide.
     stack_ms: BTreeMap<usize, f64>,
     latency: Latency,
     compact_ms: f64,

@@ -546,7 +546,7 @@ mod tests {
                  `nfkd::tests::tables_match_unicode_normalization`: do not edit (see `nfkd.rs`).\n\n\
                  /// Decomposing ranges, sorted: `(start << 11 | (length - 1), value)`, the value \
                  either `LINEAR | first target`\n\
-                 /// or `blob start << 13 | index` of the range's first code point in [`BLOB`] and \
+                 /// or `blob start << {bits} | index` of the range's first code point in [`BLOB`] and \
                  [`DECOMP_LENGTHS`].\n\
                  pub(crate) const DECOMP_RANGES: &[(u32, u32)] = &[\n{}];\n\n\
                  /// The byte length in [`BLOB`] of each listed code point's decomposition, in code \
@@ -561,6 +561,7 @@ mod tests {
                 rows(&lengths, 24, |l| l.to_string()),
                 blob_literal(&blob),
                 rows(&classes, 6, |k| format!("0x{k:08X}")),
+                bits = super::INDEX_BITS,
             )
         }
     }
