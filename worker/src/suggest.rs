@@ -68,9 +68,27 @@ impl Timing {
     /// The `Server-Timing` header value.
     fn header(&self) -> String {
         format!(
-            "kv;dur={:.3}, load;dur={:.3}, search;dur={:.3}, cache;desc={};dur={:.3}",
-            self.kv_ms, self.load_ms, self.search_ms, self.cache, self.cache_ms
+            "kv;dur={}, load;dur={}, search;dur={}, cache;desc={};dur={}",
+            Millis(self.kv_ms),
+            Millis(self.load_ms),
+            Millis(self.search_ms),
+            self.cache,
+            Millis(self.cache_ms)
         )
+    }
+}
+
+/// A duration in milliseconds shown to the microsecond (`1.250`), as `{:.3}` would show a
+/// non-negative one, from whole microseconds: `core`'s float formatting (its tables and
+/// algorithms) would cost the module about 15 KB for this one header. Negative and NaN
+/// durations, which a clock going back could produce, show as `0.000`.
+struct Millis(f64);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Saturating: NaN and negatives become 0, absurdly large values u64::MAX.
+        let micros = (self.0 * 1000.0).round() as u64;
+        write!(f, "{}.{:03}", micros / 1000, micros % 1000)
     }
 }
 
@@ -241,8 +259,11 @@ async fn read_l2(key: &str) -> Result<Option<Answer>, ApiError> {
     let Some(mut hit) = Cache::default().get(key, false).await.ok().flatten() else {
         return Ok(None);
     };
+    // Read as text rather than `from_slice`: every other JSON reader here reads text, and
+    // a second reader type would duplicate serde_json's parser in the module.
     let bytes = hit.bytes().await?;
-    Ok(serde_json::from_slice(&bytes).ok())
+    let text = String::from_utf8(bytes).ok();
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// Stores `answer` in L2 under `key` once this request has been answered.
@@ -385,5 +406,24 @@ mod tests {
             timing.header(),
             "kv;dur=1.000, load;dur=2.500, search;dur=0.013, cache;desc=miss;dur=0.250"
         );
+    }
+
+    #[test]
+    fn millis_show_like_three_decimals() {
+        for ms in [
+            0.0,
+            0.0004,
+            0.0006,
+            0.001,
+            0.5,
+            1.25,
+            12.3456,
+            999.9994,
+            123_456.789,
+        ] {
+            assert_eq!(Millis(ms).to_string(), format!("{ms:.3}"), "{ms}");
+        }
+        assert_eq!(Millis(-2.0).to_string(), "0.000");
+        assert_eq!(Millis(f64::NAN).to_string(), "0.000");
     }
 }

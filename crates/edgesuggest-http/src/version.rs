@@ -40,7 +40,9 @@ pub fn rfc3339_ms(text: &str) -> Option<f64> {
     let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
     let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
-    let in_range = (1..=12).contains(&month)
+    // Four-digit years, as RFC 3339 has them: no overflow below.
+    let in_range = (0..=9999).contains(&year)
+        && (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
@@ -48,9 +50,14 @@ pub fn rfc3339_ms(text: &str) -> Option<f64> {
     if !in_range || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let millis = format!("0.{fraction}0").parse::<f64>().ok()? * 1000.0;
+    // The first three digits of the fraction, zero-padded: whole milliseconds, truncated.
+    let millis = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0i64, |n, digit| n * 10 + i64::from(digit - b'0'));
     let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(seconds as f64 * 1000.0 + millis.floor())
+    Some((seconds * 1000 + millis) as f64)
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
@@ -101,6 +108,19 @@ mod tests {
             rfc3339_ms("2026-12-01T00:00:01.250Z"),
             Some(1_796_083_201_250.0)
         );
+        // Fractions of any length: whole milliseconds, truncated.
+        for (fraction, millis) in [
+            ("5", 500.0),
+            ("05", 50.0),
+            ("123456", 123.0),
+            ("9999999", 999.0),
+        ] {
+            assert_eq!(
+                rfc3339_ms(&format!("2026-12-01T00:00:01.{fraction}Z")),
+                Some(1_796_083_201_000.0 + millis),
+                "{fraction}"
+            );
+        }
         assert_eq!(
             rfc3339_ms("2026-12-01T00:00:01+00:00"),
             Some(1_796_083_201_000.0)
@@ -114,6 +134,8 @@ mod tests {
             "2026-12-01T00:00:00+02:00",
             "2026-12-01T00:00:00.x1Z",
             "2026-12-01T24:00:00Z",
+            "99999999999999-12-01T00:00:00Z",
+            "-5-12-01T00:00:00Z",
         ] {
             assert_eq!(rfc3339_ms(bad), None, "{bad}");
         }
