@@ -9,7 +9,7 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::batch::{Batch, Prepared};
-use crate::event::{EventRef, MAX_LINE_BYTES};
+use crate::event::MAX_LINE_BYTES;
 use crate::hash::FastState;
 use crate::ndjson::RawEvent;
 use crate::SignalsError;
@@ -134,10 +134,8 @@ fn is_event_file(path: &Path) -> bool {
 
 /// One decoded event, or why its line is bad.
 pub enum Decoded<'a> {
-    /// An NDJSON event, decoded by the reader thread into a batch.
+    /// An event, decoded by the reader thread into a batch.
     Prepared(&'a Batch, &'a Prepared),
-    /// A Parquet event.
-    Owned(EventRef<'a, String>),
 }
 
 /// What an input delivers, one call per line (or Parquet row), in input order: its 1-based
@@ -154,10 +152,7 @@ pub fn read_source(
     on_event: &mut OnEvent,
 ) -> Result<u64, SignalsError> {
     if source.is_parquet() {
-        return read_parquet(source, &mut |row, event| match event {
-            Ok(event) => on_event(row, Ok(Decoded::Owned(event.view()))),
-            Err(reason) => on_event(row, Err(reason)),
-        });
+        return read_parquet_batches(source, hasher, on_event);
     }
     let decode =
         move |batch: &mut Batch, line: u64, text: &str| decode_event(line, text, batch, &hasher);
@@ -165,23 +160,87 @@ pub fn read_source(
         source,
         Decoding::Reader,
         decode,
-        &mut |batch: &mut Batch| {
-            let mut items = std::mem::take(&mut batch.items);
-            let mut outcome = Ok(());
-            for item in &mut items {
-                let decoded = match &mut item.outcome {
-                    Ok(event) => Ok(Decoded::Prepared(batch, event)),
-                    Err(why) => Err(std::mem::take(why)),
-                };
-                outcome = on_event(item.line, decoded);
-                if outcome.is_err() {
-                    break;
-                }
-            }
-            batch.items = items;
-            outcome
-        },
+        &mut |batch: &mut Batch| apply_items(batch, on_event),
     )
+}
+
+/// Every line of a batch to `on_event`, in order, up to the first error.
+fn apply_items(batch: &mut Batch, on_event: &mut OnEvent) -> Result<(), SignalsError> {
+    let mut items = std::mem::take(&mut batch.items);
+    let mut outcome = Ok(());
+    for item in &mut items {
+        let decoded = match &mut item.outcome {
+            Ok(event) => Ok(Decoded::Prepared(batch, event)),
+            Err(why) => Err(std::mem::take(why)),
+        };
+        outcome = on_event(item.line, decoded);
+        if outcome.is_err() {
+            break;
+        }
+    }
+    batch.items = items;
+    outcome
+}
+
+/// A Parquet input in the two stages NDJSON has: a reader thread decodes rows (pages, Arrow
+/// arrays, the schema's checks) into batches, hashing their texts with `hasher`; this thread
+/// applies them in row order. Decoding alone kept one core busy while the other waited.
+/// Returns the file's xxh3.
+fn read_parquet_batches(
+    source: &Source,
+    hasher: FastState,
+    on_event: &mut OnEvent,
+) -> Result<u64, SignalsError> {
+    let (full_tx, full_rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (empty_tx, empty_rx) = channel::<Batch>();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || decode_parquet(source, &hasher, &full_tx, &empty_rx));
+        let mut applied = Ok(());
+        // Returning early drops the receiver, which stops the reader at its next batch.
+        for mut batch in full_rx {
+            applied = apply_items(&mut batch, on_event);
+            if applied.is_err() {
+                break;
+            }
+            batch.clear();
+            // The reader may have finished already: then the batch is simply dropped.
+            let _ = empty_tx.send(batch);
+        }
+        let read = match reader.join() {
+            Ok(read) => read,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // An applying error stopped the reader: it is the one to report.
+        applied.and(read)
+    })
+}
+
+/// The reading stage of [`read_parquet_batches`]: the rows before a read error are sent
+/// before it, as when reading was one stage.
+fn decode_parquet(
+    source: &Source,
+    hasher: &FastState,
+    full: &SyncSender<Batch>,
+    empty: &Receiver<Batch>,
+) -> Result<u64, SignalsError> {
+    let mut batch = Batch::default();
+    let read = read_parquet(source, &mut |row, event| {
+        match event {
+            Ok(event) => batch.push_event(row, &event.view(), hasher),
+            Err(why) => batch.push_bad(row, why),
+        }
+        if batch.is_full() {
+            let next = empty.try_recv().unwrap_or_default();
+            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                return Err(SignalsError::Parquet(
+                    "reading stopped: the events already read were refused".to_string(),
+                ));
+            }
+        }
+        Ok(())
+    });
+    let _ = full.send(batch);
+    read
 }
 
 /// What the reader thread fills: decoded lines of one input, in order, handed over whole to

@@ -99,7 +99,6 @@ fn read_inputs(
         let hash = read_source(source, hasher, &mut |line, decoded| {
             match decoded {
                 Ok(Decoded::Prepared(batch, event)) => agg.add_prepared(batch, event),
-                Ok(Decoded::Owned(event)) => agg.add(&event),
                 Err(reason) => {
                     bad += 1;
                     report(&format!("{name}:{line}: {reason}"));

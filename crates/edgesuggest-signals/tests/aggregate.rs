@@ -354,7 +354,8 @@ fn gzip_input_reads_like_plain() {
 
 #[test]
 fn parquet_input_aggregates_like_ndjson() {
-    let events = random_events(7, 4000, T0, 2 * DAY, 30);
+    // More events than one batch holds: batches go between threads and come back for reuse.
+    let events = random_events(7, 10_000, T0, 2 * DAY, 30);
     let dir = tempfile::tempdir().unwrap();
     let ndjson = dir.path().join("events.ndjson");
     let parquet = dir.path().join("events.parquet");
