@@ -236,9 +236,10 @@ pub struct State {
     keys_loaded: u64,
     /// The published entry each in-memory key had in the store (to tell what changed).
     stored_published: HashMap<u32, Published, FastState>,
-    /// Keys this run changed (events, or created): only they and those whose published entry
-    /// changed are written back.
-    modified: HashSet<u32, FastState>,
+    /// Whether this run changed each in-memory key (events, or created), by id: only those and
+    /// the keys whose published entry changed are written back. A flag per key, not a set:
+    /// every event sets one.
+    modified: Vec<bool>,
     /// Whether each in-memory key came from the store (a new one has no stored dedup pairs).
     from_store: Vec<bool>,
     /// Every stored key is in memory.
@@ -308,6 +309,7 @@ impl State {
         };
         let id = self.keys.len() as u32;
         self.from_store.push(stored.is_some());
+        self.modified.push(stored.is_none());
         match stored {
             Some((state, published)) => {
                 self.keys_loaded += 1;
@@ -320,7 +322,6 @@ impl State {
             }
             None => {
                 self.key_count += 1;
-                self.modified.insert(id);
                 self.keys.push(KeyState::new(key.to_string(), ts));
             }
         }
@@ -388,7 +389,7 @@ impl State {
 
     /// Notes that events changed key `id` (it is written back).
     pub fn modify(&mut self, id: u32) {
-        self.modified.insert(id);
+        self.modified[id as usize] = true;
     }
 
     /// Notes that a change set was made: the stored dirty set is spent.
@@ -458,6 +459,11 @@ impl State {
         written
     }
 
+    /// Closes the stored state (the database file), keeping what is in memory.
+    pub fn close(&mut self) {
+        self.store = None;
+    }
+
     /// The whole stored state in a canonical byte form (every table in key order): equal
     /// states give equal bytes, whatever the database's page layout.
     pub fn dump(dir: &Path) -> Result<Vec<u8>, SignalsError> {
@@ -473,7 +479,7 @@ pub(crate) struct Changes<'s> {
     pub(crate) state: &'s State,
 }
 
-impl Changes<'_> {
+impl<'s> Changes<'s> {
     /// The keys to write back, in key order (sequential inserts): those the run's events
     /// changed or created, and those whose published entry changed.
     pub(crate) fn keys_to_write(&self) -> Vec<u32> {
@@ -481,7 +487,7 @@ impl Changes<'_> {
         let keys = &state.keys;
         let mut ids: Vec<u32> = (0..keys.len() as u32)
             .filter(|id| {
-                state.modified.contains(id)
+                state.modified[*id as usize]
                     || state.published.get(id) != state.stored_published.get(id)
             })
             .collect();
@@ -499,6 +505,19 @@ impl Changes<'_> {
         self.state
             .watermark
             .map_or(0, |w| (w / DAY_MS).saturating_sub(1))
+    }
+
+    /// The keys touched since the last change set, among those in memory, sorted.
+    pub(crate) fn dirty_keys(&self) -> Vec<&'s str> {
+        let keys = &self.state.keys;
+        let mut names: Vec<&str> = self
+            .state
+            .dirty
+            .iter()
+            .map(|&id| keys[id as usize].key.as_str())
+            .collect();
+        names.sort_unstable();
+        names
     }
 
     /// The dedup pairs to keep, as `(day, key hash, user)`, sorted.

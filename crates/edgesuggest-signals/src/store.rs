@@ -300,9 +300,18 @@ impl Store {
         let path = self.path.clone();
         let fail = |e: &dyn Display| damaged(&path, "cannot write the state", e);
         let txn = self.db.begin_write().map_err(|e| fail(&e))?;
-        write_keys(&txn, changes, &path)?;
-        write_dirty(&txn, changes, &path)?;
-        write_dedup(&txn, changes, &path)?;
+        // The dedup pairs and dirty keys are gathered and sorted on a second core while this
+        // one writes the keys: sorted, their inserts are sequential.
+        let (dirty, pairs) = std::thread::scope(|scope| {
+            let sorted = scope.spawn(|| (changes.dirty_keys(), changes.dedup()));
+            let written = write_keys(&txn, changes, &path);
+            let sorted = sorted
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            written.map(|()| sorted)
+        })?;
+        write_dirty(&txn, changes.changes_made(), &dirty, &path)?;
+        write_dedup(&txn, changes.oldest_kept_day(), &pairs, &path)?;
         write_inputs(&txn, changes, &path)?;
         write_meta(&txn, changes, &path)?;
         txn.commit().map_err(|e| fail(&e))?;
@@ -407,30 +416,39 @@ fn write_keys(txn: &WriteTransaction, changes: &Changes, path: &Path) -> Result<
     Ok(())
 }
 
-/// The keys touched since the last change set: the stored ones are spent when this run made
-/// one.
-fn write_dirty(txn: &WriteTransaction, changes: &Changes, path: &Path) -> Result<(), SignalsError> {
+/// The keys touched since the last change set (`dirty`, sorted): the stored ones are spent
+/// when this run made a change set.
+fn write_dirty(
+    txn: &WriteTransaction,
+    changes_made: bool,
+    dirty: &[&str],
+    path: &Path,
+) -> Result<(), SignalsError> {
     let fail = |e: &dyn Display| damaged(path, "cannot write the state", e);
-    let mut dirty = txn.open_table(DIRTY).map_err(|e| fail(&e))?;
-    if changes.changes_made() {
-        dirty.retain(|_, _| false).map_err(|e| fail(&e))?;
+    let mut table = txn.open_table(DIRTY).map_err(|e| fail(&e))?;
+    if changes_made {
+        table.retain(|_, _| false).map_err(|e| fail(&e))?;
     }
-    for &id in &changes.state.dirty {
-        let key = changes.state.keys[id as usize].key.as_str();
-        dirty.insert(key, ()).map_err(|e| fail(&e))?;
+    for &key in dirty {
+        table.insert(key, ()).map_err(|e| fail(&e))?;
     }
     Ok(())
 }
 
-/// The dedup pairs of the last two days: older days dropped, this run's added.
-fn write_dedup(txn: &WriteTransaction, changes: &Changes, path: &Path) -> Result<(), SignalsError> {
+/// The dedup pairs of the last two days: days before `oldest` dropped, this run's `pairs`
+/// (sorted) added.
+fn write_dedup(
+    txn: &WriteTransaction,
+    oldest: u64,
+    pairs: &[(u64, u64, u64)],
+    path: &Path,
+) -> Result<(), SignalsError> {
     let fail = |e: &dyn Display| damaged(path, "cannot write the state", e);
     let mut dedup = txn.open_table(DEDUP).map_err(|e| fail(&e))?;
-    let oldest = changes.oldest_kept_day();
     dedup
         .retain_in(..(oldest, 0u64, 0u64), |_, _| false)
         .map_err(|e| fail(&e))?;
-    for pair in changes.dedup() {
+    for &pair in pairs {
         dedup.insert(pair, ()).map_err(|e| fail(&e))?;
     }
     Ok(())
