@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 
 use xxhash_rust::xxh3::Xxh3;
@@ -158,7 +159,7 @@ pub fn read_source(
         move |batch: &mut Batch, line: u64, text: &str| decode_event(line, text, batch, &hasher);
     read_ndjson_batches(
         source,
-        Decoding::Reader,
+        Decoding::Balanced,
         decode,
         &mut |batch: &mut Batch| apply_items(batch, on_event),
     )
@@ -271,9 +272,11 @@ impl LineBatch for Batch {
 /// Who decodes the lines of an NDJSON input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoding {
-    /// The reader thread decodes every line: for an applying stage with work of its own (the
-    /// aggregation), which keeps both cores busy.
-    Reader,
+    /// The reader thread decodes, and hands the next batch over as framed lines whenever the
+    /// applying thread has taken every batch sent (it is waiting): for an applying stage with
+    /// work of its own (the aggregation), where which stage is slower depends on the events
+    /// and the machine, so that the faster one takes a share of the decoding.
+    Balanced,
     /// The reader thread decodes every other batch and hands the others over as framed lines
     /// for the applying thread to decode: for an applying stage that does little per event
     /// (the report), where decoding alone would keep one core busy and the other idle.
@@ -321,10 +324,15 @@ where
 {
     let (full_tx, full_rx) = sync_channel(BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = channel();
+    let in_flight = AtomicUsize::new(0);
+    let pipe = Pipe {
+        full: full_tx,
+        in_flight: &in_flight,
+    };
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || decode_input(raw, decoding, decode, &full_tx, &empty_rx));
+        let reader = scope.spawn(move || decode_input(raw, decoding, decode, &pipe, &empty_rx));
         // Returning drops the receiver, which stops the reader at its next batch.
-        let applied = apply_batches(full_rx, &empty_tx, decode, on_batch);
+        let applied = apply_batches(full_rx, &in_flight, &empty_tx, decode, on_batch);
         let digest = match reader.join() {
             Ok(digest) => digest,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -379,6 +387,25 @@ impl RawLines {
     }
 }
 
+/// The reader thread's end of the hand-over, counting what the applying thread has not taken.
+struct Pipe<'c, B> {
+    full: SyncSender<Message<B>>,
+    in_flight: &'c AtomicUsize,
+}
+
+impl<B> Pipe<'_, B> {
+    /// Sends a message; false when the applying stage has stopped.
+    fn send(&self, message: Message<B>) -> bool {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.full.send(message).is_ok()
+    }
+
+    /// Whether the applying thread has taken every message sent: it is waiting for the next.
+    fn caught_up(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0
+    }
+}
+
 /// What the reader thread sends: a decoded batch, lines to decode, or the error that stopped
 /// reading.
 enum Message<B> {
@@ -391,12 +418,14 @@ enum Message<B> {
 /// back for reuse; stops at the reader's error, or at the first error of `on_batch`.
 fn apply_batches<B: LineBatch>(
     full: Receiver<Message<B>>,
+    in_flight: &AtomicUsize,
     empty: &Sender<B>,
     decode: &dyn Fn(&mut B, u64, &str),
     on_batch: &mut dyn FnMut(&mut B) -> Result<(), SignalsError>,
 ) -> Result<(), LineError> {
     let mut own = B::default();
     for message in full {
+        in_flight.fetch_sub(1, Ordering::Relaxed);
         match message {
             Message::Failed(e) => return Err(LineError::Io(e)),
             Message::Decoded(mut batch) => {
@@ -416,13 +445,14 @@ fn apply_batches<B: LineBatch>(
 }
 
 /// The reading stage: decodes the whole input into batches sent on `full` (with
-/// [`Decoding::Shared`], every other one as framed lines instead), reusing the batches coming
-/// back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
+/// [`Decoding::Shared`], every other one as framed lines instead, and with
+/// [`Decoding::Balanced`] the one after each decoded batch the applying thread was waiting
+/// for), reusing the batches coming back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
 fn decode_input<B, D>(
     raw: Box<dyn Read + Send>,
     decoding: Decoding,
     decode: &D,
-    full: &SyncSender<Message<B>>,
+    full: &Pipe<'_, B>,
     empty: &Receiver<B>,
 ) -> u64
 where
@@ -443,9 +473,7 @@ where
                 if !raw.is_full() {
                     return true;
                 }
-                return lines
-                    .take()
-                    .is_some_and(|raw| full.send(Message::Raw(raw)).is_ok());
+                return lines.take().is_some_and(|raw| full.send(Message::Raw(raw)));
             }
             match text {
                 Ok(Some(text)) => decode(&mut batch, line, text),
@@ -455,10 +483,13 @@ where
             if !batch.is_full() {
                 return true;
             }
-            lines = (decoding == Decoding::Shared).then(RawLines::default);
+            let hand_over = match decoding {
+                Decoding::Shared => true,
+                Decoding::Balanced => full.caught_up(),
+            };
+            lines = hand_over.then(RawLines::default);
             let next = empty.try_recv().unwrap_or_default();
             full.send(Message::Decoded(std::mem::replace(&mut batch, next)))
-                .is_ok()
         })
     });
     // A failed send means the applying stage stopped: nothing is waiting for these. The lines
@@ -467,9 +498,9 @@ where
         Some(raw) => Message::Raw(raw),
         None => Message::Decoded(batch),
     };
-    if full.send(last).is_ok() {
+    if full.send(last) {
         if let Err(e) = outcome {
-            let _ = full.send(Message::Failed(e));
+            full.send(Message::Failed(e));
         }
     }
     hashing.hasher.digest()
@@ -737,7 +768,7 @@ mod tests {
             }
         }
         std::fs::write(&path, &text).unwrap();
-        for decoding in [Decoding::Reader, Decoding::Shared] {
+        for decoding in [Decoding::Balanced, Decoding::Shared] {
             let mut seen = Vec::new();
             let decode = |b: &mut Seen, line: u64, text: &str| b.0.push((line, Ok(text.into())));
             let source = Source::File(path.clone());
