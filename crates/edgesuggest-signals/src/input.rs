@@ -447,7 +447,8 @@ fn apply_batches<B: LineBatch>(
 /// The reading stage: decodes the whole input into batches sent on `full` (with
 /// [`Decoding::Shared`], every other one as framed lines instead, and with
 /// [`Decoding::Balanced`] the one after each decoded batch the applying thread was waiting
-/// for), reusing the batches coming back on `empty`. Returns the raw input's xxh3 (of what was read, if stopped early).
+/// for), reusing the batches coming back on `empty`. Returns the raw input's xxh3 (of what was
+/// read, if stopped early).
 fn decode_input<B, D>(
     raw: Box<dyn Read + Send>,
     decoding: Decoding,
