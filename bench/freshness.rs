@@ -136,6 +136,22 @@ fn time_stacks(
         .collect()
 }
 
+/// Writes `base.seg`, `delta-01.seg`… and `queries.txt` (one per line) into `dir`.
+fn save_inputs(
+    dir: &std::path::Path,
+    base: &[u8],
+    deltas: &[Vec<u8>],
+    queries: &[(usize, String)],
+) {
+    std::fs::create_dir_all(dir).expect("create save dir");
+    std::fs::write(dir.join("base.seg"), base).expect("write base");
+    for (i, delta) in deltas.iter().enumerate() {
+        std::fs::write(dir.join(format!("delta-{:02}.seg", i + 1)), delta).expect("write delta");
+    }
+    let lines: Vec<&str> = queries.iter().map(|(_, q)| q.as_str()).collect();
+    std::fs::write(dir.join("queries.txt"), lines.join("\n") + "\n").expect("write queries");
+}
+
 fn parse_args() -> (PathBuf, bool, Vec<PathBuf>) {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -192,7 +208,11 @@ fn main() {
         .collect();
     let keys: Vec<String> = rows.iter().map(|(p, _)| normalize_phrase(p)).collect();
     let queries = draw_queries(&keys, if smoke { 100 } else { 1000 });
-    // For profilers: only compaction, or only the stack with this many deltas, for a while.
+    // For instruction counts: the base, the deltas and the queries as files.
+    if let Ok(dir) = std::env::var("FRESHNESS_SAVE") {
+        save_inputs(std::path::Path::new(&dir), &base_bytes, &deltas, &queries);
+    }
+    // For profilers: only compaction, or only the stacks with these numbers of deltas (`0,4`).
     if std::env::var("FRESHNESS_PROFILE").as_deref() == Ok("compact") {
         let eight = Stack::new(base.clone(), delta_segments[..8].to_vec(), None).expect("stack");
         for _ in 0..10 {
@@ -203,10 +223,25 @@ fn main() {
         return;
     }
     if let Ok(n) = std::env::var("FRESHNESS_PROFILE") {
-        let n: usize = n.parse().expect("FRESHNESS_PROFILE=number of deltas");
-        let only: Vec<_> = stacks.into_iter().filter(|(d, _)| *d == n).collect();
+        let wanted: Vec<usize> = n
+            .split(',')
+            .map(|d| d.parse().expect("FRESHNESS_PROFILE=deltas[,deltas...]"))
+            .collect();
+        let only: Vec<_> = stacks
+            .into_iter()
+            .filter(|(d, _)| wanted.contains(d))
+            .collect();
         let rounds = std::env::var("FRESHNESS_ROUNDS").map_or(30, |r| r.parse().expect("rounds"));
-        time_stacks(&only, &queries, rounds);
+        for (n, (med, p99, by_len)) in time_stacks(&only, &queries, rounds) {
+            let lens: Vec<String> = by_len
+                .values()
+                .map(|(m, p)| format!("{m:.1}/{p:.1}"))
+                .collect();
+            eprintln!(
+                "{n} deltas: median {med:.2} µs, p99 {p99:.2} µs; by length {}",
+                lens.join(" ")
+            );
+        }
         return;
     }
     let latency = time_stacks(&stacks, &queries, if smoke { 1 } else { 5 });

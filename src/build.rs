@@ -13,6 +13,7 @@ use crate::format::WORD_START_SEPARATOR;
 use crate::format::{categories, scores, strings, SectionKind, FLAG_WORD_STARTS};
 use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
+use crate::parallel;
 
 /// Default limit on a phrase's normalized length, in bytes.
 pub const DEFAULT_MAX_PHRASE_BYTES: usize = 256;
@@ -394,25 +395,17 @@ impl SegmentBuilder {
         // One table entry more than needed, for the top lists: the writer drops it if unused.
         let mut writer =
             SegmentWriter::new(layout.section_count() + 1 + usize::from(more.is_some()));
-        let (category_fsts, top_candidates) =
-            ranked.write_fsts(&mut writer, options.word_starts, top_options)?;
         let order = ranked.rows_by_rank();
-        ranked.write_scores(&mut writer, &order);
-        if layout.display {
-            ranked.write_strings(&mut writer, &order, SectionKind::Display, |e| e.surface);
-        }
-        if layout.payloads {
-            ranked.write_strings(&mut writer, &order, SectionKind::Payloads, |e| e.payload);
-        }
-        if layout.categories {
-            categories::encode(
-                writer.begin_section(SectionKind::Categories),
-                &category_fsts,
-            );
-            writer.end_section();
-            drop(category_fsts);
-            ranked.write_rank_categories(&mut writer, &order);
-        }
+        // The FST streams into the segment buffer while the rank tables are encoded apart.
+        let buffer = writer.take_buffer(SectionKind::Fst);
+        let (fsts, tables) = parallel::join(
+            || ranked.write_fsts(buffer, options.word_starts, top_options),
+            || ranked.rank_tables(&layout, &order),
+        );
+        let (buffer, category_fsts, top_candidates) = fsts?;
+        writer.return_buffer(buffer);
+        writer.end_section();
+        tables.write(&mut writer, category_fsts);
         let count = ranked.rows.len() as u64;
         write_top_lists(
             &mut writer,
@@ -547,12 +540,12 @@ impl Ranked {
     /// so building hundreds at once would multiply peak memory.
     fn write_fsts(
         &self,
-        writer: &mut SegmentWriter,
+        buffer: Vec<u8>,
         word_starts: bool,
         top_options: TopListOptions,
-    ) -> Result<(CategoryFsts<'_>, TopCandidates), BuildError> {
+    ) -> Result<(Vec<u8>, CategoryFsts<'_>, TopCandidates), BuildError> {
         let entries = Entries::new(self, word_starts)?;
-        let mut fst = FstWriter::new(writer.take_buffer(SectionKind::Fst));
+        let mut fst = FstWriter::new(buffer);
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
         let mut top = top::Collector::new(top_options);
         for id in entries.in_key_order() {
@@ -563,34 +556,36 @@ impl Ranked {
                 members[c as usize].push(id);
             }
         }
-        writer.return_buffer(fst.finish());
-        writer.end_section();
+        let buffer = fst.finish();
         let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {
             category_fsts.push((name.as_str(), entries.fst_of(list)?));
         }
-        Ok((category_fsts, top_candidates))
+        Ok((buffer, category_fsts, top_candidates))
     }
 
-    /// Writes the scores section, in rank order.
-    fn write_scores(&self, writer: &mut SegmentWriter, order: &[u32]) {
-        scores::encode(
-            writer.begin_section(SectionKind::Scores),
-            order.len(),
-            |rank| self.rows[order[rank] as usize].score,
-        );
-        writer.end_section();
+    /// Encodes the sections read by rank (scores, and those of `layout`'s display forms,
+    /// payloads and categories), which need the ranks but not the FST.
+    fn rank_tables(&self, layout: &Layout, order: &[u32]) -> RankTables {
+        let mut scores = Vec::new();
+        scores::encode(&mut scores, order.len(), |rank| {
+            self.rows[order[rank] as usize].score
+        });
+        RankTables {
+            scores,
+            display: layout
+                .display
+                .then(|| self.strings_by_rank(order, |e| e.surface)),
+            payloads: layout
+                .payloads
+                .then(|| self.strings_by_rank(order, |e| e.payload)),
+            categories: layout.categories.then(|| self.categories_by_rank(order)),
+        }
     }
 
-    /// Writes a strings section (display forms or payloads) from the span `pick` chooses.
-    fn write_strings(
-        &self,
-        writer: &mut SegmentWriter,
-        order: &[u32],
-        kind: SectionKind,
-        pick: fn(&Extra) -> Span,
-    ) {
+    /// A strings section (display forms or payloads) from the span `pick` chooses.
+    fn strings_by_rank(&self, order: &[u32], pick: fn(&Extra) -> Span) -> Vec<u8> {
         let entries: Vec<(u32, &str)> = order
             .iter()
             .enumerate()
@@ -599,12 +594,13 @@ impl Ranked {
                 (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
             })
             .collect();
-        strings::encode(writer.begin_section(kind), &entries);
-        writer.end_section();
+        let mut out = Vec::new();
+        strings::encode(&mut out, &entries);
+        out
     }
 
-    /// Writes each suggestion's categories as "a,b" (names never hold commas), by rank.
-    fn write_rank_categories(&self, writer: &mut SegmentWriter, order: &[u32]) {
+    /// Each suggestion's categories as "a,b" (names never hold commas), by rank.
+    fn categories_by_rank(&self, order: &[u32]) -> Vec<u8> {
         let joined: Vec<(u32, String)> = order
             .iter()
             .enumerate()
@@ -621,8 +617,45 @@ impl Ranked {
             })
             .collect();
         let entries: Vec<(u32, &str)> = joined.iter().map(|(r, s)| (*r, s.as_str())).collect();
-        strings::encode(writer.begin_section(SectionKind::RankCategories), &entries);
-        writer.end_section();
+        let mut out = Vec::new();
+        strings::encode(&mut out, &entries);
+        out
+    }
+}
+
+/// The sections read by rank, encoded while the FST is built.
+struct RankTables {
+    scores: Vec<u8>,
+    display: Option<Vec<u8>>,
+    payloads: Option<Vec<u8>>,
+    /// Each rank's category names.
+    categories: Option<Vec<u8>>,
+}
+
+impl RankTables {
+    /// Appends the sections after the FST, in the segment's order: scores, display forms,
+    /// payloads, the category FSTs, then each rank's categories.
+    fn write(self, writer: &mut SegmentWriter, category_fsts: CategoryFsts<'_>) {
+        let section = |writer: &mut SegmentWriter, kind: SectionKind, bytes: &[u8]| {
+            writer.begin_section(kind).extend_from_slice(bytes);
+            writer.end_section();
+        };
+        section(writer, SectionKind::Scores, &self.scores);
+        if let Some(display) = &self.display {
+            section(writer, SectionKind::Display, display);
+        }
+        if let Some(payloads) = &self.payloads {
+            section(writer, SectionKind::Payloads, payloads);
+        }
+        if let Some(by_rank) = &self.categories {
+            categories::encode(
+                writer.begin_section(SectionKind::Categories),
+                &category_fsts,
+            );
+            writer.end_section();
+            drop(category_fsts);
+            section(writer, SectionKind::RankCategories, by_rank);
+        }
     }
 }
 

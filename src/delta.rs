@@ -9,6 +9,7 @@ use crate::build::{check_key, BuildError, BuildOptions, BuiltSegment, SegmentBui
 use crate::format::strings::Strings;
 use crate::format::{SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, WORD_START_SEPARATOR};
 use crate::normalize::{normalize_into, Trailing};
+use crate::parallel;
 use crate::segment::{Segment, SegmentKind, View};
 use crate::stack::Stack;
 
@@ -182,16 +183,72 @@ impl BlocklistBuilder {
 /// and each key is taken from the newest segment that holds it; deleted keys are dropped. The
 /// blocklist is not applied: it travels beside the new base, so removing an entry later shows
 /// its suggestions again.
-pub fn compact<D: AsRef<[u8]>>(stack: &Stack<D>) -> Result<BuiltSegment, BuildError> {
+///
+/// With threads, the keys are streamed on a second thread while their rows are copied.
+pub fn compact<D: AsRef<[u8]> + Sync>(stack: &Stack<D>) -> Result<BuiltSegment, BuildError> {
     let base = stack.base();
     let mut builder = SegmentBuilder::with_options(compact_options(base.word_starts()));
     let layers = stack.segments();
     let rows = stored_rows(layers)?;
     let mut categories = Vec::new();
-    for_each_row(layers, |key, layer, rank| {
-        add_stored(&mut builder, &rows[layer], key, rank, &mut categories)
-    })?;
+    parallel::pipeline(
+        BATCHES_IN_FLIGHT,
+        |emit| stream_batches(layers, emit),
+        |batch| {
+            batch.iter().try_for_each(|(key, layer, rank)| {
+                add_stored(&mut builder, &rows[layer], key, rank, &mut categories)
+            })
+        },
+    )?;
     builder.finish()
+}
+
+/// Keys per batch handed from the streaming thread to the copying one.
+const BATCH_KEYS: usize = 4096;
+/// Batches queued between the two threads: enough to ride out uneven steps.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// Live keys in key order, each with the layer and rank of its row (see [`for_each_row`]).
+#[derive(Default)]
+struct KeyBatch {
+    keys: Vec<u8>,
+    /// Per key: where it ends in `keys`, its layer and its rank.
+    rows: Vec<(usize, usize, u32)>,
+}
+
+impl KeyBatch {
+    fn push(&mut self, key: &[u8], layer: usize, rank: u32) {
+        self.keys.extend_from_slice(key);
+        self.rows.push((self.keys.len(), layer, rank));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], usize, u32)> {
+        let starts = std::iter::once(0).chain(self.rows.iter().map(|r| r.0));
+        starts
+            .zip(&self.rows)
+            .map(|(start, &(end, layer, rank))| (&self.keys[start..end], layer, rank))
+    }
+}
+
+/// Streams the live keys of `layers` in batches to `emit`; stops early (with an error no one
+/// sees) once `emit` says the consumer has stopped.
+fn stream_batches<D: AsRef<[u8]>>(
+    layers: &[Segment<D>],
+    emit: &mut dyn FnMut(KeyBatch) -> bool,
+) -> Result<(), BuildError> {
+    let stopped = || crate::Error::corrupt("compaction", "stopped").into();
+    let mut batch = KeyBatch::default();
+    for_each_row(layers, |key, layer, rank| {
+        batch.push(key, layer, rank);
+        if batch.rows.len() == BATCH_KEYS && !emit(std::mem::take(&mut batch)) {
+            return Err(stopped());
+        }
+        Ok(())
+    })?;
+    if !batch.rows.is_empty() && !emit(batch) {
+        return Err(stopped());
+    }
+    Ok(())
 }
 
 /// Build options for rows that come from segments: their limits were checked when they were

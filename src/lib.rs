@@ -73,6 +73,8 @@ mod nfkd;
 #[rustfmt::skip]
 mod nfkd_tables;
 mod normalize;
+#[cfg(feature = "build")]
+mod parallel;
 mod search;
 mod segment;
 mod stack;
