@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use crate::format::top::{costs, encode};
 use crate::format::WORD_START_SEPARATOR;
+use crate::parallel;
 use crate::search::{follow_exact, Walker};
 
 /// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
@@ -162,24 +163,14 @@ pub(crate) fn section(
     let mut size = header;
     let mut kept: Vec<(u32, List)> = Vec::new();
     let mut used: BTreeSet<(u64, Vec<u8>)> = BTreeSet::new();
-    let mut walker = Walker::default();
+    let mut walked = Lookahead::new(&fst, count, &candidates);
     let mut misses = 0;
-    for c in &candidates {
+    for i in 0..candidates.len() {
         // Once the section is nearly full, the rest rarely fit: stop walking for them.
         if budget.saturating_sub(size) < per_node + per_index || misses >= MAX_MISSES {
             break;
         }
-        let Ok(prefix) = std::str::from_utf8(&c.prefix) else {
-            continue;
-        };
-        let Some(addr) = follow_exact(&fst, prefix)
-            .ok()
-            .flatten()
-            .and_then(|(node, _)| u32::try_from(node.addr()).ok())
-        else {
-            continue;
-        };
-        let Ok(list) = walker.first(&fst, count, prefix, LIST_LEN) else {
+        let Some((addr, list)) = walked.take(i) else {
             continue;
         };
         let new_bytes: usize = list
@@ -198,6 +189,76 @@ pub(crate) fn section(
         kept.push((addr, list));
     }
     (!kept.is_empty()).then(|| write(kept, used))
+}
+
+/// Candidates walked per round: the selection may stop anywhere, so walking far ahead would
+/// be wasted, while each round costs starting a thread.
+const LOOKAHEAD: usize = 256;
+
+/// The candidates' nodes and lists, walked a round ahead of the selection, each round's
+/// candidates split over two threads.
+struct Lookahead<'a> {
+    fst: &'a fst::raw::Fst<&'a [u8]>,
+    count: u64,
+    candidates: &'a [Candidate],
+    /// The round's first candidate, and each one's node and list (`None`: none to list).
+    start: usize,
+    walked: Vec<Option<(u32, List)>>,
+    walkers: [Walker; 2],
+}
+
+impl<'a> Lookahead<'a> {
+    fn new(fst: &'a fst::raw::Fst<&'a [u8]>, count: u64, candidates: &'a [Candidate]) -> Self {
+        Lookahead {
+            fst,
+            count,
+            candidates,
+            start: 0,
+            walked: Vec::new(),
+            walkers: Default::default(),
+        }
+    }
+
+    /// Candidate `i`'s node and list; `i` counts up from 0, one call each.
+    fn take(&mut self, i: usize) -> Option<(u32, List)> {
+        if i >= self.start + self.walked.len() {
+            self.walk_round(i);
+        }
+        self.walked.get_mut(i - self.start)?.take()
+    }
+
+    /// Walks the round of candidates from `start`, half on each thread.
+    fn walk_round(&mut self, start: usize) {
+        let end = (start + LOOKAHEAD).min(self.candidates.len());
+        let round = &self.candidates[start..end];
+        let (first, second) = round.split_at(round.len() / 2);
+        let (fst, count) = (self.fst, self.count);
+        let [w1, w2] = &mut self.walkers;
+        let walk_all = |walker: &mut Walker, part: &[Candidate]| -> Vec<Option<(u32, List)>> {
+            part.iter()
+                .map(|c| walk_candidate(fst, count, walker, c))
+                .collect()
+        };
+        let (mut a, b) = parallel::join(|| walk_all(w1, first), || walk_all(w2, second));
+        a.extend(b);
+        self.start = start;
+        self.walked = a;
+    }
+}
+
+/// The node of candidate `c` and what the walk from it returns first; `None` when its prefix
+/// is not whole characters or leads nowhere.
+fn walk_candidate(
+    fst: &fst::raw::Fst<&[u8]>,
+    count: u64,
+    walker: &mut Walker,
+    c: &Candidate,
+) -> Option<(u32, List)> {
+    let prefix = std::str::from_utf8(&c.prefix).ok()?;
+    let (node, _) = follow_exact(fst, prefix).ok().flatten()?;
+    let addr = u32::try_from(node.addr()).ok()?;
+    let list = walker.first(fst, count, prefix, LIST_LEN).ok()?;
+    Some((addr, list))
 }
 
 /// Encodes the kept nodes, sorted by address then first cost, over the entries they use.
