@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use fst::Streamer;
 
 use crate::error::{Error, Result};
+use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
+use crate::search::LongLists;
 use crate::segment::{Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
@@ -56,6 +58,8 @@ pub struct Stack<D> {
     blocklist: Option<Segment<D>>,
     /// For every key a delta decides, the newest such delta (`None` past its size limit).
     newest: Option<Newest>,
+    /// Longer copies of the base's top lists that the deltas and blocklist thin out.
+    long_lists: LongLists,
 }
 
 /// For each key some delta decides (holds or deletes), the newest layer that does, by a 64-bit
@@ -189,11 +193,16 @@ impl<D: AsRef<[u8]>> Stack<D> {
         layers.push(base);
         layers.extend(deltas);
         let newest = Newest::of(&layers)?;
-        Ok(Stack {
+        let mut stack = Stack {
             layers,
             blocklist,
             newest,
-        })
+            long_lists: LongLists::default(),
+        };
+        if stack.layers.len() > 1 || stack.blocklist.is_some() {
+            stack.long_lists = LongLists::of(&sealed::Source::layers(&stack)?);
+        }
+        Ok(stack)
     }
 
     /// A stack from segments in manifest order: the base first, then deltas oldest first, and
@@ -264,6 +273,7 @@ pub(crate) struct Layers<'a> {
     many: Vec<View<'a>>,
     pub(crate) blocklist: Option<View<'a>>,
     newest: Option<&'a Newest>,
+    long_lists: Option<&'a LongLists>,
 }
 
 impl<'a> Layers<'a> {
@@ -312,6 +322,24 @@ impl<'a> Layers<'a> {
         }
     }
 
+    /// The stack's longer list of the node `at` of `layer`'s main FST, if it has one.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) fn long_list(
+        &self,
+        layer: usize,
+        at: NodeAt,
+    ) -> Option<&'a [(u64, std::ops::Range<usize>)]> {
+        match (layer, self.long_lists) {
+            (0, Some(long)) => long.get(at),
+            _ => None,
+        }
+    }
+
+    /// The bytes the longer lists' entries point into.
+    pub(crate) fn long_bytes(&self) -> &'a [u8] {
+        self.long_lists.map_or(&[], LongLists::bytes)
+    }
+
     /// Whether anything can hide a hit from `layer` (a newer layer or a blocklist).
     pub(crate) fn can_hide(&self, layer: usize) -> bool {
         layer + 1 < self.views().len() || self.blocklist.is_some()
@@ -342,6 +370,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Segment<D> {
             many: Vec::new(),
             blocklist: None,
             newest: None,
+            long_lists: None,
         })
     }
 }
@@ -361,6 +390,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
                 many: Vec::new(),
                 blocklist,
                 newest: None,
+                long_lists: Some(&self.long_lists),
             });
         }
         Ok(Layers {
@@ -372,6 +402,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
                 .collect::<Result<_>>()?,
             blocklist,
             newest: self.newest.as_ref(),
+            long_lists: Some(&self.long_lists),
         })
     }
 }

@@ -441,6 +441,92 @@ fn many_hidden_keys_above_the_answer() {
     }
 }
 
+/// A few of the best keys under short prefixes deleted, rescored or blocked: more than a top
+/// list has to spare, fewer than a whole subtree. The stack answers these prefixes from longer
+/// copies of the lists, exactly as the oracle does, for every `k` up to past the list.
+#[test]
+fn lists_thinned_by_the_stack_still_answer_exactly() {
+    let mut base = SegmentBuilder::with_options(BuildOptions {
+        top_lists: TopListOptions {
+            budget_percent: 1000,
+            min_entries: 8,
+        },
+        ..Default::default()
+    });
+    let mut rows: Vec<Row> = Vec::new();
+    for i in 0..600u64 {
+        let phrase = format!("{}{:03} item", ["q", "r"][(i % 2) as usize], i);
+        base.add(&phrase, 10_000 - i).unwrap();
+        rows.push((phrase, 10_000 - i, None, Vec::new()));
+    }
+    let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+    let mut older = DeltaBuilder::new();
+    let mut newer = DeltaBuilder::new();
+    for (i, row) in rows.iter().enumerate().take(40) {
+        match i % 5 {
+            0 => older.delete(&row.0).unwrap(),
+            1 => older.upsert(&row.0, 5, None, &[] as &[&str]).unwrap(),
+            2 => newer.delete(&row.0).unwrap(),
+            _ => {}
+        }
+    }
+    newer
+        .upsert("q999 new", 9_995, None, &[] as &[&str])
+        .unwrap();
+    let mut blocklist = BlocklistBuilder::new();
+    blocklist.add_line("r016 item").unwrap();
+    blocklist.add_line("q02*").unwrap();
+    let stack = Stack::new(
+        base,
+        vec![
+            Segment::load(older.finish().unwrap().bytes).unwrap(),
+            Segment::load(newer.finish().unwrap().bytes).unwrap(),
+        ],
+        Some(Segment::load(blocklist.finish().unwrap().bytes).unwrap()),
+    )
+    .unwrap();
+    let mut live: Vec<(String, u64)> = Vec::new();
+    for (i, (phrase, score, _, _)) in rows.iter().enumerate() {
+        let blocked = phrase == "r016 item" || phrase.starts_with("q02");
+        match (i < 40, i % 5) {
+            _ if blocked => {}
+            (true, 0 | 2) => {}
+            (true, 1) => live.push((phrase.clone(), 5)),
+            _ => live.push((phrase.clone(), *score)),
+        }
+    }
+    live.push(("q999 new".to_string(), 9_995));
+    let oracle = Oracle::with_categories(
+        live.iter().map(|(p, s)| (p.as_str(), *s, Vec::new())),
+        false,
+    );
+    let mut searcher = Searcher::new();
+    for q in ["", "q", "r", "q0", "r0", "q00"] {
+        for k in [1, 3, 10, 12, 20] {
+            for exact_first in [true, false] {
+                let ask = Ask {
+                    k,
+                    fuzzy: Some(0),
+                    prefix_length: 1,
+                    exact_first,
+                    categories: Vec::new(),
+                };
+                let options = SuggestOptions {
+                    k,
+                    exact_first,
+                    ..Default::default()
+                };
+                let got: Vec<String> = answer(&mut searcher, &stack, q, &options)
+                    .into_iter()
+                    .map(|a| a.0)
+                    .collect();
+                let want: Vec<String> = oracle.search(q, &ask).into_iter().map(|m| m.key).collect();
+                assert_eq!(got, want, "query {q:?} k {k} exact first {exact_first}");
+            }
+        }
+    }
+}
+
 /// The cost of a stack query does not grow with the number of matches: 100,000 phrases match
 /// "a", two deltas change some of the best ones, and the exact top 10 comes within a work
 /// budget of 2,000 visited nodes (a scan of the matches would need 100,000 and more).

@@ -25,7 +25,7 @@ mod options;
 mod top;
 mod walk;
 
-pub(crate) use top::check_top_lists;
+pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
 pub(crate) use {top::Walker, walk::follow_exact};
 
@@ -661,9 +661,14 @@ impl Searcher {
             !found && !hidden
         };
         if self.listed[i].active() {
-            if let Some(hit) =
-                self.listed[i].take(view, layer, exact, &mut self.keys, &mut accept)?
-            {
+            if let Some(hit) = self.listed[i].take(
+                view,
+                layers.long_bytes(),
+                layer,
+                exact,
+                &mut self.keys,
+                &mut accept,
+            )? {
                 return Ok(Head::Ready(hit));
             }
             // The list ran out: the walk goes on from after it.

@@ -18,6 +18,9 @@ pub(super) struct Listed {
     /// Where the exact part of the query leads in the stream's FST, once followed this pass
     /// (the walk starts there instead of following it again).
     start: Option<Option<(usize, u64)>>,
+    /// Whether the entries are a stack's longer list (their bytes in [`LongLists`]), not the
+    /// segment's own.
+    long: bool,
 }
 
 impl Listed {
@@ -35,9 +38,12 @@ impl Listed {
 
     /// The list's next entry that `accept` takes, as a match with its score; `None` when the
     /// list is used up.
+    // WebAssembly builds make no longer lists (see `LongLists::of`).
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
     pub(super) fn take(
         &mut self,
         view: &View<'_>,
+        long_bytes: &[u8],
         layer: u32,
         exact: &str,
         keys: &mut String,
@@ -45,8 +51,12 @@ impl Listed {
     ) -> Result<Option<Hit>> {
         while let Some((cost, range)) = self.entries.get(self.next).cloned() {
             self.next += 1;
-            let entry = view
-                .bytes_at(range)
+            let entry = match self.long {
+                #[cfg(not(target_family = "wasm"))]
+                true => long_bytes.get(range),
+                _ => view.bytes_at(range),
+            };
+            let entry = entry
                 .ok_or_else(|| Error::corrupt("top lists", "an entry lies outside the segment"))?;
             let (rank, is_word_start) = rank_of(cost, view.count())?;
             let (head, suffix) = split_entry(entry, is_word_start)?;
@@ -115,11 +125,19 @@ impl Searcher {
             if !stream.main {
                 continue;
             }
-            let view = &layers.views()[stream.layer];
-            let Some(mut list) = view.top_list(NodeAt {
+            let at = NodeAt {
                 addr: node.addr(),
                 cost,
-            }) else {
+            };
+            listed.long = false;
+            #[cfg(not(target_family = "wasm"))]
+            if let Some(long) = layers.long_list(stream.layer, at) {
+                listed.entries.extend_from_slice(long);
+                listed.long = true;
+                continue;
+            }
+            let view = &layers.views()[stream.layer];
+            let Some(mut list) = view.top_list(at) else {
                 continue;
             };
             while let Some(entry) = list.next_range() {
@@ -129,6 +147,9 @@ impl Searcher {
         Ok(())
     }
 }
+
+/// A node's first entries: each one's cost and FST entry bytes, in the walk's order.
+pub(crate) type List = Vec<(u64, Vec<u8>)>;
 
 /// Checks that every list of the segment is, entry for entry, what the walk from its node
 /// returns first: the node is found by following the list's first entry from the root, at
@@ -203,8 +224,22 @@ impl Walker {
         count: u64,
         prefix: &str,
         n: usize,
-    ) -> Result<Vec<(u64, Vec<u8>)>> {
-        let mut budget = walk::Budget::new(usize::MAX);
+    ) -> Result<List> {
+        Ok(self
+            .first_within(fst, count, prefix, n, usize::MAX)?
+            .unwrap_or_default())
+    }
+
+    /// [`Walker::first`] within `max_visits` node visits: `None` when they run out.
+    pub(crate) fn first_within(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        count: u64,
+        prefix: &str,
+        n: usize,
+        max_visits: usize,
+    ) -> Result<Option<List>> {
+        let mut budget = walk::Budget::new(max_visits);
         self.keys.clear();
         let mut walk = Walk {
             fst,
@@ -225,10 +260,15 @@ impl Walker {
             };
             found.push(hit);
         }
-        Ok(found
-            .iter()
-            .map(|hit| entry_of(hit, &self.keys, count))
-            .collect())
+        if budget.truncated() {
+            return Ok(None);
+        }
+        Ok(Some(
+            found
+                .iter()
+                .map(|hit| entry_of(hit, &self.keys, count))
+                .collect(),
+        ))
     }
 }
 
@@ -251,4 +291,229 @@ fn entry_of(hit: &Hit, keys: &str, count: u64) -> (u64, Vec<u8>) {
 
 fn list_error(addr: usize, problem: String) -> Error {
     Error::corrupt("top lists", format!("the list of node {addr}: {problem}"))
+}
+
+/// Longer copies of a base's top lists, for the nodes whose lists a stack thins out.
+///
+/// A list holds the node's first entries, a few more than the default `k`, so that a query
+/// can refuse a couple (the exact phrase met again, a repeat) and still finish from the list.
+/// Over a stack, entries whose keys a delta decides or the blocklist hides are refused too;
+/// once more are refused than the list has to spare, the query falls back to a walk from the
+/// node that passes over every listed entry again, by far the slowest way to answer. For each
+/// list with hidden entries, the stack keeps the node's first entries up to as many visible
+/// ones as the list had: what the walk returns first, so answers do not change, only where
+/// they come from.
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(target_family = "wasm", allow(dead_code))]
+pub(crate) struct LongLists {
+    /// Per node with a longer list, in the order made (that of the base's lists, by address):
+    /// its address, first cost, and where its entries end in `entries` (they start where the
+    /// previous node's end).
+    nodes: Vec<(usize, u64, usize)>,
+    /// Each entry's cost and the range of its bytes in `bytes`.
+    entries: Vec<(u64, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
+}
+
+/// The most entries a longer list takes: past that (a blocklist prefix hiding most of a
+/// node), the walk from the node is as good.
+#[cfg(not(target_family = "wasm"))]
+const LONG_LIST_MAX: usize = 8 * LONG_LIST_UNIT;
+/// Entries a list is first grown by, per hidden one.
+#[cfg(not(target_family = "wasm"))]
+const LONG_LIST_UNIT: usize = 8;
+/// Node visits one longer list may cost to make: bounds the work on crafted segments.
+#[cfg(not(target_family = "wasm"))]
+const LONG_LIST_VISITS: usize = 1 << 14;
+/// The most entries all longer lists of a stack may hold: bounds memory and the time to make
+/// a stack.
+#[cfg(not(target_family = "wasm"))]
+const LONG_LISTS_MAX_ENTRIES: usize = 1 << 18;
+
+impl LongLists {
+    /// None in WebAssembly builds: making them takes 3.8 KB gzip of code, which the worker's
+    /// bundle budget (250 KB) does not have room for. Answers are the same without them.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn of(_layers: &Layers<'_>) -> LongLists {
+        LongLists::default()
+    }
+
+    /// The longer lists of the base (layer 0) of `layers`. A list that cannot be made longer
+    /// within the bounds (or is corrupt) is left as it is: queries then walk, as before.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn of(layers: &Layers<'_>) -> LongLists {
+        let mut long = LongLists::default();
+        let Some(base) = layers.views().first() else {
+            return long;
+        };
+        let mut walker = Walker::default();
+        for (addr, list) in base.top_lists() {
+            if long.entries.len() >= LONG_LISTS_MAX_ENTRIES {
+                break;
+            }
+            let listed: Vec<(u64, &[u8])> = list.collect();
+            let visible = listed
+                .iter()
+                .filter(|&&(cost, entry)| !hidden(layers, base, cost, entry))
+                .count();
+            if visible == listed.len() {
+                continue;
+            }
+            let Some(&(first_cost, _)) = listed.first() else {
+                continue;
+            };
+            let Ok(prefix) = prefix_of(base, addr, &listed) else {
+                continue;
+            };
+            if let Some(entries) = longer(&mut walker, layers, base, prefix, listed.len()) {
+                long.insert(addr, first_cost, &entries);
+            }
+        }
+        long
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    fn insert(&mut self, addr: usize, first_cost: u64, entries: &[(u64, Vec<u8>)]) {
+        for (cost, entry) in entries {
+            let at = self.bytes.len();
+            self.bytes.extend_from_slice(entry);
+            self.entries.push((*cost, at..self.bytes.len()));
+        }
+        self.nodes.push((addr, first_cost, self.entries.len()));
+    }
+
+    /// The longer list of the base's node `at`, if the stack has one.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) fn get(&self, at: NodeAt) -> Option<&[(u64, std::ops::Range<usize>)]> {
+        let i = self
+            .nodes
+            .binary_search_by(|&(addr, cost, _)| (addr, cost).cmp(&(at.addr, at.cost)))
+            .ok()?;
+        let start = i.checked_sub(1).map_or(0, |before| self.nodes[before].2);
+        self.entries.get(start..self.nodes[i].2)
+    }
+
+    /// The bytes the entries' ranges point into.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Whether the stack refuses the base's list entry of `cost`: a newer layer decides its key,
+/// or the blocklist hides it. A corrupt entry counts as hidden (the list is then remade).
+#[cfg(not(target_family = "wasm"))]
+fn hidden(layers: &Layers<'_>, base: &View<'_>, cost: u64, entry: &[u8]) -> bool {
+    let Ok((_, is_word_start)) = rank_of(cost, base.count()) else {
+        return true;
+    };
+    let Ok((head, suffix)) = split_entry(entry, is_word_start) else {
+        return true;
+    };
+    if head.is_empty() {
+        return layers.hides(0, suffix.as_bytes());
+    }
+    let mut key = Vec::with_capacity(head.len() + suffix.len());
+    key.extend_from_slice(head.as_bytes());
+    key.extend_from_slice(suffix.as_bytes());
+    layers.hides(0, &key)
+}
+
+/// The first entries of the walk from `prefix`, as many as hold `visible` entries the stack
+/// does not refuse (or all there are); `None` past the bounds.
+#[cfg(not(target_family = "wasm"))]
+fn longer(
+    walker: &mut Walker,
+    layers: &Layers<'_>,
+    base: &View<'_>,
+    prefix: &str,
+    visible: usize,
+) -> Option<List> {
+    let mut n = visible.saturating_add(LONG_LIST_UNIT);
+    loop {
+        let entries = walker
+            .first_within(base.fst(), base.count(), prefix, n, LONG_LIST_VISITS)
+            .ok()??;
+        let mut seen = 0;
+        let enough = entries.iter().position(|(cost, entry)| {
+            seen += usize::from(!hidden(layers, base, *cost, entry));
+            seen == visible
+        });
+        if let Some(last) = enough {
+            let mut entries = entries;
+            entries.truncate(last + 1);
+            return Some(entries);
+        }
+        if entries.len() < n {
+            return Some(entries);
+        }
+        if n >= LONG_LIST_MAX {
+            return None;
+        }
+        n = (n * 2).min(LONG_LIST_MAX);
+    }
+}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+    use crate::search::SuggestOptions;
+    use crate::{DeltaBuilder, Searcher, Segment, SegmentBuilder, Stack};
+
+    /// A list with more entries hidden than it has to spare gets a longer copy: the walk's
+    /// first entries, up to as many visible ones as the list had; a list nothing hides gets
+    /// none.
+    #[test]
+    fn thinned_lists_get_longer_copies() {
+        let mut base = SegmentBuilder::with_options(crate::BuildOptions {
+            top_lists: crate::TopListOptions {
+                budget_percent: 1000,
+                min_entries: 64,
+            },
+            ..Default::default()
+        });
+        for i in 0..200u64 {
+            base.add(&format!("a{i:03}"), 1_000 - i).unwrap();
+            base.add(&format!("b{i:03}"), 500 - i).unwrap();
+        }
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut delta = DeltaBuilder::new();
+        for i in [0u64, 2, 4, 6] {
+            delta.delete(&format!("a{i:03}")).unwrap();
+        }
+        let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+        let stack = Stack::new(base, vec![delta], None).unwrap();
+        let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
+        let view = &layers.views()[0];
+        let node = |prefix: &str| {
+            let (node, cost) = follow_exact(view.fst(), prefix).unwrap().unwrap();
+            NodeAt {
+                addr: node.addr(),
+                cost,
+            }
+        };
+        let own = view.top_list(node("a")).unwrap().count();
+        let long = layers
+            .long_list(0, node("a"))
+            .expect("a longer list for \"a\"");
+        assert_eq!(long.len(), own + 4);
+        let mut walker = Walker::default();
+        let walked = walker
+            .first(view.fst(), view.count(), "a", long.len())
+            .unwrap();
+        for ((cost, range), (walked_cost, entry)) in long.iter().zip(&walked) {
+            assert_eq!(cost, walked_cost);
+            assert_eq!(&layers.long_bytes()[range.clone()], entry.as_slice());
+        }
+        assert!(view.top_list(node("b")).is_some());
+        assert!(layers.long_list(0, node("b")).is_none());
+        let found = Searcher::new()
+            .search(&stack, "a", &SuggestOptions::with_k(10))
+            .unwrap()
+            .to_owned();
+        let keys: Vec<&str> = found.items.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["a001", "a003", "a005", "a007", "a008", "a009", "a010", "a011", "a012", "a013"]
+        );
+    }
 }
