@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use crate::format::top::{costs, encode};
 use crate::format::WORD_START_SEPARATOR;
 use crate::parallel;
-use crate::search::{follow_exact, Walker};
+use crate::search::{follow_exact, List, Walker};
 
 /// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
 /// phrase the query may put first, and one repeat (a phrase matched at two words).
@@ -38,9 +38,6 @@ impl Default for TopListOptions {
         }
     }
 }
-
-/// A node's list: each entry's cost and FST entry bytes, in the walk's order.
-type List = Vec<(u64, Vec<u8>)>;
 
 /// A prefix with enough entries: a node that may get a list.
 #[derive(Debug)]

@@ -27,7 +27,10 @@ mod walk;
 
 pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
-pub(crate) use {top::Walker, walk::follow_exact};
+pub(crate) use {
+    top::{List, Walker},
+    walk::follow_exact,
+};
 
 use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
 

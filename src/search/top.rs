@@ -418,7 +418,7 @@ fn hidden(layers: &Layers<'_>, base: &View<'_>, cost: u64, entry: &[u8]) -> bool
     layers.hides(0, &key)
 }
 
-/// The first entries of the walk from `prefix`, as many as hold `visible` entries the stack
+/// The first entries of the walk from `prefix`, as many as hold `wanted` entries the stack
 /// does not refuse (or all there are); `None` past the bounds.
 #[cfg(not(target_family = "wasm"))]
 fn longer(
@@ -426,9 +426,9 @@ fn longer(
     layers: &Layers<'_>,
     base: &View<'_>,
     prefix: &str,
-    visible: usize,
+    wanted: usize,
 ) -> Option<List> {
-    let mut n = visible.saturating_add(LONG_LIST_UNIT);
+    let mut n = wanted.saturating_add(LONG_LIST_UNIT);
     loop {
         let entries = walker
             .first_within(base.fst(), base.count(), prefix, n, LONG_LIST_VISITS)
@@ -436,7 +436,7 @@ fn longer(
         let mut seen = 0;
         let enough = entries.iter().position(|(cost, entry)| {
             seen += usize::from(!hidden(layers, base, *cost, entry));
-            seen == visible
+            seen == wanted
         });
         if let Some(last) = enough {
             let mut entries = entries;
