@@ -16,7 +16,7 @@ use fst::Streamer;
 use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
-use crate::search::LongLists;
+use crate::search::{Hit, LongLists, MergedLists};
 use crate::segment::{Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
@@ -60,6 +60,8 @@ pub struct Stack<D> {
     newest: Option<Newest>,
     /// Longer copies of the base's top lists that the deltas and blocklist thin out.
     long_lists: LongLists,
+    /// The first matches of the merge for each prefix the base has a top list for.
+    merged: MergedLists,
 }
 
 /// For each key some delta decides (holds or deletes), the newest layer that does, by a 64-bit
@@ -198,9 +200,11 @@ impl<D: AsRef<[u8]>> Stack<D> {
             blocklist,
             newest,
             long_lists: LongLists::default(),
+            merged: MergedLists::default(),
         };
         if stack.layers.len() > 1 || stack.blocklist.is_some() {
             stack.long_lists = LongLists::of(&sealed::Source::layers(&stack)?);
+            stack.merged = MergedLists::of(&sealed::Source::layers(&stack)?);
         }
         Ok(stack)
     }
@@ -274,6 +278,7 @@ pub(crate) struct Layers<'a> {
     pub(crate) blocklist: Option<View<'a>>,
     newest: Option<&'a Newest>,
     long_lists: Option<&'a LongLists>,
+    merged: Option<&'a MergedLists>,
 }
 
 impl<'a> Layers<'a> {
@@ -300,11 +305,13 @@ impl<'a> Layers<'a> {
         let Some(newest) = self.newest else {
             return views[layer + 1..].iter().any(|v| v.decides(key));
         };
+        // The index holds, per hash, the newest layer deciding any key of that hash: no
+        // layer above it decides `key`.
         match newest.layer_of(key) {
-            None => false,
-            Some(j) if j > layer && views[j].decides(key) => true,
-            // Another key with the same hash: look in every newer layer.
-            Some(_) => views[layer + 1..].iter().any(|v| v.decides(key)),
+            Some(j) if j > layer => {
+                views[j].decides(key) || views[layer + 1..j].iter().any(|v| v.decides(key))
+            }
+            _ => false,
         }
     }
 
@@ -313,11 +320,7 @@ impl<'a> Layers<'a> {
     pub(crate) fn newest_candidate(&self, key: &[u8]) -> usize {
         let top = self.views().len() - 1;
         match self.newest {
-            Some(newest) => match newest.layer_of(key) {
-                Some(j) if self.views()[j].decides(key) => j,
-                Some(_) => top,
-                None => 0,
-            },
+            Some(newest) => newest.layer_of(key).unwrap_or(0),
             None => top,
         }
     }
@@ -333,6 +336,14 @@ impl<'a> Layers<'a> {
             (0, Some(long)) => long.get(at),
             _ => None,
         }
+    }
+
+    /// The stack's merged list for the exact-prefix pass of `query`, with the keys its
+    /// matches point into, if it has one.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) fn merged_list(&self, query: &str) -> Option<(&'a [Hit], &'a str)> {
+        let merged = self.merged?;
+        Some((merged.get(query)?, merged.keys()))
     }
 
     /// The bytes the longer lists' entries point into.
@@ -371,6 +382,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Segment<D> {
             blocklist: None,
             newest: None,
             long_lists: None,
+            merged: None,
         })
     }
 }
@@ -391,6 +403,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
                 blocklist,
                 newest: None,
                 long_lists: Some(&self.long_lists),
+                merged: Some(&self.merged),
             });
         }
         Ok(Layers {
@@ -403,6 +416,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
             blocklist,
             newest: self.newest.as_ref(),
             long_lists: Some(&self.long_lists),
+            merged: Some(&self.merged),
         })
     }
 }

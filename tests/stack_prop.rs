@@ -171,7 +171,7 @@ proptest! {
         change_sets in prop::collection::vec(prop::collection::vec(op(), 0..8), 0..4),
         block in prop::collection::vec(block_line(), 0..3),
         queries in prop::collection::vec(phrase(), 1..6),
-        k in 1usize..10,
+        k in 1usize..15,
         word_starts in any::<bool>(),
         fuzzy in prop::option::of(0u8..3),
         prefix_length in 0usize..2,

@@ -21,10 +21,12 @@
 //! suggestions already found with fewer edits, so every suggestion appears once with its
 //! smallest edit count, and the passes stop as soon as k suggestions are found.
 
+mod merged;
 mod options;
 mod top;
 mod walk;
 
+pub(crate) use merged::MergedLists;
 pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
 pub(crate) use {
@@ -440,20 +442,35 @@ impl Searcher {
         } else {
             options.fuzzy.max_edits(query.chars().count())
         };
-        let per_stream = walk::KEEP_CANDIDATES / streams.len();
-        if self.streams.len() < streams.len() {
-            self.streams.resize_with(streams.len(), Default::default);
-        }
-        for stream in &mut self.streams[1..] {
-            stream.start_query(per_stream);
-        }
+        self.prepare_streams(streams.len());
+        #[cfg(not(target_family = "wasm"))]
+        let merged = match options.categories.is_empty() && options.k <= merged::MERGED_LEN {
+            true => layers.merged_list(query),
+            false => None,
+        };
         for edits in 0..=max_edits {
             if self.hits.len() >= options.k || self.budget.truncated() {
                 break;
             }
+            #[cfg(not(target_family = "wasm"))]
+            if let (0, Some((list, keys))) = (edits, merged) {
+                self.take_merged(list, keys, options.k);
+                continue;
+            }
             self.pass(layers, streams, query, exact_len, edits, options.k)?;
         }
         Ok(())
+    }
+
+    /// One walk state per stream, each keeping its share of the candidates between queries.
+    fn prepare_streams(&mut self, streams: usize) {
+        let per_stream = walk::KEEP_CANDIDATES / streams.max(1);
+        if self.streams.len() < streams {
+            self.streams.resize_with(streams, Default::default);
+        }
+        for stream in self.streams.iter_mut().skip(1) {
+            stream.start_query(per_stream);
+        }
     }
 
     /// One pass: the best matches with exactly `edits` edits until `k` are found, merging

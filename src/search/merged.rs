@@ -1,0 +1,297 @@
+//! A stack's merged top lists: for each prefix whose base node has a top list, the first
+//! matches of the stack's exact-prefix pass, made once when the stack is made.
+//!
+//! A plain prefix query over a stack merges one stream per layer, and every match it takes is
+//! checked against the newer layers and the blocklist. For a single segment the nodes with
+//! large subtrees (the short prefixes, the most typed) answer from a precomputed list; over a
+//! stack those lists are one stream of several. A merged list is the answer of that merge for
+//! the prefix itself, so a query with `k` up to [`MERGED_LEN`] and no category filter takes
+//! its exact-prefix pass from it: the same matches in the same order, without the merge.
+//!
+//! Why the answer is unchanged: the merge returns matches in one strict order (full phrase
+//! before word start, then score, then key), and a pass only refuses matches found earlier in
+//! the query (the exact phrase put first). Refusing a match from a merge of ordered streams
+//! removes it from the output and moves nothing else, so the pass returns the merged list
+//! minus what is found already, up to `k`. A list holds [`MERGED_LEN`] matches, or every
+//! match when there are fewer: enough for `k <= MERGED_LEN` whatever was found before.
+
+// WebAssembly builds make no merged lists (see `MergedLists::of`).
+#![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use super::{Hit, Searcher};
+use crate::format::top::NodeAt;
+use crate::format::WORD_START_SEPARATOR;
+use crate::segment::View;
+use crate::stack::Layers;
+
+/// The matches a merged list holds: the base's lists' length (the default `k`, the exact
+/// phrase the query may put first, and one repeat).
+pub(crate) const MERGED_LEN: usize = 12;
+
+/// The most prefixes a stack makes merged lists for: bounds the time to make a stack (each
+/// costs one merged query) and its memory (about 0.7 KB each).
+const MAX_PREFIXES: usize = 1 << 16;
+
+/// Node visits one merged list may cost to make: a list that needs more (crafted segments,
+/// a blocklist hiding most of a subtree) is not made, and its queries merge as before.
+const MERGED_VISITS: usize = 1 << 14;
+
+/// The merged lists of a stack, by prefix.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MergedLists {
+    /// Each prefix's matches in `hits`.
+    by_prefix: HashMap<Box<str>, Range<u32>>,
+    /// Every list's matches, their keys in `keys`.
+    hits: Vec<Hit>,
+    keys: String,
+}
+
+impl MergedLists {
+    /// None in WebAssembly builds, as for the longer lists: the worker's bundle has no room
+    /// for the code. Answers are the same without them.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn of(_layers: &Layers<'_>) -> MergedLists {
+        MergedLists::default()
+    }
+
+    /// The merged lists of `layers` (a base with deltas or a blocklist): one for each prefix
+    /// whose base node has a top list, up to [`MAX_PREFIXES`]. A list that cannot be made
+    /// within [`MERGED_VISITS`] (or meets a corrupt segment) is left out.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn of(layers: &Layers<'_>) -> MergedLists {
+        let mut merged = MergedLists::default();
+        let Some(base) = layers.views().first() else {
+            return merged;
+        };
+        let mut searcher = Searcher::new();
+        let prefixes = listed_prefixes(base, MAX_PREFIXES);
+        for prefix in prefixes {
+            if let Ok(Some(found)) = searcher.merged_pass(layers, &prefix) {
+                merged.insert(prefix, found);
+            }
+        }
+        merged.hits.shrink_to_fit();
+        merged.keys.shrink_to_fit();
+        merged
+    }
+
+    /// Keeps `found` (matches with their keys) as the list of `prefix`.
+    fn insert(&mut self, prefix: String, (hits, keys): (&[Hit], &str)) {
+        let start = self.hits.len() as u32;
+        for hit in hits {
+            let key = &keys[hit.key_start as usize..hit.key_end as usize];
+            let key_start = self.keys.len() as u32;
+            self.keys.push_str(key);
+            self.hits.push(Hit {
+                key_start,
+                key_end: self.keys.len() as u32,
+                ..*hit
+            });
+        }
+        let end = self.hits.len() as u32;
+        self.by_prefix.insert(prefix.into_boxed_str(), start..end);
+    }
+
+    /// The merged list of the exact-prefix pass for `query`, if the stack made one: its
+    /// matches, whose keys are in [`MergedLists::keys`].
+    pub(crate) fn get(&self, query: &str) -> Option<&[Hit]> {
+        let range = self.by_prefix.get(query)?;
+        self.hits.get(range.start as usize..range.end as usize)
+    }
+
+    /// The keys the lists' matches point into.
+    pub(crate) fn keys(&self) -> &str {
+        &self.keys
+    }
+}
+
+/// The prefixes (whole characters, no word-start separator) whose nodes in the base have a
+/// top list, up to `max`: a walk down from the root through listed nodes only (a node
+/// without a list has fewer entries below it than any list was made for, and so do its
+/// children, but for the few the section's budget left out; the root is passed either way).
+fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
+    let fst = base.fst();
+    let mut found = Vec::new();
+    let mut pending = vec![(fst.root().addr(), 0u64, Vec::<u8>::new())];
+    // Paths through partial characters are not counted as prefixes: bound the visits too.
+    let mut visits = 0usize;
+    while let Some((addr, cost, prefix)) = pending.pop() {
+        visits += 1;
+        if visits > max.saturating_mul(4) {
+            break;
+        }
+        let listed = base.top_list(NodeAt { addr, cost }).is_some();
+        // The root may have no list (every query but the empty one passes it).
+        if !listed && !prefix.is_empty() {
+            continue;
+        }
+        if let (true, Ok(whole)) = (listed, std::str::from_utf8(&prefix)) {
+            if found.len() >= max {
+                break;
+            }
+            found.push(whole.to_owned());
+        }
+        let node = fst.node(addr);
+        for t in node.transitions() {
+            if t.inp == WORD_START_SEPARATOR {
+                continue;
+            }
+            let mut longer = prefix.clone();
+            longer.push(t.inp);
+            pending.push((t.addr, cost.saturating_add(t.out.value()), longer));
+        }
+    }
+    found
+}
+
+impl Searcher {
+    /// The first [`MERGED_LEN`] matches of the exact-prefix pass for `prefix` over `layers`,
+    /// with the keys they point into; `None` when the pass ran out of budget.
+    fn merged_pass(
+        &mut self,
+        layers: &Layers<'_>,
+        prefix: &str,
+    ) -> crate::Result<Option<(&[Hit], &str)>> {
+        let streams = super::streams_of(layers, &[])?;
+        self.keys.clear();
+        self.hits.clear();
+        self.shrink_outliers();
+        self.budget = super::walk::Budget::new(MERGED_VISITS);
+        self.prepare_streams(streams.len());
+        self.pass(layers, &streams, prefix, prefix.len(), 0, MERGED_LEN)?;
+        if self.budget.truncated() {
+            return Ok(None);
+        }
+        Ok(Some((&self.hits, &self.keys)))
+    }
+
+    /// The exact-prefix pass taken from a merged list: its matches not found yet, in order,
+    /// until `k`.
+    pub(super) fn take_merged(&mut self, list: &[Hit], keys: &str, k: usize) {
+        for hit in list {
+            if self.hits.len() >= k {
+                break;
+            }
+            if self.is_found(hit.layer, hit.rank) {
+                continue;
+            }
+            let key_start = self.keys.len() as u32;
+            self.keys
+                .push_str(&keys[hit.key_start as usize..hit.key_end as usize]);
+            self.hits.push(Hit {
+                key_start,
+                key_end: self.keys.len() as u32,
+                edits: 0,
+                ..*hit
+            });
+        }
+    }
+}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+    use crate::search::SuggestOptions;
+    use crate::{BlocklistBuilder, DeltaBuilder, Segment, SegmentBuilder, Stack};
+
+    /// A base whose "a" and "b" nodes have lists (and the root none), a delta that deletes,
+    /// rescores and adds under "a", and a blocklist line.
+    fn stack() -> Stack<Vec<u8>> {
+        let mut base = SegmentBuilder::with_options(crate::BuildOptions {
+            top_lists: crate::TopListOptions {
+                budget_percent: 1000,
+                min_entries: 64,
+            },
+            ..Default::default()
+        });
+        for i in 0..200u64 {
+            base.add(&format!("a{i:03}"), 1_000 - i).unwrap();
+            base.add(&format!("b{i:03}"), 500 - i).unwrap();
+        }
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut delta = DeltaBuilder::new();
+        delta.delete("a000").unwrap();
+        delta.upsert("a001", 1, None, &[] as &[&str]).unwrap();
+        // Ties with "a005" (995): the key decides.
+        delta.upsert("a1 new", 995, None, &[] as &[&str]).unwrap();
+        let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+        let mut blocked = BlocklistBuilder::new();
+        blocked.add_line("a004").unwrap();
+        let blocked = Segment::load(blocked.finish().unwrap().bytes).unwrap();
+        Stack::new(base, vec![delta], Some(blocked)).unwrap()
+    }
+
+    /// Every listed prefix gets a merged list: the merge's first matches, the delta's and
+    /// the blocklist's changes applied; the others get none.
+    #[test]
+    fn listed_prefixes_get_the_merges_first_matches() {
+        let stack = stack();
+        let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
+        let keys_of = |query: &str| -> Option<Vec<&str>> {
+            let (list, keys) = layers.merged_list(query)?;
+            Some(
+                list.iter()
+                    .map(|h| &keys[h.key_start as usize..h.key_end as usize])
+                    .collect(),
+            )
+        };
+        let a = keys_of("a").expect("a merged list for \"a\"");
+        assert_eq!(
+            a,
+            [
+                "a002", "a003", "a005", "a1 new", "a006", "a007", "a008", "a009", "a010", "a011",
+                "a012", "a013"
+            ]
+        );
+        assert_eq!(keys_of("b").expect("a list for \"b\"").len(), MERGED_LEN);
+        assert!(
+            keys_of("a00").is_none(),
+            "a00 has too few entries for a list"
+        );
+        assert!(keys_of("c").is_none());
+    }
+
+    /// Answers from a merged list equal the merge's: the exact phrase first or not, every
+    /// `k` up to past the list, fuzzy passes after it.
+    #[test]
+    fn merged_lists_answer_like_the_merge() {
+        let stack = stack();
+        // The same data with no list at all: a segment compacted from the stack, searched
+        // with the blocklist as the stack's only other part.
+        let compacted = crate::compact(
+            &Stack::new(stack.base().clone(), stack.deltas().to_vec(), None).unwrap(),
+        )
+        .unwrap();
+        let plain = Stack::new(
+            Segment::load(compacted.bytes).unwrap(),
+            Vec::new(),
+            stack.blocklist().cloned(),
+        )
+        .unwrap();
+        let mut searcher = Searcher::new();
+        for query in ["a", "b", "a1", "a002"] {
+            for k in [1, 2, 11, 12, 13] {
+                for exact_first in [true, false] {
+                    let options = SuggestOptions {
+                        k,
+                        exact_first,
+                        fuzzy: crate::Fuzziness::Edits(1),
+                        ..Default::default()
+                    };
+                    let got = searcher.search(&stack, query, &options).unwrap().to_owned();
+                    let want = searcher.search(&plain, query, &options).unwrap().to_owned();
+                    let keys = |f: &crate::OwnedSuggestions| -> Vec<(String, u64, u8)> {
+                        f.items
+                            .iter()
+                            .map(|s| (s.key.clone(), s.score, s.edits))
+                            .collect()
+                    };
+                    assert_eq!(keys(&got), keys(&want), "{query:?} k {k} {exact_first}");
+                }
+            }
+        }
+    }
+}
