@@ -75,6 +75,7 @@ mod nfkd_tables;
 mod normalize;
 #[cfg(feature = "build")]
 mod parallel;
+mod prefixes;
 mod search;
 mod segment;
 mod stack;

@@ -16,6 +16,7 @@ use fst::Streamer;
 use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
+use crate::prefixes::{PrefixFilter, Probe};
 use crate::search::{Hit, LongLists, MergedLists};
 use crate::segment::{Segment, SegmentKind, View};
 
@@ -58,20 +59,41 @@ pub struct Stack<D> {
     blocklist: Option<Segment<D>>,
     /// For every key a delta decides, the newest such delta (`None` past its size limit).
     newest: Option<Newest>,
+    /// Which deltas may hold entries under a prefix (`None` without deltas or past its limit).
+    /// Not in WebAssembly builds, nor the merged lists: the worker's bundle (250 KB gzip) has
+    /// no room for their code. Answers are the same without them.
+    #[cfg(not(target_family = "wasm"))]
+    prefixes: Option<PrefixFilter>,
     /// Longer copies of the base's top lists that the deltas and blocklist thin out.
     long_lists: LongLists,
     /// The first matches of the merge for each prefix the base has a top list for.
+    #[cfg(not(target_family = "wasm"))]
     merged: MergedLists,
 }
 
 /// For each key some delta decides (holds or deletes), the newest layer that does, by a 64-bit
 /// hash of the key: one hash and one probe tell whether a newer layer decides a hit's key,
 /// instead of a lookup in every newer delta. Built when the stack is made, O(delta keys);
-/// 12–16 bytes per key.
+/// about 20 bytes per key plus the key (a copy of which confirms a hash match without a
+/// lookup in the delta's FST, up to [`NEWEST_MAX_KEY_BYTES`]).
 #[derive(Debug, Clone, Default)]
 struct Newest {
-    by_hash: HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHash>>,
+    by_hash: HashMap<u64, Decider, std::hash::BuildHasherDefault<KeyHash>>,
+    /// The recorded keys, concatenated.
+    keys: Vec<u8>,
 }
+
+/// The newest layer deciding some key of one hash, and where the last key recorded for the
+/// hash is in [`Newest::keys`] (`start == u32::MAX`: not kept).
+#[derive(Debug, Clone, Copy)]
+struct Decider {
+    layer: u32,
+    start: u32,
+    len: u32,
+}
+
+/// The most key bytes [`Newest`] keeps; past that, hash matches are confirmed in the FSTs.
+const NEWEST_MAX_KEY_BYTES: usize = 64 << 20;
 
 /// The keys of [`Newest`] are hashes already: pass them through.
 #[derive(Debug, Default, Clone, Copy)]
@@ -135,18 +157,52 @@ impl Newest {
                 ));
             }
             if !key.contains(&WORD_START_SEPARATOR) {
-                self.by_hash.insert(key_hash(key), layer);
+                let decider = self.keep(key, layer);
+                self.by_hash.insert(key_hash(key), decider);
             }
         }
         Ok(())
     }
 
-    /// The newest delta that may decide `key` (a hash match; confirm it), if any.
-    fn layer_of(&self, key: &[u8]) -> Option<usize> {
+    /// `key` as decided by `layer`, its bytes kept while there is room.
+    fn keep(&mut self, key: &[u8], layer: u32) -> Decider {
+        let start = self.keys.len();
+        match u32::try_from(key.len()) {
+            Ok(len) if start + key.len() <= NEWEST_MAX_KEY_BYTES => {
+                self.keys.extend_from_slice(key);
+                Decider {
+                    layer,
+                    start: start as u32,
+                    len,
+                }
+            }
+            _ => Decider {
+                layer,
+                start: u32::MAX,
+                len: 0,
+            },
+        }
+    }
+
+    /// The newest delta that may decide `key` (a hash match), if any, and whether it surely
+    /// does (the key it recorded for the hash is `key`).
+    fn decider_of(&self, key: &[u8]) -> Option<(usize, bool)> {
         if self.by_hash.is_empty() {
             return None;
         }
-        self.by_hash.get(&key_hash(key)).map(|&l| l as usize)
+        let decider = self.by_hash.get(&key_hash(key))?;
+        let kept = match decider.start {
+            u32::MAX => None,
+            start => self
+                .keys
+                .get(start as usize..start as usize + decider.len as usize),
+        };
+        Some((decider.layer as usize, kept == Some(key)))
+    }
+
+    /// The newest delta that may decide `key` (a hash match; confirm it), if any.
+    fn layer_of(&self, key: &[u8]) -> Option<usize> {
+        self.decider_of(key).map(|(layer, _)| layer)
     }
 }
 
@@ -195,16 +251,24 @@ impl<D: AsRef<[u8]>> Stack<D> {
         layers.push(base);
         layers.extend(deltas);
         let newest = Newest::of(&layers)?;
+        #[cfg(not(target_family = "wasm"))]
+        let prefixes = PrefixFilter::of(&layers)?;
         let mut stack = Stack {
             layers,
             blocklist,
             newest,
+            #[cfg(not(target_family = "wasm"))]
+            prefixes,
             long_lists: LongLists::default(),
+            #[cfg(not(target_family = "wasm"))]
             merged: MergedLists::default(),
         };
         if stack.layers.len() > 1 || stack.blocklist.is_some() {
             stack.long_lists = LongLists::of(&sealed::Source::layers(&stack)?);
-            stack.merged = MergedLists::of(&sealed::Source::layers(&stack)?);
+            #[cfg(not(target_family = "wasm"))]
+            {
+                stack.merged = MergedLists::of(&sealed::Source::layers(&stack)?);
+            }
         }
         Ok(stack)
     }
@@ -277,6 +341,7 @@ pub(crate) struct Layers<'a> {
     many: Vec<View<'a>>,
     pub(crate) blocklist: Option<View<'a>>,
     newest: Option<&'a Newest>,
+    prefixes: Option<&'a PrefixFilter>,
     long_lists: Option<&'a LongLists>,
     merged: Option<&'a MergedLists>,
 }
@@ -307,9 +372,9 @@ impl<'a> Layers<'a> {
         };
         // The index holds, per hash, the newest layer deciding any key of that hash: no
         // layer above it decides `key`.
-        match newest.layer_of(key) {
-            Some(j) if j > layer => {
-                views[j].decides(key) || views[layer + 1..j].iter().any(|v| v.decides(key))
+        match newest.decider_of(key) {
+            Some((j, sure)) if j > layer => {
+                sure || views[j].decides(key) || views[layer + 1..j].iter().any(|v| v.decides(key))
             }
             _ => false,
         }
@@ -322,6 +387,27 @@ impl<'a> Layers<'a> {
         match self.newest {
             Some(newest) => newest.layer_of(key).unwrap_or(0),
             None => top,
+        }
+    }
+
+    /// The probe of a query's exact part for [`Layers::may_hold`] (`None` without a filter).
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn probe(&self, exact: &str) -> Option<Probe> {
+        self.prefixes.map(|_| Probe::of(exact.as_bytes()))
+    }
+
+    /// None: WebAssembly builds make no filter.
+    #[cfg(target_family = "wasm")]
+    pub(crate) fn probe(&self, _exact: &str) -> Option<Probe> {
+        None
+    }
+
+    /// False when `layer`'s main FST certainly holds no entry starting with the probed
+    /// prefix (the base and a stack without a filter may always hold one).
+    pub(crate) fn may_hold(&self, layer: usize, probe: Option<Probe>) -> bool {
+        match (self.prefixes, probe) {
+            (Some(filter), Some(probe)) if layer > 0 => filter.may_hold(layer, probe),
+            _ => true,
         }
     }
 
@@ -381,6 +467,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Segment<D> {
             many: Vec::new(),
             blocklist: None,
             newest: None,
+            prefixes: None,
             long_lists: None,
             merged: None,
         })
@@ -402,22 +489,48 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
                 many: Vec::new(),
                 blocklist,
                 newest: None,
+                prefixes: None,
                 long_lists: Some(&self.long_lists),
-                merged: Some(&self.merged),
+                merged: self.merged_lists(),
             });
         }
         Ok(Layers {
             one: [None],
-            many: self
-                .layers
-                .iter()
-                .map(Segment::view)
-                .collect::<Result<_>>()?,
+            many: self.views()?,
             blocklist,
             newest: self.newest.as_ref(),
+            prefixes: self.prefix_filter(),
             long_lists: Some(&self.long_lists),
-            merged: Some(&self.merged),
+            merged: self.merged_lists(),
         })
+    }
+}
+
+impl<D: AsRef<[u8]>> Stack<D> {
+    /// The filter of the deltas' prefixes, if made.
+    fn prefix_filter(&self) -> Option<&PrefixFilter> {
+        #[cfg(not(target_family = "wasm"))]
+        return self.prefixes.as_ref();
+        #[cfg(target_family = "wasm")]
+        None
+    }
+
+    /// The merged lists, if made.
+    fn merged_lists(&self) -> Option<&MergedLists> {
+        #[cfg(not(target_family = "wasm"))]
+        return Some(&self.merged);
+        #[cfg(target_family = "wasm")]
+        None
+    }
+
+    /// A view of every layer, base first, in one allocation of the right size (a collect
+    /// through `Result` would grow it: it runs on every query).
+    fn views(&self) -> Result<Vec<View<'_>>> {
+        let mut views = Vec::with_capacity(self.layers.len());
+        for segment in &self.layers {
+            views.push(segment.view()?);
+        }
+        Ok(views)
     }
 }
 

@@ -15,7 +15,7 @@
 //! minus what is found already, up to `k`. A list holds [`MERGED_LEN`] matches, or every
 //! match when there are fewer: enough for `k <= MERGED_LEN` whatever was found before.
 
-// WebAssembly builds make no merged lists (see `MergedLists::of`).
+// WebAssembly builds make no merged lists (see `Stack`).
 #![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
 
 use std::collections::HashMap;
@@ -50,17 +50,9 @@ pub(crate) struct MergedLists {
 }
 
 impl MergedLists {
-    /// None in WebAssembly builds, as for the longer lists: the worker's bundle has no room
-    /// for the code. Answers are the same without them.
-    #[cfg(target_family = "wasm")]
-    pub(crate) fn of(_layers: &Layers<'_>) -> MergedLists {
-        MergedLists::default()
-    }
-
     /// The merged lists of `layers` (a base with deltas or a blocklist): one for each prefix
     /// whose base node has a top list, up to [`MAX_PREFIXES`]. A list that cannot be made
     /// within [`MERGED_VISITS`] (or meets a corrupt segment) is left out.
-    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn of(layers: &Layers<'_>) -> MergedLists {
         let mut merged = MergedLists::default();
         let Some(base) = layers.views().first() else {

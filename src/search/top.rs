@@ -111,10 +111,16 @@ impl Searcher {
         if self.listed.len() < streams.len() {
             self.listed.resize_with(streams.len(), Default::default);
         }
+        let probe = if plain { layers.probe(exact) } else { None };
         for (listed, stream) in self.listed.iter_mut().zip(streams) {
             listed.finish();
             listed.start = None;
             if !plain {
+                continue;
+            }
+            // The filter knows the main FSTs' entries, not the category FSTs'.
+            if stream.main && !layers.may_hold(stream.layer, probe) {
+                listed.start = Some(None);
                 continue;
             }
             let followed = follow_exact(&stream.fst, exact)?;

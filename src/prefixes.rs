@@ -1,0 +1,161 @@
+//! Which deltas of a stack may hold entries under a prefix: a Bloom filter over (delta,
+//! prefix) pairs, made when the stack is made.
+//!
+//! Every plain query over a stack follows its prefix into every delta, and most deltas (a
+//! minute of changes) hold nothing under a prefix of four characters or more; following it
+//! through the FST's nodes costs more than the rest of such a delta's part in the query. The
+//! filter answers "certainly nothing" for most of those with one hash and two bit tests; its
+//! false positives only cost the follow the query made anyway, so answers never change.
+//!
+//! Prefixes are hashed on their first [`DEPTH`] bytes: a longer prefix is absent whenever
+//! its first bytes are.
+
+// WebAssembly builds make no filter (see `Stack`).
+#![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
+
+use crate::error::{Error, Result};
+use crate::segment::{Segment, View};
+
+/// Prefix bytes the filter records per entry (every prefix of 1 to `DEPTH` bytes).
+const DEPTH: usize = 8;
+
+/// Filter bits per recorded entry (at most `DEPTH` pairs each): a false positive rate under
+/// 5% even if every prefix of every entry is distinct.
+const BITS_PER_ENTRY: usize = 64;
+
+/// The most delta entries the filter records; a stack with more follows every prefix into
+/// every delta (still exact). Bounds the filter at 16 MB and the time to make it.
+const MAX_ENTRIES: usize = 1 << 21;
+
+/// The Bloom filter of (delta, prefix) pairs; see the module docs.
+#[derive(Debug, Clone)]
+pub(crate) struct PrefixFilter {
+    bits: Vec<u64>,
+    /// `bits.len() * 64 - 1`: the filter has a power of two of bits.
+    mask: u64,
+}
+
+/// The hash of a query's prefix, computed once per query and tested against each delta.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe(u64);
+
+/// FNV-1a over the prefix's bytes, one step per byte, so the builder hashes every prefix of
+/// an entry in one pass.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
+}
+
+/// Two bit positions for `layer` and a prefix hash (a multiply-xorshift mix of each).
+fn positions(hash: u64, layer: usize, mask: u64) -> [u64; 2] {
+    let mixed = (hash ^ (layer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    let mixed = mixed ^ (mixed >> 32);
+    [mixed & mask, (mixed >> 29 ^ mixed.rotate_left(17)) & mask]
+}
+
+impl Probe {
+    /// The probe of `prefix` (its first [`DEPTH`] bytes).
+    pub(crate) fn of(prefix: &[u8]) -> Probe {
+        let cut = &prefix[..prefix.len().min(DEPTH)];
+        Probe(cut.iter().fold(FNV_OFFSET, |h, &b| step(h, b)))
+    }
+}
+
+impl PrefixFilter {
+    /// The filter of every main-FST entry of every delta of `layers` (base first), or `None`
+    /// without deltas or past [`MAX_ENTRIES`]. An FST with more keys than its footer declares
+    /// is corrupt.
+    pub(crate) fn of<D: AsRef<[u8]>>(layers: &[Segment<D>]) -> Result<Option<PrefixFilter>> {
+        let entries: usize = layers[1..].iter().map(Segment::len).sum();
+        if layers.len() < 2 || entries > MAX_ENTRIES {
+            return Ok(None);
+        }
+        let bits = (entries.max(1) * BITS_PER_ENTRY).next_power_of_two();
+        let mut filter = PrefixFilter {
+            bits: vec![0; bits / 64],
+            mask: bits as u64 - 1,
+        };
+        for (layer, segment) in layers.iter().enumerate().skip(1) {
+            filter.record(&segment.view()?, layer)?;
+        }
+        Ok(Some(filter))
+    }
+
+    /// Records every prefix (up to [`DEPTH`] bytes) of every entry of `view`'s main FST.
+    fn record(&mut self, view: &View<'_>, layer: usize) -> Result<()> {
+        use fst::Streamer;
+        let declared = view.fst().len();
+        let map = fst::Map::from(view.fst().clone());
+        let mut keys = map.stream();
+        let mut seen = 0usize;
+        while let Some((key, _)) = keys.next() {
+            seen += 1;
+            if seen > declared {
+                return Err(Error::corrupt(
+                    "fst",
+                    format!("more keys than the {declared} its footer declares"),
+                ));
+            }
+            let mut hash = FNV_OFFSET;
+            for &b in key.iter().take(DEPTH) {
+                hash = step(hash, b);
+                for at in positions(hash, layer, self.mask) {
+                    self.bits[(at / 64) as usize] |= 1 << (at % 64);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// False when delta `layer` certainly holds no entry starting with the probed prefix.
+    /// The empty prefix starts every entry.
+    pub(crate) fn may_hold(&self, layer: usize, probe: Probe) -> bool {
+        if probe.0 == FNV_OFFSET {
+            return true;
+        }
+        positions(probe.0, layer, self.mask)
+            .iter()
+            .all(|&at| self.bits[(at / 64) as usize] & (1 << (at % 64)) != 0)
+    }
+}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+    use crate::{DeltaBuilder, SegmentBuilder};
+
+    /// Every prefix of every delta entry is held, by its own delta; most others are not.
+    #[test]
+    fn no_false_negatives_and_few_false_positives() {
+        let mut base = SegmentBuilder::new();
+        base.add("base only", 1).unwrap();
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut delta = DeltaBuilder::new();
+        let keys: Vec<String> = (0..500).map(|i| format!("k{i:04} phrase")).collect();
+        for key in &keys {
+            delta.upsert(key, 3, None, &[] as &[&str]).unwrap();
+        }
+        let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+        let filter = PrefixFilter::of(&[base, delta]).unwrap().unwrap();
+        for key in &keys {
+            for end in 0..=key.len() {
+                assert!(
+                    filter.may_hold(1, Probe::of(&key.as_bytes()[..end])),
+                    "{key} {end}"
+                );
+            }
+        }
+        let strangers = (0..2000)
+            .filter(|i| filter.may_hold(1, Probe::of(format!("x{i}").as_bytes())))
+            .count();
+        assert!(strangers < 200, "{strangers} false positives in 2000");
+        let other_layer = keys
+            .iter()
+            .filter(|k| filter.may_hold(2, Probe::of(k.as_bytes())))
+            .count();
+        assert!(other_layer < 50, "{other_layer} false positives in 500");
+    }
+}
