@@ -265,52 +265,134 @@ fn compact_options(word_starts: bool) -> BuildOptions {
 /// Streams the live full keys of `layers` (oldest first) in key order, each with the layer
 /// and rank of its row in the newest layer that decides it: a row wins over a tombstone of
 /// the same layer, as queries decide; a key whose newest decision is a tombstone is dropped.
+///
+/// The deltas are small next to the base: their decisions are merged first, then joined
+/// with the base's stream, one comparison per base key instead of a heap over every FST.
 fn for_each_row<D: AsRef<[u8]>>(
     layers: &[Segment<D>],
     mut each: impl FnMut(&[u8], usize, u32) -> Result<(), BuildError>,
 ) -> Result<(), BuildError> {
-    // Each input: its layer, whether it lists deletes, and its map.
-    let mut inputs = Vec::new();
-    for (layer, segment) in layers.iter().enumerate() {
-        inputs.push((layer, false, fst::Map::from(segment.main_fst()?)));
-        if let Some(tombstones) = segment.extra_fst_of(SegmentKind::Delta)? {
-            inputs.push((layer, true, fst::Map::from(tombstones)));
-        }
-    }
-    let mut union = fst::map::OpBuilder::new();
-    for (_, _, map) in &inputs {
-        union = union.add(map.into_stream());
-    }
+    let Some((base, deltas)) = layers.split_first() else {
+        return Ok(());
+    };
+    let decided = Decisions::of(deltas)?;
+    let base = fst::Map::from(base.main_fst()?);
     // A crafted FST can hold far more paths than its footer declares: never stream more.
-    let declared = inputs
-        .iter()
-        .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
+    let declared = base.len();
     let mut streamed = 0usize;
-    let mut stream = union.union();
-    while let Some((key, found)) = stream.next() {
+    let mut stream = base.stream();
+    let mut next = 0;
+    while let Some((key, rank)) = stream.next() {
         streamed += 1;
         if streamed > declared {
             return Err(crate::Error::corrupt("fst", "more keys than the footers declare").into());
         }
+        while let Some(d) = decided.get(next).filter(|d| d.0 < key) {
+            d.emit(&mut each)?;
+            next += 1;
+        }
+        if let Some(d) = decided.get(next).filter(|d| d.0 == key) {
+            d.emit(&mut each)?;
+            next += 1;
+            continue;
+        }
         // Word-start entries hold the separator; their suggestions come with the full keys.
-        if key.contains(&WORD_START_SEPARATOR) {
-            continue;
+        if !key.contains(&WORD_START_SEPARATOR) {
+            each(key, 0, rank_of(rank)?)?;
         }
-        let Some(newest) = found
-            .iter()
-            .max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1))
-        else {
-            continue;
-        };
-        let (layer, deleted, _) = inputs[newest.index];
-        if deleted {
-            continue;
-        }
-        let rank = u32::try_from(newest.value)
-            .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range"))?;
-        each(key, layer, rank)?;
     }
-    Ok(())
+    (next..decided.len()).try_for_each(|i| decided.get(i).map_or(Ok(()), |d| d.emit(&mut each)))
+}
+
+fn rank_of(value: u64) -> Result<u32, BuildError> {
+    u32::try_from(value)
+        .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range").into())
+}
+
+/// The deltas' decisions in key order: per full key the newest layer's (its layer and
+/// rank, or `None` for a tombstone), layers counted from 1.
+struct Decisions {
+    keys: Vec<u8>,
+    /// Per key: where it ends in `keys`, the layer, the rank (`None`: deleted).
+    ends: Vec<(usize, usize, Option<u32>)>,
+}
+
+/// One decision: the key, its layer, its rank (`None`: deleted).
+struct Decision<'d>(&'d [u8], usize, Option<u32>);
+
+impl Decision<'_> {
+    /// Passes a live key to `each`.
+    fn emit(
+        &self,
+        each: &mut impl FnMut(&[u8], usize, u32) -> Result<(), BuildError>,
+    ) -> Result<(), BuildError> {
+        match self.2 {
+            Some(rank) => each(self.0, self.1, rank),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Decisions {
+    /// Streams every delta's FSTs together (a union; they are small) and keeps each full
+    /// key's newest decision.
+    fn of<D: AsRef<[u8]>>(deltas: &[Segment<D>]) -> Result<Decisions, BuildError> {
+        // Each input: its layer, whether it lists deletes, and its map.
+        let mut inputs = Vec::new();
+        for (i, segment) in deltas.iter().enumerate() {
+            inputs.push((i + 1, false, fst::Map::from(segment.main_fst()?)));
+            if let Some(tombstones) = segment.extra_fst_of(SegmentKind::Delta)? {
+                inputs.push((i + 1, true, fst::Map::from(tombstones)));
+            }
+        }
+        let mut union = fst::map::OpBuilder::new();
+        for (_, _, map) in &inputs {
+            union = union.add(map.into_stream());
+        }
+        let declared = inputs
+            .iter()
+            .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
+        let mut decided = Decisions {
+            keys: Vec::new(),
+            ends: Vec::new(),
+        };
+        let mut streamed = 0usize;
+        let mut stream = union.union();
+        while let Some((key, found)) = stream.next() {
+            streamed += 1;
+            if streamed > declared {
+                return Err(
+                    crate::Error::corrupt("fst", "more keys than the footers declare").into(),
+                );
+            }
+            let newest = found
+                .iter()
+                .max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1));
+            let (Some(newest), false) = (newest, key.contains(&WORD_START_SEPARATOR)) else {
+                continue;
+            };
+            let (layer, deleted, _) = inputs[newest.index];
+            let rank = if deleted {
+                None
+            } else {
+                Some(rank_of(newest.value)?)
+            };
+            decided.keys.extend_from_slice(key);
+            decided.ends.push((decided.keys.len(), layer, rank));
+        }
+        Ok(decided)
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The `i`-th decision in key order.
+    fn get(&self, i: usize) -> Option<Decision<'_>> {
+        let &(end, layer, rank) = self.ends.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before].0);
+        Some(Decision(&self.keys[start..end], layer, rank))
+    }
 }
 
 /// Each segment's stored rows, indexed for reading in key order.
