@@ -13,8 +13,8 @@
 // WebAssembly builds make no filter (see `Stack`).
 #![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
 
-use crate::error::{Error, Result};
-use crate::segment::{Segment, View};
+use crate::error::Result;
+use crate::segment::{for_each_key, Segment, View};
 
 /// Prefix bytes the filter records per entry (every prefix of 1 to `DEPTH` bytes).
 const DEPTH: usize = 8;
@@ -86,19 +86,7 @@ impl PrefixFilter {
 
     /// Records every prefix (up to [`DEPTH`] bytes) of every entry of `view`'s main FST.
     fn record(&mut self, view: &View<'_>, layer: usize) -> Result<()> {
-        use fst::Streamer;
-        let declared = view.fst().len();
-        let map = fst::Map::from(view.fst().clone());
-        let mut keys = map.stream();
-        let mut seen = 0usize;
-        while let Some((key, _)) = keys.next() {
-            seen += 1;
-            if seen > declared {
-                return Err(Error::corrupt(
-                    "fst",
-                    format!("more keys than the {declared} its footer declares"),
-                ));
-            }
+        for_each_key(view.fst(), |key| {
             let mut hash = FNV_OFFSET;
             for &b in key.iter().take(DEPTH) {
                 hash = step(hash, b);
@@ -106,8 +94,7 @@ impl PrefixFilter {
                     self.bits[(at / 64) as usize] |= 1 << (at % 64);
                 }
             }
-        }
-        Ok(())
+        })
     }
 
     /// False when delta `layer` certainly holds no entry starting with the probed prefix.

@@ -11,14 +11,12 @@
 
 use std::collections::HashMap;
 
-use fst::Streamer;
-
 use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
 use crate::search::{Hit, LongLists, MergedLists};
-use crate::segment::{Segment, SegmentKind, View};
+use crate::segment::{for_each_key, Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
 /// query and a lookup to every hit from an older segment; the publisher compacts long before
@@ -144,24 +142,12 @@ impl Newest {
 
     /// Records the full keys of one FST as decided by `layer`.
     fn record(&mut self, fst: &fst::raw::Fst<&[u8]>, layer: u32) -> Result<()> {
-        let declared = fst.len();
-        let map = fst::Map::from(fst.clone());
-        let mut keys = map.stream();
-        let mut seen = 0usize;
-        while let Some((key, _)) = keys.next() {
-            seen += 1;
-            if seen > declared {
-                return Err(Error::corrupt(
-                    "fst",
-                    format!("more keys than the {declared} its footer declares"),
-                ));
-            }
+        for_each_key(fst, |key| {
             if !key.contains(&WORD_START_SEPARATOR) {
                 let decider = self.keep(key, layer);
                 self.by_hash.insert(key_hash(key), decider);
             }
-        }
-        Ok(())
+        })
     }
 
     /// `key` as decided by `layer`, its bytes kept while there is room.

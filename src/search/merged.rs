@@ -187,23 +187,12 @@ impl Searcher {
 mod tests {
     use super::*;
     use crate::search::SuggestOptions;
-    use crate::{BlocklistBuilder, DeltaBuilder, Segment, SegmentBuilder, Stack};
+    use crate::{BlocklistBuilder, DeltaBuilder, Segment, Stack};
 
     /// A base whose "a" and "b" nodes have lists (and the root none), a delta that deletes,
     /// rescores and adds under "a", and a blocklist line.
     fn stack() -> Stack<Vec<u8>> {
-        let mut base = SegmentBuilder::with_options(crate::BuildOptions {
-            top_lists: crate::TopListOptions {
-                budget_percent: 1000,
-                min_entries: 64,
-            },
-            ..Default::default()
-        });
-        for i in 0..200u64 {
-            base.add(&format!("a{i:03}"), 1_000 - i).unwrap();
-            base.add(&format!("b{i:03}"), 500 - i).unwrap();
-        }
-        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let base = crate::search::top::tests::two_letter_base();
         let mut delta = DeltaBuilder::new();
         delta.delete("a000").unwrap();
         delta.upsert("a001", 1, None, &[] as &[&str]).unwrap();

@@ -460,16 +460,14 @@ fn longer(
 }
 
 #[cfg(all(test, feature = "build"))]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::search::SuggestOptions;
     use crate::{DeltaBuilder, Searcher, Segment, SegmentBuilder, Stack};
 
-    /// A list with more entries hidden than it has to spare gets a longer copy: the walk's
-    /// first entries, up to as many visible ones as the list had; a list nothing hides gets
-    /// none.
-    #[test]
-    fn thinned_lists_get_longer_copies() {
+    /// A base of "a000".."a199" (scores 1000 down) and "b000".."b199" (500 down), with lists
+    /// at "a" and "b" only (and not at the root: its entries are a list's whole budget).
+    pub(in crate::search) fn two_letter_base() -> Segment<Vec<u8>> {
         let mut base = SegmentBuilder::with_options(crate::BuildOptions {
             top_lists: crate::TopListOptions {
                 budget_percent: 1000,
@@ -481,7 +479,15 @@ mod tests {
             base.add(&format!("a{i:03}"), 1_000 - i).unwrap();
             base.add(&format!("b{i:03}"), 500 - i).unwrap();
         }
-        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        Segment::load(base.finish().unwrap().bytes).unwrap()
+    }
+
+    /// A list with more entries hidden than it has to spare gets a longer copy: the walk's
+    /// first entries, up to as many visible ones as the list had; a list nothing hides gets
+    /// none.
+    #[test]
+    fn thinned_lists_get_longer_copies() {
+        let base = two_letter_base();
         let mut delta = DeltaBuilder::new();
         for i in [0u64, 2, 4, 6] {
             delta.delete(&format!("a{i:03}")).unwrap();
