@@ -39,6 +39,11 @@ const MAX_PREFIXES: usize = 1 << 16;
 /// a blocklist hiding most of a subtree) is not made, and its queries merge as before.
 const MERGED_VISITS: usize = 1 << 14;
 
+/// Node visits all merged lists of a stack may cost to make: bounds the time to make a stack
+/// of crafted segments (about a second here). The lists made before it runs out are kept.
+/// The bench's stack of every data set with 8 deltas of 10,000 changes needs 93k.
+const MERGED_TOTAL_VISITS: usize = 1 << 22;
+
 /// The merged lists of a stack, by prefix.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MergedLists {
@@ -54,15 +59,26 @@ impl MergedLists {
     /// whose base node has a top list, up to [`MAX_PREFIXES`]. A list that cannot be made
     /// within [`MERGED_VISITS`] (or meets a corrupt segment) is left out.
     pub(crate) fn of(layers: &Layers<'_>) -> MergedLists {
+        MergedLists::within(layers, MERGED_TOTAL_VISITS)
+    }
+
+    /// [`MergedLists::of`] within `total_visits` node visits for all lists.
+    fn within(layers: &Layers<'_>, total_visits: usize) -> MergedLists {
         let mut merged = MergedLists::default();
         let Some(base) = layers.views().first() else {
             return merged;
         };
         let mut searcher = Searcher::new();
-        let prefixes = listed_prefixes(base, MAX_PREFIXES);
-        for prefix in prefixes {
-            if let Ok(Some(found)) = searcher.merged_pass(layers, &prefix) {
-                merged.insert(prefix, found);
+        let mut visits_left = total_visits;
+        for prefix in listed_prefixes(base, MAX_PREFIXES) {
+            let budget = visits_left.min(MERGED_VISITS);
+            if budget == 0 {
+                break;
+            }
+            let made = searcher.merged_pass(layers, &prefix, budget);
+            visits_left -= budget - searcher.budget.visits_left();
+            if let Ok(true) = made {
+                merged.insert(prefix, (&searcher.hits, &searcher.keys));
             }
         }
         merged.hits.shrink_to_fit();
@@ -140,24 +156,23 @@ fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
 }
 
 impl Searcher {
-    /// The first [`MERGED_LEN`] matches of the exact-prefix pass for `prefix` over `layers`,
-    /// with the keys they point into; `None` when the pass ran out of budget.
+    /// Finds the first [`MERGED_LEN`] matches of the exact-prefix pass for `prefix` over
+    /// `layers` (in `hits`, their keys in `keys`); false when the pass ran out of its
+    /// `max_visits`.
     fn merged_pass(
         &mut self,
         layers: &Layers<'_>,
         prefix: &str,
-    ) -> crate::Result<Option<(&[Hit], &str)>> {
+        max_visits: usize,
+    ) -> crate::Result<bool> {
+        self.budget = super::walk::Budget::new(max_visits);
         let streams = super::streams_of(layers, &[])?;
         self.keys.clear();
         self.hits.clear();
         self.shrink_outliers();
-        self.budget = super::walk::Budget::new(MERGED_VISITS);
         self.prepare_streams(streams.len());
         self.pass(layers, &streams, prefix, prefix.len(), 0, MERGED_LEN)?;
-        if self.budget.truncated() {
-            return Ok(None);
-        }
-        Ok(Some((&self.hits, &self.keys)))
+        Ok(!self.budget.truncated())
     }
 
     /// The exact-prefix pass taken from a merged list: its matches not found yet, in order,
@@ -233,6 +248,23 @@ mod tests {
             "a00 has too few entries for a list"
         );
         assert!(keys_of("c").is_none());
+    }
+
+    /// The lists stop where the stack's visit budget runs out: none with no budget, some
+    /// with a little.
+    #[test]
+    fn the_total_budget_bounds_the_lists() {
+        let stack = stack();
+        let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
+        assert!(MergedLists::within(&layers, 0).by_prefix.is_empty());
+        let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS)
+            .by_prefix
+            .len();
+        let some = MergedLists::within(&layers, 5).by_prefix.len();
+        assert!(
+            all >= 2 && some < all,
+            "{some} of {all} lists within 5 visits"
+        );
     }
 
     /// Answers from a merged list equal the merge's: the exact phrase first or not, every

@@ -168,6 +168,11 @@ impl Budget {
     pub(crate) fn truncated(&self) -> bool {
         self.truncated
     }
+
+    /// The visits not spent yet.
+    pub(crate) fn visits_left(&self) -> usize {
+        self.visits_left
+    }
 }
 
 /// How a walk may bound its candidate list: only the cheapest `need - accepted - 1 +
