@@ -208,27 +208,42 @@ const BATCH_KEYS: usize = 4096;
 /// Batches queued between the two threads: enough to ride out uneven steps.
 const BATCHES_IN_FLIGHT: usize = 8;
 
-/// Live keys in key order, each with the layer and rank of its row (see [`for_each_row`]).
-#[derive(Default)]
-struct KeyBatch {
+/// Keys in key order, concatenated, each with a layer and a value.
+struct KeyRows<V> {
     keys: Vec<u8>,
-    /// Per key: where it ends in `keys`, its layer and its rank.
-    rows: Vec<(usize, usize, u32)>,
+    /// Per key: where it ends in `keys`, its layer and its value.
+    rows: Vec<(usize, usize, V)>,
 }
 
-impl KeyBatch {
-    fn push(&mut self, key: &[u8], layer: usize, rank: u32) {
+impl<V> Default for KeyRows<V> {
+    fn default() -> Self {
+        KeyRows {
+            keys: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl<V: Copy> KeyRows<V> {
+    fn push(&mut self, key: &[u8], layer: usize, value: V) {
         self.keys.extend_from_slice(key);
-        self.rows.push((self.keys.len(), layer, rank));
+        self.rows.push((self.keys.len(), layer, value));
     }
 
-    fn iter(&self) -> impl Iterator<Item = (&[u8], usize, u32)> {
-        let starts = std::iter::once(0).chain(self.rows.iter().map(|r| r.0));
-        starts
-            .zip(&self.rows)
-            .map(|(start, &(end, layer, rank))| (&self.keys[start..end], layer, rank))
+    /// The `i`-th key with its layer and value.
+    fn get(&self, i: usize) -> Option<(&[u8], usize, V)> {
+        let &(end, layer, value) = self.rows.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |before| self.rows[before].0);
+        Some((&self.keys[start..end], layer, value))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], usize, V)> {
+        (0..self.rows.len()).filter_map(|i| self.get(i))
     }
 }
+
+/// Live keys in key order, each with the layer and rank of its row (see [`for_each_row`]).
+type KeyBatch = KeyRows<u32>;
 
 /// Streams the live keys of `layers` in batches to `emit`; stops early (with an error no one
 /// sees) once `emit` says the consumer has stopped.
@@ -275,7 +290,7 @@ fn for_each_row<D: AsRef<[u8]>>(
     let Some((base, deltas)) = layers.split_first() else {
         return Ok(());
     };
-    let decided = Decisions::of(deltas)?;
+    let decided = decisions(deltas)?;
     let base = fst::Map::from(base.main_fst()?);
     // A crafted FST can hold far more paths than its footer declares: never stream more.
     let declared = base.len();
@@ -288,11 +303,11 @@ fn for_each_row<D: AsRef<[u8]>>(
             return Err(crate::Error::corrupt("fst", "more keys than the footers declare").into());
         }
         while let Some(d) = decided.get(next).filter(|d| d.0 < key) {
-            d.emit(&mut each)?;
+            emit_live(d, &mut each)?;
             next += 1;
         }
         if let Some(d) = decided.get(next).filter(|d| d.0 == key) {
-            d.emit(&mut each)?;
+            emit_live(d, &mut each)?;
             next += 1;
             continue;
         }
@@ -301,7 +316,11 @@ fn for_each_row<D: AsRef<[u8]>>(
             each(key, 0, rank_of(rank)?)?;
         }
     }
-    (next..decided.len()).try_for_each(|i| decided.get(i).map_or(Ok(()), |d| d.emit(&mut each)))
+    let rest = decided
+        .iter()
+        .skip(next)
+        .try_for_each(|d| emit_live(d, &mut each));
+    rest
 }
 
 fn rank_of(value: u64) -> Result<u32, BuildError> {
@@ -309,90 +328,58 @@ fn rank_of(value: u64) -> Result<u32, BuildError> {
         .map_err(|_| crate::Error::corrupt("fst", "a key's rank is out of range").into())
 }
 
-/// The deltas' decisions in key order: per full key the newest layer's (its layer and
-/// rank, or `None` for a tombstone), layers counted from 1.
-struct Decisions {
-    keys: Vec<u8>,
-    /// Per key: where it ends in `keys`, the layer, the rank (`None`: deleted).
-    ends: Vec<(usize, usize, Option<u32>)>,
-}
-
-/// One decision: the key, its layer, its rank (`None`: deleted).
-struct Decision<'d>(&'d [u8], usize, Option<u32>);
-
-impl Decision<'_> {
-    /// Passes a live key to `each`.
-    fn emit(
-        &self,
-        each: &mut impl FnMut(&[u8], usize, u32) -> Result<(), BuildError>,
-    ) -> Result<(), BuildError> {
-        match self.2 {
-            Some(rank) => each(self.0, self.1, rank),
-            None => Ok(()),
-        }
+/// Passes a decision's key to `each` unless it is a tombstone (rank `None`).
+fn emit_live(
+    (key, layer, rank): (&[u8], usize, Option<u32>),
+    each: &mut impl FnMut(&[u8], usize, u32) -> Result<(), BuildError>,
+) -> Result<(), BuildError> {
+    match rank {
+        Some(rank) => each(key, layer, rank),
+        None => Ok(()),
     }
 }
 
-impl Decisions {
-    /// Streams every delta's FSTs together (a union; they are small) and keeps each full
-    /// key's newest decision.
-    fn of<D: AsRef<[u8]>>(deltas: &[Segment<D>]) -> Result<Decisions, BuildError> {
-        // Each input: its layer, whether it lists deletes, and its map.
-        let mut inputs = Vec::new();
-        for (i, segment) in deltas.iter().enumerate() {
-            inputs.push((i + 1, false, fst::Map::from(segment.main_fst()?)));
-            if let Some(tombstones) = segment.extra_fst_of(SegmentKind::Delta)? {
-                inputs.push((i + 1, true, fst::Map::from(tombstones)));
-            }
+/// The deltas' decisions in key order: per full key, the newest layer's (counting the
+/// base as layer 0) and its rank, or `None` for a tombstone. Every delta's FSTs are streamed
+/// together (a union; they are small).
+fn decisions<D: AsRef<[u8]>>(deltas: &[Segment<D>]) -> Result<KeyRows<Option<u32>>, BuildError> {
+    // Each input: its layer, whether it lists deletes, and its map.
+    let mut inputs = Vec::new();
+    for (i, segment) in deltas.iter().enumerate() {
+        inputs.push((i + 1, false, fst::Map::from(segment.main_fst()?)));
+        if let Some(tombstones) = segment.extra_fst_of(SegmentKind::Delta)? {
+            inputs.push((i + 1, true, fst::Map::from(tombstones)));
         }
-        let mut union = fst::map::OpBuilder::new();
-        for (_, _, map) in &inputs {
-            union = union.add(map.into_stream());
+    }
+    let mut union = fst::map::OpBuilder::new();
+    for (_, _, map) in &inputs {
+        union = union.add(map.into_stream());
+    }
+    let declared = inputs
+        .iter()
+        .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
+    let mut decided = KeyRows::default();
+    let mut streamed = 0usize;
+    let mut stream = union.union();
+    while let Some((key, found)) = stream.next() {
+        streamed += 1;
+        if streamed > declared {
+            return Err(crate::Error::corrupt("fst", "more keys than the footers declare").into());
         }
-        let declared = inputs
+        let newest = found
             .iter()
-            .fold(0usize, |n, (_, _, map)| n.saturating_add(map.len()));
-        let mut decided = Decisions {
-            keys: Vec::new(),
-            ends: Vec::new(),
+            .max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1));
+        let (Some(newest), false) = (newest, key.contains(&WORD_START_SEPARATOR)) else {
+            continue;
         };
-        let mut streamed = 0usize;
-        let mut stream = union.union();
-        while let Some((key, found)) = stream.next() {
-            streamed += 1;
-            if streamed > declared {
-                return Err(
-                    crate::Error::corrupt("fst", "more keys than the footers declare").into(),
-                );
-            }
-            let newest = found
-                .iter()
-                .max_by_key(|v| (inputs[v.index].0, !inputs[v.index].1));
-            let (Some(newest), false) = (newest, key.contains(&WORD_START_SEPARATOR)) else {
-                continue;
-            };
-            let (layer, deleted, _) = inputs[newest.index];
-            let rank = if deleted {
-                None
-            } else {
-                Some(rank_of(newest.value)?)
-            };
-            decided.keys.extend_from_slice(key);
-            decided.ends.push((decided.keys.len(), layer, rank));
-        }
-        Ok(decided)
+        let (layer, deleted, _) = inputs[newest.index];
+        let rank = match deleted {
+            true => None,
+            false => Some(rank_of(newest.value)?),
+        };
+        decided.push(key, layer, rank);
     }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// The `i`-th decision in key order.
-    fn get(&self, i: usize) -> Option<Decision<'_>> {
-        let &(end, layer, rank) = self.ends.get(i)?;
-        let start = i.checked_sub(1).map_or(0, |before| self.ends[before].0);
-        Some(Decision(&self.keys[start..end], layer, rank))
-    }
+    Ok(decided)
 }
 
 /// Each segment's stored rows, indexed for reading in key order.
