@@ -120,6 +120,8 @@ impl MergedLists {
 /// top list, up to `max`: a walk down from the root through listed nodes only (a node
 /// without a list has fewer entries below it than any list was made for, and so do its
 /// children, but for the few the section's budget left out; the root is passed either way).
+/// Nodes inside a character are passed too: lists are made only where a query can end, so
+/// "ब" (three bytes) is reached through two nodes that never have one.
 fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
     let fst = base.fst();
     let mut found = Vec::new();
@@ -132,11 +134,17 @@ fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
             break;
         }
         let listed = base.top_list(NodeAt { addr, cost }).is_some();
+        let whole = match std::str::from_utf8(&prefix) {
+            Ok(whole) => Some(whole),
+            // A character's first bytes: pass on to its end.
+            Err(e) if e.error_len().is_none() => None,
+            Err(_) => continue,
+        };
         // The root may have no list (every query but the empty one passes it).
-        if !listed && !prefix.is_empty() {
+        if !listed && !prefix.is_empty() && whole.is_some() {
             continue;
         }
-        if let (true, Ok(whole)) = (listed, std::str::from_utf8(&prefix)) {
+        if let (true, Some(whole)) = (listed, whole) {
             if found.len() >= max {
                 break;
             }
@@ -202,7 +210,7 @@ impl Searcher {
 mod tests {
     use super::*;
     use crate::search::SuggestOptions;
-    use crate::{BlocklistBuilder, DeltaBuilder, Segment, Stack};
+    use crate::{BlocklistBuilder, DeltaBuilder, Segment, SegmentBuilder, Stack};
 
     /// A base whose "a" and "b" nodes have lists (and the root none), a delta that deletes,
     /// rescores and adds under "a", and a blocklist line.
@@ -248,6 +256,40 @@ mod tests {
             "a00 has too few entries for a list"
         );
         assert!(keys_of("c").is_none());
+    }
+
+    /// A prefix of one character of several bytes gets its list too: the walk passes the
+    /// nodes inside the character, which never have a list of their own.
+    #[test]
+    fn prefixes_of_multibyte_characters_get_lists() {
+        let mut base = SegmentBuilder::with_options(crate::BuildOptions {
+            top_lists: crate::TopListOptions {
+                budget_percent: 1000,
+                min_entries: 64,
+            },
+            ..Default::default()
+        });
+        for i in 0..100u64 {
+            base.add(&format!("ब{i:03}"), 1_000 - i).unwrap();
+            base.add(&format!("ι{i:03}"), 500 - i).unwrap();
+        }
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut delta = DeltaBuilder::new();
+        delta.upsert("ब new", 2_000, None, &[] as &[&str]).unwrap();
+        let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+        let stack = Stack::new(base, vec![delta], None).unwrap();
+        let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
+        for prefix in ["ब", "ι"] {
+            let (list, keys) = layers
+                .merged_list(prefix)
+                .unwrap_or_else(|| panic!("a merged list for {prefix:?}"));
+            let first = &list[0];
+            let want = if prefix == "ब" { "ब new" } else { "ι000" };
+            assert_eq!(
+                &keys[first.key_start as usize..first.key_end as usize],
+                want
+            );
+        }
     }
 
     /// The lists stop where the stack's visit budget runs out: none with no budget, some
