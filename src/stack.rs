@@ -79,6 +79,12 @@ struct Newest {
     by_hash: HashMap<u64, Decider, std::hash::BuildHasherDefault<KeyHash>>,
     /// The recorded keys, concatenated.
     keys: Vec<u8>,
+    /// One bit per suggestion of the base, by rank: set when a delta decides its key. Most
+    /// hits come from the base, and a bit test costs no hash and no probe in a table of
+    /// every delta key. `None` in WebAssembly builds (code size) or when a base key's rank is
+    /// out of range (a corrupt base: the hash decides).
+    #[cfg(not(target_family = "wasm"))]
+    base: Option<Vec<u64>>,
 }
 
 /// The newest layer deciding some key of one hash, and where the last key recorded for the
@@ -125,6 +131,12 @@ impl Newest {
     /// footer declares is corrupt.
     fn of<D: AsRef<[u8]>>(layers: &[Segment<D>]) -> Result<Option<Newest>> {
         let mut newest = Newest::default();
+        #[cfg(not(target_family = "wasm"))]
+        let base = layers[0].view()?;
+        #[cfg(not(target_family = "wasm"))]
+        {
+            newest.base = Some(vec![0; (base.count() as usize).div_ceil(64)]);
+        }
         let mut total = 0usize;
         for (layer, segment) in layers.iter().enumerate().skip(1) {
             let view = segment.view()?;
@@ -135,6 +147,8 @@ impl Newest {
                     return Ok(None);
                 }
                 newest.record(fst, layer as u32)?;
+                #[cfg(not(target_family = "wasm"))]
+                newest.mark_base(fst, &base)?;
             }
         }
         Ok(Some(newest))
@@ -148,6 +162,36 @@ impl Newest {
                 self.by_hash.insert(key_hash(key), decider);
             }
         })
+    }
+
+    /// Sets the base bit of every full key of `fst` the base holds. A rank out of range (a
+    /// corrupt base) drops the bits: the hash index decides alone.
+    #[cfg(not(target_family = "wasm"))]
+    fn mark_base(&mut self, fst: &fst::raw::Fst<&[u8]>, base: &View<'_>) -> Result<()> {
+        for_each_key(fst, |key| {
+            let Some(bits) = &mut self.base else { return };
+            if key.contains(&WORD_START_SEPARATOR) {
+                return;
+            }
+            let Some(rank) = base.fst().get(key).map(|out| out.value()) else {
+                return;
+            };
+            match bits.get_mut(rank as usize / 64) {
+                Some(word) if rank < base.count() => *word |= 1 << (rank % 64),
+                _ => self.base = None,
+            }
+        })
+    }
+
+    /// Whether a delta decides the key of the base's suggestion `rank`, when the bits say.
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    fn base_decides(&self, rank: u32) -> Option<bool> {
+        #[cfg(not(target_family = "wasm"))]
+        if let Some(bits) = &self.base {
+            let word = bits.get(rank as usize / 64)?;
+            return Some(word & (1 << (rank % 64)) != 0);
+        }
+        None
     }
 
     /// `key` as decided by `layer`, its bytes kept while there is room.
@@ -341,14 +385,15 @@ impl<'a> Layers<'a> {
         }
     }
 
-    /// Whether a hit of `key` from layer `layer` is hidden: a newer layer decides the key, or
-    /// the blocklist hides it.
-    pub(crate) fn hides(&self, layer: usize, key: &[u8]) -> bool {
-        self.newer_decides(layer, key) || self.blocklist.as_ref().is_some_and(|b| b.blocks(key))
+    /// Whether a hit of `key` (the suggestion `rank`) from layer `layer` is hidden: a newer
+    /// layer decides the key, or the blocklist hides it.
+    pub(crate) fn hides(&self, layer: usize, rank: u32, key: &[u8]) -> bool {
+        self.newer_decides(layer, rank, key)
+            || self.blocklist.as_ref().is_some_and(|b| b.blocks(key))
     }
 
-    /// Whether a layer above `layer` decides `key`.
-    fn newer_decides(&self, layer: usize, key: &[u8]) -> bool {
+    /// Whether a layer above `layer` decides `key`, the key of its suggestion `rank`.
+    fn newer_decides(&self, layer: usize, rank: u32, key: &[u8]) -> bool {
         let views = self.views();
         if layer + 1 >= views.len() {
             return false;
@@ -356,6 +401,9 @@ impl<'a> Layers<'a> {
         let Some(newest) = self.newest else {
             return views[layer + 1..].iter().any(|v| v.decides(key));
         };
+        if let Some(decided) = newest.base_decides(rank).filter(|_| layer == 0) {
+            return decided;
+        }
         // The index holds, per hash, the newest layer deciding any key of that hash: no
         // layer above it decides `key`.
         match newest.decider_of(key) {
@@ -521,3 +569,55 @@ impl<D: AsRef<[u8]>> Stack<D> {
 }
 
 impl<D: AsRef<[u8]>> Searchable for Stack<D> {}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+    use crate::{DeltaBuilder, SegmentBuilder};
+
+    /// The base's bits mark exactly the suggestions some delta decides: rescored or deleted,
+    /// in any delta; new phrases and untouched ones stay clear. A hit is hidden by them
+    /// exactly as by the hash index. Word-start entries (which hold ranks past the count)
+    /// leave the bits in use.
+    #[test]
+    fn base_bits_mark_the_keys_deltas_decide() {
+        let options = crate::BuildOptions {
+            word_starts: true,
+            ..Default::default()
+        };
+        let phrases = ["alpha", "beta one", "gamma", "delta two", "epsilon"];
+        let mut base = SegmentBuilder::with_options(options);
+        for (i, phrase) in phrases.iter().enumerate() {
+            base.add(phrase, 100 - i as u64).unwrap();
+        }
+        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let mut first = DeltaBuilder::with_options(options);
+        first.upsert("beta one", 7, None, &[] as &[&str]).unwrap();
+        first
+            .upsert("zeta three", 70, None, &[] as &[&str])
+            .unwrap();
+        let first = Segment::load(first.finish().unwrap().bytes).unwrap();
+        let mut second = DeltaBuilder::with_options(options);
+        second.delete("delta two").unwrap();
+        let second = Segment::load(second.finish().unwrap().bytes).unwrap();
+        let stack = Stack::new(base, vec![first, second], None).unwrap();
+        let newest = stack.newest.as_ref().unwrap();
+        let layers = sealed::Source::layers(&stack).unwrap();
+        let base = &layers.views()[0];
+        for phrase in phrases {
+            let rank = base.fst().get(phrase).unwrap().value() as u32;
+            let decided = matches!(phrase, "beta one" | "delta two");
+            assert_eq!(newest.base_decides(rank), Some(decided), "{phrase}");
+            assert_eq!(
+                layers.hides(0, rank, phrase.as_bytes()),
+                decided,
+                "{phrase}"
+            );
+            assert_eq!(
+                newest.decider_of(phrase.as_bytes()).is_some(),
+                decided,
+                "{phrase}"
+            );
+        }
+    }
+}

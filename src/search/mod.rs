@@ -677,7 +677,7 @@ impl Searcher {
         let hits = &self.hits;
         let mut accept = |hit: &Hit, key: &str| {
             let found = hits.iter().any(|h| h.layer == layer && h.rank == hit.rank);
-            let hidden = can_hide && layers.hides(stream.layer, key.as_bytes());
+            let hidden = can_hide && layers.hides(stream.layer, hit.rank, key.as_bytes());
             !found && !hidden
         };
         if self.listed[i].active() {

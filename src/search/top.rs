@@ -409,19 +409,19 @@ impl LongLists {
 /// or the blocklist hides it. A corrupt entry counts as hidden (the list is then remade).
 #[cfg(not(target_family = "wasm"))]
 fn hidden(layers: &Layers<'_>, base: &View<'_>, cost: u64, entry: &[u8]) -> bool {
-    let Ok((_, is_word_start)) = rank_of(cost, base.count()) else {
+    let Ok((rank, is_word_start)) = rank_of(cost, base.count()) else {
         return true;
     };
     let Ok((head, suffix)) = split_entry(entry, is_word_start) else {
         return true;
     };
     if head.is_empty() {
-        return layers.hides(0, suffix.as_bytes());
+        return layers.hides(0, rank, suffix.as_bytes());
     }
     let mut key = Vec::with_capacity(head.len() + suffix.len());
     key.extend_from_slice(head.as_bytes());
     key.extend_from_slice(suffix.as_bytes());
-    layers.hides(0, &key)
+    layers.hides(0, rank, &key)
 }
 
 /// The first entries of the walk from `prefix`, as many as hold `wanted` entries the stack
