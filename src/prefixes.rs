@@ -4,8 +4,9 @@
 //! Every plain query over a stack follows its prefix into every delta, and most deltas (a
 //! minute of changes) hold nothing under a prefix of four characters or more; following it
 //! through the FST's nodes costs more than the rest of such a delta's part in the query. The
-//! filter answers "certainly nothing" for most of those with one hash and two bit tests; its
-//! false positives only cost the follow the query made anyway, so answers never change.
+//! filter answers "certainly nothing" for most of those with one hash and two bit tests per
+//! delta, all in one cache line (a blocked filter); its false positives only cost the follow
+//! the query made anyway, so answers never change.
 //!
 //! Prefixes are hashed on their first [`DEPTH`] bytes: a longer prefix is absent whenever
 //! its first bytes are.
@@ -30,10 +31,15 @@ const MAX_ENTRIES: usize = 1 << 21;
 /// The Bloom filter of (delta, prefix) pairs; see the module docs.
 #[derive(Debug, Clone)]
 pub(crate) struct PrefixFilter {
-    bits: Vec<u64>,
-    /// `bits.len() * 64 - 1`: the filter has a power of two of bits.
+    blocks: Vec<Block>,
+    /// `blocks.len() * BLOCK_BITS - 1`: the filter has a power of two of bits.
     mask: u64,
 }
+
+/// One block of the filter, aligned to a cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Block([u64; 8]);
 
 /// The hash of a query's prefix, computed once per query and tested against each delta.
 #[derive(Debug, Clone, Copy)]
@@ -48,12 +54,25 @@ fn step(hash: u64, byte: u8) -> u64 {
     (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
 }
 
-/// Two bit positions for `layer` and a prefix hash (a multiply-xorshift mix of each).
+/// Bits per block: one cache line. A prefix's bits for every delta lie in one block, so a
+/// query's probes of all deltas read one line, where bits spread over the filter cost a
+/// likely cache miss each (two per delta).
+const BLOCK_BITS: u64 = 512;
+
+/// Two bit positions for `layer` and a prefix hash: the block from the prefix alone, the
+/// bits in it from the prefix and the layer (a multiply-xorshift mix of each).
 fn positions(hash: u64, layer: usize, mask: u64) -> [u64; 2] {
-    let mixed = (hash ^ (layer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    let mixed = mixed ^ (mixed >> 32);
-    [mixed & mask, (mixed >> 29 ^ mixed.rotate_left(17)) & mask]
+    let block = mix(hash) & mask & !(BLOCK_BITS - 1);
+    let mixed = mix(hash ^ (layer as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    [
+        block | (mixed & (BLOCK_BITS - 1)),
+        block | ((mixed >> 20) & (BLOCK_BITS - 1)),
+    ]
+}
+
+fn mix(hash: u64) -> u64 {
+    let mixed = hash.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+    mixed ^ (mixed >> 32)
 }
 
 impl Probe {
@@ -73,9 +92,11 @@ impl PrefixFilter {
         if layers.len() < 2 || entries > MAX_ENTRIES {
             return Ok(None);
         }
-        let bits = (entries.max(1) * BITS_PER_ENTRY).next_power_of_two();
+        let bits = (entries.max(1) * BITS_PER_ENTRY)
+            .next_power_of_two()
+            .max(BLOCK_BITS as usize);
         let mut filter = PrefixFilter {
-            bits: vec![0; bits / 64],
+            blocks: vec![Block::default(); bits / BLOCK_BITS as usize],
             mask: bits as u64 - 1,
         };
         for (layer, segment) in layers.iter().enumerate().skip(1) {
@@ -91,7 +112,7 @@ impl PrefixFilter {
             for &b in key.iter().take(DEPTH) {
                 hash = step(hash, b);
                 for at in positions(hash, layer, self.mask) {
-                    self.bits[(at / 64) as usize] |= 1 << (at % 64);
+                    *self.word(at) |= 1 << (at % 64);
                 }
             }
         })
@@ -103,9 +124,15 @@ impl PrefixFilter {
         if probe.0 == FNV_OFFSET {
             return true;
         }
-        positions(probe.0, layer, self.mask)
-            .iter()
-            .all(|&at| self.bits[(at / 64) as usize] & (1 << (at % 64)) != 0)
+        positions(probe.0, layer, self.mask).iter().all(|&at| {
+            let block = &self.blocks[(at / BLOCK_BITS) as usize];
+            block.0[(at % BLOCK_BITS / 64) as usize] & (1 << (at % 64)) != 0
+        })
+    }
+
+    /// The word holding bit `at`.
+    fn word(&mut self, at: u64) -> &mut u64 {
+        &mut self.blocks[(at / BLOCK_BITS) as usize].0[(at % BLOCK_BITS / 64) as usize]
     }
 }
 
