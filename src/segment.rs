@@ -115,17 +115,24 @@ impl SegmentKind {
     }
 }
 
-/// Finds the tombstones or blocklist section `kind` calls for, refusing one it does not: only a
-/// delta has tombstones (optional), only a blocklist a blocklist section (required).
 /// Calls `each` with every key of `fst` in order; an FST with more keys than its footer
 /// declares (a crafted one can hold far more paths) is corrupt.
 pub(crate) fn for_each_key(fst: &fst::raw::Fst<&[u8]>, mut each: impl FnMut(&[u8])) -> Result<()> {
+    for_each_entry(fst, |key, _| each(key))
+}
+
+/// Calls `each` with every key of `fst` and its output, in key order; an FST with more keys
+/// than its footer declares is corrupt.
+pub(crate) fn for_each_entry(
+    fst: &fst::raw::Fst<&[u8]>,
+    mut each: impl FnMut(&[u8], u64),
+) -> Result<()> {
     use fst::Streamer;
     let declared = fst.len();
     let map = fst::Map::from(fst.clone());
     let mut keys = map.stream();
     let mut seen = 0usize;
-    while let Some((key, _)) = keys.next() {
+    while let Some((key, value)) = keys.next() {
         seen += 1;
         if seen > declared {
             return Err(Error::corrupt(
@@ -133,11 +140,13 @@ pub(crate) fn for_each_key(fst: &fst::raw::Fst<&[u8]>, mut each: impl FnMut(&[u8
                 format!("more keys than the {declared} its footer declares"),
             ));
         }
-        each(key);
+        each(key, value);
     }
     Ok(())
 }
 
+/// Finds the tombstones or blocklist section `kind` calls for, refusing one it does not: only a
+/// delta has tombstones (optional), only a blocklist a blocklist section (required).
 fn extra_fst(header: &Header, kind: SegmentKind, bytes: &[u8]) -> Result<Option<(usize, usize)>> {
     for other in [SectionKind::Tombstones, SectionKind::Blocklist] {
         if header.section(other).is_some() && kind.extra_section() != Some(other) {

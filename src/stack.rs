@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
-use crate::search::{Hit, LongLists, MergedLists};
+use crate::search::{DeltaRuns, Hit, LongLists, MergedLists, Part};
 use crate::segment::{for_each_key, Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
@@ -62,6 +62,10 @@ pub struct Stack<D> {
     /// no room for their code. Answers are the same without them.
     #[cfg(not(target_family = "wasm"))]
     prefixes: Option<PrefixFilter>,
+    /// The deltas' entries in key order: plain queries take a delta's matches from there
+    /// instead of walking its FST.
+    #[cfg(not(target_family = "wasm"))]
+    runs: DeltaRuns,
     /// Longer copies of the base's top lists that the deltas and blocklist thin out.
     long_lists: LongLists,
     /// The first matches of the merge for each prefix the base has a top list for.
@@ -283,12 +287,16 @@ impl<D: AsRef<[u8]>> Stack<D> {
         let newest = Newest::of(&layers)?;
         #[cfg(not(target_family = "wasm"))]
         let prefixes = PrefixFilter::of(&layers)?;
+        #[cfg(not(target_family = "wasm"))]
+        let runs = DeltaRuns::of(&layers)?;
         let mut stack = Stack {
             layers,
             blocklist,
             newest,
             #[cfg(not(target_family = "wasm"))]
             prefixes,
+            #[cfg(not(target_family = "wasm"))]
+            runs,
             long_lists: LongLists::default(),
             #[cfg(not(target_family = "wasm"))]
             merged: MergedLists::default(),
@@ -372,6 +380,8 @@ pub(crate) struct Layers<'a> {
     pub(crate) blocklist: Option<View<'a>>,
     newest: Option<&'a Newest>,
     prefixes: Option<&'a PrefixFilter>,
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    runs: Option<&'a DeltaRuns>,
     long_lists: Option<&'a LongLists>,
     merged: Option<&'a MergedLists>,
 }
@@ -445,6 +455,36 @@ impl<'a> Layers<'a> {
         }
     }
 
+    /// Fills `parts` with the run of `layer`'s kept entries under `prefix` (empty when none
+    /// is); false when the stack does not keep that layer's entries.
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    pub(crate) fn run_start(
+        &self,
+        layer: usize,
+        prefix: &str,
+        parts: &mut std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
+    ) -> bool {
+        #[cfg(not(target_family = "wasm"))]
+        if let Some(runs) = self.runs {
+            return runs.start(layer, prefix.as_bytes(), parts);
+        }
+        false
+    }
+
+    /// The next entry of a run begun by [`Layers::run_start`]: its cost and bytes.
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    pub(crate) fn run_next(
+        &self,
+        layer: usize,
+        parts: &mut std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
+    ) -> Option<(u64, &'a [u8])> {
+        #[cfg(not(target_family = "wasm"))]
+        if let Some(runs) = self.runs {
+            return runs.next(layer, parts);
+        }
+        None
+    }
+
     /// The stack's longer list of the node `at` of `layer`'s main FST, if it has one.
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(crate) fn long_list(
@@ -502,6 +542,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Segment<D> {
             blocklist: None,
             newest: None,
             prefixes: None,
+            runs: None,
             long_lists: None,
             merged: None,
         })
@@ -524,6 +565,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
                 blocklist,
                 newest: None,
                 prefixes: None,
+                runs: None,
                 long_lists: Some(&self.long_lists),
                 merged: self.merged_lists(),
             });
@@ -534,6 +576,7 @@ impl<D: AsRef<[u8]>> sealed::Source for Stack<D> {
             blocklist,
             newest: self.newest.as_ref(),
             prefixes: self.prefix_filter(),
+            runs: self.delta_runs(),
             long_lists: Some(&self.long_lists),
             merged: self.merged_lists(),
         })
@@ -545,6 +588,14 @@ impl<D: AsRef<[u8]>> Stack<D> {
     fn prefix_filter(&self) -> Option<&PrefixFilter> {
         #[cfg(not(target_family = "wasm"))]
         return self.prefixes.as_ref();
+        #[cfg(target_family = "wasm")]
+        None
+    }
+
+    /// The deltas' entries in key order, if kept.
+    fn delta_runs(&self) -> Option<&DeltaRuns> {
+        #[cfg(not(target_family = "wasm"))]
+        return Some(&self.runs);
         #[cfg(target_family = "wasm")]
         None
     }

@@ -302,10 +302,10 @@ mod tests {
         let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS)
             .by_prefix
             .len();
-        let some = MergedLists::within(&layers, 5).by_prefix.len();
+        let some = MergedLists::within(&layers, 2).by_prefix.len();
         assert!(
             all >= 2 && some < all,
-            "{some} of {all} lists within 5 visits"
+            "{some} of {all} lists within 2 visits"
         );
     }
 

@@ -23,10 +23,12 @@
 
 mod merged;
 mod options;
+mod runs;
 mod top;
 mod walk;
 
 pub(crate) use merged::MergedLists;
+pub(crate) use runs::{DeltaRuns, Part};
 pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
 pub(crate) use {
@@ -597,9 +599,9 @@ impl Searcher {
         if streams == 1 {
             return Ok(None);
         }
-        let next = match self.listed[i].next_cost() {
-            Some(cost) => Some(cost),
-            None => self.streams[i].next_cost_bound(),
+        let next = match self.listed[i].active() {
+            true => self.listed[i].next_cost(),
+            false => self.streams[i].next_cost_bound(),
         };
         match next {
             None => Ok(None),
@@ -681,15 +683,16 @@ impl Searcher {
             !found && !hidden
         };
         if self.listed[i].active() {
-            if let Some(hit) = self.listed[i].take(
-                view,
-                layers.long_bytes(),
-                layer,
-                exact,
-                &mut self.keys,
-                &mut accept,
-            )? {
+            let listed = &mut self.listed[i];
+            let at = (layer, exact);
+            if let Some(hit) =
+                listed.take(layers, at, &mut self.keys, &mut self.budget, &mut accept)?
+            {
                 return Ok(Head::Ready(hit));
+            }
+            if self.listed[i].in_run() {
+                // The run held every match the stream has.
+                return Ok(Head::Done);
             }
             // The list ran out: the walk goes on from after it.
             let start = self.listed[i].start();

@@ -1,6 +1,10 @@
 //! Answers from a segment's precomputed top lists (see `format::top`), and the deep check that
 //! each list is what the walk from its node returns first.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::runs::Part;
 use super::walk::{self, follow_exact, rank_of, split_entry, Walk, WalkState};
 use super::{Hit, Searcher, Stream};
 use crate::error::{Error, Result};
@@ -10,7 +14,8 @@ use crate::stack::Layers;
 
 /// A stream of a merge that takes its first matches from its segment's top list: the entries
 /// (cost and byte range in the segment) and the next one to take. Inactive (empty) when the
-/// stream walks.
+/// stream walks. Over a delta whose entries the stack keeps in key order, the stream takes
+/// all its matches from their run instead ([`super::runs`]), and never walks.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Listed {
     entries: Vec<(u64, std::ops::Range<usize>)>,
@@ -21,63 +26,68 @@ pub(super) struct Listed {
     /// Whether the entries are a stack's longer list (their bytes in [`LongLists`]), not the
     /// segment's own.
     long: bool,
+    /// Whether the stream takes its matches from `parts`: the run of its delta's entries
+    /// under the query's prefix, cheapest part first.
+    in_run: bool,
+    parts: BinaryHeap<Reverse<Part>>,
 }
 
 impl Listed {
-    /// Whether the stream still takes its matches from the list.
+    /// Whether the stream still takes its matches from the list or a run.
     pub(super) fn active(&self) -> bool {
-        !self.entries.is_empty()
+        !self.entries.is_empty() || self.in_run
+    }
+
+    /// Whether the stream takes every match from a run: once it runs out, so has the stream.
+    pub(super) fn in_run(&self) -> bool {
+        self.in_run
     }
 
     /// A lower bound of the cost of the stream's next match while the list is active: the
-    /// next entry's, or the last one's once all are taken (the walk goes on from there).
+    /// next entry's, or the last one's once all are taken (the walk goes on from there). From
+    /// a run, the exact cost of its next match (`None` when it has none left).
     pub(super) fn next_cost(&self) -> Option<u64> {
+        if self.in_run {
+            return self.parts.peek().map(|part| part.0 .0);
+        }
         let at = self.next.min(self.entries.len().checked_sub(1)?);
         Some(self.entries[at].0)
     }
 
-    /// The list's next entry that `accept` takes, as a match with its score; `None` when the
-    /// list is used up.
-    // WebAssembly builds make no longer lists (see `LongLists::of`).
-    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    /// The list's (or run's) next entry that `accept` takes, as a match with its score;
+    /// `None` when the list is used up. Each entry taken from a run costs a visit of
+    /// `budget`: refused ones (hidden by a blocklist prefix) could be most of a delta.
     pub(super) fn take(
         &mut self,
-        view: &View<'_>,
-        long_bytes: &[u8],
-        layer: u32,
-        exact: &str,
+        layers: &Layers<'_>,
+        (layer, exact): (u32, &str),
         keys: &mut String,
+        budget: &mut walk::Budget,
         accept: &mut dyn FnMut(&Hit, &str) -> bool,
     ) -> Result<Option<Hit>> {
+        let view = &layers.views()[layer as usize];
+        if self.in_run {
+            while budget.spend() {
+                let Some((cost, entry)) = layers.run_next(layer as usize, &mut self.parts) else {
+                    break;
+                };
+                if let Some(hit) = offer(cost, entry, view, layer, exact, keys, accept)? {
+                    return Ok(Some(hit));
+                }
+            }
+            return Ok(None);
+        }
         while let Some((cost, range)) = self.entries.get(self.next).cloned() {
             self.next += 1;
             let entry = match self.long {
-                #[cfg(not(target_family = "wasm"))]
-                true => long_bytes.get(range),
-                _ => view.bytes_at(range),
+                true => layers.long_bytes().get(range),
+                false => view.bytes_at(range),
             };
             let entry = entry
                 .ok_or_else(|| Error::corrupt("top lists", "an entry lies outside the segment"))?;
-            let (rank, is_word_start) = rank_of(cost, view.count())?;
-            let (head, suffix) = split_entry(entry, is_word_start)?;
-            let key_start = keys.len();
-            keys.push_str(head);
-            keys.push_str(suffix);
-            let word_start = head.len() as u32;
-            let hit = Hit {
-                rank,
-                layer,
-                score: view.score(rank)?,
-                key_start: key_start as u32,
-                key_end: keys.len() as u32,
-                edits: 0,
-                word_start,
-                match_end: word_start + (exact.len() as u32).min(suffix.len() as u32),
-            };
-            if accept(&hit, &keys[key_start..]) {
+            if let Some(hit) = offer(cost, entry, view, layer, exact, keys, accept)? {
                 return Ok(Some(hit));
             }
-            keys.truncate(key_start);
         }
         Ok(None)
     }
@@ -88,6 +98,8 @@ impl Listed {
         let taken = self.entries.len();
         self.entries.clear();
         self.next = 0;
+        self.in_run = false;
+        self.parts.clear();
         taken
     }
 
@@ -95,6 +107,40 @@ impl Listed {
     pub(super) fn start(&self) -> Option<Option<(usize, u64)>> {
         self.start
     }
+}
+
+/// The match of a list or run entry of `cost`, its key appended to `keys`, if `accept` takes
+/// it (the key is removed again if not).
+fn offer(
+    cost: u64,
+    entry: &[u8],
+    view: &View<'_>,
+    layer: u32,
+    exact: &str,
+    keys: &mut String,
+    accept: &mut dyn FnMut(&Hit, &str) -> bool,
+) -> Result<Option<Hit>> {
+    let (rank, is_word_start) = rank_of(cost, view.count())?;
+    let (head, suffix) = split_entry(entry, is_word_start)?;
+    let key_start = keys.len();
+    keys.push_str(head);
+    keys.push_str(suffix);
+    let word_start = head.len() as u32;
+    let hit = Hit {
+        rank,
+        layer,
+        score: view.score(rank)?,
+        key_start: key_start as u32,
+        key_end: keys.len() as u32,
+        edits: 0,
+        word_start,
+        match_end: word_start + (exact.len() as u32).min(suffix.len() as u32),
+    };
+    if accept(&hit, &keys[key_start..]) {
+        return Ok(Some(hit));
+    }
+    keys.truncate(key_start);
+    Ok(None)
 }
 
 impl Searcher {
@@ -121,6 +167,12 @@ impl Searcher {
             // The filter knows the main FSTs' entries, not the category FSTs'.
             if stream.main && !layers.may_hold(stream.layer, probe) {
                 listed.start = Some(None);
+                continue;
+            }
+            if stream.main && layers.run_start(stream.layer, exact, &mut listed.parts) {
+                listed.in_run = !listed.parts.is_empty();
+                // Nothing under the prefix: the walk, begun, finds nothing at once.
+                listed.start = (!listed.in_run).then_some(None);
                 continue;
             }
             let followed = follow_exact(&stream.fst, exact)?;

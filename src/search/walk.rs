@@ -173,6 +173,21 @@ impl Budget {
     pub(crate) fn visits_left(&self) -> usize {
         self.visits_left
     }
+
+    /// Spends one visit on work other than a node (an entry taken from a delta's run); false
+    /// (and truncated) when none is left.
+    pub(crate) fn spend(&mut self) -> bool {
+        match self.visits_left.checked_sub(1) {
+            Some(left) => {
+                self.visits_left = left;
+                true
+            }
+            None => {
+                self.truncated = true;
+                false
+            }
+        }
+    }
 }
 
 /// How a walk may bound its candidate list: only the cheapest `need - accepted - 1 +
