@@ -397,10 +397,15 @@ impl SegmentBuilder {
             SegmentWriter::new(layout.section_count() + 1 + usize::from(more.is_some()));
         let order = ranked.rows_by_rank();
         // The FST streams into the segment buffer while the rank tables are encoded apart.
-        let buffer = writer.take_buffer(SectionKind::Fst);
+        let mut buffer = writer.take_buffer(SectionKind::Fst);
+        buffer.reserve(ranked.segment_estimate());
         let (fsts, tables) = parallel::join(
             || ranked.write_fsts(buffer, options.word_starts, top_options),
-            || ranked.rank_tables(&layout, &order),
+            || {
+                // Moved in: freed as soon as the tables are made, before the FST is done.
+                let order = order;
+                ranked.rank_tables(&layout, &order)
+            },
         );
         let (buffer, category_fsts, top_candidates) = fsts?;
         writer.return_buffer(buffer);
@@ -424,7 +429,7 @@ impl SegmentBuilder {
             } else {
                 0
             };
-        drop((ranked, order));
+        drop(ranked);
         Ok(BuiltSegment {
             bytes: writer.finish(suggestions, source_rows, flags),
             rows: source_rows,
@@ -524,6 +529,14 @@ impl Ranked {
     }
 
     /// Row indexes in rank order.
+    /// A generous guess at the segment's size: reserved up front, the buffer the FST streams
+    /// into never grows, which would copy it and briefly hold it twice (the build's peak).
+    /// Pages reserved but never written cost no memory.
+    fn segment_estimate(&self) -> usize {
+        let per_row = 24 * self.rows.len();
+        self.keys.len() + self.texts.len() + per_row
+    }
+
     fn rows_by_rank(&self) -> Vec<u32> {
         let mut order = vec![0u32; self.rows.len()];
         for (i, row) in self.rows.iter().enumerate() {
