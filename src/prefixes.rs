@@ -139,14 +139,12 @@ impl PrefixFilter {
 #[cfg(all(test, feature = "build"))]
 mod tests {
     use super::*;
-    use crate::{DeltaBuilder, SegmentBuilder};
+    use crate::DeltaBuilder;
 
     /// Every prefix of every delta entry is held, by its own delta; most others are not.
     #[test]
     fn no_false_negatives_and_few_false_positives() {
-        let mut base = SegmentBuilder::new();
-        base.add("base only", 1).unwrap();
-        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let base = crate::segment::one_phrase_base("base only");
         let mut delta = DeltaBuilder::new();
         let keys: Vec<String> = (0..500).map(|i| format!("k{i:04} phrase")).collect();
         for key in &keys {

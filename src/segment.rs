@@ -642,3 +642,11 @@ impl<D: AsRef<[u8]>> Segment<D> {
         fst::raw::Fst::new(bytes).map_err(|e| Error::corrupt("fst", e.to_string()))
     }
 }
+
+/// A base of one phrase: what unit tests of a delta's structures stack their delta on.
+#[cfg(all(test, feature = "build"))]
+pub(crate) fn one_phrase_base(phrase: &str) -> Segment<Vec<u8>> {
+    let mut base = crate::SegmentBuilder::new();
+    base.add(phrase, 1).expect("add");
+    Segment::load(base.finish().expect("finish").bytes).expect("load")
+}

@@ -209,13 +209,14 @@ impl Searcher {
 #[cfg(all(test, feature = "build"))]
 mod tests {
     use super::*;
+    use crate::search::top::tests::{two_letter_base, two_prefix_base};
     use crate::search::SuggestOptions;
-    use crate::{BlocklistBuilder, DeltaBuilder, Segment, SegmentBuilder, Stack};
+    use crate::{BlocklistBuilder, DeltaBuilder, Segment, Stack};
 
     /// A base whose "a" and "b" nodes have lists (and the root none), a delta that deletes,
     /// rescores and adds under "a", and a blocklist line.
     fn stack() -> Stack<Vec<u8>> {
-        let base = crate::search::top::tests::two_letter_base();
+        let base = two_letter_base();
         let mut delta = DeltaBuilder::new();
         delta.delete("a000").unwrap();
         delta.upsert("a001", 1, None, &[] as &[&str]).unwrap();
@@ -262,18 +263,7 @@ mod tests {
     /// nodes inside the character, which never have a list of their own.
     #[test]
     fn prefixes_of_multibyte_characters_get_lists() {
-        let mut base = SegmentBuilder::with_options(crate::BuildOptions {
-            top_lists: crate::TopListOptions {
-                budget_percent: 1000,
-                min_entries: 64,
-            },
-            ..Default::default()
-        });
-        for i in 0..100u64 {
-            base.add(&format!("ब{i:03}"), 1_000 - i).unwrap();
-            base.add(&format!("ι{i:03}"), 500 - i).unwrap();
-        }
-        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let base = two_prefix_base("ब", "ι", 100);
         let mut delta = DeltaBuilder::new();
         delta.upsert("ब new", 2_000, None, &[] as &[&str]).unwrap();
         let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();

@@ -255,15 +255,13 @@ fn partition(range: Range<usize>, before: impl Fn(usize) -> bool) -> usize {
 #[cfg(all(test, feature = "build"))]
 mod tests {
     use super::*;
-    use crate::{DeltaBuilder, SegmentBuilder};
+    use crate::DeltaBuilder;
 
     /// Every prefix's entries come out cheapest first, ties in key order, exactly those that
     /// start with it: compared with a sort of all entries.
     #[test]
     fn runs_give_every_match_cheapest_first() {
-        let mut base = SegmentBuilder::new();
-        base.add("base", 1).unwrap();
-        let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+        let base = crate::segment::one_phrase_base("base");
         let mut delta = DeltaBuilder::new();
         let phrases: Vec<String> = (0..300u64)
             .map(|i| format!("{}{} x{}", (b'a' + (i * 7 % 5) as u8) as char, i % 13, i))

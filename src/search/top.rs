@@ -520,6 +520,12 @@ pub(super) mod tests {
     /// A base of "a000".."a199" (scores 1000 down) and "b000".."b199" (500 down), with lists
     /// at "a" and "b" only (and not at the root: its entries are a list's whole budget).
     pub(in crate::search) fn two_letter_base() -> Segment<Vec<u8>> {
+        two_prefix_base("a", "b", 200)
+    }
+
+    /// A base of `n` phrases under each of two prefixes, `a` followed by 000, 001… (scores
+    /// 1000 down), `b` likewise (500 down), with lists where at least 64 entries lie below.
+    pub(in crate::search) fn two_prefix_base(a: &str, b: &str, n: u64) -> Segment<Vec<u8>> {
         let mut base = SegmentBuilder::with_options(crate::BuildOptions {
             top_lists: crate::TopListOptions {
                 budget_percent: 1000,
@@ -527,9 +533,9 @@ pub(super) mod tests {
             },
             ..Default::default()
         });
-        for i in 0..200u64 {
-            base.add(&format!("a{i:03}"), 1_000 - i).unwrap();
-            base.add(&format!("b{i:03}"), 500 - i).unwrap();
+        for i in 0..n {
+            base.add(&format!("{a}{i:03}"), 1_000 - i).unwrap();
+            base.add(&format!("{b}{i:03}"), 500 - i).unwrap();
         }
         Segment::load(base.finish().unwrap().bytes).unwrap()
     }

@@ -174,8 +174,8 @@ impl Budget {
         self.visits_left
     }
 
-    /// Spends one visit on work other than a node (an entry taken from a delta's run); false
-    /// (and truncated) when none is left.
+    /// Spends one visit (a node, or an entry taken from a delta's run); false (and
+    /// truncated) when none is left.
     pub(crate) fn spend(&mut self) -> bool {
         match self.visits_left.checked_sub(1) {
             Some(left) => {
@@ -267,17 +267,11 @@ impl WalkState {
     #[inline]
     fn visit(&mut self) -> bool {
         let b = &mut self.budget;
-        let full = b.pending >= MAX_CANDIDATES || b.steps >= MAX_ARENA;
-        match b.visits_left.checked_sub(1).filter(|_| !full) {
-            Some(left) => {
-                b.visits_left = left;
-                true
-            }
-            None => {
-                b.truncated = true;
-                false
-            }
+        if b.pending >= MAX_CANDIDATES || b.steps >= MAX_ARENA {
+            b.truncated = true;
+            return false;
         }
+        b.spend()
     }
 
     /// Positions the walk at the node the exact part of the query leads to. `bound` is set
