@@ -398,7 +398,8 @@ impl SegmentBuilder {
         let order = ranked.rows_by_rank();
         // The FST streams into the segment buffer while the rank tables are encoded apart.
         let mut buffer = writer.take_buffer(SectionKind::Fst);
-        buffer.reserve(ranked.segment_estimate());
+        // A failed reservation only costs the copies it would have saved.
+        let _ = buffer.try_reserve(ranked.segment_estimate());
         let (fsts, tables) = parallel::join(
             || ranked.write_fsts(buffer, options.word_starts, top_options),
             || {
@@ -533,8 +534,8 @@ impl Ranked {
     /// into never grows, which would copy it and briefly hold it twice (the build's peak).
     /// Pages reserved but never written cost no memory.
     fn segment_estimate(&self) -> usize {
-        let per_row = 24 * self.rows.len();
-        self.keys.len() + self.texts.len() + per_row
+        let per_row = self.rows.len().saturating_mul(24);
+        (self.keys.len() + self.texts.len()).saturating_add(per_row)
     }
 
     fn rows_by_rank(&self) -> Vec<u32> {
