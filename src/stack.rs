@@ -135,7 +135,6 @@ impl Newest {
     /// footer declares is corrupt.
     fn of<D: AsRef<[u8]>>(layers: &[Segment<D>]) -> Result<Option<Newest>> {
         let mut newest = Newest::default();
-        #[cfg(not(target_family = "wasm"))]
         let base = layers[0].view()?;
         #[cfg(not(target_family = "wasm"))]
         {
@@ -150,41 +149,37 @@ impl Newest {
                 if total > NEWEST_MAX_KEYS {
                     return Ok(None);
                 }
-                newest.record(fst, layer as u32)?;
-                #[cfg(not(target_family = "wasm"))]
-                newest.mark_base(fst, &base)?;
+                newest.record(fst, layer as u32, &base)?;
             }
         }
         Ok(Some(newest))
     }
 
-    /// Records the full keys of one FST as decided by `layer`.
-    fn record(&mut self, fst: &fst::raw::Fst<&[u8]>, layer: u32) -> Result<()> {
+    /// Records the full keys of one FST as decided by `layer`, and marks them in `base`'s bits.
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    fn record(&mut self, fst: &fst::raw::Fst<&[u8]>, layer: u32, base: &View<'_>) -> Result<()> {
         for_each_key(fst, |key| {
             if !key.contains(&WORD_START_SEPARATOR) {
                 let decider = self.keep(key, layer);
                 self.by_hash.insert(key_hash(key), decider);
+                #[cfg(not(target_family = "wasm"))]
+                self.mark_base(key, base);
             }
         })
     }
 
-    /// Sets the base bit of every full key of `fst` the base holds. A rank out of range (a
+    /// Sets the base bit of full key `key`, if the base holds it. A rank out of range (a
     /// corrupt base) drops the bits: the hash index decides alone.
     #[cfg(not(target_family = "wasm"))]
-    fn mark_base(&mut self, fst: &fst::raw::Fst<&[u8]>, base: &View<'_>) -> Result<()> {
-        for_each_key(fst, |key| {
-            let Some(bits) = &mut self.base else { return };
-            if key.contains(&WORD_START_SEPARATOR) {
-                return;
-            }
-            let Some(rank) = base.fst().get(key).map(|out| out.value()) else {
-                return;
-            };
-            match bits.get_mut(rank as usize / 64) {
-                Some(word) if rank < base.count() => *word |= 1 << (rank % 64),
-                _ => self.base = None,
-            }
-        })
+    fn mark_base(&mut self, key: &[u8], base: &View<'_>) {
+        let Some(bits) = &mut self.base else { return };
+        let Some(rank) = base.fst().get(key).map(|out| out.value()) else {
+            return;
+        };
+        match bits.get_mut(rank as usize / 64) {
+            Some(word) if rank < base.count() => *word |= 1 << (rank % 64),
+            _ => self.base = None,
+        }
     }
 
     /// Whether a delta decides the key of the base's suggestion `rank`, when the bits say.
