@@ -116,6 +116,7 @@ fn engine(
             score: s.score,
             edits: s.edits,
             word_start: s.word_start,
+            start: s.matched.0 as usize,
         })
         .collect();
     (items, found.truncated)

@@ -164,15 +164,15 @@ proptest! {
         for q in &all {
             let found = searcher.search(&segment, q, &options).unwrap();
             prop_assert!(!found.truncated);
-            let got: Vec<(String, u8, bool)> = found
+            let got: Vec<(String, u8, bool, usize)> = found
                 .items
                 .iter()
-                .map(|s| (s.key.to_string(), s.edits, s.word_start))
+                .map(|s| (s.key.to_string(), s.edits, s.word_start, s.matched.0 as usize))
                 .collect();
-            let want: Vec<(String, u8, bool)> = oracle
+            let want: Vec<(String, u8, bool, usize)> = oracle
                 .search(q, &ask)
                 .into_iter()
-                .map(|m| (m.key, m.edits, m.word_start))
+                .map(|m| (m.key, m.edits, m.word_start, m.start))
                 .collect();
             prop_assert_eq!(got, want, "query {:?}", q);
         }

@@ -106,7 +106,7 @@ fn merged_rows(rows: &[Row]) -> BTreeMap<String, Row> {
 }
 
 /// One answer, compared field by field: key, text, score, payload, categories, edits,
-/// word start, highlight.
+/// word start, highlight, and where in the key the match starts.
 type Answer = Vec<(
     String,
     String,
@@ -116,6 +116,7 @@ type Answer = Vec<(
     u8,
     bool,
     (u32, u32),
+    usize,
 )>;
 
 fn answer<S: edgesuggest::Searchable>(
@@ -141,6 +142,7 @@ fn answer<S: edgesuggest::Searchable>(
                 s.edits,
                 s.word_start,
                 s.highlight_utf16(),
+                s.matched.0 as usize,
             )
         })
         .collect()
@@ -266,13 +268,13 @@ proptest! {
         let mut answers = Vec::new();
         for q in &all {
             let got = answer(&mut searcher, &stack, q, &search_options);
-            let want: Vec<(String, u8, bool)> = oracle
+            let want: Vec<(String, u8, bool, usize)> = oracle
                 .search(q, &ask)
                 .into_iter()
-                .map(|m| (m.key, m.edits, m.word_start))
+                .map(|m| (m.key, m.edits, m.word_start, m.start))
                 .collect();
-            let got_keys: Vec<(String, u8, bool)> =
-                got.iter().map(|g| (g.0.clone(), g.5, g.6)).collect();
+            let got_keys: Vec<(String, u8, bool, usize)> =
+                got.iter().map(|g| (g.0.clone(), g.5, g.6, g.8)).collect();
             prop_assert_eq!(&got_keys, &want, "query {:?}", q);
             for g in &got {
                 let row = &merged[&g.0];
@@ -423,14 +425,14 @@ fn many_hidden_keys_above_the_answer() {
                     categories: cats.clone(),
                     ..Default::default()
                 };
-                let got: Vec<(String, bool)> = answer(&mut searcher, &stack, q, &options)
+                let got: Vec<(String, bool, usize)> = answer(&mut searcher, &stack, q, &options)
                     .into_iter()
-                    .map(|a| (a.0, a.6))
+                    .map(|a| (a.0, a.6, a.8))
                     .collect();
-                let want: Vec<(String, bool)> = oracle
+                let want: Vec<(String, bool, usize)> = oracle
                     .search(q, &ask)
                     .into_iter()
-                    .map(|m| (m.key, m.word_start))
+                    .map(|m| (m.key, m.word_start, m.start))
                     .collect();
                 assert_eq!(
                     got, want,
@@ -571,4 +573,46 @@ fn cost_does_not_grow_with_the_matches() {
             .map(|i| (format!("a{i:05}"), i)),
     );
     assert_eq!(got, want);
+}
+
+/// A phrase matched at two later words with one edit each reports the leftmost of them, the
+/// same over a stack as over its compacted segment (a walk meets them in an order that
+/// depends on the FST's shape).
+#[test]
+fn equal_edit_word_starts_report_the_leftmost() {
+    let rows: Vec<Row> = [
+        ("a", 0),
+        ("a-", 0),
+        ("b ab -", 0),
+        ("a", u64::MAX),
+        ("-", 1),
+    ]
+    .iter()
+    .map(|&(p, s)| (p.to_string(), s, None, Vec::new()))
+    .collect();
+    let base = build_base(&rows, true).unwrap();
+    let mut delta = DeltaBuilder::with_options(BuildOptions {
+        word_starts: true,
+        ..Default::default()
+    });
+    delta.delete("a").unwrap();
+    let delta = Segment::load(delta.finish().unwrap().bytes).unwrap();
+    let stack = Stack::new(base, vec![delta], None).unwrap();
+    let compacted = Segment::load(compact(&stack).unwrap().bytes).unwrap();
+    let options = SuggestOptions {
+        k: 3,
+        fuzzy: Fuzziness::Edits(1),
+        exact_first: false,
+        ..Default::default()
+    };
+    let mut searcher = Searcher::new();
+    for answer in [
+        answer(&mut searcher, &stack, "a-", &options),
+        answer(&mut searcher, &compacted, "a-", &options),
+    ] {
+        let hit = answer.iter().find(|a| a.0 == "b ab -").unwrap();
+        // "a" of "ab" (the query's "-" left out) comes before "-" (its "a" left out); the
+        // match ends where it is first within the edits.
+        assert_eq!((hit.5, hit.6, hit.8, hit.7), (1, true, 2, (2, 3)));
+    }
 }

@@ -15,6 +15,9 @@
 //! 3. full-phrase prefix matches before word-start matches;
 //! 4. higher score, then normalized key in byte order.
 //!
+//! A phrase that matches at several later words with its fewest edits reports the leftmost
+//! of them (see [`Suggestion::matched`]).
+//!
 //! A fuzzy query runs one pass per edit count (0, 1, … up to the allowed maximum) over the
 //! FST intersected with the Levenshtein prefix automaton of the query for that many edits;
 //! pass `e` skips the
@@ -70,7 +73,9 @@ pub struct Suggestion<'a> {
     pub edits: u8,
     /// True when the query matched at the start of a later word, not at the phrase start.
     pub word_start: bool,
-    /// The byte range of [`Suggestion::key`] that the query matched.
+    /// The byte range of [`Suggestion::key`] that the query matched: from the phrase start or
+    /// the leftmost later word where it matches with [`Suggestion::edits`], to where it is
+    /// first within them.
     pub matched: (u32, u32),
 }
 
@@ -509,6 +514,7 @@ impl Searcher {
             // Two category FSTs of one segment can both hold a suggestion.
             if !self.is_found(hit.layer, hit.rank) {
                 hit.edits = edits;
+                leftmost_word(&mut hit, &self.keys, (exact, automaton));
                 self.hits.push(hit);
             }
         }
@@ -529,6 +535,7 @@ impl Searcher {
                 break;
             };
             hit.edits = edits;
+            leftmost_word(&mut hit, &self.keys, query);
             self.hits.push(hit);
         }
         Ok(())
@@ -770,6 +777,55 @@ impl Searcher {
         });
         Ok(())
     }
+}
+
+/// Moves a word-start hit to the leftmost later word of its key where the query matches
+/// with the pass's edits. A phrase can match at several words with as few edits, all at one
+/// cost; which of them a walk meets first depends on the shape of the FST (and on top lists,
+/// deltas and compaction), so the reported place would otherwise differ between a stack and
+/// its compacted segment.
+fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
+    let key = &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize];
+    let Some(before) = key.get(..hit.word_start as usize) else {
+        return;
+    };
+    let words = before
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b' ')
+        .map(|(i, _)| i + 1);
+    for at in words {
+        if let Some(end) = match_end_at(&key[at..], query) {
+            hit.word_start = at as u32;
+            hit.match_end = (at + end) as u32;
+            return;
+        }
+    }
+}
+
+/// Where the query's match in `text` ends, as the walk finds it: the exact part as a plain
+/// prefix, then the first byte after which the automaton is within its edits (`None`: no
+/// match).
+fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<(&DFA, u8)>)) -> Option<usize> {
+    let rest = text.strip_prefix(exact.as_bytes())?;
+    let Some((dfa, edits)) = automaton else {
+        return Some(exact.len());
+    };
+    let within = |state| matches!(dfa.distance(state), levenshtein_automata::Distance::Exact(d) if d <= edits);
+    let mut state = dfa.initial_state();
+    if within(state) {
+        return Some(exact.len());
+    }
+    for (i, &byte) in rest.iter().enumerate() {
+        state = dfa.transition(state, byte);
+        if state == levenshtein_automata::SINK_STATE {
+            return None;
+        }
+        if within(state) {
+            return Some(exact.len() + i + 1);
+        }
+    }
+    None
 }
 
 /// The layer and rank of `key` in the newest layer that decides it, or `None` when none

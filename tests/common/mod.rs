@@ -20,6 +20,9 @@ pub struct ExpectedMatch {
     pub score: u64,
     pub edits: u8,
     pub word_start: bool,
+    /// Byte offset in the key where the match starts: the leftmost place with the fewest
+    /// edits (0 for the phrase start).
+    pub start: usize,
 }
 
 /// What a query asks the oracle for (mirrors the documented options, README: Search features,
@@ -157,7 +160,7 @@ impl Oracle {
             .then(|| self.index.get(&q_string).copied())
             .flatten()
             .filter(|&i| self.in_categories(i, ask));
-        let mut classes: BTreeMap<(u8, u8), Vec<usize>> = BTreeMap::new();
+        let mut classes: BTreeMap<(u8, u8), Vec<(usize, usize)>> = BTreeMap::new();
         for (index, e) in self.entries.iter().enumerate() {
             if classes.get(&(0, 0)).is_some_and(|c| c.len() >= ask.k) {
                 break;
@@ -169,7 +172,7 @@ impl Oracle {
             let key = e.key.as_str();
             let later = key.match_indices(' ').map(|(i, _)| i + 1);
             let starts = if self.word_starts { usize::MAX } else { 1 };
-            let mut best: Option<(u8, u8)> = None;
+            let mut best: Option<((u8, u8), usize)> = None;
             for (n, at) in std::iter::once(0).chain(later).take(starts).enumerate() {
                 // Cheap filter first: the exactly matched characters are a plain prefix.
                 if !key[at..].starts_with(needle) {
@@ -178,32 +181,33 @@ impl Oracle {
                 let rest: Vec<char> = key[at..].chars().take(q.len() + 3).collect();
                 if let Some(d) = prefix_edits(&q, &rest, exact_chars, max_edits) {
                     let class = (d, u8::from(n > 0));
-                    if best.map_or(true, |b| class < b) {
-                        best = Some(class);
+                    if best.map_or(true, |(b, _)| class < b) {
+                        best = Some((class, at));
                     }
                 }
             }
-            if let Some(class) = best {
+            if let Some((class, at)) = best {
                 let members = classes.entry(class).or_default();
                 if members.len() < ask.k {
-                    members.push(index);
+                    members.push((index, at));
                 }
             }
         }
-        let exact = exact_index.map(|i| (i, (0u8, 0u8)));
+        let exact = exact_index.map(|i| (i, ((0u8, 0u8), 0)));
         let ranked = classes
             .into_iter()
-            .flat_map(|(class, members)| members.into_iter().map(move |i| (i, class)));
+            .flat_map(|(class, members)| members.into_iter().map(move |(i, at)| (i, (class, at))));
         exact
             .into_iter()
             .chain(ranked)
             .take(ask.k)
-            .map(|(index, (edits, ws))| ExpectedMatch {
+            .map(|(index, ((edits, ws), start))| ExpectedMatch {
                 key: self.entries[index].key.clone(),
                 text: self.entries[index].display.clone(),
                 score: self.entries[index].score,
                 edits,
                 word_start: ws == 1,
+                start,
             })
             .collect()
     }
