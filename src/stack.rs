@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
-use crate::search::{DeltaRuns, Hit, LongLists, MergedLists, Part};
+use crate::search::{DeltaRuns, Hit, LongLists, MergedLists, Part, RunEntry};
 use crate::segment::{for_each_key, Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
@@ -466,16 +466,29 @@ impl<'a> Layers<'a> {
         false
     }
 
-    /// The next entry of a run begun by [`Layers::run_start`]: its cost and bytes.
+    /// The next entry of a run begun by [`Layers::run_start`]: its layer, its cost there and
+    /// its bytes.
     #[cfg_attr(target_family = "wasm", allow(unused_variables))]
     pub(crate) fn run_next(
         &self,
-        layer: usize,
         parts: &mut std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
-    ) -> Option<(u64, &'a [u8])> {
+    ) -> Option<RunEntry<'a>> {
         #[cfg(not(target_family = "wasm"))]
         if let Some(runs) = self.runs {
-            return runs.next(layer, parts);
+            return runs.next(parts);
+        }
+        None
+    }
+
+    /// Where the next entry of a run ranks: a word start or not, and its score.
+    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
+    pub(crate) fn run_bound(
+        &self,
+        parts: &std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
+    ) -> Option<(bool, std::cmp::Reverse<u64>)> {
+        #[cfg(not(target_family = "wasm"))]
+        if let Some(runs) = self.runs {
+            return runs.bound(parts);
         }
         None
     }

@@ -31,7 +31,7 @@ mod top;
 mod walk;
 
 pub(crate) use merged::MergedLists;
-pub(crate) use runs::{DeltaRuns, Part};
+pub(crate) use runs::{DeltaRuns, Part, RunEntry};
 pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
 pub(crate) use {
@@ -606,6 +606,9 @@ impl Searcher {
         if streams == 1 {
             return Ok(None);
         }
+        if self.listed[i].in_run() {
+            return Ok(layers.run_bound(self.listed[i].parts()));
+        }
         let next = match self.listed[i].active() {
             true => self.listed[i].next_cost(),
             false => self.streams[i].next_cost_bound(),
@@ -659,6 +662,7 @@ impl Searcher {
                 exact,
                 automaton,
                 count: view.count(),
+                layer: stream.layer as u32,
                 keys: &mut self.keys,
                 start,
             };
@@ -682,11 +686,14 @@ impl Searcher {
     ) -> Result<Head> {
         let view = &layers.views()[stream.layer];
         let layer = stream.layer as u32;
-        let can_hide = layers.can_hide(stream.layer);
         let hits = &self.hits;
+        // A hit's own layer: a run over several deltas gives hits of each.
         let mut accept = |hit: &Hit, key: &str| {
-            let found = hits.iter().any(|h| h.layer == layer && h.rank == hit.rank);
-            let hidden = can_hide && layers.hides(stream.layer, hit.rank, key.as_bytes());
+            let at = hit.layer as usize;
+            let found = hits
+                .iter()
+                .any(|h| h.layer == hit.layer && h.rank == hit.rank);
+            let hidden = layers.can_hide(at) && layers.hides(at, hit.rank, key.as_bytes());
             !found && !hidden
         };
         if self.listed[i].active() {
@@ -893,6 +900,7 @@ fn walk_of<'w, 'f>(
         exact,
         automaton,
         count: view.count(),
+        layer: stream.layer as u32,
         keys,
         start: None,
     }

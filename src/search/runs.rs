@@ -1,19 +1,23 @@
-//! Each delta's main-FST entries in key order with a tree of range minima over their costs:
-//! a plain query's stream over a delta without walking the delta's FST.
+//! The deltas' main-FST entries together, in key order, with a tree of range minima over
+//! their rank in the merged order: a plain query's one stream over all deltas without walking
+//! their FSTs.
 //!
-//! The entries under a prefix are one run of a delta's entries in key order, found by two
-//! binary searches over the entries' first bytes. A walk from the prefix's node returns them cheapest first too, but its
-//! first match costs a descent along the whole key (20 to 40 node visits for a long npm
-//! name), in every delta that holds something under the prefix: most of what deltas add to
-//! the slowest queries. Here the run is split around its cheapest entry (a minimum tree over
-//! the costs answers in O(log n)), the two sides go on a small heap keyed by their own
-//! cheapest entries, and so on: the i-th match costs O(i log n) and no node visits, and the
-//! heap's top is the exact cost of the next match, which the merge uses as the stream's
-//! bound.
+//! The entries under a prefix are one run of the entries in key order, found by two binary
+//! searches over the entries' first bytes. A walk from the prefix's node in each delta
+//! returns them cheapest first too, but its first match costs a descent along the whole key
+//! (20 to 40 node visits for a long npm name), in every delta that holds something under the
+//! prefix, and a merge of one stream per delta: most of what deltas add to the slowest
+//! queries. Here the run is split around its first entry in the merged order (a minimum
+//! tree answers in O(log n)), the two sides go on a small heap keyed by their own first
+//! entries, and so on: the i-th match costs O(i log n), no node visits and one stream for
+//! all deltas; the heap's top is the next match, whose rank gives the merge its bound.
 //!
-//! Equal costs (the word starts of one phrase) come in key order. The first of them is the
-//! walk's first too (its greedy descent takes the smallest byte at each node); the others are
-//! the same suggestion, refused once the first is taken, so answers do not change.
+//! The merged order is the search's (full-phrase matches before word starts, then the higher
+//! score, then the key), so this stream merges with the base's like any other. An entry a
+//! newer delta shadows or deletes stays in the run and is refused when taken, as from a
+//! walk. Equal places (the word starts of one phrase) come in key order. The first taken
+//! stands for the suggestion, which the search then reports at its leftmost matching word
+//! whichever came first; the others are refused as found, so answers do not change.
 
 // WebAssembly builds make no runs (see `Stack`).
 #![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
@@ -22,18 +26,20 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::Range;
 
+use super::walk::rank_of;
 use crate::error::Result;
+use crate::format::WORD_START_SEPARATOR;
 use crate::segment::{for_each_entry, Segment};
 
 /// The most delta entries a stack keeps in key order; past that, queries walk the deltas.
-/// 44 to 76 bytes per entry (the tree has a power of two of leaves) plus its key bytes: at
-/// most about 40 MB and 64 MB of keys.
+/// 73 to 105 bytes per entry (the tree has a power of two of leaves) plus its key bytes: at
+/// most about 55 MB and 64 MB of keys.
 const MAX_ENTRIES: usize = 1 << 19;
 
 /// The most key bytes kept, for the same reason.
 const MAX_KEY_BYTES: usize = 64 << 20;
 
-/// One delta's entries in key order (see the module docs).
+/// Entries of several deltas in key order (see the module docs).
 #[derive(Debug, Clone, Default)]
 struct Entries {
     /// The entries' bytes, concatenated in key order.
@@ -46,50 +52,69 @@ struct Entries {
     /// Where the entries whose first byte is `b` start, at `b` (and where they end, at
     /// `b + 1`): the binary searches then start within a few hundred heads.
     by_byte: Vec<u32>,
-    /// A minimum tree over the entries' costs (their FST outputs): node `i` holds the cost
-    /// and index of the cheapest entry below it (the first on ties); leaves start at
-    /// `tree.len() / 2`, padded with [`NONE`].
+    /// Each entry's layer and cost (its FST output there).
+    origin: Vec<(u32, u64)>,
+    /// Each entry's place in the search's order: a word start or not, and its score.
+    rank: Vec<(bool, Reverse<u64>)>,
+    /// A minimum tree over the entries' positions in the merged order: node `i` holds the
+    /// position and index of the first entry below it; leaves start at `tree.len() / 2`,
+    /// padded with [`NONE`].
     tree: Vec<(u64, u32)>,
 }
 
-/// A part of a prefix's run of entries waiting on a stream's heap: its cheapest entry's cost
-/// and index, then the part's bounds. Ordered by cost, then index (key order).
+/// A part of a prefix's run of entries waiting on a stream's heap: its first entry's position
+/// in the merged order and its index, then the part's bounds.
 pub(crate) type Part = (u64, u32, u32, u32);
 
-/// A padding leaf of the minimum tree: dearer than any entry.
+/// A padding leaf of the minimum tree: after every entry.
 const NONE: (u64, u32) = (u64::MAX, u32::MAX);
 
-/// The kept entries of every delta of a stack (see the module docs).
+/// One entry of a run: its layer, its cost there and its FST bytes.
+pub(crate) type RunEntry<'s> = (usize, u64, &'s [u8]);
+
+/// The kept entries of a stack's deltas (see the module docs).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeltaRuns {
-    /// By layer: `None` for the base and for deltas past the bounds.
-    layers: Vec<Option<Entries>>,
+    entries: Option<Entries>,
+    /// The deltas kept: layers `1..kept`, the oldest ones within the bounds.
+    kept: usize,
 }
 
 impl DeltaRuns {
-    /// The entries of every delta's main FST (layer 0, the base, has none), within
-    /// [`MAX_ENTRIES`] and [`MAX_KEY_BYTES`] for all deltas together. An FST with more keys
-    /// than its footer declares is corrupt.
+    /// The entries of the deltas' main FSTs (layer 0, the base, has none), oldest deltas
+    /// first, within [`MAX_ENTRIES`] and [`MAX_KEY_BYTES`] for all kept deltas together. An
+    /// FST with more keys than its footer declares is corrupt.
     pub(crate) fn of<D: AsRef<[u8]>>(layers: &[Segment<D>]) -> Result<DeltaRuns> {
-        let mut runs = DeltaRuns { layers: vec![None] };
-        let (mut entries, mut bytes) = (0usize, 0usize);
+        let mut raw = Vec::new();
+        let (mut kept, mut bytes) = (1, 0usize);
         for segment in layers.iter().skip(1) {
             let view = segment.view()?;
-            entries = entries.saturating_add(view.fst().len());
-            let kept = if entries <= MAX_ENTRIES {
-                Entries::of(view.fst(), MAX_KEY_BYTES - bytes)?
-            } else {
-                None
-            };
-            bytes += kept.as_ref().map_or(0, |e| e.bytes.len());
-            runs.layers.push(kept);
+            let mut more = Vec::with_capacity(view.fst().len());
+            for_each_entry(view.fst(), |key, cost| {
+                bytes = bytes.saturating_add(key.len());
+                more.push((key.to_vec(), cost));
+            })?;
+            if raw.len() + more.len() > MAX_ENTRIES || bytes > MAX_KEY_BYTES {
+                break;
+            }
+            let count = view.count();
+            raw.extend(more.into_iter().map(|(key, cost)| {
+                let place = match rank_of(cost, count) {
+                    Ok((rank, word_start)) => (word_start, Reverse(view.score(rank).unwrap_or(0))),
+                    // Out of range: the query that takes it reports the corrupt segment.
+                    Err(_) => (false, Reverse(0)),
+                };
+                (key, cost, kept as u32, place)
+            }));
+            kept += 1;
         }
-        Ok(runs)
+        let entries = (kept > 1).then(|| Entries::of(raw));
+        Ok(DeltaRuns { entries, kept })
     }
 
-    /// Fills `heap` with the run of `layer`'s entries that start with `prefix`, as one part;
-    /// false when the layer's entries are not kept. The heap stays empty when no entry
-    /// starts with `prefix`.
+    /// Fills `heap` with the run of entries that start with `prefix` for the stream of
+    /// `layer`: the first kept delta's stream takes every kept delta's entries, the others
+    /// none. False when `layer`'s entries are not kept (it walks).
     pub(crate) fn start(
         &self,
         layer: usize,
@@ -97,53 +122,75 @@ impl DeltaRuns {
         heap: &mut BinaryHeap<Reverse<Part>>,
     ) -> bool {
         heap.clear();
-        let Some(Some(entries)) = self.layers.get(layer) else {
+        let Some(entries) = &self.entries else {
             return false;
         };
-        let run = entries.run(prefix);
-        entries.push_part(heap, run);
+        if !(1..self.kept).contains(&layer) {
+            return false;
+        }
+        if layer == 1 {
+            entries.push_part(heap, entries.run(prefix));
+        }
         true
     }
 
-    /// Takes the cheapest entry off `heap` and puts back the parts on either side of it: the
-    /// entry's cost and bytes, `None` once the heap is empty.
-    pub(crate) fn next<'s>(
-        &'s self,
-        layer: usize,
-        heap: &mut BinaryHeap<Reverse<Part>>,
-    ) -> Option<(u64, &'s [u8])> {
-        let entries = self.layers.get(layer)?.as_ref()?;
-        let Reverse((cost, at, start, end)) = heap.pop()?;
+    /// Takes the first entry off `heap` and puts back the parts on either side of it.
+    pub(crate) fn next<'s>(&'s self, heap: &mut BinaryHeap<Reverse<Part>>) -> Option<RunEntry<'s>> {
+        let entries = self.entries.as_ref()?;
+        let Reverse((_, at, start, end)) = heap.pop()?;
         entries.push_part(heap, start..at);
         entries.push_part(heap, at + 1..end);
-        Some((cost, entries.entry(at as usize)))
+        let (layer, cost) = entries.origin[at as usize];
+        Some((layer as usize, cost, entries.entry(at as usize)))
+    }
+
+    /// Where the next entry of `heap` ranks: a word start or not, and its score.
+    pub(crate) fn bound(&self, heap: &BinaryHeap<Reverse<Part>>) -> Option<(bool, Reverse<u64>)> {
+        let at = heap.peek()?.0 .1 as usize;
+        self.entries.as_ref()?.rank.get(at).copied()
     }
 }
 
+/// An entry being gathered: its bytes, cost, layer and place in the search's order.
+type Raw = (Vec<u8>, u64, u32, (bool, Reverse<u64>));
+
+/// The key an FST entry stands for: head + suffix for a word start (`suffix 0xFF head`).
+fn full_key(entry: &[u8]) -> impl Iterator<Item = &u8> {
+    let (suffix, head) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
+        Some(at) => (&entry[..at], &entry[at + 1..]),
+        None => (entry, &entry[..0]),
+    };
+    head.iter().chain(suffix)
+}
+
 impl Entries {
-    /// The entries of `fst` with their costs, or `None` past `max_bytes` of keys.
-    fn of(fst: &fst::raw::Fst<&[u8]>, max_bytes: usize) -> Result<Option<Entries>> {
-        let mut entries = Entries {
-            ends: Vec::with_capacity(fst.len()),
-            ..Entries::default()
-        };
-        let mut costs = Vec::with_capacity(fst.len());
-        let mut within = true;
-        for_each_entry(fst, |key, cost| {
-            within &= entries.bytes.len() + key.len() <= max_bytes;
-            if within {
-                entries.heads.push(head(key));
-                entries.bytes.extend_from_slice(key);
-                entries.ends.push(entries.bytes.len() as u32);
-                costs.push(cost);
-            }
-        })?;
-        if !within {
-            return Ok(None);
+    /// The entries in key order, with the tree over their merged order.
+    fn of(mut raw: Vec<Raw>) -> Entries {
+        // Key order; one key in several deltas, newest first (any order would do).
+        raw.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+        let mut merged: Vec<u32> = (0..raw.len() as u32).collect();
+        merged.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&raw[a as usize], &raw[b as usize]);
+            (a.3.cmp(&b.3))
+                .then_with(|| full_key(&a.0).cmp(full_key(&b.0)))
+                .then_with(|| a.0.cmp(&b.0))
+                .then(b.2.cmp(&a.2))
+        });
+        let mut position = vec![0u64; raw.len()];
+        for (place, &i) in merged.iter().enumerate() {
+            position[i as usize] = place as u64;
         }
-        entries.build_tree(&costs);
+        let mut entries = Entries::default();
+        for (key, cost, layer, place) in raw {
+            entries.heads.push(head(&key));
+            entries.bytes.extend_from_slice(&key);
+            entries.ends.push(entries.bytes.len() as u32);
+            entries.origin.push((layer, cost));
+            entries.rank.push(place);
+        }
+        entries.build_tree(&position);
         entries.index_first_bytes();
-        Ok(Some(entries))
+        entries
     }
 
     /// Fills [`Entries::by_byte`] from the heads (the first byte is the top one).
@@ -154,20 +201,20 @@ impl Entries {
     }
 
     /// Fills the minimum tree bottom up.
-    fn build_tree(&mut self, costs: &[u64]) {
-        let leaves = costs.len().max(1).next_power_of_two();
+    fn build_tree(&mut self, positions: &[u64]) {
+        let leaves = positions.len().max(1).next_power_of_two();
         self.tree = vec![NONE; 2 * leaves];
-        for (i, &cost) in costs.iter().enumerate() {
-            self.tree[leaves + i] = (cost, i as u32);
+        for (i, &position) in positions.iter().enumerate() {
+            self.tree[leaves + i] = (position, i as u32);
         }
         for node in (1..leaves).rev() {
             self.tree[node] = self.tree[2 * node].min(self.tree[2 * node + 1]);
         }
     }
 
-    /// The cost and index of the cheapest entry of `run` (the first on equal costs),
-    /// [`NONE`] when it is empty.
-    fn cheapest(&self, run: Range<u32>) -> (u64, u32) {
+    /// The position and index of the first entry of `run` in the merged order, [`NONE`]
+    /// when it is empty.
+    fn first(&self, run: Range<u32>) -> (u64, u32) {
         let leaves = self.tree.len() / 2;
         let (mut lo, mut hi) = (run.start as usize + leaves, run.end as usize + leaves);
         let mut best = NONE;
@@ -186,13 +233,13 @@ impl Entries {
         best
     }
 
-    /// Puts `run` on `heap` keyed by its cheapest entry, unless it is empty.
+    /// Puts `run` on `heap` keyed by its first entry, unless it is empty.
     fn push_part(&self, heap: &mut BinaryHeap<Reverse<Part>>, run: Range<u32>) {
         if run.is_empty() {
             return;
         }
-        let (cost, at) = self.cheapest(run.clone());
-        heap.push(Reverse((cost, at, run.start, run.end)));
+        let (position, at) = self.first(run.clone());
+        heap.push(Reverse((position, at, run.start, run.end)));
     }
 
     /// The bytes of entry `i`.
@@ -288,7 +335,8 @@ mod tests {
         ] {
             assert!(runs.start(1, prefix.as_bytes(), &mut heap));
             let mut got = Vec::new();
-            while let Some((cost, entry)) = runs.next(1, &mut heap) {
+            while let Some((layer, cost, entry)) = runs.next(&mut heap) {
+                assert_eq!(layer, 1);
                 got.push((cost, entry.to_vec()));
             }
             let mut want: Vec<(u64, Vec<u8>)> = all
@@ -297,6 +345,61 @@ mod tests {
                 .cloned()
                 .collect();
             want.sort();
+            assert_eq!(got, want, "prefix {prefix:?}");
+        }
+    }
+
+    /// Over several deltas, one run gives every delta's entries in the search's order (word
+    /// starts last, then the higher score, then the key), shadowed ones included; the other
+    /// deltas' streams get nothing.
+    #[test]
+    fn one_run_merges_the_deltas_in_the_search_order() {
+        let base = crate::segment::one_phrase_base("base");
+        let options = crate::BuildOptions {
+            word_starts: true,
+            ..Default::default()
+        };
+        let deltas: Vec<Segment<Vec<u8>>> = (0..3u64)
+            .map(|d| {
+                let mut delta = DeltaBuilder::with_options(options);
+                for i in 0..40u64 {
+                    let phrase = format!("{} x{}", (b'a' + ((i + d) % 4) as u8) as char, i % 9);
+                    let score = (i * 37 + d * 11) % 50;
+                    delta.upsert(&phrase, score, None, &[] as &[&str]).unwrap();
+                }
+                Segment::load(delta.finish().unwrap().bytes).unwrap()
+            })
+            .collect();
+        let mut all = Vec::new();
+        for (d, delta) in deltas.iter().enumerate() {
+            let view = delta.view().unwrap();
+            for_each_entry(view.fst(), |k, c| {
+                let (rank, ws) = rank_of(c, view.count()).unwrap();
+                let score = view.score(rank).unwrap();
+                let key: Vec<u8> = full_key(k).copied().collect();
+                all.push(((ws, Reverse(score), key, k.to_vec(), Reverse(d + 1)), c));
+            })
+            .unwrap();
+        }
+        all.sort();
+        let mut layers = vec![base];
+        layers.extend(deltas);
+        let runs = DeltaRuns::of(&layers).unwrap();
+        let mut heap = BinaryHeap::new();
+        for prefix in ["", "a", "b x", "c x4", "x", "x1", "zz"] {
+            assert!(runs.start(2, prefix.as_bytes(), &mut heap));
+            assert!(heap.is_empty(), "only the first delta's stream has the run");
+            assert!(runs.start(1, prefix.as_bytes(), &mut heap));
+            let mut got = Vec::new();
+            while let Some((layer, cost, entry)) = runs.next(&mut heap) {
+                got.push((layer, cost, entry.to_vec()));
+            }
+            let want: Vec<(usize, u64, Vec<u8>)> = all
+                .iter()
+                .filter(|(k, _)| k.3.starts_with(prefix.as_bytes()))
+                .map(|(k, c)| (k.4 .0, *c, k.3.clone()))
+                .collect();
+            assert!(!want.is_empty() || prefix == "zz");
             assert_eq!(got, want, "prefix {prefix:?}");
         }
     }

@@ -43,13 +43,15 @@ impl Listed {
         self.in_run
     }
 
+    /// The run's parts, while the stream takes its matches from a run.
+    pub(super) fn parts(&self) -> &BinaryHeap<Reverse<Part>> {
+        &self.parts
+    }
+
     /// A lower bound of the cost of the stream's next match while the list is active: the
-    /// next entry's, or the last one's once all are taken (the walk goes on from there). From
-    /// a run, the exact cost of its next match (`None` when it has none left).
+    /// next entry's, or the last one's once all are taken (the walk goes on from there). Not
+    /// for a run, whose entries come from several layers (see `Layers::run_bound`).
     pub(super) fn next_cost(&self) -> Option<u64> {
-        if self.in_run {
-            return self.parts.peek().map(|part| part.0 .0);
-        }
         let at = self.next.min(self.entries.len().checked_sub(1)?);
         Some(self.entries[at].0)
     }
@@ -65,18 +67,21 @@ impl Listed {
         budget: &mut walk::Budget,
         accept: &mut dyn FnMut(&Hit, &str) -> bool,
     ) -> Result<Option<Hit>> {
-        let view = &layers.views()[layer as usize];
         if self.in_run {
             while budget.spend() {
-                let Some((cost, entry)) = layers.run_next(layer as usize, &mut self.parts) else {
+                let Some((at, cost, entry)) = layers.run_next(&mut self.parts) else {
                     break;
                 };
-                if let Some(hit) = offer(cost, entry, view, layer, exact, keys, accept)? {
+                let view = layers.views().get(at).ok_or_else(|| {
+                    Error::corrupt("runs", "an entry of a layer the stack does not have")
+                })?;
+                if let Some(hit) = offer(cost, entry, view, at as u32, exact, keys, accept)? {
                     return Ok(Some(hit));
                 }
             }
             return Ok(None);
         }
+        let view = &layers.views()[layer as usize];
         while let Some((cost, range)) = self.entries.get(self.next).cloned() {
             self.next += 1;
             let entry = match self.long {
@@ -164,15 +169,17 @@ impl Searcher {
             if !plain {
                 continue;
             }
-            // The filter knows the main FSTs' entries, not the category FSTs'.
-            if stream.main && !layers.may_hold(stream.layer, probe) {
-                listed.start = Some(None);
-                continue;
-            }
+            // The first kept delta's run holds every kept delta's entries (the others' are
+            // empty), so it comes before the filter of this layer's own prefixes.
             if stream.main && layers.run_start(stream.layer, exact, &mut listed.parts) {
                 listed.in_run = !listed.parts.is_empty();
                 // Nothing under the prefix: the walk, begun, finds nothing at once.
                 listed.start = (!listed.in_run).then_some(None);
+                continue;
+            }
+            // The filter knows the main FSTs' entries, not the category FSTs'.
+            if stream.main && !layers.may_hold(stream.layer, probe) {
+                listed.start = Some(None);
                 continue;
             }
             let followed = follow_exact(&stream.fst, exact)?;
@@ -304,6 +311,7 @@ impl Walker {
             exact: prefix,
             automaton: None,
             count,
+            layer: 0,
             keys: &mut self.keys,
             start: None,
         };

@@ -136,6 +136,8 @@ pub(crate) struct Walk<'w, 'f> {
     pub(crate) automaton: Option<(&'w DFA, u8)>,
     /// The segment's suggestion count: word-start entries cost `rank + count`.
     pub(crate) count: u64,
+    /// The segment's layer in its stack (0 = the base), which its matches carry.
+    pub(crate) layer: u32,
     /// Keys of matches, concatenated; a match's key is appended before it is offered.
     pub(crate) keys: &'w mut String,
     /// Where `exact` leads, when the caller followed it already: the node's address and the
@@ -652,7 +654,7 @@ impl WalkState {
         let word_start = head.len() as u32;
         let hit = Hit {
             rank,
-            layer: 0,
+            layer: walk.layer,
             score: 0,
             key_start: key_start as u32,
             key_end: walk.keys.len() as u32,
