@@ -62,8 +62,8 @@ pub struct Stack<D> {
     /// no room for their code. Answers are the same without them.
     #[cfg(not(target_family = "wasm"))]
     prefixes: Option<PrefixFilter>,
-    /// The deltas' entries in key order: plain queries take a delta's matches from there
-    /// instead of walking its FST.
+    /// The deltas' entries together in key order: plain queries take the deltas' matches
+    /// from there, as one stream, instead of walking their FSTs.
     #[cfg(not(target_family = "wasm"))]
     runs: DeltaRuns,
     /// Longer copies of the base's top lists that the deltas and blocklist thin out.
