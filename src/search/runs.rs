@@ -32,8 +32,8 @@ use crate::format::WORD_START_SEPARATOR;
 use crate::segment::{for_each_entry, Segment};
 
 /// The most delta entries a stack keeps in key order; past that, queries walk the deltas.
-/// 73 to 105 bytes per entry (the tree has a power of two of leaves) plus its key bytes: at
-/// most about 55 MB and 64 MB of keys.
+/// 76 to 108 bytes per entry (the tree has a power of two of leaves) plus its key bytes: at
+/// most about 57 MB and 64 MB of keys.
 const MAX_ENTRIES: usize = 1 << 19;
 
 /// The most key bytes kept, for the same reason.
