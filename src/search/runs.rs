@@ -89,6 +89,11 @@ impl DeltaRuns {
         let (mut kept, mut bytes) = (1, 0usize);
         for segment in layers.iter().skip(1) {
             let view = segment.view()?;
+            // The declared count first: a crafted footer can claim any number of keys, and
+            // one with more keys than it claims is refused while streaming.
+            if raw.len().saturating_add(view.fst().len()) > MAX_ENTRIES {
+                break;
+            }
             let mut more = Vec::with_capacity(view.fst().len());
             for_each_entry(view.fst(), |key, cost| {
                 bytes = bytes.saturating_add(key.len());
