@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
-use crate::search::{DeltaRuns, Hit, LongLists, MergedLists, Part, RunEntry};
+use crate::search::{DeltaRuns, Hit, LongLists, MergedLists};
 use crate::segment::{for_each_key, Segment, SegmentKind, View};
 
 /// The most deltas one stack may layer over its base. Each delta adds a stream to every
@@ -450,46 +450,12 @@ impl<'a> Layers<'a> {
         }
     }
 
-    /// Fills `parts` with the run of `layer`'s kept entries under `prefix` (empty when none
-    /// is); false when the stack does not keep that layer's entries.
-    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
-    pub(crate) fn run_start(
-        &self,
-        layer: usize,
-        prefix: &str,
-        parts: &mut std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
-    ) -> bool {
+    /// The deltas' entries in key order, if the stack keeps them. Never in WebAssembly
+    /// builds: `None` there lets the compiler leave the runs' code out of the module.
+    pub(crate) fn runs(&self) -> Option<&'a DeltaRuns> {
         #[cfg(not(target_family = "wasm"))]
-        if let Some(runs) = self.runs {
-            return runs.start(layer, prefix.as_bytes(), parts);
-        }
-        false
-    }
-
-    /// The next entry of a run begun by [`Layers::run_start`]: its layer, its cost there and
-    /// its bytes.
-    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
-    pub(crate) fn run_next(
-        &self,
-        parts: &mut std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
-    ) -> Option<RunEntry<'a>> {
-        #[cfg(not(target_family = "wasm"))]
-        if let Some(runs) = self.runs {
-            return runs.next(parts);
-        }
-        None
-    }
-
-    /// Where the next entry of a run ranks: a word start or not, and its score.
-    #[cfg_attr(target_family = "wasm", allow(unused_variables))]
-    pub(crate) fn run_bound(
-        &self,
-        parts: &std::collections::BinaryHeap<std::cmp::Reverse<Part>>,
-    ) -> Option<(bool, std::cmp::Reverse<u64>)> {
-        #[cfg(not(target_family = "wasm"))]
-        if let Some(runs) = self.runs {
-            return runs.bound(parts);
-        }
+        return self.runs;
+        #[cfg(target_family = "wasm")]
         None
     }
 

@@ -31,7 +31,7 @@ mod top;
 mod walk;
 
 pub(crate) use merged::MergedLists;
-pub(crate) use runs::{DeltaRuns, Part, RunEntry};
+pub(crate) use runs::DeltaRuns;
 pub(crate) use top::{check_top_lists, LongLists};
 #[cfg(feature = "build")]
 pub(crate) use {
@@ -607,7 +607,8 @@ impl Searcher {
             return Ok(None);
         }
         if self.listed[i].in_run() {
-            return Ok(layers.run_bound(self.listed[i].parts()));
+            let parts = self.listed[i].parts();
+            return Ok(layers.runs().and_then(|runs| runs.bound(parts)));
         }
         let next = match self.listed[i].active() {
             true => self.listed[i].next_cost(),
@@ -819,7 +820,7 @@ fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<(&DFA, u8)>)) -> 
     let Some((dfa, edits)) = automaton else {
         return Some(exact.len());
     };
-    let within = |state| matches!(dfa.distance(state), levenshtein_automata::Distance::Exact(d) if d <= edits);
+    let within = |state| walk::exact_distance(dfa, state) <= edits;
     let mut state = dfa.initial_state();
     if within(state) {
         return Some(exact.len());

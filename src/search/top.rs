@@ -50,7 +50,7 @@ impl Listed {
 
     /// A lower bound of the cost of the stream's next match while the list is active: the
     /// next entry's, or the last one's once all are taken (the walk goes on from there). Not
-    /// for a run, whose entries come from several layers (see `Layers::run_bound`).
+    /// for a run, whose entries come from several layers (see `DeltaRuns::bound`).
     pub(super) fn next_cost(&self) -> Option<u64> {
         let at = self.next.min(self.entries.len().checked_sub(1)?);
         Some(self.entries[at].0)
@@ -69,7 +69,8 @@ impl Listed {
     ) -> Result<Option<Hit>> {
         if self.in_run {
             while budget.spend() {
-                let Some((at, cost, entry)) = layers.run_next(&mut self.parts) else {
+                let Some((at, cost, entry)) = layers.runs().and_then(|r| r.next(&mut self.parts))
+                else {
                     break;
                 };
                 let view = layers.views().get(at).ok_or_else(|| {
@@ -171,7 +172,8 @@ impl Searcher {
             }
             // The first kept delta's run holds every kept delta's entries (the others' are
             // empty), so it comes before the filter of this layer's own prefixes.
-            if stream.main && layers.run_start(stream.layer, exact, &mut listed.parts) {
+            let runs = layers.runs().filter(|_| stream.main);
+            if runs.is_some_and(|r| r.start(stream.layer, exact.as_bytes(), &mut listed.parts)) {
                 listed.in_run = !listed.parts.is_empty();
                 // Nothing under the prefix: the walk, begun, finds nothing at once.
                 listed.start = (!listed.in_run).then_some(None);

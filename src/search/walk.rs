@@ -766,7 +766,7 @@ fn start_mode(automaton: Option<(&DFA, u8)>, exact_len: u32) -> Mode {
 /// The edits of an automaton state if the text so far matches within its maximum, else
 /// `u8::MAX`.
 #[inline]
-fn exact_distance(dfa: &DFA, state: u32) -> u8 {
+pub(super) fn exact_distance(dfa: &DFA, state: u32) -> u8 {
     match dfa.distance(state) {
         Distance::Exact(d) => d,
         Distance::AtLeast(_) => u8::MAX,
