@@ -4,6 +4,11 @@
 //!
 //! `cargo bench --bench freshness -- OUT_DIR [--smoke] DATA.tsv...`: the base is every data
 //! set together. Writes `OUT_DIR/freshness.json` and `OUT_DIR/freshness.md`.
+//!
+//! For profiling: `FRESHNESS_SAVE=DIR` also writes the base, the deltas and the queries as
+//! files (for the CLI under a profiler); `FRESHNESS_PROFILE=0,4` times only those stacks
+//! (`FRESHNESS_ROUNDS` rounds), `FRESHNESS_PROFILE=compact` only compaction;
+//! `FRESHNESS_TAIL=N` prints the N queries slowest over the last stack timed.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -82,6 +87,34 @@ fn draw_queries(keys: &[String], per_length: usize) -> Vec<(usize, String)> {
 /// round: every stack is timed warm, and drift on a shared machine hits all alike. The p99 of
 /// every timing counts the machine's interruptions too; the p99 of each query's median over
 /// the rounds is that of the queries alone.
+/// For profilers: the `n` queries slowest at the median over the last stack, with each
+/// stack's median for them (µs), to name the queries behind a p99.
+fn print_tail(
+    stacks: &[(usize, Stack<&[u8]>)],
+    queries: &[(usize, String)],
+    per_query: &[Vec<Vec<f64>>],
+    n: usize,
+) {
+    let medians: Vec<Vec<f64>> = per_query
+        .iter()
+        .map(|stack| stack.iter().cloned().map(median).collect())
+        .collect();
+    let Some(last) = medians.last() else {
+        return;
+    };
+    let mut order: Vec<usize> = (0..queries.len()).collect();
+    order.sort_by(|&a, &b| last[b].total_cmp(&last[a]));
+    let names: Vec<String> = stacks.iter().map(|(d, _)| d.to_string()).collect();
+    eprintln!(
+        "slowest queries, median µs with {} deltas:",
+        names.join(", ")
+    );
+    for &q in order.iter().take(n) {
+        let row: Vec<String> = medians.iter().map(|m| format!("{:.1}", m[q])).collect();
+        eprintln!("  {:?} {}", queries[q].1, row.join(" "));
+    }
+}
+
 fn time_stacks(
     stacks: &[(usize, Stack<&[u8]>)],
     queries: &[(usize, String)],
@@ -121,6 +154,14 @@ fn time_stacks(
             "slowest query with {n} deltas: {q:?} {us:.0} µs ({} results, truncated: {})",
             found.items.len(),
             found.truncated
+        );
+    }
+    if let Ok(n) = std::env::var("FRESHNESS_TAIL") {
+        print_tail(
+            stacks,
+            queries,
+            &per_query,
+            n.parse().expect("FRESHNESS_TAIL=queries"),
         );
     }
     stacks

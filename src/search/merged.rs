@@ -174,12 +174,19 @@ impl Searcher {
         max_visits: usize,
     ) -> crate::Result<bool> {
         self.budget = super::walk::Budget::new(max_visits);
-        let streams = super::streams_of(layers, &[])?;
+        let (streams, plain) = super::streams_of(layers, &[])?;
         self.keys.clear();
         self.hits.clear();
         self.shrink_outliers();
         self.prepare_streams(streams.len());
-        self.pass(layers, &streams, prefix, prefix.len(), 0, MERGED_LEN)?;
+        self.pass(
+            layers,
+            &streams[..plain],
+            prefix,
+            prefix.len(),
+            0,
+            MERGED_LEN,
+        )?;
         Ok(!self.budget.truncated())
     }
 

@@ -423,18 +423,18 @@ impl Searcher {
         // every keystroke.
         let one;
         let many;
-        let streams: &[Stream<'_>] = match layers.views() {
+        let (streams, plain): (&[Stream<'_>], usize) = match layers.views() {
             [view] if options.categories.is_empty() => {
                 one = [Stream {
                     layer: 0,
                     fst: view.fst().clone(),
                     main: true,
                 }];
-                &one
+                (&one, 1)
             }
             _ => {
                 many = streams_of(layers, &options.categories)?;
-                &many
+                (&many.0, many.1)
             }
         };
         if streams.is_empty() {
@@ -464,7 +464,12 @@ impl Searcher {
                 self.take_merged(list, keys, options.k);
                 continue;
             }
-            self.pass(layers, streams, query, exact_len, edits, options.k)?;
+            let walked = if edits == 0 {
+                &streams[..plain]
+            } else {
+                streams
+            };
+            self.pass(layers, walked, query, exact_len, edits, options.k)?;
         }
         Ok(())
     }
@@ -908,9 +913,12 @@ fn walk_of<'w, 'f>(
 }
 
 /// The FSTs a query walks: each layer's main FST, or each requested category's FST in each
-/// layer that has it.
-fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<Vec<Stream<'a>>> {
+/// layer that has it; with how many of them, from the first, a plain pass walks. Deltas whose
+/// entries the first delta's run holds come last: a plain pass takes them from the run, and
+/// only typo passes walk them.
+fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<(Vec<Stream<'a>>, usize)> {
     let mut streams = Vec::with_capacity(layers.views().len());
+    let in_run = |layer| categories.is_empty() && layers.runs().is_some_and(|r| r.holds(layer));
     for (layer, view) in layers.views().iter().enumerate() {
         if categories.is_empty() {
             streams.push(Stream {
@@ -927,7 +935,10 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<Vec<Stre
             main: false,
         }));
     }
-    Ok(streams)
+    // Stable: the others keep their order.
+    streams.sort_by_key(|s| in_run(s.layer));
+    let plain = streams.iter().filter(|s| !in_run(s.layer)).count();
+    Ok((streams, plain))
 }
 
 /// The FSTs of the requested categories that the segment has.

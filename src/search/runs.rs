@@ -117,6 +117,12 @@ impl DeltaRuns {
         Ok(DeltaRuns { entries, kept })
     }
 
+    /// Whether `layer`'s entries are in the first kept delta's run, not its own: its stream
+    /// in a plain pass would find nothing.
+    pub(crate) fn holds(&self, layer: usize) -> bool {
+        self.entries.is_some() && (2..self.kept).contains(&layer)
+    }
+
     /// Fills `heap` with the run of entries that start with `prefix` for the stream of
     /// `layer`: the first kept delta's stream takes every kept delta's entries, the others
     /// none. False when `layer`'s entries are not kept (it walks).
