@@ -917,27 +917,33 @@ fn walk_of<'w, 'f>(
 /// entries the first delta's run holds come last: a plain pass takes them from the run, and
 /// only typo passes walk them.
 fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<(Vec<Stream<'a>>, usize)> {
-    let mut streams = Vec::with_capacity(layers.views().len());
-    let in_run = |layer| categories.is_empty() && layers.runs().is_some_and(|r| r.holds(layer));
-    for (layer, view) in layers.views().iter().enumerate() {
+    let views = layers.views();
+    let in_run =
+        |layer: &usize| categories.is_empty() && layers.runs().is_some_and(|r| r.holds(*layer));
+    let walked = (0..views.len()).filter(|l| !in_run(l));
+    let order = walked.chain((0..views.len()).filter(in_run));
+    let mut streams = Vec::with_capacity(views.len());
+    let mut plain = 0;
+    for layer in order {
+        let view = &views[layer];
         if categories.is_empty() {
             streams.push(Stream {
                 layer,
                 fst: view.fst().clone(),
                 main: true,
             });
-            continue;
+        } else {
+            let fsts = category_fsts(view, categories)?;
+            streams.extend(fsts.into_iter().map(|fst| Stream {
+                layer,
+                fst,
+                main: false,
+            }));
         }
-        let fsts = category_fsts(view, categories)?;
-        streams.extend(fsts.into_iter().map(|fst| Stream {
-            layer,
-            fst,
-            main: false,
-        }));
+        if !in_run(&layer) {
+            plain = streams.len();
+        }
     }
-    // Stable: the others keep their order.
-    streams.sort_by_key(|s| in_run(s.layer));
-    let plain = streams.iter().filter(|s| !in_run(s.layer)).count();
     Ok((streams, plain))
 }
 

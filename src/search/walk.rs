@@ -707,19 +707,24 @@ pub(super) fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
 /// Splits an FST entry into the key's head and suffix: a word-start entry is
 /// "suffix 0xFF head" (the key is head + suffix), a full key is all suffix.
 pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
-    let (head, suffix) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
-        Some(at) if is_word_start => (&entry[at + 1..], &entry[..at]),
-        None if !is_word_start => (&entry[..0], entry),
-        _ => {
-            return Err(Error::corrupt(
-                "fst",
-                "word-start entry and output disagree",
-            ))
-        }
-    };
+    let disagree = || Error::corrupt("fst", "word-start entry and output disagree");
+    let not_utf8 = || Error::corrupt("fst", "a key is not valid UTF-8");
+    if !is_word_start {
+        // Most hits: one pass. UTF-8 never holds the separator, so valid means no separator.
+        return match std::str::from_utf8(entry) {
+            Ok(key) => Ok(("", key)),
+            Err(_) if entry.contains(&WORD_START_SEPARATOR) => Err(disagree()),
+            Err(_) => Err(not_utf8()),
+        };
+    }
+    let at = entry
+        .iter()
+        .position(|&b| b == WORD_START_SEPARATOR)
+        .ok_or_else(disagree)?;
+    let (head, suffix) = (&entry[at + 1..], &entry[..at]);
     match (std::str::from_utf8(head), std::str::from_utf8(suffix)) {
         (Ok(head), Ok(suffix)) => Ok((head, suffix)),
-        _ => Err(Error::corrupt("fst", "a key is not valid UTF-8")),
+        _ => Err(not_utf8()),
     }
 }
 
