@@ -177,6 +177,7 @@ impl Searcher {
         let (streams, plain) = super::streams_of(layers, &[])?;
         self.keys.clear();
         self.hits.clear();
+        self.followed = None;
         self.shrink_outliers();
         self.prepare_streams(streams.len());
         self.pass(

@@ -274,6 +274,10 @@ pub struct Searcher {
     keys: String,
     /// Results so far, best first.
     hits: Vec<Hit>,
+    /// Where the whole query led in the base's main FST, when the exact-phrase look-up
+    /// followed it (its length, and the node's address and cost): the plain pass starts
+    /// from there instead of following the query again.
+    followed: Option<(usize, Option<(usize, u64)>)>,
     automata: Automata,
 }
 
@@ -337,6 +341,7 @@ impl Searcher {
         self.set_query(query)?;
         self.keys.clear();
         self.hits.clear();
+        self.followed = None;
         self.shrink_outliers();
         self.budget = walk::Budget::new(options.max_visits);
         if options.k > 0 {
@@ -763,7 +768,16 @@ impl Searcher {
         }
         let key = query.as_bytes();
         let top = layers.newest_candidate(key);
-        let Some((layer, rank)) = newest_holder(&layers.views()[..=top], key)? else {
+        let holder = match top {
+            // Only the base can hold it. Not in WebAssembly builds: the worker bundle has no
+            // room for the code.
+            #[cfg(not(target_family = "wasm"))]
+            0 => self
+                .follow_whole(&layers.views()[0], query)?
+                .map(|rank| (0, rank)),
+            _ => newest_holder(&layers.views()[..=top], key)?,
+        };
+        let Some((layer, rank)) = holder else {
             return Ok(());
         };
         if layers.blocklist.as_ref().is_some_and(|b| b.blocks(key)) {
@@ -844,6 +858,26 @@ fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<(&DFA, u8)>)) -> 
 
 /// The layer and rank of `key` in the newest layer that decides it, or `None` when none
 /// holds it or that layer deletes it.
+#[cfg(not(target_family = "wasm"))]
+impl Searcher {
+    /// The rank of the key equal to `query` in the base, found by following the query down
+    /// its FST: the base's walk in the plain pass starts where this ends, so the query is
+    /// followed once for both (see [`Searcher::followed`]).
+    fn follow_whole(&mut self, view: &View<'_>, query: &str) -> Result<Option<u32>> {
+        let followed = walk::follow_exact(view.fst(), query)?;
+        self.followed = Some((query.len(), followed.as_ref().map(|(n, c)| (n.addr(), *c))));
+        let Some((node, cost)) = followed.filter(|(node, _)| node.is_final()) else {
+            return Ok(None);
+        };
+        let output = walk::add_cost(cost, node.final_output().value())?;
+        u32::try_from(output)
+            .ok()
+            .filter(|&r| u64::from(r) < view.count())
+            .map(Some)
+            .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))
+    }
+}
+
 fn newest_holder(views: &[View<'_>], key: &[u8]) -> Result<Option<(usize, u32)>> {
     for (layer, view) in views.iter().enumerate().rev() {
         if let Some(rank) = view.rank_of_key(key)? {

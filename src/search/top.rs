@@ -164,6 +164,7 @@ impl Searcher {
             self.listed.resize_with(streams.len(), Default::default);
         }
         let probe = if plain { layers.probe(exact) } else { None };
+        let before = self.followed;
         for (listed, stream) in self.listed.iter_mut().zip(streams) {
             listed.finish();
             listed.start = None;
@@ -184,18 +185,18 @@ impl Searcher {
                 listed.start = Some(None);
                 continue;
             }
-            let followed = follow_exact(&stream.fst, exact)?;
-            listed.start = Some(followed.as_ref().map(|(node, cost)| (node.addr(), *cost)));
-            let Some((node, cost)) = followed else {
+            let followed = match followed_before(before, stream, exact) {
+                Some(followed) => followed,
+                None => follow_exact(&stream.fst, exact)?.map(|(node, cost)| (node.addr(), cost)),
+            };
+            listed.start = Some(followed);
+            let Some((addr, cost)) = followed else {
                 continue;
             };
             if !stream.main {
                 continue;
             }
-            let at = NodeAt {
-                addr: node.addr(),
-                cost,
-            };
+            let at = NodeAt { addr, cost };
             listed.long = false;
             #[cfg(not(target_family = "wasm"))]
             if let Some(long) = layers.long_list(stream.layer, at) {
@@ -519,6 +520,32 @@ fn longer(
         }
         n = (n * 2).min(LONG_LIST_MAX);
     }
+}
+
+/// Where `exact` leads in `stream`, if the exact-phrase look-up followed it already (`before`
+/// is [`Searcher::followed`]).
+#[cfg(not(target_family = "wasm"))]
+fn followed_before(
+    before: Option<(usize, Option<(usize, u64)>)>,
+    stream: &Stream<'_>,
+    exact: &str,
+) -> Option<Option<(usize, u64)>> {
+    match before {
+        Some((len, followed)) if stream.main && stream.layer == 0 && len == exact.len() => {
+            Some(followed)
+        }
+        _ => None,
+    }
+}
+
+/// Never in WebAssembly builds (see `Searcher::exact_phrase`).
+#[cfg(target_family = "wasm")]
+fn followed_before(
+    _: Option<(usize, Option<(usize, u64)>)>,
+    _: &Stream<'_>,
+    _: &str,
+) -> Option<Option<(usize, u64)>> {
+    None
 }
 
 #[cfg(all(test, feature = "build"))]

@@ -789,7 +789,7 @@ fn check_forward(from: usize, to: usize) -> Result<()> {
 }
 
 #[inline]
-fn add_cost(a: u64, b: u64) -> Result<u64> {
+pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
     a.checked_add(b)
         .ok_or_else(|| Error::corrupt("fst", "output overflow"))
 }
