@@ -256,13 +256,17 @@ impl<'a> View<'a> {
 
     /// The rank of `key` when this segment holds it as a suggestion.
     pub(crate) fn rank_of_key(&self, key: &[u8]) -> Result<Option<u32>> {
-        let Some(output) = self.fst.get(key) else {
-            return Ok(None);
-        };
-        u32::try_from(output.value())
+        match self.fst.get(key) {
+            Some(output) => self.rank_of_output(output.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The rank a full key's FST output stands for, refused when out of range.
+    pub(crate) fn rank_of_output(&self, output: u64) -> Result<u32> {
+        u32::try_from(output)
             .ok()
             .filter(|&r| u64::from(r) < self.count)
-            .map(Some)
             .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))
     }
 

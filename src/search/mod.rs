@@ -870,11 +870,7 @@ impl Searcher {
             return Ok(None);
         };
         let output = walk::add_cost(cost, node.final_output().value())?;
-        u32::try_from(output)
-            .ok()
-            .filter(|&r| u64::from(r) < view.count())
-            .map(Some)
-            .ok_or_else(|| Error::corrupt("fst", "a key's rank is out of range"))
+        view.rank_of_output(output).map(Some)
     }
 }
 
