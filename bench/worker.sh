@@ -5,15 +5,19 @@
 # for a ~10 MB index; bundle size. Called by `./build.sh bench` with WRANGLER, CLI,
 # SECONDS_EACH and QUERIES: a queries.tsv that bench/native.rs wrote for the bundled data (the
 # data the worker serves here), whose prefix queries bench/wrk-suggest.lua sends.
+# COLD_ONLY=1 runs only the cold-isolate part (no wrk, no QUERIES), COLD_RUNS times (default 3):
+#   COLD_ONLY=1 COLD_RUNS=5 WRANGLER=... CLI=target/release/edgesuggest bench/worker.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-: "${QUERIES:?QUERIES must name a queries.tsv written by bench/native.rs}"
+COLD_ONLY="${COLD_ONLY:-0}"
+COLD_RUNS="${COLD_RUNS:-3}"
+[[ "$COLD_ONLY" == 1 ]] || : "${QUERIES:?QUERIES must name a queries.tsv written by bench/native.rs}"
 PORT="${BENCH_PORT:-8797}"
 SECONDS_EACH="${SECONDS_EACH:-10}"
 STATE="$PWD/target/bench/wrangler-state"
 LOG="$PWD/target/bench/wrangler.log"
 mkdir -p target/bench
-command -v wrk >/dev/null || { echo "worker.sh: wrk is missing (./build.sh bench installs it)" >&2; exit 1; }
+[[ "$COLD_ONLY" == 1 ]] || command -v wrk >/dev/null || { echo "worker.sh: wrk is missing (./build.sh bench installs it)" >&2; exit 1; }
 
 publish() { # SEGMENT
     "$CLI" publish "$1" --index cities --local --config worker/wrangler.toml --wrangler "$WRANGLER" \
@@ -70,11 +74,12 @@ run_wrk() { # LABEL URL [SCRIPT [SCRIPT_ARG...]]
 }
 
 "$CLI" build data/cities-10k.tsv -o target/bench/cities.seg -q
+rm -rf worker/.wrangler
+if [[ "$COLD_ONLY" != 1 ]]; then
 echo "### Worker under wrk (wrangler dev, workerd, local KV; wrk -t2 -c16 -d${SECONDS_EACH}s on 127.0.0.1)"
 echo
 echo "| route | requests/s | p50 | p99 | workerd CPU µs/request |"
 echo "|---|---:|---:|---:|---:|"
-rm -rf worker/.wrangler
 publish target/bench/cities.seg
 for l2 in 60 0; do
     label="L2 on"
@@ -85,6 +90,7 @@ for l2 in 60 0; do
     run_wrk "/v1/suggest mixed prefixes, $label" "http://127.0.0.1:$PORT" bench/wrk-suggest.lua "$QUERIES"
     stop
 done
+fi
 
 # Cold isolate: a fresh workerd, first request loads the index from KV.
 big="target/bench/big.seg"
@@ -96,7 +102,7 @@ else
 fi
 publish "$big"
 echo
-for run in 1 2 3; do
+for run in $(seq 1 "$COLD_RUNS"); do
     start
     t="$(curl -fsS -o /dev/null -D target/bench/cold-headers -w '%{time_total}' \
         "http://127.0.0.1:$PORT/v1/suggest?q=new")"

@@ -412,25 +412,26 @@ impl SegmentBuilder {
         writer.return_buffer(buffer);
         writer.end_section();
         tables.write(&mut writer, category_fsts);
-        let count = ranked.rows.len() as u64;
+        let suggestions = ranked.rows.len() as u64;
+        // The rows, keys and texts are written: freed before the top lists' walks, which
+        // peak memory would otherwise hold them through.
+        drop(ranked);
         write_top_lists(
             &mut writer,
             top_candidates,
-            count,
+            suggestions,
             top_options.budget_percent,
         );
         if let Some((kind, bytes)) = more {
             writer.begin_section(kind).extend_from_slice(&bytes);
             writer.end_section();
         }
-        let suggestions = ranked.rows.len() as u64;
         let flags = more_flags
             | if options.word_starts {
                 FLAG_WORD_STARTS
             } else {
                 0
             };
-        drop(ranked);
         Ok(BuiltSegment {
             bytes: writer.finish(suggestions, source_rows, flags),
             rows: source_rows,

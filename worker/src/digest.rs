@@ -17,7 +17,12 @@ extern "C" {
 /// runs in a worker.
 pub async fn sha256_hex(bytes: &[u8]) -> Result<String, String> {
     let failed = |e: JsValue| format!("SHA-256 with crypto.subtle failed: {e:?}");
-    let promise = subtle_digest("SHA-256", &Uint8Array::from(bytes)).map_err(failed)?;
+    // SAFETY: the view of the module's memory is used by this one call only, and `digest`
+    // takes a copy of its data before it returns (Web Crypto: "get a copy of the bytes held
+    // by the data parameter"), so the memory cannot grow or change under it; no copy of a
+    // whole segment is made for it.
+    let view = unsafe { Uint8Array::view(bytes) };
+    let promise = subtle_digest("SHA-256", &view).map_err(failed)?;
     let digest = JsFuture::from(promise).await.map_err(failed)?;
     Ok(hex(&Uint8Array::new(&digest).to_vec()))
 }

@@ -31,8 +31,16 @@ use crate::l1::{check_budget, Held, Lookup, Part, Stats, L1};
 use crate::now_ms;
 use edgesuggest_http::version::Created;
 
-/// A segment's bytes, shared by every held version that names it.
-pub type Shared = Rc<[u8]>;
+/// A segment's bytes, shared by every held version that names it: the `Vec` they were read
+/// into from KV, held as it is (an `Rc<[u8]>` would copy it once more).
+#[derive(Debug, Clone)]
+pub struct Shared(Rc<Vec<u8>>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 /// One loaded index version.
 pub struct Loaded {
@@ -362,7 +370,10 @@ async fn segment_for(
 }
 
 /// Reads a segment's chunks and checks them: the size and SHA-256 the manifest names, then
-/// the segment's own checksum and structure, then its kind.
+/// the segment's structure, then its kind. The segment's own checksum is not computed again:
+/// bytes with the SHA-256 the manifest names are the bytes `publish` checked, and a cold
+/// start would pay a second pass over them. Validation stays: it is what keeps crafted bytes
+/// from reaching the search.
 async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Shared>, String> {
     let bytes = read_chunks(kv, &entry.chunks).await?;
     if bytes.len() as u64 != entry.size {
@@ -381,8 +392,8 @@ async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Sha
             entry.hash
         ));
     }
-    let segment =
-        Segment::load(Shared::from(bytes)).map_err(|e| format!("segment {}: {e}", entry.hash))?;
+    let segment = Segment::open(Shared(Rc::new(bytes)))
+        .map_err(|e| format!("segment {}: {e}", entry.hash))?;
     check_kind(entry, &segment)?;
     Ok(segment)
 }
@@ -415,6 +426,11 @@ async fn read_chunks(kv: &KvStore, keys: &[String]) -> Result<Vec<u8>, String> {
             Err(e) => Err(e),
         }
     });
-    let chunks = futures::future::try_join_all(reads).await?;
-    Ok(chunks.concat())
+    let mut chunks = futures::future::try_join_all(reads).await?;
+    // Most segments are one chunk: no copy to join it.
+    Ok(if chunks.len() == 1 {
+        chunks.swap_remove(0)
+    } else {
+        chunks.concat()
+    })
 }
