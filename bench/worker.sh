@@ -107,7 +107,8 @@ for run in $(seq 1 "$COLD_RUNS"); do
     t="$(curl -fsS -o /dev/null -D target/bench/cold-headers -w '%{time_total}' \
         "http://127.0.0.1:$PORT/v1/suggest?q=new")"
     # The worker's own account of the first answer: `kv` = the manifest and every segment
-    # read and checked (SHA-256, checksum, validation), `load` = that plus making the stack.
+    # read and checked, `check` = of that the SHA-256 and structure checks, `load` = that plus
+    # making the stack.
     # Locally workerd's clock runs during CPU work too (deployed, it advances only on I/O).
     timing="$(tr -d '\r' <target/bench/cold-headers | awk -F': ' 'tolower($1) == "server-timing" {print $2}')"
     w="$(curl -fsS -o /dev/null -w '%{time_total}' "http://127.0.0.1:$PORT/v1/suggest?q=news")"

@@ -56,8 +56,11 @@ pub struct Loaded {
     pub parts: Vec<Part>,
     /// The searchable stack over those segments.
     pub stack: Stack<Shared>,
-    /// Milliseconds the load spent reading KV (manifest and chunks).
+    /// Milliseconds the load spent reading KV (manifest and chunks) and checking what it read.
     pub kv_ms: f64,
+    /// Of `kv_ms`, the milliseconds spent checking fetched segments (SHA-256, structure),
+    /// summed over them: what is not the KV read itself.
+    pub check_ms: f64,
 }
 
 impl Held for Loaded {
@@ -302,10 +305,11 @@ async fn load_manifest(
     check_budget(index, manifest.total_bytes(), budget)?;
     let held = held_segments();
     let kv_started = now_ms();
+    let check_ms = std::cell::Cell::new(0.0);
     let segments = manifest
         .segments
         .iter()
-        .map(|entry| segment_for(kv, entry, &held));
+        .map(|entry| segment_for(kv, entry, &held, &check_ms));
     let segments = futures::future::try_join_all(segments)
         .await
         .map_err(failed)?;
@@ -326,6 +330,7 @@ async fn load_manifest(
         parts,
         stack,
         kv_ms,
+        check_ms: check_ms.get(),
     }))
 }
 
@@ -352,11 +357,13 @@ fn held_segments() -> HashMap<String, Segment<Shared>> {
     })
 }
 
-/// The segment `entry` names: the held one with its hash, else read from KV and verified.
+/// The segment `entry` names: the held one with its hash, else read from KV and verified
+/// (the milliseconds its checks take added to `check_ms`).
 async fn segment_for(
     kv: &KvStore,
     entry: &SegmentEntry,
     held: &HashMap<String, Segment<Shared>>,
+    check_ms: &std::cell::Cell<f64>,
 ) -> Result<Segment<Shared>, String> {
     if let Some(segment) = held.get(&entry.hash) {
         // Same bytes, but this manifest may list them as another kind.
@@ -364,7 +371,7 @@ async fn segment_for(
         with_stats(|st| st.segments_reused += 1);
         return Ok(segment.clone());
     }
-    let segment = fetch_segment(kv, entry).await?;
+    let segment = fetch_segment(kv, entry, check_ms).await?;
     with_stats(|st| st.segments_fetched += 1);
     Ok(segment)
 }
@@ -373,9 +380,14 @@ async fn segment_for(
 /// the segment's structure, then its kind. The segment's own checksum is not computed again:
 /// bytes with the SHA-256 the manifest names are the bytes `publish` checked, and a cold
 /// start would pay a second pass over them. Validation stays: it is what keeps crafted bytes
-/// from reaching the search.
-async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Shared>, String> {
+/// from reaching the search. The milliseconds the checks take are added to `check_ms`.
+async fn fetch_segment(
+    kv: &KvStore,
+    entry: &SegmentEntry,
+    check_ms: &std::cell::Cell<f64>,
+) -> Result<Segment<Shared>, String> {
     let bytes = read_chunks(kv, &entry.chunks).await?;
+    let read = now_ms();
     if bytes.len() as u64 != entry.size {
         return Err(format!(
             "segment {} is {} bytes in KV, the manifest says {}; republish it",
@@ -395,6 +407,7 @@ async fn fetch_segment(kv: &KvStore, entry: &SegmentEntry) -> Result<Segment<Sha
     let segment = Segment::open(Shared(Rc::new(bytes)))
         .map_err(|e| format!("segment {}: {e}", entry.hash))?;
     check_kind(entry, &segment)?;
+    check_ms.set(check_ms.get() + now_ms() - read);
     Ok(segment)
 }
 

@@ -45,6 +45,8 @@ impl Answer {
 /// Where the answer came from and what each step cost, for `Server-Timing`.
 struct Timing {
     kv_ms: f64,
+    /// Of `kv_ms`, checking the fetched segments.
+    check_ms: f64,
     load_ms: f64,
     search_ms: f64,
     /// `hit`, `miss` or `off`.
@@ -56,6 +58,7 @@ impl Default for Timing {
     fn default() -> Timing {
         Timing {
             kv_ms: 0.0,
+            check_ms: 0.0,
             load_ms: 0.0,
             search_ms: 0.0,
             cache: "off",
@@ -68,8 +71,9 @@ impl Timing {
     /// The `Server-Timing` header value.
     fn header(&self) -> String {
         format!(
-            "kv;dur={}, load;dur={}, search;dur={}, cache;desc={};dur={}",
+            "kv;dur={}, check;dur={}, load;dur={}, search;dur={}, cache;desc={};dur={}",
             Millis(self.kv_ms),
+            Millis(self.check_ms),
             Millis(self.load_ms),
             Millis(self.search_ms),
             self.cache,
@@ -113,7 +117,9 @@ pub async fn suggest(
         _ => cached_or_search(&params, &index, &loaded, ctx, config).await?,
     };
     // KV time is only this request's when it waited for the load.
-    timing.kv_ms = if got.load_ms > 0.0 { loaded.kv_ms } else { 0.0 };
+    if got.load_ms > 0.0 {
+        (timing.kv_ms, timing.check_ms) = (loaded.kv_ms, loaded.check_ms);
+    }
     timing.load_ms = got.load_ms;
     let response_id = ids::random_id();
     let body = SuggestBody {
@@ -228,11 +234,10 @@ async fn cached_or_search(
     };
     let search_ms = now_ms() - search_started;
     let timing = Timing {
-        kv_ms: 0.0,
-        load_ms: 0.0,
         search_ms,
         cache,
         cache_ms,
+        ..Timing::default()
     };
     Ok((answer, timing))
 }
