@@ -1,5 +1,6 @@
-//! A stack's merged top lists: for each prefix whose base node has a top list, the first
-//! matches of the stack's exact-prefix pass, made once when the stack is made.
+//! A stack's merged top lists: for each prefix whose base node has a top list, and for the
+//! costly prefixes just below those along the deltas' keys, the first matches of the stack's
+//! exact-prefix pass, made once when the stack is made.
 //!
 //! A plain prefix query over a stack merges one stream per layer, and every match it takes is
 //! checked against the newer layers and the blocklist. For a single segment the nodes with
@@ -14,6 +15,11 @@
 //! removes it from the output and moves nothing else, so the pass returns the merged list
 //! minus what is found already, up to `k`. A list holds [`MERGED_LEN`] matches, or every
 //! match when there are fewer: enough for `k <= MERGED_LEN` whatever was found before.
+//!
+//! Below the base's lists, a query walks the base and merges the deltas' entries. Where the
+//! deltas hold entries under a prefix the base's walk is long for, that merge is what makes a
+//! stack slower than its base; those prefixes (the first one without a base list along each
+//! delta key) get a list too when their pass costs at least [`FRONTIER_MIN_VISITS`].
 
 // WebAssembly builds make no merged lists (see `Stack`).
 #![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
@@ -44,6 +50,10 @@ const MERGED_VISITS: usize = 1 << 14;
 /// The bench's stack of every data set with 8 deltas of 10,000 changes needs 93k.
 const MERGED_TOTAL_VISITS: usize = 1 << 22;
 
+/// Node visits a pass below the base's lists must cost for its prefix to get a merged list:
+/// cheaper passes gain little from one.
+const FRONTIER_MIN_VISITS: usize = 48;
+
 /// The merged lists of a stack, by prefix.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MergedLists {
@@ -59,25 +69,31 @@ impl MergedLists {
     /// whose base node has a top list, up to [`MAX_PREFIXES`]. A list that cannot be made
     /// within [`MERGED_VISITS`] (or meets a corrupt segment) is left out.
     pub(crate) fn of(layers: &Layers<'_>) -> MergedLists {
-        MergedLists::within(layers, MERGED_TOTAL_VISITS)
+        MergedLists::within(layers, MERGED_TOTAL_VISITS, FRONTIER_MIN_VISITS)
     }
 
-    /// [`MergedLists::of`] within `total_visits` node visits for all lists.
-    fn within(layers: &Layers<'_>, total_visits: usize) -> MergedLists {
+    /// [`MergedLists::of`] within `total_visits` node visits for all lists, with lists below
+    /// the base's for passes of at least `frontier_min_visits`.
+    fn within(layers: &Layers<'_>, total_visits: usize, frontier_min_visits: usize) -> MergedLists {
         let mut merged = MergedLists::default();
         let Some(base) = layers.views().first() else {
             return merged;
         };
         let mut searcher = Searcher::new();
         let mut visits_left = total_visits;
-        for prefix in listed_prefixes(base, MAX_PREFIXES) {
+        let listed = listed_prefixes(base, MAX_PREFIXES);
+        let frontier = frontier_prefixes(layers, &listed, MAX_PREFIXES - listed.len());
+        let listed = listed.into_iter().map(|p| (p, 0));
+        let frontier = frontier.into_iter().map(|p| (p, frontier_min_visits));
+        for (prefix, min_visits) in listed.chain(frontier) {
             let budget = visits_left.min(MERGED_VISITS);
             if budget == 0 {
                 break;
             }
             let made = searcher.merged_pass(layers, &prefix, budget);
-            visits_left -= budget - searcher.budget.visits_left();
-            if let Ok(true) = made {
+            let used = budget - searcher.budget.visits_left();
+            visits_left -= used;
+            if let (Ok(true), true) = (made, used >= min_visits) {
                 merged.insert(prefix, (&searcher.hits, &searcher.keys));
             }
         }
@@ -161,6 +177,40 @@ fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
         }
     }
     found
+}
+
+/// The first prefix without a base list along each delta key (whole characters, before any
+/// word-start separator), distinct, in key order, up to `max`: the prefixes whose queries
+/// walk the base and merge the deltas' entries below the base's lists.
+fn frontier_prefixes(layers: &Layers<'_>, listed: &[String], max: usize) -> Vec<String> {
+    use fst::Streamer;
+    let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut found = std::collections::BTreeSet::new();
+    for delta in layers.views().iter().skip(1) {
+        let mut keys = delta.fst().stream();
+        while let Some((key, _)) = keys.next() {
+            if found.len() >= max {
+                return found.into_iter().collect();
+            }
+            let key = key
+                .split(|&b| b == WORD_START_SEPARATOR)
+                .next()
+                .unwrap_or(key);
+            let Ok(key) = std::str::from_utf8(key) else {
+                continue;
+            };
+            let first_unlisted = key
+                .char_indices()
+                .map(|(i, c)| &key[..i + c.len_utf8()])
+                .find(|prefix| !listed.contains(prefix));
+            if let Some(prefix) = first_unlisted {
+                if !found.contains(prefix) {
+                    found.insert(prefix.to_owned());
+                }
+            }
+        }
+    }
+    found.into_iter().collect()
 }
 
 impl Searcher {
@@ -296,11 +346,11 @@ mod tests {
     fn the_total_budget_bounds_the_lists() {
         let stack = stack();
         let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
-        assert!(MergedLists::within(&layers, 0).by_prefix.is_empty());
-        let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS)
+        assert!(MergedLists::within(&layers, 0, 0).by_prefix.is_empty());
+        let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS, 0)
             .by_prefix
             .len();
-        let some = MergedLists::within(&layers, 2).by_prefix.len();
+        let some = MergedLists::within(&layers, 2, 0).by_prefix.len();
         assert!(
             all >= 2 && some < all,
             "{some} of {all} lists within 2 visits"
@@ -345,6 +395,69 @@ mod tests {
                     assert_eq!(keys(&got), keys(&want), "{query:?} k {k} {exact_first}");
                 }
             }
+        }
+    }
+
+    /// Along each delta key, the first prefix without a base list is a frontier prefix; it
+    /// gets a list when its pass costs enough, and the list is the plain pass's answer (the
+    /// oracle: the compacted stack, searched without lists).
+    #[test]
+    fn frontier_prefixes_get_lists_equal_to_the_pass() {
+        let stack = stack();
+        let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
+        let listed = listed_prefixes(&layers.views()[0], MAX_PREFIXES);
+        // "a", "a0" and "a1" are listed: "a000", "a001" give "a00", "a1 new" gives "a1 ".
+        assert_eq!(
+            frontier_prefixes(&layers, &listed, MAX_PREFIXES),
+            ["a00", "a1 "]
+        );
+        assert_eq!(frontier_prefixes(&layers, &listed, 1), ["a00"]);
+        let costly_only = MergedLists::within(&layers, MERGED_TOTAL_VISITS, usize::MAX);
+        assert!(costly_only.get("a00").is_none() && costly_only.get("a").is_some());
+        let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS, 0);
+        let compacted = crate::compact(
+            &Stack::new(stack.base().clone(), stack.deltas().to_vec(), None).unwrap(),
+        )
+        .unwrap();
+        let plain = Stack::new(
+            Segment::load(compacted.bytes).unwrap(),
+            Vec::new(),
+            stack.blocklist().cloned(),
+        )
+        .unwrap();
+        let options = SuggestOptions {
+            k: MERGED_LEN,
+            exact_first: false,
+            ..Default::default()
+        };
+        let mut searcher = Searcher::new();
+        for prefix in ["a00", "a1 "] {
+            let list = all
+                .get(prefix)
+                .unwrap_or_else(|| panic!("a list for {prefix:?}"));
+            let got: Vec<(&str, u64)> = list
+                .iter()
+                .map(|h| {
+                    (
+                        &all.keys()[h.key_start as usize..h.key_end as usize],
+                        h.score,
+                    )
+                })
+                .collect();
+            let want = searcher
+                .search(&plain, prefix, &options)
+                .unwrap()
+                .to_owned();
+            let want: Vec<(&str, u64)> = want
+                .items
+                .iter()
+                .map(|s| (s.key.as_str(), s.score))
+                .collect();
+            assert_eq!(got, want, "{prefix:?}");
+            assert!(
+                got.iter().all(|(k, _)| *k != "a000"),
+                "a deleted key in {prefix:?}'s list"
+            );
         }
     }
 }

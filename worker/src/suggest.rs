@@ -402,6 +402,7 @@ mod tests {
     fn server_timing_lists_every_step() {
         let timing = Timing {
             kv_ms: 1.0,
+            check_ms: 0.75,
             load_ms: 2.5,
             search_ms: 0.0126,
             cache: "miss",
@@ -409,7 +410,8 @@ mod tests {
         };
         assert_eq!(
             timing.header(),
-            "kv;dur=1.000, load;dur=2.500, search;dur=0.013, cache;desc=miss;dur=0.250"
+            "kv;dur=1.000, check;dur=0.750, load;dur=2.500, search;dur=0.013, \
+             cache;desc=miss;dur=0.250"
         );
     }
 
