@@ -287,6 +287,21 @@ mod tests {
         Stack::new(base, vec![delta], Some(blocked)).unwrap()
     }
 
+    /// The same data as `stack` with no list at all: a segment compacted from it, searched
+    /// with the blocklist as the stack's only other part.
+    fn plain_of(stack: &Stack<Vec<u8>>) -> Stack<Vec<u8>> {
+        let compacted = crate::compact(
+            &Stack::new(stack.base().clone(), stack.deltas().to_vec(), None).unwrap(),
+        )
+        .unwrap();
+        Stack::new(
+            Segment::load(compacted.bytes).unwrap(),
+            Vec::new(),
+            stack.blocklist().cloned(),
+        )
+        .unwrap()
+    }
+
     /// Every listed prefix gets a merged list: the merge's first matches, the delta's and
     /// the blocklist's changes applied; the others get none.
     #[test]
@@ -362,18 +377,7 @@ mod tests {
     #[test]
     fn merged_lists_answer_like_the_merge() {
         let stack = stack();
-        // The same data with no list at all: a segment compacted from the stack, searched
-        // with the blocklist as the stack's only other part.
-        let compacted = crate::compact(
-            &Stack::new(stack.base().clone(), stack.deltas().to_vec(), None).unwrap(),
-        )
-        .unwrap();
-        let plain = Stack::new(
-            Segment::load(compacted.bytes).unwrap(),
-            Vec::new(),
-            stack.blocklist().cloned(),
-        )
-        .unwrap();
+        let plain = plain_of(&stack);
         let mut searcher = Searcher::new();
         for query in ["a", "b", "a1", "a002"] {
             for k in [1, 2, 11, 12, 13] {
@@ -415,16 +419,7 @@ mod tests {
         let costly_only = MergedLists::within(&layers, MERGED_TOTAL_VISITS, usize::MAX);
         assert!(costly_only.get("a00").is_none() && costly_only.get("a").is_some());
         let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS, 0);
-        let compacted = crate::compact(
-            &Stack::new(stack.base().clone(), stack.deltas().to_vec(), None).unwrap(),
-        )
-        .unwrap();
-        let plain = Stack::new(
-            Segment::load(compacted.bytes).unwrap(),
-            Vec::new(),
-            stack.blocklist().cloned(),
-        )
-        .unwrap();
+        let plain = plain_of(&stack);
         let options = SuggestOptions {
             k: MERGED_LEN,
             exact_first: false,
