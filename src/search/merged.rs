@@ -183,34 +183,43 @@ fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
 /// word-start separator), distinct, in key order, up to `max`: the prefixes whose queries
 /// walk the base and merge the deltas' entries below the base's lists.
 fn frontier_prefixes(layers: &Layers<'_>, listed: &[String], max: usize) -> Vec<String> {
-    use fst::Streamer;
     let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
     let mut found = std::collections::BTreeSet::new();
     for delta in layers.views().iter().skip(1) {
-        let mut keys = delta.fst().stream();
-        while let Some((key, _)) = keys.next() {
-            if found.len() >= max {
-                return found.into_iter().collect();
+        // A delta whose FST holds more keys than it declares stops here: the lists are only a
+        // shortcut, and its queries merge as before.
+        let _ = crate::segment::for_each_key(delta.fst(), |key| {
+            if found.len() < max {
+                note_first_unlisted(key, &listed, &mut found);
             }
-            let key = key
-                .split(|&b| b == WORD_START_SEPARATOR)
-                .next()
-                .unwrap_or(key);
-            let Ok(key) = std::str::from_utf8(key) else {
-                continue;
-            };
-            let first_unlisted = key
-                .char_indices()
-                .map(|(i, c)| &key[..i + c.len_utf8()])
-                .find(|prefix| !listed.contains(prefix));
-            if let Some(prefix) = first_unlisted {
-                if !found.contains(prefix) {
-                    found.insert(prefix.to_owned());
-                }
-            }
-        }
+        });
     }
     found.into_iter().collect()
+}
+
+/// Adds the first prefix of `key` (whole characters, before any word-start separator) that
+/// is not in `listed` to `found`.
+fn note_first_unlisted(
+    key: &[u8],
+    listed: &std::collections::HashSet<&str>,
+    found: &mut std::collections::BTreeSet<String>,
+) {
+    let key = key
+        .split(|&b| b == WORD_START_SEPARATOR)
+        .next()
+        .unwrap_or(key);
+    let Ok(key) = std::str::from_utf8(key) else {
+        return;
+    };
+    let first_unlisted = key
+        .char_indices()
+        .map(|(i, c)| &key[..i + c.len_utf8()])
+        .find(|prefix| !listed.contains(prefix));
+    if let Some(prefix) = first_unlisted {
+        if !found.contains(prefix) {
+            found.insert(prefix.to_owned());
+        }
+    }
 }
 
 impl Searcher {
