@@ -509,8 +509,8 @@ impl Searcher {
             Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
         };
         self.begin_streams(layers, streams, exact, automaton, k)?;
-        if let [stream] = streams {
-            return self.drain_one(layers, stream, (exact, automaton), edits, k);
+        if let Some(i) = self.lone_live_stream() {
+            return self.drain_one(layers, (i, &streams[i]), (exact, automaton), edits, k);
         }
         while self.hits.len() < k {
             let Some(i) = self.fill_heads(layers, streams, (exact, automaton), k)? else {
@@ -531,17 +531,35 @@ impl Searcher {
         Ok(())
     }
 
-    /// A pass over a single stream: no merge, its matches in order until `k`.
+    /// The only stream of this pass that can hold a match, if all others certainly hold
+    /// none (a lone segment, or a stack whose deltas hold nothing under the query's prefix):
+    /// it needs no merge. Its own hits are still checked against the newer layers and the
+    /// blocklist, which may decide keys of it without holding entries under the prefix
+    /// (tombstones).
+    fn lone_live_stream(&self) -> Option<usize> {
+        let heads = self.heads.len();
+        let mut live = self.listed[..heads]
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !l.holds_none());
+        match (live.next(), live.next()) {
+            (Some((i, _)), None) => Some(i),
+            (None, None) => Some(0),
+            _ => None,
+        }
+    }
+
+    /// A pass over the single stream `(i, stream)`: no merge, its matches in order until `k`.
     fn drain_one(
         &mut self,
         layers: &Layers<'_>,
-        stream: &Stream<'_>,
+        (i, stream): (usize, &Stream<'_>),
         query: (&str, Option<(&DFA, u8)>),
         edits: u8,
         k: usize,
     ) -> Result<()> {
         while self.hits.len() < k {
-            let Head::Ready(mut hit) = self.pull(layers, stream, 0, query, k)? else {
+            let Head::Ready(mut hit) = self.pull(layers, stream, i, query, k)? else {
                 break;
             };
             hit.edits = edits;

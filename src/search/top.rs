@@ -38,6 +38,13 @@ impl Listed {
         !self.entries.is_empty() || self.in_run
     }
 
+    /// Whether the stream certainly holds no match this pass: its exact part leads nowhere
+    /// in its FST, the prefix filter rules its delta out, or its run under the prefix is
+    /// empty.
+    pub(super) fn holds_none(&self) -> bool {
+        !self.active() && self.start == Some(None)
+    }
+
     /// Whether the stream takes every match from a run: once it runs out, so has the stream.
     pub(super) fn in_run(&self) -> bool {
         self.in_run
