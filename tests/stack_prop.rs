@@ -443,6 +443,69 @@ fn many_hidden_keys_above_the_answer() {
     }
 }
 
+/// Deltas that hold no entry under a prefix can still decide keys under it (tombstones) and a
+/// blocklist can hide some: a query there walks the base alone, without merging the deltas,
+/// and must still leave out every deleted or blocked key, for each `k` and prefix length.
+#[test]
+fn tombstones_alone_under_a_prefix_still_hide_keys() {
+    let mut base = SegmentBuilder::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for i in 0..300u64 {
+        let phrase = format!("q{:03} item", i);
+        base.add_row(&phrase, 5000 - i, None, &[] as &[&str])
+            .unwrap();
+        rows.push((phrase, 5000 - i, None, Vec::new()));
+    }
+    let base = Segment::load(base.finish().unwrap().bytes).unwrap();
+    let mut deltas = Vec::new();
+    for d in 0..4u64 {
+        let mut delta = DeltaBuilder::new();
+        // Only tombstones under "q1": the best ten of "q1" go, a few at a time.
+        for i in (100 + 3 * d)..(100 + 3 * d + 3) {
+            delta.delete(&format!("q{i:03} item")).unwrap();
+        }
+        // Entries elsewhere, so each delta holds something.
+        delta
+            .upsert(&format!("z new {d}"), 10 + d, None, &[] as &[&str])
+            .unwrap();
+        deltas.push(Segment::load(delta.finish().unwrap().bytes).unwrap());
+    }
+    let mut blocklist = BlocklistBuilder::new();
+    blocklist.add_line("q205 item").unwrap();
+    blocklist.add_line("q21*").unwrap();
+    let blocklist = Segment::load(blocklist.finish().unwrap().bytes).unwrap();
+    let stack = Stack::new(base, deltas, Some(blocklist)).unwrap();
+    let gone = |p: &str| {
+        let n: u64 = p[1..4].parse().unwrap();
+        (100..112).contains(&n) || p == "q205 item" || p.starts_with("q21")
+    };
+    let mut live: Vec<Row> = rows.into_iter().filter(|r| !gone(&r.0)).collect();
+    live.extend((0..4u64).map(|d| (format!("z new {d}"), 10 + d, None, Vec::new())));
+    let oracle = Oracle::new(live.iter().map(|(p, s, _, _)| (p.as_str(), *s)));
+    let mut searcher = Searcher::new();
+    for q in ["q", "q1", "q10", "q11", "q2", "q20", "q21", "q3", "z"] {
+        for k in [1, 5, 12, 40] {
+            let ask = Ask {
+                k,
+                fuzzy: Some(0),
+                prefix_length: 1,
+                exact_first: true,
+                categories: Vec::new(),
+            };
+            let options = SuggestOptions {
+                k,
+                ..Default::default()
+            };
+            let got: Vec<String> = answer(&mut searcher, &stack, q, &options)
+                .into_iter()
+                .map(|a| a.0)
+                .collect();
+            let want: Vec<String> = oracle.search(q, &ask).into_iter().map(|m| m.key).collect();
+            assert_eq!(got, want, "query {q:?} k {k}");
+        }
+    }
+}
+
 /// A few of the best keys under short prefixes deleted, rescored or blocked: more than a top
 /// list has to spare, fewer than a whole subtree. The stack answers these prefixes from longer
 /// copies of the lists, exactly as the oracle does, for every `k` up to past the list.

@@ -1,5 +1,5 @@
 //! A stack's merged top lists: for each prefix whose base node has a top list, and for the
-//! costly prefixes just below those along the deltas' keys, the first matches of the stack's
+//! costly prefixes below those along the deltas' keys, the first matches of the stack's
 //! exact-prefix pass, made once when the stack is made.
 //!
 //! A plain prefix query over a stack merges one stream per layer, and every match it takes is
@@ -18,13 +18,15 @@
 //!
 //! Below the base's lists, a query walks the base and merges the deltas' entries. Where the
 //! deltas hold entries under a prefix the base's walk is long for, that merge is what makes a
-//! stack slower than its base; those prefixes (the first one without a base list along each
-//! delta key) get a list too when their pass costs at least [`FRONTIER_MIN_VISITS`].
+//! stack slower than its base. Those prefixes get a list too when their pass costs at least
+//! [`FRONTIER_MIN_VISITS`]: the first one without a base list along each delta key, and below
+//! each one that got a list, the next ones along the keys, a character at a time (a costly
+//! pass is mostly followed by a costly one as the user types on).
 
 // WebAssembly builds make no merged lists (see `Stack`).
 #![cfg_attr(target_family = "wasm", allow(dead_code, unused_imports))]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
 use super::{Hit, Searcher};
@@ -54,6 +56,11 @@ const MERGED_TOTAL_VISITS: usize = 1 << 22;
 /// cheaper passes gain little from one.
 const FRONTIER_MIN_VISITS: usize = 48;
 
+/// The most delta keys read for the prefixes below the base's lists: bounds the memory to
+/// make a stack (about 16 MB of keys at most for names as long as npm's). Past it, the newer
+/// deltas' prefixes get no list and their queries merge as before.
+const MAX_DELTA_KEYS: usize = 1 << 18;
+
 /// The merged lists of a stack, by prefix.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MergedLists {
@@ -79,22 +86,33 @@ impl MergedLists {
         let Some(base) = layers.views().first() else {
             return merged;
         };
-        let mut searcher = Searcher::new();
-        let mut visits_left = total_visits;
         let listed = listed_prefixes(base, MAX_PREFIXES);
-        let frontier = frontier_prefixes(layers, &listed, MAX_PREFIXES - listed.len());
-        let listed = listed.into_iter().map(|p| (p, 0));
-        let frontier = frontier.into_iter().map(|p| (p, frontier_min_visits));
-        for (prefix, min_visits) in listed.chain(frontier) {
+        let keys = delta_keys(layers);
+        let frontier = frontier_prefixes(&keys, &listed, MAX_PREFIXES - listed.len());
+        // Each prefix, and whether it lies below the base's lists.
+        let mut pending: VecDeque<(String, bool)> =
+            listed.into_iter().map(|p| (p, false)).collect();
+        pending.extend(frontier.into_iter().map(|p| (p, true)));
+        let mut searcher = Searcher::new();
+        let (mut visits_left, mut tried) = (total_visits, 0);
+        while let Some((prefix, below)) = pending.pop_front() {
             let budget = visits_left.min(MERGED_VISITS);
-            if budget == 0 {
+            if budget == 0 || tried >= MAX_PREFIXES {
                 break;
             }
+            tried += 1;
             let made = searcher.merged_pass(layers, &prefix, budget);
             let used = budget - searcher.budget.visits_left();
             visits_left -= used;
+            let min_visits = if below { frontier_min_visits } else { 0 };
             if let (Ok(true), true) = (made, used >= min_visits) {
-                merged.insert(prefix, (&searcher.hits, &searcher.keys));
+                merged.insert(&prefix, (&searcher.hits, &searcher.keys));
+                // Below a costly frontier prefix, the next one typed along the deltas' keys
+                // is likely costly too.
+                if below {
+                    let longer = longer_prefixes(&keys, &prefix);
+                    pending.extend(longer.into_iter().map(|p| (p, true)));
+                }
             }
         }
         merged.hits.shrink_to_fit();
@@ -103,7 +121,7 @@ impl MergedLists {
     }
 
     /// Keeps `found` (matches with their keys) as the list of `prefix`.
-    fn insert(&mut self, prefix: String, (hits, keys): (&[Hit], &str)) {
+    fn insert(&mut self, prefix: &str, (hits, keys): (&[Hit], &str)) {
         let start = self.hits.len() as u32;
         for hit in hits {
             let key = &keys[hit.key_start as usize..hit.key_end as usize];
@@ -116,7 +134,7 @@ impl MergedLists {
             });
         }
         let end = self.hits.len() as u32;
-        self.by_prefix.insert(prefix.into_boxed_str(), start..end);
+        self.by_prefix.insert(prefix.into(), start..end);
     }
 
     /// The merged list of the exact-prefix pass for `query`, if the stack made one: its
@@ -179,47 +197,68 @@ fn listed_prefixes(base: &View<'_>, max: usize) -> Vec<String> {
     found
 }
 
-/// The first prefix without a base list along each delta key (whole characters, before any
-/// word-start separator), distinct, in key order, up to `max`: the prefixes whose queries
-/// walk the base and merge the deltas' entries below the base's lists.
-fn frontier_prefixes(layers: &Layers<'_>, listed: &[String], max: usize) -> Vec<String> {
-    let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
-    let mut found = std::collections::BTreeSet::new();
+/// The deltas' keys up to any word-start separator (what a query's prefix can match), whole
+/// UTF-8, sorted and distinct; at most [`MAX_DELTA_KEYS`] of them, from the oldest delta.
+fn delta_keys(layers: &Layers<'_>) -> Vec<String> {
+    let mut keys = Vec::new();
     for delta in layers.views().iter().skip(1) {
         // A delta whose FST holds more keys than it declares stops here: the lists are only a
         // shortcut, and its queries merge as before.
         let _ = crate::segment::for_each_key(delta.fst(), |key| {
-            if found.len() < max {
-                note_first_unlisted(key, &listed, &mut found);
+            let key = key
+                .split(|&b| b == WORD_START_SEPARATOR)
+                .next()
+                .unwrap_or(key);
+            if let (Ok(key), true) = (std::str::from_utf8(key), keys.len() < MAX_DELTA_KEYS) {
+                keys.push(key.to_owned());
             }
         });
     }
-    found.into_iter().collect()
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
-/// Adds the first prefix of `key` (whole characters, before any word-start separator) that
-/// is not in `listed` to `found`.
-fn note_first_unlisted(
-    key: &[u8],
-    listed: &std::collections::HashSet<&str>,
-    found: &mut std::collections::BTreeSet<String>,
-) {
-    let key = key
-        .split(|&b| b == WORD_START_SEPARATOR)
-        .next()
-        .unwrap_or(key);
-    let Ok(key) = std::str::from_utf8(key) else {
-        return;
-    };
-    let first_unlisted = key
-        .char_indices()
-        .map(|(i, c)| &key[..i + c.len_utf8()])
-        .find(|prefix| !listed.contains(prefix));
-    if let Some(prefix) = first_unlisted {
-        if !found.contains(prefix) {
-            found.insert(prefix.to_owned());
+/// The first prefix without a base list along each of `keys` (whole characters), distinct,
+/// in key order, up to `max`: the prefixes whose queries walk the base and merge the deltas'
+/// entries below the base's lists.
+fn frontier_prefixes(keys: &[String], listed: &[String], max: usize) -> Vec<String> {
+    let listed: std::collections::HashSet<&str> = listed.iter().map(String::as_str).collect();
+    let mut found: Vec<String> = Vec::new();
+    for key in keys {
+        if found.len() >= max {
+            break;
+        }
+        let first_unlisted = key
+            .char_indices()
+            .map(|(i, c)| &key[..i + c.len_utf8()])
+            .find(|prefix| !listed.contains(prefix));
+        // Sorted keys give sorted first prefixes, equal ones next to each other.
+        match first_unlisted {
+            Some(prefix) if found.last().map(String::as_str) != Some(prefix) => {
+                found.push(prefix.to_owned())
+            }
+            _ => {}
         }
     }
+    found
+}
+
+/// The prefixes one character longer than `prefix` along the sorted `keys` that extend it,
+/// in order: where a query goes on from `prefix` toward the deltas' keys.
+fn longer_prefixes(keys: &[String], prefix: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut at = keys.partition_point(|k| k.as_str() <= prefix);
+    while let Some(key) = keys.get(at).filter(|k| k.starts_with(prefix)) {
+        let Some(next) = key[prefix.len()..].chars().next() else {
+            break;
+        };
+        let longer = &key[..prefix.len() + next.len_utf8()];
+        found.push(longer.to_owned());
+        // Past every key that starts with `longer`: they are next to each other.
+        at += keys[at..].partition_point(|k| k.as_str() < longer || k.starts_with(longer));
+    }
+    found
 }
 
 impl Searcher {
@@ -412,19 +451,28 @@ mod tests {
     }
 
     /// Along each delta key, the first prefix without a base list is a frontier prefix; it
-    /// gets a list when its pass costs enough, and the list is the plain pass's answer (the
-    /// oracle: the compacted stack, searched without lists).
+    /// gets a list when its pass costs enough, and so do the longer ones along the keys
+    /// below it; each list is the plain pass's answer (the oracle: the compacted stack,
+    /// searched without lists).
     #[test]
     fn frontier_prefixes_get_lists_equal_to_the_pass() {
         let stack = stack();
         let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
         let listed = listed_prefixes(&layers.views()[0], MAX_PREFIXES);
-        // "a", "a0" and "a1" are listed: "a000", "a001" give "a00", "a1 new" gives "a1 ".
+        // The delta's keys (its tombstone "a000" is none); "a", "a0" and "a1" are listed:
+        // "a001" gives "a00", "a1 new" gives "a1 ".
+        let keys = delta_keys(&layers);
+        assert_eq!(keys, ["a001", "a1 new"]);
         assert_eq!(
-            frontier_prefixes(&layers, &listed, MAX_PREFIXES),
+            frontier_prefixes(&keys, &listed, MAX_PREFIXES),
             ["a00", "a1 "]
         );
-        assert_eq!(frontier_prefixes(&layers, &listed, 1), ["a00"]);
+        assert_eq!(frontier_prefixes(&keys, &listed, 1), ["a00"]);
+        assert_eq!(longer_prefixes(&keys, "a"), ["a0", "a1"]);
+        assert_eq!(longer_prefixes(&keys, "a1 "), ["a1 n"]);
+        assert!(
+            longer_prefixes(&keys, "a001").is_empty() && longer_prefixes(&keys, "b").is_empty()
+        );
         let costly_only = MergedLists::within(&layers, MERGED_TOTAL_VISITS, usize::MAX);
         assert!(costly_only.get("a00").is_none() && costly_only.get("a").is_some());
         let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS, 0);
@@ -435,7 +483,8 @@ mod tests {
             ..Default::default()
         };
         let mut searcher = Searcher::new();
-        for prefix in ["a00", "a1 "] {
+        // Every prefix along the keys below the lists, each one's pass costing enough.
+        for prefix in ["a00", "a001", "a1 ", "a1 n", "a1 ne", "a1 new"] {
             let list = all
                 .get(prefix)
                 .unwrap_or_else(|| panic!("a list for {prefix:?}"));
