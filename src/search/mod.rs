@@ -536,6 +536,7 @@ impl Searcher {
     /// it needs no merge. Its own hits are still checked against the newer layers and the
     /// blocklist, which may decide keys of it without holding entries under the prefix
     /// (tombstones).
+    #[cfg(not(target_family = "wasm"))]
     fn lone_live_stream(&self) -> Option<usize> {
         let heads = self.heads.len();
         let mut live = self.listed[..heads]
@@ -547,6 +548,13 @@ impl Searcher {
             (None, None) => Some(0),
             _ => None,
         }
+    }
+
+    /// The lone segment's stream. WebAssembly builds merge every stack's streams: the worker
+    /// bundle has no room for the check.
+    #[cfg(target_family = "wasm")]
+    fn lone_live_stream(&self) -> Option<usize> {
+        (self.heads.len() == 1).then_some(0)
     }
 
     /// A pass over the single stream `(i, stream)`: no merge, its matches in order until `k`.

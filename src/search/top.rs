@@ -41,6 +41,7 @@ impl Listed {
     /// Whether the stream certainly holds no match this pass: its exact part leads nowhere
     /// in its FST, the prefix filter rules its delta out, or its run under the prefix is
     /// empty.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(super) fn holds_none(&self) -> bool {
         !self.active() && self.start == Some(None)
     }
