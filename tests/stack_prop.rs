@@ -485,25 +485,38 @@ fn tombstones_alone_under_a_prefix_still_hide_keys() {
     let mut searcher = Searcher::new();
     for q in ["q", "q1", "q10", "q11", "q2", "q20", "q21", "q3", "z"] {
         for k in [1, 5, 12, 40] {
-            let ask = Ask {
-                k,
-                fuzzy: Some(0),
-                prefix_length: 1,
-                exact_first: true,
-                categories: Vec::new(),
-            };
-            let options = SuggestOptions {
-                k,
-                ..Default::default()
-            };
-            let got: Vec<String> = answer(&mut searcher, &stack, q, &options)
-                .into_iter()
-                .map(|a| a.0)
-                .collect();
-            let want: Vec<String> = oracle.search(q, &ask).into_iter().map(|m| m.key).collect();
-            assert_eq!(got, want, "query {q:?} k {k}");
+            assert_exact_keys(&mut searcher, &stack, &oracle, q, (k, true));
         }
     }
+}
+
+/// Asserts that the stack's keys for an exact-prefix query with `k` and exact-first on or
+/// off are the oracle's.
+fn assert_exact_keys(
+    searcher: &mut Searcher,
+    stack: &Stack<Vec<u8>>,
+    oracle: &Oracle,
+    q: &str,
+    (k, exact_first): (usize, bool),
+) {
+    let ask = Ask {
+        k,
+        fuzzy: Some(0),
+        prefix_length: 1,
+        exact_first,
+        categories: Vec::new(),
+    };
+    let options = SuggestOptions {
+        k,
+        exact_first,
+        ..Default::default()
+    };
+    let got: Vec<String> = answer(searcher, stack, q, &options)
+        .into_iter()
+        .map(|a| a.0)
+        .collect();
+    let want: Vec<String> = oracle.search(q, &ask).into_iter().map(|m| m.key).collect();
+    assert_eq!(got, want, "query {q:?} k {k} exact first {exact_first}");
 }
 
 /// A few of the best keys under short prefixes deleted, rescored or blocked: more than a top
@@ -569,24 +582,7 @@ fn lists_thinned_by_the_stack_still_answer_exactly() {
     for q in ["", "q", "r", "q0", "r0", "q00"] {
         for k in [1, 3, 10, 12, 20] {
             for exact_first in [true, false] {
-                let ask = Ask {
-                    k,
-                    fuzzy: Some(0),
-                    prefix_length: 1,
-                    exact_first,
-                    categories: Vec::new(),
-                };
-                let options = SuggestOptions {
-                    k,
-                    exact_first,
-                    ..Default::default()
-                };
-                let got: Vec<String> = answer(&mut searcher, &stack, q, &options)
-                    .into_iter()
-                    .map(|a| a.0)
-                    .collect();
-                let want: Vec<String> = oracle.search(q, &ask).into_iter().map(|m| m.key).collect();
-                assert_eq!(got, want, "query {q:?} k {k} exact first {exact_first}");
+                assert_exact_keys(&mut searcher, &stack, &oracle, q, (k, exact_first));
             }
         }
     }
