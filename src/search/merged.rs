@@ -108,9 +108,11 @@ impl MergedLists {
             if let (Ok(true), true) = (made, used >= min_visits) {
                 merged.insert(&prefix, (&searcher.hits, &searcher.keys));
                 // Below a costly frontier prefix, the next one typed along the deltas' keys
-                // is likely costly too.
-                if below {
-                    let longer = longer_prefixes(&keys, &prefix);
+                // is likely costly too. Never more pending than can still be tried: crafted
+                // deltas can branch at every character.
+                let room = MAX_PREFIXES.saturating_sub(tried + pending.len());
+                if below && room > 0 {
+                    let longer = longer_prefixes(&keys, &prefix, room);
                     pending.extend(longer.into_iter().map(|p| (p, true)));
                 }
             }
@@ -245,11 +247,14 @@ fn frontier_prefixes(keys: &[String], listed: &[String], max: usize) -> Vec<Stri
 }
 
 /// The prefixes one character longer than `prefix` along the sorted `keys` that extend it,
-/// in order: where a query goes on from `prefix` toward the deltas' keys.
-fn longer_prefixes(keys: &[String], prefix: &str) -> Vec<String> {
+/// in order, up to `max`: where a query goes on from `prefix` toward the deltas' keys.
+fn longer_prefixes(keys: &[String], prefix: &str, max: usize) -> Vec<String> {
     let mut found = Vec::new();
     let mut at = keys.partition_point(|k| k.as_str() <= prefix);
-    while let Some(key) = keys.get(at).filter(|k| k.starts_with(prefix)) {
+    while let Some(key) = keys
+        .get(at)
+        .filter(|k| k.starts_with(prefix) && found.len() < max)
+    {
         let Some(next) = key[prefix.len()..].chars().next() else {
             break;
         };
@@ -468,11 +473,12 @@ mod tests {
             ["a00", "a1 "]
         );
         assert_eq!(frontier_prefixes(&keys, &listed, 1), ["a00"]);
-        assert_eq!(longer_prefixes(&keys, "a"), ["a0", "a1"]);
-        assert_eq!(longer_prefixes(&keys, "a1 "), ["a1 n"]);
-        assert!(
-            longer_prefixes(&keys, "a001").is_empty() && longer_prefixes(&keys, "b").is_empty()
-        );
+        let all = usize::MAX;
+        assert_eq!(longer_prefixes(&keys, "a", all), ["a0", "a1"]);
+        assert_eq!(longer_prefixes(&keys, "a", 1), ["a0"]);
+        assert_eq!(longer_prefixes(&keys, "a1 ", all), ["a1 n"]);
+        assert!(longer_prefixes(&keys, "a001", all).is_empty());
+        assert!(longer_prefixes(&keys, "b", all).is_empty());
         let costly_only = MergedLists::within(&layers, MERGED_TOTAL_VISITS, usize::MAX);
         assert!(costly_only.get("a00").is_none() && costly_only.get("a").is_some());
         let all = MergedLists::within(&layers, MERGED_TOTAL_VISITS, 0);
