@@ -69,7 +69,7 @@ pub struct Stack<D> {
     /// Longer copies of the base's top lists that the deltas and blocklist thin out.
     long_lists: LongLists,
     /// The first matches of the merge for each prefix the base has a top list for, and for
-    /// the costly prefixes just below those along the deltas' keys.
+    /// the costly prefixes below those along the deltas' keys.
     #[cfg(not(target_family = "wasm"))]
     merged: MergedLists,
 }

@@ -108,12 +108,9 @@ impl MergedLists {
             if let (Ok(true), true) = (made, used >= min_visits) {
                 merged.insert(&prefix, (&searcher.hits, &searcher.keys));
                 // Below a costly frontier prefix, the next one typed along the deltas' keys
-                // is likely costly too. Never more pending than can still be tried: crafted
-                // deltas can branch at every character.
-                let room = MAX_PREFIXES.saturating_sub(tried + pending.len());
-                if below && room > 0 {
-                    let longer = longer_prefixes(&keys, &prefix, room);
-                    pending.extend(longer.into_iter().map(|p| (p, true)));
+                // is likely costly too.
+                if below {
+                    queue_longer(&mut pending, &keys, &prefix, tried);
                 }
             }
         }
@@ -244,6 +241,22 @@ fn frontier_prefixes(keys: &[String], listed: &[String], max: usize) -> Vec<Stri
         }
     }
     found
+}
+
+/// Queues the prefixes one character longer than `prefix` along `keys`, as lying below the
+/// base's lists; never more pending than can still be tried after `tried` (crafted deltas
+/// can branch at every character).
+fn queue_longer(
+    pending: &mut VecDeque<(String, bool)>,
+    keys: &[String],
+    prefix: &str,
+    tried: usize,
+) {
+    let room = MAX_PREFIXES.saturating_sub(tried + pending.len());
+    if room > 0 {
+        let longer = longer_prefixes(keys, prefix, room);
+        pending.extend(longer.into_iter().map(|p| (p, true)));
+    }
 }
 
 /// The prefixes one character longer than `prefix` along the sorted `keys` that extend it,
