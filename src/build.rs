@@ -172,6 +172,32 @@ impl Row {
     fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
         &keys[self.key_start as usize..self.key_start as usize + self.key_len as usize]
     }
+
+    /// What the sections after ranking need: all but the score, in 16 bytes.
+    fn ranked(&self) -> RankedRow {
+        RankedRow {
+            key_start: self.key_start,
+            key_len: self.key_len,
+            extra: self.extra,
+            rank: self.rank,
+        }
+    }
+}
+
+/// A suggestion once ranked: a [`Row`] without its score, which the scores section already
+/// holds. A third smaller, so the FST is built beside less memory.
+#[derive(Debug, Clone, Copy)]
+struct RankedRow {
+    key_start: u32,
+    key_len: u32,
+    extra: u32,
+    rank: u32,
+}
+
+impl RankedRow {
+    fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
+        &keys[self.key_start as usize..self.key_start as usize + self.key_len as usize]
+    }
 }
 
 /// What only some rows have: a surface form that differs from the key, a payload, categories.
@@ -381,7 +407,7 @@ impl SegmentBuilder {
     ) -> Result<BuiltSegment, BuildError> {
         let options = self.options;
         let source_rows = self.rows.len() as u64;
-        let ranked = Ranked::from_builder(self);
+        let (ranked, scores) = Ranked::from_builder(self);
         let layout = Layout::of(&ranked);
         // Only bases: over a stack the deltas' walks are not what costs (measured: lists in
         // deltas left a 4-delta stack as slow), and a blocklist has no suggestions.
@@ -405,7 +431,7 @@ impl SegmentBuilder {
             || {
                 // Moved in: freed as soon as the tables are made, before the FST is done.
                 let order = order;
-                ranked.rank_tables(&layout, &order)
+                ranked.rank_tables(&layout, &order, scores)
             },
         );
         let (buffer, category_fsts, top_candidates) = fsts?;
@@ -476,7 +502,7 @@ struct Ranked {
     /// Surface forms and payloads; extras point into it.
     texts: Vec<u8>,
     /// One row per suggestion, in key order, each with its rank.
-    rows: Vec<Row>,
+    rows: Vec<RankedRow>,
     extras: Vec<Extra>,
     /// Category ids, renumbered so that id order is name order.
     category_ids: Vec<u32>,
@@ -485,8 +511,9 @@ struct Ranked {
 }
 
 impl Ranked {
-    /// Sorts rows by key, merges equal keys, ranks them and renumbers the categories.
-    fn from_builder(builder: SegmentBuilder) -> Ranked {
+    /// Sorts rows by key, merges equal keys, ranks them and renumbers the categories; returns
+    /// them with the scores section, encoded here so that the rows can drop their scores.
+    fn from_builder(builder: SegmentBuilder) -> (Ranked, Vec<u8>) {
         let SegmentBuilder {
             keys,
             texts,
@@ -504,23 +531,26 @@ impl Ranked {
         drop(keys); // before ranking allocates
         let keys = ordered;
         assign_ranks(&mut rows);
+        let scores = scores_by_rank(&rows);
+        let rows = rows.iter().map(Row::ranked).collect();
         let names = renumber_categories(category_index, &mut category_ids);
-        Ranked {
+        let ranked = Ranked {
             keys,
             texts,
             rows,
             extras,
             category_ids,
             names,
-        }
+        };
+        (ranked, scores)
     }
 
-    fn extra_of(&self, row: &Row) -> Option<Extra> {
+    fn extra_of(&self, row: &RankedRow) -> Option<Extra> {
         (row.extra != NO_EXTRA).then(|| self.extras[row.extra as usize])
     }
 
     /// A row's category ids (sorted, distinct).
-    fn categories_of(&self, row: &Row) -> &[u32] {
+    fn categories_of(&self, row: &RankedRow) -> &[u32] {
         match self.extra_of(row) {
             Some(e) if !e.categories.is_none() => {
                 let start = e.categories.start as usize;
@@ -530,7 +560,6 @@ impl Ranked {
         }
     }
 
-    /// Row indexes in rank order.
     /// A generous guess at the segment's size: reserved up front, the buffer the FST streams
     /// into never grows, which would copy it and briefly hold it twice (the build's peak).
     /// Pages reserved but never written cost no memory.
@@ -539,12 +568,9 @@ impl Ranked {
         (self.keys.len() + self.texts.len()).saturating_add(per_row)
     }
 
+    /// Row indexes in rank order.
     fn rows_by_rank(&self) -> Vec<u32> {
-        let mut order = vec![0u32; self.rows.len()];
-        for (i, row) in self.rows.iter().enumerate() {
-            order[row.rank as usize] = i as u32;
-        }
-        order
+        rank_order(self.rows.iter().map(|r| r.rank))
     }
 
     /// Writes the main FST section and returns each category's FST, by name.
@@ -580,13 +606,9 @@ impl Ranked {
         Ok((buffer, category_fsts, top_candidates))
     }
 
-    /// Encodes the sections read by rank (scores, and those of `layout`'s display forms,
-    /// payloads and categories), which need the ranks but not the FST.
-    fn rank_tables(&self, layout: &Layout, order: &[u32]) -> RankTables {
-        let mut scores = Vec::new();
-        scores::encode(&mut scores, order.len(), |rank| {
-            self.rows[order[rank] as usize].score
-        });
+    /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
+    /// categories, beside the scores already encoded), which need the ranks but not the FST.
+    fn rank_tables(&self, layout: &Layout, order: &[u32], scores: Vec<u8>) -> RankTables {
         RankTables {
             scores,
             display: layout
@@ -735,7 +757,7 @@ impl<'r> Entries<'r> {
     }
 
     /// An entry's key, its cost and the row it points at.
-    fn get(&self, id: EntryId) -> (&[u8], u64, &'r Row) {
+    fn get(&self, id: EntryId) -> (&[u8], u64, &'r RankedRow) {
         let rows = &self.ranked.rows;
         if id.is_word {
             let w = &self.words[id.index as usize];
@@ -767,6 +789,25 @@ impl<'r> Entries<'r> {
         }
         Ok(builder.finish())
     }
+}
+
+/// Row indexes in rank order, from each row's rank (a permutation of `0..len`).
+fn rank_order(ranks: impl ExactSizeIterator<Item = u32>) -> Vec<u32> {
+    let mut order = vec![0u32; ranks.len()];
+    for (i, rank) in ranks.enumerate() {
+        order[rank as usize] = i as u32;
+    }
+    order
+}
+
+/// The scores section: each rank's score.
+fn scores_by_rank(rows: &[Row]) -> Vec<u8> {
+    let order = rank_order(rows.iter().map(|r| r.rank));
+    let mut scores = Vec::new();
+    scores::encode(&mut scores, rows.len(), |rank| {
+        rows[order[rank] as usize].score
+    });
+    scores
 }
 
 /// Rank order: score descending, then key ascending (rows are in key order, so the row index
@@ -908,7 +949,10 @@ struct WordEntry {
 }
 
 /// Builds every word-start entry ("york" 0xFF "new " for "new york"), sorted by key.
-fn word_start_entries(rows: &[Row], keys: &[u8]) -> Result<(Vec<u8>, Vec<WordEntry>), BuildError> {
+fn word_start_entries(
+    rows: &[RankedRow],
+    keys: &[u8],
+) -> Result<(Vec<u8>, Vec<WordEntry>), BuildError> {
     let mut arena = Vec::new();
     let mut entries = Vec::new();
     for (i, row) in rows.iter().enumerate() {

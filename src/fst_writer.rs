@@ -131,8 +131,10 @@ struct Slot {
     final_output: u64,
     /// The only transition, when `len == 1`.
     one: Trans,
-    /// The transitions, when `len > 1` (the allocation is kept across replacements).
-    many: Vec<Trans>,
+    /// The transitions, when `len > 1`. Sized exactly: kept at the largest size each slot
+    /// ever held, they made 3.3 MB of the peak memory of building npm's segment; sized
+    /// exactly, 1.7 MB less. A replacement of the same size reuses the allocation.
+    many: Box<[Trans]>,
     len: u32,
     is_final: bool,
 }
@@ -146,7 +148,7 @@ impl Default for Slot {
                 output: 0,
                 addr: 0,
             },
-            many: Vec::new(),
+            many: Box::default(),
             len: 0,
             is_final: false,
         }
@@ -162,7 +164,7 @@ impl Slot {
             && match node.trans.as_slice() {
                 [] => true,
                 [t] => self.one == *t,
-                many => self.many == many,
+                many => *self.many == *many,
             }
     }
 
@@ -174,10 +176,8 @@ impl Slot {
         match node.trans.as_slice() {
             [] => {}
             [t] => self.one = *t,
-            many => {
-                self.many.clear();
-                self.many.extend_from_slice(many);
-            }
+            many if self.many.len() == many.len() => self.many.copy_from_slice(many),
+            many => self.many = many.into(),
         }
     }
 }
