@@ -235,16 +235,22 @@ impl Registry {
 /// Builds one map FST into a buffer, after whatever the buffer already holds; keys must come
 /// in strictly increasing order. [`FstWriter::finish`] returns the buffer.
 pub(crate) struct FstWriter {
-    out: Vec<u8>,
-    /// Where the FST starts in `out`: addresses count from here.
-    base: usize,
+    nodes: Nodes,
     /// The unfinished path; entries past `depth` are kept only for their allocations.
     stack: Vec<Unfinished>,
     depth: usize,
-    registry: Registry,
     last_key: Option<Vec<u8>>,
-    last_addr: usize,
     len: u64,
+}
+
+/// The compiled nodes: the output and the registry. Apart from the unfinished path, so that
+/// a node of the path compiles in place, without being moved out of it and back.
+struct Nodes {
+    out: Vec<u8>,
+    /// Where the FST starts in `out`: addresses count from here.
+    base: usize,
+    registry: Registry,
+    last_addr: usize,
 }
 
 impl FstWriter {
@@ -254,13 +260,15 @@ impl FstWriter {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&0u64.to_le_bytes());
         let mut writer = FstWriter {
-            out,
-            base,
+            nodes: Nodes {
+                out,
+                base,
+                registry: Registry::new(),
+                last_addr: NONE_ADDRESS,
+            },
             stack: Vec::with_capacity(64),
             depth: 0,
-            registry: Registry::new(),
             last_key: None,
-            last_addr: NONE_ADDRESS,
             len: 0,
         };
         writer.push_empty(false);
@@ -290,13 +298,13 @@ impl FstWriter {
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.compile_from(0);
         let root = std::mem::take(&mut self.stack[0].node);
-        let root_addr = self.compile(&root);
-        self.out.extend_from_slice(&self.len.to_le_bytes());
-        self.out
-            .extend_from_slice(&(root_addr as u64).to_le_bytes());
-        let sum = masked_crc32c(&self.out[self.base..]);
-        self.out.extend_from_slice(&sum.to_le_bytes());
-        self.out
+        let root_addr = self.nodes.compile(&root);
+        let Nodes { mut out, base, .. } = self.nodes;
+        out.extend_from_slice(&self.len.to_le_bytes());
+        out.extend_from_slice(&(root_addr as u64).to_le_bytes());
+        let sum = masked_crc32c(&out[base..]);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
     }
 
     /// Refuses a duplicate or out-of-order key and remembers this one.
@@ -352,10 +360,9 @@ impl FstWriter {
         let mut addr = NONE_ADDRESS;
         while keep + 1 < self.depth {
             self.depth -= 1;
-            let mut unfinished = std::mem::take(&mut self.stack[self.depth]);
-            freeze_last(&mut unfinished, addr);
-            addr = self.compile(&unfinished.node);
-            self.stack[self.depth] = unfinished;
+            let unfinished = &mut self.stack[self.depth];
+            freeze_last(unfinished, addr);
+            addr = self.nodes.compile(&unfinished.node);
         }
         freeze_last(&mut self.stack[self.depth - 1], addr);
     }
@@ -385,7 +392,9 @@ impl FstWriter {
         top.last = None;
         self.depth += 1;
     }
+}
 
+impl Nodes {
     /// Writes a node unless an equal one is registered; returns its address.
     fn compile(&mut self, node: &Node) -> usize {
         if node.is_final && node.trans.is_empty() && node.final_output == 0 {

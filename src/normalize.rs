@@ -95,27 +95,38 @@ pub(crate) fn normalize_bounded(
     true
 }
 
-/// [`Fold`] for ASCII input, a byte at a time, with the same output and the same stopping
+/// [`Fold`] for ASCII input, a word at a time, with the same output and the same stopping
 /// point: ASCII is its own NFKD form, has no marks, lowercases to one byte, and its
 /// whitespace ([`char::is_whitespace`]) is tab to carriage return and space. Returns whether
 /// the output stayed within `max` bytes, and whether a whitespace run is pending.
 fn fold_ascii(input: &str, out: &mut String, max: usize) -> (bool, bool) {
-    let mut pending_space = false;
-    for b in input.bytes() {
-        if matches!(b, b'\t'..=b'\r' | b' ') {
-            pending_space = !out.is_empty();
-        } else {
-            if pending_space {
-                out.push(' ');
-                pending_space = false;
-            }
-            out.push(char::from(b.to_ascii_lowercase()));
-            if out.len() > max {
-                return (false, pending_space);
-            }
+    let is_space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let mut rest = input;
+    while let Some(start) = rest.bytes().position(|b| !is_space(b)) {
+        // Every word but the first follows whitespace.
+        if !out.is_empty() {
+            out.push(' ');
         }
+        let word = &rest[start..];
+        let end = word.bytes().position(is_space).unwrap_or(word.len());
+        let from = out.len();
+        out.push_str(&word[..end]);
+        out[from..].make_ascii_lowercase();
+        if out.len() > max {
+            cut_after_overflow(out, max);
+            return (false, false);
+        }
+        rest = &word[end..];
     }
-    (true, pending_space)
+    (true, !rest.is_empty() && !out.is_empty())
+}
+
+/// Cuts an output that went over `max` bytes where [`Fold`], which checks after each kept
+/// character, stops: after the first character past `max`, so after two bytes when the
+/// byte at `max` is a space (spaces are only written before a character).
+fn cut_after_overflow(out: &mut String, max: usize) {
+    let past = if out.as_bytes()[max] == b' ' { 2 } else { 1 };
+    out.truncate(max + past);
 }
 
 /// Steps 2–5 of the normalizer, applied to the NFKD form one character at a time: drop `Mn`,

@@ -14,7 +14,7 @@ use super::{check_phrase, read_text_lines, Fault, Reading, Row};
 #[derive(Debug)]
 pub enum Change {
     /// Set the phrase's suggestion to exactly this row (absolute score).
-    Upsert(Row),
+    Upsert(Row<'static>),
     /// Remove the phrase's suggestion.
     Delete { line: u64, phrase: String },
 }
@@ -80,8 +80,11 @@ fn parse_delete(object: &Map<String, Value>, line: u64) -> Result<Change, String
              suggestion, upsert it"
         ));
     }
-    let (phrase, ..) = check_phrase((phrase, 0, None, Vec::new()))?;
-    Ok(Change::Delete { line, phrase })
+    let (phrase, ..) = check_phrase((phrase.into(), 0, None, Vec::new()))?;
+    Ok(Change::Delete {
+        line,
+        phrase: phrase.into_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -99,7 +102,7 @@ mod tests {
             4,
         ) {
             Ok(Change::Upsert(row)) => {
-                assert_eq!((row.line, row.phrase.as_str(), row.score), (4, "a", 3));
+                assert_eq!((row.line, &*row.phrase, row.score), (4, "a", 3));
                 assert_eq!(row.categories, ["x"]);
             }
             other => panic!("{other:?}"),

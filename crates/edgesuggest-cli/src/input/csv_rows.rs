@@ -145,7 +145,7 @@ fn record_error(e: &csv::Error, record: &csv::ByteRecord, how: Reading) -> anyho
 }
 
 /// Parses one record into a row.
-fn parse_record(record: &csv::ByteRecord, columns: &Columns) -> Parsed {
+fn parse_record<'r>(record: &'r csv::ByteRecord, columns: &Columns) -> Parsed<'r> {
     let field = |i: usize| -> std::result::Result<&str, String> {
         let raw = record.get(i).ok_or_else(|| "missing column".to_string())?;
         std::str::from_utf8(raw).map_err(|e| {
@@ -170,5 +170,5 @@ fn parse_record(record: &csv::ByteRecord, columns: &Columns) -> Parsed {
         Some(c) => split_categories(field(c)?),
         None => Vec::new(),
     };
-    Ok((phrase.to_string(), score, payload, categories))
+    Ok((phrase.into(), score, payload, categories))
 }

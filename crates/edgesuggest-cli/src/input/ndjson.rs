@@ -46,7 +46,7 @@ impl<'de> Visitor<'de> for ObjectVisitor {
 }
 
 /// Parses one NDJSON line into a row.
-pub(super) fn parse_ndjson(text: &str) -> Parsed {
+pub(super) fn parse_ndjson(text: &str) -> Parsed<'static> {
     row_fields(&parse_object(text)?)
 }
 
@@ -60,7 +60,7 @@ pub(super) fn parse_object(text: &str) -> Result<Map<String, Value>, String> {
 }
 
 /// A row's fields from its object: phrase, score, optional payload and categories.
-pub(super) fn row_fields(object: &Map<String, Value>) -> Parsed {
+pub(super) fn row_fields(object: &Map<String, Value>) -> Parsed<'static> {
     let phrase = match object.get("phrase") {
         Some(Value::String(s)) => s.clone(),
         Some(_) => return Err("\"phrase\" must be a string".to_string()),
@@ -78,7 +78,7 @@ pub(super) fn row_fields(object: &Map<String, Value>) -> Parsed {
         Some(_) => return Err("\"payload\" must be a JSON object".to_string()),
     };
     let categories = json_categories(object.get("categories"))?;
-    Ok((phrase, score, payload, categories))
+    Ok((phrase.into(), score, payload, categories))
 }
 
 /// A score written as a JSON number: integers from 0 to `u64::MAX`.

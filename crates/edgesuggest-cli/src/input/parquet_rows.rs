@@ -29,7 +29,7 @@ pub(super) fn read_parquet(
 
 /// A decoded row's fields, with the payload checked (a JSON object, as in TSV; empty text is
 /// no payload) and text categories split on commas.
-fn row_fields(row: ScoredRow) -> Parsed {
+fn row_fields(row: ScoredRow) -> Parsed<'static> {
     let payload = match row.payload {
         Some(p) if !p.trim().is_empty() => Some(parse_payload(&p)?),
         _ => None,
@@ -39,5 +39,5 @@ fn row_fields(row: ScoredRow) -> Parsed {
         Some(Categories::List(list)) => list,
         Some(Categories::Text(text)) => split_categories(&text),
     };
-    Ok((row.phrase, row.score, payload, categories))
+    Ok((row.phrase.into(), row.score, payload, categories))
 }
