@@ -623,16 +623,12 @@ impl Ranked {
 
     /// A strings section (display forms or payloads) from the span `pick` chooses.
     fn strings_by_rank(&self, order: &[u32], pick: fn(&Extra) -> Span) -> Vec<u8> {
-        let entries: Vec<(u32, &str)> = order
-            .iter()
-            .enumerate()
-            .filter_map(|(rank, &r)| {
-                let span = pick(&self.extra_of(&self.rows[r as usize])?);
-                (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
-            })
-            .collect();
+        let entries = order.iter().enumerate().filter_map(move |(rank, &r)| {
+            let span = pick(&self.extra_of(&self.rows[r as usize])?);
+            (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
+        });
         let mut out = Vec::new();
-        strings::encode(&mut out, &entries);
+        strings::encode(&mut out, entries);
         out
     }
 
@@ -653,9 +649,8 @@ impl Ranked {
                 })
             })
             .collect();
-        let entries: Vec<(u32, &str)> = joined.iter().map(|(r, s)| (*r, s.as_str())).collect();
         let mut out = Vec::new();
-        strings::encode(&mut out, &entries);
+        strings::encode(&mut out, joined.iter().map(|(r, s)| (*r, s.as_str())));
         out
     }
 }

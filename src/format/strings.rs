@@ -193,17 +193,25 @@ impl Strings {
     }
 }
 
-/// Appends the section for `(rank, text)` pairs given in ascending rank order.
+/// Appends the section for `(rank, text)` pairs given in ascending rank order. Takes them
+/// as an iterator, walked once to size the section and once per part, so that a build never
+/// holds them all as a list: 24 bytes a suggestion, more than most texts.
 #[cfg(feature = "build")]
-pub(crate) fn encode(out: &mut Vec<u8>, entries: &[(u32, &str)]) {
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+pub(crate) fn encode<'t>(out: &mut Vec<u8>, entries: impl Iterator<Item = (u32, &'t str)> + Clone) {
+    let (count, text_bytes) = entries
+        .clone()
+        .fold((0usize, 0usize), |(n, len), (_, text)| {
+            (n + 1, len + text.len())
+        });
+    out.reserve(8 + 4 * count + 4 * (count + 1) + text_bytes);
+    out.extend_from_slice(&(count as u32).to_le_bytes());
     out.extend_from_slice(&0u32.to_le_bytes());
-    for (rank, _) in entries {
+    for (rank, _) in entries.clone() {
         out.extend_from_slice(&rank.to_le_bytes());
     }
     let mut offset = 0u32;
     out.extend_from_slice(&offset.to_le_bytes());
-    for (_, text) in entries {
+    for (_, text) in entries.clone() {
         offset += text.len() as u32;
         out.extend_from_slice(&offset.to_le_bytes());
     }
