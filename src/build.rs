@@ -156,8 +156,8 @@ impl Span {
 /// of the builder's memory.
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    key_start: u32,
-    key_len: u32,
+    /// The normalized key, in the builder's `keys`.
+    key: Span,
     /// Index into `extras`, or [`NO_EXTRA`] when the surface form equals the key and there is no
     /// payload (the common case).
     extra: u32,
@@ -170,14 +170,13 @@ const NO_EXTRA: u32 = u32::MAX;
 
 impl Row {
     fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
-        &keys[self.key_start as usize..self.key_start as usize + self.key_len as usize]
+        self.key.get(keys)
     }
 
     /// What the sections after ranking need: all but the score, in 16 bytes.
     fn ranked(&self) -> RankedRow {
         RankedRow {
-            key_start: self.key_start,
-            key_len: self.key_len,
+            key: self.key,
             extra: self.extra,
             rank: self.rank,
         }
@@ -188,15 +187,14 @@ impl Row {
 /// holds. A third smaller, so the FST is built beside less memory.
 #[derive(Debug, Clone, Copy)]
 struct RankedRow {
-    key_start: u32,
-    key_len: u32,
+    key: Span,
     extra: u32,
     rank: u32,
 }
 
 impl RankedRow {
     fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
-        &keys[self.key_start as usize..self.key_start as usize + self.key_len as usize]
+        self.key.get(keys)
     }
 }
 
@@ -327,8 +325,7 @@ impl SegmentBuilder {
             categories,
         });
         self.rows.push(Row {
-            key_start: key_span.start,
-            key_len: key_span.len,
+            key: key_span,
             extra,
             rank: 0,
             score,
@@ -889,13 +886,13 @@ impl SortKey {
 /// at it: the FST writer then reads keys sequentially instead of missing the cache on each,
 /// and the keys of merged rows are dropped.
 fn keys_in_order(rows: &mut [Row], keys: &[u8]) -> Vec<u8> {
-    let total = rows.iter().map(|r| r.key_len as usize).sum();
+    let total = rows.iter().map(|r| r.key.len as usize).sum();
     let mut ordered = Vec::with_capacity(total);
     for row in rows {
         // At most the old arena's length, which fits in a u32.
         let start = ordered.len() as u32;
         ordered.extend_from_slice(row.key(keys));
-        row.key_start = start;
+        row.key.start = start;
     }
     ordered
 }

@@ -297,8 +297,7 @@ impl FstWriter {
     /// Compiles the rest and appends the FST's footer: key count, root address, CRC-32C.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         self.compile_from(0);
-        let root = std::mem::take(&mut self.stack[0].node);
-        let root_addr = self.nodes.compile(&root);
+        let root_addr = self.nodes.compile(&self.stack[0].node);
         let Nodes { mut out, base, .. } = self.nodes;
         out.extend_from_slice(&self.len.to_le_bytes());
         out.extend_from_slice(&(root_addr as u64).to_le_bytes());
