@@ -677,10 +677,10 @@ impl Searcher {
             }
             let start = listed.start();
             let view = &views[stream.layer];
-            // Every candidate of a walk without typos holds a match, so its list can be
-            // bounded; when hidden keys, repeats (word starts, several category FSTs of one
-            // segment) or earlier results are refused, `pull` restarts it wider. A fuzzy
-            // candidate may hold no match at all: typo walks keep every candidate.
+            // Every accepted candidate holds a match, so their list can be bounded; when
+            // hidden keys, repeats (word starts, several category FSTs of one segment) or
+            // earlier results are refused, `pull` restarts it wider. A fuzzy candidate may
+            // hold no match at all: typo walks keep every one of those.
             // A little room for refusals where they are likely (newer segments, a blocklist,
             // word-start repeats, sibling category FSTs): a wider list costs every query, a
             // restart only the few that meet more refusals.
@@ -690,10 +690,10 @@ impl Searcher {
             } else {
                 0
             };
-            let bound = automaton.is_none().then_some(walk::Bound {
+            let bound = walk::Bound {
                 need: k - found,
                 skippable: found + room,
-            });
+            };
             let walk = walk::Walk {
                 fst: &stream.fst,
                 exact,
@@ -703,7 +703,7 @@ impl Searcher {
                 keys: &mut self.keys,
                 start,
             };
-            state.begin(&walk, &mut self.budget, bound)?;
+            state.begin(&walk, &mut self.budget, Some(bound))?;
         }
         for (i, stream) in streams.iter().enumerate() {
             self.heads[i] = Head::Refill(self.bound_of(layers, stream, i, streams.len())?);

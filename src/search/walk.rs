@@ -14,13 +14,16 @@
 //!
 //! The accumulated output is a lower bound of every cost below a node whatever the automaton
 //! does later, so matches still come out in exact cost order, one per [`WalkState::next`]: a
-//! walk is a stream, never a scan of all matches. Without an automaton every candidate holds
-//! at least one match, so when the caller needs `need` more and at most `skippable` will be
-//! refused (found already, hidden by a newer segment, repeated), only the cheapest
-//! `need - accepted - 1 + skippable` candidates can matter and the list is bounded by that
-//! (see [`Bound`]); a walk that meets more refusals than that stops before it could skip a
-//! dropped candidate and is restarted wider. With an automaton the list is not bounded. Each
-//! visited node costs one unit of the query's budget.
+//! walk is a stream, never a scan of all matches. Every accepted candidate holds at least one
+//! match, so when the caller needs `need` more and at most `skippable` will be refused (found
+//! already, hidden by a newer segment, repeated), only the cheapest `need - accepted - 1 +
+//! skippable` accepted candidates can matter (one fewer while a descent holds a match of its
+//! own) and their list is bounded by that (see [`Bound`]); a walk that meets more refusals
+//! than that stops before it could skip a dropped candidate and is restarted wider. Fuzzy
+//! candidates may hold no match: they wait in an unbounded heap beside the list, and a pop
+//! takes the cheaper of the two heads. Bounding the accepted ones matters for typo walks
+//! too: each greedy descent offers every sibling along a key, most of which are never
+//! needed. Each visited node costs one unit of the query's budget.
 
 use levenshtein_automata::{Distance, DFA, SINK_STATE};
 
@@ -211,11 +214,13 @@ pub(crate) struct Bound {
 pub(crate) struct WalkState {
     /// Path arena: `(parent index, byte)`.
     arena: Vec<(u32, u8)>,
-    /// Candidates sorted by descending cost: the cheapest is popped from the end. Used when
-    /// the list is bounded (plain walks), where it stays a few entries long.
-    candidates: Vec<Candidate>,
-    /// A min-heap of candidates for unbounded walks (typos, word starts, hidden keys), where
-    /// the frontier can hold thousands and sorted insertion would dominate.
+    /// Accepted candidates when the walk is bounded, by descending cost, equal costs in offer
+    /// order: the cheapest (earliest offered) is popped from the end. The bound keeps it a
+    /// few entries long.
+    candidates: Vec<Queued>,
+    /// A min-heap of the other candidates: every one of an unbounded walk (after a top list,
+    /// which skips matches it cannot count), and the fuzzy ones of a bounded walk, where the
+    /// frontier can hold thousands and sorted insertion would dominate.
     heap: std::collections::BinaryHeap<Queued>,
     /// The bound, when this walk keeps a bounded list.
     bound: Option<Bound>,
@@ -376,7 +381,9 @@ impl WalkState {
                     let automaton = walk.automaton.ok_or_else(|| {
                         Error::corrupt("fst", "fuzzy candidate without automaton")
                     })?;
-                    self.expand(walk.fst, automaton, candidate, fuzzy)?
+                    // No descent holds a match of its own here: one more may matter.
+                    let bound = bound.saturating_add(1);
+                    self.expand(walk.fst, automaton, (candidate, fuzzy), bound)?
                 }
             };
             match progress {
@@ -399,9 +406,11 @@ impl WalkState {
     /// A lower bound of the cost of this walk's next match: its cheapest pending candidate's,
     /// or a dropped one's if lower. `None` when nothing is pending.
     pub(crate) fn next_cost_bound(&self) -> Option<u64> {
-        let pending = match self.bound {
-            None => self.heap.peek().map(|q| q.candidate.cost),
-            Some(_) => self.candidates.last().map(|c| c.cost),
+        let heap = self.heap.peek().map(|q| q.candidate.cost);
+        let list = self.candidates.last().map(|q| q.candidate.cost);
+        let pending = match (heap, list) {
+            (Some(h), Some(l)) => Some(h.min(l)),
+            (h, l) => h.or(l),
         };
         pending.map(|cost| cost.min(self.floor))
     }
@@ -423,17 +432,22 @@ impl WalkState {
         }
     }
 
-    /// The cheapest pending candidate.
+    /// The cheapest pending candidate (the earliest offered among equal costs), from the
+    /// heap or the list.
     fn pop(&mut self) -> Option<Candidate> {
-        let next = if self.bound.is_none() {
-            self.heap.pop().map(|q| q.candidate)
-        } else {
-            self.candidates.pop()
+        let from_list = match (self.heap.peek(), self.candidates.last()) {
+            (Some(h), Some(l)) => l.key() > h.key(),
+            (None, l) => l.is_some(),
+            (Some(_), None) => false,
+        };
+        let next = match from_list {
+            true => self.candidates.pop(),
+            false => self.heap.pop(),
         };
         if next.is_some() {
             self.budget.pending -= 1;
         }
-        next
+        next.map(|q| q.candidate)
     }
 
     /// Starts from each child of the root: the root has no incoming transition carrying its
@@ -537,13 +551,14 @@ impl WalkState {
         })
     }
 
-    /// Steps the automaton along every transition of a fuzzy candidate's node.
+    /// Steps the automaton along every transition of a fuzzy candidate's node; children that
+    /// match are kept if among the `bound` cheapest accepted candidates.
     fn expand(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
         (dfa, edits): (&DFA, u8),
-        candidate: Candidate,
-        Fuzzy { state, best, depth }: Fuzzy,
+        (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
+        bound: usize,
     ) -> Result<Progress> {
         if !self.visit() {
             return Ok(Progress::Stop);
@@ -556,15 +571,10 @@ impl WalkState {
             Step::End => return Ok(Progress::Continue),
         };
         let node = fst.node(candidate.addr);
-        for t in node.transitions() {
-            // A word-start entry's suffix ends at the separator: a match must lie before it.
-            if t.inp == WORD_START_SEPARATOR {
-                continue;
-            }
+        // A word-start entry's suffix ends at the separator: a match must lie before it.
+        let live = |b: u8| b != WORD_START_SEPARATOR && dfa.transition(state, b) != SINK_STATE;
+        for t in transitions_where(&node, live) {
             let next = dfa.transition(state, t.inp);
-            if next == SINK_STATE {
-                continue;
-            }
             check_forward(candidate.addr, t.addr)?;
             let best = best.min(exact_distance(dfa, next));
             let cost = add_cost(candidate.cost, t.out.value())?;
@@ -579,47 +589,49 @@ impl WalkState {
                     depth: depth + 1,
                 })
             };
-            self.offer(usize::MAX, cost, t.addr, path, Step::Byte(t.inp), mode);
+            self.offer(bound, cost, t.addr, path, Step::Byte(t.inp), mode);
         }
         Ok(Progress::Continue)
     }
 
-    /// Keeps a candidate if it is among the `bound` cheapest seen.
+    /// Keeps a candidate: a fuzzy one (or any, in an unbounded walk) in the heap, an
+    /// accepted one in the bounded list if among the `bound` cheapest accepted ones seen.
     #[inline]
     fn offer(&mut self, bound: usize, cost: u64, addr: usize, parent: u32, step: Step, mode: Mode) {
-        if bound == 0 {
-            self.floor = self.floor.min(cost);
-            return;
-        }
-        let candidate = Candidate {
-            cost,
-            addr,
-            parent,
-            step,
-            mode,
+        self.sequence = self.sequence.wrapping_add(1);
+        let queued = Queued {
+            sequence: self.sequence,
+            candidate: Candidate {
+                cost,
+                addr,
+                parent,
+                step,
+                mode,
+            },
         };
-        if self.bound.is_none() {
-            self.sequence = self.sequence.wrapping_add(1);
-            self.heap.push(Queued {
-                sequence: self.sequence,
-                candidate,
-            });
+        if self.bound.is_none() || matches!(mode, Mode::Fuzzy(_)) {
+            self.heap.push(queued);
             self.budget.pending += 1;
             return;
         }
         let candidates = &mut self.candidates;
         if candidates.len() >= bound {
-            // Sorted descending: the most expensive is first.
-            if cost >= candidates[0].cost {
-                self.floor = self.floor.min(cost);
-                return;
+            // Sorted by descending cost, equal costs in offer order (the latest first): the
+            // first is the one to drop, the new one if it is no cheaper.
+            match candidates.first() {
+                Some(first) if bound > 0 && cost < first.candidate.cost => {
+                    self.floor = self.floor.min(first.candidate.cost);
+                    candidates.remove(0);
+                    self.budget.pending -= 1;
+                }
+                _ => {
+                    self.floor = self.floor.min(cost);
+                    return;
+                }
             }
-            self.floor = self.floor.min(candidates[0].cost);
-            candidates.remove(0);
-            self.budget.pending -= 1;
         }
-        let at = candidates.partition_point(|c| c.cost > cost);
-        candidates.insert(at, candidate);
+        let at = candidates.partition_point(|c| c.candidate.cost > cost);
+        candidates.insert(at, queued);
         self.budget.pending += 1;
     }
 
@@ -728,6 +740,54 @@ pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &s
     }
 }
 
+/// The input bytes of a node of several transitions, last transition first, read in place;
+/// `None` for other nodes (their one input is as cheap to decode). `fst` 0.4 (format 3)
+/// writes such a node, backwards from its state byte: the state (the transition count in its
+/// low 6 bits, 0 if it does not fit), the count byte when it did not fit, the pack sizes, a
+/// 256-byte index when there are more than 32 transitions, then one input byte per transition
+/// (the last first), before their addresses and outputs. Segments' FSTs are validated against
+/// this layout when opened (`format::fst_check`); any doubt gives `None`.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
+    let n = node.len();
+    if n < 2 {
+        return None;
+    }
+    let bytes = node.as_slice();
+    let state = *bytes.last()?;
+    let count_byte = usize::from(state & 0b0011_1111 == 0);
+    let index = if n > 32 { 256 } else { 0 };
+    let end = bytes.len().checked_sub(2 + count_byte + index)?;
+    bytes.get(end.checked_sub(n)?..end)
+}
+
+/// The transitions of `node` whose input `keep` takes. Most transitions a typo walk meets
+/// lead where the automaton dies: their input byte alone says so, read in place without
+/// decoding their address and output.
+#[cfg(not(target_family = "wasm"))]
+fn transitions_where<'n>(
+    node: &'n fst::raw::Node<'_>,
+    keep: impl Fn(u8) -> bool + 'n,
+) -> impl Iterator<Item = fst::raw::Transition> + 'n {
+    let inputs = node_inputs(node);
+    let input = move |i: usize| match inputs {
+        Some(inputs) => inputs[inputs.len() - 1 - i],
+        None => node.transition(i).inp,
+    };
+    (0..node.len())
+        .filter(move |&i| keep(input(i)))
+        .map(|i| node.transition(i))
+}
+
+/// WebAssembly builds decode each transition: the worker bundle has no room for the code.
+#[cfg(target_family = "wasm")]
+fn transitions_where<'n>(
+    node: &'n fst::raw::Node<'_>,
+    keep: impl Fn(u8) -> bool + 'n,
+) -> impl Iterator<Item = fst::raw::Transition> + 'n {
+    node.transitions().filter(move |t| keep(t.inp))
+}
+
 /// The node the exact part of the query leads to and the cost accumulated on the way, or
 /// `None` when no key starts with it.
 pub(crate) fn follow_exact<'f>(
@@ -792,4 +852,74 @@ fn check_forward(from: usize, to: usize) -> Result<()> {
 pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
     a.checked_add(b)
         .ok_or_else(|| Error::corrupt("fst", "output overflow"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::node_inputs;
+    use crate::fst_writer::FstWriter;
+    use proptest::prelude::*;
+
+    /// Checks every node of the FST built from `entries` (sorted, distinct keys): the input
+    /// bytes read in place are the decoded transitions' inputs, last first.
+    fn check_every_node(entries: &[(Vec<u8>, u64)]) {
+        let mut writer = FstWriter::new(Vec::new());
+        for (key, value) in entries {
+            writer.insert(key, *value).unwrap();
+        }
+        let fst = fst::raw::Fst::new(writer.finish()).unwrap();
+        let mut pending = vec![fst.root().addr()];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(addr) = pending.pop() {
+            if !seen.insert(addr) {
+                continue;
+            }
+            let node = fst.node(addr);
+            let mut decoded: Vec<u8> = node.transitions().map(|t| t.inp).collect();
+            decoded.reverse();
+            match node_inputs(&node) {
+                Some(inputs) => assert_eq!(inputs, &decoded[..], "node at {addr}"),
+                None => assert!(node.len() < 2, "node at {addr} has {} inputs", node.len()),
+            }
+            pending.extend(node.transitions().map(|t| t.addr));
+        }
+    }
+
+    /// Keys under `prefix` with `fanout` distinct next bytes (spread over 0..=255), outputs
+    /// as large as `output` so that output sizes vary.
+    fn fan(prefix: &[u8], fanout: usize, output: u64) -> Vec<(Vec<u8>, u64)> {
+        (0..fanout)
+            .map(|i| {
+                let mut key = prefix.to_vec();
+                key.push((i * 256 / fanout) as u8);
+                (key, output.wrapping_mul(i as u64 + 1) % (output + 1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn inputs_in_place_at_every_width() {
+        // 2..=63 fit the state byte's count, 33 and up carry an index, 64 and up a count
+        // byte, 256 is written as 1.
+        for fanout in [2, 3, 31, 32, 33, 63, 64, 65, 200, 255, 256] {
+            for output in [0, 1, 300, 1 << 40] {
+                check_every_node(&fan(b"ab", fanout, output));
+                let mut entries = vec![(b"a".to_vec(), 5)];
+                entries.extend(fan(b"a", fanout, output));
+                check_every_node(&entries);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn inputs_in_place_match_decoded(
+            keys in proptest::collection::btree_map(
+                proptest::collection::vec(any::<u8>(), 0..6), 0u64..100_000, 1..300)
+        ) {
+            let entries: Vec<(Vec<u8>, u64)> = keys.into_iter().collect();
+            check_every_node(&entries);
+        }
+    }
 }
