@@ -857,6 +857,7 @@ pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::node_inputs;
+    use crate::format::fst_check::reachable_nodes;
     use crate::fst_writer::FstWriter;
     use proptest::prelude::*;
 
@@ -868,12 +869,7 @@ mod tests {
             writer.insert(key, *value).unwrap();
         }
         let fst = fst::raw::Fst::new(writer.finish()).unwrap();
-        let mut pending = vec![fst.root().addr()];
-        let mut seen = std::collections::HashSet::new();
-        while let Some(addr) = pending.pop() {
-            if !seen.insert(addr) {
-                continue;
-            }
+        for addr in reachable_nodes(&fst) {
             let node = fst.node(addr);
             let mut decoded: Vec<u8> = node.transitions().map(|t| t.inp).collect();
             decoded.reverse();
@@ -881,7 +877,6 @@ mod tests {
                 Some(inputs) => assert_eq!(inputs, &decoded[..], "node at {addr}"),
                 None => assert!(node.len() < 2, "node at {addr} has {} inputs", node.len()),
             }
-            pending.extend(node.transitions().map(|t| t.addr));
         }
     }
 
