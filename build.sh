@@ -542,6 +542,8 @@ cmd_test() {
     test_wasm
     test_www
     test_worker
+    say "the benchmark report keeps BENCHMARKS.md's hand-written sections (bench/carry-over.mjs)"
+    "$NODE22" --test bench/carry-over.test.mjs
     test_npm
     test_crates
     cmd_loop --short

@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, totalmem, hostname } from "node:os";
 import { join, basename } from "node:path";
+import { carryOver } from "./carry-over.mjs";
 
 const args = process.argv.slice(2).filter((a) => a !== "--smoke");
 const smoke = process.argv.includes("--smoke");
@@ -211,7 +212,9 @@ freshness(md);
 signals(md);
 experiments(md);
 reliability(md);
-writeFileSync(outMd, md.join("\n") + "\n");
+// A rerun keeps what was written by hand between runs (see bench/carry-over.mjs).
+const previous = existsSync(outMd) ? readFileSync(outMd, "utf8").replace(/\n$/, "").split("\n") : [];
+writeFileSync(outMd, carryOver(md, previous).join("\n") + "\n");
 
 /** wrk's latency text (`812.00us`, `21.41ms`, `1.02s`) in milliseconds. */
 function wrkMs(text) {
