@@ -748,7 +748,7 @@ pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &s
 /// (the last first), before their addresses and outputs. Segments' FSTs are validated against
 /// this layout when opened (`format::fst_check`); any doubt gives `None`.
 #[cfg(not(target_family = "wasm"))]
-pub(crate) fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
+fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
     let n = node.len();
     if n < 2 {
         return None;
