@@ -108,6 +108,19 @@ ensure_wrk() {
 # segment's FST and reseals its checksum).
 human_sizes() { node scripts/sizes.mjs "$@"; }
 
+# The WebAssembly release builds name their dependencies' sources without the registry's
+# absolute path: panic locations are kept in the module as strings, and this shortens 40-odd
+# of them (0.5 KB of gzip) and keeps the bytes the same whatever the build machine's home.
+wasm_release_build() {
+    local flags=() dir
+    for dir in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+        flags+=("--remap-path-prefix=$dir=")
+    done
+    local IFS=$'\x1f'
+    CARGO_ENCODED_RUSTFLAGS="${flags[*]}" \
+        cargo build --locked --profile wasm-release --target wasm32-unknown-unknown "$@"
+}
+
 build_wasm() {
     [[ -n "${WASM_BUILT:-}" ]] && return 0
     WASM_BUILT=1
@@ -115,7 +128,7 @@ build_wasm() {
     ensure_wasm_bindgen
     ensure_npm_tools
     say "building the wasm module (profile wasm-release)"
-    cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p edgesuggest-wasm
+    wasm_release_build -p edgesuggest-wasm
     local wasm="target/wasm32-unknown-unknown/wasm-release/edgesuggest_wasm.wasm"
     for target in web node; do
         local flavour="$target"
@@ -150,16 +163,26 @@ build_worker() {
     ensure_npm_tools
     ensure_worker_npm
     say "building the worker (profile wasm-release)"
-    cargo build --locked --profile wasm-release --target wasm32-unknown-unknown -p edgesuggest-worker
+    wasm_release_build -p edgesuggest-worker
     rm -rf worker/build
     wasm-bindgen --target bundler --no-typescript --out-dir worker/build --out-name index \
         target/wasm32-unknown-unknown/wasm-release/edgesuggest_worker.wasm
-    # --converge: repeat -Oz while it still shrinks the module (about 0.5 KB gzip here).
+    # --converge: repeat -Oz while it still shrinks the module (about 0.5 KB gzip here). The
+    # producers and target-features sections are metadata for tools, not the runtime.
     wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        --strip-producers --strip-target-features \
         worker/build/index_bg.wasm -o worker/build/index_bg.wasm
-    # The entry module ships without its whole-line comments (540 bytes of the bundle's gzip).
-    grep -vE '^\s*(//|/\*\*|\*)' worker/shim.mjs > worker/build/shim.mjs
+
+    # What ships is two modules: the wasm, and one minified ES module bundling the entry
+    # (shim.mjs), wasm-bindgen's glue and its snippets, made by the esbuild wrangler installs
+    # (pinned with it). wrangler uploads one bundle anyway; as one file, minified, the
+    # JavaScript is 2 KB of gzip smaller than as separate files with comments. wasm-bindgen's
+    # own entry (index.js) is replaced by shim.mjs.
+    cp worker/shim.mjs worker/build/entry.mjs
+    "$CACHE/worker-npm/node_modules/.bin/esbuild" worker/build/entry.mjs --bundle --minify \
+        --format=esm --external:./index_bg.wasm --log-level=warning --outfile=worker/build/shim.mjs
+    rm -r worker/build/entry.mjs worker/build/index.js worker/build/index_bg.js worker/build/snippets
     human_sizes worker/build/index_bg.wasm
 }
 

@@ -90,6 +90,7 @@ pub use build::{
 pub use delta::{compact, BlocklistBuilder, DeltaBuilder};
 pub use error::{Error, Result};
 pub use format::header::{Header, SectionRange};
+pub use format::VALIDATION_RULES;
 pub use normalize::{normalize_phrase, normalize_query, NORMALIZER_ID, NORMALIZER_VERSION};
 pub use search::{
     Fuzziness, OwnedSuggestion, OwnedSuggestions, Searcher, SuggestOptions, Suggestion,

@@ -346,6 +346,11 @@ fn load_cost() {
 /// Loads a single-key segment after `edit` changed its FST (given the FST's bytes, header
 /// to footer) and the checksum was recomputed.
 fn with_fst(edit: impl FnOnce(&mut [u8])) -> Result<(), Error> {
+    Segment::load(&fst_edited(edit)[..]).map(|_| ())
+}
+
+/// A single-key segment whose FST `edit` changed, resealed.
+fn fst_edited(edit: impl FnOnce(&mut [u8])) -> Vec<u8> {
     let mut bytes = {
         let mut b = SegmentBuilder::new();
         b.add("abcdefghijklmnopqrstuvwx", 1).unwrap();
@@ -358,7 +363,7 @@ fn with_fst(edit: impl FnOnce(&mut [u8])) -> Result<(), Error> {
         .unwrap();
     edit(&mut bytes[fst.offset..fst.offset + fst.len]);
     reseal(&mut bytes);
-    Segment::load(&bytes[..]).map(|_| ())
+    bytes
 }
 
 /// Replaces the FST's node region (between its 16-byte header and 20-byte footer) with
@@ -455,6 +460,49 @@ fn crafted_fst_nodes_are_refused() {
         }),
         "root past the end",
     );
+}
+
+/// An attested open skips the walk over FST nodes and nothing else: on valid bytes it answers
+/// every query as a full open does; a malformed node it does not see, a malformed FST frame
+/// or section it still refuses.
+#[test]
+fn attested_open_skips_only_the_node_walk() {
+    let bytes = built_segment();
+    let full = Segment::open(&bytes[..]).unwrap();
+    let attested = Segment::open_attested(&bytes[..]).unwrap();
+    let mut compared = 0;
+    for options in option_sets() {
+        for query in ["", "a", "new", "sa", "san fran", "nwe yrok", "zz", "ber"] {
+            let want = full.search(query, &options).unwrap();
+            let got = attested.search(query, &options).unwrap();
+            assert_eq!(got, want, "{query:?} {options:?}");
+            compared += want.items.len();
+        }
+    }
+    assert!(compared > 100, "only {compared} suggestions compared");
+
+    // A node claiming more transitions than its region holds: refused by the walk only.
+    let bad_node = fst_edited(|fst| {
+        let region = 16..fst.len() - 20;
+        let mut nodes = vec![0x00, 0x00, 0x40];
+        nodes.resize(region.len() - 3, 0xC1);
+        nodes.extend_from_slice(&[0x11, 20, 0x00]);
+        fst[region].copy_from_slice(&nodes);
+    });
+    refused(Segment::open(&bad_node[..]).map(|_| ()), "node, full open");
+    assert!(Segment::open_attested(&bad_node[..]).is_ok());
+    // A root past the end of the FST: the frame, refused either way.
+    let bad_frame = fst_edited(|fst| {
+        let (at, len) = (fst.len() - 12, fst.len() as u64);
+        fst[at..at + 8].copy_from_slice(&len.to_le_bytes());
+    });
+    refused(
+        Segment::open_attested(&bad_frame[..]).map(|_| ()),
+        "frame, attested",
+    );
+    // A segment cut short: its section table, refused either way.
+    let cut = &bytes[..bytes.len() / 2];
+    assert!(Segment::open_attested(cut).is_err());
 }
 
 /// `fst` writes an empty FST as a root node without transitions (39 bytes): a segment of no

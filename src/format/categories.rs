@@ -8,7 +8,7 @@
 //! FSTs of the requested categories, so it never visits a subtree without a match.
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
-use super::check_fst;
+use super::{check_fst, Nodes};
 use crate::error::{Error, Result};
 
 const PREAMBLE: usize = 8;
@@ -50,7 +50,12 @@ pub(crate) struct Categories {
 impl Categories {
     /// Checks the entry table, that names are UTF-8 and ascending, and each FST (frame and
     /// nodes): O(section size).
-    pub(crate) fn parse(bytes: &[u8], offset: usize, len: usize, max_keys: u64) -> Result<Self> {
+    pub(crate) fn parse(
+        bytes: &[u8],
+        (offset, len): (usize, usize),
+        max_keys: u64,
+        nodes: Nodes,
+    ) -> Result<Self> {
         let section = slice(bytes, offset, len, NAME)?;
         let count = u32_at(section, 0, NAME)? as usize;
         let table_end = count
@@ -82,7 +87,12 @@ impl Categories {
                 ));
             }
             previous = Some(name);
-            check_fst(parsed.fst_bytes(section, i)?, "category fst", 1, max_keys)?;
+            check_fst(
+                parsed.fst_bytes(section, i)?,
+                "category fst",
+                (1, max_keys),
+                nodes,
+            )?;
         }
         Ok(parsed)
     }

@@ -20,6 +20,10 @@ pub struct Config {
     /// The queue binding `POST /v1/events` sends to (`EVENTS_QUEUE_BINDING`, default
     /// `EVENTS`); without that binding the endpoint answers 503 `events_off`.
     pub events_queue: String,
+    /// The key `edgesuggest publish` attests segments with (secret `SEGMENT_ATTESTATION_KEY`):
+    /// segments whose attestation verifies skip walking their FST nodes. Unset: every segment
+    /// is validated in full.
+    pub attestation_key: Option<String>,
 }
 
 impl Config {
@@ -51,6 +55,8 @@ impl Config {
             cors_origins: list(var("CORS_ORIGINS"), "*"),
             kv_binding: var("KV_BINDING").unwrap_or_else(|| "SEGMENTS".to_string()),
             events_queue: var("EVENTS_QUEUE_BINDING").unwrap_or_else(|| "EVENTS".to_string()),
+            // `wrangler secret put` makes it a plain string binding, as `[vars]` are.
+            attestation_key: var("SEGMENT_ATTESTATION_KEY").filter(|k| !k.is_empty()),
         }
     }
 }

@@ -71,10 +71,13 @@ pub struct Stats {
     pub load_failures: u64,
     /// Segment loads started (after the manifest was read).
     pub loads: u64,
+    /// Fetched segments whose attestation verified: their FST nodes were not walked again.
+    pub segments_attested: u64,
     /// Segments read from KV (chunks fetched, hash and checksum verified).
     pub segments_fetched: u64,
     /// Segments a new version took from one already held, without reading KV.
     pub segments_reused: u64,
+
     /// New versions swapped in by a background refresh.
     pub swaps: u64,
 }
@@ -503,7 +506,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&l1.stats).unwrap(),
-            r#"{"evictions":1,"kv_reads":{},"l1_hits":2,"l2_hits":0,"l2_misses":0,"load_failures":1,"loads":0,"segments_fetched":0,"segments_reused":0,"swaps":0}"#
+            r#"{"evictions":1,"kv_reads":{},"l1_hits":2,"l2_hits":0,"l2_misses":0,"load_failures":1,"loads":0,"segments_attested":0,"segments_fetched":0,"segments_reused":0,"swaps":0}"#
         );
     }
 }

@@ -21,11 +21,13 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use edgesuggest::{Segment, Stack};
-use edgesuggest_manifest::{manifest_key, Manifest, SegmentEntry, SegmentKind};
+use edgesuggest_manifest::{
+    attestation_message, manifest_key, Manifest, SegmentEntry, SegmentKind,
+};
 use worker::kv::KvStore;
 
 use crate::config::Config;
-use crate::digest::sha256_hex;
+use crate::digest::check_bytes;
 use crate::error::LoadError;
 use crate::l1::{check_budget, Held, Lookup, Part, Stats, L1};
 use crate::now_ms;
@@ -177,7 +179,7 @@ async fn load_and_install(
     config: &Config,
 ) -> Result<Rc<Loaded>, LoadError> {
     let _guard = InflightGuard { index };
-    let result = load_latest(kv, index, config.memory_budget_bytes).await;
+    let result = load_latest(kv, index, config).await;
     with_l1(|l1| {
         l1.finish_load(index, &result, config.memory_budget_bytes, now_ms());
         if let Err(e) = &result {
@@ -195,11 +197,11 @@ pub fn maybe_refresh(ctx: &worker::Context, kv: &KvStore, index: &str, config: &
     };
     let kv = kv.clone();
     let index = index.to_string();
-    let budget = config.memory_budget_bytes;
+    let config = config.clone();
     ctx.wait_until(async move {
-        let result = load_if_newer(&kv, &index, current, budget).await;
+        let result = load_if_newer(&kv, &index, current, &config).await;
         with_l1(|l1| {
-            l1.finish_refresh(&index, &result, budget, now_ms());
+            l1.finish_refresh(&index, &result, config.memory_budget_bytes, now_ms());
             match &result {
                 Ok(Some(loaded)) => log_swap(&index, current, loaded),
                 Ok(None) => {}
@@ -214,13 +216,13 @@ async fn load_if_newer(
     kv: &KvStore,
     index: &str,
     current: u64,
-    budget: u64,
+    config: &Config,
 ) -> Result<Option<Rc<Loaded>>, LoadError> {
     let manifest = read_manifest(kv, index).await?;
     if manifest.version == current {
         return Ok(None);
     }
-    load_manifest(kv, index, manifest, budget).await.map(Some)
+    load_manifest(kv, index, manifest, config).await.map(Some)
 }
 
 /// One structured log line per swapped-in version.
@@ -278,11 +280,11 @@ async fn read_manifest(kv: &KvStore, index: &str) -> Result<Manifest, LoadError>
 }
 
 /// Reads the manifest, then loads the version it names; `kv_ms` covers both.
-async fn load_latest(kv: &KvStore, index: &str, budget: u64) -> Result<Rc<Loaded>, LoadError> {
+async fn load_latest(kv: &KvStore, index: &str, config: &Config) -> Result<Rc<Loaded>, LoadError> {
     let started = now_ms();
     let manifest = read_manifest(kv, index).await?;
     let manifest_ms = now_ms() - started;
-    let mut loaded = load_manifest(kv, index, manifest, budget).await?;
+    let mut loaded = load_manifest(kv, index, manifest, config).await?;
     if let Some(l) = Rc::get_mut(&mut loaded) {
         l.kv_ms += manifest_ms;
     }
@@ -295,21 +297,22 @@ async fn load_manifest(
     kv: &KvStore,
     index: &str,
     manifest: Manifest,
-    budget: u64,
+    config: &Config,
 ) -> Result<Rc<Loaded>, LoadError> {
     with_stats(|st| st.loads += 1);
     let failed = |detail: String| LoadError::Failed {
         index: index.to_string(),
         detail,
     };
-    check_budget(index, manifest.total_bytes(), budget)?;
+    check_budget(index, manifest.total_bytes(), config.memory_budget_bytes)?;
     let held = held_segments();
+    let key = config.attestation_key.as_deref();
     let kv_started = now_ms();
     let check_ms = std::cell::Cell::new(0.0);
     let segments = manifest
         .segments
         .iter()
-        .map(|entry| segment_for(kv, entry, &held, &check_ms));
+        .map(|entry| segment_for(kv, entry, &held, (&check_ms, key)));
     let segments = futures::future::try_join_all(segments)
         .await
         .map_err(failed)?;
@@ -363,7 +366,7 @@ async fn segment_for(
     kv: &KvStore,
     entry: &SegmentEntry,
     held: &HashMap<String, Segment<Shared>>,
-    check_ms: &std::cell::Cell<f64>,
+    (check_ms, key): (&std::cell::Cell<f64>, Option<&str>),
 ) -> Result<Segment<Shared>, String> {
     if let Some(segment) = held.get(&entry.hash) {
         // Same bytes, but this manifest may list them as another kind.
@@ -371,7 +374,7 @@ async fn segment_for(
         with_stats(|st| st.segments_reused += 1);
         return Ok(segment.clone());
     }
-    let segment = fetch_segment(kv, entry, check_ms).await?;
+    let segment = fetch_segment(kv, entry, (check_ms, key)).await?;
     with_stats(|st| st.segments_fetched += 1);
     Ok(segment)
 }
@@ -379,12 +382,15 @@ async fn segment_for(
 /// Reads a segment's chunks and checks them: the size and SHA-256 the manifest names, then
 /// the segment's structure, then its kind. The segment's own checksum is not computed again:
 /// bytes with the SHA-256 the manifest names are the bytes `publish` checked, and a cold
-/// start would pay a second pass over them. Validation stays: it is what keeps crafted bytes
-/// from reaching the search. The milliseconds the checks take are added to `check_ms`.
+/// start would pay a second pass over them. Validation stays unless the entry carries a
+/// valid attestation under the worker's `key` (the publisher's HMAC saying its engine, with
+/// these validation rules, accepted these bytes): it is what keeps crafted bytes from
+/// reaching the search, and the walk over every FST node is most of a cold start's checks.
+/// The milliseconds the checks take are added to `check_ms`.
 async fn fetch_segment(
     kv: &KvStore,
     entry: &SegmentEntry,
-    check_ms: &std::cell::Cell<f64>,
+    (check_ms, key): (&std::cell::Cell<f64>, Option<&str>),
 ) -> Result<Segment<Shared>, String> {
     let bytes = read_chunks(kv, &entry.chunks).await?;
     let read = now_ms();
@@ -396,7 +402,11 @@ async fn fetch_segment(
             entry.size
         ));
     }
-    let hash = sha256_hex(&bytes).await?;
+    let key = key.unwrap_or_default();
+    let attestation = entry.attestation.as_deref().unwrap_or_default();
+    let prefix = attestation_message("", edgesuggest::VALIDATION_RULES);
+    let checked = check_bytes(&bytes, (key, attestation, &prefix)).await?;
+    let hash = checked.sha256;
     if hash != entry.hash {
         return Err(format!(
             "segment {} hashes to {hash} in KV: its chunks are damaged or not its own; \
@@ -404,8 +414,13 @@ async fn fetch_segment(
             entry.hash
         ));
     }
-    let segment = Segment::open(Shared(Rc::new(bytes)))
-        .map_err(|e| format!("segment {}: {e}", entry.hash))?;
+    with_stats(|st| st.segments_attested += u64::from(checked.attested));
+    let open = match checked.attested {
+        true => Segment::open_attested,
+        false => Segment::open,
+    };
+    let segment =
+        open(Shared(Rc::new(bytes))).map_err(|e| format!("segment {}: {e}", entry.hash))?;
     check_kind(entry, &segment)?;
     check_ms.set(check_ms.get() + now_ms() - read);
     Ok(segment)

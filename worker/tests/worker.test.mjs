@@ -3,8 +3,9 @@
 // EDGESUGGEST_WORKER_NPM (miniflare's node_modules) and DATA_TSV (bundled data).
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cli, get, sleep, startWorker, work } from "./harness.mjs";
@@ -566,4 +567,65 @@ test("a version whose segments do not hash to their names or do not form a stack
   const aBase = buildSegment("base", "Qqq\t1\n");
   await seed(mf, publishVersion([base, { kind: "delta", path: aBase.path }], { version: 4, parent: 1, stored }));
   await keepsServing("a base listed as a delta");
+});
+
+test("a publisher's attestation skips the node walk only under the worker's key; forged ones are validated in full", async () => {
+  const key = "attest-0123456789abcdef0123456789abcdef";
+  const dir = join(work, `p${counter++}`);
+  const seg = join(work, "p0.seg");
+  execFileSync(process.env.EDGESUGGEST_CLI, ["publish", seg, "--index", "cities", "--out-dir", dir,
+    "--version", "1", "--chunk-bytes", "100000"], { env: { ...process.env, EDGESUGGEST_ATTESTATION_KEY: key } });
+  const signed = readBulk(dir);
+  const entry = JSON.parse(signed.version[0].value).segments[0];
+  // The oracle: node's HMAC over the message the engine's validation rules (1) name.
+  const mac = (k, hash) => createHmac("sha256", k).update(`edgesuggest segment validated, rules 1: ${hash}`).digest("hex");
+  assert.equal(entry.hash, createHash("sha256").update(readFileSync(seg)).digest("hex"));
+  assert.equal(entry.attestation, mac(key, entry.hash));
+
+  const queries = readFileSync(QUERIES, "utf8").split("\n").slice(0, 60);
+  const expected = cli("query", seg, "--batch", QUERIES, "-k", "10").trim().split("\n").slice(0, 60)
+    .map((l) => JSON.parse(l).suggestions);
+  const cases = [
+    { vars: { SEGMENT_ATTESTATION_KEY: key }, attested: 1 },
+    { vars: { SEGMENT_ATTESTATION_KEY: "another-key-0123456789abcdef0123456789" }, attested: 0 },
+    { vars: {}, attested: 0 },
+  ];
+  for (const { vars, attested } of cases) {
+    const mf = await start(vars);
+    await seed(mf, signed);
+    for (const [i, q] of queries.entries()) {
+      const r = await get(mf, suggestPath(q));
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.suggestions, expected[i], `${JSON.stringify(vars)} ${q}`);
+    }
+    const stats = (await get(mf, "/v1/health")).json.stats;
+    assert.deepEqual([stats.segments_fetched, stats.segments_attested], [1, attested], JSON.stringify(vars));
+  }
+
+  // Bytes whose root node claims 256 transitions, published by hand with an attestation
+  // forged under another key: the worker with the real key validates them in full, refuses
+  // the version and keeps serving the good one.
+  const mf = await start({ SEGMENT_ATTESTATION_KEY: key, REFRESH_SECONDS: "0.2" });
+  await seed(mf, signed);
+  assert.equal((await get(mf, suggestPath("new"))).json.version, 1);
+  const bad = Buffer.from(readFileSync(seg));
+  const fstAt = Number(bad.readBigUInt64LE(48 + 8));
+  const fstEnd = fstAt + Number(bad.readBigUInt64LE(48 + 16));
+  bad.set([0x11, 0, 0x00], fstEnd - 20 - 3);
+  const badPath = join(work, `bad${counter++}.seg`);
+  writeFileSync(badPath, bad);
+  const forged = publishVersion([{ kind: "base", path: badPath }], { version: 2, parent: 1, stored: new Set() });
+  const value = JSON.parse(forged.version[0].value);
+  value.segments[0].attestation = mac("not-the-key-0123456789abcdef0123456789", value.segments[0].hash);
+  forged.version[0].value = forged.manifest[0].value = JSON.stringify(value);
+  await seed(mf, forged);
+  for (let i = 0; i < 6; i++) {
+    await sleep(150);
+    const r = await get(mf, suggestPath("new"));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.version, 1);
+  }
+  const health = (await get(mf, "/v1/health")).json;
+  assert.ok(health.stats.load_failures > 0);
+  assert.equal(health.stats.segments_attested, 1);
 });

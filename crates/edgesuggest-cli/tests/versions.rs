@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use edgesuggest::{Searcher, Segment, Stack, SuggestOptions};
 use edgesuggest_manifest::Manifest;
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use serde_json::Value;
 
@@ -586,4 +587,91 @@ fn local_kv_puts_and_deletes_through_wrangler() {
     let mut expected: BTreeSet<&str> = manifest.chunk_keys().collect();
     expected.extend(["manifest/t", "manifest/t/1"]);
     assert_eq!(names, expected);
+}
+
+/// HMAC-SHA256 as RFC 2104 defines it, over `sha2` alone: the oracle of the publisher's
+/// attestations, independent of the `hmac` crate it uses.
+fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::digest([pad(0x36), message.to_vec()].concat());
+    let outer = Sha256::digest([pad(0x5c), inner.to_vec()].concat());
+    outer.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A key (from the environment or `--attestation-key`) signs every segment of the version,
+/// the ones kept from the live version too, with the engine's validation rules in the
+/// message; no key, no field; a short key is refused before anything is written.
+#[test]
+fn publish_attests_every_segment_with_the_key() {
+    let f = Fixture::new();
+    let base = f.segment("base", &cities(40), &[]);
+    let delta = f.segment("d1", &upsert("newtown", 5), &["--delta"]);
+    let v1 = f.publish("o1", &[s(&base), "--version", "10"]);
+    assert!(v1.segments.iter().all(|e| e.attestation.is_none()));
+
+    let before = f.snapshot();
+    f.run(
+        "o2",
+        &[
+            "publish",
+            "--delta",
+            s(&delta),
+            "--attestation-key",
+            "short",
+        ],
+    )
+    .failure()
+    .stderr(contains("at least 32"));
+    assert!(
+        f.snapshot() == before,
+        "a refused publish wrote to the store"
+    );
+
+    let key = "0123456789abcdef0123456789abcdef-attest";
+    cli()
+        .env("EDGESUGGEST_ATTESTATION_KEY", key)
+        .args(["publish", "--chunk-bytes", "256", "--delta", s(&delta)])
+        .args([
+            "--index",
+            "t",
+            "--out-dir",
+            s(&f.path("o3")),
+            "--store",
+            s(&f.store()),
+        ])
+        .assert()
+        .success()
+        .stdout(contains(key).not());
+    let entry = &bulk(&f.path("o3").join("version.json"))[0];
+    let v2 = Manifest::parse(entry["value"].as_str().unwrap()).unwrap();
+    assert_eq!(v2.segments.len(), 2);
+    for segment in &v2.segments {
+        let message = format!(
+            "edgesuggest segment validated, rules {}: {}",
+            edgesuggest::VALIDATION_RULES,
+            segment.hash
+        );
+        let want = hmac_sha256_hex(key.as_bytes(), message.as_bytes());
+        assert_eq!(segment.attestation.as_deref(), Some(want.as_str()));
+    }
+    // Another key, another signature; the kept base is signed anew.
+    std::fs::write(f.path("b.txt"), "newtown\n").unwrap();
+    let v3 = f.publish(
+        "o4",
+        &[
+            "--blocklist",
+            s(&f.path("b.txt")),
+            "--attestation-key",
+            &"k".repeat(32),
+        ],
+    );
+    assert_ne!(v3.segments[0].attestation, v2.segments[0].attestation);
+    assert!(v3.segments.iter().all(|e| e.attestation.is_some()));
 }

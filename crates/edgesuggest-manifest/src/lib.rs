@@ -95,6 +95,20 @@ pub struct SegmentEntry {
     pub entries: u64,
     /// The chunk keys, in order; their values concatenate to the segment.
     pub chunks: Vec<String>,
+    /// The publisher's word that it validated these bytes: HMAC-SHA256, lowercase hex, of
+    /// [`attestation_message`] under a key it shares with the readers. A reader holding the
+    /// key that finds it valid may skip walking the segment's FST nodes again; any other
+    /// reader ignores it. Absent when the publisher had no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<String>,
+}
+
+/// What a [`SegmentEntry::attestation`] signs: the version of the structural checks the
+/// segment passed (`edgesuggest::VALIDATION_RULES` of the publisher), so a reader whose engine
+/// checks more does not take it, then the segment's SHA-256 (lowercase hex) at the end: the
+/// message of an empty hash is the prefix of every other.
+pub fn attestation_message(hash: &str, validation_rules: u32) -> String {
+    format!("edgesuggest segment validated, rules {validation_rules}: {hash}")
 }
 
 /// What a segment holds.
@@ -256,10 +270,17 @@ mod tests {
                 kind: SegmentKind::Base,
                 entries: 3,
                 chunks: vec![chunk_key(H, 1024, 0)],
+                attestation: None,
             }],
         };
         let json = serde_json::to_string(&m).unwrap();
         assert!(json.contains("\"kind\":\"base\""));
+        // No key, no field: readers before attestations parse it as they did.
+        assert!(!json.contains("attestation"));
+        let mut attested = m.clone();
+        attested.segments[0].attestation = Some("00ff".into());
+        let signed = serde_json::to_string(&attested).unwrap();
+        assert_eq!(Manifest::parse(&signed).unwrap(), attested);
         assert_eq!(Manifest::parse(&json).unwrap(), m);
         assert!(Manifest::parse("{").unwrap_err().contains("not valid JSON"));
         let mut empty = m.clone();
@@ -283,6 +304,7 @@ mod tests {
                 size: 1,
                 kind,
                 entries: 1,
+                attestation: None,
             }
         };
         let with = |segments: Vec<SegmentEntry>| Manifest {
