@@ -179,18 +179,19 @@ fn extra_fst(
 }
 
 /// The top-lists section, checked (empty when the segment has none): its costs lie below the
-/// segment's, its node addresses inside its FST of `fst_len` bytes.
-fn top_lists(header: &Header, bytes: &[u8], word_starts: bool, fst_len: usize) -> Result<TopLists> {
+/// segment's, its node addresses inside its FST of `fst_len` bytes (unless `nodes` trusts
+/// them).
+fn top_lists(header: &Header, bytes: &[u8], fst_len: usize, nodes: Nodes) -> Result<TopLists> {
     let Some(s) = header.section(SectionKind::Top) else {
         return Ok(TopLists::default());
     };
     let count = header.suggestion_count;
-    let max_cost = if word_starts {
+    let max_cost = if header.flags & FLAG_WORD_STARTS != 0 {
         count.saturating_mul(2)
     } else {
         count
     };
-    TopLists::parse(bytes, s.offset, s.len, count, max_cost, fst_len)
+    TopLists::parse(bytes, (s.offset, s.len), (count, max_cost), fst_len, nodes)
 }
 
 /// A borrowed view of one segment's tables, bound to its bytes: everything a search reads,
@@ -374,13 +375,14 @@ impl<D: AsRef<[u8]>> Segment<D> {
     }
 
     /// Opens a segment whose structure [`Segment::open`] of an engine with the same
-    /// [`crate::VALIDATION_RULES`] has already accepted, without walking its FSTs' nodes again: the
-    /// header, the section table and every section's fixed parts are still checked, the nodes
-    /// (85% of an open's work on a 13 MB segment) are not. For a loader that holds proof the
-    /// bytes are the ones a trusted validator accepted, such as the edge worker checking a
-    /// publisher's HMAC over their SHA-256. On any other bytes use [`Segment::open`] or
-    /// [`Segment::load`]: a malformed FST node makes a later search panic (no undefined
-    /// behaviour: `fst` has no `unsafe` in its decoder, it indexes out of bounds).
+    /// [`crate::VALIDATION_RULES`] has already accepted, in O(1): the header, the section
+    /// table and every section's fixed parts are still checked; the walk over every FST node
+    /// (85% of an open's work on a 13 MB segment) and the check of every top-list entry are
+    /// not. For a loader that holds proof the bytes are the ones a trusted validator accepted,
+    /// such as the edge worker checking a publisher's HMAC over their SHA-256. On any other
+    /// bytes use [`Segment::open`] or [`Segment::load`]: a malformed FST node or top-list node
+    /// address makes a later search panic (no undefined behaviour: `fst` has no `unsafe` in
+    /// its decoder, it indexes out of bounds).
     pub fn open_attested(data: D) -> Result<Segment<D>> {
         Segment::open_with(data, Nodes::Trusted)
     }
@@ -416,7 +418,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             None => Categories::default(),
         };
         let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes, nodes)?;
-        let top = top_lists(&header, bytes, word_starts, fst_bytes.len())?;
+        let top = top_lists(&header, bytes, fst_bytes.len(), nodes)?;
         Ok(Segment {
             extra_fst,
             top,

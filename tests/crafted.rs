@@ -462,9 +462,9 @@ fn crafted_fst_nodes_are_refused() {
     );
 }
 
-/// An attested open skips the walk over FST nodes and nothing else: on valid bytes it answers
-/// every query as a full open does; a malformed node it does not see, a malformed FST frame
-/// or section it still refuses.
+/// An attested open skips the walk over FST nodes and the check of each top-list entry, and
+/// nothing else: on valid bytes it answers every query as a full open does; a malformed node
+/// or top-list entry it does not see, a malformed FST frame or section table it still refuses.
 #[test]
 fn attested_open_skips_only_the_node_walk() {
     let bytes = built_segment();
@@ -491,6 +491,18 @@ fn attested_open_skips_only_the_node_walk() {
     });
     refused(Segment::open(&bad_node[..]).map(|_| ()), "node, full open");
     assert!(Segment::open_attested(&bad_node[..]).is_ok());
+    // A top-list entry whose cost is out of range: refused by the full open only.
+    let top = full
+        .header()
+        .section(SectionKind::Top)
+        .expect("a top-lists section");
+    let nodes = u32::from_le_bytes(bytes[top.offset..top.offset + 4].try_into().unwrap());
+    let mut bad_entry = bytes.clone();
+    let first_cost = top.offset + 16 + 8 * nodes as usize;
+    bad_entry[first_cost..first_cost + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    reseal(&mut bad_entry);
+    assert!(Segment::open(&bad_entry[..]).is_err());
+    assert!(Segment::open_attested(&bad_entry[..]).is_ok());
     // A root past the end of the FST: the frame, refused either way.
     let bad_frame = fst_edited(|fst| {
         let (at, len) = (fst.len() - 12, fst.len() as u64);
