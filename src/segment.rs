@@ -20,6 +20,8 @@ use crate::format::{check_fst, Nodes, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, F
 /// network or a disk. Reading a segment never uses `unsafe`, and any bytes give `Ok` or `Err`,
 /// never a panic, including in every search of a segment that opened, whether the bytes were
 /// corrupted by accident or crafted to pass the checksum (see `docs/FORMAT.md`).
+/// [`Segment::open_attested`] skips the O(size) checks, for bytes a trusted validator already
+/// opened: that guarantee then rests on the validator.
 ///
 /// ```
 /// use edgesuggest::{Searcher, Segment, SegmentBuilder, SuggestOptions};

@@ -77,7 +77,6 @@ pub struct Stats {
     pub segments_fetched: u64,
     /// Segments a new version took from one already held, without reading KV.
     pub segments_reused: u64,
-
     /// New versions swapped in by a background refresh.
     pub swaps: u64,
 }
