@@ -389,9 +389,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Segment::open_with(data, Nodes::Trusted)
     }
 
-    /// Opens a segment, walking its FST nodes or not. Never inlined: one copy serves both
-    /// entry points (a WebAssembly module that calls both would carry it twice).
-    #[inline(never)]
+    /// Opens a segment, walking its FST nodes or not.
     fn open_with(data: D, nodes: Nodes) -> Result<Segment<D>> {
         let bytes = data.as_ref();
         let header = Header::parse(bytes)?;

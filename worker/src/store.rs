@@ -21,9 +21,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use edgesuggest::{Segment, Stack};
-use edgesuggest_manifest::{
-    attestation_message, manifest_key, Manifest, SegmentEntry, SegmentKind,
-};
+use edgesuggest_manifest::{attestation_prefix, manifest_key, Manifest, SegmentEntry, SegmentKind};
 use worker::kv::KvStore;
 
 use crate::config::Config;
@@ -404,7 +402,7 @@ async fn fetch_segment(
     }
     let key = key.unwrap_or_default();
     let attestation = entry.attestation.as_deref().unwrap_or_default();
-    let prefix = attestation_message("", edgesuggest::VALIDATION_RULES);
+    let prefix = attestation_prefix(edgesuggest::VALIDATION_RULES);
     let checked = check_bytes(&bytes, (key, attestation, &prefix)).await?;
     let hash = checked.sha256;
     if hash != entry.hash {

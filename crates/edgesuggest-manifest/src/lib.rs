@@ -103,12 +103,17 @@ pub struct SegmentEntry {
     pub attestation: Option<String>,
 }
 
-/// What a [`SegmentEntry::attestation`] signs: the version of the structural checks the
-/// segment passed (`edgesuggest::VALIDATION_RULES` of the publisher), so a reader whose engine
-/// checks more does not take it, then the segment's SHA-256 (lowercase hex) at the end: the
-/// message of an empty hash is the prefix of every other.
+/// What a [`SegmentEntry::attestation`] signs: [`attestation_prefix`], then the segment's
+/// SHA-256 (lowercase hex).
 pub fn attestation_message(hash: &str, validation_rules: u32) -> String {
-    format!("edgesuggest segment validated, rules {validation_rules}: {hash}")
+    attestation_prefix(validation_rules) + hash
+}
+
+/// The start of every [`attestation_message`]: the version of the structural checks the
+/// segment passed (`edgesuggest::VALIDATION_RULES` of the publisher), so a reader whose engine
+/// checks more does not take it. A reader that learns the hash while verifying appends it.
+pub fn attestation_prefix(validation_rules: u32) -> String {
+    format!("edgesuggest segment validated, rules {validation_rules}: ")
 }
 
 /// What a segment holds.

@@ -44,13 +44,12 @@ fn parse_change(text: &str, line: u64) -> Result<Change, String> {
         Some(other) => Err(format!(
             "\"op\" must be \"upsert\" or \"delete\", not {other}"
         )),
-        None => Err(
-            "missing \"op\": each change is {\"op\":\"upsert\",\"phrase\":...,\"score\":...} or \
-             {\"op\":\"delete\",\"phrase\":...}"
-                .to_string(),
-        ),
+        None => Err(MISSING_OP.to_string()),
     }
 }
+
+/// The fault of a change without `"op"`: the two shapes a change takes.
+const MISSING_OP: &str = r#"missing "op": each change is {"op":"upsert","phrase":...,"score":...} or {"op":"delete","phrase":...}"#;
 
 /// An upsert: the fields of a row (`phrase`, `score`, optional `payload`, `categories`).
 fn parse_upsert(object: &Map<String, Value>, line: u64) -> Result<Change, String> {
