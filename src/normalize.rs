@@ -96,18 +96,18 @@ pub(crate) fn normalize_bounded(
 }
 
 // The ASCII path: see each function for which build uses which.
-#[cfg(target_arch = "wasm32")]
+#[cfg(feature = "lean")]
 use fold_ascii_bytes as fold_ascii;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(not(feature = "lean"))]
 use fold_ascii_words as fold_ascii;
 
 /// [`Fold`] for ASCII input, a word at a time, with the same output and the same stopping
 /// point: ASCII is its own NFKD form, has no marks, lowercases to one byte, and its
 /// whitespace ([`char::is_whitespace`]) is tab to carriage return and space. Returns whether
-/// the output stayed within `max` bytes, and whether a whitespace run is pending. What native
-/// builds use: building npm's segment, it takes less than half the instructions of
+/// the output stayed within `max` bytes, and whether a whitespace run is pending. What all but
+/// lean builds use: building npm's segment, it takes less than half the instructions of
 /// [`fold_ascii_bytes`].
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(any(test, not(feature = "lean")))]
 fn fold_ascii_words(input: &str, out: &mut String, max: usize) -> (bool, bool) {
     let is_space = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
     let mut rest = input;
@@ -131,9 +131,9 @@ fn fold_ascii_words(input: &str, out: &mut String, max: usize) -> (bool, bool) {
 }
 
 /// [`fold_ascii_words`] a byte at a time: the same output and stopping point in less code.
-/// What WebAssembly builds use: there the word-at-a-time loops cost 287 bytes of gzip, more
-/// than the worker bundle had to spare.
-#[cfg(any(test, target_arch = "wasm32"))]
+/// What lean builds (the worker's module) use: there the word-at-a-time loops cost 287 bytes
+/// of gzip, more than the worker bundle had to spare.
+#[cfg(any(test, feature = "lean"))]
 fn fold_ascii_bytes(input: &str, out: &mut String, max: usize) -> (bool, bool) {
     let mut pending_space = false;
     for b in input.bytes() {
@@ -156,7 +156,7 @@ fn fold_ascii_bytes(input: &str, out: &mut String, max: usize) -> (bool, bool) {
 /// Cuts an output that went over `max` bytes where [`Fold`], which checks after each kept
 /// character, stops: after the first character past `max`, so after two bytes when the
 /// byte at `max` is a space (spaces are only written before a character).
-#[cfg(any(test, not(target_arch = "wasm32")))]
+#[cfg(any(test, not(feature = "lean")))]
 fn cut_after_overflow(out: &mut String, max: usize) {
     let past = if out.as_bytes()[max] == b' ' { 2 } else { 1 };
     out.truncate(max + past);

@@ -536,7 +536,7 @@ impl Searcher {
     /// it needs no merge. Its own hits are still checked against the newer layers and the
     /// blocklist, which may decide keys of it without holding entries under the prefix
     /// (tombstones).
-    #[cfg(not(target_family = "wasm"))]
+    #[cfg(not(feature = "lean"))]
     fn lone_live_stream(&self) -> Option<usize> {
         let heads = self.heads.len();
         let mut live = self.listed[..heads]
@@ -550,9 +550,9 @@ impl Searcher {
         }
     }
 
-    /// The lone segment's stream. WebAssembly builds merge every stack's streams: the worker
-    /// bundle has no room for the check.
-    #[cfg(target_family = "wasm")]
+    /// The lone segment's stream. Lean builds merge every stack's streams: the worker bundle
+    /// has no room for the check.
+    #[cfg(feature = "lean")]
     fn lone_live_stream(&self) -> Option<usize> {
         (self.heads.len() == 1).then_some(0)
     }
@@ -795,9 +795,9 @@ impl Searcher {
         let key = query.as_bytes();
         let top = layers.newest_candidate(key);
         let holder = match top {
-            // Only the base can hold it. Not in WebAssembly builds: the worker bundle has no
-            // room for the code.
-            #[cfg(not(target_family = "wasm"))]
+            // Only the base can hold it. Not in lean builds: the worker bundle has no room for
+            // the code.
+            #[cfg(not(feature = "lean"))]
             0 => self
                 .follow_whole(&layers.views()[0], query)?
                 .map(|rank| (0, rank)),
@@ -882,9 +882,7 @@ fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<(&DFA, u8)>)) -> 
     None
 }
 
-/// The layer and rank of `key` in the newest layer that decides it, or `None` when none
-/// holds it or that layer deletes it.
-#[cfg(not(target_family = "wasm"))]
+#[cfg(not(feature = "lean"))]
 impl Searcher {
     /// The rank of the key equal to `query` in the base, found by following the query down
     /// its FST: the base's walk in the plain pass starts where this ends, so the query is
@@ -900,6 +898,8 @@ impl Searcher {
     }
 }
 
+/// The layer and rank of `key` in the newest layer that decides it, or `None` when none
+/// holds it or that layer deletes it.
 fn newest_holder(views: &[View<'_>], key: &[u8]) -> Result<Option<(usize, u32)>> {
     for (layer, view) in views.iter().enumerate().rev() {
         if let Some(rank) = view.rank_of_key(key)? {

@@ -41,7 +41,7 @@ impl Listed {
     /// Whether the stream certainly holds no match this pass: its exact part leads nowhere
     /// in its FST, the prefix filter rules its delta out, or its run under the prefix is
     /// empty.
-    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    #[cfg_attr(feature = "lean", allow(dead_code))]
     pub(super) fn holds_none(&self) -> bool {
         !self.active() && self.start == Some(None)
     }
@@ -532,7 +532,7 @@ fn longer(
 
 /// Where `exact` leads in `stream`, if the exact-phrase look-up followed it already (`before`
 /// is [`Searcher::followed`]).
-#[cfg(not(target_family = "wasm"))]
+#[cfg(not(feature = "lean"))]
 fn followed_before(
     before: Option<(usize, Option<(usize, u64)>)>,
     stream: &Stream<'_>,
@@ -546,8 +546,8 @@ fn followed_before(
     }
 }
 
-/// Never in WebAssembly builds (see `Searcher::exact_phrase`).
-#[cfg(target_family = "wasm")]
+/// Never in lean builds (see `Searcher::exact_phrase`).
+#[cfg(feature = "lean")]
 fn followed_before(
     _: Option<(usize, Option<(usize, u64)>)>,
     _: &Stream<'_>,

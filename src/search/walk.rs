@@ -747,7 +747,7 @@ pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &s
 /// 256-byte index when there are more than 32 transitions, then one input byte per transition
 /// (the last first), before their addresses and outputs. Segments' FSTs are validated against
 /// this layout when opened (`format::fst_check`); any doubt gives `None`.
-#[cfg(not(target_family = "wasm"))]
+#[cfg(not(feature = "lean"))]
 fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
     let n = node.len();
     if n < 2 {
@@ -764,7 +764,7 @@ fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
 /// The transitions of `node` whose input `keep` takes. Most transitions a typo walk meets
 /// lead where the automaton dies: their input byte alone says so, read in place without
 /// decoding their address and output.
-#[cfg(not(target_family = "wasm"))]
+#[cfg(not(feature = "lean"))]
 fn transitions_where<'n>(
     node: &'n fst::raw::Node<'_>,
     keep: impl Fn(u8) -> bool + 'n,
@@ -779,8 +779,8 @@ fn transitions_where<'n>(
         .map(|i| node.transition(i))
 }
 
-/// WebAssembly builds decode each transition: the worker bundle has no room for the code.
-#[cfg(target_family = "wasm")]
+/// Lean builds decode each transition: the worker bundle has no room for the code.
+#[cfg(feature = "lean")]
 fn transitions_where<'n>(
     node: &'n fst::raw::Node<'_>,
     keep: impl Fn(u8) -> bool + 'n,
@@ -854,7 +854,8 @@ pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
         .ok_or_else(|| Error::corrupt("fst", "output overflow"))
 }
 
-#[cfg(test)]
+// Lean builds read no inputs in place.
+#[cfg(all(test, not(feature = "lean")))]
 mod tests {
     use super::node_inputs;
     use crate::format::fst_check::reachable_nodes;
