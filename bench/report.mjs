@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, totalmem, hostname } from "node:os";
 import { join, basename } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { carryOver } from "./carry-over.mjs";
 
 const args = process.argv.slice(2).filter((a) => a !== "--smoke");
@@ -49,6 +50,17 @@ function load(dataset) {
     if (existsSync(path)) engines.push(...JSON.parse(readFileSync(path, "utf8")));
   }
   return engines;
+}
+
+/** A segment's size raw, gzipped (level 9) and brotli-compressed (quality 11, the level a
+ * static asset is served at), or null when the native bench wrote none (a smoke run skips
+ * brotli 11: it takes seconds per megabyte). */
+function transferSizes(file) {
+  if (smoke || !existsSync(file)) return null;
+  const bytes = readFileSync(file);
+  const gzip = gzipSync(bytes, { level: 9 }).length;
+  const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  return { raw: bytes.length, gzip, brotli };
 }
 
 /** The CLI's own summary for an end-to-end build: seconds and peak memory. */
@@ -157,6 +169,13 @@ for (const dataset of datasets) {
       `\`--word-starts\` ${per(native.index_bytes_word_starts)} (+${(100 * (native.index_bytes_word_starts / native.index_bytes - 1)).toFixed(0)}%), ` +
       `2 categories per row (score magnitude, script) ${per(native.index_bytes_categories)} ` +
       `(+${(100 * (native.index_bytes_categories / native.index_bytes - 1)).toFixed(0)}%: one FST per category plus each suggestion's list).`);
+    const transfer = transferSizes(join(resultsDir, dataset, "plain.seg"));
+    if (transfer) {
+      md.push("");
+      md.push(`Over the wire (what a browser downloads; the plain segment above, ${transfer.raw.toLocaleString("en")} bytes): ` +
+        `gzip -9 ${transfer.gzip.toLocaleString("en")} bytes (${per(transfer.gzip)} per suggestion), ` +
+        `brotli 11 ${transfer.brotli.toLocaleString("en")} bytes (${per(transfer.brotli)} per suggestion).`);
+    }
   }
   md.push("");
   md.push("### Top-10 latency by prefix length (µs, median / p99; ratio = median vs edgesuggest native)");
