@@ -154,43 +154,68 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Times every query of `kind` on its own, `rounds` times after a warm-up pass; median and p99
-/// per query length in µs.
+/// Latency of one query length in µs.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// Median and 99th percentile of every timing.
+    median: f64,
+    p99: f64,
+    /// 99th percentile of each query's median over the rounds: what the queries cost, without
+    /// the interruptions of a shared machine that the p99 of every timing also counts.
+    p99_query_medians: f64,
+}
+
+/// Times every query of `kind` on its own, `rounds` times after a warm-up pass, per query
+/// length.
 fn time_kind(
     queries: &[Query],
     kind: &str,
     rounds: usize,
     mut f: impl FnMut(&str) -> usize,
-) -> BTreeMap<usize, (f64, f64)> {
+) -> BTreeMap<usize, Timing> {
     let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
     for q in &chosen {
         black_box(f(&q.text));
     }
-    let mut by_len: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    // Per query, its timings in round order.
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); chosen.len()];
     for _ in 0..rounds {
-        for q in &chosen {
+        for (i, q) in chosen.iter().enumerate() {
             let t = Instant::now();
             black_box(f(black_box(&q.text)));
-            by_len
-                .entry(q.len)
-                .or_default()
-                .push(t.elapsed().as_secs_f64() * 1e6);
+            per_query[i].push(t.elapsed().as_secs_f64() * 1e6);
         }
+    }
+    let mut by_len: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for (q, mut times) in chosen.iter().zip(per_query) {
+        times.sort_by(f64::total_cmp);
+        let (all, medians) = by_len.entry(q.len).or_default();
+        medians.push(percentile(&times, 0.5));
+        all.extend(times);
     }
     by_len
         .into_iter()
-        .map(|(len, mut v)| {
-            v.sort_by(f64::total_cmp);
-            (len, (percentile(&v, 0.5), percentile(&v, 0.99)))
+        .map(|(len, (mut all, mut medians))| {
+            all.sort_by(f64::total_cmp);
+            medians.sort_by(f64::total_cmp);
+            let timing = Timing {
+                median: percentile(&all, 0.5),
+                p99: percentile(&all, 0.99),
+                p99_query_medians: percentile(&medians, 0.99),
+            };
+            (len, timing)
         })
         .collect()
 }
 
-fn json_latency(m: &BTreeMap<usize, (f64, f64)>) -> String {
+fn json_latency(m: &BTreeMap<usize, Timing>) -> String {
     let parts: Vec<String> = m
         .iter()
-        .map(|(len, (med, p99))| {
-            format!("\"{len}\":{{\"median_us\":{med:.3},\"p99_us\":{p99:.3}}}")
+        .map(|(len, t)| {
+            format!(
+                "\"{len}\":{{\"median_us\":{:.3},\"p99_us\":{:.3},\"p99_query_medians_us\":{:.3}}}",
+                t.median, t.p99, t.p99_query_medians
+            )
         })
         .collect();
     format!("{{{}}}", parts.join(","))
@@ -238,14 +263,14 @@ struct Report {
     load_ms_categories: f64,
     /// `verify_deep` of the plain segment: every key of every FST, each node decoded once.
     verify_deep_ms: f64,
-    ours: BTreeMap<usize, (f64, f64)>,
-    ours_fuzzy: BTreeMap<usize, (f64, f64)>,
-    ours_auto: BTreeMap<usize, (f64, f64)>,
+    ours: BTreeMap<usize, Timing>,
+    ours_fuzzy: BTreeMap<usize, Timing>,
+    ours_auto: BTreeMap<usize, Timing>,
     /// The plain segment built without top lists: its build time, size and latency.
-    no_top: (Duration, usize, BTreeMap<usize, (f64, f64)>),
+    no_top: (Duration, usize, BTreeMap<usize, Timing>),
     naive_build: Duration,
     naive_bytes: usize,
-    naive: BTreeMap<usize, (f64, f64)>,
+    naive: BTreeMap<usize, Timing>,
     naive_overlap: f64,
 }
 

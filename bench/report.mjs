@@ -63,6 +63,17 @@ function transferSizes(file) {
   return { raw: bytes.length, gzip, brotli };
 }
 
+/** A line under a latency table: edgesuggest native's p99 of each query's median over the
+ * rounds, which leaves out the interruptions of a shared machine that the p99 of every timing
+ * counts (so a p99 the queries themselves cost is told from noise). */
+function queryMedians(md, table, lengths, label = "") {
+  if (!lengths.some((len) => table?.[len]?.p99_query_medians_us != null)) return;
+  const cells = lengths.map((len) => f1(table[len]?.p99_query_medians_us));
+  md.push("");
+  md.push(`edgesuggest native${label}, p99 of each query's median over the rounds (µs, by length ` +
+    `${lengths[0]}–${lengths[lengths.length - 1]}): ${cells.join(" / ")}.`);
+}
+
 /** The CLI's own summary for an end-to-end build: seconds and peak memory. */
 function cliBuild(dataPath) {
   const out = execFileSync(cli, ["build", dataPath, "-o", join(resultsDir, "cli-build.seg"), "--max-errors", "1000"],
@@ -192,6 +203,7 @@ for (const dataset of datasets) {
     });
     md.push(`| ${e.engine} | ${cells.join(" | ")} |`);
   }
+  queryMedians(md, native?.latency, [1, 2, 3, 4, 5, 6]);
   md.push("");
   md.push(`![latency by prefix length, ${dataset}](docs/bench-${dataset}.svg)`);
   md.push("");
@@ -214,6 +226,8 @@ for (const dataset of datasets) {
     });
     md.push(`| ${name} | ${cells.join(" | ")} |`);
   }
+  queryMedians(md, native?.fuzzy, [3, 4, 5, 6, 7, 8], ", 1 edit");
+  queryMedians(md, native?.fuzzy_auto, [3, 4, 5, 6, 7, 8], ", fuzzy=auto");
   md.push("");
   chart(dataset, engines.filter((e) => e.latency), join(chartDir, `bench-${dataset}.svg`));
 }
