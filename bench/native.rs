@@ -171,21 +171,10 @@ fn time_kind(
     queries: &[Query],
     kind: &str,
     rounds: usize,
-    mut f: impl FnMut(&str) -> usize,
+    f: impl FnMut(&str) -> usize,
 ) -> BTreeMap<usize, Timing> {
     let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
-    for q in &chosen {
-        black_box(f(&q.text));
-    }
-    // Per query, its timings in round order.
-    let mut per_query: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); chosen.len()];
-    for _ in 0..rounds {
-        for (i, q) in chosen.iter().enumerate() {
-            let t = Instant::now();
-            black_box(f(black_box(&q.text)));
-            per_query[i].push(t.elapsed().as_secs_f64() * 1e6);
-        }
-    }
+    let per_query = time_each(&chosen, rounds, f);
     let mut by_len: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for (q, mut times) in chosen.iter().zip(per_query) {
         times.sort_by(f64::total_cmp);
@@ -206,6 +195,22 @@ fn time_kind(
             (len, timing)
         })
         .collect()
+}
+
+/// Each query's timings in µs, one per round, after a warm-up pass over all of them.
+fn time_each(chosen: &[&Query], rounds: usize, mut f: impl FnMut(&str) -> usize) -> Vec<Vec<f64>> {
+    for q in chosen {
+        black_box(f(&q.text));
+    }
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); chosen.len()];
+    for _ in 0..rounds {
+        for (i, q) in chosen.iter().enumerate() {
+            let t = Instant::now();
+            black_box(f(black_box(&q.text)));
+            per_query[i].push(t.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    per_query
 }
 
 fn json_latency(m: &BTreeMap<usize, Timing>) -> String {
