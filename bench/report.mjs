@@ -10,8 +10,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { cpus, totalmem, hostname } from "node:os";
 import { join, basename } from "node:path";
-import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { carryOver } from "./carry-over.mjs";
+import { wireSizes } from "../scripts/sizes.mjs";
 
 const args = process.argv.slice(2).filter((a) => a !== "--smoke");
 const smoke = process.argv.includes("--smoke");
@@ -56,11 +56,7 @@ function load(dataset) {
  * static asset is served at), or null when the native bench wrote none (a smoke run skips
  * brotli 11: it takes seconds per megabyte). */
 function transferSizes(file) {
-  if (smoke || !existsSync(file)) return null;
-  const bytes = readFileSync(file);
-  const gzip = gzipSync(bytes, { level: 9 }).length;
-  const brotli = brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
-  return { raw: bytes.length, gzip, brotli };
+  return smoke || !existsSync(file) ? null : wireSizes(readFileSync(file));
 }
 
 /** A line under a latency table: edgesuggest native's p99 of each query's median over the
