@@ -193,7 +193,13 @@ fn top_lists(header: &Header, bytes: &[u8], fst_len: usize, nodes: Nodes) -> Res
     } else {
         count
     };
-    TopLists::parse(bytes, (s.offset, s.len), (count, max_cost), fst_len, nodes)
+    TopLists::parse(
+        bytes,
+        (s.offset, s.len, header.format_version),
+        (count, max_cost),
+        fst_len,
+        nodes,
+    )
 }
 
 /// A borrowed view of one segment's tables, bound to its bytes: everything a search reads,
@@ -318,11 +324,6 @@ impl<'a> View<'a> {
     /// Every precomputed list, with its node's address.
     pub(crate) fn top_lists(&self) -> impl Iterator<Item = (usize, TopList<'a>)> + 'a {
         self.top.all(self.bytes)
-    }
-
-    /// The segment's bytes in `range` (a top-list entry's, from [`TopList::next_range`]).
-    pub(crate) fn bytes_at(&self, range: std::ops::Range<usize>) -> Option<&'a [u8]> {
-        self.bytes.get(range)
     }
 
     /// The precomputed list of the main FST's node `at`, if the segment has one.

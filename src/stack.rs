@@ -482,6 +482,7 @@ impl<'a> Layers<'a> {
     }
 
     /// The bytes the longer lists' entries point into.
+    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn long_bytes(&self) -> &'a [u8] {
         self.long_lists.map_or(&[], LongLists::bytes)
     }

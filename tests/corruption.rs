@@ -113,18 +113,20 @@ fn damage_after_the_header_is_a_checksum_mismatch() {
 #[test]
 fn future_version_names_both_versions() {
     let mut bytes = small_segment();
-    bytes[8..12].copy_from_slice(&5u32.to_le_bytes());
+    let future = edgesuggest::format::FORMAT_VERSION + 1;
+    bytes[8..12].copy_from_slice(&future.to_le_bytes());
     let err = Segment::load(&bytes[..]).unwrap_err();
     assert_eq!(
         err,
         Error::Version {
             expected: edgesuggest::format::FORMAT_VERSION,
-            got: 5
+            got: future
         }
     );
     let message = err.to_string();
     assert!(
-        message.contains("version 5") && message.contains("1 to 4"),
+        message.contains(&format!("version {future}"))
+            && message.contains(&format!("1 to {}", edgesuggest::format::FORMAT_VERSION)),
         "{message}"
     );
 }

@@ -491,15 +491,41 @@ fn attested_open_skips_only_the_node_walk() {
     });
     refused(Segment::open(&bad_node[..]).map(|_| ()), "node, full open");
     assert!(Segment::open_attested(&bad_node[..]).is_ok());
-    // A top-list entry whose cost is out of range: refused by the full open only.
+    // A top-list entry whose key is not UTF-8: refused by the full open only.
     let top = full
         .header()
         .section(SectionKind::Top)
         .expect("a top-lists section");
-    let nodes = u32::from_le_bytes(bytes[top.offset..top.offset + 4].try_into().unwrap());
+    let field = |i: usize| {
+        let at = top.offset + 4 * i;
+        u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+    };
+    let (nodes, entries, list_bytes) = (field(0), field(1), field(2));
+    // Past the header, the nodes and the lists: the entries, each a cost, a shared length and
+    // a length (LEB128), then its bytes past the shared ones. The last entry's first own byte
+    // becomes 0xFE: still after the key before it, but not UTF-8.
+    let mut at = top.offset + 16 + 8 * nodes + list_bytes;
+    let leb = |at: &mut usize| {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let b = bytes[*at];
+            *at += 1;
+            value |= usize::from(b & 0x7F) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                return value;
+            }
+        }
+    };
+    let mut last_rest = 0;
+    for _ in 0..entries {
+        let (_cost, _shared, len) = (leb(&mut at), leb(&mut at), leb(&mut at));
+        last_rest = at;
+        at += len;
+    }
+    assert_eq!(at, top.offset + top.len, "the entries end the section");
     let mut bad_entry = bytes.clone();
-    let first_cost = top.offset + 16 + 8 * nodes as usize;
-    bad_entry[first_cost..first_cost + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    bad_entry[last_rest] = 0xFE;
     reseal(&mut bad_entry);
     assert!(Segment::open(&bad_entry[..]).is_err());
     assert!(Segment::open_attested(&bad_entry[..]).is_ok());

@@ -1,5 +1,7 @@
 //! The golden segments of formats v1, v2 and v3 (a delta and a blocklist): today's builder must
-//! still write them byte for byte, and today's reader must still answer from them. A change that breaks this changes the format and
+//! still write them byte for byte, and today's reader must still answer from them. The v4
+//! golden segment (top lists in their first layout, which builders no longer write) must
+//! still answer as the v5 segment built from the same rows. A change that breaks this changes the format and
 //! needs a new format version (see docs/FORMAT.md).
 
 mod common;
@@ -248,5 +250,79 @@ mod v3 {
             texts(&mut searcher, "東")[0],
             ("東京".to_string(), 37_400_000)
         );
+    }
+}
+
+/// The golden segment of format v4: word starts and top lists in their first layout (fixed
+/// 12-byte entries, whole keys). Builders now write the lists front-coded, as version 5; this
+/// one was written by the builder of that time with `--word-starts --top-lists 100`.
+mod v4 {
+    use edgesuggest::format::SectionKind;
+    use edgesuggest::{
+        BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions, TopListOptions,
+    };
+
+    const TSV: &str = include_str!("golden/v4.tsv");
+    const SEG: &[u8] = include_bytes!("golden/v4.seg");
+
+    fn rows() -> Vec<(&'static str, u64)> {
+        TSV.lines()
+            .map(|line| {
+                let (phrase, score) = line.split_once('\t').unwrap();
+                (phrase, score.parse().unwrap())
+            })
+            .collect()
+    }
+
+    fn build_v5() -> Vec<u8> {
+        let mut b = SegmentBuilder::with_options(BuildOptions {
+            word_starts: true,
+            top_lists: TopListOptions {
+                budget_percent: 100,
+                ..TopListOptions::default()
+            },
+            ..BuildOptions::default()
+        });
+        for (phrase, score) in rows() {
+            b.add(phrase, score).unwrap();
+        }
+        b.finish().unwrap().bytes
+    }
+
+    fn version(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+    }
+
+    #[test]
+    fn reader_answers_from_the_v4_lists_as_from_the_v5_ones() {
+        let old = Segment::load(SEG).unwrap();
+        old.verify_deep().unwrap();
+        let new_bytes = build_v5();
+        let new = Segment::load(&new_bytes[..]).unwrap();
+        new.verify_deep().unwrap();
+        assert_eq!((version(SEG), version(&new_bytes)), (4, 5));
+        let top = |s: &Segment<&[u8]>| s.header().section(SectionKind::Top).is_some();
+        assert!(top(&old) && top(&new), "both segments hold top lists");
+        let oracle = crate::common::Oracle::with_categories(
+            rows().into_iter().map(|(p, s)| (p, s, Vec::new())),
+            true,
+        );
+        let (mut searcher, mut compared) = (Searcher::new(), 0);
+        for q in [
+            "", "s", "sa", "san", "n", "new", "north e", "b", "bay", "york", "haven", "z",
+        ] {
+            for k in [1, 10, 12, 30] {
+                let options = SuggestOptions::with_k(k);
+                let got = searcher.search(&old, q, &options).unwrap().to_owned();
+                let want = searcher.search(&new, q, &options).unwrap().to_owned();
+                assert_eq!(got, want, "query {q:?}, k {k}");
+                let texts: Vec<&str> = got.items.iter().map(|s| s.text.as_str()).collect();
+                let expected = oracle.search(q, &crate::common::Ask::k(k));
+                let expected: Vec<&str> = expected.iter().map(|m| m.text.as_str()).collect();
+                assert_eq!(texts, expected, "query {q:?}, k {k}");
+                compared += texts.len();
+            }
+        }
+        assert!(compared > 400, "only {compared} suggestions compared");
     }
 }

@@ -5,9 +5,9 @@
 //! its share of the segment. Each list is what the search's own walk from the node returns
 //! first, so a list answers exactly as the walk would.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
-use crate::format::top::{costs, encode};
+use crate::format::top::{costs, encode, entry_len, shared_len};
 use crate::format::WORD_START_SEPARATOR;
 use crate::parallel;
 use crate::search::{follow_exact, List, Walker};
@@ -155,12 +155,45 @@ pub(crate) fn section(
     let fst = fst::raw::Fst::new(fst_bytes).ok()?;
     u32::try_from(fst_bytes.len()).ok()?;
     candidates.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.prefix.cmp(&b.prefix)));
+    let mut kept = select(&fst, count, &candidates, budget);
+    loop {
+        if kept.is_empty() {
+            return None;
+        }
+        let section = write(&kept);
+        let Some(excess) = section.len().checked_sub(budget).filter(|&e| e > 0) else {
+            return Some(section);
+        };
+        // The estimates may fall short (an entry's neighbours by key change as lists are
+        // added): drop the last lists kept until they free the excess, and encode again.
+        let mut freed = 0;
+        while freed < excess {
+            let Some(last) = kept.pop() else { break };
+            freed += last.size;
+        }
+    }
+}
+
+/// A list the selection keeps: its node, its entries, and the bytes it was estimated to add.
+struct Kept {
+    addr: u32,
+    list: List,
+    size: usize,
+}
+
+/// The candidates that fit `budget`, in the order kept, by an estimate of the section's size.
+fn select(
+    fst: &fst::raw::Fst<&[u8]>,
+    count: u64,
+    candidates: &[Candidate],
+    budget: usize,
+) -> Vec<Kept> {
     let most_entries = candidates.len().saturating_mul(LIST_LEN);
-    let (header, per_node, per_index, per_entry) = costs(most_entries);
+    let (header, per_node, per_index) = costs(most_entries);
     let mut size = header;
-    let mut kept: Vec<(u32, List)> = Vec::new();
-    let mut used: BTreeSet<(u64, Vec<u8>)> = BTreeSet::new();
-    let mut walked = Lookahead::new(&fst, count, &candidates);
+    let mut kept = Vec::new();
+    let mut used: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut walked = Lookahead::new(fst, count, candidates);
     let mut misses = 0;
     for i in 0..candidates.len() {
         // Once the section is nearly full, the rest rarely fit: stop walking for them.
@@ -170,22 +203,50 @@ pub(crate) fn section(
         let Some((addr, list)) = walked.take(i) else {
             continue;
         };
-        let new_bytes: usize = list
-            .iter()
-            .filter(|e| !used.contains(*e))
-            .map(|(_, entry)| per_entry + entry.len())
-            .sum();
-        let grown = size + per_node + per_index * list.len() + new_bytes;
-        if list.is_empty() || grown > budget {
+        let added = per_node + per_index * list.len() + new_entries_len(&used, &list);
+        if list.is_empty() || size + added > budget {
             misses += 1;
             continue;
         }
         misses = 0;
-        size = grown;
-        used.extend(list.iter().cloned());
-        kept.push((addr, list));
+        size += added;
+        used.extend(list.iter().map(|(cost, entry)| (entry.clone(), *cost)));
+        kept.push(Kept {
+            addr,
+            list,
+            size: added,
+        });
     }
-    (!kept.is_empty()).then(|| write(kept, used))
+    kept
+}
+
+/// The estimated bytes of the entries of `list` not in `used` yet, each one front-coded among
+/// the used entries and the list's own, sorted by key.
+fn new_entries_len(used: &BTreeMap<Vec<u8>, u64>, list: &List) -> usize {
+    let mut new: Vec<&(u64, Vec<u8>)> =
+        list.iter().filter(|(_, e)| !used.contains_key(e)).collect();
+    new.sort_by(|a, b| a.1.cmp(&b.1));
+    new.dedup_by(|a, b| a.1 == b.1);
+    let mut len = 0;
+    for (i, (cost, entry)) in new.iter().enumerate() {
+        // Between its neighbours, an entry adds its bytes past the longer prefix it shares
+        // with one of them.
+        let before = used.range(..entry.clone()).next_back().map(|(key, _)| key);
+        let after = used.range(entry.clone()..).next().map(|(key, _)| key);
+        let mates = [
+            i.checked_sub(1).map(|j| &new[j].1),
+            new.get(i + 1).map(|n| &n.1),
+        ];
+        let shared = [before, after]
+            .into_iter()
+            .chain(mates)
+            .flatten()
+            .map(|key| shared_len(key, entry))
+            .max()
+            .unwrap_or(0);
+        len += entry_len(*cost, shared, entry.len() - shared);
+    }
+    len
 }
 
 /// Candidates walked per round: the selection may stop anywhere, so walking far ahead would
@@ -259,13 +320,17 @@ fn walk_candidate(
 }
 
 /// Encodes the kept nodes, sorted by address then first cost, over the entries they use.
-fn write(mut kept: Vec<(u32, List)>, used: BTreeSet<(u64, Vec<u8>)>) -> Vec<u8> {
-    kept.sort_by(|a, b| (a.0, a.1.first()).cmp(&(b.0, b.1.first())));
-    let pool: Vec<(u64, &[u8])> = used.iter().map(|(c, e)| (*c, e.as_slice())).collect();
-    let index_of = |(cost, entry): &(u64, Vec<u8>)| {
-        pool.partition_point(|&(c, e)| (c, e) < (*cost, entry.as_slice())) as u32
-    };
-    let nodes: Vec<(u32, Vec<u32>)> = kept
+fn write(kept: &[Kept]) -> Vec<u8> {
+    let mut nodes: Vec<(u32, &List)> = kept.iter().map(|k| (k.addr, &k.list)).collect();
+    nodes.sort_by(|a, b| (a.0, a.1.first()).cmp(&(b.0, b.1.first())));
+    let used: BTreeMap<&[u8], u64> = kept
+        .iter()
+        .flat_map(|k| k.list.iter().map(|(cost, entry)| (entry.as_slice(), *cost)))
+        .collect();
+    let pool: Vec<(u64, &[u8])> = used.iter().map(|(e, c)| (*c, *e)).collect();
+    let index_of =
+        |(_, entry): &(u64, Vec<u8>)| pool.partition_point(|&(_, e)| e < entry.as_slice()) as u32;
+    let nodes: Vec<(u32, Vec<u32>)> = nodes
         .iter()
         .map(|(addr, list)| (*addr, list.iter().map(index_of).collect()))
         .collect();

@@ -282,7 +282,7 @@ impl SegmentWriter {
         let version = self
             .sections
             .iter()
-            .map(|&(kind, _, _)| kind.since_version())
+            .map(|&(kind, _, _)| kind.written_version())
             .chain(std::iter::once(super::version_for_flags(flags)))
             .max()
             .unwrap_or(MIN_FORMAT_VERSION);

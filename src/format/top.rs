@@ -1,5 +1,5 @@
-//! The top-lists section (format v4): precomputed answers for the prefixes with the most
-//! matches, so that the shortest, most typed queries skip the best-first walk.
+//! The top-lists section (formats v4 and v5): precomputed answers for the prefixes with the
+//! most matches, so that the shortest, most typed queries skip the best-first walk.
 //!
 //! For a selection of FST nodes (the node a prefix leads to), the section lists the cheapest
 //! entries below the node in cost order, each with its FST entry bytes: exactly what the walk
@@ -16,9 +16,17 @@
 //! | 4 | list bytes B |
 //! | 4 | longest list, 1..=[`MAX_LIST`] |
 //! | 8N | nodes: FST node address `u32`, list offset `u32`; ascending by address, then by the list's first cost |
-//! | 12P | entries: cost `u64`, end of its bytes `u32`; ascending by cost, then bytes (one phrase's word starts share a cost) |
-//! | B | lists: a length byte n, then n entry indices (LEB128 `u32`), in the walk's order |
-//! | … | entry bytes, back to back |
+//! | T | the entry table (below) |
+//! | B | lists: a length byte n, then n entry indices (LEB128), in the walk's order |
+//! | … | entry bytes |
+//!
+//! Version 4 (written by earlier builders, still read): the table holds 12 bytes per entry
+//! (cost `u64`, end of its bytes `u32`), entries ascend by cost, and the entry bytes are the
+//! keys back to back. Version 5 has no table and front-codes the keys, which are most of the
+//! section: entries ascend by key, each one its cost, the length of the prefix it shares with
+//! the key before, the length of the rest, and the rest (three LEB128 values and the bytes).
+//! Open decodes them once into a table like version 4's, in memory, so a query reads an entry
+//! as fast as from version 4; the `lean` build, which never reads the lists, keeps no copy.
 
 use super::bytes::{slice, u32_at, u64_at};
 use super::{Nodes, WORD_START_SEPARATOR};
@@ -26,14 +34,19 @@ use crate::error::{Error, Result};
 
 const HEADER: usize = 16;
 const NODE: usize = 8;
+/// A version 4 entry record.
 const ENTRY: usize = 12;
+/// The most bytes a version 5 section's keys may decode to, per byte of the section: front
+/// coding saves far less (about 40% on real keys), and the bound keeps a crafted section from
+/// making open allocate without limit.
+const MAX_GROWTH: usize = 16;
 const NAME: &str = "top lists";
 
 /// The longest list a segment may hold.
 pub(crate) const MAX_LIST: usize = 64;
 
 /// A checked view of the top-lists section (empty when the segment has none).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TopLists {
     /// Section start in the segment.
     offset: usize,
@@ -41,6 +54,11 @@ pub(crate) struct TopLists {
     entries: usize,
     lists_len: usize,
     keys_len: usize,
+    /// Whether the entries are front-coded (version 5) rather than records.
+    compact: bool,
+    /// Version 5 entries, decoded at open: each one's cost and the end of its bytes in `keys`.
+    decoded: Vec<(u64, usize)>,
+    keys: Vec<u8>,
 }
 
 /// Where a prefix's list is and what it costs: the FST node, and the cost accumulated on the
@@ -52,35 +70,44 @@ pub(crate) struct NodeAt {
 }
 
 impl TopLists {
-    /// Checks the section at `offset..offset + len`: sizes, node addresses inside an FST of
-    /// `fst_len` bytes and ascending, every list decodable with indices in range, costs
-    /// ascending and below `max_cost`, and every entry one the FST can hold (UTF-8
-    /// around at most one word-start separator, present exactly when its cost is a word
-    /// start's). O(section size); with [`Nodes::Trusted`] (bytes a trusted validator opened)
-    /// only the sizes, O(1).
+    /// Checks the section at `offset..offset + len` of a segment of format `version`: sizes,
+    /// node addresses inside an FST of `fst_len` bytes and ascending, every list decodable
+    /// with indices in range, costs below `max_cost`, and every entry one the FST can hold
+    /// (UTF-8 around at most one word-start separator, present exactly when its cost is a
+    /// word start's) in the version's order. O(section size); with [`Nodes::Trusted`] (bytes a
+    /// trusted validator opened) only the sizes, O(1), plus decoding version 5 entries.
     pub(crate) fn parse(
         bytes: &[u8],
-        (offset, len): (usize, usize),
+        (offset, len, version): (usize, usize, u32),
         (count, max_cost): (u64, u64),
         fst_len: usize,
         nodes: Nodes,
     ) -> Result<TopLists> {
         let section = slice(bytes, offset, len, NAME)?;
-        let top = Self::sizes(section, offset)?;
+        let mut top = Self::sizes(section, offset, version >= 5)?;
+        let check = (nodes == Nodes::Walk).then_some((count, max_cost));
+        match (top.compact, check) {
+            (true, _) => top.decode(section, check)?,
+            (false, Some((count, max_cost))) => top.check_entries(section, count, max_cost)?,
+            (false, None) => {}
+        }
         if nodes == Nodes::Walk {
-            top.check_entries(section, count, max_cost)?;
             top.check_nodes(section, fst_len)?;
         }
         Ok(top)
     }
 
     /// Reads the four counts and checks that the parts fit the section.
-    fn sizes(section: &[u8], offset: usize) -> Result<TopLists> {
+    fn sizes(section: &[u8], offset: usize, compact: bool) -> Result<TopLists> {
         let field = |at| u32_at(section, at, NAME).map(|v| v as usize);
         let (nodes, entries, lists_len, longest) = (field(0)?, field(4)?, field(8)?, field(12)?);
+        let table = match compact {
+            true => Some(0),
+            false => entries.checked_mul(ENTRY),
+        };
         let fixed = nodes
             .checked_mul(NODE)
-            .and_then(|n| n.checked_add(entries.checked_mul(ENTRY)?))
+            .and_then(|n| n.checked_add(table?))
             .and_then(|n| n.checked_add(lists_len)?.checked_add(HEADER));
         let Some(keys_len) = fixed.and_then(|f| section.len().checked_sub(f)) else {
             return Err(Error::corrupt(
@@ -104,6 +131,9 @@ impl TopLists {
             entries,
             lists_len,
             keys_len,
+            compact,
+            decoded: Vec::new(),
+            keys: Vec::new(),
         })
     }
 
@@ -112,14 +142,23 @@ impl TopLists {
     }
 
     fn lists_at(&self) -> usize {
-        self.entries_at() + self.entries * ENTRY
+        self.keys_at() - self.lists_len
     }
 
     fn keys_at(&self) -> usize {
-        self.lists_at() + self.lists_len
+        // `sizes` checked that the parts fit: the entry bytes are the rest.
+        self.end() - self.keys_len
     }
 
-    /// Entry `i`: its cost and its end in the entry bytes.
+    fn end(&self) -> usize {
+        let table = match self.compact {
+            true => 0,
+            false => self.entries * ENTRY,
+        };
+        self.entries_at() + table + self.lists_len + self.keys_len
+    }
+
+    /// Version 4 entry `i`: its cost and its end in the entry bytes.
     fn entry_record(&self, section: &[u8], i: usize) -> Result<(u64, usize)> {
         let at = self.entries_at() + i * ENTRY;
         let cost = u64_at(section, at, NAME)?;
@@ -142,14 +181,85 @@ impl TopLists {
                 entry_problem(&keys[start..end], cost >= count)
             };
             if let Some(problem) = problem {
-                return Err(Error::corrupt(
-                    NAME,
-                    format!("entry {i} (cost {cost}): {problem}"),
-                ));
+                return Err(entry_error(i, cost, problem));
             }
             (start, previous) = (end, Some(cost));
         }
         Ok(())
+    }
+
+    /// Decodes the version 5 entries in one pass (and keeps them, unless the build is lean).
+    /// With `check` (the suggestion count and the cost bound), also checks that each entry
+    /// shares no more than the key before it has, sorts after it, has a cost in range and is
+    /// a key of its kind. Either way the entries must decode within the section, to at most
+    /// [`MAX_GROWTH`] bytes per section byte, and the last one must end it.
+    fn decode(&mut self, section: &[u8], check: Option<(u64, u64)>) -> Result<()> {
+        let keep = !cfg!(feature = "lean");
+        let bytes = &section[..self.end()];
+        let mut at = self.keys_at();
+        let (mut key, mut decoded_len) = (Vec::new(), 0usize);
+        // Each entry takes at least three bytes: no count can reserve more than that allows.
+        if keep {
+            self.decoded.reserve(self.entries.min(self.keys_len / 3));
+        }
+        for i in 0..self.entries {
+            let Some((cost, shared, rest)) = step(bytes, &mut at) else {
+                return Err(entry_error(i, 0, "does not decode within the section"));
+            };
+            decoded_len = decoded_len.saturating_add(shared + rest.len());
+            let problem = if decoded_len > section.len().saturating_mul(MAX_GROWTH) {
+                Some("the keys decode to too many bytes")
+            } else if !sorts_after(&key, shared, rest) {
+                Some("keys are not front-coded in ascending order")
+            } else {
+                key.truncate(shared);
+                key.extend_from_slice(rest);
+                check.and_then(|bounds| kind_problem(&key, cost, bounds))
+            };
+            if let Some(problem) = problem {
+                return Err(entry_error(i, cost, problem));
+            }
+            if keep {
+                self.keys.extend_from_slice(&key);
+                self.decoded.push((cost, self.keys.len()));
+            }
+        }
+        match at == self.end() {
+            true => Ok(()),
+            false => Err(entry_error(self.entries, 0, "bytes follow the last entry")),
+        }
+    }
+
+    /// Appends entry `i`'s bytes to `out` and returns its cost; `None` on bytes that do not
+    /// decode (possible only in a section opened without checks).
+    fn entry_into(&self, section: &[u8], i: usize, out: &mut Vec<u8>) -> Option<u64> {
+        let (cost, start, end, keys) = match self.compact {
+            true => {
+                let start = i
+                    .checked_sub(1)
+                    .map_or(Some(0), |b| Some(self.decoded.get(b)?.1))?;
+                let &(cost, end) = self.decoded.get(i)?;
+                (cost, start, end, &self.keys[..])
+            }
+            false => {
+                let (cost, end) = self.entry_record(section, i).ok()?;
+                let start = match i.checked_sub(1) {
+                    Some(before) => self.entry_record(section, before).ok()?.1,
+                    None => 0,
+                };
+                (cost, start, end, section.get(self.keys_at()..)?)
+            }
+        };
+        out.extend_from_slice(keys.get(start..end)?);
+        Some(cost)
+    }
+
+    /// Entry `i`'s cost, without its bytes.
+    fn entry_cost(&self, section: &[u8], i: usize) -> Option<u64> {
+        match self.compact {
+            true => self.decoded.get(i).map(|&(cost, _)| cost),
+            false => self.entry_record(section, i).ok().map(|(cost, _)| cost),
+        }
     }
 
     fn check_nodes(&self, section: &[u8], fst_len: usize) -> Result<()> {
@@ -190,8 +300,8 @@ impl TopLists {
     /// The list of the node at `at`, if the section has one for it: among the records of that
     /// address, the one whose first cost is the cost accumulated on the way (a node shared by
     /// several prefixes is reached with a different cost from each).
-    pub(crate) fn find<'a>(&self, bytes: &'a [u8], at: NodeAt) -> Option<TopList<'a>> {
-        if self.nodes == 0 {
+    pub(crate) fn find<'a>(&'a self, bytes: &'a [u8], at: NodeAt) -> Option<TopList<'a>> {
+        if self.nodes == 0 || cfg!(feature = "lean") {
             return None;
         }
         let section = bytes.get(self.offset..)?;
@@ -209,13 +319,13 @@ impl TopLists {
             if addr != at.addr {
                 return None;
             }
-            let list = TopList {
-                top: *self,
-                section,
-                cursor: self.list_at(section, offset)?,
-            };
-            if list.clone().next().map(|(cost, _)| cost) == Some(at.cost) {
-                return Some(list);
+            let cursor = self.list_at(section, offset)?;
+            if self.entry_cost(section, cursor.clone().next_index()?) == Some(at.cost) {
+                return Some(TopList {
+                    top: self,
+                    section,
+                    cursor,
+                });
             }
         }
         None
@@ -223,10 +333,10 @@ impl TopLists {
 
     /// Every node with a list: its address and the list (for deep checks).
     pub(crate) fn all<'a>(
-        &self,
+        &'a self,
         bytes: &'a [u8],
     ) -> impl Iterator<Item = (usize, TopList<'a>)> + 'a {
-        let top = *self;
+        let top = self;
         let section = bytes.get(self.offset..).unwrap_or_default();
         (0..self.nodes).filter_map(move |i| {
             let (addr, offset) = top.node_record(section, i).ok()?;
@@ -241,6 +351,60 @@ impl TopLists {
             ))
         })
     }
+}
+
+/// Decodes the version 5 entry at `*at` of `bytes` (the section up to its end): its cost, the
+/// length it shares with the key before, and the rest of its bytes; moves `at` past it.
+fn step<'a>(bytes: &'a [u8], at: &mut usize) -> Option<(u64, usize, &'a [u8])> {
+    let cost = leb128_at(bytes, at)?;
+    let shared = usize::try_from(leb128_at(bytes, at)?).ok()?;
+    let len = usize::try_from(leb128_at(bytes, at)?).ok()?;
+    let rest = bytes.get(*at..)?.get(..len)?;
+    *at += len;
+    Some((cost, shared, rest))
+}
+
+/// Whether the key made of `previous[..shared]` and `rest` sorts strictly after `previous`
+/// (and `shared` is within it): the front coding of ascending keys.
+fn sorts_after(previous: &[u8], shared: usize, rest: &[u8]) -> bool {
+    match (previous.get(shared), rest.first()) {
+        (_, None) => false,
+        (None, Some(_)) => shared == previous.len(),
+        (Some(&p), Some(&r)) => r > p,
+    }
+}
+
+/// What is wrong with an entry of `cost` and bytes `key`, if anything: a cost out of range,
+/// or bytes that are not a key of the kind the cost says.
+fn kind_problem(key: &[u8], cost: u64, (count, max_cost): (u64, u64)) -> Option<&'static str> {
+    if cost >= max_cost {
+        return Some("cost out of range");
+    }
+    entry_problem(key, cost >= count)
+}
+
+/// Reads the LEB128 value at `*at` (at most 10 bytes) and moves `at` past it.
+#[inline]
+fn leb128_at(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    // Most values here (lengths, small indices) take one byte.
+    let &first = bytes.get(*at)?;
+    if first < 0x80 {
+        *at += 1;
+        return Some(u64::from(first));
+    }
+    let mut value = 0u64;
+    for (i, &b) in bytes.get(*at..)?.iter().take(10).enumerate() {
+        value |= u64::from(b & 0x7F) << (7 * i);
+        if b & 0x80 == 0 {
+            *at += i + 1;
+            return Some(value);
+        }
+    }
+    None
+}
+
+fn entry_error(i: usize, cost: u64, problem: &str) -> Error {
+    Error::corrupt(NAME, format!("entry {i} (cost {cost}): {problem}"))
 }
 
 /// Why `entry` cannot be an FST entry of the kind its cost says, if it cannot.
@@ -269,19 +433,9 @@ impl ListCursor<'_> {
         if self.left == 0 {
             return None;
         }
-        let mut value = 0u64;
-        let mut used = 0;
-        for (i, &b) in self.bytes.iter().take(5).enumerate() {
-            value |= u64::from(b & 0x7F) << (7 * i);
-            if b & 0x80 == 0 {
-                used = i + 1;
-                break;
-            }
-        }
-        if used == 0 {
-            return None;
-        }
-        self.bytes = &self.bytes[used..];
+        let mut at = 0;
+        let value = leb128_at(self.bytes, &mut at)?;
+        self.bytes = &self.bytes[at..];
         self.left -= 1;
         usize::try_from(value).ok()
     }
@@ -300,41 +454,31 @@ impl ListCursor<'_> {
 /// One node's list: its entries, cheapest first, as `(cost, FST entry bytes)`.
 #[derive(Debug, Clone)]
 pub(crate) struct TopList<'a> {
-    top: TopLists,
+    top: &'a TopLists,
     section: &'a [u8],
     cursor: ListCursor<'a>,
 }
 
-impl<'a> TopList<'a> {
-    /// The next entry's cost and where its bytes lie in the segment.
-    pub(crate) fn next_range(&mut self) -> Option<(u64, std::ops::Range<usize>)> {
+impl TopList<'_> {
+    /// Appends the next entry's bytes to `out` and returns its cost.
+    pub(crate) fn next_into(&mut self, out: &mut Vec<u8>) -> Option<u64> {
         let i = self.cursor.next_index()?;
-        let (cost, end) = self.top.entry_record(self.section, i).ok()?;
-        let start = match i.checked_sub(1) {
-            Some(before) => self.top.entry_record(self.section, before).ok()?.1,
-            None => 0,
-        };
-        let keys = self.top.offset + self.top.keys_at();
-        (start <= end && end <= self.top.keys_len).then_some((cost, keys + start..keys + end))
+        self.top.entry_into(self.section, i, out)
     }
 }
 
-impl<'a> Iterator for TopList<'a> {
-    type Item = (u64, &'a [u8]);
+impl Iterator for TopList<'_> {
+    type Item = (u64, Vec<u8>);
 
-    fn next(&mut self) -> Option<(u64, &'a [u8])> {
-        let (cost, range) = self.next_range()?;
-        // `section` starts at the section, `range` at the segment.
-        let offset = self.top.offset;
-        Some((
-            cost,
-            self.section.get(range.start - offset..range.end - offset)?,
-        ))
+    fn next(&mut self) -> Option<(u64, Vec<u8>)> {
+        let mut entry = Vec::new();
+        let cost = self.next_into(&mut entry)?;
+        Some((cost, entry))
     }
 }
 
-/// Writes the section from the chosen nodes (address and entry indices, ascending by address)
-/// and the entries (cost and bytes, ascending).
+/// Writes the section (version 5) from the chosen nodes (address and entry indices,
+/// ascending by address) and the entries (cost and bytes, ascending by bytes).
 #[cfg(feature = "build")]
 pub(crate) fn encode(out: &mut Vec<u8>, nodes: &[(u32, Vec<u32>)], entries: &[(u64, &[u8])]) {
     let longest = nodes.iter().map(|(_, l)| l.len()).max().unwrap_or(1);
@@ -344,7 +488,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, nodes: &[(u32, Vec<u32>)], entries: &[(u
         offsets.push(lists.len() as u32);
         lists.push(list.len() as u8);
         for &index in list {
-            leb128(&mut lists, index);
+            leb128(&mut lists, u64::from(index));
         }
     }
     for v in [nodes.len(), entries.len(), lists.len(), longest] {
@@ -354,28 +498,45 @@ pub(crate) fn encode(out: &mut Vec<u8>, nodes: &[(u32, Vec<u32>)], entries: &[(u
         out.extend_from_slice(&addr.to_le_bytes());
         out.extend_from_slice(&offset.to_le_bytes());
     }
-    let mut end = 0u32;
-    for (cost, key) in entries {
-        end += key.len() as u32;
-        out.extend_from_slice(&cost.to_le_bytes());
-        out.extend_from_slice(&end.to_le_bytes());
-    }
     out.extend_from_slice(&lists);
-    for (_, key) in entries {
-        out.extend_from_slice(key);
+    let mut previous: &[u8] = &[];
+    for &(cost, key) in entries {
+        let shared = shared_len(previous, key);
+        leb128(out, cost);
+        leb128(out, shared as u64);
+        leb128(out, (key.len() - shared) as u64);
+        out.extend_from_slice(&key[shared..]);
+        previous = key;
     }
 }
 
-/// Bytes [`encode`] spends at most: the header, then per node, per list entry whose index is
-/// below `max_index`, and per entry (plus its bytes).
+/// The length of the prefix `a` and `b` share.
 #[cfg(feature = "build")]
-pub(crate) fn costs(max_index: usize) -> (usize, usize, usize, usize) {
-    let index_bytes = (usize::BITS - max_index.max(1).leading_zeros()).div_ceil(7) as usize;
-    (HEADER, NODE + 1, index_bytes, ENTRY)
+pub(crate) fn shared_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Bytes a version 5 entry of `cost` spends when `rest` of its bytes follow the `shared` ones
+/// of the key before it.
+#[cfg(feature = "build")]
+pub(crate) fn entry_len(cost: u64, shared: usize, rest: usize) -> usize {
+    leb128_len(cost) + leb128_len(shared as u64) + leb128_len(rest as u64) + rest
+}
+
+/// Bytes the section spends besides its entries: the header, then per node, and per list
+/// entry whose index is below `max_index`.
+#[cfg(feature = "build")]
+pub(crate) fn costs(max_index: usize) -> (usize, usize, usize) {
+    (HEADER, NODE + 1, leb128_len(max_index as u64))
 }
 
 #[cfg(feature = "build")]
-fn leb128(out: &mut Vec<u8>, mut v: u32) {
+fn leb128_len(v: u64) -> usize {
+    (u64::BITS - v.max(1).leading_zeros()).div_ceil(7) as usize
+}
+
+#[cfg(feature = "build")]
+fn leb128(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7F) as u8;
         v >>= 7;
@@ -384,5 +545,90 @@ fn leb128(out: &mut Vec<u8>, mut v: u32) {
             return;
         }
         out.push(byte | 0x80);
+    }
+}
+
+#[cfg(all(test, feature = "build"))]
+mod tests {
+    use super::*;
+
+    fn section(entries: &[(u64, &[u8])], lists: &[(u32, Vec<u32>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode(&mut out, lists, entries);
+        out
+    }
+
+    fn open(section: &[u8], nodes: Nodes) -> Result<TopLists> {
+        TopLists::parse(
+            section,
+            (0, section.len(), 5),
+            (1 << 20, 1 << 21),
+            1 << 20,
+            nodes,
+        )
+    }
+
+    // Lean builds keep no decoded entries and answer from no list.
+    #[cfg(not(feature = "lean"))]
+    #[test]
+    fn front_coded_entries_round_trip() {
+        let entries: [(u64, &[u8]); 4] = [
+            (3, b"re"),
+            (0, b"react"),
+            (2, b"react-dom"),
+            (1, b"request"),
+        ];
+        let bytes = section(&entries, &[(7, vec![1, 3, 2, 0])]);
+        for nodes in [Nodes::Walk, Nodes::Trusted] {
+            let top = open(&bytes, nodes).unwrap();
+            let list: Vec<(u64, Vec<u8>)> = top
+                .find(&bytes, NodeAt { addr: 7, cost: 0 })
+                .unwrap()
+                .collect();
+            let want: Vec<(u64, Vec<u8>)> = [1, 3, 2, 0]
+                .iter()
+                .map(|&i| (entries[i].0, entries[i].1.to_vec()))
+                .collect();
+            assert_eq!(list, want);
+            assert!(top.find(&bytes, NodeAt { addr: 7, cost: 1 }).is_none());
+        }
+    }
+
+    #[test]
+    fn keys_that_decode_to_too_many_bytes_are_refused() {
+        // Each key is the one before and one byte more: a few bytes each on disk, a
+        // quadratic number of bytes decoded.
+        let keys: Vec<Vec<u8>> = (0..2_000).map(|i| vec![b'a'; 1_000 + i]).collect();
+        let entries: Vec<(u64, &[u8])> = keys.iter().map(|k| (0, k.as_slice())).collect();
+        let bytes = section(&entries, &[(1, vec![0])]);
+        for nodes in [Nodes::Walk, Nodes::Trusted] {
+            let err = open(&bytes, nodes).unwrap_err().to_string();
+            assert!(err.contains("too many bytes"), "{err}");
+        }
+    }
+
+    #[test]
+    fn bad_front_coding_is_refused_without_allocating_for_the_count() {
+        let entries: [(u64, &[u8]); 2] = [(0, b"ab"), (1, b"ac")];
+        let good = section(&entries, &[(1, vec![0, 1])]);
+        let first = good.len() - 9; // the two entries: 0 0 2 "ab", then 1 1 1 "c"
+        assert_eq!(&good[first..first + 3], &[0, 0, 2]);
+        let tamper = |at: usize, byte: u8| {
+            let mut bad = good.clone();
+            bad[first + at] = byte;
+            open(&bad, Nodes::Trusted).unwrap_err().to_string()
+        };
+        // Sharing more than the key before has, running past the section, not sorting
+        // after the key before.
+        assert!(tamper(6, 3).contains("ascending"));
+        assert!(tamper(7, 5).contains("decode"));
+        assert!(tamper(8, b'a').contains("ascending"));
+        // An entry count far beyond what the bytes hold.
+        let mut bad = good.clone();
+        bad[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(open(&bad, Nodes::Walk)
+            .unwrap_err()
+            .to_string()
+            .contains("decode"));
     }
 }

@@ -8,7 +8,7 @@ use super::runs::Part;
 use super::walk::{self, follow_exact, rank_of, split_entry, Walk, WalkState};
 use super::{Hit, Searcher, Stream};
 use crate::error::{Error, Result};
-use crate::format::top::NodeAt;
+use crate::format::top::{NodeAt, TopList};
 use crate::segment::View;
 use crate::stack::Layers;
 
@@ -18,14 +18,14 @@ use crate::stack::Layers;
 /// all its matches from their run instead ([`super::runs`]), and never walks.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Listed {
+    /// Each entry's cost and where its bytes lie in `bytes`.
     entries: Vec<(u64, std::ops::Range<usize>)>,
+    /// The entries' bytes, decoded from the list (or copied from a longer one).
+    bytes: Vec<u8>,
     next: usize,
     /// Where the exact part of the query leads in the stream's FST, once followed this pass
     /// (the walk starts there instead of following it again).
     start: Option<Option<(usize, u64)>>,
-    /// Whether the entries are a stack's longer list (their bytes in [`LongLists`]), not the
-    /// segment's own.
-    long: bool,
     /// Whether the stream takes its matches from `parts`: the run of its delta's entries
     /// under the query's prefix, cheapest part first.
     in_run: bool,
@@ -93,12 +93,7 @@ impl Listed {
         let view = &layers.views()[layer as usize];
         while let Some((cost, range)) = self.entries.get(self.next).cloned() {
             self.next += 1;
-            let entry = match self.long {
-                true => layers.long_bytes().get(range),
-                false => view.bytes_at(range),
-            };
-            let entry = entry
-                .ok_or_else(|| Error::corrupt("top lists", "an entry lies outside the segment"))?;
+            let entry = &self.bytes[range];
             if let Some(hit) = offer(cost, entry, view, layer, exact, keys, accept)? {
                 return Ok(Some(hit));
             }
@@ -111,10 +106,32 @@ impl Listed {
     pub(super) fn finish(&mut self) -> usize {
         let taken = self.entries.len();
         self.entries.clear();
+        self.bytes.clear();
         self.next = 0;
         self.in_run = false;
         self.parts.clear();
         taken
+    }
+
+    /// Takes the entries of a segment's list.
+    fn decode(&mut self, mut list: TopList<'_>) {
+        loop {
+            let start = self.bytes.len();
+            let Some(cost) = list.next_into(&mut self.bytes) else {
+                break;
+            };
+            self.entries.push((cost, start..self.bytes.len()));
+        }
+    }
+
+    /// Takes the entries of a stack's longer list (their bytes in `bytes`).
+    #[cfg(not(target_family = "wasm"))]
+    fn copy_long(&mut self, long: &[(u64, std::ops::Range<usize>)], bytes: &[u8]) {
+        for (cost, range) in long {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(&bytes[range.clone()]);
+            self.entries.push((*cost, start..self.bytes.len()));
+        }
     }
 
     /// Where the exact part of the query leads, if followed this pass.
@@ -205,19 +222,13 @@ impl Searcher {
                 continue;
             }
             let at = NodeAt { addr, cost };
-            listed.long = false;
             #[cfg(not(target_family = "wasm"))]
             if let Some(long) = layers.long_list(stream.layer, at) {
-                listed.entries.extend_from_slice(long);
-                listed.long = true;
+                listed.copy_long(long, layers.long_bytes());
                 continue;
             }
-            let view = &layers.views()[stream.layer];
-            let Some(mut list) = view.top_list(at) else {
-                continue;
-            };
-            while let Some(entry) = list.next_range() {
-                listed.entries.push(entry);
+            if let Some(list) = layers.views()[stream.layer].top_list(at) {
+                listed.decode(list);
             }
         }
         Ok(())
@@ -233,7 +244,7 @@ pub(crate) type List = Vec<(u64, Vec<u8>)>;
 pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
     let mut walker = Walker::default();
     for (addr, list) in view.top_lists() {
-        let listed: Vec<(u64, &[u8])> = list.clone().collect();
+        let listed: List = list.collect();
         let prefix = prefix_of(view, addr, &listed)?;
         let walked = walker.first(view.fst(), view.count(), prefix, listed.len())?;
         if walked.len() < listed.len() {
@@ -242,10 +253,8 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
                 "lists more entries than lie below it".into(),
             ));
         }
-        for (i, (&(cost, entry), (walked_cost, walked_entry))) in
-            listed.iter().zip(&walked).enumerate()
-        {
-            if cost != *walked_cost || entry != walked_entry.as_slice() {
+        for (i, (listed, walked)) in listed.iter().zip(&walked).enumerate() {
+            if listed != walked {
                 return Err(list_error(
                     addr,
                     format!("entry {i} differs from the walk's"),
@@ -258,9 +267,10 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
 
 /// The prefix leading to node `addr` at the cost of the list's first entry, found along that
 /// entry's bytes.
-fn prefix_of<'l>(view: &View<'_>, addr: usize, listed: &[(u64, &'l [u8])]) -> Result<&'l str> {
-    let &(first_cost, entry) = listed
+fn prefix_of<'l>(view: &View<'_>, addr: usize, listed: &'l [(u64, Vec<u8>)]) -> Result<&'l str> {
+    let (first_cost, entry) = listed
         .first()
+        .map(|(cost, entry)| (*cost, entry.as_slice()))
         .ok_or_else(|| list_error(addr, "empty list".into()))?;
     let fst = view.fst();
     let mut node = fst.root();
@@ -428,10 +438,10 @@ impl LongLists {
             if long.entries.len() >= LONG_LISTS_MAX_ENTRIES {
                 break;
             }
-            let listed: Vec<(u64, &[u8])> = list.collect();
+            let listed: List = list.collect();
             let visible = listed
                 .iter()
-                .filter(|&&(cost, entry)| !hidden(layers, base, cost, entry))
+                .filter(|(cost, entry)| !hidden(layers, base, *cost, entry))
                 .count();
             if visible == listed.len() {
                 continue;
@@ -471,6 +481,7 @@ impl LongLists {
     }
 
     /// The bytes the entries' ranges point into.
+    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }

@@ -101,7 +101,7 @@ fn corrupt_and_future_segments_throw_readable_errors() {
     future[8..12].copy_from_slice(&7u32.to_le_bytes());
     let message = error_message(Suggester::load(&future).err().unwrap());
     assert!(
-        message.contains("version 7") && message.contains("1 to 4"),
+        message.contains("version 7") && message.contains("1 to 5"),
         "{message}"
     );
 
@@ -120,8 +120,8 @@ fn info_reports_counts() {
     assert!(suggestions > 9_000.0);
     let segments = Array::from(&Reflect::get(&info, &"segments".into()).unwrap());
     let v = Reflect::get(&segments.get(0), &"format_version".into()).unwrap();
-    // Word starts need version 2; the top lists of a segment this size, version 4.
-    assert_eq!(v.as_f64(), Some(4.0));
+    // Word starts need version 2; the top lists of a segment this size, version 5.
+    assert_eq!(v.as_f64(), Some(5.0));
     let word_starts = Reflect::get(&segments.get(0), &"word_starts".into()).unwrap();
     assert_eq!(word_starts, JsValue::TRUE);
     let categories = Array::from(&Reflect::get(&segments.get(0), &"categories".into()).unwrap());
