@@ -55,7 +55,7 @@
 //! - `lean`: leaves out code that only makes queries faster (a node's input bytes read in
 //!   place, the ASCII normalizer a word at a time, the exact-phrase look-up's node reused by
 //!   the walk, a stack's lone-stream check, answers from the segment's top lists, which are
-//!   still checked at open but not decoded); the answers are the same. For modules counted in
+//!   still checked at open); the answers are the same. For modules counted in
 //!   bytes: the Cloudflare Worker's is built lean, the browser package is not.
 //!
 //! The engine has no optional I/O: reading files, HTTP and caching live in the command-line

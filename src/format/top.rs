@@ -26,7 +26,8 @@
 //! section: entries ascend by key, each one its cost, the length of the prefix it shares with
 //! the key before, the length of the rest, and the rest (three LEB128 values and the bytes).
 //! Open decodes them once into a table like version 4's, in memory, so a query reads an entry
-//! as fast as from version 4; the `lean` build, which never reads the lists, keeps no copy.
+//! as fast as from version 4 (the `lean` build, which answers from no list, checks them but
+//! keeps no copy).
 
 use super::bytes::{slice, u32_at, u64_at};
 use super::{Nodes, WORD_START_SEPARATOR};
@@ -41,6 +42,8 @@ const ENTRY: usize = 12;
 /// making open allocate without limit.
 const MAX_GROWTH: usize = 16;
 const NAME: &str = "top lists";
+/// Entries that run past the section's end, or end before it.
+const NOT_TO_THE_END: &str = "the entries do not decode to the section's end";
 
 /// The longest list a segment may hold.
 pub(crate) const MAX_LIST: usize = 64;
@@ -188,23 +191,20 @@ impl TopLists {
         Ok(())
     }
 
-    /// Decodes the version 5 entries in one pass (and keeps them, unless the build is lean).
-    /// With `check` (the suggestion count and the cost bound), also checks that each entry
-    /// shares no more than the key before it has, sorts after it, has a cost in range and is
-    /// a key of its kind. Either way the entries must decode within the section, to at most
-    /// [`MAX_GROWTH`] bytes per section byte, and the last one must end it.
+    /// Decodes the version 5 entries in one pass and keeps them (lean builds, which answer
+    /// from no list, keep none). With `check` (the suggestion count and the cost bound), also
+    /// checks that each entry has a cost in range and is a key of its kind. Either way each
+    /// entry must decode within the section, share no more than the key before it has and
+    /// sort after it, the keys must decode to at most [`MAX_GROWTH`] bytes per section byte,
+    /// and the last entry must end the section.
     fn decode(&mut self, section: &[u8], check: Option<(u64, u64)>) -> Result<()> {
         let keep = !cfg!(feature = "lean");
         let bytes = &section[..self.end()];
         let mut at = self.keys_at();
         let (mut key, mut decoded_len) = (Vec::new(), 0usize);
-        // Each entry takes at least three bytes: no count can reserve more than that allows.
-        if keep {
-            self.decoded.reserve(self.entries.min(self.keys_len / 3));
-        }
         for i in 0..self.entries {
             let Some((cost, shared, rest)) = step(bytes, &mut at) else {
-                return Err(entry_error(i, 0, "does not decode within the section"));
+                return Err(entry_error(i, 0, NOT_TO_THE_END));
             };
             decoded_len = decoded_len.saturating_add(shared + rest.len());
             let problem = if decoded_len > section.len().saturating_mul(MAX_GROWTH) {
@@ -226,7 +226,7 @@ impl TopLists {
         }
         match at == self.end() {
             true => Ok(()),
-            false => Err(entry_error(self.entries, 0, "bytes follow the last entry")),
+            false => Err(entry_error(self.entries, 0, NOT_TO_THE_END)),
         }
     }
 
@@ -568,7 +568,7 @@ mod tests {
         )
     }
 
-    // Lean builds keep no decoded entries and answer from no list.
+    // Lean builds answer from no list.
     #[cfg(not(feature = "lean"))]
     #[test]
     fn front_coded_entries_round_trip() {

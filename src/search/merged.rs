@@ -370,6 +370,8 @@ mod tests {
 
     /// Every listed prefix gets a merged list: the merge's first matches, the delta's and
     /// the blocklist's changes applied; the others get none.
+    // Lean builds answer from no top list, so stacks make no lists from them.
+    #[cfg(not(feature = "lean"))]
     #[test]
     fn listed_prefixes_get_the_merges_first_matches() {
         let stack = stack();
@@ -400,6 +402,8 @@ mod tests {
 
     /// A prefix of one character of several bytes gets its list too: the walk passes the
     /// nodes inside the character, which never have a list of their own.
+    // Lean builds answer from no top list, so stacks make no lists from them.
+    #[cfg(not(feature = "lean"))]
     #[test]
     fn prefixes_of_multibyte_characters_get_lists() {
         let base = two_prefix_base("ब", "ι", 100);
@@ -472,6 +476,8 @@ mod tests {
     /// gets a list when its pass costs enough, and so do the longer ones along the keys
     /// below it; each list is the plain pass's answer (the oracle: the compacted stack,
     /// searched without lists).
+    // Lean builds answer from no top list, so stacks make no lists from them.
+    #[cfg(not(feature = "lean"))]
     #[test]
     fn frontier_prefixes_get_lists_equal_to_the_pass() {
         let stack = stack();

@@ -242,6 +242,11 @@ pub(crate) type List = Vec<(u64, Vec<u8>)>;
 /// returns first: the node is found by following the list's first entry from the root, at
 /// the cost the list starts with, on a prefix a query can end with.
 pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
+    // Lean builds answer from no list and keep no decoded entries: a list cannot change
+    // their answers, and open has checked each entry.
+    if cfg!(feature = "lean") {
+        return Ok(());
+    }
     let mut walker = Walker::default();
     for (addr, list) in view.top_lists() {
         let listed: List = list.collect();
@@ -599,6 +604,8 @@ pub(super) mod tests {
     /// A list with more entries hidden than it has to spare gets a longer copy: the walk's
     /// first entries, up to as many visible ones as the list had; a list nothing hides gets
     /// none.
+    // Lean builds answer from no top list, so stacks make no lists from them.
+    #[cfg(not(feature = "lean"))]
     #[test]
     fn thinned_lists_get_longer_copies() {
         let base = two_letter_base();
