@@ -331,6 +331,8 @@ impl Searcher {
 }
 
 #[cfg(all(test, feature = "build"))]
+// Some tests need answers from top lists, which lean builds never give.
+#[cfg_attr(feature = "lean", allow(unused_imports, dead_code))]
 mod tests {
     use super::*;
     use crate::search::top::tests::{two_letter_base, two_prefix_base};

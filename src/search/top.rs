@@ -573,6 +573,8 @@ fn followed_before(
 }
 
 #[cfg(all(test, feature = "build"))]
+// Some tests need answers from top lists, which lean builds never give.
+#[cfg_attr(feature = "lean", allow(unused_imports, dead_code))]
 pub(super) mod tests {
     use super::*;
     use crate::search::SuggestOptions;
