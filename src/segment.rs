@@ -381,7 +381,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
     /// [`crate::VALIDATION_RULES`] has already accepted, in O(1): the header, the section
     /// table and every section's fixed parts are still checked; the walk over every FST node
     /// (85% of an open's work on a 13 MB segment) and the check of every top-list entry are
-    /// not. For a loader that holds proof the bytes are the ones a trusted validator accepted,
+    /// not (a version 5 top-lists section is still decoded, in one pass over it, except in
+    /// `lean` builds, which answer from no list). For a loader that holds proof the bytes are the ones a trusted validator accepted,
     /// such as the edge worker checking a publisher's HMAC over their SHA-256. On any other
     /// bytes use [`Segment::open`] or [`Segment::load`]: a malformed FST node or top-list node
     /// address makes a later search panic (no undefined behaviour: `fst` has no `unsafe` in
