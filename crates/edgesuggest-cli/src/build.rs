@@ -101,8 +101,9 @@ pub struct BuildArgs {
 
     /// Room for precomputed answers of the prefixes with the most matches (the shortest,
     /// most typed queries), in percent of the segment. They make those queries several times
-    /// faster and change no answer; 0 writes none (and keeps small segments readable by
-    /// engines that only know format versions 1 to 3).
+    /// faster and change no answer. A segment with them is format version 5 (the lists
+    /// front-coded); 0 writes none, and keeps small segments readable by engines that only
+    /// know versions 1 to 3.
     #[arg(long, default_value_t = edgesuggest::TopListOptions::default().budget_percent,
           value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     top_lists: u32,
