@@ -5,7 +5,7 @@
 //! its share of the segment. Each list is what the search's own walk from the node returns
 //! first, so a list answers exactly as the walk would.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::format::top::{costs, encode, entry_len, shared_len};
 use crate::format::WORD_START_SEPARATOR;
@@ -192,10 +192,10 @@ fn select(
     let (header, per_node, per_index) = costs(most_entries);
     let mut size = header;
     let mut kept = Vec::new();
-    let mut used: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut used: HashSet<Vec<u8>> = HashSet::new();
     let mut walked = Lookahead::new(fst, count, candidates);
     let mut misses = 0;
-    for i in 0..candidates.len() {
+    for (i, candidate) in candidates.iter().enumerate() {
         // Once the section is nearly full, the rest rarely fit: stop walking for them.
         if budget.saturating_sub(size) < per_node + per_index || misses >= MAX_MISSES {
             break;
@@ -203,14 +203,15 @@ fn select(
         let Some((addr, list)) = walked.take(i) else {
             continue;
         };
-        let added = per_node + per_index * list.len() + new_entries_len(&used, &list);
+        let prefix = candidate.prefix.len();
+        let added = per_node + per_index * list.len() + new_entries_len(&used, &list, prefix);
         if list.is_empty() || size + added > budget {
             misses += 1;
             continue;
         }
         misses = 0;
         size += added;
-        used.extend(list.iter().map(|(cost, entry)| (entry.clone(), *cost)));
+        used.extend(list.iter().map(|(_, entry)| entry.clone()));
         kept.push(Kept {
             addr,
             list,
@@ -221,29 +222,23 @@ fn select(
 }
 
 /// The estimated bytes of the entries of `list` not in `used` yet, each one front-coded among
-/// the used entries and the list's own, sorted by key.
-fn new_entries_len(used: &BTreeMap<Vec<u8>, u64>, list: &List) -> usize {
-    let mut new: Vec<&(u64, Vec<u8>)> =
-        list.iter().filter(|(_, e)| !used.contains_key(e)).collect();
+/// the list's own sorted by key: it shares with one of its neighbours there, or at least the
+/// `prefix` of the list's node, which every entry below it has.
+fn new_entries_len(used: &HashSet<Vec<u8>>, list: &List, prefix: usize) -> usize {
+    let mut new: Vec<&(u64, Vec<u8>)> = list.iter().filter(|(_, e)| !used.contains(e)).collect();
     new.sort_by(|a, b| a.1.cmp(&b.1));
     new.dedup_by(|a, b| a.1 == b.1);
     let mut len = 0;
     for (i, (cost, entry)) in new.iter().enumerate() {
-        // Between its neighbours, an entry adds its bytes past the longer prefix it shares
-        // with one of them.
-        let before = used.range(..entry.clone()).next_back().map(|(key, _)| key);
-        let after = used.range(entry.clone()..).next().map(|(key, _)| key);
         let mates = [
             i.checked_sub(1).map(|j| &new[j].1),
             new.get(i + 1).map(|n| &n.1),
         ];
-        let shared = [before, after]
+        let shared = mates
             .into_iter()
-            .chain(mates)
             .flatten()
             .map(|key| shared_len(key, entry))
-            .max()
-            .unwrap_or(0);
+            .fold(prefix.min(entry.len()), usize::max);
         len += entry_len(*cost, shared, entry.len() - shared);
     }
     len
@@ -323,13 +318,15 @@ fn walk_candidate(
 fn write(kept: &[Kept]) -> Vec<u8> {
     let mut nodes: Vec<(u32, &List)> = kept.iter().map(|k| (k.addr, &k.list)).collect();
     nodes.sort_by(|a, b| (a.0, a.1.first()).cmp(&(b.0, b.1.first())));
-    let used: BTreeMap<&[u8], u64> = kept
-        .iter()
-        .flat_map(|k| k.list.iter().map(|(cost, entry)| (entry.as_slice(), *cost)))
-        .collect();
-    let pool: Vec<(u64, &[u8])> = used.iter().map(|(e, c)| (*c, *e)).collect();
-    let index_of =
-        |(_, entry): &(u64, Vec<u8>)| pool.partition_point(|&(_, e)| e < entry.as_slice()) as u32;
+    // Most entries are in several lists: sort each one once, and number them by hash.
+    let mut costs: HashMap<&[u8], u64> = HashMap::new();
+    for (cost, entry) in kept.iter().flat_map(|k| &k.list) {
+        costs.insert(entry, *cost);
+    }
+    let mut pool: Vec<(u64, &[u8])> = costs.into_iter().map(|(e, c)| (c, e)).collect();
+    pool.sort_unstable_by(|a, b| a.1.cmp(b.1));
+    let numbers: HashMap<&[u8], u32> = pool.iter().zip(0..).map(|(&(_, e), i)| (e, i)).collect();
+    let index_of = |(_, entry): &(u64, Vec<u8>)| numbers[entry.as_slice()];
     let nodes: Vec<(u32, Vec<u32>)> = nodes
         .iter()
         .map(|(addr, list)| (*addr, list.iter().map(index_of).collect()))
