@@ -487,9 +487,16 @@ impl WalkState {
                 })
             }
         }
+        let bytes = fst.as_bytes();
         loop {
             if !self.visit() {
                 return Ok(Progress::Stop);
+            }
+            if let Some((input, next)) = next_node_step(bytes, addr) {
+                // The one way on, at no cost: nothing to offer.
+                path = self.push_arena(path, input)?;
+                addr = next;
+                continue;
             }
             let node = fst.node(addr);
             let Some(t) = self.step_down(&node, cost, path, bound, mode)? else {
@@ -761,6 +768,42 @@ fn node_inputs<'n>(node: &'n fst::raw::Node<'_>) -> Option<&'n [u8]> {
     bytes.get(end.checked_sub(n)?..end)
 }
 
+/// The inputs `fst` 0.4 (format 3) writes into a one-transition node's state byte instead of
+/// a byte of their own, by index minus one: the first 63 of its `COMMON_INPUTS_INV` (a test
+/// checks them against the crate's decoder).
+#[cfg(not(feature = "lean"))]
+const COMMON_INPUTS: &[u8; 63] = b"te/oasripcnw.hlm-du012g=:bf3y5&_4v9678k%?xCDASFIBEjPTzRNM+LOqHG";
+
+/// The input and target of the node at `addr` if it is a *next* node, read in place; `None`
+/// for every other node. `fst` writes most nodes of a key's unshared tail this way: one
+/// transition with no output to the node written just before it, not final, in one state
+/// byte (its top two bits set, the input's index in [`COMMON_INPUTS`] in the others, or 0 and
+/// the input in the byte before). A greedy descent spends most of its nodes here, and
+/// decoding each as a general node cost several times more.
+#[cfg(not(feature = "lean"))]
+#[inline]
+fn next_node_step(bytes: &[u8], addr: usize) -> Option<(u8, usize)> {
+    // Address 0 is the empty final node whatever its byte says.
+    if addr == 0 {
+        return None;
+    }
+    let state = *bytes.get(addr)?;
+    if state & 0b1100_0000 != 0b1100_0000 {
+        return None;
+    }
+    match usize::from(state & 0b0011_1111) {
+        0 => Some((*bytes.get(addr - 1)?, addr.checked_sub(2)?)),
+        index => Some((*COMMON_INPUTS.get(index - 1)?, addr - 1)),
+    }
+}
+
+/// Lean builds decode every node with `fst`: the worker bundle has no room for the code.
+#[cfg(feature = "lean")]
+#[inline]
+fn next_node_step(_bytes: &[u8], _addr: usize) -> Option<(u8, usize)> {
+    None
+}
+
 /// The transitions of `node` whose input `keep` takes. Most transitions a typo walk meets
 /// lead where the automaton dies: their input byte alone says so, read in place without
 /// decoding their address and output.
@@ -857,19 +900,22 @@ pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
 // Lean builds read no inputs in place.
 #[cfg(all(test, not(feature = "lean")))]
 mod tests {
-    use super::node_inputs;
+    use super::{next_node_step, node_inputs};
     use crate::format::fst_check::reachable_nodes;
     use crate::fst_writer::FstWriter;
     use proptest::prelude::*;
 
     /// Checks every node of the FST built from `entries` (sorted, distinct keys): the input
-    /// bytes read in place are the decoded transitions' inputs, last first.
-    fn check_every_node(entries: &[(Vec<u8>, u64)]) {
+    /// bytes read in place are the decoded transitions' inputs, last first, and a node read
+    /// in place as a *next* node has the one transition `fst` decodes. Returns the inputs
+    /// of the next nodes.
+    fn check_every_node(entries: &[(Vec<u8>, u64)]) -> Vec<u8> {
         let mut writer = FstWriter::new(Vec::new());
         for (key, value) in entries {
             writer.insert(key, *value).unwrap();
         }
         let fst = fst::raw::Fst::new(writer.finish()).unwrap();
+        let mut next_inputs = Vec::new();
         for addr in reachable_nodes(&fst) {
             let node = fst.node(addr);
             let mut decoded: Vec<u8> = node.transitions().map(|t| t.inp).collect();
@@ -878,6 +924,27 @@ mod tests {
                 Some(inputs) => assert_eq!(inputs, &decoded[..], "node at {addr}"),
                 None => assert!(node.len() < 2, "node at {addr} has {} inputs", node.len()),
             }
+            if let Some((input, next)) = next_node_step(fst.as_bytes(), addr) {
+                assert!(!node.is_final() && node.len() == 1, "node at {addr}");
+                let t = node.transition(0);
+                assert_eq!(
+                    (t.inp, t.out.value(), t.addr),
+                    (input, 0, next),
+                    "at {addr}"
+                );
+                next_inputs.push(input);
+            }
+        }
+        next_inputs
+    }
+
+    #[test]
+    fn next_nodes_of_every_input() {
+        // A lone key is a chain of next nodes: the first byte's is read from the state
+        // byte when common, the others' from a byte of their own.
+        for b in 0..=255u8 {
+            let inputs = check_every_node(&[(vec![b'k', b, b'k'], 7)]);
+            assert!(inputs.contains(&b), "no next node read for input {b}");
         }
     }
 
