@@ -155,6 +155,7 @@ fn build_base(rows: &[Row], word_starts: bool) -> Option<Segment<Vec<u8>>> {
         top_lists: TopListOptions {
             budget_percent: 1000,
             min_entries: 1,
+            section_min_entries: 1,
         },
         ..Default::default()
     });
@@ -528,6 +529,7 @@ fn lists_thinned_by_the_stack_still_answer_exactly() {
         top_lists: TopListOptions {
             budget_percent: 1000,
             min_entries: 8,
+            section_min_entries: 8,
         },
         ..Default::default()
     });

@@ -593,6 +593,7 @@ pub(super) mod tests {
             top_lists: crate::TopListOptions {
                 budget_percent: 1000,
                 min_entries: 64,
+                section_min_entries: 64,
             },
             ..Default::default()
         });

@@ -147,6 +147,7 @@ pub fn base_segment() -> Vec<u8> {
         top_lists: edgesuggest::TopListOptions {
             budget_percent: 1000,
             min_entries: 1,
+            section_min_entries: 1,
         },
         ..BuildOptions::default()
     });
