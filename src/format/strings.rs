@@ -98,7 +98,9 @@ impl Strings {
         let (mut lo, mut hi) = (lo as usize, hi as usize);
         // First where the rank would be if the bucket's ranks were evenly spread: in a table
         // that holds most ranks (display forms of mixed-case data) that is its entry, found
-        // in one read instead of a search over several cache lines.
+        // in one read instead of a search over several cache lines. Lean builds (the worker's)
+        // search from the start: the bundle has no room for the code.
+        #[cfg(not(feature = "lean"))]
         if lo < hi {
             let into = u64::from(rank) - ((bucket as u64) << self.shift);
             let guess = lo + ((into * (hi - lo) as u64) >> self.shift) as usize;
