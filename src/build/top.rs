@@ -35,7 +35,7 @@ pub struct TopListOptions {
 
 impl Default for TopListOptions {
     /// Prefixes with 16 entries or more, in a base of at least 64: a walk that returns ten
-    /// of a few dozen long keys was the slowest exact query left (3–6 µs, against about 2
+    /// of a few dozen long keys was the slowest exact query left (5–6 µs, against about 2
     /// from a list), and the section's budget, not this minimum, bounds its size.
     fn default() -> Self {
         TopListOptions {

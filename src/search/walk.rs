@@ -778,8 +778,8 @@ const COMMON_INPUTS: &[u8; 63] = b"te/oasripcnw.hlm-du012g=:bf3y5&_4v9678k%?xCDA
 /// for every other node. `fst` writes most nodes of a key's unshared tail this way: one
 /// transition with no output to the node written just before it, not final, in one state
 /// byte (its top two bits set, the input's index in [`COMMON_INPUTS`] in the others, or 0 and
-/// the input in the byte before). A greedy descent spends most of its nodes here, and
-/// decoding each as a general node cost several times more.
+/// the input in the byte before). A greedy descent spends most of its nodes here; decoding
+/// them as general nodes made npm's prefix queries run 10% more instructions.
 #[cfg(not(feature = "lean"))]
 #[inline]
 fn next_node_step(bytes: &[u8], addr: usize) -> Option<(u8, usize)> {
