@@ -96,32 +96,37 @@ impl Strings {
             return Ok(None);
         };
         let (mut lo, mut hi) = (lo as usize, hi as usize);
-        // First where the rank would be if the bucket's ranks were evenly spread: in a table
-        // that holds most ranks (display forms of mixed-case data) that is its entry, found
-        // in one read instead of a search over several cache lines. Lean builds (the worker's)
-        // search from the start: the bundle has no room for the code.
-        #[cfg(not(feature = "lean"))]
-        if lo < hi {
-            let into = u64::from(rank) - ((bucket as u64) << self.shift);
-            let guess = lo + ((into * (hi - lo) as u64) >> self.shift) as usize;
-            match u32_at(section, PREAMBLE + guess * 4, self.name)?.cmp(&rank) {
-                std::cmp::Ordering::Equal => return self.entry(section, guess).map(Some),
-                std::cmp::Ordering::Less => lo = guess + 1,
-                std::cmp::Ordering::Greater => hi = guess,
-            }
-        }
+        let mut probe = self.first_probe(rank, lo, hi);
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let r = u32_at(section, PREAMBLE + mid * 4, self.name)?;
+            let r = u32_at(section, PREAMBLE + probe * 4, self.name)?;
             if r < rank {
-                lo = mid + 1;
+                lo = probe + 1;
             } else if r > rank {
-                hi = mid;
+                hi = probe;
             } else {
-                return self.entry(section, mid).map(Some);
+                return self.entry(section, probe).map(Some);
             }
+            probe = lo + (hi - lo) / 2;
         }
         Ok(None)
+    }
+
+    /// Where the search for `rank` among the entries `lo..hi` of its bucket reads first (below
+    /// `hi` when `lo < hi`): where the rank would be if the bucket's ranks were evenly spread.
+    /// In a table that holds most ranks (display forms of mixed-case data) that is its entry,
+    /// found in one read instead of a search over several cache lines.
+    #[cfg(not(feature = "lean"))]
+    #[inline]
+    fn first_probe(&self, rank: u32, lo: usize, hi: usize) -> usize {
+        let into = u64::from(rank) & ((1u64 << self.shift) - 1);
+        lo + ((into * (hi - lo) as u64) >> self.shift) as usize
+    }
+
+    /// Lean builds (the worker's) read the middle first: the bundle has no room for the code.
+    #[cfg(feature = "lean")]
+    #[inline]
+    fn first_probe(&self, _rank: u32, lo: usize, hi: usize) -> usize {
+        lo + (hi - lo) / 2
     }
 
     /// Every entry, in rank order (for full verification).
