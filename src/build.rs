@@ -467,7 +467,7 @@ impl SegmentBuilder {
 type CategoryFsts<'a> = Vec<(&'a str, Vec<u8>)>;
 
 /// The prefixes that may get a top list.
-type TopCandidates = Vec<top::Candidate>;
+type TopCandidates = top::Candidates;
 
 /// Writes the top-lists section last, within `budget_percent` of the segment written so far
 /// (nothing when no candidate fits).
@@ -585,16 +585,20 @@ impl Ranked {
         let entries = Entries::new(self, word_starts)?;
         let mut fst = FstWriter::new(buffer);
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
-        let mut top = top::Collector::new(top_options);
         for id in entries.in_key_order() {
             let (key, cost, row) = entries.get(id);
             fst.insert(key, cost)?;
-            top.push(key);
             for &c in self.categories_of(row) {
                 members[c as usize].push(id);
             }
         }
         let buffer = fst.finish();
+        // A second pass over the keys, once the FST builder's tables are freed: collected
+        // beside them, the candidates added to the build's peak memory.
+        let mut top = top::Collector::new(top_options);
+        for id in entries.in_key_order() {
+            top.push(entries.get(id).0);
+        }
         let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {

@@ -46,11 +46,48 @@ impl Default for TopListOptions {
     }
 }
 
-/// A prefix with enough entries: a node that may get a list.
-#[derive(Debug)]
-pub(crate) struct Candidate {
-    prefix: Vec<u8>,
+/// A prefix with enough entries: a node that may get a list. Its bytes are in its
+/// [`Candidates`]' pool.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    start: u32,
+    len: u32,
     count: u64,
+}
+
+/// The candidates, and the bytes of their prefixes in one pool: a build finds tens of
+/// thousands (npm: 21,736), and a buffer of its own for each prefix held about a megabyte
+/// more at the build's peak, while the FST is written.
+#[derive(Debug, Default)]
+pub(crate) struct Candidates {
+    prefixes: Vec<u8>,
+    list: Vec<Candidate>,
+}
+
+impl Candidates {
+    fn push(&mut self, prefix: &[u8], count: u64) {
+        let (Ok(start), Ok(len)) = (
+            u32::try_from(self.prefixes.len()),
+            u32::try_from(prefix.len()),
+        ) else {
+            // Past 4 GiB of prefixes: the rest are not candidates.
+            return;
+        };
+        self.prefixes.extend_from_slice(prefix);
+        self.list.push(Candidate { start, len, count });
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    fn prefix(&self, c: &Candidate) -> &[u8] {
+        let start = c.start as usize;
+        self.prefixes
+            .get(start..start + c.len as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// Counts the entries below every prefix of the keys given in key order, and keeps the
@@ -65,7 +102,7 @@ pub(crate) struct Collector {
     separator: usize,
     min_entries: u64,
     section_min_entries: u64,
-    found: Vec<Candidate>,
+    found: Candidates,
 }
 
 impl Collector {
@@ -84,7 +121,7 @@ impl Collector {
             separator: 0,
             min_entries,
             section_min_entries: options.section_min_entries,
-            found: Vec::new(),
+            found: Candidates::default(),
         }
     }
 
@@ -118,10 +155,7 @@ impl Collector {
             let d = self.depth;
             let count = self.counts[d];
             if self.is_candidate(d, count) {
-                self.found.push(Candidate {
-                    prefix: self.previous[..d].to_vec(),
-                    count,
-                });
+                self.found.push(&self.previous[..d], count);
             }
             self.counts[d - 1] += count;
             self.depth -= 1;
@@ -137,19 +171,16 @@ impl Collector {
     }
 
     /// Closes every prefix and returns the candidates.
-    pub(crate) fn finish(mut self) -> Vec<Candidate> {
+    pub(crate) fn finish(mut self) -> Candidates {
         if self.min_entries == u64::MAX {
-            return Vec::new();
+            return Candidates::default();
         }
         self.close_to(0);
         if self.counts[0] < self.section_min_entries {
-            return Vec::new();
+            return Candidates::default();
         }
         if self.counts[0] >= self.min_entries {
-            self.found.push(Candidate {
-                prefix: Vec::new(),
-                count: self.counts[0],
-            });
+            self.found.push(&[], self.counts[0]);
         }
         self.found
     }
@@ -161,12 +192,19 @@ impl Collector {
 pub(crate) fn section(
     fst_bytes: &[u8],
     count: u64,
-    mut candidates: Vec<Candidate>,
+    mut candidates: Candidates,
     budget: usize,
 ) -> Option<Vec<u8>> {
     let fst = fst::raw::Fst::new(fst_bytes).ok()?;
     u32::try_from(fst_bytes.len()).ok()?;
-    candidates.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.prefix.cmp(&b.prefix)));
+    let mut list = std::mem::take(&mut candidates.list);
+    list.sort_by(|a, b| {
+        let prefixes = (candidates.prefix(a), candidates.prefix(b));
+        b.count
+            .cmp(&a.count)
+            .then_with(|| prefixes.0.cmp(prefixes.1))
+    });
+    candidates.list = list;
     let mut kept = select(&fst, count, &candidates, budget);
     loop {
         if kept.is_empty() {
@@ -197,17 +235,17 @@ struct Kept {
 fn select(
     fst: &fst::raw::Fst<&[u8]>,
     count: u64,
-    candidates: &[Candidate],
+    candidates: &Candidates,
     budget: usize,
 ) -> Vec<Kept> {
-    let most_entries = candidates.len().saturating_mul(LIST_LEN);
+    let most_entries = candidates.list.len().saturating_mul(LIST_LEN);
     let (header, per_node, per_index) = costs(most_entries);
     let mut size = header;
     let mut kept = Vec::new();
     let mut used: HashSet<Vec<u8>> = HashSet::new();
     let mut walked = Lookahead::new(fst, count, candidates);
     let mut misses = 0;
-    for (i, candidate) in candidates.iter().enumerate() {
+    for (i, candidate) in candidates.list.iter().enumerate() {
         // Once the section is nearly full, the rest rarely fit: stop walking for them.
         if budget.saturating_sub(size) < per_node + per_index || misses >= MAX_MISSES {
             break;
@@ -215,7 +253,7 @@ fn select(
         let Some((addr, list)) = walked.take(i) else {
             continue;
         };
-        let prefix = candidate.prefix.len();
+        let prefix = candidate.len as usize;
         let added = per_node + per_index * list.len() + new_entries_len(&used, &list, prefix);
         if list.is_empty() || size + added > budget {
             misses += 1;
@@ -265,7 +303,7 @@ const LOOKAHEAD: usize = 256;
 struct Lookahead<'a> {
     fst: &'a fst::raw::Fst<&'a [u8]>,
     count: u64,
-    candidates: &'a [Candidate],
+    candidates: &'a Candidates,
     /// The round's first candidate, and each one's node and list (`None`: none to list).
     start: usize,
     walked: Vec<Option<(u32, List)>>,
@@ -273,7 +311,7 @@ struct Lookahead<'a> {
 }
 
 impl<'a> Lookahead<'a> {
-    fn new(fst: &'a fst::raw::Fst<&'a [u8]>, count: u64, candidates: &'a [Candidate]) -> Self {
+    fn new(fst: &'a fst::raw::Fst<&'a [u8]>, count: u64, candidates: &'a Candidates) -> Self {
         Lookahead {
             fst,
             count,
@@ -294,14 +332,15 @@ impl<'a> Lookahead<'a> {
 
     /// Walks the round of candidates from `start`, half on each thread.
     fn walk_round(&mut self, start: usize) {
-        let end = (start + LOOKAHEAD).min(self.candidates.len());
-        let round = &self.candidates[start..end];
+        let candidates = self.candidates;
+        let end = (start + LOOKAHEAD).min(candidates.list.len());
+        let round = &candidates.list[start..end];
         let (first, second) = round.split_at(round.len() / 2);
         let (fst, count) = (self.fst, self.count);
         let [w1, w2] = &mut self.walkers;
         let walk_all = |walker: &mut Walker, part: &[Candidate]| -> Vec<Option<(u32, List)>> {
             part.iter()
-                .map(|c| walk_candidate(fst, count, walker, c))
+                .map(|c| walk_candidate(fst, count, walker, candidates.prefix(c)))
                 .collect()
         };
         let (mut a, b) = parallel::join(|| walk_all(w1, first), || walk_all(w2, second));
@@ -311,15 +350,15 @@ impl<'a> Lookahead<'a> {
     }
 }
 
-/// The node of candidate `c` and what the walk from it returns first; `None` when its prefix
-/// is not whole characters or leads nowhere.
+/// The node of a candidate's `prefix` and what the walk from it returns first; `None` when
+/// the prefix is not whole characters or leads nowhere.
 fn walk_candidate(
     fst: &fst::raw::Fst<&[u8]>,
     count: u64,
     walker: &mut Walker,
-    c: &Candidate,
+    prefix: &[u8],
 ) -> Option<(u32, List)> {
-    let prefix = std::str::from_utf8(&c.prefix).ok()?;
+    let prefix = std::str::from_utf8(prefix).ok()?;
     let (node, _) = follow_exact(fst, prefix).ok().flatten()?;
     let addr = u32::try_from(node.addr()).ok()?;
     let list = walker.first(fst, count, prefix, LIST_LEN).ok()?;
