@@ -83,9 +83,24 @@ impl Candidates {
     }
 
     fn prefix(&self, c: &Candidate) -> &[u8] {
-        let start = c.start as usize;
-        self.prefixes
-            .get(start..start + c.len as usize)
+        c.prefix_in(&self.prefixes)
+    }
+
+    /// Sorts them by their entries, most first, ties by prefix.
+    fn sort_largest_first(&mut self) {
+        let Candidates { prefixes, list } = self;
+        list.sort_by(|a, b| {
+            let by_prefix = || a.prefix_in(prefixes).cmp(b.prefix_in(prefixes));
+            b.count.cmp(&a.count).then_with(by_prefix)
+        });
+    }
+}
+
+impl Candidate {
+    fn prefix_in<'p>(&self, prefixes: &'p [u8]) -> &'p [u8] {
+        let start = self.start as usize;
+        prefixes
+            .get(start..start + self.len as usize)
             .unwrap_or_default()
     }
 }
@@ -197,14 +212,7 @@ pub(crate) fn section(
 ) -> Option<Vec<u8>> {
     let fst = fst::raw::Fst::new(fst_bytes).ok()?;
     u32::try_from(fst_bytes.len()).ok()?;
-    let mut list = std::mem::take(&mut candidates.list);
-    list.sort_by(|a, b| {
-        let prefixes = (candidates.prefix(a), candidates.prefix(b));
-        b.count
-            .cmp(&a.count)
-            .then_with(|| prefixes.0.cmp(prefixes.1))
-    });
-    candidates.list = list;
+    candidates.sort_largest_first();
     let mut kept = select(&fst, count, &candidates, budget);
     loop {
         if kept.is_empty() {
