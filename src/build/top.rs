@@ -98,10 +98,8 @@ impl Candidates {
 
 impl Candidate {
     fn prefix_in<'p>(&self, prefixes: &'p [u8]) -> &'p [u8] {
-        let start = self.start as usize;
-        prefixes
-            .get(start..start + self.len as usize)
-            .unwrap_or_default()
+        let rest = prefixes.get(self.start as usize..).unwrap_or_default();
+        rest.get(..self.len as usize).unwrap_or_default()
     }
 }
 
@@ -393,4 +391,73 @@ fn write(kept: &[Kept]) -> Vec<u8> {
     let mut out = Vec::new();
     encode(&mut out, &nodes, &pool);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::{Collector, TopListOptions};
+    use crate::format::WORD_START_SEPARATOR;
+
+    /// The candidates by brute force: every prefix a query can end with (whole characters,
+    /// not past a word-start separator) of at least `min` keys, most keys first, ties by
+    /// prefix; none when there are fewer than `section_min` keys.
+    fn brute(keys: &[Vec<u8>], min: u64, section_min: u64) -> Vec<(Vec<u8>, u64)> {
+        if (keys.len() as u64) < section_min {
+            return Vec::new();
+        }
+        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for key in keys {
+            let separator = key.iter().position(|&b| b == WORD_START_SEPARATOR);
+            for d in 0..=separator.unwrap_or(key.len()) {
+                if key.get(d).is_none_or(|&b| b & 0xC0 != 0x80) {
+                    *counts.entry(key[..d].to_vec()).or_default() += 1;
+                }
+            }
+        }
+        let mut found: Vec<(Vec<u8>, u64)> = counts.into_iter().filter(|c| c.1 >= min).collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        found
+    }
+
+    /// Keys over a few bytes, a two-byte character and the separator among them.
+    fn keys() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let unit = prop::sample::select(vec![
+            b"a".to_vec(),
+            b"b".to_vec(),
+            " ".as_bytes().to_vec(),
+            "é".as_bytes().to_vec(),
+            vec![WORD_START_SEPARATOR],
+        ]);
+        let key = proptest::collection::vec(unit, 1..6).prop_map(|units| units.concat());
+        proptest::collection::btree_set(key, 0..80).prop_map(|set| set.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn candidates_are_the_counted_prefixes(keys in keys(), min in 1u64..8, section_min in 0u64..40) {
+            let options = TopListOptions {
+                budget_percent: 10,
+                min_entries: min,
+                section_min_entries: section_min,
+            };
+            let mut collector = Collector::new(options);
+            for key in &keys {
+                collector.push(key);
+            }
+            let mut candidates = collector.finish();
+            candidates.sort_largest_first();
+            let found: Vec<(Vec<u8>, u64)> = candidates
+                .list
+                .iter()
+                .map(|c| (candidates.prefix(c).to_vec(), c.count))
+                .collect();
+            prop_assert_eq!(found, brute(&keys, min, section_min));
+        }
+    }
 }
