@@ -9,7 +9,9 @@
 //! 3. writes the normalized keys with order-preserving weights (`keys.tsv`) so that every peer
 //!    indexes exactly the same strings and, where it ranks by weight, the same order;
 //! 4. times edgesuggest and a naive baseline (sorted array, binary search, scan every match)
-//!    on those queries and writes `native.json`.
+//!    on those queries and writes `native.json`, and each query's median for edgesuggest
+//!    (`query-medians.tsv`: run, length, µs, query; slowest first within a run and length),
+//!    which shows what a length's tail is made of.
 //!
 //! Queries: `prefix` = the first 1–6 characters of the normalized key of a uniformly drawn
 //! phrase; `fuzzy` = the first 3–8 characters of one with one random edit after the first
@@ -173,16 +175,31 @@ fn time_kind(
     rounds: usize,
     f: impl FnMut(&str) -> usize,
 ) -> BTreeMap<usize, Timing> {
+    time_kind_each(queries, kind, rounds, f).0
+}
+
+/// Each timed query's length, median µs and text.
+type QueryMedians<'q> = Vec<(usize, f64, &'q str)>;
+
+/// [`time_kind`], and each query's median with its length and text.
+fn time_kind_each<'q>(
+    queries: &'q [Query],
+    kind: &str,
+    rounds: usize,
+    f: impl FnMut(&str) -> usize,
+) -> (BTreeMap<usize, Timing>, QueryMedians<'q>) {
     let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
     let per_query = time_each(&chosen, rounds, f);
     let mut by_len: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut each = Vec::with_capacity(chosen.len());
     for (q, mut times) in chosen.iter().zip(per_query) {
         times.sort_by(f64::total_cmp);
         let (all, medians) = by_len.entry(q.len).or_default();
         medians.push(percentile(&times, 0.5));
+        each.push((q.len, percentile(&times, 0.5), q.text.as_str()));
         all.extend(times);
     }
-    by_len
+    let by_len = by_len
         .into_iter()
         .map(|(len, (mut all, mut medians))| {
             all.sort_by(f64::total_cmp);
@@ -194,7 +211,8 @@ fn time_kind(
             };
             (len, timing)
         })
-        .collect()
+        .collect();
+    (by_len, each)
 }
 
 /// Each query's timings in µs, one per round, after a warm-up pass over all of them.
@@ -336,12 +354,15 @@ fn main() {
     let t = Instant::now();
     let naive = Naive::new(&rows);
     let naive_build = t.elapsed();
-    let mut time_ours = |kind: &str, options: &SuggestOptions| {
-        time_kind(&queries, kind, rounds, |q| {
+    let mut medians = Vec::new();
+    let mut time_ours = |run: &'static str, kind: &str, options: &SuggestOptions| {
+        let (timing, each) = time_kind_each(&queries, kind, rounds, |q| {
             searcher
                 .search(&segment, q, options)
                 .map_or(0, |r| r.items.len())
-        })
+        });
+        medians.extend(each.into_iter().map(|(len, us, text)| (run, len, us, text)));
+        timing
     };
     let report = Report {
         build_time,
@@ -354,9 +375,9 @@ fn main() {
         load_ms_word_starts: median_load_ms(&word_starts, if smoke { 3 } else { 20 }),
         load_ms_categories: median_load_ms(&with_categories, if smoke { 3 } else { 20 }),
         verify_deep_ms: median_verify_deep_ms(&segment, if smoke { 1 } else { 5 }),
-        ours: time_ours("prefix", &plain_options),
-        ours_fuzzy: time_ours("fuzzy", &fuzzy1),
-        ours_auto: time_ours("fuzzy", &fuzzy_auto),
+        ours: time_ours("prefix", "prefix", &plain_options),
+        ours_fuzzy: time_ours("fuzzy", "fuzzy", &fuzzy1),
+        ours_auto: time_ours("fuzzy_auto", "fuzzy", &fuzzy_auto),
         no_top: (
             no_top_build,
             plain_no_top.len(),
@@ -372,6 +393,7 @@ fn main() {
         naive_overlap: naive_overlap(&naive, &queries),
     };
     std::fs::write(out_dir.join("native.json"), report.json()).expect("write native.json");
+    write_query_medians(&out_dir, &mut medians);
     eprintln!(
         "native: {} queries written to {}",
         queries.len(),
@@ -448,6 +470,19 @@ fn keys_only_size(keys: &[String]) -> usize {
         b.add(key, (count - rank) as u64).expect("key");
     }
     b.finish().expect("build").bytes.len()
+}
+
+/// `query-medians.tsv`: run, length, median µs and query, for each of edgesuggest's timed
+/// queries, slowest first within each run and length.
+fn write_query_medians(out_dir: &Path, medians: &mut [(&str, usize, f64, &str)]) {
+    medians.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(b.2.total_cmp(&a.2)));
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(out_dir.join("query-medians.tsv")).expect("query-medians.tsv"),
+    );
+    for (run, len, us, text) in medians.iter() {
+        writeln!(file, "{run}\t{len}\t{us:.2}\t{text}").expect("write query medians");
+    }
+    file.flush().expect("flush query medians");
 }
 
 /// `queries.tsv`: kind, length, text and the exact answer's keys, for every peer.
