@@ -195,8 +195,9 @@ fn time_kind_each<'q>(
     for (q, mut times) in chosen.iter().zip(per_query) {
         times.sort_by(f64::total_cmp);
         let (all, medians) = by_len.entry(q.len).or_default();
-        medians.push(percentile(&times, 0.5));
-        each.push((q.len, percentile(&times, 0.5), q.text.as_str()));
+        let median = percentile(&times, 0.5);
+        medians.push(median);
+        each.push((q.len, median, q.text.as_str()));
         all.extend(times);
     }
     let by_len = by_len

@@ -594,10 +594,13 @@ impl Ranked {
         }
         let buffer = fst.finish();
         // A second pass over the keys, once the FST builder's tables are freed: collected
-        // beside them, the candidates added to the build's peak memory.
+        // beside them, the candidates added to the build's peak memory. Deltas and
+        // blocklists, which get no lists, skip it.
         let mut top = top::Collector::new(top_options);
-        for id in entries.in_key_order() {
-            top.push(entries.get(id).0);
+        if top.collects() {
+            for id in entries.in_key_order() {
+                top.push(entries.get(id).0);
+            }
         }
         let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());

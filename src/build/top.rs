@@ -138,9 +138,15 @@ impl Collector {
         }
     }
 
+    /// Whether it keeps candidates at all (not when the budget is 0): its caller can skip
+    /// the pass over the keys.
+    pub(crate) fn collects(&self) -> bool {
+        self.min_entries != u64::MAX
+    }
+
     /// The next entry in key order.
     pub(crate) fn push(&mut self, key: &[u8]) {
-        if self.min_entries == u64::MAX {
+        if !self.collects() {
             return;
         }
         let common = self
@@ -185,7 +191,7 @@ impl Collector {
 
     /// Closes every prefix and returns the candidates.
     pub(crate) fn finish(mut self) -> Candidates {
-        if self.min_entries == u64::MAX {
+        if !self.collects() {
             return Candidates::default();
         }
         self.close_to(0);
