@@ -7,7 +7,7 @@ use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
-use crate::format::top::{NodeAt, TopList, TopLists};
+use crate::format::top::{EntryTable, NodeAt, TopList, TopLists};
 use crate::format::{check_fst, Nodes, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, FLAG_WORD_STARTS};
 
 /// One immutable segment, generic over where its bytes live (`Vec<u8>`, `&[u8]`, a memory map,
@@ -324,6 +324,11 @@ impl<'a> View<'a> {
     /// Every precomputed list, with its node's address.
     pub(crate) fn top_lists(&self) -> impl Iterator<Item = (usize, TopList<'a>)> + 'a {
         self.top.all(self.bytes)
+    }
+
+    /// The top lists' entries as queries read them.
+    pub(crate) fn top_table(&self) -> &'a EntryTable {
+        self.top.table()
     }
 
     /// The precomputed list of the main FST's node `at`, if the segment has one.

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
+use crate::format::top::EntryTable;
 use crate::format::top::NodeAt;
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
@@ -462,11 +463,7 @@ impl<'a> Layers<'a> {
 
     /// The stack's longer list of the node `at` of `layer`'s main FST, if it has one.
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
-    pub(crate) fn long_list(
-        &self,
-        layer: usize,
-        at: NodeAt,
-    ) -> Option<&'a [(u64, std::ops::Range<usize>)]> {
+    pub(crate) fn long_list(&self, layer: usize, at: NodeAt) -> Option<std::ops::Range<usize>> {
         match (layer, self.long_lists) {
             (0, Some(long)) => long.get(at),
             _ => None,
@@ -481,10 +478,10 @@ impl<'a> Layers<'a> {
         Some((merged.get(query)?, merged.keys()))
     }
 
-    /// The bytes the longer lists' entries point into.
-    #[cfg(not(target_family = "wasm"))]
-    pub(crate) fn long_bytes(&self) -> &'a [u8] {
-        self.long_lists.map_or(&[], LongLists::bytes)
+    /// The entries of the stack's longer lists.
+    pub(crate) fn long_table(&self) -> &'a EntryTable {
+        static NONE: EntryTable = EntryTable::EMPTY;
+        self.long_lists.map_or(&NONE, LongLists::table)
     }
 
     /// Whether anything can hide a hit from `layer` (a newer layer or a blocklist).

@@ -528,7 +528,15 @@ fn attested_open_skips_only_the_node_walk() {
     bad_entry[last_rest] = 0xFE;
     reseal(&mut bad_entry);
     assert!(Segment::open(&bad_entry[..]).is_err());
-    assert!(Segment::open_attested(&bad_entry[..]).is_ok());
+    // Attested, its lists go unused: queries walk, with the intact segment's answers.
+    let unlisted = Segment::open_attested(&bad_entry[..]).unwrap();
+    for options in option_sets() {
+        for query in ["", "a", "new", "sa", "ber"] {
+            let want = full.search(query, &options).unwrap();
+            let got = unlisted.search(query, &options).unwrap();
+            assert_eq!(got, want, "{query:?} {options:?}");
+        }
+    }
     // A root past the end of the FST: the frame, refused either way.
     let bad_frame = fst_edited(|fst| {
         let (at, len) = (fst.len() - 12, fst.len() as u64);

@@ -53,6 +53,9 @@ impl Scores {
     }
 
     /// The score of `rank`.
+    // Inlined natively: its result, returned through memory, was read back in a stalled
+    // load, once per suggestion. WebAssembly modules are counted in bytes.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn get(&self, bytes: &[u8], rank: usize) -> Result<u64> {
         if rank >= self.count {
             return Err(Error::corrupt(

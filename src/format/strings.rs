@@ -85,6 +85,9 @@ impl Strings {
     }
 
     /// The string stored for `rank`, if any.
+    // Inlined natively: its result, returned through memory, was read back in a stalled
+    // load, once per suggestion. WebAssembly modules are counted in bytes.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn get<'a>(&self, bytes: &'a [u8], rank: u32) -> Result<Option<&'a str>> {
         if self.count == 0 {
             return Ok(None);
@@ -195,6 +198,8 @@ impl Strings {
         u32_at(section, PREAMBLE + (self.count - 1) * 4, self.name).map(Some)
     }
 
+    // As `get`.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
     fn entry<'a>(&self, section: &'a [u8], i: usize) -> Result<&'a str> {
         let offsets = PREAMBLE + self.count * 4;
         let start = u32_at(section, offsets + i * 4, self.name)? as usize;

@@ -25,9 +25,10 @@
 //! keys back to back. Version 5 has no table and front-codes the keys, which are most of the
 //! section: entries ascend by key, each one its cost, the length of the prefix it shares with
 //! the key before, the length of the rest, and the rest (three LEB128 values and the bytes).
-//! Open decodes them once into a table like version 4's, in memory, so a query reads an entry
-//! as fast as from version 4 (the `lean` build, which answers from no list, checks them but
-//! keeps no copy).
+//! Open decodes the entries of either version once into an in-memory [`EntryTable`] (each
+//! one's cost and key text, checked as UTF-8 once), so a query reads an entry without
+//! splitting or checking its bytes again (the `lean` build, which answers from no list,
+//! checks them but keeps no copy).
 
 use super::bytes::{slice, u32_at, u64_at};
 use super::{Nodes, WORD_START_SEPARATOR};
@@ -44,6 +45,8 @@ const MAX_GROWTH: usize = 16;
 const NAME: &str = "top lists";
 /// Entries that run past the section's end, or end before it.
 const NOT_TO_THE_END: &str = "the entries do not decode to the section's end";
+/// Entry bytes that are not a key (UTF-8 around at most one word-start separator).
+const NOT_A_KEY: &str = "not a key (UTF-8 around at most one word-start separator)";
 
 /// The longest list a segment may hold.
 pub(crate) const MAX_LIST: usize = 64;
@@ -59,9 +62,113 @@ pub(crate) struct TopLists {
     keys_len: usize,
     /// Whether the entries are front-coded (version 5) rather than records.
     compact: bool,
-    /// Version 5 entries, decoded at open: each one's cost and the end of its bytes in `keys`.
-    decoded: Vec<(u64, usize)>,
-    keys: Vec<u8>,
+    /// The entries, decoded at open (except by lean builds, which answer from no list).
+    table: EntryTable,
+}
+
+/// List entries as queries read them: each one's cost and key text, the head (the words
+/// before a word start) first. Decoded and checked once, so a query reads a match without
+/// splitting or checking its bytes again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EntryTable {
+    /// Each entry's cost, the end of its text in `text`, and its head's length, with
+    /// [`SEPARATED`] set for a word start's entry (whose head may be empty only in crafted
+    /// bytes, and is kept as read).
+    entries: Vec<(u64, u32, u32)>,
+    text: String,
+}
+
+/// Marks an [`EntryTable`] entry whose FST bytes hold the word-start separator.
+const SEPARATED: u32 = 1 << 31;
+
+/// One entry of an [`EntryTable`]: the key is `head` then `suffix`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListEntry<'a> {
+    pub(crate) cost: u64,
+    pub(crate) head: &'a str,
+    pub(crate) suffix: &'a str,
+    /// Whether the FST entry is a word start's (`suffix 0xFF head`).
+    pub(crate) word_start: bool,
+}
+
+impl ListEntry<'_> {
+    /// The FST entry: the key, or for a word start `suffix 0xFF head`.
+    pub(crate) fn fst_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(self.head.len() + self.suffix.len() + 1);
+        bytes.extend_from_slice(self.suffix.as_bytes());
+        if self.word_start {
+            bytes.push(WORD_START_SEPARATOR);
+            bytes.extend_from_slice(self.head.as_bytes());
+        }
+        bytes
+    }
+}
+
+impl EntryTable {
+    /// An empty table, for references that must outlive any stack.
+    pub(crate) const EMPTY: EntryTable = EntryTable {
+        entries: Vec::new(),
+        text: String::new(),
+    };
+
+    /// Adds the FST entry `bytes` of `cost` (a key, or a word start's `suffix 0xFF head`);
+    /// `None`, adding nothing, when the parts are not UTF-8 or the text would pass 2 GiB.
+    pub(crate) fn push(&mut self, cost: u64, bytes: &[u8]) -> Option<()> {
+        let (suffix, head, separated) = match bytes.iter().position(|&b| b == WORD_START_SEPARATOR)
+        {
+            Some(at) => (&bytes[..at], &bytes[at + 1..], SEPARATED),
+            None => (bytes, &[][..], 0),
+        };
+        let (head, suffix) = (
+            std::str::from_utf8(head).ok()?,
+            std::str::from_utf8(suffix).ok()?,
+        );
+        let end = u32::try_from(self.text.len() + head.len() + suffix.len())
+            .ok()
+            .filter(|&end| end < SEPARATED)?;
+        self.text.push_str(head);
+        self.text.push_str(suffix);
+        self.entries
+            .push((cost, end, head.len() as u32 | separated));
+        Some(())
+    }
+
+    /// Entry `i`, if there is one.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<ListEntry<'_>> {
+        let &(cost, end, head) = self.entries.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |b| self.entries[b].1) as usize;
+        let key = self.text.get(start..end as usize)?;
+        let (head_text, suffix) = key.split_at_checked((head & !SEPARATED) as usize)?;
+        Some(ListEntry {
+            cost,
+            head: head_text,
+            suffix,
+            word_start: head & SEPARATED != 0,
+        })
+    }
+
+    /// Entry `i`'s cost.
+    #[inline]
+    pub(crate) fn cost(&self, i: usize) -> Option<u64> {
+        self.entries.get(i).map(|&(cost, _, _)| cost)
+    }
+
+    /// How many entries the table holds.
+    // Only the stack's longer lists, which WebAssembly builds leave out, count or cut.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Drops the entries from `len` on.
+    // Only the stack's longer lists, which WebAssembly builds leave out, count or cut.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.entries.truncate(len);
+        let end = len.checked_sub(1).map_or(0, |b| self.entries[b].1) as usize;
+        self.text.truncate(end);
+    }
 }
 
 /// Where a prefix's list is and what it costs: the FST node, and the cost accumulated on the
@@ -94,8 +201,14 @@ impl TopLists {
             // Lean builds keep no decoded entries: trusted bytes need no pass.
             (true, None) if cfg!(feature = "lean") => {}
             (true, _) => top.decode(section, check)?,
-            (false, Some((count, max_cost))) => top.check_entries(section, count, max_cost)?,
-            (false, None) => {}
+            (false, check) => {
+                if let Some((count, max_cost)) = check {
+                    top.check_entries(section, count, max_cost)?;
+                }
+                if !cfg!(feature = "lean") {
+                    top.decode_records(section, check.is_some())?;
+                }
+            }
         }
         if nodes == Nodes::Walk {
             top.check_nodes(section, fst_len)?;
@@ -138,8 +251,7 @@ impl TopLists {
             lists_len,
             keys_len,
             compact,
-            decoded: Vec::new(),
-            keys: Vec::new(),
+            table: EntryTable::default(),
         })
     }
 
@@ -201,7 +313,7 @@ impl TopLists {
     /// sort after it, the keys must decode to at most [`MAX_GROWTH`] bytes per section byte,
     /// and the last entry must end the section.
     fn decode(&mut self, section: &[u8], check: Option<(u64, u64)>) -> Result<()> {
-        let keep = !cfg!(feature = "lean");
+        let mut keep = !cfg!(feature = "lean");
         let bytes = &section[..self.end()];
         let mut at = self.keys_at();
         let (mut key, mut decoded_len) = (Vec::new(), 0usize);
@@ -222,9 +334,9 @@ impl TopLists {
             if let Some(problem) = problem {
                 return Err(entry_error(i, cost, problem));
             }
-            if keep {
-                self.keys.extend_from_slice(&key);
-                self.decoded.push((cost, self.keys.len()));
+            if keep && self.table.push(cost, &key).is_none() {
+                self.drop_table(check.is_some(), i, cost)?;
+                keep = false;
             }
         }
         match at == self.end() {
@@ -233,36 +345,38 @@ impl TopLists {
         }
     }
 
-    /// Appends entry `i`'s bytes to `out` and returns its cost; `None` on bytes that do not
-    /// decode (possible only in a section opened without checks).
-    fn entry_into(&self, section: &[u8], i: usize, out: &mut Vec<u8>) -> Option<u64> {
-        let (cost, start, end, keys) = match self.compact {
-            true => {
-                let start = i
-                    .checked_sub(1)
-                    .map_or(Some(0), |b| Some(self.decoded.get(b)?.1))?;
-                let &(cost, end) = self.decoded.get(i)?;
-                (cost, start, end, &self.keys[..])
+    /// Keeps the version 4 entries in the table, as queries read them: each entry's bytes
+    /// must lie inside the entry bytes and be a key (see [`TopLists::drop_table`]).
+    fn decode_records(&mut self, section: &[u8], checked: bool) -> Result<()> {
+        let keys = slice(section, self.keys_at(), self.keys_len, NAME)?;
+        let mut start = 0;
+        for i in 0..self.entries {
+            let (cost, end) = self.entry_record(section, i)?;
+            let pushed = keys
+                .get(start..end)
+                .and_then(|bytes| self.table.push(cost, bytes));
+            if pushed.is_none() {
+                return self.drop_table(checked, i, cost);
             }
-            false => {
-                let (cost, end) = self.entry_record(section, i).ok()?;
-                let start = match i.checked_sub(1) {
-                    Some(before) => self.entry_record(section, before).ok()?.1,
-                    None => 0,
-                };
-                (cost, start, end, section.get(self.keys_at()..)?)
-            }
-        };
-        out.extend_from_slice(keys.get(start..end)?);
-        Some(cost)
+            start = end;
+        }
+        Ok(())
     }
 
-    /// Entry `i`'s cost, without its bytes.
-    fn entry_cost(&self, section: &[u8], i: usize) -> Option<u64> {
-        match self.compact {
-            true => self.decoded.get(i).map(|&(cost, _)| cost),
-            false => self.entry_record(section, i).ok().map(|(cost, _)| cost),
+    /// Handles entry `i` of `cost`, which is not a key: an error in checked bytes; trusted
+    /// bytes, whose open skips the checks, keep no entries, so no list answers and queries
+    /// walk (a list cannot change answers, only how fast they come).
+    fn drop_table(&mut self, checked: bool, i: usize, cost: u64) -> Result<()> {
+        if checked {
+            return Err(entry_error(i, cost, NOT_A_KEY));
         }
+        self.table = EntryTable::default();
+        Ok(())
+    }
+
+    /// The entries as queries read them (empty in lean builds).
+    pub(crate) fn table(&self) -> &EntryTable {
+        &self.table
     }
 
     fn check_nodes(&self, section: &[u8], fst_len: usize) -> Result<()> {
@@ -323,12 +437,8 @@ impl TopLists {
                 return None;
             }
             let cursor = self.list_at(section, offset)?;
-            if self.entry_cost(section, cursor.clone().next_index()?) == Some(at.cost) {
-                return Some(TopList {
-                    top: self,
-                    section,
-                    cursor,
-                });
+            if self.table.cost(cursor.clone().next_index()?) == Some(at.cost) {
+                return Some(TopList { top: self, cursor });
             }
         }
         None
@@ -344,14 +454,7 @@ impl TopLists {
         (0..self.nodes).filter_map(move |i| {
             let (addr, offset) = top.node_record(section, i).ok()?;
             let cursor = top.list_at(section, offset)?;
-            Some((
-                addr,
-                TopList {
-                    top,
-                    section,
-                    cursor,
-                },
-            ))
+            Some((addr, TopList { top, cursor }))
         })
     }
 }
@@ -458,25 +561,25 @@ impl ListCursor<'_> {
 #[derive(Debug, Clone)]
 pub(crate) struct TopList<'a> {
     top: &'a TopLists,
-    section: &'a [u8],
     cursor: ListCursor<'a>,
 }
 
 impl TopList<'_> {
-    /// Appends the next entry's bytes to `out` and returns its cost.
-    pub(crate) fn next_into(&mut self, out: &mut Vec<u8>) -> Option<u64> {
+    /// The next entry's cost and index in the segment's [`EntryTable`].
+    #[inline]
+    pub(crate) fn next_indexed(&mut self) -> Option<(u64, u32)> {
         let i = self.cursor.next_index()?;
-        self.top.entry_into(self.section, i, out)
+        Some((self.top.table.cost(i)?, u32::try_from(i).ok()?))
     }
 }
 
 impl Iterator for TopList<'_> {
     type Item = (u64, Vec<u8>);
 
+    /// The next entry's cost and FST entry bytes.
     fn next(&mut self) -> Option<(u64, Vec<u8>)> {
-        let mut entry = Vec::new();
-        let cost = self.next_into(&mut entry)?;
-        Some((cost, entry))
+        let entry = self.top.table.get(self.cursor.next_index()?)?;
+        Some((entry.cost, entry.fst_bytes()))
     }
 }
 
@@ -595,6 +698,72 @@ mod tests {
             assert_eq!(list, want);
             assert!(top.find(&bytes, NodeAt { addr: 7, cost: 1 }).is_none());
         }
+    }
+
+    /// An FST entry from parts: the key, or `suffix 0xFF head`.
+    fn fst_entry(suffix: &str, head: Option<&str>) -> Vec<u8> {
+        let mut bytes = suffix.as_bytes().to_vec();
+        if let Some(head) = head {
+            bytes.push(WORD_START_SEPARATOR);
+            bytes.extend_from_slice(head.as_bytes());
+        }
+        bytes
+    }
+
+    proptest::proptest! {
+        /// Every entry reads back as pushed: the key is head then suffix, and the FST bytes
+        /// are restored exactly (an empty head after a separator included); bytes that are
+        /// not UTF-8 around one separator add nothing.
+        #[test]
+        fn entry_table_reads_back_what_it_holds(
+            parts in proptest::collection::vec(
+                ("[a-zé ]{0,6}", proptest::option::of("[a-zé ]{0,6}"), proptest::bool::ANY),
+                1..20,
+            ),
+        ) {
+            let mut table = EntryTable::default();
+            let mut held = Vec::new();
+            for (cost, (suffix, head, broken)) in parts.iter().enumerate() {
+                let mut bytes = fst_entry(suffix, head.as_deref());
+                if *broken {
+                    bytes.push(0xC3);
+                }
+                let before = table.len();
+                let pushed = table.push(cost as u64, &bytes);
+                proptest::prop_assert_eq!(pushed.is_some(), !broken);
+                proptest::prop_assert_eq!(table.len(), before + usize::from(!broken));
+                if !broken {
+                    held.push((cost as u64, bytes, suffix.clone(), head.clone()));
+                }
+            }
+            for (i, (cost, bytes, suffix, head)) in held.iter().enumerate() {
+                let entry = table.get(i).unwrap();
+                proptest::prop_assert_eq!(entry.cost, *cost);
+                proptest::prop_assert_eq!(table.cost(i), Some(*cost));
+                proptest::prop_assert_eq!(entry.suffix, suffix.as_str());
+                proptest::prop_assert_eq!(entry.head, head.as_deref().unwrap_or(""));
+                proptest::prop_assert_eq!(entry.word_start, head.is_some());
+                proptest::prop_assert_eq!(&entry.fst_bytes(), bytes);
+            }
+            proptest::prop_assert!(table.get(held.len()).is_none());
+            table.truncate(held.len() / 2);
+            proptest::prop_assert_eq!(table.len(), held.len() / 2);
+            let last = (held.len() / 2).checked_sub(1);
+            if let Some(last) = last {
+                proptest::prop_assert_eq!(table.get(last).unwrap().fst_bytes(), held[last].1.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn entries_that_are_not_keys_are_refused_or_unused() {
+        let entries: [(u64, &[u8]); 2] = [(0, b"ab"), (1, b"ab\xC3")];
+        let bytes = section(&entries, &[(7, vec![0, 1])]);
+        let err = open(&bytes, Nodes::Walk).unwrap_err().to_string();
+        assert!(err.contains("entry 1 (cost 1)"), "{err}");
+        // Trusted bytes skip the checks: the section opens, and no list answers.
+        let top = open(&bytes, Nodes::Trusted).unwrap();
+        assert!(top.find(&bytes, NodeAt { addr: 7, cost: 0 }).is_none());
     }
 
     #[test]

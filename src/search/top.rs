@@ -8,20 +8,21 @@ use super::runs::Part;
 use super::walk::{self, follow_exact, rank_of, split_entry, Walk, WalkState};
 use super::{Hit, Searcher, Stream};
 use crate::error::{Error, Result};
-use crate::format::top::{NodeAt, TopList};
+use crate::format::top::{EntryTable, ListEntry, NodeAt, TopList};
 use crate::segment::View;
 use crate::stack::Layers;
 
 /// A stream of a merge that takes its first matches from its segment's top list: the entries
-/// (cost and byte range in the segment) and the next one to take. Inactive (empty) when the
+/// (cost and place in the segment's entry table, or the stack's longer lists') and the next
+/// one to take. Inactive (empty) when the
 /// stream walks. Over a delta whose entries the stack keeps in key order, the stream takes
 /// all its matches from their run instead ([`super::runs`]), and never walks.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Listed {
-    /// Each entry's cost and where its bytes lie in `bytes`.
-    entries: Vec<(u64, std::ops::Range<usize>)>,
-    /// The entries' bytes, decoded from the list (or copied from a longer one).
-    bytes: Vec<u8>,
+    /// Each entry's cost and index in its table.
+    entries: Vec<(u64, u32)>,
+    /// Whether the entries are the stack's longer list's rather than the segment's.
+    long: bool,
     next: usize,
     /// Where the exact part of the query leads in the stream's FST, once followed this pass
     /// (the walk starts there instead of following it again).
@@ -67,6 +68,7 @@ impl Listed {
     /// The list's (or run's) next entry that `accept` takes, as a match with its score;
     /// `None` when the list is used up. Each entry taken from a run costs a visit of
     /// `budget`: refused ones (hidden by a blocklist prefix) could be most of a delta.
+    #[cfg_attr(not(feature = "lean"), inline(always))]
     pub(super) fn take(
         &mut self,
         layers: &Layers<'_>,
@@ -84,17 +86,31 @@ impl Listed {
                 let view = layers.views().get(at).ok_or_else(|| {
                     Error::corrupt("runs", "an entry of a layer the stack does not have")
                 })?;
-                if let Some(hit) = offer(cost, entry, view, at as u32, exact, keys, accept)? {
+                let (_, is_word_start) = rank_of(cost, view.count())?;
+                let (head, suffix) = split_entry(entry, is_word_start)?;
+                let entry = ListEntry {
+                    cost,
+                    head,
+                    suffix,
+                    word_start: is_word_start,
+                };
+                if let Some(hit) = offer(entry, view, at as u32, exact, keys, accept)? {
                     return Ok(Some(hit));
                 }
             }
             return Ok(None);
         }
         let view = &layers.views()[layer as usize];
-        while let Some((cost, range)) = self.entries.get(self.next).cloned() {
+        let table = match self.long {
+            true => layers.long_table(),
+            false => view.top_table(),
+        };
+        while let Some(&(_, at)) = self.entries.get(self.next) {
             self.next += 1;
-            let entry = &self.bytes[range];
-            if let Some(hit) = offer(cost, entry, view, layer, exact, keys, accept)? {
+            let entry = table
+                .get(at as usize)
+                .ok_or_else(|| Error::corrupt("top lists", format!("no entry {at}")))?;
+            if let Some(hit) = offer(entry, view, layer, exact, keys, accept)? {
                 return Ok(Some(hit));
             }
         }
@@ -106,7 +122,7 @@ impl Listed {
     pub(super) fn finish(&mut self) -> usize {
         let taken = self.entries.len();
         self.entries.clear();
-        self.bytes.clear();
+        self.long = false;
         self.next = 0;
         self.in_run = false;
         self.parts.clear();
@@ -115,22 +131,19 @@ impl Listed {
 
     /// Takes the entries of a segment's list.
     fn decode(&mut self, mut list: TopList<'_>) {
-        loop {
-            let start = self.bytes.len();
-            let Some(cost) = list.next_into(&mut self.bytes) else {
-                break;
-            };
-            self.entries.push((cost, start..self.bytes.len()));
+        while let Some(entry) = list.next_indexed() {
+            self.entries.push(entry);
         }
     }
 
-    /// Takes the entries of a stack's longer list (their bytes in `bytes`).
+    /// Takes the entries `range` of the stack's longer lists.
     #[cfg(not(target_family = "wasm"))]
-    fn copy_long(&mut self, long: &[(u64, std::ops::Range<usize>)], bytes: &[u8]) {
-        for (cost, range) in long {
-            let start = self.bytes.len();
-            self.bytes.extend_from_slice(&bytes[range.clone()]);
-            self.entries.push((*cost, start..self.bytes.len()));
+    fn take_long(&mut self, range: std::ops::Range<usize>, table: &EntryTable) {
+        self.long = true;
+        for at in range {
+            if let (Some(cost), Ok(at)) = (table.cost(at), u32::try_from(at)) {
+                self.entries.push((cost, at));
+            }
         }
     }
 
@@ -140,19 +153,25 @@ impl Listed {
     }
 }
 
-/// The match of a list or run entry of `cost`, its key appended to `keys`, if `accept` takes
-/// it (the key is removed again if not).
+/// The match of a list or run entry, its key appended to `keys`, if `accept` takes it (the
+/// key is removed again if not).
+#[cfg_attr(not(feature = "lean"), inline(always))]
 fn offer(
-    cost: u64,
-    entry: &[u8],
+    entry: ListEntry<'_>,
     view: &View<'_>,
     layer: u32,
     exact: &str,
     keys: &mut String,
     accept: &mut dyn FnMut(&Hit, &str) -> bool,
 ) -> Result<Option<Hit>> {
-    let (rank, is_word_start) = rank_of(cost, view.count())?;
-    let (head, suffix) = split_entry(entry, is_word_start)?;
+    let (rank, is_word_start) = rank_of(entry.cost, view.count())?;
+    if is_word_start != entry.word_start {
+        return Err(Error::corrupt(
+            "top lists",
+            "word-start entry and output disagree",
+        ));
+    }
+    let (head, suffix) = (entry.head, entry.suffix);
     let key_start = keys.len();
     keys.push_str(head);
     keys.push_str(suffix);
@@ -224,7 +243,7 @@ impl Searcher {
             let at = NodeAt { addr, cost };
             #[cfg(not(target_family = "wasm"))]
             if let Some(long) = layers.long_list(stream.layer, at) {
-                listed.copy_long(long, layers.long_bytes());
+                listed.take_long(long, layers.long_table());
                 continue;
             }
             if let Some(list) = layers.views()[stream.layer].top_list(at) {
@@ -399,12 +418,10 @@ fn list_error(addr: usize, problem: String) -> Error {
 #[cfg_attr(target_family = "wasm", allow(dead_code))]
 pub(crate) struct LongLists {
     /// Per node with a longer list, in the order made (that of the base's lists, by address):
-    /// its address, first cost, and where its entries end in `entries` (they start where the
+    /// its address, first cost, and where its entries end in `table` (they start where the
     /// previous node's end).
     nodes: Vec<(usize, u64, usize)>,
-    /// Each entry's cost and the range of its bytes in `bytes`.
-    entries: Vec<(u64, std::ops::Range<usize>)>,
-    bytes: Vec<u8>,
+    table: EntryTable,
 }
 
 /// The most entries a longer list takes: past that (a blocklist prefix hiding most of a
@@ -440,7 +457,7 @@ impl LongLists {
         };
         let mut walker = Walker::default();
         for (addr, list) in base.top_lists() {
-            if long.entries.len() >= LONG_LISTS_MAX_ENTRIES {
+            if long.table.len() >= LONG_LISTS_MAX_ENTRIES {
                 break;
             }
             let listed: List = list.collect();
@@ -466,29 +483,31 @@ impl LongLists {
 
     #[cfg(not(target_family = "wasm"))]
     fn insert(&mut self, addr: usize, first_cost: u64, entries: &[(u64, Vec<u8>)]) {
+        let before = self.table.len();
         for (cost, entry) in entries {
-            let at = self.bytes.len();
-            self.bytes.extend_from_slice(entry);
-            self.entries.push((*cost, at..self.bytes.len()));
+            if self.table.push(*cost, entry).is_none() {
+                // Not a key: the node keeps its own list.
+                self.table.truncate(before);
+                return;
+            }
         }
-        self.nodes.push((addr, first_cost, self.entries.len()));
+        self.nodes.push((addr, first_cost, self.table.len()));
     }
 
     /// The longer list of the base's node `at`, if the stack has one.
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
-    pub(crate) fn get(&self, at: NodeAt) -> Option<&[(u64, std::ops::Range<usize>)]> {
+    pub(crate) fn get(&self, at: NodeAt) -> Option<std::ops::Range<usize>> {
         let i = self
             .nodes
             .binary_search_by(|&(addr, cost, _)| (addr, cost).cmp(&(at.addr, at.cost)))
             .ok()?;
         let start = i.checked_sub(1).map_or(0, |before| self.nodes[before].2);
-        self.entries.get(start..self.nodes[i].2)
+        Some(start..self.nodes[i].2)
     }
 
-    /// The bytes the entries' ranges point into.
-    #[cfg(not(target_family = "wasm"))]
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
+    /// The entries of every longer list.
+    pub(crate) fn table(&self) -> &EntryTable {
+        &self.table
     }
 }
 
@@ -636,9 +655,11 @@ pub(super) mod tests {
         let walked = walker
             .first(view.fst(), view.count(), "a", long.len())
             .unwrap();
-        for ((cost, range), (walked_cost, entry)) in long.iter().zip(&walked) {
-            assert_eq!(cost, walked_cost);
-            assert_eq!(&layers.long_bytes()[range.clone()], entry.as_slice());
+        assert_eq!(walked.len(), long.len());
+        for (at, (walked_cost, entry)) in long.zip(&walked) {
+            let listed = layers.long_table().get(at).unwrap();
+            assert_eq!(listed.cost, *walked_cost);
+            assert_eq!(listed.fst_bytes(), *entry);
         }
         assert!(view.top_list(node("b")).is_some());
         assert!(layers.long_list(0, node("b")).is_none());
