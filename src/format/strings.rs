@@ -25,6 +25,12 @@ pub(crate) struct Strings {
     /// lookups a query; within a bucket it takes a few in one or two cache lines.
     starts: Vec<u32>,
     shift: u32,
+    /// For a table dense enough, which ranks have an entry (then `starts` is empty): a
+    /// look-up finds its entry, or that there is none, without reading the ranks, which was a
+    /// cache miss per suggestion in a large table. Not in lean builds (the worker's module is
+    /// counted in bytes).
+    #[cfg(not(feature = "lean"))]
+    present: Option<Present>,
 }
 
 impl Strings {
@@ -56,6 +62,14 @@ impl Strings {
             ));
         }
         let ranks = slice(section, PREAMBLE, count * 4, name)?;
+        #[cfg(not(feature = "lean"))]
+        let present = Present::of(ranks);
+        #[cfg(not(feature = "lean"))]
+        let (starts, shift) = match present {
+            Some(_) => (Vec::new(), 0),
+            None => bucket_starts(ranks),
+        };
+        #[cfg(feature = "lean")]
         let (starts, shift) = bucket_starts(ranks);
         Ok(Strings {
             name,
@@ -64,6 +78,8 @@ impl Strings {
             count,
             starts,
             shift,
+            #[cfg(not(feature = "lean"))]
+            present,
         })
     }
 
@@ -76,6 +92,8 @@ impl Strings {
             count: 0,
             starts: Vec::new(),
             shift: 0,
+            #[cfg(not(feature = "lean"))]
+            present: None,
         }
     }
 
@@ -93,6 +111,13 @@ impl Strings {
             return Ok(None);
         }
         let section = slice(bytes, self.offset, self.len, self.name)?;
+        #[cfg(not(feature = "lean"))]
+        if let Some(present) = &self.present {
+            return match present.entry(rank) {
+                Some(i) => self.entry(section, i).map(Some),
+                None => Ok(None),
+            };
+        }
         let bucket = (u64::from(rank) >> self.shift) as usize;
         let (Some(&lo), Some(&hi)) = (self.starts.get(bucket), self.starts.get(bucket + 1)) else {
             // Past the last bucket: above every stored rank.
@@ -279,6 +304,66 @@ fn bucket_starts(ranks: &[u8]) -> (Vec<u32>, u32) {
     (starts, shift)
 }
 
+/// Which ranks of a string table have an entry, with the count of entries before each word
+/// of 64 ranks: a rank's entry index is that count plus the set bits below its own.
+#[cfg(not(feature = "lean"))]
+#[derive(Debug, Clone)]
+struct Present {
+    /// Bit `r % 64` of word `r / 64` is set when rank `r` has an entry.
+    bits: Vec<u64>,
+    /// Entries before each word.
+    before: Vec<u32>,
+}
+
+#[cfg(not(feature = "lean"))]
+impl Present {
+    /// The ranks of `ranks` (little-endian `u32`s); `None` when they are not strictly
+    /// ascending (a crafted table, which the bucket search answers boundedly) or are sparser
+    /// than one word per entry, which bounds the memory by 12 bytes per entry.
+    fn of(ranks: &[u8]) -> Option<Present> {
+        let rank = |i: usize| {
+            let b = &ranks[i * 4..i * 4 + 4];
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        let count = ranks.len() / 4;
+        let words = (rank(count.checked_sub(1)?) / 64) as usize + 1;
+        if words > count {
+            return None;
+        }
+        let mut bits = vec![0u64; words];
+        let mut previous = None;
+        for i in 0..count {
+            let r = rank(i);
+            if previous.is_some_and(|p| p >= r) {
+                return None;
+            }
+            previous = Some(r);
+            // Past the last rank's word: out of order too.
+            *bits.get_mut((r / 64) as usize)? |= 1 << (r % 64);
+        }
+        let mut total = 0u32;
+        let before = bits
+            .iter()
+            .map(|word| {
+                let here = total;
+                total += word.count_ones();
+                here
+            })
+            .collect();
+        Some(Present { bits, before })
+    }
+
+    /// The index of the entry of `rank`, if it has one.
+    #[inline]
+    fn entry(&self, rank: u32) -> Option<usize> {
+        let word = (rank / 64) as usize;
+        let bits = *self.bits.get(word)?;
+        let bit = 1u64 << (rank % 64);
+        let below = (bits & (bit - 1)).count_ones() as usize;
+        (bits & bit != 0).then(|| self.before[word] as usize + below)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +415,8 @@ mod tests {
             ranks.dedup();
             cases.push(ranks);
         }
+        let mut dense_cases = 0;
+        let cases_len = cases.len();
         for ranks in cases {
             let bytes = section(&ranks);
             let strings = Strings::parse(&bytes, "display", 0, bytes.len()).unwrap();
@@ -338,6 +425,16 @@ mod tests {
                 "at most one bucket per entry"
             );
             let last = u64::from(*ranks.last().unwrap());
+            // Dense tables take the bit set (except in lean builds), sparse ones the buckets.
+            let dense = last / 64 < ranks.len() as u64;
+            #[cfg(not(feature = "lean"))]
+            assert_eq!(
+                strings.present.is_some(),
+                dense,
+                "{} ranks to {last}",
+                ranks.len()
+            );
+            dense_cases += usize::from(dense);
             let probes = ranks
                 .iter()
                 .flat_map(|&r| [r.saturating_sub(1), r, r.saturating_add(1)])
@@ -349,15 +446,25 @@ mod tests {
                 assert_eq!(got, want, "rank {probe} of {} ranks", ranks.len());
             }
         }
+        assert!(
+            dense_cases > 0 && dense_cases < cases_len,
+            "dense and sparse tables"
+        );
     }
 
     /// Ranks out of order (a crafted table) give bounded answers, never a panic.
     #[test]
     fn ranks_out_of_order_never_panic() {
-        let bytes = section(&[900, 3, 70_000, 2, 1, u32::MAX, 0]);
-        let strings = Strings::parse(&bytes, "display", 0, bytes.len()).unwrap();
-        for probe in [0, 1, 2, 3, 64, 900, 70_000, u32::MAX] {
-            let _ = strings.get(&bytes, probe);
+        // Sparse, and dense (which would take the bit set if the ranks ascended).
+        for ranks in [
+            &[900, 3, 70_000, 2, 1, u32::MAX, 0][..],
+            &[5, 3, 3, 1, 0, 2, 7, 6],
+        ] {
+            let bytes = section(ranks);
+            let strings = Strings::parse(&bytes, "display", 0, bytes.len()).unwrap();
+            for probe in [0, 1, 2, 3, 5, 6, 7, 64, 900, 70_000, u32::MAX] {
+                let _ = strings.get(&bytes, probe);
+            }
         }
     }
 }

@@ -45,6 +45,8 @@ const MAX_GROWTH: usize = 16;
 const NAME: &str = "top lists";
 /// Entries that run past the section's end, or end before it.
 const NOT_TO_THE_END: &str = "the entries do not decode to the section's end";
+/// Entry bytes that are not a key of the kind the cost says.
+const NOT_OF_ITS_KIND: &str = "not a key of its kind (UTF-8, word-start separator)";
 /// Entry bytes that are not a key (UTF-8 around at most one word-start separator).
 const NOT_A_KEY: &str = "not a key (UTF-8 around at most one word-start separator)";
 
@@ -185,8 +187,9 @@ impl TopLists {
     /// with indices in range, costs below `max_cost`, and every entry one the FST can hold
     /// (UTF-8 around at most one word-start separator, present exactly when its cost is a
     /// word start's) in the version's order. O(section size); with [`Nodes::Trusted`] (bytes a
-    /// trusted validator opened) only the sizes, O(1), plus decoding version 5 entries
-    /// (except in lean builds, which keep none).
+    /// trusted validator opened) only the sizes, O(1), plus decoding the entries into the
+    /// table (except in lean builds, which keep none), which stays empty should an entry not
+    /// be a key.
     pub(crate) fn parse(
         bytes: &[u8],
         (offset, len, version): (usize, usize, u32),
@@ -329,14 +332,16 @@ impl TopLists {
             } else {
                 key.truncate(shared);
                 key.extend_from_slice(rest);
-                check.and_then(|bounds| kind_problem(&key, cost, bounds))
+                None
             };
             if let Some(problem) = problem {
                 return Err(entry_error(i, cost, problem));
             }
-            if keep && self.table.push(cost, &key).is_none() {
-                self.drop_table(check.is_some(), i, cost)?;
-                keep = false;
+            if keep {
+                keep = self.keep(i, cost, &key, check)?;
+            } else if let Some(problem) = check.and_then(|bounds| kind_problem(&key, cost, bounds))
+            {
+                return Err(entry_error(i, cost, problem));
             }
         }
         match at == self.end() {
@@ -361,6 +366,28 @@ impl TopLists {
             start = end;
         }
         Ok(())
+    }
+
+    /// Adds entry `i` to the table, which checks its bytes as it splits them, then with
+    /// `check` its cost as [`kind_problem`] does; returns whether the table goes on (see
+    /// [`TopLists::drop_table`]). One pass over the bytes instead of two: open reads every
+    /// entry.
+    fn keep(&mut self, i: usize, cost: u64, key: &[u8], check: Option<(u64, u64)>) -> Result<bool> {
+        if self.table.push(cost, key).is_none() {
+            self.drop_table(check.is_some(), i, cost)?;
+            return Ok(false);
+        }
+        let Some((count, max_cost)) = check else {
+            return Ok(true);
+        };
+        let word_start = self.table.get(self.table.len() - 1).map(|e| e.word_start);
+        if cost >= max_cost {
+            Err(entry_error(i, cost, "cost out of range"))
+        } else if word_start != Some(cost >= count) {
+            Err(entry_error(i, cost, NOT_OF_ITS_KIND))
+        } else {
+            Ok(true)
+        }
     }
 
     /// Handles entry `i` of `cost`, which is not a key: an error in checked bytes; trusted
@@ -515,15 +542,15 @@ fn entry_error(i: usize, cost: u64, problem: &str) -> Error {
 
 /// Why `entry` cannot be an FST entry of the kind its cost says, if it cannot.
 fn entry_problem(entry: &[u8], word_start: bool) -> Option<&'static str> {
-    let parts: Vec<&[u8]> = entry.splitn(2, |&b| b == WORD_START_SEPARATOR).collect();
-    let ok = match parts[..] {
-        [key] => !word_start && std::str::from_utf8(key).is_ok(),
-        [suffix, head] => {
-            word_start && std::str::from_utf8(suffix).is_ok() && std::str::from_utf8(head).is_ok()
-        }
-        _ => false,
+    // A second separator lands in the head, which is then not UTF-8.
+    let (suffix, head) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
+        Some(at) => (&entry[..at], Some(&entry[at + 1..])),
+        None => (entry, None),
     };
-    (!ok).then_some("not a key of its kind (UTF-8, word-start separator)")
+    let ok = head.is_some() == word_start
+        && std::str::from_utf8(suffix).is_ok()
+        && head.map_or(true, |head| std::str::from_utf8(head).is_ok());
+    (!ok).then_some(NOT_OF_ITS_KIND)
 }
 
 /// Position in one encoded list.

@@ -842,9 +842,19 @@ impl Searcher {
 /// with the pass's edits. A phrase can match at several words with as few edits, all at one
 /// cost; which of them a walk meets first depends on the shape of the FST (and on top lists,
 /// deltas and compaction), so the reported place would otherwise differ between a stack and
-/// its compacted segment. Not inlined: it is rare and the worker's module is counted in bytes.
-#[inline(never)]
+/// its compacted segment.
+#[inline]
 fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
+    // Most hits match the whole phrase: no call for them.
+    if hit.word_start > 0 {
+        move_to_leftmost_word(hit, keys, query);
+    }
+}
+
+/// [`leftmost_word`] for a word-start hit. Not inlined: it is rare and the worker's module is
+/// counted in bytes.
+#[inline(never)]
+fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
     let key = &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize];
     let Some(before) = key.get(..hit.word_start as usize) else {
         return;
