@@ -12,8 +12,7 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::format::top::EntryTable;
-use crate::format::top::NodeAt;
+use crate::format::top::{EntryTable, NodeAt};
 use crate::format::WORD_START_SEPARATOR;
 use crate::prefixes::{PrefixFilter, Probe};
 use crate::search::{DeltaRuns, Hit, LongLists, MergedLists};

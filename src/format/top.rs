@@ -163,10 +163,13 @@ impl EntryTable {
         self.entries.len()
     }
 
-    /// Drops the entries from `len` on.
+    /// Drops the entries from `len` on (none if it holds no more).
     // Only the stack's longer lists, which WebAssembly builds leave out, count or cut.
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(crate) fn truncate(&mut self, len: usize) {
+        if len >= self.entries.len() {
+            return;
+        }
         self.entries.truncate(len);
         let end = len.checked_sub(1).map_or(0, |b| self.entries[b].1) as usize;
         self.text.truncate(end);
@@ -773,6 +776,8 @@ mod tests {
                 proptest::prop_assert_eq!(&entry.fst_bytes(), bytes);
             }
             proptest::prop_assert!(table.get(held.len()).is_none());
+            table.truncate(held.len() + 1);
+            proptest::prop_assert_eq!(table.len(), held.len());
             table.truncate(held.len() / 2);
             proptest::prop_assert_eq!(table.len(), held.len() / 2);
             let last = (held.len() / 2).checked_sub(1);

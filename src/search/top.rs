@@ -14,9 +14,9 @@ use crate::stack::Layers;
 
 /// A stream of a merge that takes its first matches from its segment's top list: the entries
 /// (cost and place in the segment's entry table, or the stack's longer lists') and the next
-/// one to take. Inactive (empty) when the
-/// stream walks. Over a delta whose entries the stack keeps in key order, the stream takes
-/// all its matches from their run instead ([`super::runs`]), and never walks.
+/// one to take. Inactive (empty) when the stream walks. Over a delta whose entries the stack
+/// keeps in key order, the stream takes all its matches from their run instead
+/// ([`super::runs`]), and never walks.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Listed {
     /// Each entry's cost and index in its table.
