@@ -419,7 +419,7 @@ mod tests {
         for key in keys {
             let separator = key.iter().position(|&b| b == WORD_START_SEPARATOR);
             for d in 0..=separator.unwrap_or(key.len()) {
-                if key.get(d).is_none_or(|&b| b & 0xC0 != 0x80) {
+                if key.get(d).map_or(true, |&b| b & 0xC0 != 0x80) {
                     *counts.entry(key[..d].to_vec()).or_default() += 1;
                 }
             }

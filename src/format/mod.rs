@@ -70,6 +70,42 @@ pub(crate) fn version_for_flags(flags: u32) -> u32 {
 /// no key or query contains it.
 pub const WORD_START_SEPARATOR: u8 = 0xFF;
 
+/// Why bytes are not an FST entry of the kind asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryFault {
+    /// The separator is there in a full key's entry, or missing in a word start's.
+    Kind,
+    /// A part is not UTF-8.
+    NotUtf8,
+}
+
+/// Splits an FST entry into the key's head and suffix: a word start's entry is
+/// `suffix 0xFF head` (the key is head then suffix), a full key's is all suffix. Inlined: the
+/// walk calls it for every match.
+#[inline]
+pub(crate) fn split_entry(
+    entry: &[u8],
+    is_word_start: bool,
+) -> std::result::Result<(&str, &str), EntryFault> {
+    if !is_word_start {
+        // Most entries: one pass. UTF-8 never holds the separator, so valid means no separator.
+        return match std::str::from_utf8(entry) {
+            Ok(key) => Ok(("", key)),
+            Err(_) if entry.contains(&WORD_START_SEPARATOR) => Err(EntryFault::Kind),
+            Err(_) => Err(EntryFault::NotUtf8),
+        };
+    }
+    let at = entry
+        .iter()
+        .position(|&b| b == WORD_START_SEPARATOR)
+        .ok_or(EntryFault::Kind)?;
+    let (head, suffix) = (&entry[at + 1..], &entry[..at]);
+    match (std::str::from_utf8(head), std::str::from_utf8(suffix)) {
+        (Ok(head), Ok(suffix)) => Ok((head, suffix)),
+        _ => Err(EntryFault::NotUtf8),
+    }
+}
+
 /// Size of the trailer: XXH64 checksum (8 bytes) then [`END_MAGIC`].
 pub(crate) const TRAILER_LEN: usize = 12;
 

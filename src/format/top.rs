@@ -31,7 +31,7 @@
 //! checks them but keeps no copy).
 
 use super::bytes::{slice, u32_at, u64_at};
-use super::{Nodes, WORD_START_SEPARATOR};
+use super::{split_entry, Nodes, WORD_START_SEPARATOR};
 use crate::error::{Error, Result};
 
 const HEADER: usize = 16;
@@ -113,26 +113,21 @@ impl EntryTable {
         text: String::new(),
     };
 
-    /// Adds the FST entry `bytes` of `cost` (a key, or a word start's `suffix 0xFF head`);
-    /// `None`, adding nothing, when the parts are not UTF-8 or the text would pass 2 GiB.
-    pub(crate) fn push(&mut self, cost: u64, bytes: &[u8]) -> Option<()> {
-        let (suffix, head, separated) = match bytes.iter().position(|&b| b == WORD_START_SEPARATOR)
-        {
-            Some(at) => (&bytes[..at], &bytes[at + 1..], SEPARATED),
-            None => (bytes, &[][..], 0),
-        };
-        let (head, suffix) = (
-            std::str::from_utf8(head).ok()?,
-            std::str::from_utf8(suffix).ok()?,
-        );
+    /// Adds the FST entry `bytes` of `cost` (a key, or a word start's `suffix 0xFF head`)
+    /// and says whether it is a word start's; `None`, adding nothing, when the parts are not
+    /// UTF-8 or the text would pass 2 GiB.
+    pub(crate) fn push(&mut self, cost: u64, bytes: &[u8]) -> Option<bool> {
+        let word_start = bytes.contains(&WORD_START_SEPARATOR);
+        let (head, suffix) = split_entry(bytes, word_start).ok()?;
         let end = u32::try_from(self.text.len() + head.len() + suffix.len())
             .ok()
             .filter(|&end| end < SEPARATED)?;
         self.text.push_str(head);
         self.text.push_str(suffix);
+        let separated = if word_start { SEPARATED } else { 0 };
         self.entries
             .push((cost, end, head.len() as u32 | separated));
-        Some(())
+        Some(word_start)
     }
 
     /// Entry `i`, if there is one.
@@ -376,17 +371,16 @@ impl TopLists {
     /// [`TopLists::drop_table`]). One pass over the bytes instead of two: open reads every
     /// entry.
     fn keep(&mut self, i: usize, cost: u64, key: &[u8], check: Option<(u64, u64)>) -> Result<bool> {
-        if self.table.push(cost, key).is_none() {
+        let Some(word_start) = self.table.push(cost, key) else {
             self.drop_table(check.is_some(), i, cost)?;
             return Ok(false);
-        }
+        };
         let Some((count, max_cost)) = check else {
             return Ok(true);
         };
-        let word_start = self.table.get(self.table.len() - 1).map(|e| e.word_start);
         if cost >= max_cost {
             Err(entry_error(i, cost, "cost out of range"))
-        } else if word_start != Some(cost >= count) {
+        } else if word_start != (cost >= count) {
             Err(entry_error(i, cost, NOT_OF_ITS_KIND))
         } else {
             Ok(true)
@@ -545,15 +539,9 @@ fn entry_error(i: usize, cost: u64, problem: &str) -> Error {
 
 /// Why `entry` cannot be an FST entry of the kind its cost says, if it cannot.
 fn entry_problem(entry: &[u8], word_start: bool) -> Option<&'static str> {
-    // A second separator lands in the head, which is then not UTF-8.
-    let (suffix, head) = match entry.iter().position(|&b| b == WORD_START_SEPARATOR) {
-        Some(at) => (&entry[..at], Some(&entry[at + 1..])),
-        None => (entry, None),
-    };
-    let ok = head.is_some() == word_start
-        && std::str::from_utf8(suffix).is_ok()
-        && head.map_or(true, |head| std::str::from_utf8(head).is_ok());
-    (!ok).then_some(NOT_OF_ITS_KIND)
+    split_entry(entry, word_start)
+        .err()
+        .map(|_| NOT_OF_ITS_KIND)
 }
 
 /// Position in one encoded list.

@@ -386,18 +386,21 @@ impl Walker {
 /// The FST entry and cost a match came from: the key, or for a word start "suffix 0xFF head".
 fn entry_of(hit: &Hit, keys: &str, count: u64) -> (u64, Vec<u8>) {
     let key = keys
-        .as_bytes()
         .get(hit.key_start as usize..hit.key_end as usize)
         .unwrap_or_default();
-    let at = (hit.word_start as usize).min(key.len());
-    if at == 0 {
-        return (u64::from(hit.rank), key.to_vec());
-    }
-    let mut entry = Vec::with_capacity(key.len() + 1);
-    entry.extend_from_slice(&key[at..]);
-    entry.push(crate::format::WORD_START_SEPARATOR);
-    entry.extend_from_slice(&key[..at]);
-    (u64::from(hit.rank) + count, entry)
+    // The walk's word start is where a word begins in the key, a character boundary.
+    let (head, suffix) = key
+        .split_at_checked(hit.word_start as usize)
+        .unwrap_or(("", key));
+    let word_start = !head.is_empty();
+    let cost = u64::from(hit.rank) + if word_start { count } else { 0 };
+    let entry = ListEntry {
+        cost,
+        head,
+        suffix,
+        word_start,
+    };
+    (cost, entry.fst_bytes())
 }
 
 fn list_error(addr: usize, problem: String) -> Error {

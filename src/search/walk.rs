@@ -29,7 +29,7 @@ use levenshtein_automata::{Distance, DFA, SINK_STATE};
 
 use super::Hit;
 use crate::error::{Error, Result};
-use crate::format::WORD_START_SEPARATOR;
+use crate::format::{EntryFault, WORD_START_SEPARATOR};
 
 /// The most candidates a walk keeps pending, 48 bytes each: the heap's capacity, which
 /// doubles as it grows, stays within 2^15 entries (1.5 MB). A best-first walk
@@ -723,28 +723,12 @@ pub(super) fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
     Ok((rank, is_word_start))
 }
 
-/// Splits an FST entry into the key's head and suffix: a word-start entry is
-/// "suffix 0xFF head" (the key is head + suffix), a full key is all suffix.
+/// [`crate::format::split_entry`], its fault as a corrupt-segment error.
 pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
-    let disagree = || Error::corrupt("fst", "word-start entry and output disagree");
-    let not_utf8 = || Error::corrupt("fst", "a key is not valid UTF-8");
-    if !is_word_start {
-        // Most hits: one pass. UTF-8 never holds the separator, so valid means no separator.
-        return match std::str::from_utf8(entry) {
-            Ok(key) => Ok(("", key)),
-            Err(_) if entry.contains(&WORD_START_SEPARATOR) => Err(disagree()),
-            Err(_) => Err(not_utf8()),
-        };
-    }
-    let at = entry
-        .iter()
-        .position(|&b| b == WORD_START_SEPARATOR)
-        .ok_or_else(disagree)?;
-    let (head, suffix) = (&entry[at + 1..], &entry[..at]);
-    match (std::str::from_utf8(head), std::str::from_utf8(suffix)) {
-        (Ok(head), Ok(suffix)) => Ok((head, suffix)),
-        _ => Err(not_utf8()),
-    }
+    crate::format::split_entry(entry, is_word_start).map_err(|fault| match fault {
+        EntryFault::Kind => Error::corrupt("fst", "word-start entry and output disagree"),
+        EntryFault::NotUtf8 => Error::corrupt("fst", "a key is not valid UTF-8"),
+    })
 }
 
 /// The input bytes of a node of several transitions, last transition first, read in place;
