@@ -89,15 +89,47 @@ function describe(v) {
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : "a " + typeof v;
 }
-export function packOptions(o) {
-  if (o === undefined || o === null) return "";
-  if (typeof o !== "object" || Array.isArray(o)) return "!" + describe(o);
-  for (const name of Object.keys(o)) {
-    if (!OPTION_FIELDS.includes(name)) return "?" + name;
+// The options of the last `readOptions` that had no quick form, packed (see `readOptions` in Rust).
+let packed = "";
+export function readOptions(o, packAlways) {
+  packed = "";
+  if (o === undefined || o === null) return 0;
+  if (typeof o !== "object" || Array.isArray(o)) {
+    packed = "!" + describe(o);
+    return -1;
   }
+  for (const name of Object.keys(o)) {
+    if (!OPTION_FIELDS.includes(name)) {
+      packed = "?" + name;
+      return -1;
+    }
+  }
+  // Each field read once, in the order of OPTION_FIELDS: a getter runs once per call.
+  const values = [o.k, o.fuzzy, o.prefix_length, o.exact_first, o.max_visits, o.categories];
+  const quick = packAlways ? -1 : quickForm(values);
+  if (quick < 0) packed = packValues(values);
+  return quick;
+}
+export function takePacked() {
+  return packed;
+}
+// 0 for undefined, v + 1 for an integer v in [0, limit), -1 for anything else.
+function small(v, limit) {
+  if (v === undefined) return 0;
+  return Number.isInteger(v) && v >= 0 && v < limit ? v + 1 : -1;
+}
+// The common options as one number (see QUICK_FIELDS in Rust), or -1 for what needs packing.
+function quickForm([k, fuzzy, prefixLength, exactFirst, maxVisits, categories]) {
+  if (categories !== undefined) return -1;
+  const kq = small(k, 2047), pq = small(prefixLength, 127), vq = small(maxVisits, 2097151);
+  const fq = fuzzy === undefined ? 0 : fuzzy === "auto" ? 4 : fuzzy === 0 || fuzzy === 1 || fuzzy === 2 ? fuzzy + 1 : -1;
+  const eq = exactFirst === undefined ? 0 : exactFirst === true ? 2 : exactFirst === false ? 1 : -1;
+  if (kq < 0 || pq < 0 || vq < 0 || fq < 0 || eq < 0) return -1;
+  return kq + fq * 2 ** 11 + pq * 2 ** 14 + eq * 2 ** 21 + vq * 2 ** 23;
+}
+function packValues(values) {
   let out = "";
-  for (const name of OPTION_FIELDS) {
-    const v = o[name];
+  for (const v of values) {
     let field;
     if (v === undefined) field = "u";
     // Integers only (as text): anything else is refused by Rust without parsing floats.
@@ -141,18 +173,27 @@ export function buildResults(strings, numbers, truncated) {
 }
 "#)]
 extern "C" {
-    /// Reads the fields of a `SuggestOptions` object into one string in one call (reading each
-    /// field through the boundary cost ~5 µs per query): per field `u` (undefined), `n<number>`,
-    /// `s<string>`, `b0`/`b1`, `a<strings joined by U+001E>` or `x<what it is>` (anything
-    /// else, including numbers that are not non-negative safe integers: `xNaN`, `x-1`,
-    /// `xnull`), joined by U+001F in the order of `OPTION_FIELDS`. Rust validates. An unknown
-    /// option name packs as `?<name>`, anything but a plain object as `!<what it is>`.
+    /// Reads a `SuggestOptions` object in one call (reading each field through the boundary
+    /// cost ~5 µs per query). The common options (integers in range, `fuzzy` 0, 1, 2 or
+    /// "auto", booleans, no categories) come back as one number, laid out as [`QUICK_FIELDS`]
+    /// says; 0 for `undefined`. Anything else gives -1 and leaves the object packed into a
+    /// string for `takePacked`: per field `u` (undefined), `n<number>`, `s<string>`,
+    /// `b0`/`b1`, `a<strings joined by U+001E>` or `x<what it is>` (anything else, including
+    /// numbers that are not non-negative safe integers: `xNaN`, `x-1`, `xnull`), joined by
+    /// U+001F in the order of `OPTION_FIELDS`; an unknown option name packs as `?<name>`,
+    /// anything but a plain object as `!<what it is>`. Rust validates either form the same
+    /// way. The number saves the string's copy into the module and its parse: 0.4–0.5 µs of
+    /// a call. `packAlways` (tests) packs every object, the oracle of the quick form.
     ///
     /// `catch`: a getter or proxy trap of the caller's object can throw. Uncaught, the
     /// exception would unwind through the Rust frames of `suggest` and leave its `&mut self`
     /// borrowed for good, so every later call would fail.
-    #[wasm_bindgen(js_name = packOptions, catch)]
-    fn pack_options(options: &JsValue) -> Result<String, JsValue>;
+    #[wasm_bindgen(js_name = readOptions, catch)]
+    fn read_options_js(options: &JsValue, pack_always: bool) -> Result<f64, JsValue>;
+
+    /// The string `readOptions` packed when it returned -1.
+    #[wasm_bindgen(js_name = takePacked)]
+    fn take_packed() -> String;
 
     /// Builds `Suggestion` objects from the packed form written by `pack`.
     #[wasm_bindgen(js_name = buildResults, catch)]
@@ -215,13 +256,11 @@ impl Suggester {
         query: &str,
         #[wasm_bindgen(unchecked_param_type = "SuggestOptions")] options: Option<JsValue>,
     ) -> Result<JsValue, JsError> {
-        let packed = pack_options(&options.unwrap_or(JsValue::UNDEFINED)).map_err(|e| {
-            JsError::new(&format!(
-                "options could not be read: {}",
-                thrown_message(&e)
-            ))
-        })?;
-        let options = read_options(&packed)?;
+        let options = match options {
+            // `undefined` and `null` arrive as `None` without a call into JavaScript.
+            None => SuggestOptions::default(),
+            Some(options) => options_of(&options, false)?,
+        };
         let found = self
             .searcher
             .search(&self.stack, query, &options)
@@ -312,7 +351,7 @@ fn thrown_message(thrown: &JsValue) -> String {
     )
 }
 
-/// One option field as packed by `packOptions`.
+/// One option field as packed by `readOptions`.
 enum Field<'a> {
     Undefined,
     Number(u64),
@@ -359,11 +398,67 @@ fn describe(value: &Field) -> String {
     }
 }
 
-/// Validates `SuggestOptions` (packed by `packOptions`); every bad field is an error naming it.
+/// Reads and validates a `SuggestOptions` object: its quick form when it has one (and not
+/// `pack_always`), else its packed string.
+fn options_of(options: &JsValue, pack_always: bool) -> Result<SuggestOptions, JsError> {
+    let quick = read_options_js(options, pack_always).map_err(|e| {
+        JsError::new(&format!(
+            "options could not be read: {}",
+            thrown_message(&e)
+        ))
+    })?;
+    if quick < 0.0 {
+        return read_options(&take_packed());
+    }
+    validate(&quick_fields(quick)?)
+}
+
+/// The quick form's fields from its lowest bits up (`k`, `fuzzy`, `prefix_length`,
+/// `exact_first`, `max_visits`), each this many bits: 0 when absent, else the value plus one
+/// (`fuzzy`: 1–3 for 0–2 edits, 4 for "auto"; `exact_first`: 1 false, 2 true). `readOptions`
+/// in JavaScript writes it, and gives the packed string for anything wider.
+const QUICK_FIELDS: [u32; 5] = [11, 3, 7, 2, 21];
+
+/// The fields of a quick form, as the packed string's would be.
+fn quick_fields(quick: f64) -> Result<[Field<'static>; 6], JsError> {
+    let bits: u32 = QUICK_FIELDS.iter().sum();
+    // Whole and in range, so the conversion is exact.
+    if !(0.0..(1u64 << bits) as f64).contains(&quick) || quick.fract() != 0.0 {
+        return Err(JsError::new(
+            "internal error: options read as an invalid number",
+        ));
+    }
+    let mut rest = quick as u64;
+    let [k, fuzzy, prefix_length, exact_first, max_visits] = QUICK_FIELDS.map(|width| {
+        let value = rest & ((1 << width) - 1);
+        rest >>= width;
+        value
+    });
+    let number = |v: u64| v.checked_sub(1).map_or(Field::Undefined, Field::Number);
+    let fuzzy = match fuzzy {
+        0 => Field::Undefined,
+        4 => Field::Text("auto"),
+        edits => Field::Number(edits - 1),
+    };
+    let exact_first = match exact_first {
+        0 => Field::Undefined,
+        flag => Field::Bool(flag == 2),
+    };
+    let (k, prefix_length, max_visits) = (number(k), number(prefix_length), number(max_visits));
+    Ok([
+        k,
+        fuzzy,
+        prefix_length,
+        exact_first,
+        max_visits,
+        Field::Undefined,
+    ])
+}
+
+/// Validates `SuggestOptions` (packed by `readOptions`); every bad field is an error naming it.
 fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
-    let mut out = SuggestOptions::default();
     if packed.is_empty() {
-        return Ok(out);
+        return Ok(SuggestOptions::default());
     }
     if let Some(name) = packed.strip_prefix('?') {
         return Err(JsError::new(&format!(
@@ -378,7 +473,14 @@ fn read_options(packed: &str) -> Result<SuggestOptions, JsError> {
         )));
     }
     let fields: Vec<Field> = packed.split('\u{1f}').map(field).collect();
-    let [k, fuzzy, prefix_length, exact_first, max_visits, categories] = &fields[..] else {
+    validate(&fields)
+}
+
+/// The options the six fields (in the order of `OPTION_FIELDS`) give; every bad field is an
+/// error naming it.
+fn validate(fields: &[Field]) -> Result<SuggestOptions, JsError> {
+    let mut out = SuggestOptions::default();
+    let [k, fuzzy, prefix_length, exact_first, max_visits, categories] = fields else {
         return Err(JsError::new(
             "options hold the control characters U+001E or U+001F, which no option accepts",
         ));
@@ -458,4 +560,136 @@ fn read_fuzzy(value: &Field) -> Result<Option<Fuzziness>, JsError> {
 
 fn utf16_len(s: &str) -> f64 {
     s.encode_utf16().count() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    /// The options read from `options`, or the error's message.
+    fn read(options: &JsValue, pack_always: bool) -> Result<SuggestOptions, String> {
+        options_of(options, pack_always).map_err(|e| {
+            let value = JsValue::from(e);
+            let error: &js_sys::Error = value.unchecked_ref();
+            String::from(error.message())
+        })
+    }
+
+    /// An options object with the given fields (`undefined` ones left out, as a caller would).
+    fn object(fields: &[(&str, &JsValue)]) -> JsValue {
+        let object = js_sys::Object::new();
+        for (name, value) in fields {
+            if !value.is_undefined() {
+                js_sys::Reflect::set(&object, &(*name).into(), value).unwrap();
+            }
+        }
+        object.into()
+    }
+
+    /// Every combination of edge values, in range and out, of the fields the quick form
+    /// carries: the quick form reads as the packed string does (the same options or the
+    /// same error), and the simple in-range ones take it.
+    #[wasm_bindgen_test]
+    fn the_quick_form_reads_as_the_packed_string() {
+        let u = JsValue::UNDEFINED;
+        let n = |v: f64| JsValue::from_f64(v);
+        let ks = [
+            u.clone(),
+            n(0.0),
+            n(10.0),
+            n(1000.0),
+            n(1001.0),
+            n(2046.0),
+            n(2047.0),
+            n(-1.0),
+            n(1.5),
+            n(f64::NAN),
+            "10".into(),
+        ];
+        let fuzzies = [
+            u.clone(),
+            n(0.0),
+            n(1.0),
+            n(2.0),
+            n(3.0),
+            "auto".into(),
+            "AUTO".into(),
+            "1".into(),
+            JsValue::NULL,
+        ];
+        let prefixes = [
+            u.clone(),
+            n(0.0),
+            n(64.0),
+            n(65.0),
+            n(126.0),
+            n(127.0),
+            n(-0.0),
+        ];
+        let exacts = [u.clone(), JsValue::TRUE, JsValue::FALSE, n(1.0)];
+        let visits = [
+            u.clone(),
+            n(0.0),
+            n(1.0),
+            n(1_000_000.0),
+            n(1_000_001.0),
+            n(2_097_150.0),
+            n(2_097_151.0),
+        ];
+        let (mut quick, mut total) = (0, 0);
+        for k in &ks {
+            for fuzzy in &fuzzies {
+                for prefix in &prefixes {
+                    for exact in &exacts {
+                        for visit in &visits {
+                            let options = object(&[
+                                ("k", k),
+                                ("fuzzy", fuzzy),
+                                ("prefix_length", prefix),
+                                ("exact_first", exact),
+                                ("max_visits", visit),
+                            ]);
+                            let packed = read(&options, true);
+                            assert_eq!(read(&options, false), packed, "{options:?}");
+                            total += 1;
+                            quick += usize::from(read_options_js(&options, false).unwrap() >= 0.0);
+                        }
+                    }
+                }
+            }
+        }
+        // Within the quick form's widths (validated after, as the string is): 6 of 11 k, 5
+        // of 9 fuzzy, 6 of 7 prefix lengths, 3 of 4 exact_first, 6 of 7 max_visits.
+        assert_eq!(quick, 6 * 5 * 6 * 3 * 6);
+        assert!(total > quick);
+    }
+
+    /// `undefined`, `null`, categories, unknown names and non-objects take the string.
+    #[wasm_bindgen_test]
+    fn other_options_take_the_packed_string() {
+        assert_eq!(read_options_js(&JsValue::UNDEFINED, false).unwrap(), 0.0);
+        assert_eq!(read_options_js(&JsValue::NULL, false).unwrap(), 0.0);
+        let categories = js_sys::Array::of1(&"c1".into());
+        for options in [
+            object(&[("categories", &categories.into())]),
+            object(&[("kk", &JsValue::from_f64(1.0))]),
+            JsValue::from_f64(3.0),
+            js_sys::Array::new().into(),
+        ] {
+            assert_eq!(
+                read_options_js(&options, false).unwrap(),
+                -1.0,
+                "{options:?}"
+            );
+            assert_eq!(read(&options, false), read(&options, true), "{options:?}");
+        }
+        let expected = SuggestOptions {
+            categories: vec!["c1".into()],
+            ..SuggestOptions::default()
+        };
+        let with_categories = object(&[("categories", &js_sys::Array::of1(&"c1".into()).into())]);
+        assert_eq!(read(&with_categories, false), Ok(expected));
+    }
 }
