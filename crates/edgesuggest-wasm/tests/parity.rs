@@ -210,3 +210,46 @@ fn bad_options_throw_naming_the_field() {
 fn cli_shape(results: &JsValue) -> String {
     JSON::stringify(results).unwrap().into()
 }
+
+/// Empty answers (no match, or a work budget spent before any) are arrays whose `truncated`
+/// says what the engine's does, for queries of every fixture length under budgets from 1
+/// visit up; both kinds of empty answer occur.
+#[wasm_bindgen_test]
+fn empty_answers_say_whether_the_budget_cut_them_short() {
+    let mut suggester = Suggester::load(SEGMENT).unwrap();
+    let segment = edgesuggest::Segment::load(SEGMENT).unwrap();
+    let mut searcher = edgesuggest::Searcher::new();
+    let mut seen = (0, 0);
+    for query in QUERIES.split('\n').chain(["zzqqxx", "qqqqqqqq"]) {
+        for visits in [1u32, 3, 10, 100_000] {
+            let native_options = edgesuggest::SuggestOptions {
+                fuzzy: edgesuggest::Fuzziness::Edits(2),
+                max_visits: visits as usize,
+                ..Default::default()
+            };
+            let want = searcher.search(&segment, query, &native_options).unwrap();
+            let options = Object::new();
+            Reflect::set(&options, &"fuzzy".into(), &JsValue::from(2)).unwrap();
+            Reflect::set(&options, &"max_visits".into(), &JsValue::from(visits)).unwrap();
+            let got = suggester.suggest(query, Some(options.into())).unwrap();
+            assert!(Array::is_array(&got));
+            let truncated = Reflect::get(&got, &"truncated".into()).unwrap();
+            assert_eq!(
+                truncated,
+                JsValue::from_bool(want.truncated),
+                "{query:?} {visits}"
+            );
+            assert_eq!(Array::from(&got).length() as usize, want.items.len());
+            if want.items.is_empty() {
+                match want.truncated {
+                    true => seen.0 += 1,
+                    false => seen.1 += 1,
+                }
+            }
+        }
+    }
+    assert!(
+        seen.0 > 0 && seen.1 > 0,
+        "empty answers, cut short and not: {seen:?}"
+    );
+}
