@@ -571,7 +571,11 @@ fn read_fuzzy(value: &Field) -> Result<Option<Fuzziness>, JsError> {
     }
 }
 
+/// The length of `s` in UTF-16 code units (JavaScript's), one per byte for ASCII.
 fn utf16_len(s: &str) -> f64 {
+    if s.is_ascii() {
+        return s.len() as f64;
+    }
     s.encode_utf16().count() as f64
 }
 
