@@ -298,7 +298,8 @@ mod v4 {
         let old = Segment::load(SEG).unwrap();
         old.verify_deep().unwrap();
         // The deep check compares each list with a walk: an attested open keeps them too.
-        Segment::open_attested(SEG).unwrap().verify_deep().unwrap();
+        let attested = Segment::open_attested(SEG).unwrap();
+        attested.verify_deep().unwrap();
         let new_bytes = build_v5();
         let new = Segment::load(&new_bytes[..]).unwrap();
         new.verify_deep().unwrap();
@@ -319,7 +320,6 @@ mod v4 {
                 let want = searcher.search(&new, q, &options).unwrap().to_owned();
                 assert_eq!(got, want, "query {q:?}, k {k}");
                 // Opened without the checks (as attested bytes are), the same lists answer.
-                let attested = Segment::open_attested(SEG).unwrap();
                 let unchecked = searcher.search(&attested, q, &options).unwrap().to_owned();
                 assert_eq!(unchecked, want, "attested, query {q:?}, k {k}");
                 let texts: Vec<&str> = got.items.iter().map(|s| s.text.as_str()).collect();

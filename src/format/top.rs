@@ -375,15 +375,9 @@ impl TopLists {
             self.drop_table(check.is_some(), i, cost)?;
             return Ok(false);
         };
-        let Some((count, max_cost)) = check else {
-            return Ok(true);
-        };
-        if cost >= max_cost {
-            Err(entry_error(i, cost, "cost out of range"))
-        } else if word_start != (cost >= count) {
-            Err(entry_error(i, cost, NOT_OF_ITS_KIND))
-        } else {
-            Ok(true)
+        match check.and_then(|bounds| cost_problem(cost, word_start, bounds)) {
+            Some(problem) => Err(entry_error(i, cost, problem)),
+            None => Ok(true),
         }
     }
 
@@ -506,11 +500,25 @@ fn sorts_after(previous: &[u8], shared: usize, rest: &[u8]) -> bool {
 
 /// What is wrong with an entry of `cost` and bytes `key`, if anything: a cost out of range,
 /// or bytes that are not a key of the kind the cost says.
-fn kind_problem(key: &[u8], cost: u64, (count, max_cost): (u64, u64)) -> Option<&'static str> {
+fn kind_problem(key: &[u8], cost: u64, bounds: (u64, u64)) -> Option<&'static str> {
+    let word_start = cost >= bounds.0;
+    cost_problem(cost, word_start, bounds).or_else(|| entry_problem(key, word_start))
+}
+
+/// Why an entry of `cost`, whose bytes are a word start's or not, cannot be in a segment of
+/// `count` suggestions whose costs stay below `max_cost`, if it cannot.
+fn cost_problem(
+    cost: u64,
+    word_start: bool,
+    (count, max_cost): (u64, u64),
+) -> Option<&'static str> {
     if cost >= max_cost {
-        return Some("cost out of range");
+        Some("cost out of range")
+    } else if word_start != (cost >= count) {
+        Some(NOT_OF_ITS_KIND)
+    } else {
+        None
     }
-    entry_problem(key, cost >= count)
 }
 
 /// Reads the LEB128 value at `*at` (at most 10 bytes) and moves `at` past it.
@@ -784,6 +792,31 @@ mod tests {
         // Trusted bytes skip the checks: the section opens, and no list answers.
         let top = open(&bytes, Nodes::Trusted).unwrap();
         assert!(top.find(&bytes, NodeAt { addr: 7, cost: 0 }).is_none());
+    }
+
+    /// A checked open refuses an entry whose cost is out of range, a full key's cost on a
+    /// word start's bytes and a word start's cost on a full key's; trusted bytes skip it.
+    #[test]
+    fn entries_whose_cost_disagrees_are_refused() {
+        // Costs from 1 << 20 (the count) are word starts'; 1 << 21 is the bound.
+        let word_start = fst_entry("york", Some("new "));
+        let cases: [(u64, &[u8], &str); 3] = [
+            (1 << 21, b"ab", "cost out of range"),
+            (3, &word_start, NOT_OF_ITS_KIND),
+            ((1 << 20) + 3, b"ab", NOT_OF_ITS_KIND),
+        ];
+        for (cost, bytes, problem) in cases {
+            let entries = [(0, &b"aa"[..]), (cost, bytes)];
+            let section = section(&entries, &[(7, vec![0, 1])]);
+            let err = open(&section, Nodes::Walk).unwrap_err().to_string();
+            assert!(err.contains(problem), "{cost}: {err}");
+            assert!(err.contains(&format!("entry 1 (cost {cost})")), "{err}");
+            assert!(open(&section, Nodes::Trusted).is_ok());
+        }
+        // The same entries with costs of their kind open.
+        let entries = [(0, &b"aa"[..]), ((1 << 20) + 3, &word_start[..])];
+        let section = section(&entries, &[(7, vec![0, 1])]);
+        assert!(open(&section, Nodes::Walk).is_ok());
     }
 
     #[test]
