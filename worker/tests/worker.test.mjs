@@ -569,6 +569,61 @@ test("a version whose segments do not hash to their names or do not form a stack
   await keepsServing("a base listed as a delta");
 });
 
+test("chunks holding more bytes, fewer bytes or none are refused with the counts; the last good version keeps serving", async () => {
+  const data = readFileSync(DATA, "utf8");
+  /** Version `version` of a base from the data plus `extra` rows, its chunks changed by
+   * `change(chunks, size)`, which returns the message the worker must give. */
+  const tampered = (version, extra, change) => {
+    const segment = buildSegment("base", data + extra);
+    const v = publishVersion([segment], { version, parent: version > 1 ? 1 : undefined, stored: new Set() });
+    assert.ok(v.chunks.length >= 3, "the test reads several chunks in order");
+    return { v, message: change(v.chunks, statSync(segment.path).size) };
+  };
+  const bytes = (chunk) => Buffer.from(chunk.value, "base64");
+  const cases = [
+    (chunks, size) => {
+      const last = chunks.at(-1);
+      last.value = Buffer.concat([bytes(last), Buffer.from("extra")]).toString("base64");
+      return `is ${size + 5} bytes in KV, the manifest says ${size}`;
+    },
+    (chunks, size) => {
+      const last = chunks.at(-1);
+      last.value = bytes(last).subarray(0, bytes(last).length - 7).toString("base64");
+      return `is ${size - 7} bytes in KV, the manifest says ${size}`;
+    },
+    (chunks) => `chunk \`${chunks.splice(1, 1)[0].key}\` is missing from KV`,
+  ];
+  // A cold isolate has nothing else to serve: the 503 says what is wrong.
+  for (const change of cases) {
+    const mf = await start();
+    const { v, message } = tampered(1, "", change);
+    await seed(mf, v);
+    const r = await get(mf, suggestPath("new"));
+    assert.equal(r.status, 503, r.text);
+    assert.equal(r.json.error.code, "load_failed");
+    assert.ok(r.json.error.message.includes(message), `${r.json.error.message} lacks ${message}`);
+    await mf.dispose();
+    instances.splice(instances.indexOf(mf), 1);
+  }
+  // With a good version loaded, each bad one (other bytes, so none is held already) is
+  // refused and the good one keeps answering.
+  const mf = await start({ REFRESH_SECONDS: "0.2" });
+  await seed(mf, publishVersion([buildSegment("base", data)], { version: 1, stored: new Set() }));
+  const expected = (await get(mf, suggestPath("new"))).json;
+  assert.equal(expected.version, 1);
+  for (const [i, change] of cases.entries()) {
+    const before = (await get(mf, "/v1/health")).json.stats.load_failures;
+    await seed(mf, tampered(i + 2, `Zzq${i}\t1\n`, change).v);
+    for (let n = 0; n < 6; n++) {
+      await sleep(150);
+      const r = await get(mf, suggestPath("new"));
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual([r.json.version, r.json.suggestions], [1, expected.suggestions]);
+    }
+    assert.ok((await get(mf, "/v1/health")).json.stats.load_failures > before, `case ${i}`);
+  }
+});
+
 test("a publisher's attestation skips the node walk only under the worker's key; forged ones are validated in full", async () => {
   const key = "attest-0123456789abcdef0123456789abcdef";
   const dir = join(work, `p${counter++}`);
