@@ -9,7 +9,9 @@
 //! 3. writes the normalized keys with order-preserving weights (`keys.tsv`) so that every peer
 //!    indexes exactly the same strings and, where it ranks by weight, the same order;
 //! 4. times edgesuggest and a naive baseline (sorted array, binary search, scan every match)
-//!    on those queries and writes `native.json`, and each query's median for edgesuggest
+//!    on those queries, and edgesuggest on the segment with categories filtered by a common
+//!    and by a rare category (on prefixes of that category's own keys), and writes
+//!    `native.json`, and each query's median for edgesuggest
 //!    (`query-medians.tsv`: run, length, µs, query; slowest first within a run and length),
 //!    which shows what a length's tail is made of.
 //!
@@ -50,6 +52,67 @@ fn derived_categories(phrase: &str, score: u64) -> [String; 2] {
         format!("m{}", score.checked_ilog10().unwrap_or(0)),
         script.to_string(),
     ]
+}
+
+/// A category filter the bench times: the category, the share of rows in it, and prefix
+/// queries drawn from the keys of its own suggestions (what a user filtering by it types).
+struct Filter {
+    name: String,
+    share: f64,
+    queries: Vec<Query>,
+}
+
+/// The categories to filter by: the one most rows have, and the one fewest have among those
+/// holding at least 1% of them (ties by name).
+fn filters(rows: &[(String, u64)], per_length: usize) -> [Filter; 2] {
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (phrase, score) in rows {
+        let key = normalize_phrase(phrase);
+        if key.is_empty() || key.len() > edgesuggest::DEFAULT_MAX_PHRASE_BYTES {
+            continue;
+        }
+        for c in derived_categories(phrase, *score) {
+            members.entry(c).or_default().push(key.clone());
+        }
+    }
+    let total = rows.len().max(1) as f64;
+    let by_size =
+        |(name, keys): (&String, &Vec<String>)| (keys.len(), std::cmp::Reverse(name.clone()));
+    let common = members.iter().max_by_key(|&m| by_size(m));
+    let rare = members
+        .iter()
+        .filter(|(_, keys)| keys.len() as f64 >= total / 100.0)
+        .min_by_key(|&(name, keys)| (keys.len(), name.clone()));
+    [common, rare].map(|m| {
+        let (name, keys) = m.map_or((String::new(), Vec::new()), |(n, k)| (n.clone(), k.clone()));
+        Filter {
+            share: keys.len() as f64 / total,
+            queries: draw_prefixes(&keys, per_length),
+            name,
+        }
+    })
+}
+
+/// `per_length` prefix queries of each length 1–6, each the start of a key drawn uniformly
+/// from `keys` (lengths no key reaches are left out).
+fn draw_prefixes(keys: &[String], per_length: usize) -> Vec<Query> {
+    let mut rng = Rng(0xCA7E_2026);
+    let mut out = Vec::new();
+    for len in 1..=6 {
+        let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
+        if long.is_empty() {
+            continue;
+        }
+        for _ in 0..per_length {
+            out.push(Query {
+                kind: "prefix",
+                len,
+                text: long[rng.below(long.len())].chars().take(len).collect(),
+                expected: Vec::new(),
+            });
+        }
+    }
+    out
 }
 
 /// The naive baseline: keys sorted, binary search for the prefix range, scan all matches and
@@ -232,6 +295,31 @@ fn time_each(chosen: &[&Query], rounds: usize, mut f: impl FnMut(&str) -> usize)
     per_query
 }
 
+/// Each filter's prefix queries on `segment` (the one with categories), filtered by it.
+fn time_filtered(
+    segment: &[u8],
+    filters: [Filter; 2],
+    rounds: usize,
+) -> Vec<(Filter, BTreeMap<usize, Timing>)> {
+    let segment = Segment::load(segment).expect("load the segment with categories");
+    let mut searcher = Searcher::new();
+    filters
+        .into_iter()
+        .map(|filter| {
+            let options = SuggestOptions {
+                categories: vec![filter.name.clone()],
+                ..SuggestOptions::default()
+            };
+            let timing = time_kind(&filter.queries, "prefix", rounds, |q| {
+                searcher
+                    .search(&segment, q, &options)
+                    .map_or(0, |r| r.items.len())
+            });
+            (filter, timing)
+        })
+        .collect()
+}
+
 fn json_latency(m: &BTreeMap<usize, Timing>) -> String {
     let parts: Vec<String> = m
         .iter()
@@ -296,6 +384,8 @@ struct Report {
     naive_bytes: usize,
     naive: BTreeMap<usize, Timing>,
     naive_overlap: f64,
+    /// The prefix queries on the segment with categories, filtered by each of [`filters`].
+    filtered: Vec<(Filter, BTreeMap<usize, Timing>)>,
 }
 
 /// `DATA.tsv OUT_DIR [--smoke]` (cargo adds `--bench`).
@@ -392,6 +482,7 @@ fn main() {
         naive_bytes: naive.heap_bytes(),
         naive: time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len()),
         naive_overlap: naive_overlap(&naive, &queries),
+        filtered: time_filtered(&with_categories, filters(&rows, per_length), rounds),
     };
     std::fs::write(out_dir.join("native.json"), report.json()).expect("write native.json");
     write_query_medians(&out_dir, &mut medians);
@@ -556,7 +647,7 @@ impl Report {
     fn json(&self) -> String {
         let per = |bytes: usize| bytes as f64 / self.count as f64;
         let (keys_only, count, naive_overlap) = (self.keys_only, self.count, self.naive_overlap);
-        format!(
+        let mut json = format!(
             "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
              \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
              \"load_ms\":{:.3},\"load_ms_word_starts\":{:.3},\"load_ms_categories\":{:.3},\
@@ -590,6 +681,30 @@ impl Report {
             self.naive_build.as_secs_f64(),
             self.naive_bytes,
             json_latency(&self.naive),
-        )
+        );
+        // The filtered runs go last, inside the array.
+        json.pop();
+        json + &self.filtered_json() + "]"
+    }
+
+    /// One `native.json` entry per filtered run, after the others (leading commas).
+    fn filtered_json(&self) -> String {
+        let which = ["most rows have", "fewest have, of those with at least 1%"];
+        self.filtered
+            .iter()
+            .zip(which)
+            .map(|((filter, timing), which)| {
+                format!(
+                    ",{{\"engine\":\"edgesuggest native, filtered by category `{name}` \
+                     ({share:.1}% of rows)\",\"index_bytes\":{},\"latency\":{},\
+                     \"notes\":\"--cat {name}, the category {which}; prefixes of its own \
+                     keys; the segment with 2 categories per row, its size here\"}}",
+                    self.with_categories,
+                    json_latency(timing),
+                    name = filter.name,
+                    share = 100.0 * filter.share,
+                )
+            })
+            .collect()
     }
 }
