@@ -63,8 +63,8 @@ struct Filter {
 }
 
 /// The categories to filter by: the one most rows have, and the one fewest have among those
-/// holding at least 1% of them (ties by name).
-fn filters(rows: &[(String, u64)], per_length: usize) -> [Filter; 2] {
+/// holding at least 1% of them (ties by name); either left out when there is none.
+fn filters(rows: &[(String, u64)], per_length: usize) -> Vec<Filter> {
     let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (phrase, score) in rows {
         let key = normalize_phrase(phrase);
@@ -83,14 +83,15 @@ fn filters(rows: &[(String, u64)], per_length: usize) -> [Filter; 2] {
         .iter()
         .filter(|(_, keys)| keys.len() as f64 >= total / 100.0)
         .min_by_key(|&(name, keys)| (keys.len(), name.clone()));
-    [common, rare].map(|m| {
-        let (name, keys) = m.map_or((String::new(), Vec::new()), |(n, k)| (n.clone(), k.clone()));
-        Filter {
+    [common, rare]
+        .into_iter()
+        .flatten()
+        .map(|(name, keys)| Filter {
+            name: name.clone(),
             share: keys.len() as f64 / total,
-            queries: draw_prefixes(&keys, per_length),
-            name,
-        }
-    })
+            queries: draw_prefixes(keys, per_length),
+        })
+        .collect()
 }
 
 /// `per_length` prefix queries of each length 1–6, each the start of a key drawn uniformly
@@ -298,7 +299,7 @@ fn time_each(chosen: &[&Query], rounds: usize, mut f: impl FnMut(&str) -> usize)
 /// Each filter's prefix queries on `segment` (the one with categories), filtered by it.
 fn time_filtered(
     segment: &[u8],
-    filters: [Filter; 2],
+    filters: Vec<Filter>,
     rounds: usize,
 ) -> Vec<(Filter, BTreeMap<usize, Timing>)> {
     let segment = Segment::load(segment).expect("load the segment with categories");
