@@ -3,7 +3,7 @@
 # a per-user cache (tools) or via rustup (targets), never into the checkout.
 #
 #   ./build.sh demo    build everything and run the demo on bundled data
-#   ./build.sh test    every test of the product (CI runs it, then `bench --smoke`)
+#   ./build.sh test    every test of the product (CI runs it, then `fuzz 5`)
 #   ./build.sh wasm    the WebAssembly packages: pkg/web (browser) and pkg/node
 #   ./build.sh worker  the Cloudflare Worker bundle in worker/build
 #   ./build.sh npm     the npm package (engine + loader + widget) as a tarball in target/npm
@@ -703,7 +703,7 @@ ensure_marisa() {
 }
 
 # The side-by-side suite: every engine on the same data and queries, then BENCHMARKS.md and
-# the charts. `--smoke` runs it on the bundled data with few queries (CI runs it after `test`)
+# the charts. `--smoke` runs it on the bundled data with few queries (not part of CI)
 # and writes its report under target/bench instead. Unlike `test`, it needs the peers' tools:
 # Java and Debian's Lucene, marisa-trie from PyPI, MiniSearch and FlexSearch from npm.
 cmd_bench() {
