@@ -470,7 +470,9 @@ type CategoryFsts<'a> = Vec<(&'a str, Vec<u8>)>;
 type TopCandidates = top::Candidates;
 
 /// Writes the top-lists section last, within `budget_percent` of the segment written so far
-/// (nothing when no candidate fits).
+/// without its category sections (nothing when no candidate fits). The lists describe the
+/// main FST, which filtered queries do not walk: counted, the categories' bytes bought lists
+/// that only unfiltered queries used, four times a plain segment's on npm.
 fn write_top_lists(
     writer: &mut SegmentWriter,
     candidates: TopCandidates,
@@ -480,7 +482,12 @@ fn write_top_lists(
     if candidates.is_empty() {
         return;
     }
-    let budget = writer.len() / 100 * budget_percent as usize;
+    let categories: usize = [SectionKind::Categories, SectionKind::RankCategories]
+        .into_iter()
+        .filter_map(|kind| writer.section_bytes(kind))
+        .map(<[u8]>::len)
+        .sum();
+    let budget = writer.len().saturating_sub(categories) / 100 * budget_percent as usize;
     let Some(fst_bytes) = writer.section_bytes(SectionKind::Fst) else {
         return;
     };

@@ -479,3 +479,72 @@ mod examples {
         assert!(b.add_row("x", 1, None, &too_many).is_err());
     }
 }
+
+/// The top lists' budget leaves the category sections out: the lists describe the main FST,
+/// which filtered queries never walk. The bundled cities (payloads, one to three categories a
+/// row) built with and without their categories, under a budget small enough to bind, get
+/// the same lists, within the budget of the segment without them and without the category
+/// sections, and the same unfiltered answers.
+#[test]
+fn top_lists_budget_leaves_the_category_sections_out() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cities-10k.tsv");
+    let text = std::fs::read_to_string(&path).expect("the bundled cities");
+    const PERCENT: u64 = 2;
+    let build = |with_categories: bool, budget_percent: u32| {
+        let mut builder = SegmentBuilder::with_options(BuildOptions {
+            top_lists: edgesuggest::TopListOptions {
+                budget_percent,
+                ..Default::default()
+            },
+            ..BuildOptions::default()
+        });
+        for line in text.lines() {
+            let mut fields = line.split('\t');
+            let (phrase, score) = (fields.next().unwrap(), fields.next().unwrap());
+            let payload = fields.next().unwrap();
+            let categories: Vec<&str> = match with_categories {
+                true => fields.next().unwrap().split(',').collect(),
+                false => Vec::new(),
+            };
+            builder
+                .add_row(phrase, score.parse().unwrap(), Some(payload), &categories)
+                .unwrap();
+        }
+        Segment::load(builder.finish().unwrap().bytes).unwrap()
+    };
+    let (with, without) = (build(true, PERCENT as u32), build(false, PERCENT as u32));
+    let size = |segment: &Segment<Vec<u8>>, name: &str| {
+        let sections = segment.info().sections;
+        sections.iter().find(|(n, _)| *n == name).map_or(0, |s| s.1)
+    };
+    let categories = size(&with, "categories") + size(&with, "rank categories");
+    assert!(categories > 0, "the categories are written");
+    let lists = size(&with, "top lists");
+    assert!(lists > 0, "the bundled cities get top lists");
+    let unbounded = size(&build(true, 100), "top lists");
+    assert!(
+        lists < unbounded,
+        "the budget binds: {lists} of {unbounded} bytes"
+    );
+    assert_eq!(lists, size(&without, "top lists"));
+    let rest = with.as_bytes().len() as u64 - lists - categories;
+    assert!(
+        lists * 100 <= rest * PERCENT,
+        "{lists} bytes of lists for {rest} other bytes"
+    );
+    let mut searcher = Searcher::new();
+    for query in ["s", "sa", "new", "san ", "ber", "lo", "m"] {
+        let answer = |segment: &Segment<Vec<u8>>, searcher: &mut Searcher| {
+            let found = searcher
+                .search(segment, query, &SuggestOptions::default())
+                .unwrap();
+            let items = found.items.iter();
+            items
+                .map(|s| (s.text.to_string(), s.score))
+                .collect::<Vec<_>>()
+        };
+        let a = answer(&with, &mut searcher);
+        assert_eq!(a.len(), 10, "{query}");
+        assert_eq!(a, answer(&without, &mut searcher), "{query}");
+    }
+}

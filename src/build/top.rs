@@ -23,7 +23,9 @@ const MAX_MISSES: usize = 256;
 /// Which prefixes get a precomputed list, and how much room the lists may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopListOptions {
-    /// The most the section may take, in percent of the segment without it. 0: no lists.
+    /// The most the section may take, in percent of the segment without it and without its
+    /// category sections (filtered queries walk the categories' FSTs, never the lists). 0: no
+    /// lists.
     pub budget_percent: u32,
     /// Only prefixes with at least this many entries below them are candidates: with fewer,
     /// the walk is short anyway. The ones with the most entries are listed first.

@@ -100,7 +100,8 @@ pub struct BuildArgs {
     word_starts: bool,
 
     /// Room for precomputed answers of the prefixes with the most matches (the shortest,
-    /// most typed queries), in percent of the segment. They make those queries several times
+    /// most typed queries), in percent of the segment (not counting its categories, which
+    /// filtered queries search without the lists). They make those queries several times
     /// faster and change no answer. A segment with them is format version 5 (the lists
     /// front-coded); 0 writes none, and keeps small segments readable by engines that only
     /// know versions 1 to 3.
