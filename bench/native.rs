@@ -76,28 +76,27 @@ fn filters(rows: &[(String, u64)], per_length: usize) -> Vec<Filter> {
         }
     }
     let total = rows.len().max(1) as f64;
-    let by_size =
-        |(name, keys): (&String, &Vec<String>)| (keys.len(), std::cmp::Reverse(name.clone()));
-    let common = members.iter().max_by_key(|&m| by_size(m));
+    let common = members
+        .iter()
+        .max_by_key(|&(name, keys)| (keys.len(), std::cmp::Reverse(name)));
     let rare = members
         .iter()
         .filter(|(_, keys)| keys.len() as f64 >= total / 100.0)
-        .min_by_key(|&(name, keys)| (keys.len(), name.clone()));
+        .min_by_key(|&(name, keys)| (keys.len(), name));
     [common, rare]
         .into_iter()
         .flatten()
         .map(|(name, keys)| Filter {
             name: name.clone(),
             share: keys.len() as f64 / total,
-            queries: draw_prefixes(keys, per_length),
+            queries: draw_prefixes(keys, per_length, &mut Rng(0xCA7E_2026)),
         })
         .collect()
 }
 
 /// `per_length` prefix queries of each length 1–6, each the start of a key drawn uniformly
 /// from `keys` (lengths no key reaches are left out).
-fn draw_prefixes(keys: &[String], per_length: usize) -> Vec<Query> {
-    let mut rng = Rng(0xCA7E_2026);
+fn draw_prefixes(keys: &[String], per_length: usize, rng: &mut Rng) -> Vec<Query> {
     let mut out = Vec::new();
     for len in 1..=6 {
         let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
@@ -172,19 +171,7 @@ struct Query {
 
 fn draw_queries(keys: &[String], per_length: usize) -> Vec<Query> {
     let mut rng = Rng(0x5EED_2026);
-    let mut out = Vec::new();
-    for len in 1..=6 {
-        let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
-        for _ in 0..per_length {
-            let text: String = long[rng.below(long.len())].chars().take(len).collect();
-            out.push(Query {
-                kind: "prefix",
-                len,
-                text,
-                expected: Vec::new(),
-            });
-        }
-    }
+    let mut out = draw_prefixes(keys, per_length, &mut rng);
     for len in 3..=8 {
         let long: Vec<&String> = keys.iter().filter(|k| k.chars().count() >= len).collect();
         for _ in 0..per_length {
@@ -648,7 +635,8 @@ impl Report {
     fn json(&self) -> String {
         let per = |bytes: usize| bytes as f64 / self.count as f64;
         let (keys_only, count, naive_overlap) = (self.keys_only, self.count, self.naive_overlap);
-        let mut json = format!(
+        let filtered = self.filtered_json();
+        format!(
             "[{{\"engine\":\"edgesuggest native\",\"build_s\":{:.3},\"index_bytes\":{},\
              \"index_bytes_keys_only\":{keys_only},\"index_bytes_word_starts\":{},\"index_bytes_categories\":{},\"suggestions\":{count},\
              \"load_ms\":{:.3},\"load_ms_word_starts\":{:.3},\"load_ms_categories\":{:.3},\
@@ -661,7 +649,7 @@ impl Report {
              built with --top-lists 0: every query walks\"}},\
              {{\"engine\":\"naive sorted array\",\"build_s\":{:.3},\"index_bytes\":{},\
              \"latency\":{},\"overlap\":{naive_overlap:.4},\"notes\":\"binary search + scan of \
-             every match; index bytes = key bytes + 32 per entry (String + score)\"}}]",
+             every match; index bytes = key bytes + 32 per entry (String + score)\"}}{filtered}]",
             self.build_time.as_secs_f64(),
             self.plain,
             self.word_starts,
@@ -682,10 +670,7 @@ impl Report {
             self.naive_build.as_secs_f64(),
             self.naive_bytes,
             json_latency(&self.naive),
-        );
-        // The filtered runs go last, inside the array.
-        json.pop();
-        json + &self.filtered_json() + "]"
+        )
     }
 
     /// One `native.json` entry per filtered run, after the others (leading commas).
