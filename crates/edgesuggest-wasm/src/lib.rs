@@ -181,9 +181,10 @@ extern "C" {
     /// Reads a `SuggestOptions` object in one call (reading each field through the boundary
     /// cost ~5 µs per query). The common options (non-negative integers that fit their
     /// fields, `fuzzy` 0, 1, 2 or "auto", booleans, no categories) come back as one number,
-    /// laid out as [`QUICK_FIELDS`] says (Rust then checks the ranges); 0 for `undefined`. Anything else gives -1 and leaves the object packed into a
-    /// string for `takePacked`: per field `u` (undefined), `n<number>`, `s<string>`,
-    /// `b0`/`b1`, `a<strings joined by U+001E>` or `x<what it is>` (anything else, including
+    /// laid out as [`QUICK_FIELDS`] says (Rust then checks the ranges); 0 for `undefined`.
+    /// Anything else gives -1 and leaves the object packed into a string for `takePacked`:
+    /// per field `u` (undefined), `n<number>`, `s<string>`, `b0`/`b1`, `a<strings joined by
+    /// U+001E>` or `x<what it is>` (anything else, including
     /// numbers that are not non-negative safe integers: `xNaN`, `x-1`, `xnull`), joined by
     /// U+001F in the order of `OPTION_FIELDS`; an unknown option name packs as `?<name>`,
     /// anything but a plain object as `!<what it is>`. Rust validates either form the same
