@@ -482,7 +482,12 @@ fn write_top_lists(
     if candidates.is_empty() {
         return;
     }
-    let categories: usize = [SectionKind::Categories, SectionKind::RankCategories]
+    let category_sections = [
+        SectionKind::Categories,
+        SectionKind::CategoryIds,
+        SectionKind::RankCategories,
+    ];
+    let categories: usize = category_sections
         .into_iter()
         .filter_map(|kind| writer.section_bytes(kind))
         .map(<[u8]>::len)
@@ -643,27 +648,58 @@ impl Ranked {
         out
     }
 
-    /// Each suggestion's categories as "a,b" (names never hold commas), by rank.
-    fn categories_by_rank(&self, order: &[u32]) -> Vec<u8> {
-        let joined: Vec<(u32, String)> = order
+    /// The `category ids` and `rank categories` sections: each distinct set of categories as
+    /// "a,b" (names never hold commas, and are sorted), numbered from 1 in byte order, and
+    /// each rank's number (0: none).
+    fn categories_by_rank(&self, order: &[u32]) -> CategorySections {
+        let mut sets: HashMap<Vec<u32>, u32> = HashMap::new();
+        let first_seen: Vec<u32> = order
             .iter()
-            .enumerate()
-            .filter_map(|(rank, &r)| {
+            .map(|&r| {
                 let ids = self.categories_of(&self.rows[r as usize]);
-                (!ids.is_empty()).then(|| {
-                    let mut list: Vec<&str> = ids
-                        .iter()
-                        .map(|&c| self.names[c as usize].as_str())
-                        .collect();
-                    list.sort_unstable();
-                    (rank as u32, list.join(","))
-                })
+                if ids.is_empty() {
+                    return 0;
+                }
+                let next = sets.len() as u32 + 1;
+                *sets.entry(ids.to_vec()).or_insert(next)
             })
             .collect();
-        let mut out = Vec::new();
-        strings::encode(&mut out, joined.iter().map(|(r, s)| (*r, s.as_str())));
-        out
+        let mut named: Vec<(String, u32)> = sets
+            .iter()
+            .map(|(ids, &seen)| (self.joined_names(ids), seen))
+            .collect();
+        named.sort_unstable();
+        // Renumber from order of first sight to the names' byte order.
+        let mut renumber = vec![0u32; named.len() + 1];
+        for (id, (_, seen)) in named.iter().enumerate() {
+            renumber[*seen as usize] = id as u32 + 1;
+        }
+        let mut sections = CategorySections::default();
+        scores::encode(&mut sections.ids, order.len(), |rank| {
+            u64::from(renumber[first_seen[rank] as usize])
+        });
+        let sets = named.iter().enumerate();
+        let sets = sets.map(|(id, (names, _))| (id as u32 + 1, names.as_str()));
+        strings::encode(&mut sections.sets, sets);
+        sections
     }
+
+    /// Category ids' names, sorted and joined by commas.
+    fn joined_names(&self, ids: &[u32]) -> String {
+        let mut list: Vec<&str> = ids
+            .iter()
+            .map(|&c| self.names[c as usize].as_str())
+            .collect();
+        list.sort_unstable();
+        list.join(",")
+    }
+}
+
+/// The encoded `category ids` (each rank's set) and `rank categories` (the sets) sections.
+#[derive(Default)]
+struct CategorySections {
+    ids: Vec<u8>,
+    sets: Vec<u8>,
 }
 
 /// The sections read by rank, encoded while the FST is built.
@@ -671,8 +707,8 @@ struct RankTables {
     scores: Vec<u8>,
     display: Option<Vec<u8>>,
     payloads: Option<Vec<u8>>,
-    /// Each rank's category names.
-    categories: Option<Vec<u8>>,
+    /// Each rank's categories.
+    categories: Option<CategorySections>,
 }
 
 impl RankTables {
@@ -697,7 +733,8 @@ impl RankTables {
             );
             writer.end_section();
             drop(category_fsts);
-            section(writer, SectionKind::RankCategories, by_rank);
+            section(writer, SectionKind::CategoryIds, &by_rank.ids);
+            section(writer, SectionKind::RankCategories, &by_rank.sets);
         }
     }
 }
@@ -728,7 +765,7 @@ impl Layout {
     fn section_count(&self) -> usize {
         2 + usize::from(self.display)
             + usize::from(self.payloads)
-            + 2 * usize::from(self.categories)
+            + 3 * usize::from(self.categories)
     }
 }
 

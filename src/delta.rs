@@ -427,9 +427,9 @@ pub(crate) struct StoredRow<'a> {
 /// which is what merging a segment's keys in key order needs.
 pub(crate) struct StoredRows<'a> {
     view: View<'a>,
-    /// Per table (display forms, payloads, categories): the entry of each rank, empty when
-    /// the table is.
-    index: [Vec<u32>; 3],
+    /// Per table (display forms, payloads): the entry of each rank, empty when the table is.
+    /// Categories need no index: a rank's set id is read in O(1).
+    index: [Vec<u32>; 2],
 }
 
 impl<'a> StoredRows<'a> {
@@ -438,9 +438,9 @@ impl<'a> StoredRows<'a> {
         let view = segment.view()?;
         let count = usize::try_from(view.count()).unwrap_or(usize::MAX);
         let (bytes, tables) = view.string_tables();
-        let [display, payloads, categories] = tables.map(|t| t.index_by_rank(bytes, count));
+        let [display, payloads] = tables.map(|t| t.index_by_rank(bytes, count));
         Ok(StoredRows {
-            index: [display?, payloads?, categories?],
+            index: [display?, payloads?],
             view,
         })
     }
@@ -461,7 +461,7 @@ impl<'a> StoredRows<'a> {
             score: self.view.score(rank)?,
             display: text(0)?,
             payload: text(1)?,
-            categories: text(2)?,
+            categories: self.view.categories_of(rank)?,
         })
     }
 }

@@ -5,6 +5,7 @@ use crate::format::bytes::slice;
 use crate::format::categories::Categories;
 use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
+use crate::format::rank_categories::RankCategories;
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
 use crate::format::top::{EntryTable, NodeAt, TopList, TopLists};
@@ -53,6 +54,9 @@ pub struct Segment<D> {
     payloads: Strings,
     categories: Categories,
     rank_categories: Strings,
+    /// Each rank's set of categories (format v6), when `rank_categories` is keyed by set; an
+    /// absent section otherwise (not an `Option`: the worker's module is counted in bytes).
+    category_ids: Scores,
     /// A delta's deleted keys, or a blocklist's entries: `(offset, len)` of the FST.
     extra_fst: Option<(usize, usize)>,
     /// Precomputed answers for the prefixes with the most matches (empty when none).
@@ -212,7 +216,7 @@ pub(crate) struct View<'a> {
     display: &'a Strings,
     payloads: &'a Strings,
     categories: &'a Categories,
-    rank_categories: &'a Strings,
+    rank_categories: RankCategories<'a>,
     top: &'a TopLists,
     /// A delta's tombstones or a blocklist's entries.
     extra: Option<fst::raw::Fst<&'a [u8]>>,
@@ -247,14 +251,10 @@ impl<'a> View<'a> {
         self.word_starts
     }
 
-    /// The segment's bytes and its string tables by rank: display forms, payloads and
-    /// categories.
+    /// The segment's bytes and its string tables by rank: display forms and payloads.
     #[cfg(feature = "build")]
-    pub(crate) fn string_tables(&self) -> (&'a [u8], [&'a Strings; 3]) {
-        (
-            self.bytes,
-            [self.display, self.payloads, self.rank_categories],
-        )
+    pub(crate) fn string_tables(&self) -> (&'a [u8], [&'a Strings; 2]) {
+        (self.bytes, [self.display, self.payloads])
     }
 
     /// The JSON payload of `rank`, if any.
@@ -412,13 +412,27 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let scores_section = header
             .section(SectionKind::Scores)
             .ok_or_else(|| Error::corrupt("section table", "the scores section is missing"))?;
-        let scores = Scores::parse(bytes, scores_section.offset, scores_section.len, count)?;
+        let scores = Scores::parse(
+            bytes,
+            SectionKind::Scores.name(),
+            (scores_section.offset, scores_section.len),
+            count,
+        )?;
         let strings = |kind: SectionKind| match header.section(kind) {
             Some(s) => Strings::parse(bytes, kind.name(), s.offset, s.len),
             None => Ok(Strings::empty(kind.name())),
         };
         let display = strings(SectionKind::Display)?;
         let payloads = strings(SectionKind::Payloads)?;
+        let category_ids = header.section(SectionKind::CategoryIds).map(|s| {
+            Scores::parse(
+                bytes,
+                SectionKind::CategoryIds.name(),
+                (s.offset, s.len),
+                count,
+            )
+        });
+        let category_ids = category_ids.transpose()?.unwrap_or_default();
         let rank_categories = strings(SectionKind::RankCategories)?;
         let categories = match header.section(SectionKind::Categories) {
             Some(s) => Categories::parse(bytes, (s.offset, s.len), max_keys, nodes)?,
@@ -431,6 +445,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             top,
             categories,
             rank_categories,
+            category_ids,
             fst: (fst_section.offset, fst_section.len),
             header,
             scores,
@@ -477,7 +492,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
             }
             previous = score;
         }
-        for table in [&self.display, &self.payloads, &self.rank_categories] {
+        self.rank_categories().check_all(bytes, count)?;
+        for table in [&self.display, &self.payloads] {
             table.check_all(bytes)?;
             if let Some(max) = table.max_rank(bytes)? {
                 if max as usize >= count {
@@ -522,6 +538,14 @@ impl<D: AsRef<[u8]>> Segment<D> {
         Ok(())
     }
 
+    /// The categories by rank, in whichever layout the segment has.
+    fn rank_categories(&self) -> RankCategories<'_> {
+        RankCategories {
+            ids: Some(&self.category_ids).filter(|ids| ids.is_present()),
+            table: &self.rank_categories,
+        }
+    }
+
     /// Every suggestion's category list names known categories, ascending and distinct, at
     /// most [`crate::MAX_CATEGORIES_PER_ROW`] of them: what the builder writes, so that a
     /// compaction can write it again.
@@ -529,7 +553,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         let bytes = self.as_bytes();
         let known = self.categories()?;
         for rank in 0..self.len() as u32 {
-            let Some(list) = self.rank_categories.get(bytes, rank)? else {
+            let Some(list) = self.rank_categories().get(bytes, rank)? else {
                 continue;
             };
             let names: Vec<&str> = list.split(',').collect();
@@ -636,7 +660,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             display: &self.display,
             payloads: &self.payloads,
             categories: &self.categories,
-            rank_categories: &self.rank_categories,
+            rank_categories: self.rank_categories(),
             top: &self.top,
             extra: self.extra()?,
             count: self.len() as u64,

@@ -159,19 +159,80 @@ fn open_unverified_still_checks_structure() {
     assert!(Segment::open(&bytes[..]).is_err());
 }
 
-/// The same for a format v2 segment (word starts, categories, payloads): every bit flip is
-/// refused at load, and deep verification passes on the intact bytes.
+/// The same for the segments with categories, as names by rank (format v2) and as set ids
+/// (format v6): every bit flip is refused at load, and deep verification passes on the intact
+/// bytes.
 #[test]
-fn every_bit_flip_of_a_v2_segment_is_refused() {
-    let bytes = include_bytes!("golden/v2.seg").to_vec();
-    Segment::load(&bytes[..]).unwrap().verify_deep().unwrap();
-    for bit in 0..bytes.len() * 8 {
-        let mut bad = bytes.clone();
-        bad[bit / 8] ^= 1 << (bit % 8);
-        assert_refused(&bad, &format!("v2 bit {bit}"));
+fn every_bit_flip_of_a_segment_with_categories_is_refused() {
+    let golden: [(&str, &[u8]); 2] = [
+        ("v2", include_bytes!("golden/v2.seg")),
+        ("v6", include_bytes!("golden/v6.seg")),
+    ];
+    for (name, bytes) in golden {
+        Segment::load(bytes).unwrap().verify_deep().unwrap();
+        for bit in 0..bytes.len() * 8 {
+            let mut bad = bytes.to_vec();
+            bad[bit / 8] ^= 1 << (bit % 8);
+            assert_refused(&bad, &format!("{name} bit {bit}"));
+        }
+        for len in 0..bytes.len() {
+            assert_refused(&bytes[..len], &format!("{name} truncated to {len}"));
+        }
     }
-    for len in 0..bytes.len() {
-        assert_refused(&bytes[..len], &format!("v2 truncated to {len}"));
+}
+
+/// The v6 golden segment with `change` applied to its `category ids` section (given the
+/// section's offset), checksum recomputed.
+fn tampered_ids(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
+    let mut bytes = include_bytes!("golden/v6.seg").to_vec();
+    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+    let sections = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
+    let kind = edgesuggest::format::SectionKind::CategoryIds as u8;
+    let entry = (0..sections)
+        .map(|i| 48 + i * 24)
+        .find(|&at| bytes[at] == kind)
+        .expect("the v6 golden segment has category ids");
+    let offset = u64_at(&bytes, entry + 8) as usize;
+    change(&mut bytes, offset);
+    let body = bytes.len() - 12;
+    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
+    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
+/// Crafted set ids, with a valid checksum: refused at load when the section's frame is wrong;
+/// otherwise deep verification refuses them, naming the section, and queries answer without
+/// a panic: ids that cannot be decoded give a corruption error, ids the table lacks read as
+/// no categories.
+#[test]
+fn crafted_category_ids_are_refused_or_bounded() {
+    let block_size = tampered_ids(|b, at| b[at..at + 4].copy_from_slice(&65u32.to_le_bytes()));
+    let err = Segment::load(&block_size[..]).unwrap_err().to_string();
+    assert!(err.contains("category ids"), "{err}");
+    // The first block's base: every rank of the block now has a set the table lacks.
+    let unknown = tampered_ids(|b, at| b[at + 8..at + 16].copy_from_slice(&9_999u64.to_le_bytes()));
+    // The first block's bit width, beyond 64.
+    let wide = tampered_ids(|b, at| b[at + 20] = 200);
+    let filtered = SuggestOptions {
+        categories: vec!["city".into()],
+        ..SuggestOptions::default()
+    };
+    for (bytes, decodes) in [(unknown, true), (wide, false)] {
+        let segment = Segment::load(&bytes[..]).unwrap();
+        let err = segment.verify_deep().unwrap_err().to_string();
+        assert!(err.contains("category ids"), "{err}");
+        for options in [&SuggestOptions::default(), &filtered] {
+            match segment.search("n", options) {
+                Ok(found) if decodes => {
+                    assert!(!found.items.is_empty());
+                    assert!(found.items.iter().all(|s| s.categories.is_none()));
+                }
+                Err(Error::Corrupt { section, .. }) if !decodes => {
+                    assert_eq!(section, "category ids")
+                }
+                other => panic!("unexpected answer {other:?}"),
+            }
+        }
     }
 }
 

@@ -98,6 +98,7 @@ fn mutated_fst_bytes_never_panic() {
     let segments = [
         ("v1.seg", include_bytes!("golden/v1.seg").to_vec()),
         ("v2.seg", include_bytes!("golden/v2.seg").to_vec()),
+        ("v6.seg", include_bytes!("golden/v6.seg").to_vec()),
         ("built", built_segment()),
     ];
     let options = option_sets();

@@ -517,7 +517,10 @@ fn top_lists_budget_leaves_the_category_sections_out() {
         let sections = segment.info().sections;
         sections.iter().find(|(n, _)| *n == name).map_or(0, |s| s.1)
     };
-    let categories = size(&with, "categories") + size(&with, "rank categories");
+    let categories = ["categories", "category ids", "rank categories"]
+        .map(|name| size(&with, name))
+        .iter()
+        .sum::<u64>();
     assert!(categories > 0, "the categories are written");
     let lists = size(&with, "top lists");
     assert!(lists > 0, "the bundled cities get top lists");

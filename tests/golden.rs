@@ -1,8 +1,9 @@
-//! The golden segments of formats v1, v2 and v3 (a delta and a blocklist): today's builder must
-//! still write them byte for byte, and today's reader must still answer from them. The v4
-//! golden segment (top lists in their first layout, which builders no longer write) must
-//! still answer as the v5 segment built from the same rows. A change that breaks this changes the format and
-//! needs a new format version (see docs/FORMAT.md).
+//! The golden segments: today's builder must still write those of formats v1, v3 (a
+//! blocklist) and v6 (categories, in a base and a delta) byte for byte, and today's reader
+//! must still answer from all of them. The older golden segments of layouts builders no longer
+//! write (v2's and v3's categories by rank, v4's top lists) must answer as the segments built
+//! from the same rows today. A change that breaks this changes the format and needs a new
+//! format version (see docs/FORMAT.md).
 
 mod common;
 
@@ -75,12 +76,15 @@ fn reader_answers_from_the_golden_bytes() {
     assert_eq!((sp.text.as_str(), sp.score), ("São Paulo", 12_400_100));
 }
 
-/// The golden segment of format v2: word starts, categories and payloads.
+/// The golden segments of format v2 (word starts, categories and payloads, the categories as
+/// names by rank) and of format v6 (the same rows, the categories as set ids), which today's
+/// builder writes.
 mod v2 {
-    use edgesuggest::{BuildOptions, Segment, SegmentBuilder, SuggestOptions};
+    use edgesuggest::{BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions};
 
     const TSV: &str = include_str!("golden/v2.tsv");
     const SEG: &[u8] = include_bytes!("golden/v2.seg");
+    const SEG6: &[u8] = include_bytes!("golden/v6.seg");
 
     fn build() -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
@@ -97,48 +101,86 @@ mod v2 {
         b.finish().unwrap().bytes
     }
 
+    fn version(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+    }
+
     #[test]
     fn builder_writes_the_golden_bytes() {
         let bytes = build();
         if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write("tests/golden/v2.seg", &bytes).unwrap();
+            std::fs::write("tests/golden/v6.seg", &bytes).unwrap();
         }
         assert!(
-            bytes == SEG,
-            "builder output differs from tests/golden/v2.seg"
+            bytes == SEG6,
+            "builder output differs from tests/golden/v6.seg"
         );
-        assert_eq!(u32::from_le_bytes(SEG[8..12].try_into().unwrap()), 2);
+        assert_eq!((version(SEG), version(SEG6)), (2, 6));
     }
 
     #[test]
     fn reader_answers_from_the_golden_bytes() {
-        let segment = Segment::load(SEG).unwrap();
-        segment.verify_deep().unwrap();
-        assert!(segment.word_starts());
-        let york = segment
-            .search("york", &SuggestOptions::default())
-            .unwrap()
-            .items;
-        assert!(york.iter().any(|s| s.text == "New York" && s.word_start));
-        let filtered = SuggestOptions {
-            categories: vec!["capital".into()],
-            ..SuggestOptions::default()
-        };
-        let capitals = segment.search("n", &filtered).unwrap().items;
-        assert!(!capitals.is_empty());
-        for s in &capitals {
-            assert!(s
-                .categories
-                .as_deref()
+        for bytes in [SEG, SEG6] {
+            let segment = Segment::load(bytes).unwrap();
+            segment.verify_deep().unwrap();
+            assert!(segment.word_starts());
+            let york = segment
+                .search("york", &SuggestOptions::default())
                 .unwrap()
-                .split(',')
-                .any(|c| c == "capital"));
+                .items;
+            assert!(york.iter().any(|s| s.text == "New York" && s.word_start));
+            let filtered = SuggestOptions {
+                categories: vec!["capital".into()],
+                ..SuggestOptions::default()
+            };
+            let capitals = segment.search("n", &filtered).unwrap().items;
+            assert!(!capitals.is_empty());
+            for s in &capitals {
+                assert!(s
+                    .categories
+                    .as_deref()
+                    .unwrap()
+                    .split(',')
+                    .any(|c| c == "capital"));
+            }
         }
+    }
+
+    /// Every suggestion, filtered or not, keeps its categories, payload and display form
+    /// from one layout to the other.
+    #[test]
+    fn categories_by_rank_answer_as_category_sets() {
+        let (old, new) = (Segment::load(SEG).unwrap(), Segment::load(SEG6).unwrap());
+        let mut names = old.categories().unwrap();
+        assert_eq!(names, new.categories().unwrap());
+        names.push("nowhere");
+        let (mut searcher, mut with_categories) = (Searcher::new(), 0);
+        for q in ["", "n", "new", "york", "s", "sa", "b", "東", "z"] {
+            let filters = names.iter().map(|&n| vec![n.to_string()]);
+            let all = std::iter::once(Vec::new())
+                .chain(filters)
+                .chain(std::iter::once(vec!["capital".into(), "city".into()]));
+            for categories in all {
+                let options = SuggestOptions {
+                    categories,
+                    ..SuggestOptions::with_k(50)
+                };
+                let got = searcher.search(&new, q, &options).unwrap().to_owned();
+                let want = searcher.search(&old, q, &options).unwrap().to_owned();
+                assert_eq!(got, want, "query {q:?}, {:?}", options.categories);
+                with_categories += got.items.iter().filter(|s| s.categories.is_some()).count();
+            }
+        }
+        assert!(
+            with_categories > 50,
+            "{with_categories} suggestions had categories"
+        );
     }
 }
 
 /// The golden segments of format v3: a delta (upserts, deletes, a later change winning) and a
-/// blocklist, layered over the v1 golden base.
+/// blocklist, layered over the v1 golden base; and the same delta as today's builder writes
+/// it, format v6 (its categories as set ids).
 mod v3 {
     use edgesuggest::{
         BlocklistBuilder, DeltaBuilder, Searcher, Segment, SegmentKind, Stack, SuggestOptions,
@@ -146,6 +188,7 @@ mod v3 {
 
     const CHANGES: &str = include_str!("golden/v3-delta.ndjson");
     const DELTA: &[u8] = include_bytes!("golden/v3-delta.seg");
+    const DELTA6: &[u8] = include_bytes!("golden/v6-delta.seg");
     const LIST: &str = include_str!("golden/v3-blocklist.txt");
     const BLOCKLIST: &[u8] = include_bytes!("golden/v3-blocklist.seg");
 
@@ -183,26 +226,42 @@ mod v3 {
     fn builders_write_the_golden_bytes() {
         let (delta, list) = (build_delta(), build_blocklist());
         if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write("tests/golden/v3-delta.seg", &delta).unwrap();
+            std::fs::write("tests/golden/v6-delta.seg", &delta).unwrap();
             std::fs::write("tests/golden/v3-blocklist.seg", &list).unwrap();
         }
         assert!(
-            delta == DELTA,
-            "delta differs from tests/golden/v3-delta.seg"
+            delta == DELTA6,
+            "delta differs from tests/golden/v6-delta.seg"
         );
         assert!(
             list == BLOCKLIST,
             "blocklist differs from tests/golden/v3-blocklist.seg"
         );
-        for bytes in [DELTA, BLOCKLIST] {
-            assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 3);
-        }
+        let version = |bytes: &[u8]| u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        assert_eq!(
+            [DELTA, BLOCKLIST, DELTA6].map(version),
+            [3, 3, 6],
+            "the delta has categories: version 6 writes them as sets"
+        );
     }
 
     #[test]
     fn reader_answers_from_the_golden_stack() {
+        let answers = [DELTA, DELTA6].map(stack_answers);
+        assert_eq!(answers[0], answers[1], "the v3 and v6 deltas answer alike");
+        assert!(
+            answers[0].iter().flatten().any(|(_, _, c)| c.is_some()),
+            "the delta's categories are compared"
+        );
+    }
+
+    type Answer = Vec<(String, u64, Option<String>)>;
+
+    /// Checks the stack of the v1 base, `delta_bytes` and the blocklist, and returns its
+    /// answers to a few queries, with and without a category filter.
+    fn stack_answers(delta_bytes: &[u8]) -> Vec<Answer> {
         let base = Segment::load(super::GOLDEN_SEG).unwrap();
-        let delta = Segment::load(DELTA).unwrap();
+        let delta = Segment::load(delta_bytes).unwrap();
         let list = Segment::load(BLOCKLIST).unwrap();
         for segment in [&delta, &list] {
             segment.verify_deep().unwrap();
@@ -250,6 +309,27 @@ mod v3 {
             texts(&mut searcher, "東")[0],
             ("東京".to_string(), 37_400_000)
         );
+        let filters = [
+            vec![],
+            vec!["airport".to_string()],
+            vec!["city".to_string()],
+        ];
+        let mut answers = Vec::new();
+        for q in ["", "n", "ne", "newark", "z"] {
+            for categories in &filters {
+                let options = SuggestOptions {
+                    categories: categories.clone(),
+                    ..SuggestOptions::with_k(20)
+                };
+                let found = searcher.search(&stack, q, &options).unwrap();
+                let answer = found.items.iter().map(|s| {
+                    let categories = s.categories.map(str::to_string);
+                    (s.text.to_string(), s.score, categories)
+                });
+                answers.push(answer.collect());
+            }
+        }
+        answers
     }
 }
 

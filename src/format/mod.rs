@@ -6,6 +6,7 @@ pub(crate) mod categories;
 pub(crate) mod fst_check;
 pub(crate) mod fst_keys;
 pub mod header;
+pub(crate) mod rank_categories;
 pub(crate) mod scores;
 pub(crate) mod strings;
 pub(crate) mod top;
@@ -25,10 +26,12 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// adds delta segments ([`FLAG_DELTA`], with a tombstones section) and blocklist segments
 /// ([`FLAG_BLOCKLIST`], with a blocklist section). Version 4 adds the top-lists section
 /// (precomputed answers for the prefixes with the most matches). Version 5 front-codes that
-/// section's keys, and is what the builder writes for it. The builder writes the oldest
-/// version that defines what a segment uses, so small plain bases stay version 1 and readable
-/// by engines that only know version 1; this engine reads all five.
-pub const FORMAT_VERSION: u32 = 5;
+/// section's keys, and is what the builder writes for it. Version 6 stores each suggestion's
+/// categories as a small number into a table of category sets (the `category ids` section),
+/// and is what the builder writes for a segment with categories. The builder writes the oldest version that defines what a
+/// segment uses, so small plain bases stay version 1 and readable by engines that only know
+/// version 1; this engine reads all six.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -128,7 +131,8 @@ pub enum SectionKind {
     Payloads = 4,
     /// Category names and one FST per category (format v2).
     Categories = 5,
-    /// The categories of each suggestion that has any, by rank (format v2).
+    /// The categories of each suggestion that has any, by rank (format v2), or (with
+    /// [`SectionKind::CategoryIds`], format v6) of each set of categories, by set id.
     RankCategories = 6,
     /// A delta's deleted keys: an FST whose outputs are all 0 (format v3).
     Tombstones = 7,
@@ -137,6 +141,9 @@ pub enum SectionKind {
     Blocklist = 8,
     /// Precomputed answers for the prefixes with the most matches (format v4).
     Top = 9,
+    /// The categories of each suggestion as a set id by rank (format v6); with it,
+    /// [`SectionKind::RankCategories`] is keyed by set id.
+    CategoryIds = 10,
 }
 
 impl SectionKind {
@@ -152,6 +159,7 @@ impl SectionKind {
             7 => Some(SectionKind::Tombstones),
             8 => Some(SectionKind::Blocklist),
             9 => Some(SectionKind::Top),
+            10 => Some(SectionKind::CategoryIds),
             _ => None,
         }
     }
@@ -168,6 +176,7 @@ impl SectionKind {
             SectionKind::Tombstones => "tombstones",
             SectionKind::Blocklist => "blocklist",
             SectionKind::Top => "top lists",
+            SectionKind::CategoryIds => "category ids",
         }
     }
 
@@ -177,6 +186,7 @@ impl SectionKind {
             SectionKind::Categories | SectionKind::RankCategories => 2,
             SectionKind::Tombstones | SectionKind::Blocklist => 3,
             SectionKind::Top => 4,
+            SectionKind::CategoryIds => 6,
             _ => 1,
         }
     }

@@ -14,9 +14,12 @@ pub(crate) const BLOCK: usize = 64;
 const PREAMBLE: usize = 8;
 const ENTRY: usize = 16;
 
-/// A parsed view of the scores section.
-#[derive(Debug, Clone, Copy)]
+/// A parsed view of the scores section (the default: an absent section).
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Scores {
+    /// The section's name, for errors: `scores`, or `category ids` for the set ids packed
+    /// the same way.
+    name: &'static str,
     /// Offset of the section within the segment.
     offset: usize,
     /// Length of the section.
@@ -26,13 +29,18 @@ pub(crate) struct Scores {
 }
 
 impl Scores {
-    /// Checks the section's fixed parts against `count` suggestions.
-    pub(crate) fn parse(bytes: &[u8], offset: usize, len: usize, count: usize) -> Result<Scores> {
-        let section = slice(bytes, offset, len, "scores section")?;
-        let block_size = u32_at(section, 0, "scores block size")? as usize;
+    /// Checks the fixed parts of section `name` against `count` suggestions.
+    pub(crate) fn parse(
+        bytes: &[u8],
+        name: &'static str,
+        (offset, len): (usize, usize),
+        count: usize,
+    ) -> Result<Scores> {
+        let section = slice(bytes, offset, len, name)?;
+        let block_size = u32_at(section, 0, name)? as usize;
         if block_size != BLOCK {
             return Err(Error::corrupt(
-                "scores",
+                name,
                 format!("block size {block_size}, format v1 uses {BLOCK}"),
             ));
         }
@@ -40,16 +48,22 @@ impl Scores {
         let index_end = PREAMBLE + blocks * ENTRY;
         if index_end > len {
             return Err(Error::corrupt(
-                "scores",
+                name,
                 format!("{blocks} block entries need {index_end} bytes, section has {len}"),
             ));
         }
         Ok(Scores {
+            name,
             offset,
             len,
             count,
             blocks,
         })
+    }
+
+    /// Whether the section is there (a parsed one has at least its preamble).
+    pub(crate) fn is_present(&self) -> bool {
+        self.len != 0
     }
 
     /// The score of `rank`.
@@ -63,18 +77,18 @@ impl Scores {
                 format!("rank {rank} out of range (count {})", self.count),
             ));
         }
-        let section = slice(bytes, self.offset, self.len, "scores section")?;
+        let section = slice(bytes, self.offset, self.len, self.name)?;
         let block = rank / BLOCK;
         let entry = PREAMBLE + block * ENTRY;
-        let base = u64_at(section, entry, "score block base")?;
-        let data_offset = u32_at(section, entry + 8, "score block offset")? as usize;
+        let base = u64_at(section, entry, self.name)?;
+        let data_offset = u32_at(section, entry + 8, self.name)? as usize;
         let width = u32::from(
-            *slice(section, entry + 12, 1, "score block width")?
+            *slice(section, entry + 12, 1, self.name)?
                 .first()
                 .unwrap_or(&0),
         );
         if width > 64 {
-            return Err(Error::corrupt("scores", format!("bit width {width} > 64")));
+            return Err(Error::corrupt(self.name, format!("bit width {width} > 64")));
         }
         let data_start = PREAMBLE + self.blocks * ENTRY;
         let bit = (rank % BLOCK) * width as usize;
@@ -84,7 +98,7 @@ impl Scores {
             Some(wide) => u128::from_le_bytes(wide.try_into().unwrap_or([0; 16])),
             None => {
                 let nbytes = (bit % 8 + width as usize).div_ceil(8);
-                let raw = slice(section, first_byte, nbytes, "score bits")?;
+                let raw = slice(section, first_byte, nbytes, self.name)?;
                 let mut acc: u128 = 0;
                 for (i, &b) in raw.iter().enumerate() {
                     acc |= u128::from(b) << (8 * i);
@@ -99,13 +113,15 @@ impl Scores {
         };
         let delta = (acc >> (bit % 8)) as u64 & mask;
         base.checked_sub(delta).ok_or_else(|| {
-            Error::corrupt("scores", format!("difference {delta} exceeds base {base}"))
+            Error::corrupt(self.name, format!("difference {delta} exceeds base {base}"))
         })
     }
 }
 
-/// Appends the section for `count` scores, `score(rank)` giving them in rank order
-/// (non-increasing).
+/// Appends the section for `count` values, `score(rank)` giving them. Each block's base is
+/// its largest value and its width that of its largest difference, so scores (non-increasing
+/// by rank) get their block's first score as base; the layout also packs values in any order
+/// (the category set ids).
 #[cfg(feature = "build")]
 pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u64) {
     let blocks = count.div_ceil(BLOCK);
@@ -118,8 +134,11 @@ pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u
     for block in 0..blocks {
         let first = block * BLOCK;
         let last = (first + BLOCK).min(count) - 1;
-        let base = score(first);
-        let width = 64 - (base - score(last)).leading_zeros();
+        let (base, least) = (first..=last).fold((0, u64::MAX), |(hi, lo), rank| {
+            let s = score(rank);
+            (hi.max(s), lo.min(s))
+        });
+        let width = 64 - (base - least).leading_zeros();
         let entry = index_start + block * ENTRY;
         let offset = (out.len() - data_start) as u32;
         out[entry..entry + 8].copy_from_slice(&base.to_le_bytes());
@@ -128,9 +147,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u
         let mut acc: u128 = 0;
         let mut nbits = 0u32;
         for rank in first..=last {
-            let s = score(rank);
-            debug_assert!(s <= base, "scores must be in rank order");
-            acc |= u128::from(base - s) << nbits;
+            acc |= u128::from(base - score(rank)) << nbits;
             nbits += width;
             while nbits >= 8 {
                 out.push(acc as u8);

@@ -123,10 +123,12 @@ fn print_info(path: &Path, info: &SegmentInfo) {
         per(info.bytes)
     );
     println!("sections:");
+    let width = info.sections.iter().map(|(name, _)| name.len()).max();
     for (name, bytes) in &info.sections {
         println!(
-            "  {name:<10} {bytes:>12} bytes  {:>6.2}/suggestion",
-            per(*bytes)
+            "  {name:<width$} {bytes:>10} bytes  {:>6.2}/suggestion",
+            per(*bytes),
+            width = width.unwrap_or(0)
         );
     }
 }
