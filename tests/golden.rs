@@ -146,6 +146,42 @@ mod v2 {
         }
     }
 
+    /// Compaction reads the categories of either layout alike: the v2 and v6 golden bases
+    /// compact to the same bytes, which answer as the golden base, categories included.
+    #[test]
+    fn both_layouts_compact_to_a_fresh_build() {
+        let compacted = [SEG, SEG6].map(|bytes| {
+            let base = Segment::load(bytes).unwrap();
+            let stack = edgesuggest::Stack::new(base, Vec::new(), None).unwrap();
+            edgesuggest::compact(&stack).unwrap().bytes
+        });
+        assert!(
+            compacted[0] == compacted[1],
+            "the two layouts compact alike"
+        );
+        let (merged, golden) = (
+            Segment::load(&compacted[0][..]).unwrap(),
+            Segment::load(SEG6).unwrap(),
+        );
+        merged.verify_deep().unwrap();
+        let mut searcher = Searcher::new();
+        for categories in [
+            vec![],
+            vec!["capital".to_string()],
+            vec!["city".to_string()],
+        ] {
+            let options = SuggestOptions {
+                categories,
+                ..SuggestOptions::with_k(50)
+            };
+            for q in ["", "n", "new", "york", "s"] {
+                let got = searcher.search(&merged, q, &options).unwrap().to_owned();
+                let want = searcher.search(&golden, q, &options).unwrap().to_owned();
+                assert_eq!(got, want, "query {q:?}, {:?}", options.categories);
+            }
+        }
+    }
+
     /// Every suggestion, filtered or not, keeps its categories, payload and display form
     /// from one layout to the other.
     #[test]
@@ -243,6 +279,22 @@ mod v3 {
             [3, 3, 6],
             "the delta has categories: version 6 writes them as sets"
         );
+    }
+
+    /// The base compacted with either delta gives the same bytes: compaction reads the v3
+    /// delta's categories by rank as the v6 delta's sets.
+    #[test]
+    fn both_deltas_compact_alike() {
+        let compacted = [DELTA, DELTA6].map(|delta| {
+            let base = Segment::load(super::GOLDEN_SEG).unwrap();
+            let stack = Stack::new(base, vec![Segment::load(delta).unwrap()], None).unwrap();
+            edgesuggest::compact(&stack).unwrap().bytes
+        });
+        assert!(compacted[0] == compacted[1]);
+        let merged = Segment::load(&compacted[0][..]).unwrap();
+        merged.verify_deep().unwrap();
+        let newark = merged.search("newark", &SuggestOptions::default()).unwrap();
+        assert_eq!(newark.items[0].categories.as_deref(), Some("airport,city"));
     }
 
     #[test]

@@ -22,15 +22,15 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 
 /// The newest segment format version this engine writes and reads.
 ///
-/// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. Version 3
-/// adds delta segments ([`FLAG_DELTA`], with a tombstones section) and blocklist segments
+/// Version 2 adds header flags ([`FLAG_WORD_STARTS`]) and the category sections. Version 3 adds
+/// delta segments ([`FLAG_DELTA`], with a tombstones section) and blocklist segments
 /// ([`FLAG_BLOCKLIST`], with a blocklist section). Version 4 adds the top-lists section
 /// (precomputed answers for the prefixes with the most matches). Version 5 front-codes that
 /// section's keys, and is what the builder writes for it. Version 6 stores each suggestion's
-/// categories as a small number into a table of category sets (the `category ids` section),
-/// and is what the builder writes for a segment with categories. The builder writes the oldest version that defines what a
-/// segment uses, so small plain bases stay version 1 and readable by engines that only know
-/// version 1; this engine reads all six.
+/// categories as a small number into a table of category sets (the `category ids` section), and
+/// is what the builder writes for a segment with categories. The builder writes the oldest
+/// version that defines what a segment uses, so small plain bases stay version 1 and readable
+/// by engines that only know version 1; this engine reads all six.
 pub const FORMAT_VERSION: u32 = 6;
 
 /// The oldest segment format version this engine reads.

@@ -53,7 +53,7 @@ impl RankCategories<'_> {
         }
         match self.table.max_rank(bytes)? {
             Some(max) if max as usize >= count => Err(Error::corrupt(
-                "strings",
+                "rank categories",
                 format!("rank {max} >= count {count}"),
             )),
             _ => Ok(()),
