@@ -1,4 +1,4 @@
-//! The segment file format, versions 1 to 5. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 6. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;

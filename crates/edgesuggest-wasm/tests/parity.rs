@@ -97,11 +97,13 @@ fn corrupt_and_future_segments_throw_readable_errors() {
     let message = error_message(Suggester::load(&bad).err().unwrap());
     assert!(message.contains("checksum"), "{message}");
 
+    let newest = edgesuggest::format::FORMAT_VERSION;
     let mut future = SEGMENT.to_vec();
-    future[8..12].copy_from_slice(&7u32.to_le_bytes());
+    future[8..12].copy_from_slice(&(newest + 1).to_le_bytes());
     let message = error_message(Suggester::load(&future).err().unwrap());
     assert!(
-        message.contains("version 7") && message.contains("1 to 5"),
+        message.contains(&format!("version {}", newest + 1))
+            && message.contains(&format!("1 to {newest}")),
         "{message}"
     );
 
