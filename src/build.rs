@@ -203,7 +203,7 @@ impl RankedRow {
 struct Extra {
     surface: Span,
     payload: Span,
-    /// Category ids in `category_ids` (sorted, distinct).
+    /// Category ids in `category_ids` (distinct; see `Ranked::categories_of` for their order).
     categories: Span,
 }
 
@@ -558,7 +558,8 @@ impl Ranked {
         (row.extra != NO_EXTRA).then(|| self.extras[row.extra as usize])
     }
 
-    /// A row's category ids (sorted, distinct).
+    /// A row's category ids: distinct, and in one order per set of categories (ascending as
+    /// first numbered; `renumber_categories` then renumbers them by name).
     fn categories_of(&self, row: &RankedRow) -> &[u32] {
         match self.extra_of(row) {
             Some(e) if !e.categories.is_none() => {
@@ -652,7 +653,9 @@ impl Ranked {
     /// "a,b" (names never hold commas, and are sorted), numbered from 1 in byte order, and
     /// each rank's number (0: none).
     fn categories_by_rank(&self, order: &[u32]) -> CategorySections {
-        let mut sets: HashMap<Vec<u32>, u32> = HashMap::new();
+        // Keyed by the rows' own id lists, which list a set's ids in the same order wherever
+        // it occurs, so no row allocates.
+        let mut sets: HashMap<&[u32], u32> = HashMap::new();
         let first_seen: Vec<u32> = order
             .iter()
             .map(|&r| {
@@ -661,7 +664,7 @@ impl Ranked {
                     return 0;
                 }
                 let next = sets.len() as u32 + 1;
-                *sets.entry(ids.to_vec()).or_insert(next)
+                *sets.entry(ids).or_insert(next)
             })
             .collect();
         let mut named: Vec<(String, u32)> = sets

@@ -20,8 +20,9 @@ const IDS: &str = "category ids";
 /// A segment's categories by rank: its parsed sections, borrowed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RankCategories<'s> {
-    /// Each rank's set id (format v6); `None` when `table` is keyed by rank itself.
-    pub(crate) ids: Option<&'s Scores>,
+    /// Each rank's set id (format v6); an absent section when `table` is keyed by rank
+    /// itself.
+    pub(crate) ids: &'s Scores,
     /// The joined names: by set id, or by rank in the older layout.
     pub(crate) table: &'s Strings,
 }
@@ -31,12 +32,13 @@ impl RankCategories<'_> {
     // One copy in WebAssembly, whose modules are counted in bytes.
     #[cfg_attr(target_family = "wasm", inline(never))]
     pub(crate) fn get<'a>(&self, bytes: &'a [u8], rank: u32) -> Result<Option<&'a str>> {
-        let key = match self.ids {
-            None => rank,
-            Some(ids) => match ids.get(bytes, rank as usize)? {
+        let key = if !self.ids.is_present() {
+            rank
+        } else {
+            match self.ids.get(bytes, rank as usize)? {
                 0 => return Ok(None),
                 id => u32::try_from(id).unwrap_or(u32::MAX),
-            },
+            }
         };
         // A set id missing from the table reads as no categories here, and is refused by
         // `check_all`: the query path stays small in WebAssembly, counted in bytes.
@@ -48,8 +50,8 @@ impl RankCategories<'_> {
     /// of the `count` ranks is 0 or in the table.
     pub(crate) fn check_all(&self, bytes: &[u8], count: usize) -> Result<()> {
         self.table.check_all(bytes)?;
-        if let Some(ids) = self.ids {
-            return check_ids(ids, self.table, bytes, count);
+        if self.ids.is_present() {
+            return check_ids(self.ids, self.table, bytes, count);
         }
         match self.table.max_rank(bytes)? {
             Some(max) if max as usize >= count => Err(Error::corrupt(
