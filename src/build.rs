@@ -8,9 +8,12 @@ use std::collections::HashMap;
 
 pub use top::TopListOptions;
 
+use crate::format::categories::Categories;
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
-use crate::format::{categories, scores, strings, SectionKind, FLAG_WORD_STARTS};
+use crate::format::{
+    categories, category_top, scores, strings, Nodes, SectionKind, FLAG_WORD_STARTS,
+};
 use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
 use crate::parallel;
@@ -415,9 +418,11 @@ impl SegmentBuilder {
                 ..options.top_lists
             },
         };
-        // One table entry more than needed, for the top lists: the writer drops it if unused.
+        // Table entries for the top lists and the categories' lists: the writer drops them if
+        // unused.
+        let lists = 1 + usize::from(layout.categories);
         let mut writer =
-            SegmentWriter::new(layout.section_count() + 1 + usize::from(more.is_some()));
+            SegmentWriter::new(layout.section_count() + lists + usize::from(more.is_some()));
         let order = ranked.rows_by_rank();
         // The FST streams into the segment buffer while the rank tables are encoded apart.
         let mut buffer = writer.take_buffer(SectionKind::Fst);
@@ -431,7 +436,7 @@ impl SegmentBuilder {
                 ranked.rank_tables(&layout, &order, scores)
             },
         );
-        let (buffer, category_fsts, top_candidates) = fsts?;
+        let (buffer, category_fsts, top_candidates, category_candidates) = fsts?;
         writer.return_buffer(buffer);
         writer.end_section();
         tables.write(&mut writer, category_fsts);
@@ -442,6 +447,12 @@ impl SegmentBuilder {
         write_top_lists(
             &mut writer,
             top_candidates,
+            suggestions,
+            top_options.budget_percent,
+        );
+        write_category_top_lists(
+            &mut writer,
+            category_candidates,
             suggestions,
             top_options.budget_percent,
         );
@@ -502,6 +513,43 @@ fn write_top_lists(
             .extend_from_slice(&section);
         writer.end_section();
     }
+}
+
+/// Writes the category top-lists section: each category's lists within `budget_percent` of
+/// its own FST, chosen as the main FST's are (nothing when no category gets any). Filtered
+/// queries walk the categories' FSTs, so their lists are what makes a common category's
+/// short prefixes as fast as unfiltered ones.
+fn write_category_top_lists(
+    writer: &mut SegmentWriter,
+    candidates: Vec<TopCandidates>,
+    count: u64,
+    budget_percent: u32,
+) {
+    if candidates.iter().all(TopCandidates::is_empty) {
+        return;
+    }
+    let Some(section) = writer.section_bytes(SectionKind::Categories) else {
+        return;
+    };
+    // Bytes this build just wrote: their nodes need no walk.
+    let whole = (0, section.len());
+    let Ok(categories) = Categories::parse(section, whole, u64::MAX, Nodes::Trusted) else {
+        return;
+    };
+    let lists: Vec<Option<Vec<u8>>> = candidates
+        .into_iter()
+        .enumerate()
+        .map(|(i, candidates)| {
+            let fst = categories.fst(section, i).ok()?;
+            let budget = fst.as_bytes().len() / 100 * budget_percent as usize;
+            top::section(fst.as_bytes(), count, candidates, budget)
+        })
+        .collect();
+    if lists.iter().all(Option::is_none) {
+        return;
+    }
+    category_top::encode(writer.begin_section(SectionKind::CategoryTop), &lists);
+    writer.end_section();
 }
 
 /// The rows merged by key and ranked: what the segment's sections are written from.
@@ -594,7 +642,7 @@ impl Ranked {
         buffer: Vec<u8>,
         word_starts: bool,
         top_options: TopListOptions,
-    ) -> Result<(Vec<u8>, CategoryFsts<'_>, TopCandidates), BuildError> {
+    ) -> Result<(Vec<u8>, CategoryFsts<'_>, TopCandidates, Vec<TopCandidates>), BuildError> {
         let entries = Entries::new(self, word_starts)?;
         let mut fst = FstWriter::new(buffer);
         let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
@@ -617,10 +665,18 @@ impl Ranked {
         }
         let top_candidates = top.finish();
         let mut category_fsts = Vec::with_capacity(self.names.len());
+        let mut category_candidates = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {
             category_fsts.push((name.as_str(), entries.fst_of(list)?));
+            let mut top = top::Collector::new(top_options);
+            if top.collects() {
+                for &id in list {
+                    top.push(entries.get(id).0);
+                }
+            }
+            category_candidates.push(top.finish().without_root());
         }
-        Ok((buffer, category_fsts, top_candidates))
+        Ok((buffer, category_fsts, top_candidates, category_candidates))
     }
 
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and

@@ -3,6 +3,8 @@
 use crate::error::{Error, Result};
 use crate::format::bytes::slice;
 use crate::format::categories::Categories;
+#[cfg(not(target_family = "wasm"))]
+use crate::format::category_top::{self, CategoryTopLists};
 use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::rank_categories::RankCategories;
@@ -61,6 +63,9 @@ pub struct Segment<D> {
     extra_fst: Option<(usize, usize)>,
     /// Precomputed answers for the prefixes with the most matches (empty when none).
     top: TopLists,
+    /// The same for each category's FST (format v7; WebAssembly builds read none).
+    #[cfg(not(target_family = "wasm"))]
+    category_top: CategoryTopLists,
 }
 
 /// What a segment is: a whole index, a change layered over one, or a blocklist.
@@ -206,6 +211,35 @@ fn top_lists(header: &Header, bytes: &[u8], fst_len: usize, nodes: Nodes) -> Res
     )
 }
 
+/// Each category's top lists, checked (empty when the segment has none): as [`top_lists`],
+/// against each category's FST.
+#[cfg(not(target_family = "wasm"))]
+fn category_top_lists(
+    header: &Header,
+    bytes: &[u8],
+    categories: &Categories,
+    nodes: Nodes,
+) -> Result<CategoryTopLists> {
+    let Some(s) = header.section(SectionKind::CategoryTop) else {
+        return Ok(CategoryTopLists::default());
+    };
+    let count = header.suggestion_count;
+    let max_cost = if header.flags & FLAG_WORD_STARTS != 0 {
+        count.saturating_mul(2)
+    } else {
+        count
+    };
+    let frame = category_top::Frame {
+        version: header.format_version,
+        costs: (count, max_cost),
+        categories,
+    };
+    CategoryTopLists::parse(bytes, (s.offset, s.len), frame, nodes)
+}
+
+/// A category's index in its segment, and its FST.
+pub(crate) type CategoryFst<'a> = (u32, fst::raw::Fst<&'a [u8]>);
+
 /// A borrowed view of one segment's tables, bound to its bytes: everything a search reads,
 /// without reaching into [`Segment`]'s fields or passing the bytes along with each lookup.
 /// O(1) to make; make one per query.
@@ -218,6 +252,8 @@ pub(crate) struct View<'a> {
     categories: &'a Categories,
     rank_categories: RankCategories<'a>,
     top: &'a TopLists,
+    #[cfg(not(target_family = "wasm"))]
+    category_top: &'a CategoryTopLists,
     /// A delta's tombstones or a blocklist's entries.
     extra: Option<fst::raw::Fst<&'a [u8]>>,
     /// Suggestions in the segment: ranks are below it, word-start outputs at or above it.
@@ -336,12 +372,50 @@ impl<'a> View<'a> {
         self.top.find(self.bytes, at)
     }
 
-    /// The FST of the category called `name`, if the segment has it.
-    pub(crate) fn category_fst(&self, name: &str) -> Result<Option<fst::raw::Fst<&'a [u8]>>> {
+    /// The FST of the category called `name`, with the category's index, if the segment has
+    /// it.
+    pub(crate) fn category_fst(&self, name: &str) -> Result<Option<CategoryFst<'a>>> {
         match self.categories.find(self.bytes, name)? {
-            Some(i) => self.categories.fst(self.bytes, i).map(Some),
+            // At most `MAX_PER_SEGMENT` categories: the index fits.
+            Some(i) => self
+                .categories
+                .fst(self.bytes, i)
+                .map(|fst| Some((i as u32, fst))),
             None => Ok(None),
         }
+    }
+
+    /// The precomputed list of category `i`'s FST node `at`, if the segment has one.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn category_top_list(&self, i: usize, at: NodeAt) -> Option<TopList<'a>> {
+        self.category_top.of(i).find(self.bytes, at)
+    }
+
+    /// Category `i`'s list entries as queries read them.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn category_top_table(&self, i: usize) -> &'a EntryTable {
+        self.category_top.of(i).table()
+    }
+
+    /// Every precomputed list of category `i`, with its node's address (for deep checks).
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn category_top_lists(
+        &self,
+        i: usize,
+    ) -> impl Iterator<Item = (usize, TopList<'a>)> + 'a {
+        self.category_top.of(i).all(self.bytes)
+    }
+
+    /// The FST of category `i`.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn category_fst_at(&self, i: usize) -> Result<fst::raw::Fst<&'a [u8]>> {
+        self.categories.fst(self.bytes, i)
+    }
+
+    /// How many categories the segment has.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) fn category_count(&self) -> usize {
+        self.categories.count()
     }
 }
 
@@ -441,9 +515,13 @@ impl<D: AsRef<[u8]>> Segment<D> {
         };
         let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes, nodes)?;
         let top = top_lists(&header, bytes, fst_bytes.len(), nodes)?;
+        #[cfg(not(target_family = "wasm"))]
+        let category_top = category_top_lists(&header, bytes, &categories, nodes)?;
         Ok(Segment {
             extra_fst,
             top,
+            #[cfg(not(target_family = "wasm"))]
+            category_top,
             categories,
             rank_categories,
             category_ids,
@@ -663,6 +741,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
             categories: &self.categories,
             rank_categories: self.rank_categories(),
             top: &self.top,
+            #[cfg(not(target_family = "wasm"))]
+            category_top: &self.category_top,
             extra: self.extra()?,
             count: self.len() as u64,
             word_starts: self.word_starts(),

@@ -2,6 +2,7 @@
 
 mod common;
 
+use edgesuggest::format::SectionKind;
 use edgesuggest::{Error, Segment, SegmentBuilder, SuggestOptions};
 
 fn small_segment() -> Vec<u8> {
@@ -161,38 +162,59 @@ fn open_unverified_still_checks_structure() {
 
 /// The same for the segments with categories, as names by rank (format v2) and as set ids
 /// (format v6): every bit flip is refused at load, and deep verification passes on the intact
-/// bytes.
+/// bytes. For the larger v7 golden segment (lists for the categories' FSTs), every bit of the
+/// header, the section table and the `category top lists` section, and every truncation.
 #[test]
 fn every_bit_flip_of_a_segment_with_categories_is_refused() {
-    let golden: [(&str, &[u8]); 2] = [
-        ("v2", include_bytes!("golden/v2.seg")),
-        ("v6", include_bytes!("golden/v6.seg")),
-    ];
-    for (name, bytes) in golden {
-        Segment::load(bytes).unwrap().verify_deep().unwrap();
-        for bit in 0..bytes.len() * 8 {
-            let mut bad = bytes.to_vec();
-            bad[bit / 8] ^= 1 << (bit % 8);
-            assert_refused(&bad, &format!("{name} bit {bit}"));
-        }
-        for len in 0..bytes.len() {
-            assert_refused(&bytes[..len], &format!("{name} truncated to {len}"));
-        }
+    let v2: &[u8] = include_bytes!("golden/v2.seg");
+    let v6: &[u8] = include_bytes!("golden/v6.seg");
+    let v7: &[u8] = include_bytes!("golden/v7.seg");
+    assert_flips_refused("v2", v2, 0..v2.len());
+    assert_flips_refused("v6", v6, 0..v6.len());
+    assert_flips_refused("v7", v7, 0..48 + 24 * 9);
+    assert_flips_refused("v7", v7, section_of(v7, SectionKind::CategoryTop));
+}
+
+/// Deep verification passes on `bytes`; flipping any bit of `bytes[range]`, or cutting the
+/// bytes anywhere, is refused at load (and open does not panic).
+fn assert_flips_refused(name: &str, bytes: &[u8], range: std::ops::Range<usize>) {
+    Segment::load(bytes).unwrap().verify_deep().unwrap();
+    for bit in range.start * 8..range.end * 8 {
+        let mut bad = bytes.to_vec();
+        bad[bit / 8] ^= 1 << (bit % 8);
+        assert_refused(&bad, &format!("{name} bit {bit}"));
     }
+    for len in 0..bytes.len() {
+        assert_refused(&bytes[..len], &format!("{name} truncated to {len}"));
+    }
+}
+
+/// Where the section of `kind` lies in `bytes`.
+fn section_of(bytes: &[u8], kind: SectionKind) -> std::ops::Range<usize> {
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
+    let sections = u32_at(bytes, 40) as usize;
+    let entry = (0..sections)
+        .map(|i| 48 + i * 24)
+        .find(|&at| bytes[at] == kind as u8)
+        .expect("the golden segment has the section");
+    u64_at(entry + 8)..u64_at(entry + 8) + u64_at(entry + 16)
 }
 
 /// The v6 golden segment with `change` applied to its `category ids` section (given the
 /// section's offset), checksum recomputed.
 fn tampered_ids(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
-    let mut bytes = include_bytes!("golden/v6.seg").to_vec();
-    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-    let sections = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
-    let kind = edgesuggest::format::SectionKind::CategoryIds as u8;
-    let entry = (0..sections)
-        .map(|i| 48 + i * 24)
-        .find(|&at| bytes[at] == kind)
-        .expect("the v6 golden segment has category ids");
-    let offset = u64_at(&bytes, entry + 8) as usize;
+    tampered(
+        include_bytes!("golden/v6.seg"),
+        SectionKind::CategoryIds,
+        change,
+    )
+}
+
+/// `golden` with `change` applied to its section of `kind` (given the section's offset),
+/// checksum recomputed.
+fn tampered(golden: &[u8], kind: SectionKind, change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
+    let mut bytes = golden.to_vec();
+    let offset = section_of(golden, kind).start;
     change(&mut bytes, offset);
     let body = bytes.len() - 12;
     let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
@@ -232,6 +254,78 @@ fn crafted_category_ids_are_refused_or_bounded() {
                 }
                 other => panic!("unexpected answer {other:?}"),
             }
+        }
+    }
+}
+
+/// The v7 golden segment with `change` applied to its `category top lists` section.
+fn tampered_lists(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
+    tampered(
+        include_bytes!("golden/v7.seg"),
+        SectionKind::CategoryTop,
+        change,
+    )
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+
+/// Crafted lists for the categories' FSTs, with a valid checksum: a frame that does not fit
+/// (another category count, a category's lists past the section, overlapping another's) is
+/// refused at load, naming the section; lists that fit but are not what the walk from their
+/// nodes returns are refused by deep verification, and queries on them answer without a
+/// panic.
+#[test]
+fn crafted_category_lists_are_refused_or_bounded() {
+    type Change = Box<dyn Fn(&mut [u8], usize)>;
+    let framing: [(&str, Change); 4] = [
+        ("count", Box::new(|b, at| b[at] = 3)),
+        (
+            "length",
+            Box::new(|b, at| b[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes())),
+        ),
+        (
+            "overlap",
+            Box::new(|b, at| {
+                let first = u32_at(b, at + 4);
+                b[at + 12..at + 16].copy_from_slice(&first.to_le_bytes());
+            }),
+        ),
+        (
+            "inside the table",
+            Box::new(|b, at| b[at + 4..at + 8].copy_from_slice(&4u32.to_le_bytes())),
+        ),
+    ];
+    for (what, change) in framing {
+        let bytes = tampered_lists(change);
+        let err = Segment::load(&bytes[..]).unwrap_err().to_string();
+        assert!(err.contains("category top lists"), "{what}: {err}");
+    }
+    // The first category's first and last node records trade lists: both still lie in the
+    // section, in address order, so only the deep check sees the lists are not the walk's.
+    let swapped = tampered_lists(|b, at| {
+        let lists = at + u32_at(b, at + 4) as usize;
+        let nodes = u32_at(b, lists) as usize;
+        assert!(nodes > 1, "the first category has {nodes} lists");
+        let (first, second) = (lists + 16 + 4, lists + 16 + 8 * (nodes - 1) + 4);
+        let (x, y) = (u32_at(b, first), u32_at(b, second));
+        b[first..first + 4].copy_from_slice(&y.to_le_bytes());
+        b[second..second + 4].copy_from_slice(&x.to_le_bytes());
+    });
+    let segment = Segment::load(&swapped[..]).unwrap();
+    // Lean builds answer from no list, so their deep check compares none with a walk.
+    if !cfg!(feature = "lean") {
+        let err = segment.verify_deep().unwrap_err().to_string();
+        assert!(err.contains("category top lists"), "{err}");
+    }
+    for category in ["a-m", "n-z", "even", "odd"] {
+        for q in ["", "a", "b", "s", "sa", "n", "new"] {
+            let options = SuggestOptions {
+                categories: vec![category.into()],
+                ..SuggestOptions::default()
+            };
+            segment.search(q, &options).unwrap();
         }
     }
 }

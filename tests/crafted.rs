@@ -37,6 +37,12 @@ fn fst_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
             ranges.push((start, start + u64_at(entry + 16)));
         }
     }
+    // The lists, whose node addresses and entries point into those FSTs.
+    for kind in [SectionKind::Top, SectionKind::CategoryTop] {
+        if let Some(lists) = header.section(kind) {
+            ranges.push((lists.offset, lists.offset + lists.len));
+        }
+    }
     ranges
 }
 
@@ -49,6 +55,11 @@ fn option_sets() -> Vec<SuggestOptions> {
         },
         SuggestOptions {
             categories: vec!["capital".to_owned()],
+            ..SuggestOptions::default()
+        },
+        // The v7 golden segment's categories, which have lists of their own.
+        SuggestOptions {
+            categories: vec!["a-m".to_owned(), "odd".to_owned()],
             ..SuggestOptions::default()
         },
         SuggestOptions {
@@ -90,7 +101,7 @@ fn exercise(bytes: &[u8], options: &[SuggestOptions]) -> Outcome {
     }
 }
 
-/// Mutates 1–3 bytes inside the FSTs of the golden segments and a built one, reseals the
+/// Mutates 1–3 bytes inside the FSTs (and top lists) of the golden segments and a built one, reseals the
 /// checksum, and requires that nothing panics: neither load nor any search on what it accepts.
 #[test]
 fn mutated_fst_bytes_never_panic() {
@@ -99,6 +110,7 @@ fn mutated_fst_bytes_never_panic() {
         ("v1.seg", include_bytes!("golden/v1.seg").to_vec()),
         ("v2.seg", include_bytes!("golden/v2.seg").to_vec()),
         ("v6.seg", include_bytes!("golden/v6.seg").to_vec()),
+        ("v7.seg", include_bytes!("golden/v7.seg").to_vec()),
         ("built", built_segment()),
     ];
     let options = option_sets();

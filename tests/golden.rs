@@ -464,3 +464,209 @@ mod v4 {
         assert!(compared > 400, "only {compared} suggestions compared");
     }
 }
+
+/// The golden segment of format v7: the v4 rows with two derived categories each, word starts,
+/// and top lists for the main FST and for each category's FST (`budget_percent` 100, so every
+/// prefix with 16 entries or more gets a list).
+mod v7 {
+    use edgesuggest::format::SectionKind;
+    use edgesuggest::{
+        BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions, TopListOptions,
+    };
+
+    const TSV: &str = include_str!("golden/v4.tsv");
+    const SEG: &[u8] = include_bytes!("golden/v7.seg");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v7.seg");
+
+    /// Phrase, score and categories: the half of the alphabet the phrase starts in, and the
+    /// score's parity (two orthogonal halves, each large enough for lists of its own).
+    fn rows() -> Vec<(&'static str, u64, Vec<String>)> {
+        TSV.lines()
+            .map(|line| {
+                let (phrase, score) = line.split_once('\t').unwrap();
+                let score: u64 = score.parse().unwrap();
+                let first = phrase.chars().next().unwrap().to_ascii_lowercase();
+                let half = if first <= 'm' { "a-m" } else { "n-z" };
+                let parity = if score % 2 == 0 { "even" } else { "odd" };
+                (phrase, score, vec![half.to_string(), parity.to_string()])
+            })
+            .collect()
+    }
+
+    fn build(budget_percent: u32) -> Vec<u8> {
+        let mut b = SegmentBuilder::with_options(BuildOptions {
+            word_starts: true,
+            top_lists: TopListOptions {
+                budget_percent,
+                ..TopListOptions::default()
+            },
+            ..BuildOptions::default()
+        });
+        for (phrase, score, categories) in rows() {
+            b.add_row(phrase, score, None, &categories).unwrap();
+        }
+        b.finish().unwrap().bytes
+    }
+
+    fn version(bytes: &[u8]) -> u32 {
+        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+    }
+
+    #[test]
+    fn builder_writes_the_golden_bytes() {
+        let built = build(100);
+        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
+            std::fs::write(PATH, &built).unwrap();
+            return;
+        }
+        assert_eq!(version(&built), 7);
+        assert!(
+            built == SEG,
+            "the v7 golden segment changed: a format change"
+        );
+        // Without lists, the same rows make a version 6 segment (category sets, no lists).
+        assert_eq!(version(&build(0)), 6);
+    }
+
+    /// Every filter, nine prefixes and four `k`s: the golden segment, the same rows built
+    /// without lists (every filtered query walks) and the same bytes opened as attested all
+    /// answer as the brute-force oracle.
+    #[test]
+    fn reader_answers_from_the_category_lists_as_the_oracle() {
+        let listed = Segment::load(SEG).unwrap();
+        listed.verify_deep().unwrap();
+        let attested = Segment::open_attested(SEG).unwrap();
+        let walked_bytes = build(0);
+        let walked = Segment::load(&walked_bytes[..]).unwrap();
+        let has = |s: &Segment<&[u8]>, kind| s.header().section(kind).is_some();
+        assert!(has(&listed, SectionKind::CategoryTop));
+        assert!(!has(&walked, SectionKind::CategoryTop));
+        let oracle = crate::common::Oracle::with_categories(rows(), true);
+        let filters: [&[&str]; 5] = [&["a-m"], &["n-z"], &["even"], &["odd"], &["a-m", "odd"]];
+        let (mut searcher, mut compared) = (Searcher::new(), 0);
+        for filter in filters {
+            for q in ["", "s", "sa", "san", "n", "new", "b", "north e", "haven"] {
+                for k in [1, 10, 12, 30] {
+                    let options = SuggestOptions {
+                        categories: filter.iter().map(|c| c.to_string()).collect(),
+                        ..SuggestOptions::with_k(k)
+                    };
+                    let got = searcher.search(&listed, q, &options).unwrap().to_owned();
+                    let want = searcher.search(&walked, q, &options).unwrap().to_owned();
+                    assert_eq!(got, want, "filter {filter:?}, query {q:?}, k {k}");
+                    let unchecked = searcher.search(&attested, q, &options).unwrap().to_owned();
+                    assert_eq!(unchecked, want, "attested, {filter:?}, {q:?}, k {k}");
+                    let ask = crate::common::Ask {
+                        categories: options.categories.clone(),
+                        ..crate::common::Ask::k(k)
+                    };
+                    let texts: Vec<&str> = got.items.iter().map(|s| s.text.as_str()).collect();
+                    let expected = oracle.search(q, &ask);
+                    let expected: Vec<&str> = expected.iter().map(|m| m.text.as_str()).collect();
+                    assert_eq!(texts, expected, "filter {filter:?}, query {q:?}, k {k}");
+                    compared += texts.len();
+                }
+            }
+        }
+        assert!(compared > 1_500, "only {compared} suggestions compared");
+    }
+
+    /// Over a stack, whose delta deletes listed suggestions and adds a better one and whose
+    /// blocklist hides a prefix, a filtered query refuses what the list holds but the stack
+    /// hides, and walks on once the list runs out: the base with lists answers as the base
+    /// without.
+    #[test]
+    fn stacks_over_the_category_lists_answer_as_over_the_walks() {
+        use edgesuggest::{BlocklistBuilder, DeltaBuilder, Stack};
+        let filters = ["a-m", "n-z", "even", "odd"];
+        let listed = Segment::load(SEG).unwrap();
+        let mut delta = DeltaBuilder::with_options(BuildOptions {
+            word_starts: true,
+            ..BuildOptions::default()
+        });
+        let mut searcher = Searcher::new();
+        for (category, prefix) in [("a-m", "b"), ("n-z", "s"), ("even", "s"), ("odd", "n")] {
+            let options = SuggestOptions {
+                categories: vec![category.to_string()],
+                ..SuggestOptions::with_k(3)
+            };
+            for found in searcher.search(&listed, prefix, &options).unwrap().items {
+                delta.delete(found.text).unwrap();
+            }
+        }
+        delta
+            .upsert("sonic sandbox", 1 << 40, None, &["n-z", "odd"])
+            .unwrap();
+        let delta = delta.finish().unwrap().bytes;
+        let mut blocklist = BlocklistBuilder::new();
+        blocklist.add_line("sa*").unwrap();
+        let blocklist = blocklist.finish().unwrap().bytes;
+        let walked_bytes = build(0);
+        let stack_of = |base: &[u8]| {
+            let base = Segment::load(base.to_vec()).unwrap();
+            let delta = Segment::load(delta.clone()).unwrap();
+            let list = Segment::load(blocklist.clone()).unwrap();
+            Stack::new(base, vec![delta], Some(list)).unwrap()
+        };
+        let (with_lists, without) = (stack_of(SEG), stack_of(&walked_bytes));
+        let mut compared = 0;
+        for filter in filters {
+            for q in ["", "b", "s", "n", "new", "so", "sonic", "sa", "north e"] {
+                for k in [1, 10, 30] {
+                    let options = SuggestOptions {
+                        categories: vec![filter.to_string()],
+                        ..SuggestOptions::with_k(k)
+                    };
+                    let got = searcher
+                        .search(&with_lists, q, &options)
+                        .unwrap()
+                        .to_owned();
+                    let want = searcher.search(&without, q, &options).unwrap().to_owned();
+                    assert_eq!(got, want, "filter {filter}, query {q:?}, k {k}");
+                    compared += got.items.len();
+                }
+            }
+        }
+        assert!(compared > 500, "only {compared} suggestions compared");
+        let options = SuggestOptions {
+            categories: vec!["odd".to_string()],
+            ..SuggestOptions::with_k(10)
+        };
+        let top = searcher.search(&with_lists, "s", &options).unwrap();
+        assert_eq!(
+            top.items[0].text, "sonic sandbox",
+            "the delta's upsert leads"
+        );
+    }
+
+    /// The lists are what answers: within a work budget too small for the walk, a filtered
+    /// query still gets all its answers from its category's list, while the same query on
+    /// the segment without lists stops short.
+    #[test]
+    fn filtered_queries_take_their_answers_from_the_lists() {
+        // Lean builds (the worker's) answer from no list.
+        if cfg!(feature = "lean") {
+            return;
+        }
+        let listed = Segment::load(SEG).unwrap();
+        let walked_bytes = build(0);
+        let walked = Segment::load(&walked_bytes[..]).unwrap();
+        let mut searcher = Searcher::new();
+        for (category, prefix) in [("a-m", "b"), ("n-z", "n"), ("even", "s"), ("odd", "s")] {
+            let options = SuggestOptions {
+                categories: vec![category.to_string()],
+                max_visits: 8,
+                ..SuggestOptions::with_k(10)
+            };
+            let fast = searcher.search(&listed, prefix, &options).unwrap();
+            assert!(
+                !fast.truncated && fast.items.len() == 10,
+                "{category}: {} items, truncated {}",
+                fast.items.len(),
+                fast.truncated
+            );
+            let slow = searcher.search(&walked, prefix, &options).unwrap();
+            assert!(slow.truncated, "{category}: the walk fit in 8 visits");
+        }
+    }
+}

@@ -79,6 +79,14 @@ impl Candidates {
         self.list.push(Candidate { start, len, count });
     }
 
+    /// Drops the empty prefix's candidate: the root of a category's FST is reached at cost 0,
+    /// while its cheapest entry costs that of the category's best suggestion, so a query
+    /// could never find its list by the cost it starts with.
+    pub(crate) fn without_root(mut self) -> Candidates {
+        self.list.retain(|c| c.len > 0);
+        self
+    }
+
     /// Whether there are none.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()

@@ -1,8 +1,10 @@
-//! The segment file format, versions 1 to 6. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 7. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
 pub(crate) mod categories;
+#[cfg(not(target_family = "wasm"))]
+pub(crate) mod category_top;
 pub(crate) mod fst_check;
 pub(crate) mod fst_keys;
 pub mod header;
@@ -28,10 +30,12 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// (precomputed answers for the prefixes with the most matches). Version 5 front-codes that
 /// section's keys, and is what the builder writes for it. Version 6 stores each suggestion's
 /// categories as a small number into a table of category sets (the `category ids` section), and
-/// is what the builder writes for a segment with categories. The builder writes the oldest
-/// version that defines what a segment uses, so small plain bases stay version 1 and readable
-/// by engines that only know version 1; this engine reads all six.
-pub const FORMAT_VERSION: u32 = 6;
+/// is what the builder writes for a segment with categories. Version 7 adds top lists for the
+/// categories' FSTs (the `category top lists` section), which filtered queries take their
+/// first answers from. The builder writes the oldest version that defines what a segment
+/// uses, so small plain bases stay version 1 and readable by engines that only know version
+/// 1; this engine reads all seven.
+pub const FORMAT_VERSION: u32 = 7;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -144,6 +148,9 @@ pub enum SectionKind {
     /// The categories of each suggestion as a set id by rank (format v6); with it,
     /// [`SectionKind::RankCategories`] is keyed by set id.
     CategoryIds = 10,
+    /// Precomputed answers for the prefixes with the most matches in each category's FST
+    /// (format v7), laid out per category as [`SectionKind::Top`] is for the main FST.
+    CategoryTop = 11,
 }
 
 impl SectionKind {
@@ -160,6 +167,7 @@ impl SectionKind {
             8 => Some(SectionKind::Blocklist),
             9 => Some(SectionKind::Top),
             10 => Some(SectionKind::CategoryIds),
+            11 => Some(SectionKind::CategoryTop),
             _ => None,
         }
     }
@@ -177,6 +185,7 @@ impl SectionKind {
             SectionKind::Blocklist => "blocklist",
             SectionKind::Top => "top lists",
             SectionKind::CategoryIds => "category ids",
+            SectionKind::CategoryTop => "category top lists",
         }
     }
 
@@ -187,6 +196,7 @@ impl SectionKind {
             SectionKind::Tombstones | SectionKind::Blocklist => 3,
             SectionKind::Top => 4,
             SectionKind::CategoryIds => 6,
+            SectionKind::CategoryTop => 7,
             _ => 1,
         }
     }

@@ -180,6 +180,18 @@ pub(crate) struct NodeAt {
 }
 
 impl TopLists {
+    /// No lists, for references that must outlive any segment.
+    #[cfg(not(target_family = "wasm"))]
+    pub(crate) const EMPTY: TopLists = TopLists {
+        offset: 0,
+        nodes: 0,
+        entries: 0,
+        lists_len: 0,
+        keys_len: 0,
+        compact: true,
+        table: EntryTable::EMPTY,
+    };
+
     /// Checks the section at `offset..offset + len` of a segment of format `version`: sizes,
     /// node addresses inside an FST of `fst_len` bytes and ascending, every list decodable
     /// with indices in range, costs below `max_cost`, and every entry one the FST can hold

@@ -300,8 +300,19 @@ enum Head {
 struct Stream<'a> {
     layer: usize,
     fst: fst::raw::Fst<&'a [u8]>,
-    /// The layer's main FST (not a category's): what its top lists describe.
-    main: bool,
+    /// Which category's FST it is, or [`MAIN`] for the layer's main one: whose top lists
+    /// describe it.
+    category: u32,
+}
+
+/// [`Stream::category`] of a layer's main FST.
+const MAIN: u32 = u32::MAX;
+
+impl Stream<'_> {
+    /// Whether it is the layer's main FST (not a category's).
+    fn main(&self) -> bool {
+        self.category == MAIN
+    }
 }
 
 /// Refusals a bounded walk makes room for up front where some are likely.
@@ -433,7 +444,7 @@ impl Searcher {
                 one = [Stream {
                     layer: 0,
                     fst: view.fst().clone(),
-                    main: true,
+                    category: MAIN,
                 }];
                 (&one, 1)
             }
@@ -1002,15 +1013,10 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<(Vec<Str
             streams.push(Stream {
                 layer,
                 fst: view.fst().clone(),
-                main: true,
+                category: MAIN,
             });
         } else {
-            let fsts = category_fsts(view, categories)?;
-            streams.extend(fsts.into_iter().map(|fst| Stream {
-                layer,
-                fst,
-                main: false,
-            }));
+            category_streams(view, layer, categories, &mut streams)?;
         }
         if !in_run(&layer) {
             plain = streams.len();
@@ -1019,13 +1025,21 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<(Vec<Str
     Ok((streams, plain))
 }
 
-/// The FSTs of the requested categories that the segment has.
-fn category_fsts<'a>(view: &View<'a>, names: &[String]) -> Result<Vec<fst::raw::Fst<&'a [u8]>>> {
-    let mut found = Vec::with_capacity(names.len());
+/// Appends a stream for the FST of each requested category that the segment of `layer` has.
+fn category_streams<'a>(
+    view: &View<'a>,
+    layer: usize,
+    names: &[String],
+    streams: &mut Vec<Stream<'a>>,
+) -> Result<()> {
     for name in names {
-        if let Some(fst) = view.category_fst(name)? {
-            found.push(fst);
+        if let Some((category, fst)) = view.category_fst(name)? {
+            streams.push(Stream {
+                layer,
+                fst,
+                category,
+            });
         }
     }
-    Ok(found)
+    Ok(())
 }

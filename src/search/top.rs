@@ -23,6 +23,9 @@ pub(super) struct Listed {
     entries: Vec<(u64, u32)>,
     /// Whether the entries are the stack's longer list's rather than the segment's.
     long: bool,
+    /// The category whose lists the entries are from, if not the main FST's.
+    #[cfg(not(target_family = "wasm"))]
+    category: Option<usize>,
     next: usize,
     /// Where the exact part of the query leads in the stream's FST, once followed this pass
     /// (the walk starts there instead of following it again).
@@ -105,6 +108,11 @@ impl Listed {
             true => layers.long_table(),
             false => view.top_table(),
         };
+        #[cfg(not(target_family = "wasm"))]
+        let table = match self.category {
+            Some(c) => view.category_top_table(c),
+            None => table,
+        };
         while let Some(&(_, at)) = self.entries.get(self.next) {
             self.next += 1;
             let entry = table
@@ -123,6 +131,10 @@ impl Listed {
         let taken = self.entries.len();
         self.entries.clear();
         self.long = false;
+        #[cfg(not(target_family = "wasm"))]
+        {
+            self.category = None;
+        }
         self.next = 0;
         self.in_run = false;
         self.parts.clear();
@@ -217,7 +229,7 @@ impl Searcher {
             }
             // The first kept delta's run holds every kept delta's entries (the others' are
             // empty), so it comes before the filter of this layer's own prefixes.
-            let runs = layers.runs().filter(|_| stream.main);
+            let runs = layers.runs().filter(|_| stream.main());
             if runs.is_some_and(|r| r.start(stream.layer, exact.as_bytes(), &mut listed.parts)) {
                 listed.in_run = !listed.parts.is_empty();
                 // Nothing under the prefix: the walk, begun, finds nothing at once.
@@ -225,7 +237,7 @@ impl Searcher {
                 continue;
             }
             // The filter knows the main FSTs' entries, not the category FSTs'.
-            if stream.main && !layers.may_hold(stream.layer, probe) {
+            if stream.main() && !layers.may_hold(stream.layer, probe) {
                 listed.start = Some(None);
                 continue;
             }
@@ -237,10 +249,17 @@ impl Searcher {
             let Some((addr, cost)) = followed else {
                 continue;
             };
-            if !stream.main {
+            let at = NodeAt { addr, cost };
+            if !stream.main() {
+                #[cfg(not(target_family = "wasm"))]
+                if let Some(list) =
+                    layers.views()[stream.layer].category_top_list(stream.category as usize, at)
+                {
+                    listed.category = Some(stream.category as usize);
+                    listed.decode(list);
+                }
                 continue;
             }
-            let at = NodeAt { addr, cost };
             #[cfg(not(target_family = "wasm"))]
             if let Some(long) = layers.long_list(stream.layer, at) {
                 listed.take_long(long, layers.long_table());
@@ -259,7 +278,8 @@ pub(crate) type List = Vec<(u64, Vec<u8>)>;
 
 /// Checks that every list of the segment is, entry for entry, what the walk from its node
 /// returns first: the node is found by following the list's first entry from the root, at
-/// the cost the list starts with, on a prefix a query can end with.
+/// the cost the list starts with, on a prefix a query can end with. The same for each
+/// category's lists, against the category's FST.
 pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
     // Lean builds answer from no list and keep no decoded entries: a list cannot change
     // their answers, and open has checked each entry.
@@ -267,10 +287,27 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
         return Ok(());
     }
     let mut walker = Walker::default();
-    for (addr, list) in view.top_lists() {
+    check_lists(&mut walker, view.fst(), view.count(), view.top_lists())?;
+    #[cfg(not(target_family = "wasm"))]
+    for i in 0..view.category_count() {
+        let fst = view.category_fst_at(i)?;
+        check_lists(&mut walker, &fst, view.count(), view.category_top_lists(i))
+            .map_err(|e| Error::corrupt("category top lists", format!("category {i}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Checks `lists` of `fst` against the walks from their nodes.
+fn check_lists<'a>(
+    walker: &mut Walker,
+    fst: &fst::raw::Fst<&[u8]>,
+    count: u64,
+    lists: impl Iterator<Item = (usize, TopList<'a>)>,
+) -> Result<()> {
+    for (addr, list) in lists {
         let listed: List = list.collect();
-        let prefix = prefix_of(view, addr, &listed)?;
-        let walked = walker.first(view.fst(), view.count(), prefix, listed.len())?;
+        let prefix = prefix_of(fst, addr, &listed)?;
+        let walked = walker.first(fst, count, prefix, listed.len())?;
         if walked.len() < listed.len() {
             return Err(list_error(
                 addr,
@@ -291,12 +328,15 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
 
 /// The prefix leading to node `addr` at the cost of the list's first entry, found along that
 /// entry's bytes.
-fn prefix_of<'l>(view: &View<'_>, addr: usize, listed: &'l [(u64, Vec<u8>)]) -> Result<&'l str> {
+fn prefix_of<'l>(
+    fst: &fst::raw::Fst<&[u8]>,
+    addr: usize,
+    listed: &'l [(u64, Vec<u8>)],
+) -> Result<&'l str> {
     let (first_cost, entry) = listed
         .first()
         .map(|(cost, entry)| (*cost, entry.as_slice()))
         .ok_or_else(|| list_error(addr, "empty list".into()))?;
-    let fst = view.fst();
     let mut node = fst.root();
     let mut cost = 0u64;
     for depth in 0..=entry.len() {
@@ -474,7 +514,7 @@ impl LongLists {
             let Some(&(first_cost, _)) = listed.first() else {
                 continue;
             };
-            let Ok(prefix) = prefix_of(base, addr, &listed) else {
+            let Ok(prefix) = prefix_of(base.fst(), addr, &listed) else {
                 continue;
             };
             if let Some(entries) = longer(&mut walker, layers, base, prefix, listed.len()) {
@@ -577,7 +617,7 @@ fn followed_before(
     exact: &str,
 ) -> Option<Option<(usize, u64)>> {
     match before {
-        Some((len, followed)) if stream.main && stream.layer == 0 && len == exact.len() => {
+        Some((len, followed)) if stream.main() && stream.layer == 0 && len == exact.len() => {
             Some(followed)
         }
         _ => None,

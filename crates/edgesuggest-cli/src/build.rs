@@ -100,11 +100,12 @@ pub struct BuildArgs {
     word_starts: bool,
 
     /// Room for precomputed answers of the prefixes with the most matches (the shortest,
-    /// most typed queries), in percent of the segment (not counting its categories, which
-    /// filtered queries search without the lists). They make those queries several times
-    /// faster and change no answer. A segment with them is format version 5 (the lists
-    /// front-coded); 0 writes none, and keeps small segments readable by engines that only
-    /// know versions 1 to 3.
+    /// most typed queries), in percent of the segment (not counting its categories). Each
+    /// category's FST gets the same share of its own bytes for lists of its own, which
+    /// filtered queries answer from. They make those queries several times faster and change
+    /// no answer. A segment with them is format version 5 (the lists front-coded), or 7 with
+    /// the categories' lists; 0 writes none, and keeps small segments readable by engines
+    /// that only know versions 1 to 3.
     #[arg(long, default_value_t = edgesuggest::TopListOptions::default().budget_percent,
           value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     top_lists: u32,
