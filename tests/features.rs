@@ -484,7 +484,8 @@ mod examples {
 /// which filtered queries never walk. The bundled cities (payloads, one to three categories a
 /// row) built with and without their categories, under a budget small enough to bind, get
 /// the same lists, within the budget of the segment without them and without the category
-/// sections, and the same unfiltered answers.
+/// sections, and the same unfiltered answers. The categories' own lists keep within the same
+/// share of the categories' FSTs.
 #[test]
 fn top_lists_budget_leaves_the_category_sections_out() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/cities-10k.tsv");
@@ -517,10 +518,15 @@ fn top_lists_budget_leaves_the_category_sections_out() {
         let sections = segment.info().sections;
         sections.iter().find(|(n, _)| *n == name).map_or(0, |s| s.1)
     };
-    let categories = ["categories", "category ids", "rank categories"]
-        .map(|name| size(&with, name))
-        .iter()
-        .sum::<u64>();
+    let categories = [
+        "categories",
+        "category ids",
+        "rank categories",
+        "category top lists",
+    ]
+    .map(|name| size(&with, name))
+    .iter()
+    .sum::<u64>();
     assert!(categories > 0, "the categories are written");
     let lists = size(&with, "top lists");
     assert!(lists > 0, "the bundled cities get top lists");
@@ -534,6 +540,18 @@ fn top_lists_budget_leaves_the_category_sections_out() {
     assert!(
         lists * 100 <= rest * PERCENT,
         "{lists} bytes of lists for {rest} other bytes"
+    );
+    let category_lists = size(&with, "category top lists");
+    let category_fsts: u64 = with.info().categories.iter().map(|c| c.1).sum();
+    assert!(category_lists > 0, "the categories get lists of their own");
+    assert!(
+        category_lists * 100 <= category_fsts * PERCENT,
+        "{category_lists} bytes of lists for {category_fsts} bytes of category FSTs"
+    );
+    let unbounded = size(&build(true, 100), "category top lists");
+    assert!(
+        category_lists < unbounded,
+        "{category_lists} of {unbounded}"
     );
     let mut searcher = Searcher::new();
     for query in ["s", "sa", "new", "san ", "ber", "lo", "m"] {

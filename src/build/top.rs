@@ -24,8 +24,8 @@ const MAX_MISSES: usize = 256;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TopListOptions {
     /// The most the section may take, in percent of the segment without it and without its
-    /// category sections (filtered queries walk the categories' FSTs, never the lists). 0: no
-    /// lists.
+    /// category sections (the main FST's lists do not serve filtered queries); each
+    /// category's FST gets the same share of its own bytes for lists of its own. 0: no lists.
     pub budget_percent: u32,
     /// Only prefixes with at least this many entries below them are candidates: with fewer,
     /// the walk is short anyway. The ones with the most entries are listed first.

@@ -12,7 +12,10 @@
 //! | … | the lists of each category that has any, back to back in category order, each laid out as a version 5 top-lists section over that category's FST |
 //!
 //! WebAssembly builds read none of it: their modules are counted in bytes, a list only makes a
-//! query faster, and a segment opened without its lists answers the same.
+//! query faster, and a segment opened without its lists answers the same. (The writer is in
+//! every build with the builder.)
+// The reader is compiled for WebAssembly too, and left out of its modules as unused.
+#![cfg_attr(target_family = "wasm", allow(dead_code))]
 
 use super::bytes::{slice, u32_at};
 use super::categories::Categories;

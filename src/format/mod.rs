@@ -3,7 +3,6 @@
 
 pub(crate) mod bytes;
 pub(crate) mod categories;
-#[cfg(not(target_family = "wasm"))]
 pub(crate) mod category_top;
 pub(crate) mod fst_check;
 pub(crate) mod fst_keys;

@@ -181,7 +181,7 @@ pub(crate) struct NodeAt {
 
 impl TopLists {
     /// No lists, for references that must outlive any segment.
-    #[cfg(not(target_family = "wasm"))]
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
     pub(crate) const EMPTY: TopLists = TopLists {
         offset: 0,
         nodes: 0,
