@@ -216,9 +216,7 @@ fn tampered(golden: &[u8], kind: SectionKind, change: impl Fn(&mut [u8], usize))
     let mut bytes = golden.to_vec();
     let offset = section_of(golden, kind).start;
     change(&mut bytes, offset);
-    let body = bytes.len() - 12;
-    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
-    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
+    reseal(&mut bytes);
     bytes
 }
 
@@ -267,6 +265,13 @@ fn tampered_lists(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
     )
 }
 
+/// Rewrites the trailer checksum over everything before it.
+fn reseal(bytes: &mut [u8]) {
+    let body = bytes.len() - 12;
+    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
+    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
+}
+
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
@@ -279,7 +284,7 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
 #[test]
 fn crafted_category_lists_are_refused_or_bounded() {
     type Change = Box<dyn Fn(&mut [u8], usize)>;
-    let framing: [(&str, Change); 4] = [
+    let framing: [(&str, Change); 5] = [
         ("count", Box::new(|b, at| b[at] = 3)),
         (
             "length",
@@ -296,12 +301,38 @@ fn crafted_category_lists_are_refused_or_bounded() {
             "inside the table",
             Box::new(|b, at| b[at + 4..at + 8].copy_from_slice(&4u32.to_le_bytes())),
         ),
+        (
+            "a gap",
+            Box::new(|b, at| {
+                let second = u32_at(b, at + 12);
+                b[at + 12..at + 16].copy_from_slice(&(second + 1).to_le_bytes());
+                let len = u32_at(b, at + 16);
+                b[at + 16..at + 20].copy_from_slice(&(len - 1).to_le_bytes());
+            }),
+        ),
     ];
     for (what, change) in framing {
         let bytes = tampered_lists(change);
         let err = Segment::load(&bytes[..]).unwrap_err().to_string();
         assert!(err.contains("category top lists"), "{what}: {err}");
     }
+    // A byte after the last category's lists, the section (the segment's last) one longer.
+    let v7: &[u8] = include_bytes!("golden/v7.seg");
+    let section = section_of(v7, SectionKind::CategoryTop);
+    let mut longer = v7.to_vec();
+    longer.insert(section.end, 0);
+    let entry = (0..u32_at(v7, 40) as usize)
+        .map(|i| 48 + i * 24)
+        .find(|&at| v7[at] == SectionKind::CategoryTop as u8)
+        .unwrap();
+    let len = section.len() as u64 + 1;
+    longer[entry + 16..entry + 24].copy_from_slice(&len.to_le_bytes());
+    reseal(&mut longer);
+    let err = Segment::load(&longer[..]).unwrap_err().to_string();
+    assert!(
+        err.contains("bytes after the last category's lists"),
+        "{err}"
+    );
     // The first category's first and last node records trade lists: both still lie in the
     // section, in address order, so only the deep check sees the lists are not the walk's.
     let swapped = tampered_lists(|b, at| {

@@ -56,15 +56,16 @@ pub(crate) struct Frame<'c> {
     pub(crate) version: u32,
     /// Suggestions, and the bound of any cost (twice the suggestions with word starts).
     pub(crate) costs: (u64, u64),
+    /// The segment's categories, whose FSTs the lists describe.
     pub(crate) categories: &'c Categories,
 }
 
 impl CategoryTopLists {
-    /// Checks the section at `offset..offset + len`: one entry per category of `frame`, each
-    /// category's lists in ascending, non-overlapping places after the table, and each one
-    /// a top-lists section whose nodes lie inside that category's FST (see
-    /// [`TopLists::parse`]). O(section size); with [`Nodes::Trusted`] the same sizes and a
-    /// decode of the entries.
+    /// Checks the section at `offset..offset + len`: one entry per category of `frame`, the
+    /// categories' lists back to back from the end of the table to the end of the section
+    /// (an entry without lists has offset 0), and each one a top-lists section whose nodes
+    /// lie inside that category's FST (see [`TopLists::parse`]). O(section size); with
+    /// [`Nodes::Trusted`] the same sizes and a decode of the entries.
     pub(crate) fn parse(
         bytes: &[u8],
         (offset, len): (usize, usize),
@@ -88,14 +89,17 @@ impl CategoryTopLists {
             let at = PREAMBLE + i * ENTRY;
             let (start, size) = (u32_at(section, at, NAME)?, u32_at(section, at + 4, NAME)?);
             let (start, size) = (start as usize, size as usize);
-            if size == 0 {
+            if size == 0 && start == 0 {
                 lists.push(TopLists::default());
                 continue;
             }
-            if start < free || start.checked_add(size).map_or(true, |end| end > len) {
+            if size == 0 || start != free || start.checked_add(size).map_or(true, |e| e > len) {
                 return Err(Error::corrupt(
                     NAME,
-                    format!("category {i}'s lists at {start} ({size} bytes) overlap or run out"),
+                    format!(
+                        "category {i}'s lists at {start} ({size} bytes) do not follow the \
+                         previous ones at {free} within the section's {len} bytes"
+                    ),
                 ));
             }
             free = start + size;
@@ -108,6 +112,12 @@ impl CategoryTopLists {
                 nodes,
             );
             lists.push(parsed.map_err(|e| Error::corrupt(NAME, format!("category {i}: {e}")))?);
+        }
+        if free != len {
+            return Err(Error::corrupt(
+                NAME,
+                format!("{} bytes after the last category's lists", len - free),
+            ));
         }
         Ok(CategoryTopLists { lists })
     }
