@@ -196,19 +196,23 @@ fn top_lists(header: &Header, bytes: &[u8], fst_len: usize, nodes: Nodes) -> Res
     let Some(s) = header.section(SectionKind::Top) else {
         return Ok(TopLists::default());
     };
-    let count = header.suggestion_count;
-    let max_cost = if header.flags & FLAG_WORD_STARTS != 0 {
-        count.saturating_mul(2)
-    } else {
-        count
-    };
     TopLists::parse(
         bytes,
         (s.offset, s.len, header.format_version),
-        (count, max_cost),
+        list_costs(header),
         fst_len,
         nodes,
     )
+}
+
+/// The suggestion count, and the bound of any list entry's cost: twice the count with word
+/// starts (their entries cost the count plus a rank).
+fn list_costs(header: &Header) -> (u64, u64) {
+    let count = header.suggestion_count;
+    match header.flags & FLAG_WORD_STARTS != 0 {
+        true => (count, count.saturating_mul(2)),
+        false => (count, count),
+    }
 }
 
 /// Each category's top lists, checked (empty when the segment has none): as [`top_lists`],
@@ -223,15 +227,9 @@ fn category_top_lists(
     let Some(s) = header.section(SectionKind::CategoryTop) else {
         return Ok(CategoryTopLists::default());
     };
-    let count = header.suggestion_count;
-    let max_cost = if header.flags & FLAG_WORD_STARTS != 0 {
-        count.saturating_mul(2)
-    } else {
-        count
-    };
     let frame = category_top::Frame {
         version: header.format_version,
-        costs: (count, max_cost),
+        costs: list_costs(header),
         categories,
     };
     CategoryTopLists::parse(bytes, (s.offset, s.len), frame, nodes)
