@@ -674,7 +674,7 @@ impl Ranked {
                     top.push(entries.get(id).0);
                 }
             }
-            category_candidates.push(top.finish().without_root());
+            category_candidates.push(top.finish());
         }
         Ok((buffer, category_fsts, top_candidates, category_candidates))
     }

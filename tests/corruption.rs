@@ -1,9 +1,13 @@
 //! Corrupt, truncated and foreign bytes give errors, never panics.
 
 mod common;
+#[path = "fuzz/harness.rs"]
+#[allow(dead_code)]
+mod harness;
 
 use edgesuggest::format::SectionKind;
 use edgesuggest::{Error, Segment, SegmentBuilder, SuggestOptions};
+use harness::reseal;
 
 fn small_segment() -> Vec<u8> {
     let mut b = SegmentBuilder::new();
@@ -172,7 +176,7 @@ fn every_bit_flip_of_a_segment_with_categories_is_refused() {
     assert_flips_refused("v2", v2, 0..v2.len());
     assert_flips_refused("v6", v6, 0..v6.len());
     assert_flips_refused("v7", v7, 0..48 + 24 * 9);
-    assert_flips_refused("v7", v7, section_of(v7, SectionKind::CategoryTop));
+    assert_flips_refused("v7", v7, section_of(v7, SectionKind::CategoryTop).1);
 }
 
 /// Deep verification passes on `bytes`; flipping any bit of `bytes[range]`, or cutting the
@@ -189,15 +193,16 @@ fn assert_flips_refused(name: &str, bytes: &[u8], range: std::ops::Range<usize>)
     }
 }
 
-/// Where the section of `kind` lies in `bytes`.
-fn section_of(bytes: &[u8], kind: SectionKind) -> std::ops::Range<usize> {
-    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
-    let sections = u32_at(bytes, 40) as usize;
-    let entry = (0..sections)
-        .map(|i| 48 + i * 24)
-        .find(|&at| bytes[at] == kind as u8)
+/// The section of `kind` in intact `bytes`: where its section table entry is, and its bytes.
+fn section_of(bytes: &[u8], kind: SectionKind) -> (usize, std::ops::Range<usize>) {
+    let segment = Segment::open(bytes).unwrap();
+    let sections = &segment.header().sections;
+    let i = sections
+        .iter()
+        .position(|s| s.kind == kind)
         .expect("the golden segment has the section");
-    u64_at(entry + 8)..u64_at(entry + 8) + u64_at(entry + 16)
+    let s = sections[i];
+    (48 + 24 * i, s.offset..s.offset + s.len)
 }
 
 /// The v6 golden segment with `change` applied to its `category ids` section (given the
@@ -214,7 +219,7 @@ fn tampered_ids(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
 /// checksum recomputed.
 fn tampered(golden: &[u8], kind: SectionKind, change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
     let mut bytes = golden.to_vec();
-    let offset = section_of(golden, kind).start;
+    let offset = section_of(golden, kind).1.start;
     change(&mut bytes, offset);
     reseal(&mut bytes);
     bytes
@@ -265,13 +270,6 @@ fn tampered_lists(change: impl Fn(&mut [u8], usize)) -> Vec<u8> {
     )
 }
 
-/// Rewrites the trailer checksum over everything before it.
-fn reseal(bytes: &mut [u8]) {
-    let body = bytes.len() - 12;
-    let sum = xxhash_rust::xxh64::xxh64(&bytes[..body], 0);
-    bytes[body..body + 8].copy_from_slice(&sum.to_le_bytes());
-}
-
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
 }
@@ -318,13 +316,9 @@ fn crafted_category_lists_are_refused_or_bounded() {
     }
     // A byte after the last category's lists, the section (the segment's last) one longer.
     let v7: &[u8] = include_bytes!("golden/v7.seg");
-    let section = section_of(v7, SectionKind::CategoryTop);
+    let (entry, section) = section_of(v7, SectionKind::CategoryTop);
     let mut longer = v7.to_vec();
     longer.insert(section.end, 0);
-    let entry = (0..u32_at(v7, 40) as usize)
-        .map(|i| 48 + i * 24)
-        .find(|&at| v7[at] == SectionKind::CategoryTop as u8)
-        .unwrap();
     let len = section.len() as u64 + 1;
     longer[entry + 16..entry + 24].copy_from_slice(&len.to_le_bytes());
     reseal(&mut longer);

@@ -12,6 +12,11 @@ use edgesuggest::{Segment, SegmentBuilder, SuggestOptions};
 const GOLDEN_TSV: &str = include_str!("golden/v1.tsv");
 const GOLDEN_SEG: &[u8] = include_bytes!("golden/v1.seg");
 
+/// The format version in a segment's header.
+fn version(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes(bytes[8..12].try_into().unwrap())
+}
+
 fn rows() -> Vec<(&'static str, u64, Option<&'static str>)> {
     GOLDEN_TSV
         .lines()
@@ -101,10 +106,6 @@ mod v2 {
         b.finish().unwrap().bytes
     }
 
-    fn version(bytes: &[u8]) -> u32 {
-        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
-    }
-
     #[test]
     fn builder_writes_the_golden_bytes() {
         let bytes = build();
@@ -115,7 +116,7 @@ mod v2 {
             bytes == SEG6,
             "builder output differs from tests/golden/v6.seg"
         );
-        assert_eq!((version(SEG), version(SEG6)), (2, 6));
+        assert_eq!((super::version(SEG), super::version(SEG6)), (2, 6));
     }
 
     #[test]
@@ -273,9 +274,8 @@ mod v3 {
             list == BLOCKLIST,
             "blocklist differs from tests/golden/v3-blocklist.seg"
         );
-        let version = |bytes: &[u8]| u32::from_le_bytes(bytes[8..12].try_into().unwrap());
         assert_eq!(
-            [DELTA, BLOCKLIST, DELTA6].map(version),
+            [DELTA, BLOCKLIST, DELTA6].map(super::version),
             [3, 3, 6],
             "the delta has categories: version 6 writes them as sets"
         );
@@ -421,10 +421,6 @@ mod v4 {
         b.finish().unwrap().bytes
     }
 
-    fn version(bytes: &[u8]) -> u32 {
-        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
-    }
-
     #[test]
     fn reader_answers_from_the_v4_lists_as_from_the_v5_ones() {
         let old = Segment::load(SEG).unwrap();
@@ -435,7 +431,7 @@ mod v4 {
         let new_bytes = build_v5();
         let new = Segment::load(&new_bytes[..]).unwrap();
         new.verify_deep().unwrap();
-        assert_eq!((version(SEG), version(&new_bytes)), (4, 5));
+        assert_eq!((super::version(SEG), super::version(&new_bytes)), (4, 5));
         let top = |s: &Segment<&[u8]>| s.header().section(SectionKind::Top).is_some();
         assert!(top(&old) && top(&new), "both segments hold top lists");
         let oracle = crate::common::Oracle::with_categories(
@@ -508,10 +504,6 @@ mod v7 {
         b.finish().unwrap().bytes
     }
 
-    fn version(bytes: &[u8]) -> u32 {
-        u32::from_le_bytes(bytes[8..12].try_into().unwrap())
-    }
-
     #[test]
     fn builder_writes_the_golden_bytes() {
         let built = build(100);
@@ -519,13 +511,13 @@ mod v7 {
             std::fs::write(PATH, &built).unwrap();
             return;
         }
-        assert_eq!(version(&built), 7);
+        assert_eq!(super::version(&built), 7);
         assert!(
             built == SEG,
             "the v7 golden segment changed: a format change"
         );
         // Without lists, the same rows make a version 6 segment (category sets, no lists).
-        assert_eq!(version(&build(0)), 6);
+        assert_eq!(super::version(&build(0)), 6);
     }
 
     /// Every filter, nine prefixes and four `k`s: the golden segment, the same rows built

@@ -79,14 +79,6 @@ impl Candidates {
         self.list.push(Candidate { start, len, count });
     }
 
-    /// Drops the empty prefix's candidate: the root of a category's FST is reached at cost 0,
-    /// while its cheapest entry costs that of the category's best suggestion, so a query
-    /// could never find its list by the cost it starts with.
-    pub(crate) fn without_root(mut self) -> Candidates {
-        self.list.retain(|c| c.len > 0);
-        self
-    }
-
     /// Whether there are none.
     pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
@@ -373,7 +365,10 @@ impl<'a> Lookahead<'a> {
 }
 
 /// The node of a candidate's `prefix` and what the walk from it returns first; `None` when
-/// the prefix is not whole characters or leads nowhere.
+/// the prefix is not whole characters or leads nowhere, or when no query could find the list:
+/// a query finds it by the cost accumulated on the way to the node, which is the list's first
+/// cost everywhere but at the root of a category's FST (reached at cost 0, while its cheapest
+/// entry costs the category's best rank).
 fn walk_candidate(
     fst: &fst::raw::Fst<&[u8]>,
     count: u64,
@@ -381,9 +376,12 @@ fn walk_candidate(
     prefix: &[u8],
 ) -> Option<(u32, List)> {
     let prefix = std::str::from_utf8(prefix).ok()?;
-    let (node, _) = follow_exact(fst, prefix).ok().flatten()?;
+    let (node, cost) = follow_exact(fst, prefix).ok().flatten()?;
     let addr = u32::try_from(node.addr()).ok()?;
     let list = walker.first(fst, count, prefix, LIST_LEN).ok()?;
+    if list.first().is_some_and(|&(first, _)| first != cost) {
+        return None;
+    }
     Some((addr, list))
 }
 
