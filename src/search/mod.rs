@@ -33,6 +33,7 @@ mod walk;
 pub(crate) use merged::MergedLists;
 pub(crate) use runs::DeltaRuns;
 pub(crate) use top::{check_top_lists, LongLists};
+use walk::Typos;
 #[cfg(feature = "build")]
 pub(crate) use {
     top::{List, Walker},
@@ -233,6 +234,9 @@ pub(crate) struct Hit {
 #[derive(Default)]
 struct Automata {
     builders: [Option<LevenshteinAutomatonBuilder>; Fuzziness::MAX_EDITS as usize],
+    /// Tests set this to walk every typo pass with an automaton, the look-ups' oracle.
+    #[cfg(all(test, not(feature = "lean")))]
+    always: bool,
 }
 
 impl Automata {
@@ -240,6 +244,26 @@ impl Automata {
         let slot = &mut self.builders[usize::from(max_edits - 1)];
         slot.get_or_insert_with(|| LevenshteinAutomatonBuilder::new(max_edits, true))
             .build_prefix_dfa(query)
+    }
+}
+
+impl Automata {
+    /// Whether every typo pass takes an automaton (see [`Automata::always`]).
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    fn always(&self) -> bool {
+        #[cfg(test)]
+        return self.always;
+        #[cfg(not(test))]
+        false
+    }
+}
+
+impl Searcher {
+    /// Makes every typo pass walk with an automaton, as WebAssembly builds do: the one-edit
+    /// look-ups' oracle in tests.
+    #[cfg(all(test, not(feature = "lean")))]
+    pub(crate) fn always_automaton(&mut self) {
+        self.automata.always = true;
     }
 }
 
@@ -513,11 +537,25 @@ impl Searcher {
         k: usize,
     ) -> Result<()> {
         // Pass `edits` uses an automaton of exactly that many edits: a smaller one for the
-        // early passes keeps them from wandering where only later passes can match.
-        let dfa = (edits > 0).then(|| self.automata.prefix_dfa(edits, &query[exact_len..]));
-        let (exact, automaton) = match &dfa {
-            None => (query, None),
-            Some(dfa) => (&query[..exact_len], Some((dfa, edits))),
+        // early passes keeps them from wandering where only later passes can match. A pass
+        // of one edit finds its paths by look-ups instead, natively.
+        let tail = &query[exact_len..];
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        let one = (edits == 1 && !self.automata.always())
+            .then(|| walk::Tail::new(tail))
+            .flatten();
+        #[cfg(any(feature = "lean", target_family = "wasm"))]
+        let one: Option<()> = None;
+        let dfa = (edits > 0 && one.is_none()).then(|| self.automata.prefix_dfa(edits, tail));
+        let automaton = match (&dfa, &one) {
+            (Some(dfa), _) => Some(Typos::Automaton(dfa, edits)),
+            #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+            (None, Some(tail)) => Some(Typos::One(tail)),
+            _ => None,
+        };
+        let exact = match edits {
+            0 => query,
+            _ => &query[..exact_len],
         };
         self.begin_streams(layers, streams, exact, automaton, k)?;
         if let Some(i) = self.lone_live_stream() {
@@ -573,7 +611,7 @@ impl Searcher {
         &mut self,
         layers: &Layers<'_>,
         (i, stream): (usize, &Stream<'_>),
-        query: (&str, Option<(&DFA, u8)>),
+        query: (&str, Option<Typos<'_>>),
         edits: u8,
         k: usize,
     ) -> Result<()> {
@@ -598,7 +636,7 @@ impl Searcher {
         &mut self,
         layers: &Layers<'_>,
         streams: &[Stream<'_>],
-        query: (&str, Option<(&DFA, u8)>),
+        query: (&str, Option<Typos<'_>>),
         k: usize,
     ) -> Result<Option<usize>> {
         loop {
@@ -673,7 +711,7 @@ impl Searcher {
         layers: &Layers<'_>,
         streams: &[Stream<'_>],
         exact: &str,
-        automaton: Option<(&DFA, u8)>,
+        automaton: Option<Typos<'_>>,
         k: usize,
     ) -> Result<()> {
         let views = layers.views();
@@ -708,7 +746,7 @@ impl Searcher {
             let walk = walk::Walk {
                 fst: &stream.fst,
                 exact,
-                automaton,
+                typos: automaton,
                 count: view.count(),
                 layer: stream.layer as u32,
                 keys: &mut self.keys,
@@ -735,7 +773,7 @@ impl Searcher {
         layers: &Layers<'_>,
         stream: &Stream<'_>,
         i: usize,
-        (exact, automaton): (&str, Option<(&DFA, u8)>),
+        (exact, automaton): (&str, Option<Typos<'_>>),
         k: usize,
     ) -> Result<Head> {
         let view = &layers.views()[stream.layer];
@@ -855,7 +893,7 @@ impl Searcher {
 /// deltas and compaction), so the reported place would otherwise differ between a stack and
 /// its compacted segment.
 #[inline]
-fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
+fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'_>>)) {
     // Most hits match the whole phrase: no call for them.
     if hit.word_start > 0 {
         move_to_leftmost_word(hit, keys, query);
@@ -865,7 +903,7 @@ fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
 /// [`leftmost_word`] for a word-start hit. Not inlined: it is rare and the worker's module is
 /// counted in bytes.
 #[inline(never)]
-fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, u8)>)) {
+fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'_>>)) {
     let key = &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize];
     let Some(before) = key.get(..hit.word_start as usize) else {
         return;
@@ -887,10 +925,16 @@ fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<(&DFA, 
 /// Where the query's match in `text` ends, as the walk finds it: the exact part as a plain
 /// prefix, then the first byte after which the automaton is within its edits (`None`: no
 /// match).
-fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<(&DFA, u8)>)) -> Option<usize> {
+fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<Typos<'_>>)) -> Option<usize> {
     let rest = text.strip_prefix(exact.as_bytes())?;
-    let Some((dfa, edits)) = automaton else {
-        return Some(exact.len());
+    let (dfa, edits) = match automaton {
+        None => return Some(exact.len()),
+        Some(Typos::Automaton(dfa, edits)) => (dfa, edits),
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        Some(Typos::One(tail)) => {
+            let rest = std::str::from_utf8(rest).ok()?;
+            return tail.match_end(rest).map(|end| exact.len() + end);
+        }
     };
     let within = |state| walk::exact_distance(dfa, state) <= edits;
     let mut state = dfa.initial_state();
@@ -980,14 +1024,14 @@ fn best_head(heads: &[Head], keys: &str) -> Option<usize> {
 fn walk_of<'w, 'f>(
     stream: &'w Stream<'f>,
     exact: &'w str,
-    automaton: Option<(&'w DFA, u8)>,
+    automaton: Option<Typos<'w>>,
     view: &View<'_>,
     keys: &'w mut String,
 ) -> walk::Walk<'w, 'f> {
     walk::Walk {
         fst: &stream.fst,
         exact,
-        automaton,
+        typos: automaton,
         count: view.count(),
         layer: stream.layer as u32,
         keys,

@@ -394,7 +394,7 @@ impl Walker {
         let mut walk = Walk {
             fst,
             exact: prefix,
-            automaton: None,
+            typos: None,
             count,
             layer: 0,
             keys: &mut self.keys,

@@ -27,6 +27,12 @@
 
 use levenshtein_automata::{Distance, DFA, SINK_STATE};
 
+// WebAssembly builds walk with the automaton: the modules are counted in bytes.
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+mod one_edit;
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+pub(crate) use one_edit::Tail;
+
 use super::Hit;
 use crate::error::{Error, Result};
 use crate::format::{EntryFault, WORD_START_SEPARATOR};
@@ -130,13 +136,24 @@ impl Ord for Queued {
     }
 }
 
+/// How a typo pass matches the rest of the query, after its exact part.
+#[derive(Clone, Copy)]
+pub(crate) enum Typos<'a> {
+    /// Within the pass's edits of the automaton's query.
+    Automaton(&'a DFA, u8),
+    /// Within one edit of the tail: the walk starts from the paths within it, found by
+    /// look-ups along the FST (see `one_edit`), and needs no automaton.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    One(&'a Tail<'a>),
+}
+
 /// What one walk searches and where its keys go.
 pub(crate) struct Walk<'w, 'f> {
     pub(crate) fst: &'w fst::raw::Fst<&'f [u8]>,
     /// The part of the normalized query matched exactly (all of it without an automaton).
     pub(crate) exact: &'w str,
-    /// The prefix automaton of the rest of the query and the edits this pass accepts.
-    pub(crate) automaton: Option<(&'w DFA, u8)>,
+    /// How the rest of the query matches in a typo pass (`None`: the plain pass).
+    pub(crate) typos: Option<Typos<'w>>,
     /// The segment's suggestion count: word-start entries cost `rank + count`.
     pub(crate) count: u64,
     /// The segment's layer in its stack (0 = the base), which its matches carry.
@@ -237,6 +254,9 @@ pub(crate) struct WalkState {
     /// Matches still to pass over unseen: the ones a top list gave already.
     skip: usize,
     key_scratch: Vec<u8>,
+    /// The paths within one edit of a tail, gathered before they are offered.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    neighbours: one_edit::Neighbours,
     /// The query's budget, held during a call.
     budget: Budget,
 }
@@ -306,7 +326,13 @@ impl WalkState {
             return Ok(());
         };
         self.exact_len = walk.exact.len() as u32;
-        let mode = start_mode(walk.automaton, self.exact_len);
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        if let Some(Typos::One(tail)) = walk.typos {
+            if !tail.within_one_of_nothing() {
+                return self.seed_one_edit(walk.fst, (node.addr(), cost), tail);
+            }
+        }
+        let mode = start_mode(walk.typos, self.exact_len);
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
             self.seed_root_children(&node, mode);
         } else {
@@ -378,12 +404,12 @@ impl WalkState {
                     self.descend(walk.fst, candidate, match_end, bound)?
                 }
                 Mode::Fuzzy(fuzzy) => {
-                    let automaton = walk.automaton.ok_or_else(|| {
-                        Error::corrupt("fst", "fuzzy candidate without automaton")
-                    })?;
+                    let Some(Typos::Automaton(dfa, edits)) = walk.typos else {
+                        return Err(Error::corrupt("fst", "fuzzy candidate without automaton"));
+                    };
                     // No descent holds a match of its own here: one more may matter.
                     let bound = bound.saturating_add(1);
-                    self.expand(walk.fst, automaton, (candidate, fuzzy), bound)?
+                    self.expand(walk.fst, (dfa, edits), (candidate, fuzzy), bound)?
                 }
             };
             match progress {
@@ -642,6 +668,20 @@ impl WalkState {
         self.budget.pending += 1;
     }
 
+    /// Offers the node at `addr`, reached at `cost` by `path` after the exact part, as an
+    /// accepted candidate whose match ends where the path does.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    fn offer_path(&mut self, path: &[u8], addr: usize, cost: u64) -> Result<()> {
+        let mut parent = NO_PARENT;
+        for &b in path {
+            parent = self.push_arena(parent, b)?;
+        }
+        let match_end = self.exact_len + path.len() as u32;
+        let mode = Mode::Accepted { match_end };
+        self.offer(usize::MAX, cost, addr, parent, Step::Here, mode);
+        Ok(())
+    }
+
     fn push_arena(&mut self, parent: u32, byte: u8) -> Result<u32> {
         let index = u32::try_from(self.arena.len())
             .map_err(|_| Error::corrupt("fst", "search path arena overflow"))?;
@@ -834,14 +874,17 @@ pub(crate) fn follow_exact<'f>(
     Ok(Some((node, cost)))
 }
 
-/// Whether the path spelled by the exact part already matches: always without an automaton,
-/// and with one when its initial state is within the pass's edits.
-fn start_mode(automaton: Option<(&DFA, u8)>, exact_len: u32) -> Mode {
+/// Whether the path spelled by the exact part already matches: always in the plain pass,
+/// and in a typo pass when the rest of the query is within its edits of nothing.
+fn start_mode(typos: Option<Typos<'_>>, exact_len: u32) -> Mode {
     let accepted = Mode::Accepted {
         match_end: exact_len,
     };
-    let Some((dfa, edits)) = automaton else {
-        return accepted;
+    let (dfa, edits) = match typos {
+        None => return accepted,
+        Some(Typos::Automaton(dfa, edits)) => (dfa, edits),
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        Some(Typos::One(_)) => return accepted,
     };
     let state = dfa.initial_state();
     let best = exact_distance(dfa, state);
