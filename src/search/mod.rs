@@ -19,8 +19,9 @@
 //! of them (see [`Suggestion::matched`]).
 //!
 //! A fuzzy query runs one pass per edit count (0, 1, … up to the allowed maximum) over the
-//! FST intersected with the Levenshtein prefix automaton of the query for that many edits;
-//! pass `e` skips the
+//! FST intersected with the Levenshtein prefix automaton of the query for that many edits
+//! (natively, the pass of one edit starts from the paths within one edit instead, found by
+//! look-ups: see `walk::one_edit`); pass `e` skips the
 //! suggestions already found with fewer edits, so every suggestion appears once with its
 //! smallest edit count, and the passes stop as soon as k suggestions are found.
 

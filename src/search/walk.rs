@@ -12,6 +12,9 @@
 //!    transition: a dead automaton state drops the subtree, a state within the allowed edits
 //!    makes the child accepted, any other state keeps it fuzzy.
 //!
+//! A one-edit pass natively has no fuzzy candidates: it starts from every minimal path within
+//! one edit of the query, each accepted (see `one_edit`).
+//!
 //! The accumulated output is a lower bound of every cost below a node whatever the automaton
 //! does later, so matches still come out in exact cost order, one per [`WalkState::next`]: a
 //! walk is a stream, never a scan of all matches. Every accepted candidate holds at least one
@@ -28,6 +31,8 @@
 use levenshtein_automata::{Distance, DFA, SINK_STATE};
 
 // WebAssembly builds walk with the automaton: the modules are counted in bytes.
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+mod in_place;
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]
 mod one_edit;
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]

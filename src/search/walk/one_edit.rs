@@ -21,7 +21,8 @@
 //! look-up, and no automaton is built (at eight characters, building it took a fifth of a
 //! query).
 
-use super::{add_cost, check_forward, next_node_step, WalkState};
+use super::in_place::transition_on;
+use super::{add_cost, check_forward, WalkState};
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
 
@@ -329,35 +330,27 @@ impl WalkState {
     }
 }
 
-/// The transition on `b` from the node at `addr`: its target and output. Most nodes a
-/// look-up meets have one transition without output, read in place.
+/// The transition on `b` from the node at `addr`: its target and output. Read in place
+/// where the layout is the expected one (every node of a segment's FSTs).
 #[inline]
 fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<Edge> {
-    if let Some((input, next)) = next_node_step(fst.as_bytes(), addr) {
-        return (input == b).then_some((next, 0));
+    if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
+        return read;
     }
     let node = fst.node(addr);
     let t = node.transition(node.find_input(b)?);
     Some((t.addr, t.out.value()))
 }
 
-/// [`step`] on two bytes from one node, decoded once (`None` bytes are not looked up).
+/// [`step`] on two bytes from one node (`None` bytes are not looked up).
 fn step_both(
     fst: &fst::raw::Fst<&[u8]>,
     addr: usize,
     a: Option<u8>,
     b: Option<u8>,
 ) -> (Option<Edge>, Option<Edge>) {
-    if let Some((input, next)) = next_node_step(fst.as_bytes(), addr) {
-        let hit = |x: Option<u8>| (x == Some(input)).then_some((next, 0));
-        return (hit(a), hit(b));
-    }
-    let node = fst.node(addr);
-    let find = |x: Option<u8>| {
-        let t = node.transition(node.find_input(x?)?);
-        Some((t.addr, t.out.value()))
-    };
-    (find(a), find(b))
+    let on = |x: Option<u8>| step(fst, addr, x?);
+    (on(a), on(b))
 }
 
 /// The length of the UTF-8 sequence a byte begins, 0 when it begins none.
