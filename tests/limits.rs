@@ -250,6 +250,67 @@ fn fuzzy_matching_covers_the_last_32_bytes() {
     }
 }
 
+/// A segment where "axb" has tens of thousands of one-edit variants: "a", one of 20,992 CJK
+/// ideographs, then "b" (the "x" replaced) or "xb" (the ideograph inserted).
+fn one_edit_variants_segment() -> Segment<Vec<u8>> {
+    let mut b = SegmentBuilder::new();
+    for (i, c) in ('\u{4e00}'..='\u{9fff}').enumerate() {
+        b.add(&format!("a{c}b"), i as u64 + 1).unwrap();
+        b.add(&format!("a{c}xb"), i as u64 + 1).unwrap();
+    }
+    Segment::load(b.finish().unwrap().bytes).unwrap()
+}
+
+#[test]
+fn one_edit_variants_stay_within_the_query_budget() {
+    let _serial = serial();
+    let segment = one_edit_variants_segment();
+    let mut searcher = Searcher::new();
+    let plain = SuggestOptions::default();
+    let live_after = |searcher: &mut Searcher, query: &str, options: &SuggestOptions| {
+        searcher.search(&segment, query, options).unwrap();
+        LIVE.load(Ordering::Relaxed)
+    };
+    let baseline = live_after(&mut searcher, "a", &plain);
+    let mut largest = 0;
+    for query in ["axb", "axxb", "a\u{4e00}xb", "ab"] {
+        for options in hostile_options() {
+            let (result, bytes) = peak_of(|| {
+                searcher
+                    .search(&segment, query, &options)
+                    .map(|found| (found.items.len(), found.truncated))
+            });
+            assert!(
+                bytes <= QUERY_BUDGET,
+                "{query:?} {options:?}: {bytes} bytes at the peak ({result:?})"
+            );
+            assert!(result.is_ok(), "{query:?} {options:?}: {result:?}");
+            largest = largest.max(bytes);
+        }
+    }
+    // The look-ups find every path within one edit before the walk starts (lean builds
+    // walk with the automaton instead, best first, and stop far sooner here): more than a
+    // walk keeps candidates, so the query is cut short at that cap with the best found.
+    #[cfg(not(feature = "lean"))]
+    {
+        assert!(largest > 1 << 20, "largest peak {largest} bytes");
+        let one_edit = SuggestOptions {
+            fuzzy: Fuzziness::Edits(1),
+            max_visits: MAX_VISITS,
+            ..SuggestOptions::default()
+        };
+        let found = searcher.search(&segment, "axb", &one_edit).unwrap();
+        assert!(found.truncated && !found.items.is_empty(), "{found:?}");
+    }
+    let _ = largest;
+    let released = live_after(&mut searcher, "a", &plain);
+    assert!(
+        released < baseline + (256 << 10),
+        "{} bytes kept after a plain query",
+        released.saturating_sub(baseline)
+    );
+}
+
 #[test]
 fn buffers_shrink_after_an_outlier() {
     let _serial = serial();

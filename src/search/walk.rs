@@ -58,6 +58,9 @@ pub const MAX_ARENA: usize = (1 << 17) - 512;
 /// Capacity kept between queries: one outlier query's buffers are released by the next.
 pub(crate) const KEEP_CANDIDATES: usize = 4096;
 const KEEP_ARENA: usize = 16_384;
+/// Paths within one edit kept room for: a query finds a few dozen.
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+const KEEP_PATHS: usize = 256;
 
 /// Sentinel parent index for the node the exact part of the query leads to.
 const NO_PARENT: u32 = u32::MAX;
@@ -290,6 +293,8 @@ impl WalkState {
         self.heap.shrink_to(keep.min(KEEP_CANDIDATES));
         self.candidates.shrink_to(keep.min(KEEP_CANDIDATES));
         self.arena.shrink_to(keep.saturating_mul(4).min(KEEP_ARENA));
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        self.neighbours.release(keep.min(KEEP_PATHS));
     }
 
     /// Spends one visit; false (and `truncated`) when the budget is gone or the candidates
@@ -677,6 +682,11 @@ impl WalkState {
     /// accepted candidate whose match ends where the path does.
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
     fn offer_path(&mut self, path: &[u8], addr: usize, cost: u64) -> Result<()> {
+        let b = &mut self.budget;
+        if b.pending >= MAX_CANDIDATES || b.steps.saturating_add(path.len()) >= MAX_ARENA {
+            b.truncated = true;
+            return Ok(());
+        }
         let mut parent = NO_PARENT;
         for &b in path {
             parent = self.push_arena(parent, b)?;

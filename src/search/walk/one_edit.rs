@@ -22,7 +22,7 @@
 //! query).
 
 use super::in_place::transition_on;
-use super::{add_cost, check_forward, WalkState};
+use super::{add_cost, check_forward, WalkState, MAX_CANDIDATES};
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
 
@@ -134,6 +134,16 @@ struct Found {
 pub(super) struct Neighbours {
     bytes: Vec<u8>,
     found: Vec<Found>,
+}
+
+impl Neighbours {
+    /// Keeps capacity for `keep` paths: an outlier query's buffers are released by the next.
+    pub(super) fn release(&mut self, keep: usize) {
+        self.found.clear();
+        self.bytes.clear();
+        self.found.shrink_to(keep);
+        self.bytes.shrink_to(keep.saturating_mul(8));
+    }
 }
 
 /// Where a look-up stands: a node's address and the cost on the way to it.
@@ -270,6 +280,11 @@ impl WalkState {
         let Some((addr, cost)) = to else {
             return Ok(());
         };
+        if self.neighbours.found.len() >= MAX_CANDIDATES {
+            // As many paths as a walk may keep candidates: cut short, memory stays bounded.
+            self.budget.truncated = true;
+            return Ok(());
+        }
         let bytes = &mut self.neighbours.bytes;
         let start = bytes.len() as u32;
         for piece in before.iter().chain(pieces) {
@@ -304,28 +319,37 @@ impl WalkState {
     }
 
     /// Offers each found path that extends no other (nor repeats one) as an accepted
-    /// candidate. Sorted by bytes, a path's shortest prefix among them comes before it, and
-    /// everything between them extends that prefix too, so comparing with the last one
-    /// kept suffices.
+    /// candidate, the cheapest first and as many as the walk's bound keeps. Sorted by bytes,
+    /// a path's shortest prefix among them comes before it, and everything between them
+    /// extends that prefix too, so comparing with the last one kept suffices.
     fn offer_minimal(&mut self) -> Result<()> {
         let mut found = std::mem::take(&mut self.neighbours.found);
         let bytes = std::mem::take(&mut self.neighbours.bytes);
         let path_of = |f: &Found| &bytes[f.start as usize..f.end as usize];
         found.sort_unstable_by(|a, b| path_of(a).cmp(path_of(b)));
         let mut kept: Option<&[u8]> = None;
-        let mut result = Ok(());
-        for f in &found {
+        found.retain(|f| {
             let path = path_of(f);
-            if kept.is_some_and(|k| path.starts_with(k)) {
-                continue;
+            let extends = kept.is_some_and(|k| path.starts_with(k));
+            if !extends {
+                kept = Some(path);
             }
-            kept = Some(path);
-            if let Err(e) = self.offer_path(path, f.addr, f.cost) {
-                result = Err(e);
-                break;
-            }
+            !extends
+        });
+        // Each holds a match of its own: beyond the bound, as a bounded walk drops them.
+        let bound = self
+            .bound
+            .map_or(usize::MAX, |b| b.need.saturating_add(b.skippable));
+        found.sort_by_key(|f| f.cost);
+        if let Some(first_dropped) = found.get(bound) {
+            self.floor = self.floor.min(first_dropped.cost);
+            found.truncate(bound);
         }
-        self.neighbours = Neighbours { bytes, found };
+        let result = found
+            .iter()
+            .try_for_each(|f| self.offer_path(path_of(f), f.addr, f.cost));
+        self.neighbours.bytes = bytes;
+        self.neighbours.found = found;
         result
     }
 }
