@@ -272,7 +272,6 @@ fn one_edit_variants_stay_within_the_query_budget() {
         LIVE.load(Ordering::Relaxed)
     };
     let baseline = live_after(&mut searcher, "a", &plain);
-    let mut largest = 0;
     for query in ["axb", "axxb", "a\u{4e00}xb", "ab"] {
         for options in hostile_options() {
             let (result, bytes) = peak_of(|| {
@@ -285,24 +284,26 @@ fn one_edit_variants_stay_within_the_query_budget() {
                 "{query:?} {options:?}: {bytes} bytes at the peak ({result:?})"
             );
             assert!(result.is_ok(), "{query:?} {options:?}: {result:?}");
-            largest = largest.max(bytes);
         }
     }
-    // The look-ups find every path within one edit before the walk starts (lean builds
-    // walk with the automaton instead, best first, and stop far sooner here): more than a
-    // walk keeps candidates, so the query is cut short at that cap with the best found.
-    #[cfg(not(feature = "lean"))]
-    {
-        assert!(largest > 1 << 20, "largest peak {largest} bytes");
-        let one_edit = SuggestOptions {
-            fuzzy: Fuzziness::Edits(1),
-            max_visits: MAX_VISITS,
-            ..SuggestOptions::default()
-        };
-        let found = searcher.search(&segment, "axb", &one_edit).unwrap();
-        assert!(found.truncated && !found.items.is_empty(), "{found:?}");
-    }
-    let _ = largest;
+    // 42,000 paths within one edit, every key a match: the best ten are the two keys of
+    // each of the five best-scored ideographs, "a{c}b" before "a{c}xb".
+    let one_edit = SuggestOptions {
+        fuzzy: Fuzziness::Edits(1),
+        max_visits: MAX_VISITS,
+        ..SuggestOptions::default()
+    };
+    let found = searcher.search(&segment, "axb", &one_edit).unwrap();
+    let want: Vec<String> = ('\u{9feb}'..='\u{9fff}')
+        .rev()
+        .flat_map(|c| [format!("a{c}b"), format!("a{c}xb")])
+        .take(10)
+        .collect();
+    let got: Vec<&str> = found.items.iter().map(|s| s.key).collect();
+    assert_eq!(
+        (got, found.truncated),
+        (want.iter().map(String::as_str).collect(), false)
+    );
     let released = live_after(&mut searcher, "a", &plain);
     assert!(
         released < baseline + (256 << 10),

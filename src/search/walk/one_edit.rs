@@ -26,6 +26,10 @@ use super::{add_cost, check_forward, WalkState, MAX_CANDIDATES};
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
 
+/// The fewest paths kept when they are cut to the cheapest: a query finds a few dozen, so
+/// most never are. Unit tests keep 2, to cut them in every query they run.
+const MIN_KEPT_PATHS: usize = if cfg!(test) { 2 } else { 64 };
+
 /// The most characters a [`Tail`] holds: the automaton covers at most
 /// [`crate::MAX_FUZZY_BYTES`] bytes, and every character takes at least one.
 const MAX_TAIL_CHARS: usize = crate::MAX_FUZZY_BYTES;
@@ -280,8 +284,11 @@ impl WalkState {
         let Some((addr, cost)) = to else {
             return Ok(());
         };
+        if self.neighbours.found.len() >= self.kept_paths().saturating_mul(2) {
+            self.keep_cheapest();
+        }
         if self.neighbours.found.len() >= MAX_CANDIDATES {
-            // As many paths as a walk may keep candidates: cut short, memory stays bounded.
+            // An unbounded walk keeps every path, up to as many as it keeps candidates.
             self.budget.truncated = true;
             return Ok(());
         }
@@ -318,6 +325,38 @@ impl WalkState {
         Ok(Some((addr, cost)))
     }
 
+    /// How many of the cheapest paths found must be kept: the walk's bound (each path holds
+    /// a match of its own once the ones that extend another are dropped), at least
+    /// [`MIN_KEPT_PATHS`].
+    fn kept_paths(&self) -> usize {
+        self.bound
+            .map_or(usize::MAX, |b| b.need.saturating_add(b.skippable))
+            .max(MIN_KEPT_PATHS)
+    }
+
+    /// Drops all but the cheapest [`WalkState::kept_paths`] paths found, as a bounded walk
+    /// drops candidates: a path's prefixes cost no more than it, so the paths kept still
+    /// begin with the shortest path within one edit of every match cheaper than the least
+    /// cost dropped, and the walk stops before it could skip one (`floor`).
+    fn keep_cheapest(&mut self) {
+        let keep = self.kept_paths();
+        let n = &mut self.neighbours;
+        n.found.sort_by_key(|f| f.cost);
+        let Some(first_dropped) = n.found.get(keep) else {
+            return;
+        };
+        self.floor = self.floor.min(first_dropped.cost);
+        n.found.truncate(keep);
+        let mut bytes = Vec::with_capacity(n.bytes.len() / 2);
+        for f in &mut n.found {
+            let path = &n.bytes[f.start as usize..f.end as usize];
+            f.start = bytes.len() as u32;
+            bytes.extend_from_slice(path);
+            f.end = bytes.len() as u32;
+        }
+        n.bytes = bytes;
+    }
+
     /// Offers each found path that extends no other (nor repeats one) as an accepted
     /// candidate, the cheapest first and as many as the walk's bound keeps. Sorted by bytes,
     /// a path's shortest prefix among them comes before it, and everything between them
@@ -337,9 +376,7 @@ impl WalkState {
             !extends
         });
         // Each holds a match of its own: beyond the bound, as a bounded walk drops them.
-        let bound = self
-            .bound
-            .map_or(usize::MAX, |b| b.need.saturating_add(b.skippable));
+        let bound = self.kept_paths();
         found.sort_by_key(|f| f.cost);
         if let Some(first_dropped) = found.get(bound) {
             self.floor = self.floor.min(first_dropped.cost);
