@@ -155,27 +155,50 @@ fn crafted_zero_output_fan_out_stays_within_the_query_budget() {
     let _serial = serial();
     let segment = crafted_wide_segment();
     let mut searcher = Searcher::new();
+    let queries = ["", "a", "0", "xwv", "9a0"];
+    let largest = hostile_peaks(
+        &mut searcher,
+        &segment,
+        &queries,
+        |query, options, result| {
+            assert!(
+                matches!(result, Ok((1, _))),
+                "{query:?} {options:?}: {result:?}"
+            );
+        },
+    );
+    // The caps, not the segment, bound it: the frontier reached them.
+    assert!(largest > 1 << 20, "largest peak {largest} bytes");
+}
+
+/// The outcome of a search: how many suggestions, and whether it was cut short.
+type Outcome = Result<(usize, bool), Error>;
+
+/// Runs every hostile option set on each query, checking that none allocates beyond the
+/// per-query budget and handing each outcome to `check`; returns the largest peak.
+fn hostile_peaks(
+    searcher: &mut Searcher,
+    segment: &Segment<Vec<u8>>,
+    queries: &[&str],
+    mut check: impl FnMut(&str, &SuggestOptions, &Outcome),
+) -> usize {
     let mut largest = 0;
-    for query in ["", "a", "0", "xwv", "9a0"] {
+    for &query in queries {
         for options in hostile_options() {
             let (result, bytes) = peak_of(|| {
                 searcher
-                    .search(&segment, query, &options)
+                    .search(segment, query, &options)
                     .map(|found| (found.items.len(), found.truncated))
             });
             assert!(
                 bytes <= QUERY_BUDGET,
                 "{query:?} {options:?}: {bytes} bytes at the peak ({result:?})"
             );
-            assert!(
-                matches!(result, Ok((1, _))),
-                "{query:?} {options:?}: {result:?}"
-            );
+            check(query, &options, &result);
             largest = largest.max(bytes);
         }
     }
-    // The caps, not the segment, bound it: the frontier reached them.
-    assert!(largest > 1 << 20, "largest peak {largest} bytes");
+    largest
 }
 
 #[test]
@@ -272,20 +295,15 @@ fn one_edit_variants_stay_within_the_query_budget() {
         LIVE.load(Ordering::Relaxed)
     };
     let baseline = live_after(&mut searcher, "a", &plain);
-    for query in ["axb", "axxb", "a\u{4e00}xb", "ab"] {
-        for options in hostile_options() {
-            let (result, bytes) = peak_of(|| {
-                searcher
-                    .search(&segment, query, &options)
-                    .map(|found| (found.items.len(), found.truncated))
-            });
-            assert!(
-                bytes <= QUERY_BUDGET,
-                "{query:?} {options:?}: {bytes} bytes at the peak ({result:?})"
-            );
+    let queries = ["axb", "axxb", "a\u{4e00}xb", "ab"];
+    hostile_peaks(
+        &mut searcher,
+        &segment,
+        &queries,
+        |query, options, result| {
             assert!(result.is_ok(), "{query:?} {options:?}: {result:?}");
-        }
-    }
+        },
+    );
     // 42,000 paths within one edit, every key a match: the best ten are the two keys of
     // each of the five best-scored ideographs, "a{c}b" before "a{c}xb".
     let one_edit = SuggestOptions {
