@@ -94,7 +94,7 @@ impl<'a> Tail<'a> {
 /// Whether `a` and `b` are within one edit: equal, or one character deleted, inserted or
 /// substituted, or two adjacent characters swapped. Past their common prefix and suffix,
 /// one edit leaves at most two characters of each.
-pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
+fn within_one_edit(a: &str, b: &str) -> bool {
     let prefix: usize = a
         .chars()
         .zip(b.chars())
