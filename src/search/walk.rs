@@ -948,9 +948,10 @@ mod tests {
     use proptest::prelude::*;
 
     /// Checks every node of the FST built from `entries` (sorted, distinct keys): the input
-    /// bytes read in place are the decoded transitions' inputs, last first, and a node read
-    /// in place as a *next* node has the one transition `fst` decodes. Returns the inputs
-    /// of the next nodes.
+    /// bytes read in place are the decoded transitions' inputs, last first, a node read in
+    /// place as a *next* node has the one transition `fst` decodes, and so has the
+    /// transition on every byte read in place (`in_place`). Returns the inputs of the next
+    /// nodes.
     fn check_every_node(entries: &[(Vec<u8>, u64)]) -> Vec<u8> {
         let mut writer = FstWriter::new(Vec::new());
         for (key, value) in entries {
@@ -975,6 +976,14 @@ mod tests {
                     "at {addr}"
                 );
                 next_inputs.push(input);
+            }
+            for b in 0..=255u8 {
+                let decoded = node.find_input(b).map(|i| {
+                    let t = node.transition(i);
+                    (t.addr, t.out.value())
+                });
+                let read = super::in_place::transition_on(fst.as_bytes(), addr, b);
+                assert_eq!(read, Some(decoded), "node at {addr}, byte {b}");
             }
         }
         next_inputs
@@ -1006,8 +1015,8 @@ mod tests {
     fn inputs_in_place_at_every_width() {
         // 2..=63 fit the state byte's count, 33 and up carry an index, 64 and up a count
         // byte, 256 is written as 1.
-        for fanout in [2, 3, 31, 32, 33, 63, 64, 65, 200, 255, 256] {
-            for output in [0, 1, 300, 1 << 40] {
+        for fanout in [1, 2, 3, 31, 32, 33, 63, 64, 65, 200, 255, 256] {
+            for output in [0, 1, 300, 1 << 40, u64::MAX - 1] {
                 check_every_node(&fan(b"ab", fanout, output));
                 let mut entries = vec![(b"a".to_vec(), 5)];
                 entries.extend(fan(b"a", fanout, output));
