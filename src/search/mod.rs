@@ -246,9 +246,7 @@ impl Automata {
         slot.get_or_insert_with(|| LevenshteinAutomatonBuilder::new(max_edits, true))
             .build_prefix_dfa(query)
     }
-}
 
-impl Automata {
     /// Whether every typo pass takes an automaton (see [`Automata::always`]).
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
     fn always(&self) -> bool {
@@ -548,7 +546,7 @@ impl Searcher {
         #[cfg(any(feature = "lean", target_family = "wasm"))]
         let one: Option<()> = None;
         let dfa = (edits > 0 && one.is_none()).then(|| self.automata.prefix_dfa(edits, tail));
-        let automaton = match (&dfa, &one) {
+        let typos = match (&dfa, &one) {
             (Some(dfa), _) => Some(Typos::Automaton(dfa, edits)),
             #[cfg(not(any(feature = "lean", target_family = "wasm")))]
             (None, Some(tail)) => Some(Typos::One(tail)),
@@ -558,12 +556,12 @@ impl Searcher {
             0 => query,
             _ => &query[..exact_len],
         };
-        self.begin_streams(layers, streams, exact, automaton, k)?;
+        self.begin_streams(layers, streams, exact, typos, k)?;
         if let Some(i) = self.lone_live_stream() {
-            return self.drain_one(layers, (i, &streams[i]), (exact, automaton), edits, k);
+            return self.drain_one(layers, (i, &streams[i]), (exact, typos), edits, k);
         }
         while self.hits.len() < k {
-            let Some(i) = self.fill_heads(layers, streams, (exact, automaton), k)? else {
+            let Some(i) = self.fill_heads(layers, streams, (exact, typos), k)? else {
                 break;
             };
             let bound = self.bound_of(layers, &streams[i], i, streams.len())?;
@@ -574,7 +572,7 @@ impl Searcher {
             // Two category FSTs of one segment can both hold a suggestion.
             if !self.is_found(hit.layer, hit.rank) {
                 hit.edits = edits;
-                leftmost_word(&mut hit, &self.keys, (exact, automaton));
+                leftmost_word(&mut hit, &self.keys, (exact, typos));
                 self.hits.push(hit);
             }
         }
@@ -712,7 +710,7 @@ impl Searcher {
         layers: &Layers<'_>,
         streams: &[Stream<'_>],
         exact: &str,
-        automaton: Option<Typos<'_>>,
+        typos: Option<Typos<'_>>,
         k: usize,
     ) -> Result<()> {
         let views = layers.views();
@@ -720,7 +718,7 @@ impl Searcher {
         let repeats = streams.len() > views.len() || views.iter().any(|v| v.word_starts());
         self.heads.clear();
         self.heads.resize(streams.len(), Head::Refill(None));
-        self.list_streams(layers, streams, exact, automaton.is_none())?;
+        self.list_streams(layers, streams, exact, typos.is_none())?;
         for ((state, stream), listed) in self.streams.iter_mut().zip(streams).zip(&self.listed) {
             if listed.active() {
                 continue;
@@ -747,7 +745,7 @@ impl Searcher {
             let walk = walk::Walk {
                 fst: &stream.fst,
                 exact,
-                typos: automaton,
+                typos,
                 count: view.count(),
                 layer: stream.layer as u32,
                 keys: &mut self.keys,
@@ -774,7 +772,7 @@ impl Searcher {
         layers: &Layers<'_>,
         stream: &Stream<'_>,
         i: usize,
-        (exact, automaton): (&str, Option<Typos<'_>>),
+        (exact, typos): (&str, Option<Typos<'_>>),
         k: usize,
     ) -> Result<Head> {
         let view = &layers.views()[stream.layer];
@@ -804,12 +802,12 @@ impl Searcher {
             // The list ran out: the walk goes on from after it.
             let start = self.listed[i].start();
             let taken = self.listed[i].finish();
-            let mut walk = walk_of(stream, exact, automaton, view, &mut self.keys);
+            let mut walk = walk_of(stream, exact, typos, view, &mut self.keys);
             walk.start = start;
             self.streams[i].begin(&walk, &mut self.budget, None)?;
             self.streams[i].skip_first(taken);
         }
-        let mut walk = walk_of(stream, exact, automaton, view, &mut self.keys);
+        let mut walk = walk_of(stream, exact, typos, view, &mut self.keys);
         walk.start = self.listed[i].start();
         let state = &mut self.streams[i];
         let next = loop {
@@ -926,9 +924,9 @@ fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'
 /// Where the query's match in `text` ends, as the walk finds it: the exact part as a plain
 /// prefix, then the first byte after which the automaton is within its edits (`None`: no
 /// match).
-fn match_end_at(text: &[u8], (exact, automaton): (&str, Option<Typos<'_>>)) -> Option<usize> {
+fn match_end_at(text: &[u8], (exact, typos): (&str, Option<Typos<'_>>)) -> Option<usize> {
     let rest = text.strip_prefix(exact.as_bytes())?;
-    let (dfa, edits) = match automaton {
+    let (dfa, edits) = match typos {
         None => return Some(exact.len()),
         Some(Typos::Automaton(dfa, edits)) => (dfa, edits),
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
@@ -1025,14 +1023,14 @@ fn best_head(heads: &[Head], keys: &str) -> Option<usize> {
 fn walk_of<'w, 'f>(
     stream: &'w Stream<'f>,
     exact: &'w str,
-    automaton: Option<Typos<'w>>,
+    typos: Option<Typos<'w>>,
     view: &View<'_>,
     keys: &'w mut String,
 ) -> walk::Walk<'w, 'f> {
     walk::Walk {
         fst: &stream.fst,
         exact,
-        typos: automaton,
+        typos,
         count: view.count(),
         layer: stream.layer as u32,
         keys,
