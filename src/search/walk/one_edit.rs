@@ -239,7 +239,6 @@ impl WalkState {
     }
 
     /// Character `c` (reached: `below`) in place of tail character `i`, and inserted before it.
-    /// Both continue with a character of the tail from the node after `c`, read once.
     fn char_variants(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
@@ -249,22 +248,10 @@ impl WalkState {
         i: usize,
     ) -> Result<()> {
         let before = [tail.span(0, i), c];
-        let (replaced, inserted) = (tail.span(i + 1, tail.chars), tail.span(i, tail.chars));
-        let substitute = c != tail.span(i, i + 1);
-        let first = |rest: &[u8]| rest.first().copied();
-        let (after_replaced, after_inserted) = step_both(
-            fst,
-            below.0,
-            first(replaced).filter(|_| substitute),
-            first(inserted),
-        );
-        for (rest, stepped) in [(replaced, after_replaced), (inserted, after_inserted)] {
-            let Some((next, out)) = stepped else { continue };
-            check_forward(below.0, next)?;
-            let at = (next, add_cost(below.1, out)?);
-            self.try_path(fst, at, &[before[0], before[1], &rest[..1]], &[&rest[1..]])?;
+        if c != tail.span(i, i + 1) {
+            self.try_path(fst, below, &before, &[tail.span(i + 1, tail.chars)])?;
         }
-        Ok(())
+        self.try_path(fst, below, &before, &[tail.span(i, tail.chars)])
     }
 
     /// Follows the bytes of `pieces` down from `at` and, if a key continues with them,
@@ -401,17 +388,6 @@ fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<Edge> {
     let node = fst.node(addr);
     let t = node.transition(node.find_input(b)?);
     Some((t.addr, t.out.value()))
-}
-
-/// [`step`] on two bytes from one node (`None` bytes are not looked up).
-fn step_both(
-    fst: &fst::raw::Fst<&[u8]>,
-    addr: usize,
-    a: Option<u8>,
-    b: Option<u8>,
-) -> (Option<Edge>, Option<Edge>) {
-    let on = |x: Option<u8>| step(fst, addr, x?);
-    (on(a), on(b))
 }
 
 /// The length of the UTF-8 sequence a byte begins, 0 when it begins none.
