@@ -28,3 +28,20 @@ pub fn read_rows(path: &Path) -> Vec<(String, u64)> {
         })
         .collect()
 }
+
+/// Categories derived from the row for the size figures (as in the tests): the order of
+/// magnitude of the score and the script class of the first character.
+#[allow(dead_code)] // the freshness bench builds no categories
+pub fn derived_categories(phrase: &str, score: u64) -> [String; 2] {
+    let script = match phrase.chars().next().unwrap_or(' ') {
+        c if c.is_ascii_alphabetic() => "latin",
+        c if c.is_ascii() => "ascii-other",
+        '\u{0400}'..='\u{04FF}' => "cyrillic",
+        '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' => "cjk",
+        _ => "other",
+    };
+    [
+        format!("m{}", score.checked_ilog10().unwrap_or(0)),
+        script.to_string(),
+    ]
+}

@@ -36,23 +36,7 @@ use edgesuggest::{
 
 #[path = "common.rs"]
 mod common;
-use common::{read_rows, Rng};
-
-/// Categories derived from the row for the size figure (as in the tests): the order of
-/// magnitude of the score and the script class of the first character.
-fn derived_categories(phrase: &str, score: u64) -> [String; 2] {
-    let script = match phrase.chars().next().unwrap_or(' ') {
-        c if c.is_ascii_alphabetic() => "latin",
-        c if c.is_ascii() => "ascii-other",
-        '\u{0400}'..='\u{04FF}' => "cyrillic",
-        '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' => "cjk",
-        _ => "other",
-    };
-    [
-        format!("m{}", score.checked_ilog10().unwrap_or(0)),
-        script.to_string(),
-    ]
-}
+use common::{derived_categories, read_rows, Rng};
 
 /// A category filter the bench times: the category, the share of rows in it, and prefix
 /// queries drawn from the keys of its own suggestions (what a user filtering by it types).
