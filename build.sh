@@ -135,8 +135,10 @@ build_wasm() {
         [[ "$target" == node ]] && flavour=nodejs
         rm -rf "pkg/$target"
         wasm-bindgen --target "$flavour" --out-dir "pkg/$target" "$wasm"
-        wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-            --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        # As for the worker (below): repeat -Oz while it shrinks, drop the tools' metadata.
+        wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+            --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            --strip-producers --strip-target-features \
             "pkg/$target/edgesuggest_wasm_bg.wasm" -o "pkg/$target/edgesuggest_wasm_bg.wasm"
     done
     human_sizes pkg/web/edgesuggest_wasm_bg.wasm
