@@ -11,7 +11,6 @@
 //! category FSTs as built, and of FSTs of the cuts, and what the segment would weigh against
 //! the plain one.
 
-// Only the data reader and the derived categories are used here.
 #[allow(dead_code)]
 #[path = "common.rs"]
 mod common;
@@ -19,12 +18,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{derived_categories, read_rows};
+use common::{derived_categories, read_rows, Rng};
 use edgesuggest::format::SectionKind;
-use edgesuggest::{BuildOptions, Segment, SegmentBuilder};
+use edgesuggest::{
+    BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions, TopListOptions,
+};
+use std::time::Instant;
 
-fn build(rows: &[(String, u64)], categories: bool) -> Vec<u8> {
-    let mut b = SegmentBuilder::with_options(BuildOptions::default());
+fn build(rows: &[(String, u64)], categories: bool, top_lists: TopListOptions) -> Vec<u8> {
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        top_lists,
+        ..BuildOptions::default()
+    });
     for (phrase, score) in rows {
         let cats = match categories {
             true => derived_categories(phrase, *score).to_vec(),
@@ -65,12 +70,16 @@ fn category_fsts(section: &[u8]) -> Vec<&[u8]> {
         .collect()
 }
 
+/// Marks a member that is its own cut: the key is a prefix of keys outside the category.
+const WHOLE_KEY: u8 = 0xFF;
+
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
-/// The cut of each member (`member[i]`: main key `i` is in the category) with its output: the
-/// key's shortest prefix under which the main FST holds one key, or members only. Sorted keys
+/// The cut of each member (`member[i]`: main key `i` is in the category) with the least rank
+/// below it: the key's shortest prefix under which the main FST holds one key, or members
+/// only; the whole key and [`WHOLE_KEY`] when there is none. Sorted keys
 /// sharing a prefix are contiguous, and a key shares the most with its nearest neighbours (of
 /// any kind, or outside the category), so one more byte than shared with them is the cut.
 /// `lengths` adds up the members' key and cut lengths, and counts the members.
@@ -100,10 +109,16 @@ fn cuts(
             let pure = 1 + shared(i, outside_before[i]).max(shared(i, outside_after));
             let cut = &key[..unique.min(pure).min(key.len())];
             check_cut(keys, member, key, cut);
+            // A key that is its own cut ends in 0xFF, a byte no UTF-8 key holds: a final node
+            // reached otherwise is a cut, below which the main FST holds members only.
+            let mut cut = cut.to_vec();
+            if unique.min(pure) > key.len() {
+                cut.push(WHOLE_KEY);
+            }
             lengths.0 += key.len();
             lengths.1 += cut.len();
             lengths.2 += 1;
-            let least = cut_map.entry(cut.to_vec()).or_insert(u64::MAX);
+            let least = cut_map.entry(cut).or_insert(u64::MAX);
             *least = (*least).min(keys[i].1);
         } else {
             outside_after = Some(i);
@@ -131,12 +146,144 @@ fn check_cut(keys: &[(Vec<u8>, u64)], member: &[bool], key: &[u8], cut: &[u8]) {
     );
 }
 
-fn fst_len(map: &BTreeMap<Vec<u8>, u64>) -> usize {
+fn fst_of(map: &BTreeMap<Vec<u8>, u64>) -> Vec<u8> {
     let mut b = fst::MapBuilder::memory();
     for (k, v) in map {
         b.insert(k, *v).expect("sorted keys");
     }
-    b.into_inner().expect("fst").len()
+    b.into_inner().expect("fst")
+}
+
+/// One category's cut FST with what the timing needs: its FST as built, its members and name.
+struct Category<'a> {
+    name: String,
+    built_fst: &'a [u8],
+    cut_fst: Vec<u8>,
+    member: Vec<bool>,
+}
+
+/// `per_length` prefixes of 1–6 characters of random members' keys, by length.
+fn member_prefixes(
+    keys: &[(Vec<u8>, u64)],
+    member: &[bool],
+    per_length: usize,
+) -> Vec<Vec<String>> {
+    let members: Vec<&str> = (0..keys.len())
+        .filter(|&i| member[i])
+        .filter_map(|i| std::str::from_utf8(&keys[i].0).ok())
+        .collect();
+    let mut rng = Rng(0xC0_7C07);
+    (1..=6)
+        .map(|len| {
+            let long: Vec<&&str> = members
+                .iter()
+                .filter(|k| k.chars().count() >= len)
+                .collect();
+            (0..per_length)
+                .map(|_| long[rng.below(long.len())].chars().take(len).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// The oracle: the `k` least ranks among the members under `prefix`, by a count.
+fn oracle(keys: &[(Vec<u8>, u64)], member: &[bool], prefix: &[u8], k: usize) -> Vec<u64> {
+    let start = keys.partition_point(|(key, _)| key.as_slice() < prefix);
+    let end = start + keys[start..].partition_point(|(key, _)| key.starts_with(prefix));
+    let mut ranks: Vec<u64> = (start..end)
+        .filter(|&i| member[i])
+        .map(|i| keys[i].1)
+        .collect();
+    ranks.sort_unstable();
+    ranks.truncate(k);
+    ranks
+}
+
+/// The median over `queries` of each query's fastest of `rounds` runs, in µs.
+fn median_us(queries: &[String], rounds: usize, mut run: impl FnMut(&str) -> usize) -> f64 {
+    let mut best: Vec<f64> = queries
+        .iter()
+        .map(|q| {
+            (0..rounds)
+                .map(|_| {
+                    let t = Instant::now();
+                    std::hint::black_box(run(q));
+                    t.elapsed().as_secs_f64() * 1e6
+                })
+                .fold(f64::MAX, f64::min)
+        })
+        .collect();
+    best.sort_by(f64::total_cmp);
+    best[best.len() / 2]
+}
+
+/// Checks the cut walk against the oracle on every query, then times it next to the engine's
+/// filtered walk over the category FSTs as built (no lists in either).
+fn time_walks(
+    main_keys: &[(Vec<u8>, u64)],
+    main_fst: &[u8],
+    walked: &Segment<Vec<u8>>,
+    category: &Category,
+) {
+    let cuts = fst::raw::Fst::new(&category.cut_fst[..]).expect("fst");
+    let built = fst::raw::Fst::new(category.built_fst).expect("fst");
+    let main = fst::raw::Fst::new(main_fst).expect("fst");
+    let mut walker = walk::Walker::default();
+    let mut searcher = Searcher::new();
+    let options = SuggestOptions {
+        categories: vec![category.name.clone()],
+        exact_first: false,
+        ..SuggestOptions::default()
+    };
+    let share =
+        category.member.iter().filter(|&&m| m).count() as f64 / category.member.len() as f64;
+    let (mut cut_line, mut same_line, mut built_line) =
+        (String::new(), String::new(), String::new());
+    for (len, queries) in member_prefixes(main_keys, &category.member, 300)
+        .iter()
+        .enumerate()
+    {
+        for q in queries {
+            let want = oracle(main_keys, &category.member, q.as_bytes(), 10);
+            let got = walker.top((&cuts, false), &main, q.as_bytes(), 10);
+            assert_eq!(got, want, "category {}, prefix {q:?}", category.name);
+            let got = walker.top((&built, true), &main, q.as_bytes(), 10);
+            assert_eq!(
+                got, want,
+                "category {}, prefix {q:?}, as built",
+                category.name
+            );
+            let engine = searcher
+                .search(walked, q, &options)
+                .expect("search")
+                .items
+                .len();
+            assert_eq!(engine, want.len(), "the engine's answer to {q:?}");
+        }
+        let cut_us = median_us(queries, 5, |q| {
+            walker.top((&cuts, false), &main, q.as_bytes(), 10).len()
+        });
+        let same_us = median_us(queries, 5, |q| {
+            walker.top((&built, true), &main, q.as_bytes(), 10).len()
+        });
+        let built_us = median_us(queries, 5, |q| {
+            searcher
+                .search(walked, q, &options)
+                .map_or(0, |s| s.items.len())
+        });
+        let sep = if len == 0 { "" } else { " / " };
+        cut_line.push_str(&format!("{sep}{cut_us:.2}"));
+        same_line.push_str(&format!("{sep}{same_us:.2}"));
+        built_line.push_str(&format!("{sep}{built_us:.2}"));
+    }
+    println!(
+        "  `{}` ({:.1}% of rows), top-10 median µs at 1–6 characters, no lists:",
+        category.name,
+        100.0 * share
+    );
+    println!("    this walk over the cut FST and the main FST (ranks only): {cut_line}");
+    println!("    this walk over the category FST as built (ranks only): {same_line}");
+    println!("    the engine over the category FSTs as built (full path): {built_line}");
 }
 
 fn main() {
@@ -146,13 +293,14 @@ fn main() {
             .expect("usage: category_cuts DATA.tsv"),
     );
     let rows = read_rows(&data);
-    let plain = build(&rows, false).len();
-    let segment = Segment::open(build(&rows, true)).expect("open");
+    let plain = build(&rows, false, TopListOptions::default()).len();
+    let segment = Segment::open(build(&rows, true, TopListOptions::default())).expect("open");
     let main_keys = entries(section(&segment, SectionKind::Fst));
     let count = segment.header().suggestion_count as f64;
     let per = |bytes: usize| bytes as f64 / count;
     let (mut built, mut cut_bytes, mut cut_count) = (0, 0, 0);
     let mut lengths = (0, 0, 0);
+    let mut categories = Vec::new();
     for fst_bytes in category_fsts(section(&segment, SectionKind::Categories)) {
         built += fst_bytes.len();
         let mut member = vec![false; main_keys.len()];
@@ -162,7 +310,20 @@ fn main() {
         }
         let cut_map = cuts(&main_keys, &member, &mut lengths);
         cut_count += cut_map.len();
-        cut_bytes += fst_len(&cut_map);
+        let cut_fst = fst_of(&cut_map);
+        cut_bytes += cut_fst.len();
+        categories.push(Category {
+            name: String::new(),
+            built_fst: fst_bytes,
+            cut_fst,
+            member,
+        });
+    }
+    for (category, name) in categories
+        .iter_mut()
+        .zip(segment.categories().expect("names"))
+    {
+        category.name = name.to_string();
     }
     let lists = segment
         .header()
@@ -193,4 +354,201 @@ fn main() {
         "  with cut FSTs and their lists: {projected} B ({:.2}×)",
         projected as f64 / plain as f64
     );
+    // The most common category and the rarest of at least 1% of rows, as the native bench's.
+    let no_lists = TopListOptions {
+        budget_percent: 0,
+        ..TopListOptions::default()
+    };
+    let walked = Segment::open(build(&rows, true, no_lists)).expect("open");
+    let main_fst = section(&segment, SectionKind::Fst);
+    let share = |c: &Category| c.member.iter().filter(|&&m| m).count();
+    let common = categories
+        .iter()
+        .max_by_key(|c| share(c))
+        .expect("a category");
+    let rare = categories
+        .iter()
+        .filter(|c| share(c) * 100 >= c.member.len())
+        .min_by_key(|c| share(c))
+        .expect("a category");
+    for category in [common, rare] {
+        time_walks(&main_keys, main_fst, &walked, category);
+    }
+}
+
+/// A filtered top-k over a category's cut FST and the main FST, best first: the walk the
+/// design would run, to time it and to check it against a count. Costs are ranks (accumulated
+/// outputs) in both FSTs. Given a category FST as built (`whole_keys`), every final node is a
+/// match and the main FST is never entered: the same walk over the old layout.
+mod walk {
+    use super::WHOLE_KEY;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    type Fst<'a> = fst::raw::Fst<&'a [u8]>;
+
+    #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    enum Step {
+        /// A node of the cut FST.
+        Cut(usize),
+        /// A cut: go on in the main FST below the same path.
+        Switch,
+        /// A match: a key of the main FST, or a whole key of the cut FST.
+        Match,
+        /// A node of the main FST.
+        Main(usize),
+    }
+
+    /// Sentinel parent: the query's prefix itself.
+    const PREFIX: u32 = u32::MAX;
+
+    /// Reused buffers: the queue (cost, offer order, step, path) and the path arena
+    /// (parent, byte) of the bytes after the prefix.
+    #[derive(Default)]
+    pub struct Walker {
+        queue: BinaryHeap<Reverse<(u64, u32, Step, u32)>>,
+        arena: Vec<(u32, u8)>,
+        sequence: u32,
+        path: Vec<u8>,
+        /// The main FST's accumulated output at the prefix.
+        main_cost: u64,
+        /// The category FST holds whole keys (as built), not cuts.
+        whole_keys: bool,
+    }
+
+    /// The node `bytes` lead to from `node` and the outputs on the way, if any.
+    fn descend<'f>(
+        fst: &'f Fst<'_>,
+        mut node: fst::raw::Node<'f>,
+        bytes: &[u8],
+    ) -> Option<(fst::raw::Node<'f>, u64)> {
+        let mut acc = 0;
+        for &b in bytes {
+            let t = node.transition(node.find_input(b)?);
+            acc += t.out.value();
+            node = fst.node(t.addr);
+        }
+        Some((node, acc))
+    }
+
+    impl Walker {
+        /// The ranks of the best `k` members whose keys start with `prefix`, best first.
+        pub fn top(
+            &mut self,
+            (cuts, whole_keys): (&Fst<'_>, bool),
+            main: &Fst<'_>,
+            prefix: &[u8],
+            k: usize,
+        ) -> Vec<u64> {
+            self.queue.clear();
+            self.arena.clear();
+            self.whole_keys = whole_keys;
+            let Some((at_prefix, main_cost)) = descend(main, main.root(), prefix) else {
+                return Vec::new();
+            };
+            self.main_cost = main_cost;
+            let mut node = cuts.root();
+            let mut acc = 0u64;
+            for &b in prefix {
+                match node.find_input(b) {
+                    Some(i) => {
+                        let t = node.transition(i);
+                        acc += t.out.value();
+                        node = cuts.node(t.addr);
+                    }
+                    // A cut shorter than the prefix: below it, every key is a member.
+                    None if node.is_final() && !whole_keys => {
+                        self.push(main_cost, Step::Main(at_prefix.addr()), PREFIX);
+                        return self.run(cuts, main, at_prefix, k);
+                    }
+                    None => return Vec::new(),
+                }
+            }
+            self.push(acc, Step::Cut(node.addr()), PREFIX);
+            self.run(cuts, main, at_prefix, k)
+        }
+
+        fn push(&mut self, cost: u64, step: Step, path: u32) {
+            self.sequence = self.sequence.wrapping_add(1);
+            self.queue.push(Reverse((cost, self.sequence, step, path)));
+        }
+
+        fn extend(&mut self, path: u32, byte: u8) -> u32 {
+            self.arena.push((path, byte));
+            (self.arena.len() - 1) as u32
+        }
+
+        fn run(
+            &mut self,
+            cuts: &Fst<'_>,
+            main: &Fst<'_>,
+            at_prefix: fst::raw::Node<'_>,
+            k: usize,
+        ) -> Vec<u64> {
+            let mut out = Vec::with_capacity(k);
+            while out.len() < k {
+                let Some(Reverse((cost, _, step, path))) = self.queue.pop() else {
+                    break;
+                };
+                match step {
+                    Step::Match => out.push(cost),
+                    Step::Cut(addr) => self.expand_cut(cuts, addr, cost, path),
+                    Step::Main(addr) => self.expand_main(main, addr, cost, path),
+                    Step::Switch => self.switch(main, at_prefix, path),
+                }
+            }
+            out
+        }
+
+        fn expand_cut(&mut self, cuts: &Fst<'_>, addr: usize, cost: u64, path: u32) {
+            let node = cuts.node(addr);
+            if node.is_final() {
+                let step = if self.whole_keys {
+                    Step::Match
+                } else {
+                    Step::Switch
+                };
+                self.push(cost + node.final_output().value(), step, path);
+            }
+            for t in node.transitions() {
+                let cost = cost + t.out.value();
+                if t.inp == WHOLE_KEY && !self.whole_keys {
+                    let end = cuts.node(t.addr).final_output().value();
+                    self.push(cost + end, Step::Match, path);
+                } else {
+                    let child = self.extend(path, t.inp);
+                    self.push(cost, Step::Cut(t.addr), child);
+                }
+            }
+        }
+
+        fn expand_main(&mut self, main: &Fst<'_>, addr: usize, cost: u64, path: u32) {
+            let node = main.node(addr);
+            if node.is_final() {
+                self.push(cost + node.final_output().value(), Step::Match, path);
+            }
+            for t in node.transitions() {
+                let child = self.extend(path, t.inp);
+                self.push(cost + t.out.value(), Step::Main(t.addr), child);
+            }
+        }
+
+        /// Goes on in the main FST from where the cut's path leads.
+        fn switch(&mut self, main: &Fst<'_>, at_prefix: fst::raw::Node<'_>, path: u32) {
+            self.path.clear();
+            let mut at = path;
+            while at != PREFIX {
+                let (parent, byte) = self.arena[at as usize];
+                self.path.push(byte);
+                at = parent;
+            }
+            self.path.reverse();
+            let bytes = std::mem::take(&mut self.path);
+            if let Some((node, cost)) = descend(main, at_prefix, &bytes) {
+                let cost = cost + self.main_cost;
+                self.push(cost, Step::Main(node.addr()), path);
+            }
+            self.path = bytes;
+        }
+    }
 }
