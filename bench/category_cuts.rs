@@ -1,5 +1,6 @@
-//! What a category index without a copy of each key would weigh: a measurement for the design
-//! of the next category format, not a benchmark of shipped code.
+//! What a category index without a copy of each key would weigh, and what walking it would
+//! cost: a measurement for the design of the next category format, not a benchmark of shipped
+//! code.
 //!
 //! `cargo bench --bench category_cuts -- DATA.tsv` builds the data set with the native bench's
 //! two derived categories per row, then, for each category's FST, replaces every member key by
@@ -7,9 +8,12 @@
 //! the category. Below a cut, a filtered walk can go on in the main FST without meeting a key
 //! outside the category, so the category's FST needs the cuts only (each with the least rank
 //! below it), not the keys' unshared tails. A member that is a prefix of keys outside the
-//! category keeps its whole key. It prints the bytes per suggestion of the main FST, of the
-//! category FSTs as built, and of FSTs of the cuts, and what the segment would weigh against
-//! the plain one.
+//! category keeps its whole key, marked by a last byte 0xFF. It prints the bytes per suggestion
+//! of the main FST, of the category FSTs as built, and of FSTs of the cuts, and what the
+//! segment would weigh against the plain one. Then, for the most common category and the
+//! rarest of at least 1% of rows, it runs one best-first walk over the cut FST and the main
+//! FST and the same walk over the category FST as built (`walk`), checks both against a count
+//! over the sorted keys on every query, and times them next to the engine's filtered query.
 
 #[allow(dead_code)]
 #[path = "common.rs"]
