@@ -20,14 +20,14 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use common::{derived_categories, read_rows, Rng};
 use edgesuggest::format::SectionKind;
 use edgesuggest::{
     BuildOptions, Searcher, Segment, SegmentBuilder, SuggestOptions, TopListOptions,
 };
-use std::time::Instant;
 
 fn build(rows: &[(String, u64)], categories: bool, top_lists: TopListOptions) -> Vec<u8> {
     let mut b = SegmentBuilder::with_options(BuildOptions {
@@ -221,73 +221,191 @@ fn median_us(queries: &[String], rounds: usize, mut run: impl FnMut(&str) -> usi
     best[best.len() / 2]
 }
 
-/// Checks the cut walk against the oracle on every query, then times it next to the engine's
-/// filtered walk over the category FSTs as built (no lists in either).
+/// The three filtered queries compared, on one category: the walk over the cut FST and the
+/// main FST, the same walk over the category FST as built, and the engine's (no lists).
+struct Walks<'a> {
+    cuts: fst::raw::Fst<&'a [u8]>,
+    built: fst::raw::Fst<&'a [u8]>,
+    main: fst::raw::Fst<&'a [u8]>,
+    walked: &'a Segment<Vec<u8>>,
+    options: SuggestOptions,
+    walker: walk::Walker,
+    searcher: Searcher,
+}
+
+impl<'a> Walks<'a> {
+    fn new(main_fst: &'a [u8], walked: &'a Segment<Vec<u8>>, category: &'a Category) -> Self {
+        Walks {
+            cuts: fst::raw::Fst::new(&category.cut_fst[..]).expect("fst"),
+            built: fst::raw::Fst::new(category.built_fst).expect("fst"),
+            main: fst::raw::Fst::new(main_fst).expect("fst"),
+            walked,
+            options: SuggestOptions {
+                categories: vec![category.name.clone()],
+                exact_first: false,
+                ..SuggestOptions::default()
+            },
+            walker: walk::Walker::default(),
+            searcher: Searcher::new(),
+        }
+    }
+
+    /// The top-10 ranks by the walk over the cut FST (`false`) or the FST as built (`true`).
+    fn top(&mut self, as_built: bool, q: &str) -> Vec<u64> {
+        let fst = if as_built { &self.built } else { &self.cuts };
+        self.walker
+            .top((fst, as_built), &self.main, q.as_bytes(), 10)
+    }
+
+    /// How many suggestions the engine's filtered query returns.
+    fn engine(&mut self, q: &str) -> usize {
+        let found = self.searcher.search(self.walked, q, &self.options);
+        found.expect("search").items.len()
+    }
+
+    /// Both walks give the oracle's ranks, and the engine as many suggestions.
+    fn check(&mut self, keys: &[(Vec<u8>, u64)], category: &Category, q: &str) {
+        let want = oracle(keys, &category.member, q.as_bytes(), 10);
+        assert_eq!(self.top(false, q), want, "{}, prefix {q:?}", category.name);
+        assert_eq!(
+            self.top(true, q),
+            want,
+            "{}, {q:?}, as built",
+            category.name
+        );
+        assert_eq!(self.engine(q), want.len(), "the engine's answer to {q:?}");
+    }
+}
+
+/// Checks the walks against the oracle on every query, then times them, by prefix length.
 fn time_walks(
     main_keys: &[(Vec<u8>, u64)],
     main_fst: &[u8],
     walked: &Segment<Vec<u8>>,
     category: &Category,
 ) {
-    let cuts = fst::raw::Fst::new(&category.cut_fst[..]).expect("fst");
-    let built = fst::raw::Fst::new(category.built_fst).expect("fst");
-    let main = fst::raw::Fst::new(main_fst).expect("fst");
-    let mut walker = walk::Walker::default();
-    let mut searcher = Searcher::new();
-    let options = SuggestOptions {
-        categories: vec![category.name.clone()],
-        exact_first: false,
-        ..SuggestOptions::default()
-    };
-    let share =
-        category.member.iter().filter(|&&m| m).count() as f64 / category.member.len() as f64;
-    let (mut cut_line, mut same_line, mut built_line) =
-        (String::new(), String::new(), String::new());
-    for (len, queries) in member_prefixes(main_keys, &category.member, 300)
-        .iter()
-        .enumerate()
-    {
+    let mut walks = Walks::new(main_fst, walked, category);
+    let mut lines = [String::new(), String::new(), String::new()];
+    let prefixes = member_prefixes(main_keys, &category.member, 300);
+    for (len, queries) in prefixes.iter().enumerate() {
         for q in queries {
-            let want = oracle(main_keys, &category.member, q.as_bytes(), 10);
-            let got = walker.top((&cuts, false), &main, q.as_bytes(), 10);
-            assert_eq!(got, want, "category {}, prefix {q:?}", category.name);
-            let got = walker.top((&built, true), &main, q.as_bytes(), 10);
-            assert_eq!(
-                got, want,
-                "category {}, prefix {q:?}, as built",
-                category.name
-            );
-            let engine = searcher
-                .search(walked, q, &options)
-                .expect("search")
-                .items
-                .len();
-            assert_eq!(engine, want.len(), "the engine's answer to {q:?}");
+            walks.check(main_keys, category, q);
         }
-        let cut_us = median_us(queries, 5, |q| {
-            walker.top((&cuts, false), &main, q.as_bytes(), 10).len()
-        });
-        let same_us = median_us(queries, 5, |q| {
-            walker.top((&built, true), &main, q.as_bytes(), 10).len()
-        });
-        let built_us = median_us(queries, 5, |q| {
-            searcher
-                .search(walked, q, &options)
-                .map_or(0, |s| s.items.len())
-        });
-        let sep = if len == 0 { "" } else { " / " };
-        cut_line.push_str(&format!("{sep}{cut_us:.2}"));
-        same_line.push_str(&format!("{sep}{same_us:.2}"));
-        built_line.push_str(&format!("{sep}{built_us:.2}"));
+        let times = [
+            median_us(queries, 5, |q| walks.top(false, q).len()),
+            median_us(queries, 5, |q| walks.top(true, q).len()),
+            median_us(queries, 5, |q| walks.engine(q)),
+        ];
+        for (line, us) in lines.iter_mut().zip(times) {
+            let sep = if len == 0 { "" } else { " / " };
+            line.push_str(&format!("{sep}{us:.2}"));
+        }
     }
+    let members = category.member.iter().filter(|&&m| m).count();
+    let share = 100.0 * members as f64 / category.member.len() as f64;
+    let name = &category.name;
+    println!("  `{name}` ({share:.1}% of rows), top-10 median µs at 1–6 characters, no lists:");
     println!(
-        "  `{}` ({:.1}% of rows), top-10 median µs at 1–6 characters, no lists:",
-        category.name,
-        100.0 * share
+        "    this walk over the cut FST and the main FST (ranks only): {}",
+        lines[0]
     );
-    println!("    this walk over the cut FST and the main FST (ranks only): {cut_line}");
-    println!("    this walk over the category FST as built (ranks only): {same_line}");
-    println!("    the engine over the category FSTs as built (full path): {built_line}");
+    println!(
+        "    this walk over the category FST as built (ranks only): {}",
+        lines[1]
+    );
+    println!(
+        "    the engine over the category FSTs as built (full path): {}",
+        lines[2]
+    );
+}
+
+/// Every category's cut FST, made from its FST as built; `sizes` adds up the bytes of both
+/// and the cuts' count and lengths.
+fn cut_categories<'a>(
+    segment: &'a Segment<Vec<u8>>,
+    main_keys: &[(Vec<u8>, u64)],
+    sizes: &mut Sizes,
+) -> Vec<Category<'a>> {
+    let fsts = category_fsts(section(segment, SectionKind::Categories));
+    let names = segment.categories().expect("names");
+    fsts.into_iter()
+        .zip(names)
+        .map(|(built_fst, name)| {
+            let mut member = vec![false; main_keys.len()];
+            for (key, _) in entries(built_fst) {
+                let at = main_keys.binary_search_by(|(k, _)| k.as_slice().cmp(&key));
+                member[at.expect("a category key is a main key")] = true;
+            }
+            let cut_map = cuts(main_keys, &member, &mut sizes.lengths);
+            let cut_fst = fst_of(&cut_map);
+            sizes.built += built_fst.len();
+            sizes.cuts += cut_map.len();
+            sizes.cut_bytes += cut_fst.len();
+            Category {
+                name: name.to_string(),
+                built_fst,
+                cut_fst,
+                member,
+            }
+        })
+        .collect()
+}
+
+/// What the category FSTs weigh as built and as cuts.
+#[derive(Default)]
+struct Sizes {
+    built: usize,
+    cut_bytes: usize,
+    cuts: usize,
+    /// The members' key and cut lengths added up, and the members counted.
+    lengths: (usize, usize, usize),
+}
+
+fn print_sizes(data: &Path, plain: usize, segment: &Segment<Vec<u8>>, sizes: &Sizes) {
+    let count = segment.header().suggestion_count as f64;
+    let per = |bytes: usize| bytes as f64 / count;
+    let total = segment.as_bytes().len();
+    let lists = segment
+        .header()
+        .section(SectionKind::CategoryTop)
+        .map_or(0, |r| r.len);
+    // The same lists' share (10%) of the cut FSTs, instead of the category FSTs'.
+    let projected = total - sizes.built - lists + sizes.cut_bytes + sizes.cut_bytes / 10;
+    let (keys, cuts, members) = sizes.lengths;
+    println!("{}: {count} suggestions", data.display());
+    println!(
+        "  segment plain {plain} B ({:.2}/suggestion), with categories {total} B ({:.2}×)",
+        per(plain),
+        total as f64 / plain as f64
+    );
+    println!(
+        "  main FST {:.2} B/suggestion; category FSTs as built {:.2}; cut FSTs {:.2} ({} cuts)",
+        per(section(segment, SectionKind::Fst).len()),
+        per(sizes.built),
+        per(sizes.cut_bytes),
+        sizes.cuts
+    );
+    println!(
+        "  members' keys {:.1} bytes on average, their cuts {:.1}",
+        keys as f64 / members as f64,
+        cuts as f64 / members as f64
+    );
+    println!(
+        "  with cut FSTs and their lists: {projected} B ({:.2}×)",
+        projected as f64 / plain as f64
+    );
+}
+
+/// The most common category and the rarest of at least 1% of rows, as the native bench's.
+fn common_and_rare<'c, 'a>(categories: &'c [Category<'a>]) -> [&'c Category<'a>; 2] {
+    let share = |c: &&Category| c.member.iter().filter(|&&m| m).count();
+    let common = categories.iter().max_by_key(share).expect("a category");
+    let rare = categories
+        .iter()
+        .filter(|c| share(c) * 100 >= c.member.len())
+        .min_by_key(share)
+        .expect("a category");
+    [common, rare]
 }
 
 fn main() {
@@ -300,83 +418,21 @@ fn main() {
     let plain = build(&rows, false, TopListOptions::default()).len();
     let segment = Segment::open(build(&rows, true, TopListOptions::default())).expect("open");
     let main_keys = entries(section(&segment, SectionKind::Fst));
-    let count = segment.header().suggestion_count as f64;
-    let per = |bytes: usize| bytes as f64 / count;
-    let (mut built, mut cut_bytes, mut cut_count) = (0, 0, 0);
-    let mut lengths = (0, 0, 0);
-    let mut categories = Vec::new();
-    for fst_bytes in category_fsts(section(&segment, SectionKind::Categories)) {
-        built += fst_bytes.len();
-        let mut member = vec![false; main_keys.len()];
-        for (key, _) in entries(fst_bytes) {
-            let at = main_keys.binary_search_by(|(k, _)| k.as_slice().cmp(&key));
-            member[at.expect("a category key is a main key")] = true;
-        }
-        let cut_map = cuts(&main_keys, &member, &mut lengths);
-        cut_count += cut_map.len();
-        let cut_fst = fst_of(&cut_map);
-        cut_bytes += cut_fst.len();
-        categories.push(Category {
-            name: String::new(),
-            built_fst: fst_bytes,
-            cut_fst,
-            member,
-        });
-    }
-    for (category, name) in categories
-        .iter_mut()
-        .zip(segment.categories().expect("names"))
-    {
-        category.name = name.to_string();
-    }
-    let lists = segment
-        .header()
-        .section(SectionKind::CategoryTop)
-        .map_or(0, |r| r.len);
-    // The same lists' share (10%) of the cut FSTs, instead of the category FSTs'.
-    let projected = segment.as_bytes().len() - built - lists + cut_bytes + cut_bytes / 10;
-    println!("{}: {} suggestions", data.display(), count);
-    println!(
-        "  segment plain {plain} B ({:.2}/suggestion), with categories {} B ({:.2}×)",
-        per(plain),
-        segment.as_bytes().len(),
-        segment.as_bytes().len() as f64 / plain as f64
-    );
-    println!(
-        "  main FST {:.2} B/suggestion; category FSTs as built {:.2}; cut FSTs {:.2} ({} cuts)",
-        per(section(&segment, SectionKind::Fst).len()),
-        per(built),
-        per(cut_bytes),
-        cut_count
-    );
-    println!(
-        "  members' keys {:.1} bytes on average, their cuts {:.1}",
-        lengths.0 as f64 / lengths.2 as f64,
-        lengths.1 as f64 / lengths.2 as f64
-    );
-    println!(
-        "  with cut FSTs and their lists: {projected} B ({:.2}×)",
-        projected as f64 / plain as f64
-    );
-    // The most common category and the rarest of at least 1% of rows, as the native bench's.
+    let mut sizes = Sizes::default();
+    let categories = cut_categories(&segment, &main_keys, &mut sizes);
+    print_sizes(&data, plain, &segment, &sizes);
     let no_lists = TopListOptions {
         budget_percent: 0,
         ..TopListOptions::default()
     };
     let walked = Segment::open(build(&rows, true, no_lists)).expect("open");
-    let main_fst = section(&segment, SectionKind::Fst);
-    let share = |c: &Category| c.member.iter().filter(|&&m| m).count();
-    let common = categories
-        .iter()
-        .max_by_key(|c| share(c))
-        .expect("a category");
-    let rare = categories
-        .iter()
-        .filter(|c| share(c) * 100 >= c.member.len())
-        .min_by_key(|c| share(c))
-        .expect("a category");
-    for category in [common, rare] {
-        time_walks(&main_keys, main_fst, &walked, category);
+    for category in common_and_rare(&categories) {
+        time_walks(
+            &main_keys,
+            section(&segment, SectionKind::Fst),
+            &walked,
+            category,
+        );
     }
 }
 
