@@ -36,9 +36,12 @@ function mergeSection(generated, previous) {
   return out;
 }
 
-/** The new report's lines with the previous report's hand-written sections kept (see above). */
+/** The new report's lines with the previous report's hand-written sections kept (see above).
+ * The report pushes each fragment it reads (a file of results) as one element, so the lines
+ * are split at newlines first: a fragment's `### ` heading must be a line of its own to be
+ * recognized as the report's, or the previous run's copy would be kept beside the new one. */
 export function carryOver(generatedLines, previousLines) {
-  const gen = split(generatedLines, "## ");
+  const gen = split(generatedLines.flatMap((line) => line.split("\n")), "## ");
   const old = split(previousLines, "## ");
   const written = new Set(gen.parts.map((p) => p.heading));
   const oldByHeading = new Map(old.parts.map((p) => [p.heading, p]));

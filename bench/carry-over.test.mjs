@@ -76,3 +76,14 @@ test("a section the report no longer writes is kept, in its old place", () => {
   const generated = lines("# B\n## a\nnew a\n## b\nnew b\n");
   assert.deepEqual(carryOver(generated, previous), lines("# B\n## a\nnew a\n## gone\nold gone\n## b\nnew b\n"));
 });
+
+test("a fragment pushed as one multi-line element replaces its previous copy", () => {
+  // As report.mjs pushes a results file (`worker-wrk.md`): heading and table in one string.
+  const fragment = "### Worker under wrk\n\n| route | rps |\n| a | 2 |";
+  const previous = lines("# B\n## worker\n### Worker under wrk\n\n| route | rps |\n| a | 1 |\n### Cold start (by hand)\nkept\n");
+  const generated = ["# B", "## worker", fragment];
+  assert.deepEqual(
+    carryOver(generated, previous),
+    lines("# B\n## worker\n### Worker under wrk\n\n| route | rps |\n| a | 2 |\n\n### Cold start (by hand)\nkept\n"),
+  );
+});
