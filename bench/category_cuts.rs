@@ -83,9 +83,10 @@ fn common_prefix(a: &[u8], b: &[u8]) -> usize {
 
 /// The cut of each member (`member[i]`: main key `i` is in the category) with the least rank
 /// below it: the key's shortest prefix under which the main FST holds one key, or members
-/// only; the whole key and [`WHOLE_KEY`] when there is none. Sorted keys
-/// sharing a prefix are contiguous, and a key shares the most with its nearest neighbours (of
-/// any kind, or outside the category), so one more byte than shared with them is the cut.
+/// only; the whole key and [`WHOLE_KEY`] when there is none. Sorted keys sharing a prefix are
+/// contiguous, so a key shares the most with its neighbours: one byte more than it shares with
+/// either neighbour is where it is alone, one byte more than with the nearest keys outside the
+/// category on either side is where only members remain.
 /// `lengths` adds up the members' key and cut lengths, and counts the members.
 fn cuts(
     keys: &[(Vec<u8>, u64)],
@@ -111,12 +112,13 @@ fn cuts(
             let unique =
                 1 + shared(i, i.checked_sub(1)).max(shared(i, (i + 1 < n).then_some(i + 1)));
             let pure = 1 + shared(i, outside_before[i]).max(shared(i, outside_after));
-            let cut = &key[..unique.min(pure).min(key.len())];
+            let end = unique.min(pure);
+            let cut = &key[..end.min(key.len())];
             check_cut(keys, member, key, cut);
             // A key that is its own cut ends in 0xFF, a byte no UTF-8 key holds: a final node
             // reached otherwise is a cut, below which the main FST holds members only.
             let mut cut = cut.to_vec();
-            if unique.min(pure) > key.len() {
+            if end > key.len() {
                 cut.push(WHOLE_KEY);
             }
             lengths.0 += key.len();
@@ -134,18 +136,17 @@ fn cuts(
 /// Checks a cut by counting: under it the main FST holds one key or members only, and under
 /// the prefix one byte shorter it holds neither (unless the cut is the whole key).
 fn check_cut(keys: &[(Vec<u8>, u64)], member: &[bool], key: &[u8], cut: &[u8]) {
-    let under = |prefix: &[u8]| {
-        let start = keys.partition_point(|(k, _)| k.as_slice() < prefix);
-        let end = start + keys[start..].partition_point(|(k, _)| k.starts_with(prefix));
-        (end - start, member[start..end].iter().all(|&m| m))
+    let count = |prefix: &[u8]| {
+        let range = under(keys, prefix);
+        (range.len(), member[range].iter().all(|&m| m))
     };
     let holds = |(count, all_members): (usize, bool)| count == 1 || all_members;
     assert!(
-        cut.len() == key.len() || holds(under(cut)),
+        cut.len() == key.len() || holds(count(cut)),
         "cut {cut:?} of {key:?}"
     );
     assert!(
-        cut.len() <= 1 || !holds(under(&cut[..cut.len() - 1])),
+        cut.len() <= 1 || !holds(count(&cut[..cut.len() - 1])),
         "cut {cut:?} of {key:?}"
     );
 }
@@ -190,11 +191,15 @@ fn member_prefixes(
         .collect()
 }
 
+/// Where the sorted `keys` that start with `prefix` are.
+fn under(keys: &[(Vec<u8>, u64)], prefix: &[u8]) -> std::ops::Range<usize> {
+    let start = keys.partition_point(|(key, _)| key.as_slice() < prefix);
+    start..start + keys[start..].partition_point(|(key, _)| key.starts_with(prefix))
+}
+
 /// The oracle: the `k` least ranks among the members under `prefix`, by a count.
 fn oracle(keys: &[(Vec<u8>, u64)], member: &[bool], prefix: &[u8], k: usize) -> Vec<u64> {
-    let start = keys.partition_point(|(key, _)| key.as_slice() < prefix);
-    let end = start + keys[start..].partition_point(|(key, _)| key.starts_with(prefix));
-    let mut ranks: Vec<u64> = (start..end)
+    let mut ranks: Vec<u64> = under(keys, prefix)
         .filter(|&i| member[i])
         .map(|i| keys[i].1)
         .collect();
