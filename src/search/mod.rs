@@ -238,6 +238,10 @@ struct Automata {
     /// Tests set this to walk every typo pass with an automaton, the look-ups' oracle.
     #[cfg(all(test, not(feature = "lean")))]
     always: bool,
+    /// Tests set this to expand a typo pass's fuzzy candidates best first, as WebAssembly
+    /// builds do: the depth-first expansion's oracle.
+    #[cfg(all(test, not(any(feature = "lean", target_family = "wasm"))))]
+    best_first: bool,
 }
 
 impl Automata {
@@ -263,6 +267,13 @@ impl Searcher {
     #[cfg(all(test, not(feature = "lean")))]
     pub(crate) fn always_automaton(&mut self) {
         self.automata.always = true;
+    }
+
+    /// Makes typo passes expand their fuzzy candidates best first, as WebAssembly builds do:
+    /// the oracle of the depth-first expansion in tests.
+    #[cfg(all(test, not(any(feature = "lean", target_family = "wasm"))))]
+    pub(crate) fn best_first_typos(&mut self) {
+        self.automata.best_first = true;
     }
 }
 
@@ -522,6 +533,10 @@ impl Searcher {
         for stream in self.streams.iter_mut().skip(1) {
             stream.start_query(per_stream);
         }
+        #[cfg(all(test, not(any(feature = "lean", target_family = "wasm"))))]
+        for stream in &mut self.streams {
+            stream.best_first = self.automata.best_first;
+        }
     }
 
     /// One pass: the best matches with exactly `edits` edits until `k` are found, merging
@@ -547,7 +562,7 @@ impl Searcher {
         let one: Option<()> = None;
         let dfa = (edits > 0 && one.is_none()).then(|| self.automata.prefix_dfa(edits, tail));
         let typos = match (&dfa, &one) {
-            (Some(dfa), _) => Some(Typos::Automaton(dfa, edits)),
+            (Some(dfa), _) => Some(automaton_typos(dfa, edits, tail)),
             #[cfg(not(any(feature = "lean", target_family = "wasm")))]
             (None, Some(tail)) => Some(Typos::One(tail)),
             _ => None,
@@ -886,6 +901,18 @@ impl Searcher {
     }
 }
 
+/// The typos of a pass walked with `dfa`, built for `tail`. Only native builds keep the tail:
+/// WebAssembly modules are counted in bytes.
+fn automaton_typos<'a>(dfa: &'a DFA, edits: u8, tail: &'a str) -> Typos<'a> {
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    return Typos::Automaton(dfa, edits, tail);
+    #[cfg(any(feature = "lean", target_family = "wasm"))]
+    {
+        let _ = tail;
+        Typos::Automaton(dfa, edits)
+    }
+}
+
 /// Moves a word-start hit to the leftmost later word of its key where the query matches
 /// with the pass's edits. A phrase can match at several words with as few edits, all at one
 /// cost; which of them a walk meets first depends on the shape of the FST (and on top lists,
@@ -928,7 +955,7 @@ fn match_end_at(text: &[u8], (exact, typos): (&str, Option<Typos<'_>>)) -> Optio
     let rest = text.strip_prefix(exact.as_bytes())?;
     let (dfa, edits) = match typos {
         None => return Some(exact.len()),
-        Some(Typos::Automaton(dfa, edits)) => (dfa, edits),
+        Some(Typos::Automaton(dfa, edits, ..)) => (dfa, edits),
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
         Some(Typos::One(tail)) => {
             let rest = std::str::from_utf8(rest).ok()?;

@@ -13,7 +13,10 @@
 //!    makes the child accepted, any other state keeps it fuzzy.
 //!
 //! A one-edit pass natively has no fuzzy candidates: it starts from every minimal path within
-//! one edit of the query, each accepted (see `one_edit`).
+//! one edit of the query, each accepted (see `one_edit`). Other typo passes natively expand
+//! their fuzzy candidates depth first, all before the first match is taken, and look up only
+//! the query's own bytes below a path whose edits are spent (see `region`); WebAssembly builds
+//! keep them in the heap below.
 //!
 //! The accumulated output is a lower bound of every cost below a node whatever the automaton
 //! does later, so matches still come out in exact cost order, one per [`WalkState::next`]: a
@@ -35,6 +38,8 @@ use levenshtein_automata::{Distance, DFA, SINK_STATE};
 mod in_place;
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]
 mod one_edit;
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+mod region;
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]
 pub(crate) use one_edit::Tail;
 
@@ -147,8 +152,13 @@ impl Ord for Queued {
 /// How a typo pass matches the rest of the query, after its exact part.
 #[derive(Clone, Copy)]
 pub(crate) enum Typos<'a> {
-    /// Within the pass's edits of the automaton's query.
-    Automaton(&'a DFA, u8),
+    /// Within the pass's edits of the automaton's query; natively also that query (the tail
+    /// of the normalized query after its exact part), which the depth-first expansion reads.
+    Automaton(
+        &'a DFA,
+        u8,
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))] &'a str,
+    ),
     /// Within one edit of the tail: the walk starts from the paths within it, found by
     /// look-ups along the FST (see `one_edit`), and needs no automaton.
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
@@ -265,6 +275,15 @@ pub(crate) struct WalkState {
     /// The paths within one edit of a tail, gathered before they are offered.
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
     neighbours: one_edit::Neighbours,
+    /// The fuzzy candidates of a typo pass still to expand, depth first (see `region`).
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    region: Vec<Candidate>,
+    /// While set, fuzzy candidates go to `region` instead of the heap.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    depth_first: bool,
+    /// Tests set this to expand fuzzy candidates best first (see `Searcher::best_first_typos`).
+    #[cfg(all(test, not(any(feature = "lean", target_family = "wasm"))))]
+    pub(crate) best_first: bool,
     /// The query's budget, held during a call.
     budget: Budget,
 }
@@ -294,7 +313,10 @@ impl WalkState {
         self.candidates.shrink_to(keep.min(KEEP_CANDIDATES));
         self.arena.shrink_to(keep.saturating_mul(4).min(KEEP_ARENA));
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-        self.neighbours.release(keep.min(KEEP_PATHS));
+        {
+            self.neighbours.release(keep.min(KEEP_PATHS));
+            self.region.shrink_to(keep.min(KEEP_CANDIDATES));
+        }
     }
 
     /// Spends one visit; false (and `truncated`) when the budget is gone or the candidates
@@ -343,6 +365,19 @@ impl WalkState {
             }
         }
         let mode = start_mode(walk.typos, self.exact_len);
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        if let (Mode::Fuzzy(_), Some(Typos::Automaton(dfa, edits, tail)), true) =
+            (mode, walk.typos, self.region_allowed())
+        {
+            let start = Candidate {
+                cost,
+                addr: node.addr(),
+                parent: NO_PARENT,
+                step: Step::Here,
+                mode,
+            };
+            return self.expand_region(walk.fst, (dfa, edits, tail), start);
+        }
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
             self.seed_root_children(&node, mode);
         } else {
@@ -404,17 +439,13 @@ impl WalkState {
                 // A dropped candidate may come first: the caller restarts this walk.
                 return Ok(None);
             }
-            // Only the cheapest `still needed - 1` others can matter (plus found ones met
-            // again); see the module docs.
-            let bound = self.bound.map_or(usize::MAX, |b| {
-                b.need.saturating_sub(self.accepted + 1) + b.skippable
-            });
+            let bound = self.kept_bound(self.accepted);
             let progress = match candidate.mode {
                 Mode::Accepted { match_end } => {
                     self.descend(walk.fst, candidate, match_end, bound)?
                 }
                 Mode::Fuzzy(fuzzy) => {
-                    let Some(Typos::Automaton(dfa, edits)) = walk.typos else {
+                    let Some(Typos::Automaton(dfa, edits, ..)) = walk.typos else {
                         return Err(Error::corrupt("fst", "fuzzy candidate without automaton"));
                     };
                     // No descent holds a match of its own here: one more may matter.
@@ -437,6 +468,15 @@ impl WalkState {
                 }
             }
         }
+    }
+
+    /// How many accepted candidates a descent keeps once `accepted` matches were taken: only
+    /// the cheapest `still needed - 1` others can matter (plus found ones met again); see the
+    /// module docs.
+    fn kept_bound(&self, accepted: usize) -> usize {
+        self.bound.map_or(usize::MAX, |b| {
+            b.need.saturating_sub(accepted + 1) + b.skippable
+        })
     }
 
     /// A lower bound of the cost of this walk's next match: its cheapest pending candidate's,
@@ -652,6 +692,12 @@ impl WalkState {
                 mode,
             },
         };
+        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+        if self.depth_first && matches!(mode, Mode::Fuzzy(_)) {
+            self.region.push(queued.candidate);
+            self.budget.pending += 1;
+            return;
+        }
         if self.bound.is_none() || matches!(mode, Mode::Fuzzy(_)) {
             self.heap.push(queued);
             self.budget.pending += 1;
@@ -897,7 +943,7 @@ fn start_mode(typos: Option<Typos<'_>>, exact_len: u32) -> Mode {
     };
     let (dfa, edits) = match typos {
         None => return accepted,
-        Some(Typos::Automaton(dfa, edits)) => (dfa, edits),
+        Some(Typos::Automaton(dfa, edits, ..)) => (dfa, edits),
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
         Some(Typos::One(_)) => return accepted,
     };

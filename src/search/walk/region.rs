@@ -1,0 +1,265 @@
+//! A typo pass's fuzzy candidates expanded depth first, before the walk takes any match.
+//!
+//! In a best-first walk every fuzzy candidate goes through the heap: pushed when its parent
+//! is expanded, popped when it is the cheapest pending. A pass of two edits expands hundreds
+//! of them per query (every node within two characters below the exact part is live, and most
+//! die a byte or two further), and the heap's sift moves were a fifth of its instructions.
+//!
+//! Here the fuzzy nodes are expanded from a stack instead, the cheapest child of each node
+//! first, and every accepted child is offered to the walk's bounded list as the best-first
+//! expansion would offer it. The set of accepted candidates, and their costs, are the same;
+//! the walk then pops them cheapest first, so matches come out in the same cost order. A
+//! fuzzy node is skipped when the bounded list is full of candidates no costlier than it:
+//! every accepted candidate below it costs at least as much, and the list would drop it
+//! (the skip records its cost as dropped, as the list would). Unlike the best-first walk,
+//! this one cannot stop once the first matches are found; where a pass finds few matches (the
+//! common case for a pass of two edits), the best-first walk expands the whole region too.
+
+use levenshtein_automata::{DFA, SINK_STATE};
+
+use super::one_edit::step;
+use super::{
+    add_cost, check_forward, exact_distance, Candidate, Fuzzy, Mode, Progress, Step, WalkState,
+};
+use crate::error::Result;
+use crate::format::WORD_START_SEPARATOR;
+
+/// The automaton of a pass, its edits, and the query's tail it was built for.
+type Typos<'t> = (&'t DFA, u8, &'t str);
+
+/// The bytes that can continue a path whose edits are spent: the tail's own.
+struct TailBytes {
+    /// Each distinct byte of the tail but the word-start separator (a match must lie before
+    /// it), at most [`crate::MAX_FUZZY_BYTES`].
+    bytes: [u8; crate::MAX_FUZZY_BYTES],
+    len: usize,
+    /// An ASCII byte the tail does not hold: the automaton treats every such byte alike, so
+    /// its transition says whether a state still has an edit to spend on any byte.
+    probe: u8,
+}
+
+impl TailBytes {
+    fn new(tail: &str) -> Option<TailBytes> {
+        let mut seen = [false; 256];
+        let mut bytes = [0u8; crate::MAX_FUZZY_BYTES];
+        let mut len = 0;
+        for &b in tail.as_bytes() {
+            if !seen[usize::from(b)] && b != WORD_START_SEPARATOR {
+                *bytes.get_mut(len)? = b;
+                len += 1;
+            }
+            seen[usize::from(b)] = true;
+        }
+        let probe = (0u8..0x80).find(|&b| !seen[usize::from(b)])?;
+        Some(TailBytes { bytes, len, probe })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl WalkState {
+    /// Expands every fuzzy candidate below `start` (itself fuzzy) that may lead to a kept
+    /// accepted candidate, offering those to the list; stops early only when the budget runs
+    /// out.
+    pub(super) fn expand_region(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        typos: Typos<'_>,
+        start: Candidate,
+    ) -> Result<()> {
+        let tail = TailBytes::new(typos.2);
+        self.region.clear();
+        self.region.push(start);
+        self.budget.pending += 1;
+        self.depth_first = true;
+        let result = self.drain_region(fst, typos, tail.as_ref());
+        self.depth_first = false;
+        self.budget.pending -= self.region.len();
+        self.region.clear();
+        result
+    }
+
+    /// Pops the stack until it is empty or the budget ran out.
+    fn drain_region(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        (dfa, edits, _): Typos<'_>,
+        tail: Option<&TailBytes>,
+    ) -> Result<()> {
+        // What `pull` gives a fuzzy expansion before any match is accepted.
+        let bound = self.kept_bound(0).saturating_add(1);
+        while let Some(candidate) = self.region.pop() {
+            self.budget.pending -= 1;
+            let Mode::Fuzzy(fuzzy) = candidate.mode else {
+                continue;
+            };
+            if self.list_full_below(candidate.cost, bound) {
+                self.floor = self.floor.min(candidate.cost);
+                continue;
+            }
+            let pushed = self.region.len();
+            let closed = tail.filter(|t| dfa.transition(fuzzy.state, t.probe) == SINK_STATE);
+            let progress = match closed {
+                Some(tail) => {
+                    self.expand_closed(fst, (dfa, edits), (candidate, fuzzy), tail, bound)?
+                }
+                None => self.expand(fst, (dfa, edits), (candidate, fuzzy), bound)?,
+            };
+            if let Progress::Stop = progress {
+                return Ok(());
+            }
+            self.cheapest_on_top(pushed);
+        }
+        Ok(())
+    }
+
+    /// [`WalkState::expand`] for a state whose edits are spent: only the tail's own bytes can
+    /// continue it, so each is looked up in place instead of reading every transition of the
+    /// node. Any other byte leads the automaton to its sink, or, for the first byte of a
+    /// character the tail does not hold, to a state that dies on the next byte.
+    fn expand_closed(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        (dfa, edits): (&DFA, u8),
+        (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
+        tail: &TailBytes,
+        bound: usize,
+    ) -> Result<Progress> {
+        if !self.visit() {
+            return Ok(Progress::Stop);
+        }
+        let path = match candidate.step {
+            Step::Here => candidate.parent,
+            Step::Byte(b) => self.push_arena(candidate.parent, b)?,
+            Step::End => return Ok(Progress::Continue),
+        };
+        for &b in tail.bytes() {
+            let next = dfa.transition(state, b);
+            if next == SINK_STATE {
+                continue;
+            }
+            let Some((addr, out)) = step(fst, candidate.addr, b) else {
+                continue;
+            };
+            check_forward(candidate.addr, addr)?;
+            let best = best.min(exact_distance(dfa, next));
+            let cost = add_cost(candidate.cost, out)?;
+            let mode = if best <= edits {
+                Mode::Accepted {
+                    match_end: self.exact_len + depth + 1,
+                }
+            } else {
+                Mode::Fuzzy(Fuzzy {
+                    state: next,
+                    best,
+                    depth: depth + 1,
+                })
+            };
+            self.offer(bound, cost, addr, path, Step::Byte(b), mode);
+        }
+        Ok(Progress::Continue)
+    }
+
+    /// Whether typo passes expand their fuzzy candidates here (always, but in tests that
+    /// take the best-first expansion as the oracle).
+    pub(super) fn region_allowed(&self) -> bool {
+        #[cfg(test)]
+        return !self.best_first;
+        #[cfg(not(test))]
+        true
+    }
+
+    /// Whether the bounded list holds `bound` candidates, each no costlier than `cost`: it
+    /// would drop every candidate of `cost` or more.
+    fn list_full_below(&self, cost: u64, bound: usize) -> bool {
+        self.bound.is_some()
+            && self.candidates.len() >= bound
+            && self
+                .candidates
+                .first()
+                .is_some_and(|most| most.candidate.cost <= cost)
+    }
+
+    /// Moves the cheapest of the children pushed from `from` on to the top of the stack, so
+    /// the greedy path is taken first and fills the list with cheap candidates early.
+    fn cheapest_on_top(&mut self, from: usize) {
+        let children = &mut self.region[from..];
+        let cheapest = children
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, c)| c.cost)
+            .map(|(i, _)| i);
+        if let Some(i) = cheapest {
+            let last = children.len() - 1;
+            children.swap(i, last);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// Phrases over a few characters (one of two bytes, one of three), some of several
+    /// words, so that typos collide and edits run out inside multi-byte characters.
+    fn phrase() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop::sample::select(vec!['a', 'b', 'c', 'd', ' ', 'é', 'è', '東', '京']),
+            1..10,
+        )
+        .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1500))]
+
+        /// The depth-first expansion answers every typo query exactly as the best-first
+        /// one (the WebAssembly builds' walk): the same suggestions in the same order, with
+        /// the same edits, matched ranges and truncation.
+        #[cfg(feature = "build")]
+        #[test]
+        fn depth_first_answers_as_best_first(
+            rows in proptest::collection::btree_map(phrase(), 1u64..50, 1..120),
+            queries in proptest::collection::vec(phrase(), 1..12),
+            word_starts in any::<bool>(),
+            k in 1usize..13,
+            prefix_length in 0usize..3,
+            fuzzy in prop::sample::select(vec![2u8, 1, 0]),
+            exact_first in any::<bool>(),
+        ) {
+            let mut builder = crate::SegmentBuilder::with_options(crate::BuildOptions {
+                word_starts,
+                ..Default::default()
+            });
+            for (phrase, score) in &rows {
+                let _ = builder.add(phrase, *score);
+            }
+            let Ok(built) = builder.finish() else { return Ok(()) };
+            let segment = crate::Segment::load(built.bytes).unwrap();
+            let options = crate::SuggestOptions {
+                k,
+                prefix_length,
+                exact_first,
+                fuzzy: match fuzzy {
+                    0 => crate::Fuzziness::Auto,
+                    n => crate::Fuzziness::Edits(n),
+                },
+                ..Default::default()
+            };
+            let mut depth_first = crate::Searcher::new();
+            let mut best_first = crate::Searcher::new();
+            best_first.best_first_typos();
+            // Both with the automaton for every typo pass, so that passes of one edit take
+            // the region too.
+            depth_first.always_automaton();
+            best_first.always_automaton();
+            for query in &queries {
+                let got = depth_first.search(&segment, query, &options).unwrap().to_owned();
+                let want = best_first.search(&segment, query, &options).unwrap().to_owned();
+                prop_assert_eq!(got, want, "query {:?}", query);
+            }
+        }
+    }
+}
