@@ -19,10 +19,29 @@ use levenshtein_automata::{DFA, SINK_STATE};
 
 use super::one_edit::step;
 use super::{
-    add_cost, check_forward, exact_distance, Candidate, Fuzzy, Mode, Progress, Step, WalkState,
+    add_cost, check_forward, exact_distance, transitions_where, Candidate, Fuzzy, Mode, Progress,
+    Step, WalkState,
 };
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
+
+/// What a child reached in automaton state `next` is, after a path of `depth` bytes whose
+/// fewest edits so far were `best`: accepted once within the pass's edits (its match ends
+/// after the exact part and the path), fuzzy otherwise.
+fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&DFA, u8), exact_len: u32) -> Mode {
+    let best = best.min(exact_distance(dfa, next));
+    if best <= edits {
+        Mode::Accepted {
+            match_end: exact_len + depth + 1,
+        }
+    } else {
+        Mode::Fuzzy(Fuzzy {
+            state: next,
+            best,
+            depth: depth + 1,
+        })
+    }
+}
 
 /// The automaton of a pass, its edits, and the query's tail it was built for.
 type Typos<'t> = (&'t DFA, u8, &'t str);
@@ -56,6 +75,11 @@ impl TailBytes {
 
     fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
+    }
+
+    /// Whether `state` has no edit left to spend: only the tail's bytes can continue it.
+    fn closed(&self, dfa: &DFA, state: u32) -> bool {
+        dfa.transition(state, self.probe) == SINK_STATE
     }
 }
 
@@ -100,12 +124,13 @@ impl WalkState {
                 continue;
             }
             let pushed = self.region.len();
-            let closed = tail.filter(|t| dfa.transition(fuzzy.state, t.probe) == SINK_STATE);
-            let progress = match closed {
-                Some(tail) => {
-                    self.expand_closed(fst, (dfa, edits), (candidate, fuzzy), tail, bound)?
+            let node = (candidate, fuzzy);
+            let progress = match tail {
+                Some(tail) if tail.closed(dfa, fuzzy.state) => {
+                    self.expand_closed(fst, (dfa, edits), node, tail, bound)?
                 }
-                None => self.expand(fst, (dfa, edits), (candidate, fuzzy), bound)?,
+                Some(tail) => self.expand_open(fst, (dfa, edits), node, tail, bound)?,
+                None => self.expand(fst, (dfa, edits), node, bound)?,
             };
             if let Progress::Stop = progress {
                 return Ok(());
@@ -130,9 +155,10 @@ impl WalkState {
         if !self.visit() {
             return Ok(Progress::Stop);
         }
-        let path = match candidate.step {
-            Step::Here => candidate.parent,
-            Step::Byte(b) => self.push_arena(candidate.parent, b)?,
+        // Most such nodes have no way on: their path is recorded once one is found.
+        let mut path = match candidate.step {
+            Step::Here => Some(candidate.parent),
+            Step::Byte(_) => None,
             Step::End => return Ok(Progress::Continue),
         };
         for &b in tail.bytes() {
@@ -144,20 +170,67 @@ impl WalkState {
                 continue;
             };
             check_forward(candidate.addr, addr)?;
-            let best = best.min(exact_distance(dfa, next));
-            let cost = add_cost(candidate.cost, out)?;
-            let mode = if best <= edits {
-                Mode::Accepted {
-                    match_end: self.exact_len + depth + 1,
-                }
-            } else {
-                Mode::Fuzzy(Fuzzy {
-                    state: next,
-                    best,
-                    depth: depth + 1,
-                })
+            let here = match (path, candidate.step) {
+                (Some(here), _) => here,
+                (None, Step::Byte(byte)) => self.push_arena(candidate.parent, byte)?,
+                (None, _) => candidate.parent,
             };
-            self.offer(bound, cost, addr, path, Step::Byte(b), mode);
+            path = Some(here);
+            let child = child_of((next, best, depth), (dfa, edits), self.exact_len);
+            let cost = add_cost(candidate.cost, out)?;
+            self.offer(bound, cost, addr, here, Step::Byte(b), child);
+        }
+        Ok(Progress::Continue)
+    }
+
+    /// [`WalkState::expand`] for a state with an edit left: every transition the automaton
+    /// survives is a child, and a child whose edits are then spent is expanded at once by
+    /// [`WalkState::expand_closed`] rather than going through the stack.
+    fn expand_open(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        (dfa, edits): (&DFA, u8),
+        (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
+        tail: &TailBytes,
+        bound: usize,
+    ) -> Result<Progress> {
+        if !self.visit() {
+            return Ok(Progress::Stop);
+        }
+        let path = match candidate.step {
+            Step::Here => candidate.parent,
+            Step::Byte(b) => self.push_arena(candidate.parent, b)?,
+            Step::End => return Ok(Progress::Continue),
+        };
+        let node = fst.node(candidate.addr);
+        let live = |b: u8| b != WORD_START_SEPARATOR && dfa.transition(state, b) != SINK_STATE;
+        for t in transitions_where(&node, live) {
+            let next = dfa.transition(state, t.inp);
+            check_forward(candidate.addr, t.addr)?;
+            let mode = child_of((next, best, depth), (dfa, edits), self.exact_len);
+            let cost = add_cost(candidate.cost, t.out.value())?;
+            let step = Step::Byte(t.inp);
+            let child = Candidate {
+                cost,
+                addr: t.addr,
+                parent: path,
+                step,
+                mode,
+            };
+            match mode {
+                Mode::Fuzzy(fuzzy) if tail.closed(dfa, next) => {
+                    if self.list_full_below(cost, bound) {
+                        self.floor = self.floor.min(cost);
+                        continue;
+                    }
+                    let progress =
+                        self.expand_closed(fst, (dfa, edits), (child, fuzzy), tail, bound)?;
+                    if let Progress::Stop = progress {
+                        return Ok(Progress::Stop);
+                    }
+                }
+                _ => self.offer(bound, cost, t.addr, path, step, mode),
+            }
         }
         Ok(Progress::Continue)
     }
@@ -217,7 +290,8 @@ mod tests {
 
         /// The depth-first expansion answers every typo query exactly as the best-first
         /// one (the WebAssembly builds' walk): the same suggestions in the same order, with
-        /// the same edits, matched ranges and truncation.
+        /// the same edits, matched ranges and truncation, with and without a category filter
+        /// (whose walks run over the categories' FSTs).
         #[cfg(feature = "build")]
         #[test]
         fn depth_first_answers_as_best_first(
@@ -228,13 +302,15 @@ mod tests {
             prefix_length in 0usize..3,
             fuzzy in prop::sample::select(vec![2u8, 1, 0]),
             exact_first in any::<bool>(),
+            filter in prop::sample::select(vec![vec![], vec!["odd"], vec!["odd", "even"]]),
         ) {
             let mut builder = crate::SegmentBuilder::with_options(crate::BuildOptions {
                 word_starts,
                 ..Default::default()
             });
             for (phrase, score) in &rows {
-                let _ = builder.add(phrase, *score);
+                let category = if score % 2 == 1 { "odd" } else { "even" };
+                let _ = builder.add_row(phrase, *score, None, &[category]);
             }
             let Ok(built) = builder.finish() else { return Ok(()) };
             let segment = crate::Segment::load(built.bytes).unwrap();
@@ -246,6 +322,7 @@ mod tests {
                     0 => crate::Fuzziness::Auto,
                     n => crate::Fuzziness::Edits(n),
                 },
+                categories: filter.iter().map(|c| c.to_string()).collect(),
                 ..Default::default()
             };
             let mut depth_first = crate::Searcher::new();
