@@ -278,9 +278,6 @@ pub(crate) struct WalkState {
     /// The fuzzy candidates of a typo pass still to expand, depth first (see `region`).
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
     region: Vec<Candidate>,
-    /// While set, fuzzy candidates go to `region` instead of the heap.
-    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-    depth_first: bool,
     /// Tests set this to expand fuzzy candidates best first (see `Searcher::best_first_typos`).
     #[cfg(all(test, not(any(feature = "lean", target_family = "wasm"))))]
     pub(crate) best_first: bool,
@@ -376,7 +373,9 @@ impl WalkState {
                 step: Step::Here,
                 mode,
             };
-            return self.expand_region(walk.fst, (dfa, edits, tail), start);
+            if self.expand_region(walk.fst, (dfa, edits, tail), start)? {
+                return Ok(());
+            }
         }
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
             self.seed_root_children(&node, mode);
@@ -692,12 +691,6 @@ impl WalkState {
                 mode,
             },
         };
-        #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-        if self.depth_first && matches!(mode, Mode::Fuzzy(_)) {
-            self.region.push(queued.candidate);
-            self.budget.pending += 1;
-            return;
-        }
         if self.bound.is_none() || matches!(mode, Mode::Fuzzy(_)) {
             self.heap.push(queued);
             self.budget.pending += 1;

@@ -381,7 +381,7 @@ impl WalkState {
 /// The transition on `b` from the node at `addr`: its target and output. Read in place
 /// where the layout is the expected one (every node of a segment's FSTs).
 #[inline]
-pub(super) fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<Edge> {
+fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<Edge> {
     if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
         return read;
     }

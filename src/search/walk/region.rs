@@ -17,13 +17,26 @@
 
 use levenshtein_automata::{DFA, SINK_STATE};
 
-use super::one_edit::step;
+use super::in_place::transition_on;
 use super::{
     add_cost, check_forward, exact_distance, transitions_where, Candidate, Fuzzy, Mode, Progress,
     Step, WalkState,
 };
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
+
+/// The target and output of the transition on `b` of the node at `addr`: read in place,
+/// or decoded with `fst` where the layout is not the expected one. The one-edit look-ups
+/// keep a copy of their own, so that each is inlined where it is used.
+#[inline]
+fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(usize, u64)> {
+    if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
+        return read;
+    }
+    let node = fst.node(addr);
+    let t = node.transition(node.find_input(b)?);
+    Some((t.addr, t.out.value()))
+}
 
 /// What a child reached in automaton state `next` is, after a path of `depth` bytes whose
 /// fewest edits so far were `best`: accepted once within the pass's edits (its match ends
@@ -86,23 +99,44 @@ impl TailBytes {
 impl WalkState {
     /// Expands every fuzzy candidate below `start` (itself fuzzy) that may lead to a kept
     /// accepted candidate, offering those to the list; stops early only when the budget runs
-    /// out.
+    /// out. False when it did not start: a tail that holds no byte to probe its automaton
+    /// with (none can: it would take every ASCII byte) is left to the best-first walk.
     pub(super) fn expand_region(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
         typos: Typos<'_>,
         start: Candidate,
-    ) -> Result<()> {
-        let tail = TailBytes::new(typos.2);
+    ) -> Result<bool> {
+        let Some(tail) = TailBytes::new(typos.2) else {
+            return Ok(false);
+        };
         self.region.clear();
-        self.region.push(start);
-        self.budget.pending += 1;
-        self.depth_first = true;
-        let result = self.drain_region(fst, typos, tail.as_ref());
-        self.depth_first = false;
+        self.push_region(start);
+        let result = self.drain_region(fst, typos, &tail);
         self.budget.pending -= self.region.len();
         self.region.clear();
-        result
+        result.map(|()| true)
+    }
+
+    /// Keeps a fuzzy candidate for the depth-first expansion.
+    fn push_region(&mut self, candidate: Candidate) {
+        self.region.push(candidate);
+        self.budget.pending += 1;
+    }
+
+    /// Offers a child: an accepted one to the walk's list, a fuzzy one to the stack.
+    fn offer_child(&mut self, bound: usize, child: Candidate) {
+        match child.mode {
+            Mode::Fuzzy(_) => self.push_region(child),
+            mode => self.offer(
+                bound,
+                child.cost,
+                child.addr,
+                child.parent,
+                child.step,
+                mode,
+            ),
+        }
     }
 
     /// Pops the stack until it is empty or the budget ran out.
@@ -110,7 +144,7 @@ impl WalkState {
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
         (dfa, edits, _): Typos<'_>,
-        tail: Option<&TailBytes>,
+        tail: &TailBytes,
     ) -> Result<()> {
         // What `pull` gives a fuzzy expansion before any match is accepted.
         let bound = self.kept_bound(0).saturating_add(1);
@@ -125,12 +159,9 @@ impl WalkState {
             }
             let pushed = self.region.len();
             let node = (candidate, fuzzy);
-            let progress = match tail {
-                Some(tail) if tail.closed(dfa, fuzzy.state) => {
-                    self.expand_closed(fst, (dfa, edits), node, tail, bound)?
-                }
-                Some(tail) => self.expand_open(fst, (dfa, edits), node, tail, bound)?,
-                None => self.expand(fst, (dfa, edits), node, bound)?,
+            let progress = match tail.closed(dfa, fuzzy.state) {
+                true => self.expand_closed(fst, (dfa, edits), node, tail, bound)?,
+                false => self.expand_open(fst, (dfa, edits), node, tail, bound)?,
             };
             if let Progress::Stop = progress {
                 return Ok(());
@@ -178,7 +209,14 @@ impl WalkState {
             path = Some(here);
             let child = child_of((next, best, depth), (dfa, edits), self.exact_len);
             let cost = add_cost(candidate.cost, out)?;
-            self.offer(bound, cost, addr, here, Step::Byte(b), child);
+            let child = Candidate {
+                cost,
+                addr,
+                parent: here,
+                step: Step::Byte(b),
+                mode: child,
+            };
+            self.offer_child(bound, child);
         }
         Ok(Progress::Continue)
     }
@@ -229,7 +267,7 @@ impl WalkState {
                         return Ok(Progress::Stop);
                     }
                 }
-                _ => self.offer(bound, cost, t.addr, path, step, mode),
+                _ => self.offer_child(bound, child),
             }
         }
         Ok(Progress::Continue)
