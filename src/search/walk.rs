@@ -573,6 +573,20 @@ impl WalkState {
                 addr = next;
                 continue;
             }
+            #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+            if let Some(step) = self.step_down_in_place(bytes, addr, cost, path, (bound, mode)) {
+                let Some((input, target)) = step? else {
+                    return Ok(Progress::Found {
+                        path,
+                        cost,
+                        match_end,
+                    });
+                };
+                check_forward(addr, target)?;
+                path = self.push_arena(path, input)?;
+                addr = target;
+                continue;
+            }
             let node = fst.node(addr);
             let Some(t) = self.step_down(&node, cost, path, bound, mode)? else {
                 return Ok(Progress::Found {
@@ -625,12 +639,104 @@ impl WalkState {
                 self.offer(bound, c, t.addr, path, Step::Byte(t.inp), mode);
             }
         }
-        next.map(Some).ok_or_else(|| {
-            Error::corrupt(
-                "fst",
-                "no transition keeps the cheapest cost of its subtree",
-            )
+        next.map(Some).ok_or_else(no_cheapest_transition)
+    }
+
+    /// [`WalkState::step_down`] on the node at `addr` read in place, returning the input and
+    /// target of the transition to follow. `None`: the empty final node, or bytes laid out
+    /// otherwise; decode the node with `fst` then.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    #[inline]
+    fn step_down_in_place(
+        &mut self,
+        bytes: &[u8],
+        addr: usize,
+        cost: u64,
+        path: u32,
+        (bound, mode): (usize, Mode),
+    ) -> Option<Result<Option<(u8, usize)>>> {
+        if addr == 0 {
+            return None;
+        }
+        Some(match in_place::Branches::at(bytes, addr)? {
+            in_place::Branches::One {
+                input,
+                target,
+                output: 0,
+            } => Ok(Some((input, target))),
+            in_place::Branches::One { output, .. } => {
+                add_cost(cost, output).and_then(|_| Err(no_cheapest_transition()))
+            }
+            in_place::Branches::Any(node) => {
+                self.step_down_any(bytes, &node, (cost, path), (bound, mode))
+            }
         })
+    }
+
+    /// [`WalkState::step_down`] on an *any* node read in place: each transition is priced by
+    /// its output alone, and its input and target are read only if it is followed or kept.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    #[inline]
+    fn step_down_any(
+        &mut self,
+        bytes: &[u8],
+        node: &in_place::AnyNode,
+        (cost, path): (u64, u32),
+        (bound, mode): (usize, Mode),
+    ) -> Result<Option<(u8, usize)>> {
+        let mut follow = None;
+        let mut every = false;
+        if let Some(final_output) = node.final_output {
+            let final_cost = add_cost(cost, final_output)?;
+            // The cheapest key ends here: every transition is another way on.
+            every = final_cost == cost;
+            if !every {
+                self.offer(bound, final_cost, 0, path, Step::End, mode);
+            }
+        }
+        for i in 0..node.count {
+            let output = node.output(bytes, i).ok_or_else(node_outside)?;
+            if !every && follow.is_none() && output == 0 {
+                follow = Some(i);
+                if bound == 0 {
+                    // The transitions not looked at cost at least this much.
+                    if node.count > 1 {
+                        self.floor = self.floor.min(cost);
+                    }
+                    break;
+                }
+                continue;
+            }
+            let c = add_cost(cost, output)?;
+            if self.refuses(bound, c) {
+                self.floor = self.floor.min(c);
+                continue;
+            }
+            let input = node.input(bytes, i).ok_or_else(node_outside)?;
+            let target = node.target(bytes, i).ok_or_else(node_outside)?;
+            self.offer(bound, c, target, path, Step::Byte(input), mode);
+        }
+        match (every, follow) {
+            (true, _) => Ok(None),
+            (false, Some(i)) => {
+                let input = node.input(bytes, i).ok_or_else(node_outside)?;
+                Ok(Some((
+                    input,
+                    node.target(bytes, i).ok_or_else(node_outside)?,
+                )))
+            }
+            (false, None) => Err(no_cheapest_transition()),
+        }
+    }
+
+    /// Whether [`WalkState::offer`] would drop an accepted candidate of `cost` at once: the
+    /// bounded list is full of candidates no costlier.
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    #[inline(always)]
+    fn refuses(&self, bound: usize, cost: u64) -> bool {
+        self.bound.is_some()
+            && self.candidates.len() >= bound
+            && !matches!(self.candidates.first(), Some(first) if bound > 0 && cost < first.candidate.cost)
     }
 
     /// Steps the automaton along every transition of a fuzzy candidate's node; children that
@@ -978,6 +1084,20 @@ pub(super) fn add_cost(a: u64, b: u64) -> Result<u64> {
         .ok_or_else(|| Error::corrupt("fst", "output overflow"))
 }
 
+/// A node whose outputs do not keep its subtree's cheapest cost on one transition.
+fn no_cheapest_transition() -> Error {
+    Error::corrupt(
+        "fst",
+        "no transition keeps the cheapest cost of its subtree",
+    )
+}
+
+/// A part of a node read in place outside the bytes its layout was checked against.
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+fn node_outside() -> Error {
+    Error::corrupt("fst", "a node's transition lies outside the node")
+}
+
 // Lean builds read no inputs in place.
 #[cfg(all(test, not(feature = "lean")))]
 mod tests {
@@ -1024,8 +1144,68 @@ mod tests {
                 let read = super::in_place::transition_on(fst.as_bytes(), addr, b);
                 assert_eq!(read, Some(decoded), "node at {addr}, byte {b}");
             }
+            check_branches(&fst, addr);
         }
         next_inputs
+    }
+
+    /// A node other than a *next* node and the empty final node read in place as a greedy
+    /// descent reads it has `fst`'s transitions, in `fst`'s order, and its final output.
+    fn check_branches(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
+        use super::in_place::Branches;
+        let node = fst.node(addr);
+        let bytes = fst.as_bytes();
+        let read = Branches::at(bytes, addr);
+        if addr == 0 || next_node_step(bytes, addr).is_some() {
+            return;
+        }
+        let decoded: Vec<_> = node
+            .transitions()
+            .map(|t| (t.inp, t.out.value(), t.addr))
+            .collect();
+        let final_output = node.is_final().then(|| node.final_output().value());
+        match read {
+            Some(Branches::One {
+                input,
+                target,
+                output,
+            }) => {
+                assert_eq!(decoded, [(input, output, target)], "node at {addr}");
+                assert_eq!(final_output, None, "node at {addr}");
+            }
+            Some(Branches::Any(any)) => {
+                let read: Vec<_> = (0..any.count)
+                    .map(|i| {
+                        let input = any.input(bytes, i).unwrap();
+                        (
+                            input,
+                            any.output(bytes, i).unwrap(),
+                            any.target(bytes, i).unwrap(),
+                        )
+                    })
+                    .collect();
+                assert_eq!(read, decoded, "node at {addr}");
+                assert_eq!(any.final_output, final_output, "node at {addr}");
+            }
+            None => panic!("node at {addr} not read in place"),
+        }
+    }
+
+    #[test]
+    fn numbers_unpacked_at_every_offset_and_width() {
+        let bytes: Vec<u8> = (1..=20u8).map(|b| b.wrapping_mul(37)).collect();
+        for at in 0..=bytes.len() + 1 {
+            for len in 0..=8 {
+                let expected = bytes.get(at..at + len).map(|slice| {
+                    slice
+                        .iter()
+                        .rev()
+                        .fold(0u64, |n, &b| (n << 8) | u64::from(b))
+                });
+                let read = super::in_place::unpack(&bytes, at, len);
+                assert_eq!(read, expected, "{len} bytes at {at}");
+            }
+        }
     }
 
     #[test]
