@@ -1145,6 +1145,7 @@ mod tests {
                 assert_eq!(read, Some(decoded), "node at {addr}, byte {b}");
             }
             check_branches(&fst, addr);
+            check_transitions(&fst, addr);
         }
         next_inputs
     }
@@ -1188,6 +1189,27 @@ mod tests {
                 assert_eq!(any.final_output, final_output, "node at {addr}");
             }
             None => panic!("node at {addr} not read in place"),
+        }
+    }
+
+    /// The transitions of the node at `addr` read in place for a walk that skips some by
+    /// their input are `fst`'s, in its order, whatever it skips.
+    fn check_transitions(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
+        let bytes = fst.as_bytes();
+        let fst = fst::raw::Fst::new(bytes).unwrap();
+        let node = fst.node(addr);
+        for keep in [|_: u8| true, |b: u8| b % 2 == 0, |b: u8| b >= 0x80] {
+            let decoded: Vec<_> = node
+                .transitions()
+                .filter(|t| keep(t.inp))
+                .map(|t| (t.inp, t.addr, t.out.value()))
+                .collect();
+            let mut transitions = super::in_place::Transitions::of(&fst, addr);
+            let mut read = Vec::new();
+            while let Some(t) = transitions.next_where(keep).unwrap() {
+                read.push(t);
+            }
+            assert_eq!(read, decoded, "node at {addr}");
         }
     }
 

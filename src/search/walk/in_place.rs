@@ -265,3 +265,83 @@ impl AnyNode {
         target(self.end, unpack(bytes, at, self.sizes.address)?)
     }
 }
+
+/// The transitions of one node as `(input, target, output)`, in `fst`'s order, for walks that
+/// skip most of them by their input: read in place, so a skipped one costs one byte's read.
+/// A node laid out otherwise is decoded with `fst`.
+pub(super) struct Transitions<'f> {
+    bytes: &'f [u8],
+    node: Layout<'f>,
+    /// The next transition to look at.
+    i: usize,
+}
+
+/// How [`Transitions`] reads its node.
+enum Layout<'f> {
+    /// The node's only transition (a *next* or *one* node), or none (the empty final node).
+    Single(Option<(u8, usize, u64)>),
+    Any(AnyNode),
+    Decoded(fst::raw::Node<'f>),
+}
+
+impl<'f> Transitions<'f> {
+    /// The transitions of the node at `addr`.
+    #[inline]
+    pub(super) fn of(fst: &'f fst::raw::Fst<&'f [u8]>, addr: usize) -> Transitions<'f> {
+        let bytes = fst.as_bytes();
+        let node = if addr == 0 {
+            Layout::Single(None)
+        } else if let Some((input, target)) = next_node_step(bytes, addr) {
+            Layout::Single(Some((input, target, 0)))
+        } else {
+            match Branches::at(bytes, addr) {
+                Some(Branches::One {
+                    input,
+                    target,
+                    output,
+                }) => Layout::Single(Some((input, target, output))),
+                Some(Branches::Any(any)) => Layout::Any(any),
+                None => Layout::Decoded(fst.node(addr)),
+            }
+        };
+        Transitions { bytes, node, i: 0 }
+    }
+
+    /// The next transition whose input `keep` takes; `Some(None)` when there is none left,
+    /// `None` when a part of the node lies outside it.
+    #[inline]
+    pub(super) fn next_where(
+        &mut self,
+        keep: impl Fn(u8) -> bool,
+    ) -> Option<Option<(u8, usize, u64)>> {
+        match &self.node {
+            Layout::Single(one) => {
+                let one = one.filter(|t| self.i == 0 && keep(t.0));
+                self.i = 1;
+                Some(one)
+            }
+            Layout::Any(any) => {
+                while self.i < any.count {
+                    let i = self.i;
+                    self.i += 1;
+                    let input = any.input(self.bytes, i)?;
+                    if keep(input) {
+                        let target = any.target(self.bytes, i)?;
+                        return Some(Some((input, target, any.output(self.bytes, i)?)));
+                    }
+                }
+                Some(None)
+            }
+            Layout::Decoded(node) => {
+                while self.i < node.len() {
+                    let t = node.transition(self.i);
+                    self.i += 1;
+                    if keep(t.inp) {
+                        return Some(Some((t.inp, t.addr, t.out.value())));
+                    }
+                }
+                Some(None)
+            }
+        }
+    }
+}

@@ -21,8 +21,8 @@
 //! look-up, and no automaton is built (at eight characters, building it took a fifth of a
 //! query).
 
-use super::in_place::transition_on;
-use super::{add_cost, check_forward, WalkState, MAX_CANDIDATES};
+use super::in_place::{transition_on, Transitions};
+use super::{add_cost, check_forward, node_outside, WalkState, MAX_CANDIDATES};
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
 
@@ -216,19 +216,23 @@ impl WalkState {
             0 => None,
             _ => Some(utf8_width(buf[0])),
         };
-        for t in fst.node(at.0).transitions() {
-            let width = match want {
-                None if t.inp == WORD_START_SEPARATOR => continue,
-                None => utf8_width(t.inp),
-                Some(w) if (0x80..0xC0).contains(&t.inp) => w,
-                Some(_) => continue,
-            };
-            if width == 0 || !self.visit() {
+        let mut transitions = Transitions::of(fst, at.0);
+        // The word-start separator and bytes of the wrong kind begin or continue no
+        // character the tail could hold here.
+        let fits = |b: u8| match want {
+            None => b != WORD_START_SEPARATOR && utf8_width(b) != 0,
+            Some(_) => (0x80..0xC0).contains(&b),
+        };
+        while let Some((input, target, output)) =
+            transitions.next_where(fits).ok_or_else(node_outside)?
+        {
+            let width = want.unwrap_or_else(|| utf8_width(input));
+            if !self.visit() {
                 continue;
             }
-            check_forward(at.0, t.addr)?;
-            buf[len] = t.inp;
-            let below = (t.addr, add_cost(at.1, t.out.value())?);
+            check_forward(at.0, target)?;
+            buf[len] = input;
+            let below = (target, add_cost(at.1, output)?);
             if len + 1 == width {
                 self.char_variants(fst, below, &buf[..width], tail, i)?;
             } else {

@@ -17,10 +17,10 @@
 
 use levenshtein_automata::{DFA, SINK_STATE};
 
-use super::in_place::transition_on;
+use super::in_place::{transition_on, Transitions};
 use super::{
-    add_cost, check_forward, exact_distance, transitions_where, Candidate, Fuzzy, Mode, Progress,
-    Step, WalkState,
+    add_cost, check_forward, exact_distance, node_outside, Candidate, Fuzzy, Mode, Progress, Step,
+    WalkState,
 };
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
@@ -240,17 +240,19 @@ impl WalkState {
             Step::Byte(b) => self.push_arena(candidate.parent, b)?,
             Step::End => return Ok(Progress::Continue),
         };
-        let node = fst.node(candidate.addr);
+        let mut transitions = Transitions::of(fst, candidate.addr);
         let live = |b: u8| b != WORD_START_SEPARATOR && dfa.transition(state, b) != SINK_STATE;
-        for t in transitions_where(&node, live) {
-            let next = dfa.transition(state, t.inp);
-            check_forward(candidate.addr, t.addr)?;
+        while let Some((input, target, output)) =
+            transitions.next_where(live).ok_or_else(node_outside)?
+        {
+            let next = dfa.transition(state, input);
+            check_forward(candidate.addr, target)?;
             let mode = child_of((next, best, depth), (dfa, edits), self.exact_len);
-            let cost = add_cost(candidate.cost, t.out.value())?;
-            let step = Step::Byte(t.inp);
+            let cost = add_cost(candidate.cost, output)?;
+            let step = Step::Byte(input);
             let child = Candidate {
                 cost,
-                addr: t.addr,
+                addr: target,
                 parent: path,
                 step,
                 mode,
