@@ -52,6 +52,19 @@ pub(super) fn transition_on(bytes: &[u8], addr: usize, b: u8) -> Option<Option<(
     }
 }
 
+/// The target and output of the transition on `b` of the node at `addr`: read in place, or
+/// decoded with `fst` where the layout is not the expected one. Inlined into each caller, as
+/// [`transition_on`] is.
+#[inline(always)]
+pub(super) fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(usize, u64)> {
+    if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
+        return read;
+    }
+    let node = fst.node(addr);
+    let t = node.transition(node.find_input(b)?);
+    Some((t.addr, t.out.value()))
+}
+
 /// A *one* node's transition on `b`.
 #[inline(always)]
 fn one_transition(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option<(usize, u64)>> {

@@ -21,7 +21,7 @@
 //! look-up, and no automaton is built (at eight characters, building it took a fifth of a
 //! query).
 
-use super::in_place::{transition_on, Transitions};
+use super::in_place::{step, Transitions};
 use super::{add_cost, check_forward, node_outside, WalkState, MAX_CANDIDATES};
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
@@ -152,9 +152,6 @@ impl Neighbours {
 
 /// Where a look-up stands: a node's address and the cost on the way to it.
 type At = (usize, u64);
-
-/// A transition's target address and output.
-type Edge = (usize, u64);
 
 impl WalkState {
     /// Seeds the walk with the minimal paths within one edit of `tail` below `start`, each an
@@ -380,18 +377,6 @@ impl WalkState {
         self.neighbours.found = found;
         result
     }
-}
-
-/// The transition on `b` from the node at `addr`: its target and output. Read in place
-/// where the layout is the expected one (every node of a segment's FSTs).
-#[inline]
-fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<Edge> {
-    if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
-        return read;
-    }
-    let node = fst.node(addr);
-    let t = node.transition(node.find_input(b)?);
-    Some((t.addr, t.out.value()))
 }
 
 /// The length of the UTF-8 sequence a byte begins, 0 when it begins none.

@@ -17,26 +17,13 @@
 
 use levenshtein_automata::{DFA, SINK_STATE};
 
-use super::in_place::{transition_on, Transitions};
+use super::in_place::{step, Transitions};
 use super::{
     add_cost, check_forward, exact_distance, node_outside, Candidate, Fuzzy, Mode, Progress, Step,
     WalkState,
 };
 use crate::error::Result;
 use crate::format::WORD_START_SEPARATOR;
-
-/// The target and output of the transition on `b` of the node at `addr`: read in place,
-/// or decoded with `fst` where the layout is not the expected one. The one-edit look-ups
-/// keep a copy of their own, so that each is inlined where it is used.
-#[inline]
-fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(usize, u64)> {
-    if let Some(read) = transition_on(fst.as_bytes(), addr, b) {
-        return read;
-    }
-    let node = fst.node(addr);
-    let t = node.transition(node.find_input(b)?);
-    Some((t.addr, t.out.value()))
-}
 
 /// What a child reached in automaton state `next` is, after a path of `depth` bytes whose
 /// fewest edits so far were `best`: accepted once within the pass's edits (its match ends
