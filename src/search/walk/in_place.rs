@@ -86,13 +86,7 @@ fn one_transition(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option<
 /// An *any* node's transition on `b`.
 #[inline(always)]
 fn any_transitions(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option<(usize, u64)>> {
-    let (count, count_len) = match usize::from(state & 0b0011_1111) {
-        0 => match *bytes.get(addr.checked_sub(1)?)? {
-            1 => (256, 1),
-            n => (usize::from(n), 1),
-        },
-        n => (n, 0),
-    };
+    let (count, count_len) = any_count(bytes, addr, state)?;
     let sizes = Sizes::at(bytes, addr.checked_sub(count_len + 1)?)?;
     let index_len = if count > 32 { 256 } else { 0 };
     let index_start = addr.checked_sub(count_len + 1 + index_len)?;
@@ -119,6 +113,19 @@ fn any_transitions(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option
     let delta = unpack(bytes, delta_at, sizes.address)?;
     let output = unpack(bytes, output_at, sizes.output)?;
     Some(Some((target(end, delta)?, output)))
+}
+
+/// An *any* node's transition count, and how many bytes it takes besides the state byte: in
+/// the state's low six bits, or 0 there and the count in the byte before (1 means 256).
+#[inline(always)]
+fn any_count(bytes: &[u8], addr: usize, state: u8) -> Option<(usize, usize)> {
+    Some(match usize::from(state & 0b0011_1111) {
+        0 => match *bytes.get(addr.checked_sub(1)?)? {
+            1 => (256, 1),
+            n => (usize::from(n), 1),
+        },
+        n => (n, 0),
+    })
 }
 
 /// A node's pack sizes, in bytes.
@@ -228,13 +235,7 @@ pub(super) struct AnyNode {
 impl AnyNode {
     #[inline(always)]
     fn at(bytes: &[u8], addr: usize, state: u8) -> Option<AnyNode> {
-        let (count, count_len) = match usize::from(state & 0b0011_1111) {
-            0 => match *bytes.get(addr.checked_sub(1)?)? {
-                1 => (256, 1),
-                n => (usize::from(n), 1),
-            },
-            n => (n, 0),
-        };
+        let (count, count_len) = any_count(bytes, addr, state)?;
         let sizes = Sizes::at(bytes, addr.checked_sub(count_len + 1)?)?;
         let index_len = if count > 32 { 256 } else { 0 };
         let inputs = addr.checked_sub(count_len + 1 + index_len + count)?;
