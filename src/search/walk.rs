@@ -686,7 +686,7 @@ impl WalkState {
     ) -> Result<Option<(u8, usize)>> {
         let mut follow = None;
         let mut every = false;
-        if let Some(final_output) = node.final_output {
+        if let Some(final_output) = node.final_output(bytes).ok_or_else(node_outside)? {
             let final_cost = add_cost(cost, final_output)?;
             // The cheapest key ends here: every transition is another way on.
             every = final_cost == cost;
@@ -1198,7 +1198,11 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(read, decoded, "node at {addr}");
-                assert_eq!(any.final_output, final_output, "node at {addr}");
+                assert_eq!(
+                    any.final_output(bytes),
+                    Some(final_output),
+                    "node at {addr}"
+                );
             }
             None => panic!("node at {addr} not read in place"),
         }
