@@ -25,6 +25,7 @@
 //! suggestions already found with fewer edits, so every suggestion appears once with its
 //! smallest edit count, and the passes stop as soon as k suggestions are found.
 
+mod automaton;
 mod merged;
 mod options;
 mod runs;
@@ -41,7 +42,7 @@ pub(crate) use {
     walk::follow_exact,
 };
 
-use levenshtein_automata::{LevenshteinAutomatonBuilder, DFA};
+use automaton::{Dfa, Parametric};
 
 use crate::error::{Error, Result};
 use crate::normalize::{normalize_bounded, Trailing};
@@ -234,7 +235,7 @@ pub(crate) struct Hit {
 /// than a query) and only when a fuzzy query needs them.
 #[derive(Default)]
 struct Automata {
-    builders: [Option<LevenshteinAutomatonBuilder>; Fuzziness::MAX_EDITS as usize],
+    builders: [Option<Parametric>; Fuzziness::MAX_EDITS as usize],
     /// Tests set this to walk every typo pass with an automaton, the look-ups' oracle.
     #[cfg(all(test, not(feature = "lean")))]
     always: bool,
@@ -245,10 +246,10 @@ struct Automata {
 }
 
 impl Automata {
-    fn prefix_dfa(&mut self, max_edits: u8, query: &str) -> DFA {
+    fn prefix_dfa(&mut self, max_edits: u8, query: &str) -> Dfa {
         let slot = &mut self.builders[usize::from(max_edits - 1)];
-        slot.get_or_insert_with(|| LevenshteinAutomatonBuilder::new(max_edits, true))
-            .build_prefix_dfa(query)
+        slot.get_or_insert_with(|| Parametric::new(max_edits))
+            .prefix_dfa(query)
     }
 
     /// Whether every typo pass takes an automaton (see [`Automata::always`]).
@@ -903,7 +904,7 @@ impl Searcher {
 
 /// The typos of a pass walked with `dfa`, built for `tail`. Only native builds keep the tail:
 /// WebAssembly modules are counted in bytes.
-fn automaton_typos<'a>(dfa: &'a DFA, edits: u8, tail: &'a str) -> Typos<'a> {
+fn automaton_typos<'a>(dfa: &'a Dfa, edits: u8, tail: &'a str) -> Typos<'a> {
     #[cfg(not(any(feature = "lean", target_family = "wasm")))]
     return Typos::Automaton(dfa, edits, tail);
     #[cfg(any(feature = "lean", target_family = "wasm"))]
@@ -969,7 +970,7 @@ fn match_end_at(text: &[u8], (exact, typos): (&str, Option<Typos<'_>>)) -> Optio
     }
     for (i, &byte) in rest.iter().enumerate() {
         state = dfa.transition(state, byte);
-        if state == levenshtein_automata::SINK_STATE {
+        if state == automaton::SINK_STATE {
             return None;
         }
         if within(state) {

@@ -31,7 +31,7 @@
 //! too: each greedy descent offers every sibling along a key, most of which are never
 //! needed. Each visited node costs one unit of the query's budget.
 
-use levenshtein_automata::{Distance, DFA, SINK_STATE};
+use super::automaton::{Dfa, Distance, SINK_STATE};
 
 // WebAssembly builds walk with the automaton: the modules are counted in bytes.
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]
@@ -155,7 +155,7 @@ pub(crate) enum Typos<'a> {
     /// Within the pass's edits of the automaton's query; natively also that query (the tail
     /// of the normalized query after its exact part), which the depth-first expansion reads.
     Automaton(
-        &'a DFA,
+        &'a Dfa,
         u8,
         #[cfg(not(any(feature = "lean", target_family = "wasm")))] &'a str,
     ),
@@ -744,7 +744,7 @@ impl WalkState {
     fn expand(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
-        (dfa, edits): (&DFA, u8),
+        (dfa, edits): (&Dfa, u8),
         (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
         bound: usize,
     ) -> Result<Progress> {
@@ -1073,7 +1073,7 @@ fn start_mode(typos: Option<Typos<'_>>, exact_len: u32) -> Mode {
 /// The edits of an automaton state if the text so far matches within its maximum, else
 /// `u8::MAX`.
 #[inline]
-pub(super) fn exact_distance(dfa: &DFA, state: u32) -> u8 {
+pub(super) fn exact_distance(dfa: &Dfa, state: u32) -> u8 {
     match dfa.distance(state) {
         Distance::Exact(d) => d,
         Distance::AtLeast(_) => u8::MAX,

@@ -15,7 +15,7 @@
 //! this one cannot stop once the first matches are found; where a pass finds few matches (the
 //! common case for a pass of two edits), the best-first walk expands the whole region too.
 
-use levenshtein_automata::{DFA, SINK_STATE};
+use super::super::automaton::{Dfa, SINK_STATE};
 
 use super::in_place::{step, Transitions};
 use super::{
@@ -28,7 +28,7 @@ use crate::format::WORD_START_SEPARATOR;
 /// What a child reached in automaton state `next` is, after a path of `depth` bytes whose
 /// fewest edits so far were `best`: accepted once within the pass's edits (its match ends
 /// after the exact part and the path), fuzzy otherwise.
-fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&DFA, u8), exact_len: u32) -> Mode {
+fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&Dfa, u8), exact_len: u32) -> Mode {
     let best = best.min(exact_distance(dfa, next));
     if best <= edits {
         Mode::Accepted {
@@ -44,7 +44,7 @@ fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&DFA, u8), exact
 }
 
 /// The automaton of a pass, its edits, and the query's tail it was built for.
-type Typos<'t> = (&'t DFA, u8, &'t str);
+type Typos<'t> = (&'t Dfa, u8, &'t str);
 
 /// The bytes that can continue a path whose edits are spent: the tail's own.
 struct TailBytes {
@@ -52,13 +52,16 @@ struct TailBytes {
     /// it), at most [`crate::MAX_FUZZY_BYTES`].
     bytes: [u8; crate::MAX_FUZZY_BYTES],
     len: usize,
+    /// Each byte's class in the pass's automaton: its transitions are read without looking
+    /// the class up again at every node.
+    classes: [u8; crate::MAX_FUZZY_BYTES],
     /// An ASCII byte the tail does not hold: the automaton treats every such byte alike, so
     /// its transition says whether a state still has an edit to spend on any byte.
     probe: u8,
 }
 
 impl TailBytes {
-    fn new(tail: &str) -> Option<TailBytes> {
+    fn new(tail: &str, dfa: &Dfa) -> Option<TailBytes> {
         let mut seen = [false; 256];
         let mut bytes = [0u8; crate::MAX_FUZZY_BYTES];
         let mut len = 0;
@@ -70,15 +73,23 @@ impl TailBytes {
             seen[usize::from(b)] = true;
         }
         let probe = (0u8..0x80).find(|&b| !seen[usize::from(b)])?;
-        Some(TailBytes { bytes, len, probe })
+        let classes = bytes.map(|b| dfa.class_of(b));
+        Some(TailBytes {
+            bytes,
+            classes,
+            len,
+            probe,
+        })
     }
 
-    fn bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+    /// Each byte with its class in the automaton.
+    fn bytes(&self) -> impl Iterator<Item = (u8, u8)> + '_ {
+        let classes = self.classes.iter().copied();
+        self.bytes[..self.len].iter().copied().zip(classes)
     }
 
     /// Whether `state` has no edit left to spend: only the tail's bytes can continue it.
-    fn closed(&self, dfa: &DFA, state: u32) -> bool {
+    fn closed(&self, dfa: &Dfa, state: u32) -> bool {
         dfa.transition(state, self.probe) == SINK_STATE
     }
 }
@@ -94,7 +105,7 @@ impl WalkState {
         typos: Typos<'_>,
         start: Candidate,
     ) -> Result<bool> {
-        let Some(tail) = TailBytes::new(typos.2) else {
+        let Some(tail) = TailBytes::new(typos.2, typos.0) else {
             return Ok(false);
         };
         self.region.clear();
@@ -165,7 +176,7 @@ impl WalkState {
     fn expand_closed(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
-        (dfa, edits): (&DFA, u8),
+        (dfa, edits): (&Dfa, u8),
         (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
         tail: &TailBytes,
         bound: usize,
@@ -179,8 +190,8 @@ impl WalkState {
             Step::Byte(_) => None,
             Step::End => return Ok(Progress::Continue),
         };
-        for &b in tail.bytes() {
-            let next = dfa.transition(state, b);
+        for (b, class) in tail.bytes() {
+            let next = dfa.transition_at(state, class);
             if next == SINK_STATE {
                 continue;
             }
@@ -214,7 +225,7 @@ impl WalkState {
     fn expand_open(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
-        (dfa, edits): (&DFA, u8),
+        (dfa, edits): (&Dfa, u8),
         (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
         tail: &TailBytes,
         bound: usize,
