@@ -373,6 +373,7 @@ mod own {
             self.ids.len()
         }
 
+        #[inline]
         fn id(&mut self, at: Instance) -> u32 {
             let slot = at.shape as usize * self.offsets + at.offset as usize;
             match self.ids.get(slot) {
@@ -494,7 +495,8 @@ mod own {
             let dfa = Dfa {
                 classes,
                 stride,
-                rows: Vec::with_capacity(stride * 64),
+                // A two-edit query's DFA has about 150 states.
+                rows: Vec::with_capacity(stride * 192),
                 initial: 0,
             };
             ByteDfa {
@@ -514,6 +516,7 @@ mod own {
 
         /// The byte-level state of slot `slot` (see [`ByteDfa::index`]), made if new (leading
         /// to `to` on every byte until it is defined), and whether it is new.
+        #[inline]
         fn state(&mut self, slot: usize, to: u32) -> (u32, bool) {
             match self.index.get(slot) {
                 Some(&id) if id != Instances::NONE => (id, false),
@@ -531,18 +534,29 @@ mod own {
             id as usize + usize::from(self.dfa.classes[usize::from(byte)])
         }
 
+        /// The default successor `default` and the states 1–3 bytes before it, which skip any
+        /// byte: made once, the same for every state that shares the successor.
+        fn before(&mut self, default: u32) -> [u32; 4] {
+            let slot = default as usize * 4;
+            if let Some(&[a, b, c, d]) = self.index.get(slot..slot + 4) {
+                if d != Instances::NONE && a != Instances::NONE {
+                    return [a, b, c, d];
+                }
+            }
+            let mut before = [self.state(slot, SINK_STATE).0; 4];
+            for k in 1..4 {
+                before[k] = self.state(slot + k, before[k - 1]).0;
+            }
+            before
+        }
+
         /// Adds character-level state `state` whose other characters lead to `default`.
         fn add_state(&mut self, state: u32, distance: Distance, default: u32) -> StateBuilder {
             let (id, _) = self.state(state as usize * 4, SINK_STATE);
             if let Some(word) = self.dfa.rows.get_mut(id as usize) {
                 *word = encode(distance);
             }
-            // The states 1–3 bytes before the default successor skip any byte: made once, the
-            // same for every state that shares the successor.
-            let mut before = [self.state(default as usize * 4, SINK_STATE).0; 4];
-            for k in 1..4 {
-                before[k] = self.state(default as usize * 4 + k, before[k - 1]).0;
-            }
+            let before = self.before(default);
             let start = id as usize + 1;
             let row = self.dfa.rows.get_mut(start..start + self.ranges.len());
             for (to, &range) in row.into_iter().flatten().zip(&self.ranges) {
