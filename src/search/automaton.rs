@@ -31,7 +31,7 @@ pub(crate) enum Distance {
 
 /// One position of the Levenshtein NFA: `offset` characters of the query matched with
 /// `distance` edits, possibly half-way through a transposition.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Position {
     offset: u32,
     distance: u8,
@@ -52,7 +52,7 @@ impl Position {
 }
 
 /// A set of NFA positions with none subsumed by another (a DFA state's shape once normalized).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Positions(Vec<Position>);
 
 impl Positions {
@@ -202,7 +202,6 @@ impl Parametric {
                     let mask = (1u64 << diameter) - 1;
                     step_position(p, (chi >> p.offset) & mask, max, &mut next);
                 }
-                next.sort();
                 let shift = next.normalize();
                 let id = intern(&next, &mut shapes);
                 moves.push(Move { shape: id, shift });
@@ -489,6 +488,7 @@ impl ByteDfa {
         for b in 0..=255u8 {
             classes[usize::from(b)] = 1 + range(b);
         }
+        // At most 243 distinct bytes occur in UTF-8 text, so every class, plus one, fits a byte.
         let mut ranges = vec![0, 1, 2, 3];
         let mut seen = [false; 256];
         for &b in query.as_bytes() {
