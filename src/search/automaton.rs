@@ -194,12 +194,12 @@ impl Parametric {
         intern(&Positions(vec![Position::default()]), &mut shapes);
         let mut moves = Vec::new();
         let mut next = Positions::default();
+        let mask = (1u64 << diameter) - 1;
         let mut shape = 0;
         while shape < shapes.len() {
             for chi in 0..1u64 << diameter {
                 next.0.clear();
                 for &p in &shapes[shape].0 {
-                    let mask = (1u64 << diameter) - 1;
                     step_position(p, (chi >> p.offset) & mask, max, &mut next);
                 }
                 let shift = next.normalize();
@@ -508,7 +508,7 @@ impl ByteDfa {
         ByteDfa {
             dfa,
             ranges,
-            index: vec![Instances::NONE; states * 4 + 3],
+            index: vec![Instances::NONE; states * 4],
         }
     }
 
@@ -521,23 +521,23 @@ impl ByteDfa {
     }
 
     /// The byte-level state of slot `slot` (see [`ByteDfa::index`]), made if new (leading
-    /// to `to` on every byte until it is defined), and whether it is new.
+    /// to `to` on every byte until it is defined).
     #[inline]
-    fn state(&mut self, slot: usize, to: u32) -> (u32, bool) {
+    fn state(&mut self, slot: usize, to: u32) -> u32 {
         match self.index.get(slot) {
-            Some(&id) if id != Instances::NONE => (id, false),
+            Some(&id) if id != Instances::NONE => id,
             Some(_) => {
                 let id = self.allocate(to);
                 self.index[slot] = id;
-                (id, true)
+                id
             }
-            None => (SINK_STATE, false),
+            None => SINK_STATE,
         }
     }
 
     /// Where the transition of `id` on the class of `byte` is.
     fn slot(&self, id: u32, byte: u8) -> usize {
-        id as usize + usize::from(self.dfa.classes[usize::from(byte)])
+        id as usize + usize::from(self.dfa.class_of(byte))
     }
 
     /// The default successor `default` and the states 1–3 bytes before it, which skip any
@@ -549,16 +549,16 @@ impl ByteDfa {
                 return [a, b, c, d];
             }
         }
-        let mut before = [self.state(slot, SINK_STATE).0; 4];
+        let mut before = [self.state(slot, SINK_STATE); 4];
         for k in 1..4 {
-            before[k] = self.state(slot + k, before[k - 1]).0;
+            before[k] = self.state(slot + k, before[k - 1]);
         }
         before
     }
 
     /// Adds character-level state `state` whose other characters lead to `default`.
     fn add_state(&mut self, state: u32, distance: Distance, default: u32) -> StateBuilder {
-        let (id, _) = self.state(state as usize * 4, SINK_STATE);
+        let id = self.state(state as usize * 4, SINK_STATE);
         if let Some(word) = self.dfa.rows.get_mut(id as usize) {
             *word = encode(distance);
         }
@@ -595,7 +595,7 @@ impl ByteDfa {
             }
             at = next;
         }
-        let (to, _) = self.state(to as usize * 4, SINK_STATE);
+        let to = self.state(to as usize * 4, SINK_STATE);
         let slot = self.slot(at, last);
         if let Some(t) = self.dfa.rows.get_mut(slot) {
             *t = to;
@@ -603,7 +603,7 @@ impl ByteDfa {
     }
 
     fn finish(mut self, initial: u32) -> Dfa {
-        self.dfa.initial = self.state(initial as usize * 4, SINK_STATE).0;
+        self.dfa.initial = self.state(initial as usize * 4, SINK_STATE);
         self.dfa
     }
 }

@@ -15,7 +15,7 @@
 //! this one cannot stop once the first matches are found; where a pass finds few matches (the
 //! common case for a pass of two edits), the best-first walk expands the whole region too.
 
-use super::super::automaton::{Dfa, SINK_STATE};
+use crate::search::automaton::{Dfa, SINK_STATE};
 
 use super::in_place::{step, Transitions};
 use super::{
