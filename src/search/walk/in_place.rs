@@ -65,6 +65,33 @@ pub(super) fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(us
     Some((t.addr, t.out.value()))
 }
 
+/// The single transition of the node at `addr`, whatever its input: `Some(None)` for the
+/// empty final node (none), `Some(Some((input, target, output)))` for a *next* or *one*
+/// node, `None` for an *any* node or a layout this does not expect.
+///
+/// A typo expansion whose edits are spent asks this first: most such nodes lie in keys'
+/// unshared tails, where one look-up of the node's own input in the automaton replaces one
+/// per byte of the query's tail.
+#[inline(always)]
+pub(super) fn lone_transition(bytes: &[u8], addr: usize) -> Option<Option<(u8, usize, u64)>> {
+    if addr == 0 {
+        return Some(None);
+    }
+    let state = *bytes.get(addr)?;
+    match state >> 6 {
+        0b11 => {
+            let (input, next) = next_node_step(bytes, addr)?;
+            Some(Some((input, next, 0)))
+        }
+        0b10 => {
+            let (input, input_len) = one_input(bytes, addr, state)?;
+            let (target, output) = one_target(bytes, addr, input_len)?;
+            Some(Some((input, target, output)))
+        }
+        _ => None,
+    }
+}
+
 /// A *one* node's transition on `b`.
 #[inline(always)]
 fn one_transition(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option<(usize, u64)>> {

@@ -17,7 +17,7 @@
 
 use crate::search::automaton::{Dfa, SINK_STATE};
 
-use super::in_place::{step, Transitions};
+use super::in_place::{lone_transition, step, Transitions};
 use super::{
     add_cost, check_forward, exact_distance, node_outside, Candidate, Fuzzy, Mode, Progress, Step,
     WalkState,
@@ -46,6 +46,9 @@ fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&Dfa, u8), exact
 /// The automaton of a pass, its edits, and the query's tail it was built for.
 type Typos<'t> = (&'t Dfa, u8, &'t str);
 
+/// A fuzzy node whose edits are spent, and its path in the arena once recorded.
+type ClosedNode<'n> = (&'n Candidate, Fuzzy, &'n mut Option<u32>);
+
 /// The bytes that can continue a path whose edits are spent: the tail's own.
 struct TailBytes {
     /// Each distinct byte of the tail but the word-start separator (a match must lie before
@@ -58,6 +61,8 @@ struct TailBytes {
     /// An ASCII byte the tail does not hold: the automaton treats every such byte alike, so
     /// its transition says whether a state still has an edit to spend on any byte.
     probe: u8,
+    /// Whether each byte is among `bytes`.
+    held: [bool; 256],
 }
 
 impl TailBytes {
@@ -74,12 +79,19 @@ impl TailBytes {
         }
         let probe = (0u8..0x80).find(|&b| !seen[usize::from(b)])?;
         let classes = bytes.map(|b| dfa.class_of(b));
+        seen[usize::from(WORD_START_SEPARATOR)] = false;
         Some(TailBytes {
             bytes,
             classes,
             len,
             probe,
+            held: seen,
         })
+    }
+
+    /// Whether `b` is one of the tail's bytes that can continue a closed state.
+    fn holds(&self, b: u8) -> bool {
+        self.held[usize::from(b)]
     }
 
     /// Each byte with its class in the automaton.
@@ -172,12 +184,13 @@ impl WalkState {
     /// [`WalkState::expand`] for a state whose edits are spent: only the tail's own bytes can
     /// continue it, so each is looked up in place instead of reading every transition of the
     /// node. Any other byte leads the automaton to its sink, or, for the first byte of a
-    /// character the tail does not hold, to a state that dies on the next byte.
+    /// character the tail does not hold, to a state that dies on the next byte. A node with
+    /// a single transition is read once instead, and its input alone tried.
     fn expand_closed(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
-        (dfa, edits): (&Dfa, u8),
-        (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
+        typos: (&Dfa, u8),
+        (candidate, fuzzy): (Candidate, Fuzzy),
         tail: &TailBytes,
         bound: usize,
     ) -> Result<Progress> {
@@ -190,33 +203,73 @@ impl WalkState {
             Step::Byte(_) => None,
             Step::End => return Ok(Progress::Continue),
         };
+        let node = (&candidate, fuzzy, &mut path);
+        match lone_transition(fst.as_bytes(), candidate.addr) {
+            Some(None) => {}
+            Some(Some((b, addr, out))) if tail.holds(b) => {
+                let next = typos.0.transition(fuzzy.state, b);
+                self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+            }
+            Some(Some(_)) => {}
+            None => self.expand_closed_any(fst, typos, node, tail, bound)?,
+        }
+        Ok(Progress::Continue)
+    }
+
+    /// [`WalkState::expand_closed`] for a node with several transitions: each of the tail's
+    /// bytes that the automaton survives is looked up in it.
+    fn expand_closed_any(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        typos: (&Dfa, u8),
+        (candidate, fuzzy, path): ClosedNode<'_>,
+        tail: &TailBytes,
+        bound: usize,
+    ) -> Result<()> {
         for (b, class) in tail.bytes() {
-            let next = dfa.transition_at(state, class);
+            let next = typos.0.transition_at(fuzzy.state, class);
             if next == SINK_STATE {
                 continue;
             }
             let Some((addr, out)) = step(fst, candidate.addr, b) else {
                 continue;
             };
-            check_forward(candidate.addr, addr)?;
-            let here = match (path, candidate.step) {
-                (Some(here), _) => here,
-                (None, Step::Byte(byte)) => self.push_arena(candidate.parent, byte)?,
-                (None, _) => candidate.parent,
-            };
-            path = Some(here);
-            let child = child_of((next, best, depth), (dfa, edits), self.exact_len);
-            let cost = add_cost(candidate.cost, out)?;
-            let child = Candidate {
-                cost,
-                addr,
-                parent: here,
-                step: Step::Byte(b),
-                mode: child,
-            };
-            self.offer_child(bound, child);
+            let node = (candidate, fuzzy, &mut *path);
+            self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
         }
-        Ok(Progress::Continue)
+        Ok(())
+    }
+
+    /// Offers the child of a closed node that its transition on `b` (to `addr`, with output
+    /// `out`) reaches in automaton state `next`, unless the automaton dies there; records the
+    /// node's path in the arena the first time one of its children is offered.
+    fn offer_closed_child(
+        &mut self,
+        (dfa, edits): (&Dfa, u8),
+        (candidate, Fuzzy { best, depth, .. }, path): ClosedNode<'_>,
+        (b, next, addr, out): (u8, u32, usize, u64),
+        bound: usize,
+    ) -> Result<()> {
+        if next == SINK_STATE {
+            return Ok(());
+        }
+        check_forward(candidate.addr, addr)?;
+        let here = match (*path, candidate.step) {
+            (Some(here), _) => here,
+            (None, Step::Byte(byte)) => self.push_arena(candidate.parent, byte)?,
+            (None, _) => candidate.parent,
+        };
+        *path = Some(here);
+        let mode = child_of((next, best, depth), (dfa, edits), self.exact_len);
+        let child = Candidate {
+            cost: add_cost(candidate.cost, out)?,
+            addr,
+            parent: here,
+            step: Step::Byte(b),
+            mode,
+        };
+        self.offer_child(bound, child);
+        Ok(())
     }
 
     /// [`WalkState::expand`] for a state with an edit left: every transition the automaton
