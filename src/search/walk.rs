@@ -1158,23 +1158,28 @@ mod tests {
             }
             check_branches(&fst, addr);
             check_transitions(&fst, addr);
-            check_lone_transition(&fst, addr);
+            check_lone_input(&fst, addr);
         }
         next_inputs
     }
 
-    /// A node read in place as having a single transition, or none, has exactly that in
-    /// `fst`'s decoding; *next* and *one* nodes are always read so.
-    fn check_lone_transition(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
+    /// A node read in place as having a single input, or none, has exactly that transition
+    /// in `fst`'s decoding, which [`super::in_place::step`] reads; *next* and *one* nodes are
+    /// always read so.
+    fn check_lone_input(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
         let node = fst.node(addr);
         let decoded: Vec<_> = node
             .transitions()
             .map(|t| (t.inp, t.addr, t.out.value()))
             .collect();
         let state = fst.as_bytes()[addr] >> 6;
-        match super::in_place::lone_transition(fst.as_bytes(), addr) {
+        let fst = fst::raw::Fst::new(fst.as_bytes()).unwrap();
+        match super::in_place::lone_input(fst.as_bytes(), addr) {
             Some(None) => assert!(addr == 0 && decoded.is_empty(), "node at {addr}"),
-            Some(Some(t)) => assert_eq!(decoded, [t], "node at {addr}"),
+            Some(Some(b)) => {
+                let (target, output) = super::in_place::step(&fst, addr, b).unwrap();
+                assert_eq!(decoded, [(b, target, output)], "node at {addr}");
+            }
             None => assert!(addr != 0 && state < 0b10, "node at {addr} not read"),
         }
     }

@@ -65,30 +65,35 @@ pub(super) fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(us
     Some((t.addr, t.out.value()))
 }
 
-/// The single transition of the node at `addr`, whatever its input: `Some(None)` for the
-/// empty final node (none), `Some(Some((input, target, output)))` for a *next* or *one*
-/// node, `None` for an *any* node or a layout this does not expect.
+/// The input of the node at `addr` when it has a single transition: `Some(None)` for the
+/// empty final node (no transition), `Some(Some(input))` for a *next* or *one* node, `None`
+/// for an *any* node or a layout this does not expect. [`step`] then reads the transition.
 ///
 /// A typo expansion whose edits are spent asks this first: most such nodes lie in keys'
 /// unshared tails, where one look-up of the node's own input in the automaton replaces one
-/// per byte of the query's tail.
+/// per byte of the query's tail, and most of those inputs lead nowhere, so their target is
+/// not decoded.
 #[inline(always)]
-pub(super) fn lone_transition(bytes: &[u8], addr: usize) -> Option<Option<(u8, usize, u64)>> {
+pub(super) fn lone_input(bytes: &[u8], addr: usize) -> Option<Option<u8>> {
     if addr == 0 {
         return Some(None);
     }
     let state = *bytes.get(addr)?;
     match state >> 6 {
-        0b11 => {
-            let (input, next) = next_node_step(bytes, addr)?;
-            Some(Some((input, next, 0)))
-        }
-        0b10 => {
-            let (input, input_len) = one_input(bytes, addr, state)?;
-            let (target, output) = one_target(bytes, addr, input_len)?;
-            Some(Some((input, target, output)))
-        }
+        0b11 => Some(Some(next_node_step(bytes, addr)?.0)),
+        0b10 => Some(Some(one_input(bytes, addr, state)?.0)),
         _ => None,
+    }
+}
+
+/// The *any* node at `addr`, its parts placed, or `None` for another kind of node or a layout
+/// this does not expect.
+#[inline(always)]
+pub(super) fn any_node(bytes: &[u8], addr: usize) -> Option<AnyNode> {
+    let state = *bytes.get(addr).filter(|_| addr != 0)?;
+    match state >> 6 {
+        0b11 | 0b10 => None,
+        _ => AnyNode::at(bytes, addr, state),
     }
 }
 

@@ -17,7 +17,7 @@
 
 use crate::search::automaton::{Dfa, SINK_STATE};
 
-use super::in_place::{lone_transition, step, Transitions};
+use super::in_place::{any_node, lone_input, step, Transitions};
 use super::{
     add_cost, check_forward, exact_distance, node_outside, Candidate, Fuzzy, Mode, Progress, Step,
     WalkState,
@@ -46,6 +46,21 @@ fn child_of((next, best, depth): (u32, u8, u32), (dfa, edits): (&Dfa, u8), exact
 /// The automaton of a pass, its edits, and the query's tail it was built for.
 type Typos<'t> = (&'t Dfa, u8, &'t str);
 
+/// The most transitions of a closed node whose inputs are looked up among the tail's bytes,
+/// rather than the tail's bytes in the node: most closed nodes have two to four.
+const FEW_TRANSITIONS: usize = 8;
+
+/// Puts `item` into `sorted` (its last slot spare), after every entry whose first field is
+/// no greater.
+fn insert_by_first<T: Copy>(sorted: &mut [(u8, T, u32)], item: (u8, T, u32)) {
+    let mut j = sorted.len() - 1;
+    while j > 0 && sorted[j - 1].0 > item.0 {
+        sorted[j] = sorted[j - 1];
+        j -= 1;
+    }
+    sorted[j] = item;
+}
+
 /// A fuzzy node whose edits are spent, and its path in the arena once recorded.
 type ClosedNode<'n> = (&'n Candidate, Fuzzy, &'n mut Option<u32>);
 
@@ -61,8 +76,8 @@ struct TailBytes {
     /// An ASCII byte the tail does not hold: the automaton treats every such byte alike, so
     /// its transition says whether a state still has an edit to spend on any byte.
     probe: u8,
-    /// Whether each byte is among `bytes`.
-    held: [bool; 256],
+    /// Each byte's index in `bytes`, [`TailBytes::NONE`] for bytes it does not hold.
+    index: [u8; 256],
 }
 
 impl TailBytes {
@@ -79,19 +94,32 @@ impl TailBytes {
         }
         let probe = (0u8..0x80).find(|&b| !seen[usize::from(b)])?;
         let classes = bytes.map(|b| dfa.class_of(b));
-        seen[usize::from(WORD_START_SEPARATOR)] = false;
+        let mut index = [Self::NONE; 256];
+        for (i, &b) in bytes[..len].iter().enumerate() {
+            index[usize::from(b)] = i as u8;
+        }
         Some(TailBytes {
             bytes,
             classes,
             len,
             probe,
-            held: seen,
+            index,
         })
     }
 
+    /// No index: a byte the tail does not hold (there are at most
+    /// [`crate::MAX_FUZZY_BYTES`], fewer than this).
+    const NONE: u8 = u8::MAX;
+
     /// Whether `b` is one of the tail's bytes that can continue a closed state.
     fn holds(&self, b: u8) -> bool {
-        self.held[usize::from(b)]
+        self.index[usize::from(b)] != Self::NONE
+    }
+
+    /// `b`'s index among the tail's bytes, and its class, if the tail holds it.
+    fn find(&self, b: u8) -> Option<(u8, u8)> {
+        let i = self.index[usize::from(b)];
+        Some((i, *self.classes.get(usize::from(i))?))
     }
 
     /// Each byte with its class in the automaton.
@@ -204,11 +232,14 @@ impl WalkState {
             Step::End => return Ok(Progress::Continue),
         };
         let node = (&candidate, fuzzy, &mut path);
-        match lone_transition(fst.as_bytes(), candidate.addr) {
+        match lone_input(fst.as_bytes(), candidate.addr) {
             Some(None) => {}
-            Some(Some((b, addr, out))) if tail.holds(b) => {
+            Some(Some(b)) if tail.holds(b) => {
                 let next = typos.0.transition(fuzzy.state, b);
-                self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+                let found = (next != SINK_STATE).then(|| step(fst, candidate.addr, b));
+                if let Some(Some((addr, out))) = found {
+                    self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+                }
             }
             Some(Some(_)) => {}
             None => self.expand_closed_any(fst, typos, node, tail, bound)?,
@@ -216,9 +247,50 @@ impl WalkState {
         Ok(Progress::Continue)
     }
 
-    /// [`WalkState::expand_closed`] for a node with several transitions: each of the tail's
-    /// bytes that the automaton survives is looked up in it.
+    /// [`WalkState::expand_closed`] for a node with several transitions. A node with few
+    /// has each input looked up among the tail's bytes, and the children the automaton
+    /// survives are offered in the tail's order (the order of a look-up per tail byte, which
+    /// sets the order of equal costs and of a budget's cut); a larger one has each of the
+    /// tail's bytes that the automaton survives looked up in it.
     fn expand_closed_any(
+        &mut self,
+        fst: &fst::raw::Fst<&[u8]>,
+        typos: (&Dfa, u8),
+        (candidate, fuzzy, path): ClosedNode<'_>,
+        tail: &TailBytes,
+        bound: usize,
+    ) -> Result<()> {
+        let bytes = fst.as_bytes();
+        let few = any_node(bytes, candidate.addr).filter(|any| any.count <= FEW_TRANSITIONS);
+        let Some(any) = few else {
+            return self.expand_closed_each(fst, typos, (candidate, fuzzy, path), tail, bound);
+        };
+        // (index among the tail's bytes, transition, automaton state), by the first.
+        let mut live = [(0u8, 0usize, 0u32); FEW_TRANSITIONS];
+        let mut n = 0;
+        for i in 0..any.count {
+            let input = any.input(bytes, i).ok_or_else(node_outside)?;
+            let Some((at, class)) = tail.find(input) else {
+                continue;
+            };
+            let next = typos.0.transition_at(fuzzy.state, class);
+            if next != SINK_STATE {
+                insert_by_first(&mut live[..=n], (at, i, next));
+                n += 1;
+            }
+        }
+        for &(at, i, next) in &live[..n] {
+            let b = tail.bytes[usize::from(at)];
+            let addr = any.target(bytes, i).ok_or_else(node_outside)?;
+            let out = any.output(bytes, i).ok_or_else(node_outside)?;
+            let node = (candidate, fuzzy, &mut *path);
+            self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+        }
+        Ok(())
+    }
+
+    /// [`WalkState::expand_closed_any`] for a node with many transitions.
+    fn expand_closed_each(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
         typos: (&Dfa, u8),
