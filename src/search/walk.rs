@@ -1165,7 +1165,7 @@ mod tests {
 
     /// A node read in place as having a single input, or none, has exactly that transition
     /// in `fst`'s decoding, which [`super::in_place::step`] reads; *next* and *one* nodes are
-    /// always read so.
+    /// always read so, and every other node as an *any* node.
     fn check_lone_input(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
         let node = fst.node(addr);
         let decoded: Vec<_> = node
@@ -1181,6 +1181,24 @@ mod tests {
                 assert_eq!(decoded, [(b, target, output)], "node at {addr}");
             }
             None => assert!(addr != 0 && state < 0b10, "node at {addr} not read"),
+        }
+        // Every node is read either way, and an *any* node with its transitions in order.
+        let any = super::in_place::any_node(fst.as_bytes(), addr);
+        let lone = super::in_place::lone_input(fst.as_bytes(), addr);
+        assert_eq!(any.is_some(), lone.is_none(), "node at {addr}");
+        if let Some(any) = any {
+            let bytes = fst.as_bytes();
+            let read: Vec<_> = (0..any.count)
+                .map(|i| {
+                    let input = any.input(bytes, i).unwrap();
+                    (
+                        input,
+                        any.target(bytes, i).unwrap(),
+                        any.output(bytes, i).unwrap(),
+                    )
+                })
+                .collect();
+            assert_eq!(read, decoded, "node at {addr}");
         }
     }
 
