@@ -1187,17 +1187,8 @@ mod tests {
         let lone = super::in_place::lone_input(fst.as_bytes(), addr);
         assert_eq!(any.is_some(), lone.is_none(), "node at {addr}");
         if let Some(any) = any {
-            let bytes = fst.as_bytes();
-            let read: Vec<_> = (0..any.count)
-                .map(|i| {
-                    let input = any.input(bytes, i).unwrap();
-                    (
-                        input,
-                        any.target(bytes, i).unwrap(),
-                        any.output(bytes, i).unwrap(),
-                    )
-                })
-                .collect();
+            let read = any_read(&any, fst.as_bytes());
+            let decoded: Vec<_> = decoded.iter().map(|&(i, t, o)| (i, o, t)).collect();
             assert_eq!(read, decoded, "node at {addr}");
         }
     }
@@ -1227,17 +1218,7 @@ mod tests {
                 assert_eq!(final_output, None, "node at {addr}");
             }
             Some(Branches::Any(any)) => {
-                let read: Vec<_> = (0..any.count)
-                    .map(|i| {
-                        let input = any.input(bytes, i).unwrap();
-                        (
-                            input,
-                            any.output(bytes, i).unwrap(),
-                            any.target(bytes, i).unwrap(),
-                        )
-                    })
-                    .collect();
-                assert_eq!(read, decoded, "node at {addr}");
+                assert_eq!(any_read(&any, bytes), decoded, "node at {addr}");
                 assert_eq!(
                     any.final_output(bytes),
                     Some(final_output),
@@ -1246,6 +1227,20 @@ mod tests {
             }
             None => panic!("node at {addr} not read in place"),
         }
+    }
+
+    /// An *any* node's transitions read in place, as `(input, output, target)` in `fst`'s order.
+    fn any_read(any: &super::in_place::AnyNode, bytes: &[u8]) -> Vec<(u8, u64, usize)> {
+        (0..any.count)
+            .map(|i| {
+                let input = any.input(bytes, i).unwrap();
+                (
+                    input,
+                    any.output(bytes, i).unwrap(),
+                    any.target(bytes, i).unwrap(),
+                )
+            })
+            .collect()
     }
 
     /// The transitions of the node at `addr` read in place for a walk that skips some by

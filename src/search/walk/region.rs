@@ -61,6 +61,15 @@ fn insert_by_first<T: Copy>(sorted: &mut [(u8, T, u32)], item: (u8, T, u32)) {
     sorted[j] = item;
 }
 
+/// What expanding a closed node reads besides the node: the FST, the pass's automaton and
+/// edits, the tail's bytes, and the bound of the walk's list.
+struct Closed<'p> {
+    fst: &'p fst::raw::Fst<&'p [u8]>,
+    typos: (&'p Dfa, u8),
+    tail: &'p TailBytes,
+    bound: usize,
+}
+
 /// A fuzzy node whose edits are spent, and its path in the arena once recorded.
 type ClosedNode<'n> = (&'n Candidate, Fuzzy, &'n mut Option<u32>);
 
@@ -232,17 +241,23 @@ impl WalkState {
             Step::End => return Ok(Progress::Continue),
         };
         let node = (&candidate, fuzzy, &mut path);
+        let pass = Closed {
+            fst,
+            typos,
+            tail,
+            bound,
+        };
         match lone_input(fst.as_bytes(), candidate.addr) {
             Some(None) => {}
             Some(Some(b)) if tail.holds(b) => {
                 let next = typos.0.transition(fuzzy.state, b);
                 let found = (next != SINK_STATE).then(|| step(fst, candidate.addr, b));
                 if let Some(Some((addr, out))) = found {
-                    self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+                    self.offer_closed_child(&pass, node, (b, next, addr, out))?;
                 }
             }
             Some(Some(_)) => {}
-            None => self.expand_closed_any(fst, typos, node, tail, bound)?,
+            None => self.expand_closed_any(&pass, node)?,
         }
         Ok(Progress::Continue)
     }
@@ -252,62 +267,50 @@ impl WalkState {
     /// survives are offered in the tail's order (the order of a look-up per tail byte, which
     /// sets the order of equal costs and of a budget's cut); a larger one has each of the
     /// tail's bytes that the automaton survives looked up in it.
-    fn expand_closed_any(
-        &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
-        typos: (&Dfa, u8),
-        (candidate, fuzzy, path): ClosedNode<'_>,
-        tail: &TailBytes,
-        bound: usize,
-    ) -> Result<()> {
-        let bytes = fst.as_bytes();
+    fn expand_closed_any(&mut self, pass: &Closed<'_>, node: ClosedNode<'_>) -> Result<()> {
+        let (candidate, fuzzy, path) = node;
+        let bytes = pass.fst.as_bytes();
         let few = any_node(bytes, candidate.addr).filter(|any| any.count <= FEW_TRANSITIONS);
         let Some(any) = few else {
-            return self.expand_closed_each(fst, typos, (candidate, fuzzy, path), tail, bound);
+            return self.expand_closed_each(pass, (candidate, fuzzy, path));
         };
         // (index among the tail's bytes, transition, automaton state), by the first.
         let mut live = [(0u8, 0usize, 0u32); FEW_TRANSITIONS];
         let mut n = 0;
         for i in 0..any.count {
             let input = any.input(bytes, i).ok_or_else(node_outside)?;
-            let Some((at, class)) = tail.find(input) else {
+            let Some((at, class)) = pass.tail.find(input) else {
                 continue;
             };
-            let next = typos.0.transition_at(fuzzy.state, class);
+            let next = pass.typos.0.transition_at(fuzzy.state, class);
             if next != SINK_STATE {
                 insert_by_first(&mut live[..=n], (at, i, next));
                 n += 1;
             }
         }
         for &(at, i, next) in &live[..n] {
-            let b = tail.bytes[usize::from(at)];
+            let b = pass.tail.bytes[usize::from(at)];
             let addr = any.target(bytes, i).ok_or_else(node_outside)?;
             let out = any.output(bytes, i).ok_or_else(node_outside)?;
             let node = (candidate, fuzzy, &mut *path);
-            self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+            self.offer_closed_child(pass, node, (b, next, addr, out))?;
         }
         Ok(())
     }
 
     /// [`WalkState::expand_closed_any`] for a node with many transitions.
-    fn expand_closed_each(
-        &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
-        typos: (&Dfa, u8),
-        (candidate, fuzzy, path): ClosedNode<'_>,
-        tail: &TailBytes,
-        bound: usize,
-    ) -> Result<()> {
-        for (b, class) in tail.bytes() {
-            let next = typos.0.transition_at(fuzzy.state, class);
+    fn expand_closed_each(&mut self, pass: &Closed<'_>, node: ClosedNode<'_>) -> Result<()> {
+        let (candidate, fuzzy, path) = node;
+        for (b, class) in pass.tail.bytes() {
+            let next = pass.typos.0.transition_at(fuzzy.state, class);
             if next == SINK_STATE {
                 continue;
             }
-            let Some((addr, out)) = step(fst, candidate.addr, b) else {
+            let Some((addr, out)) = step(pass.fst, candidate.addr, b) else {
                 continue;
             };
             let node = (candidate, fuzzy, &mut *path);
-            self.offer_closed_child(typos, node, (b, next, addr, out), bound)?;
+            self.offer_closed_child(pass, node, (b, next, addr, out))?;
         }
         Ok(())
     }
@@ -317,10 +320,9 @@ impl WalkState {
     /// node's path in the arena the first time one of its children is offered.
     fn offer_closed_child(
         &mut self,
-        (dfa, edits): (&Dfa, u8),
+        pass: &Closed<'_>,
         (candidate, Fuzzy { best, depth, .. }, path): ClosedNode<'_>,
         (b, next, addr, out): (u8, u32, usize, u64),
-        bound: usize,
     ) -> Result<()> {
         if next == SINK_STATE {
             return Ok(());
@@ -332,7 +334,7 @@ impl WalkState {
             (None, _) => candidate.parent,
         };
         *path = Some(here);
-        let mode = child_of((next, best, depth), (dfa, edits), self.exact_len);
+        let mode = child_of((next, best, depth), pass.typos, self.exact_len);
         let child = Candidate {
             cost: add_cost(candidate.cost, out)?,
             addr,
@@ -340,7 +342,7 @@ impl WalkState {
             step: Step::Byte(b),
             mode,
         };
-        self.offer_child(bound, child);
+        self.offer_child(pass.bound, child);
         Ok(())
     }
 
