@@ -120,12 +120,8 @@ impl TailBytes {
     /// [`crate::MAX_FUZZY_BYTES`], fewer than this).
     const NONE: u8 = u8::MAX;
 
-    /// Whether `b` is one of the tail's bytes that can continue a closed state.
-    fn holds(&self, b: u8) -> bool {
-        self.index[usize::from(b)] != Self::NONE
-    }
-
-    /// `b`'s index among the tail's bytes, and its class, if the tail holds it.
+    /// `b`'s index among the tail's bytes, and its class, if the tail holds it (a closed state
+    /// can go on with it).
     fn find(&self, b: u8) -> Option<(u8, u8)> {
         let i = self.index[usize::from(b)];
         Some((i, *self.classes.get(usize::from(i))?))
@@ -219,10 +215,10 @@ impl WalkState {
     }
 
     /// [`WalkState::expand`] for a state whose edits are spent: only the tail's own bytes can
-    /// continue it, so each is looked up in place instead of reading every transition of the
-    /// node. Any other byte leads the automaton to its sink, or, for the first byte of a
-    /// character the tail does not hold, to a state that dies on the next byte. A node with
-    /// a single transition is read once instead, and its input alone tried.
+    /// continue it. Any other byte leads the automaton to its sink, or, for the first byte of
+    /// a character the tail does not hold, to a state that dies on the next byte. A node with
+    /// a single transition has its input tried alone, and its target read only when the
+    /// automaton survives it; one with several goes to [`WalkState::expand_closed_any`].
     fn expand_closed(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
@@ -249,14 +245,16 @@ impl WalkState {
         };
         match lone_input(fst.as_bytes(), candidate.addr) {
             Some(None) => {}
-            Some(Some(b)) if tail.holds(b) => {
-                let next = typos.0.transition(fuzzy.state, b);
+            Some(Some(b)) => {
+                let Some((_, class)) = tail.find(b) else {
+                    return Ok(Progress::Continue);
+                };
+                let next = typos.0.transition_at(fuzzy.state, class);
                 let found = (next != SINK_STATE).then(|| step(fst, candidate.addr, b));
                 if let Some(Some((addr, out))) = found {
                     self.offer_closed_child(&pass, node, (b, next, addr, out))?;
                 }
             }
-            Some(Some(_)) => {}
             None => self.expand_closed_any(&pass, node)?,
         }
         Ok(Progress::Continue)
