@@ -1167,29 +1167,27 @@ mod tests {
     /// in `fst`'s decoding, which [`super::in_place::step`] reads; *next* and *one* nodes are
     /// always read so, and every other node as an *any* node.
     fn check_lone_input(fst: &fst::raw::Fst<Vec<u8>>, addr: usize) {
-        let node = fst.node(addr);
-        let decoded: Vec<_> = node
+        let decoded: Vec<_> = fst
+            .node(addr)
             .transitions()
-            .map(|t| (t.inp, t.addr, t.out.value()))
+            .map(|t| (t.inp, t.out.value(), t.addr))
             .collect();
         let state = fst.as_bytes()[addr] >> 6;
         let fst = fst::raw::Fst::new(fst.as_bytes()).unwrap();
-        match super::in_place::lone_input(fst.as_bytes(), addr) {
+        let lone = super::in_place::lone_input(fst.as_bytes(), addr);
+        match lone {
             Some(None) => assert!(addr == 0 && decoded.is_empty(), "node at {addr}"),
             Some(Some(b)) => {
                 let (target, output) = super::in_place::step(&fst, addr, b).unwrap();
-                assert_eq!(decoded, [(b, target, output)], "node at {addr}");
+                assert_eq!(decoded, [(b, output, target)], "node at {addr}");
             }
             None => assert!(addr != 0 && state < 0b10, "node at {addr} not read"),
         }
         // Every node is read either way, and an *any* node with its transitions in order.
         let any = super::in_place::any_node(fst.as_bytes(), addr);
-        let lone = super::in_place::lone_input(fst.as_bytes(), addr);
         assert_eq!(any.is_some(), lone.is_none(), "node at {addr}");
         if let Some(any) = any {
-            let read = any_read(&any, fst.as_bytes());
-            let decoded: Vec<_> = decoded.iter().map(|&(i, t, o)| (i, o, t)).collect();
-            assert_eq!(read, decoded, "node at {addr}");
+            assert_eq!(any_read(&any, fst.as_bytes()), decoded, "node at {addr}");
         }
     }
 

@@ -50,9 +50,13 @@ type Typos<'t> = (&'t Dfa, u8, &'t str);
 /// rather than the tail's bytes in the node: most closed nodes have two to four.
 const FEW_TRANSITIONS: usize = 8;
 
-/// Puts `item` into `sorted` (its last slot spare), after every entry whose first field is
-/// no greater.
-fn insert_by_first<T: Copy>(sorted: &mut [(u8, T, u32)], item: (u8, T, u32)) {
+/// A closed node's live child: its input's index among the tail's bytes, its transition, and
+/// its automaton state.
+type LiveChild = (u8, usize, u32);
+
+/// Puts `item` into `sorted` (its last slot spare), after every entry whose index among the
+/// tail's bytes is no greater.
+fn insert_by_first(sorted: &mut [LiveChild], item: LiveChild) {
     let mut j = sorted.len() - 1;
     while j > 0 && sorted[j - 1].0 > item.0 {
         sorted[j] = sorted[j - 1];
@@ -61,9 +65,9 @@ fn insert_by_first<T: Copy>(sorted: &mut [(u8, T, u32)], item: (u8, T, u32)) {
     sorted[j] = item;
 }
 
-/// What expanding a closed node reads besides the node: the FST, the pass's automaton and
-/// edits, the tail's bytes, and the bound of the walk's list.
-struct Closed<'p> {
+/// What expanding a node reads besides the node: the FST, the pass's automaton and edits,
+/// the tail's bytes, and the bound of the walk's list.
+struct Pass<'p> {
     fst: &'p fst::raw::Fst<&'p [u8]>,
     typos: (&'p Dfa, u8),
     tail: &'p TailBytes,
@@ -91,22 +95,19 @@ struct TailBytes {
 
 impl TailBytes {
     fn new(tail: &str, dfa: &Dfa) -> Option<TailBytes> {
-        let mut seen = [false; 256];
+        let mut index = [Self::NONE; 256];
         let mut bytes = [0u8; crate::MAX_FUZZY_BYTES];
         let mut len = 0;
         for &b in tail.as_bytes() {
-            if !seen[usize::from(b)] && b != WORD_START_SEPARATOR {
+            if index[usize::from(b)] == Self::NONE && b != WORD_START_SEPARATOR {
                 *bytes.get_mut(len)? = b;
+                index[usize::from(b)] = len as u8;
                 len += 1;
             }
-            seen[usize::from(b)] = true;
         }
-        let probe = (0u8..0x80).find(|&b| !seen[usize::from(b)])?;
+        // The separator is not ASCII: an ASCII byte without an index is not in the tail.
+        let probe = (0u8..0x80).find(|&b| index[usize::from(b)] == Self::NONE)?;
         let classes = bytes.map(|b| dfa.class_of(b));
-        let mut index = [Self::NONE; 256];
-        for (i, &b) in bytes[..len].iter().enumerate() {
-            index[usize::from(b)] = i as u8;
-        }
         Some(TailBytes {
             bytes,
             classes,
@@ -191,6 +192,12 @@ impl WalkState {
     ) -> Result<()> {
         // What `pull` gives a fuzzy expansion before any match is accepted.
         let bound = self.kept_bound(0).saturating_add(1);
+        let pass = Pass {
+            fst,
+            typos: (dfa, edits),
+            tail,
+            bound,
+        };
         while let Some(candidate) = self.region.pop() {
             self.budget.pending -= 1;
             let Mode::Fuzzy(fuzzy) = candidate.mode else {
@@ -203,8 +210,8 @@ impl WalkState {
             let pushed = self.region.len();
             let node = (candidate, fuzzy);
             let progress = match tail.closed(dfa, fuzzy.state) {
-                true => self.expand_closed(fst, (dfa, edits), node, tail, bound)?,
-                false => self.expand_open(fst, (dfa, edits), node, tail, bound)?,
+                true => self.expand_closed(&pass, node)?,
+                false => self.expand_open(&pass, node)?,
             };
             if let Progress::Stop = progress {
                 return Ok(());
@@ -221,11 +228,8 @@ impl WalkState {
     /// automaton survives it; one with several goes to [`WalkState::expand_closed_any`].
     fn expand_closed(
         &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
-        typos: (&Dfa, u8),
+        pass: &Pass<'_>,
         (candidate, fuzzy): (Candidate, Fuzzy),
-        tail: &TailBytes,
-        bound: usize,
     ) -> Result<Progress> {
         if !self.visit() {
             return Ok(Progress::Stop);
@@ -237,25 +241,19 @@ impl WalkState {
             Step::End => return Ok(Progress::Continue),
         };
         let node = (&candidate, fuzzy, &mut path);
-        let pass = Closed {
-            fst,
-            typos,
-            tail,
-            bound,
-        };
-        match lone_input(fst.as_bytes(), candidate.addr) {
+        match lone_input(pass.fst.as_bytes(), candidate.addr) {
             Some(None) => {}
             Some(Some(b)) => {
-                let Some((_, class)) = tail.find(b) else {
+                let Some((_, class)) = pass.tail.find(b) else {
                     return Ok(Progress::Continue);
                 };
-                let next = typos.0.transition_at(fuzzy.state, class);
-                let found = (next != SINK_STATE).then(|| step(fst, candidate.addr, b));
+                let next = pass.typos.0.transition_at(fuzzy.state, class);
+                let found = (next != SINK_STATE).then(|| step(pass.fst, candidate.addr, b));
                 if let Some(Some((addr, out))) = found {
-                    self.offer_closed_child(&pass, node, (b, next, addr, out))?;
+                    self.offer_closed_child(pass, node, (b, next, addr, out))?;
                 }
             }
-            None => self.expand_closed_any(&pass, node)?,
+            None => self.expand_closed_any(pass, node)?,
         }
         Ok(Progress::Continue)
     }
@@ -265,15 +263,15 @@ impl WalkState {
     /// survives are offered in the tail's order (the order of a look-up per tail byte, which
     /// sets the order of equal costs and of a budget's cut); a larger one has each of the
     /// tail's bytes that the automaton survives looked up in it.
-    fn expand_closed_any(&mut self, pass: &Closed<'_>, node: ClosedNode<'_>) -> Result<()> {
+    fn expand_closed_any(&mut self, pass: &Pass<'_>, node: ClosedNode<'_>) -> Result<()> {
         let (candidate, fuzzy, path) = node;
         let bytes = pass.fst.as_bytes();
         let few = any_node(bytes, candidate.addr).filter(|any| any.count <= FEW_TRANSITIONS);
         let Some(any) = few else {
             return self.expand_closed_each(pass, (candidate, fuzzy, path));
         };
-        // (index among the tail's bytes, transition, automaton state), by the first.
-        let mut live = [(0u8, 0usize, 0u32); FEW_TRANSITIONS];
+        // By index among the tail's bytes.
+        let mut live: [LiveChild; FEW_TRANSITIONS] = [(0, 0, 0); FEW_TRANSITIONS];
         let mut n = 0;
         for i in 0..any.count {
             let input = any.input(bytes, i).ok_or_else(node_outside)?;
@@ -297,7 +295,7 @@ impl WalkState {
     }
 
     /// [`WalkState::expand_closed_any`] for a node with many transitions.
-    fn expand_closed_each(&mut self, pass: &Closed<'_>, node: ClosedNode<'_>) -> Result<()> {
+    fn expand_closed_each(&mut self, pass: &Pass<'_>, node: ClosedNode<'_>) -> Result<()> {
         let (candidate, fuzzy, path) = node;
         for (b, class) in pass.tail.bytes() {
             let next = pass.typos.0.transition_at(fuzzy.state, class);
@@ -314,17 +312,14 @@ impl WalkState {
     }
 
     /// Offers the child of a closed node that its transition on `b` (to `addr`, with output
-    /// `out`) reaches in automaton state `next`, unless the automaton dies there; records the
-    /// node's path in the arena the first time one of its children is offered.
+    /// `out`) reaches in automaton state `next` (not the sink); records the node's path in the
+    /// arena the first time one of its children is offered.
     fn offer_closed_child(
         &mut self,
-        pass: &Closed<'_>,
+        pass: &Pass<'_>,
         (candidate, Fuzzy { best, depth, .. }, path): ClosedNode<'_>,
         (b, next, addr, out): (u8, u32, usize, u64),
     ) -> Result<()> {
-        if next == SINK_STATE {
-            return Ok(());
-        }
         check_forward(candidate.addr, addr)?;
         let here = match (*path, candidate.step) {
             (Some(here), _) => here,
@@ -349,12 +344,10 @@ impl WalkState {
     /// [`WalkState::expand_closed`] rather than going through the stack.
     fn expand_open(
         &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
-        (dfa, edits): (&Dfa, u8),
+        pass: &Pass<'_>,
         (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
-        tail: &TailBytes,
-        bound: usize,
     ) -> Result<Progress> {
+        let (fst, (dfa, edits), tail, bound) = (pass.fst, pass.typos, pass.tail, pass.bound);
         if !self.visit() {
             return Ok(Progress::Stop);
         }
@@ -386,8 +379,7 @@ impl WalkState {
                         self.floor = self.floor.min(cost);
                         continue;
                     }
-                    let progress =
-                        self.expand_closed(fst, (dfa, edits), (child, fuzzy), tail, bound)?;
+                    let progress = self.expand_closed(pass, (child, fuzzy))?;
                     if let Progress::Stop = progress {
                         return Ok(Progress::Stop);
                     }
