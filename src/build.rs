@@ -12,7 +12,7 @@ use crate::format::categories::Categories;
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
 use crate::format::{
-    categories, category_top, scores, strings, Nodes, SectionKind, FLAG_WORD_STARTS,
+    categories, category_top, scores, strings, titles, Nodes, SectionKind, FLAG_WORD_STARTS,
 };
 use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
@@ -120,6 +120,10 @@ pub struct BuildOptions {
     pub word_starts: bool,
     /// Precomputed answers for the prefixes with the most matches (base segments only).
     pub top_lists: TopListOptions,
+    /// Marks the display forms that are their key title-cased ("New York" for `new york`)
+    /// instead of storing them, where that takes fewer bytes: format v8, which engines before
+    /// it cannot read. Off, such forms are stored as any other.
+    pub display_titles: bool,
 }
 
 impl Default for BuildOptions {
@@ -129,6 +133,7 @@ impl Default for BuildOptions {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             word_starts: false,
             top_lists: TopListOptions::default(),
+            display_titles: true,
         }
     }
 }
@@ -408,7 +413,7 @@ impl SegmentBuilder {
         let options = self.options;
         let source_rows = self.rows.len() as u64;
         let (ranked, scores) = Ranked::from_builder(self);
-        let layout = Layout::of(&ranked);
+        let layout = Layout::of(&ranked, options.display_titles);
         // Only bases: over a stack the deltas' walks are not what costs (measured: lists in
         // deltas left a 4-delta stack as slow), and a blocklist has no suggestions.
         let top_options = match (more_flags, &more) {
@@ -682,22 +687,40 @@ impl Ranked {
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
     /// categories, beside the scores already encoded), which need the ranks but not the FST.
     fn rank_tables(&self, layout: &Layout, order: &[u32], scores: Vec<u8>) -> RankTables {
+        let titled = |row: &RankedRow| layout.titles && self.is_titled(row);
         RankTables {
             scores,
             display: layout
                 .display
-                .then(|| self.strings_by_rank(order, |e| e.surface)),
+                .then(|| self.strings_by_rank(order, |e| e.surface, titled)),
+            titles: layout.titles.then(|| {
+                let mut out = Vec::new();
+                titles::encode(&mut out, order.len(), |rank| {
+                    titled(&self.rows[order[rank] as usize])
+                });
+                out
+            }),
             payloads: layout
                 .payloads
-                .then(|| self.strings_by_rank(order, |e| e.payload)),
+                .then(|| self.strings_by_rank(order, |e| e.payload, |_| false)),
             categories: layout.categories.then(|| self.categories_by_rank(order)),
         }
     }
 
-    /// A strings section (display forms or payloads) from the span `pick` chooses.
-    fn strings_by_rank(&self, order: &[u32], pick: fn(&Extra) -> Span) -> Vec<u8> {
+    /// A strings section (display forms or payloads) from the span `pick` chooses, leaving
+    /// out the rows `skip` names.
+    fn strings_by_rank(
+        &self,
+        order: &[u32],
+        pick: fn(&Extra) -> Span,
+        skip: impl Fn(&RankedRow) -> bool + Clone,
+    ) -> Vec<u8> {
         let entries = order.iter().enumerate().filter_map(move |(rank, &r)| {
-            let span = pick(&self.extra_of(&self.rows[r as usize])?);
+            let row = &self.rows[r as usize];
+            if skip(row) {
+                return None;
+            }
+            let span = pick(&self.extra_of(row)?);
             (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
         });
         let mut out = Vec::new();
@@ -743,6 +766,15 @@ impl Ranked {
         sections
     }
 
+    /// Whether a row's display form is its key title-cased (see `format::titles`).
+    fn is_titled(&self, row: &RankedRow) -> bool {
+        let Some(extra) = self.extra_of(row).filter(|e| !e.surface.is_none()) else {
+            return false;
+        };
+        let key = std::str::from_utf8(row.key(&self.keys)).unwrap_or("");
+        titles::is_title_of(text(extra.surface, &self.texts), key)
+    }
+
     /// Category ids' names, sorted and joined by commas.
     fn joined_names(&self, ids: &[u32]) -> String {
         let mut list: Vec<&str> = ids
@@ -765,6 +797,7 @@ struct CategorySections {
 struct RankTables {
     scores: Vec<u8>,
     display: Option<Vec<u8>>,
+    titles: Option<Vec<u8>>,
     payloads: Option<Vec<u8>>,
     /// Each rank's categories.
     categories: Option<CategorySections>,
@@ -781,6 +814,9 @@ impl RankTables {
         section(writer, SectionKind::Scores, &self.scores);
         if let Some(display) = &self.display {
             section(writer, SectionKind::Display, display);
+        }
+        if let Some(titles) = &self.titles {
+            section(writer, SectionKind::DisplayTitles, titles);
         }
         if let Some(payloads) = &self.payloads {
             section(writer, SectionKind::Payloads, payloads);
@@ -800,21 +836,32 @@ impl RankTables {
 
 /// Which optional sections a segment has.
 struct Layout {
+    /// Display forms stored (those not marked as titles).
     display: bool,
+    /// Display forms marked as their key title-cased.
+    titles: bool,
     payloads: bool,
     categories: bool,
 }
 
 impl Layout {
-    fn of(ranked: &Ranked) -> Layout {
+    /// The sections `ranked` needs; display forms are marked as titles when `titles` allows
+    /// it and the marks take fewer bytes than the entries they replace.
+    fn of(ranked: &Ranked, titles: bool) -> Layout {
         let has = |pick: fn(&Extra) -> Span| {
             ranked
                 .rows
                 .iter()
                 .any(|r| ranked.extra_of(r).is_some_and(|e| !pick(&e).is_none()))
         };
+        let titles = titles && titles_pay(ranked);
+        let stored = |r: &RankedRow| {
+            let surface = ranked.extra_of(r).is_some_and(|e| !e.surface.is_none());
+            surface && !(titles && ranked.is_titled(r))
+        };
         Layout {
-            display: has(|e| e.surface),
+            display: ranked.rows.iter().any(stored),
+            titles,
             payloads: has(|e| e.payload),
             categories: !ranked.names.is_empty(),
         }
@@ -823,9 +870,24 @@ impl Layout {
     /// FST and scores, plus the optional ones (categories take two sections).
     fn section_count(&self) -> usize {
         2 + usize::from(self.display)
+            + usize::from(self.titles)
             + usize::from(self.payloads)
             + 3 * usize::from(self.categories)
     }
+}
+
+/// Whether marking the title-cased display forms takes fewer bytes than storing them: each
+/// stored one takes its bytes, a rank and an offset; the marks take a bit per suggestion.
+fn titles_pay(ranked: &Ranked) -> bool {
+    let marks = 8 * ranked.rows.len().div_ceil(64);
+    let mut stored = 0usize;
+    for row in ranked.rows.iter().filter(|r| ranked.is_titled(r)) {
+        stored += 8 + row.key.len as usize;
+        if stored > marks {
+            return true;
+        }
+    }
+    false
 }
 
 /// An FST entry: a full key (a row index) or a word-start entry (an index in

@@ -405,9 +405,18 @@ fn add_stored<'s>(
             .split(',')
             .filter(|c| !c.is_empty()),
     );
+    let mut title = String::new();
+    if row.title {
+        title.push_str(key);
+        crate::format::titles::title_case(&mut title);
+    }
     builder.add_keyed(
         key,
-        row.display.unwrap_or(key),
+        if row.title {
+            &title
+        } else {
+            row.display.unwrap_or(key)
+        },
         row.score,
         row.payload,
         categories,
@@ -418,6 +427,8 @@ fn add_stored<'s>(
 pub(crate) struct StoredRow<'a> {
     pub(crate) score: u64,
     pub(crate) display: Option<&'a str>,
+    /// The display form is the key title-cased (then `display` is `None`).
+    pub(crate) title: bool,
     pub(crate) payload: Option<&'a str>,
     pub(crate) categories: Option<&'a str>,
 }
@@ -460,6 +471,7 @@ impl<'a> StoredRows<'a> {
         Ok(StoredRow {
             score: self.view.score(rank)?,
             display: text(0)?,
+            title: self.view.is_title(rank)?,
             payload: text(1)?,
             categories: self.view.categories_of(rank)?,
         })

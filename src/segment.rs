@@ -10,6 +10,7 @@ use crate::format::header::{verify_checksum, Header};
 use crate::format::rank_categories::RankCategories;
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
+use crate::format::titles::Titles;
 use crate::format::top::{EntryTable, NodeAt, TopList, TopLists};
 use crate::format::{check_fst, Nodes, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, FLAG_WORD_STARTS};
 
@@ -53,6 +54,8 @@ pub struct Segment<D> {
     fst: (usize, usize),
     scores: Scores,
     display: Strings,
+    /// Which display forms are their key title-cased (format v8; absent before).
+    titles: Titles,
     payloads: Strings,
     categories: Categories,
     rank_categories: Strings,
@@ -246,6 +249,7 @@ pub(crate) struct View<'a> {
     fst: fst::raw::Fst<&'a [u8]>,
     scores: &'a Scores,
     display: &'a Strings,
+    titles: Titles,
     payloads: &'a Strings,
     categories: &'a Categories,
     rank_categories: RankCategories<'a>,
@@ -275,9 +279,23 @@ impl<'a> View<'a> {
         self.scores.get(self.bytes, rank as usize)
     }
 
-    /// The display form of `rank`, when it differs from its key.
+    /// The display form of `rank`, when it differs from its key and is not its key
+    /// title-cased (see [`View::is_title`]).
     pub(crate) fn display(&self, rank: u32) -> Result<Option<&'a str>> {
         self.display.get(self.bytes, rank)
+    }
+
+    /// Whether the display form of `rank` is its key title-cased, marked instead of stored
+    /// (see `format::titles`): then it is that, whatever [`View::display`] says.
+    #[inline]
+    pub(crate) fn is_title(&self, rank: u32) -> Result<bool> {
+        self.titles.is_title(self.bytes, rank)
+    }
+
+    /// Whether any display form is marked as a title.
+    #[inline]
+    pub(crate) fn has_titles(&self) -> bool {
+        self.titles.is_present()
     }
 
     /// Whether the FSTs hold word-start entries.
@@ -434,6 +452,8 @@ pub struct SegmentInfo {
     pub source_rows: u64,
     /// Suggestions whose display form differs from their normalized key.
     pub display_forms: u64,
+    /// Of those, the ones marked as their key title-cased instead of stored (format v8).
+    pub display_titles: u64,
     /// Suggestions with a payload.
     pub payloads: u64,
     /// Whether the index also matches at the start of later words (`--word-starts`).
@@ -495,6 +515,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
             None => Ok(Strings::empty(kind.name())),
         };
         let display = strings(SectionKind::Display)?;
+        let titles = match header.section(SectionKind::DisplayTitles) {
+            Some(s) => Titles::parse(bytes, (s.offset, s.len), count)?,
+            None => Titles::default(),
+        };
         let payloads = strings(SectionKind::Payloads)?;
         // Not a `match`: that made the worker's module 69 bytes larger.
         let category_ids = header.section(SectionKind::CategoryIds).map(|s| {
@@ -527,6 +551,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             header,
             scores,
             display,
+            titles,
             payloads,
             data,
         })
@@ -581,6 +606,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 }
             }
         }
+        self.check_titles()?;
         self.check_rank_categories()?;
         let mut expect = Expect {
             count: count as u64,
@@ -698,8 +724,33 @@ impl<D: AsRef<[u8]>> Segment<D> {
         self.data
     }
 
+    /// How many display forms are marked as their key title-cased (O(suggestions)).
+    fn display_titles(&self) -> u64 {
+        let bytes = self.as_bytes();
+        (0..self.len() as u32)
+            .filter(|&rank| self.titles.is_title(bytes, rank).unwrap_or(false))
+            .count() as u64
+    }
+
+    /// No bit is set past the last rank, and no rank marked as a title also stores a display
+    /// form (which readers would never show).
+    fn check_titles(&self) -> Result<()> {
+        let bytes = self.as_bytes();
+        self.titles.check_tail(bytes, self.len())?;
+        for rank in 0..self.len() as u32 {
+            if self.titles.is_title(bytes, rank)? && self.display.get(bytes, rank)?.is_some() {
+                return Err(Error::corrupt(
+                    SectionKind::DisplayTitles.name(),
+                    format!("rank {rank} is marked as its key title-cased and stores a display form too"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Counts and sizes.
     pub fn info(&self) -> SegmentInfo {
+        let display_titles = self.display_titles();
         SegmentInfo {
             format_version: self.header.format_version,
             kind: self.kind(),
@@ -707,7 +758,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
             normalizer: (self.header.normalizer_id, self.header.normalizer_version),
             suggestions: self.header.suggestion_count,
             source_rows: self.header.source_rows,
-            display_forms: self.display.count() as u64,
+            display_forms: self.display.count() as u64 + display_titles,
+            display_titles,
             payloads: self.payloads.count() as u64,
             word_starts: self.word_starts(),
             categories: (0..self.categories.count())
@@ -735,6 +787,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             fst: self.fst()?,
             scores: &self.scores,
             display: &self.display,
+            titles: self.titles,
             payloads: &self.payloads,
             categories: &self.categories,
             rank_categories: self.rank_categories(),

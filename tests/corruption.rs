@@ -179,6 +179,66 @@ fn every_bit_flip_of_a_segment_with_categories_is_refused() {
     assert_flips_refused("v7", v7, section_of(v7, SectionKind::CategoryTop).1);
 }
 
+/// The v8 golden segment (display forms marked as titles): every bit flip and every
+/// truncation is refused at load.
+#[test]
+fn every_bit_flip_of_a_segment_with_title_marks_is_refused() {
+    let v8: &[u8] = include_bytes!("golden/v8.seg");
+    assert_flips_refused("v8", v8, 0..v8.len());
+}
+
+/// Crafted title marks, with a valid checksum: a section of another length is refused at
+/// load, naming it; marks past the last rank, or on a rank that also stores its display
+/// form, are refused by deep verification, and queries answer without a panic, each
+/// suggestion's text its stored form, its key, or its key title-cased.
+#[test]
+fn crafted_title_marks_are_refused_or_bounded() {
+    let v8: &[u8] = include_bytes!("golden/v8.seg");
+    let (entry, section) = section_of(v8, SectionKind::DisplayTitles);
+    // One word less, the section table saying so.
+    let mut shorter = v8.to_vec();
+    let len = section.len() as u64 - 8;
+    shorter[entry + 16..entry + 24].copy_from_slice(&len.to_le_bytes());
+    reseal(&mut shorter);
+    let err = Segment::load(&shorter[..]).unwrap_err().to_string();
+    assert!(err.contains("display titles"), "{err}");
+    let count = Segment::load(v8).unwrap().len();
+    // Every rank of the first word a title, the ranks that store their form included.
+    let every = move |b: &mut [u8], at: usize| {
+        let ranks = u64::MAX >> 64usize.saturating_sub(count.min(64));
+        b[at..at + 8].copy_from_slice(&ranks.to_le_bytes());
+    };
+    let past_the_end = tampered(v8, SectionKind::DisplayTitles, move |b, at| {
+        let last = at + 8 * (count.div_ceil(64) - 1);
+        b[last + 7] |= 0x80;
+    });
+    for (bytes, what) in [
+        (
+            tampered(v8, SectionKind::DisplayTitles, every),
+            "stores a display form too",
+        ),
+        (past_the_end, "bits set past rank"),
+    ] {
+        let segment = Segment::load(&bytes[..]).unwrap();
+        let err = segment.verify_deep().unwrap_err().to_string();
+        assert!(
+            err.contains("display titles") && err.contains(what),
+            "{err}"
+        );
+        for q in ["", "n", "sa", "東", "z"] {
+            for suggestion in segment
+                .search(q, &SuggestOptions::with_k(50))
+                .unwrap()
+                .items
+            {
+                let key = &suggestion.key;
+                let text = edgesuggest::normalize_phrase(&suggestion.text);
+                assert_eq!(&text, key, "{q:?}: {suggestion:?}");
+            }
+        }
+    }
+}
+
 /// Deep verification passes on `bytes`; flipping any bit of `bytes[range]`, or cutting the
 /// bytes anywhere, is refused at load (and open does not panic).
 fn assert_flips_refused(name: &str, bytes: &[u8], range: std::ops::Range<usize>) {

@@ -111,6 +111,7 @@ fn mutated_fst_bytes_never_panic() {
         ("v2.seg", include_bytes!("golden/v2.seg").to_vec()),
         ("v6.seg", include_bytes!("golden/v6.seg").to_vec()),
         ("v7.seg", include_bytes!("golden/v7.seg").to_vec()),
+        ("v8.seg", include_bytes!("golden/v8.seg").to_vec()),
         ("built", built_segment()),
     ];
     let options = option_sets();

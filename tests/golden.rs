@@ -1,13 +1,14 @@
 //! The golden segments: today's builder must still write those of formats v1, v3 (a
-//! blocklist) and v6 (categories, in a base and a delta) byte for byte, and today's reader
-//! must still answer from all of them. The older golden segments of layouts builders no longer
+//! blocklist), v6 (categories, in a base and a delta) and v7 (category top lists) byte for
+//! byte when it stores every display form (`display_titles: false`), and v8 (display forms
+//! marked as titles) by default; today's reader must still answer from all of them. The older golden segments of layouts builders no longer
 //! write (v2's and v3's categories by rank, v4's top lists) must answer as the segments built
 //! from the same rows today. A change that breaks this changes the format and needs a new
 //! format version (see docs/FORMAT.md).
 
 mod common;
 
-use edgesuggest::{Segment, SegmentBuilder, SuggestOptions};
+use edgesuggest::{BuildOptions, Segment, SegmentBuilder, SuggestOptions};
 
 const GOLDEN_TSV: &str = include_str!("golden/v1.tsv");
 const GOLDEN_SEG: &[u8] = include_bytes!("golden/v1.seg");
@@ -29,13 +30,21 @@ fn rows() -> Vec<(&'static str, u64, Option<&'static str>)> {
         .collect()
 }
 
-#[test]
-fn builder_writes_the_golden_bytes() {
-    let mut b = SegmentBuilder::new();
+/// The v1 rows built as format v1 is written: every display form stored.
+fn build_v1() -> Vec<u8> {
+    let mut b = SegmentBuilder::with_options(BuildOptions {
+        display_titles: false,
+        ..BuildOptions::default()
+    });
     for (phrase, score, payload) in rows() {
         b.add_with_payload(phrase, score, payload).unwrap();
     }
-    let bytes = b.finish().unwrap().bytes;
+    b.finish().unwrap().bytes
+}
+
+#[test]
+fn builder_writes_the_golden_bytes() {
+    let bytes = build_v1();
     assert!(
         bytes == GOLDEN_SEG,
         "builder output differs from tests/golden/v1.seg"
@@ -94,6 +103,7 @@ mod v2 {
     fn build() -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
+            display_titles: false,
             ..BuildOptions::default()
         });
         for line in TSV.lines() {
@@ -230,7 +240,10 @@ mod v3 {
     const BLOCKLIST: &[u8] = include_bytes!("golden/v3-blocklist.seg");
 
     fn build_delta() -> Vec<u8> {
-        let mut delta = DeltaBuilder::new();
+        let mut delta = DeltaBuilder::with_options(edgesuggest::BuildOptions {
+            display_titles: false,
+            ..edgesuggest::BuildOptions::default()
+        });
         for line in CHANGES.lines() {
             let change: serde_json::Value = serde_json::from_str(line).unwrap();
             let phrase = change["phrase"].as_str().unwrap();
@@ -409,6 +422,7 @@ mod v4 {
     fn build_v5() -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
+            display_titles: false,
             top_lists: TopListOptions {
                 budget_percent: 100,
                 ..TopListOptions::default()
@@ -492,6 +506,7 @@ mod v7 {
     fn build(budget_percent: u32) -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
+            display_titles: false,
             top_lists: TopListOptions {
                 budget_percent,
                 ..TopListOptions::default()
@@ -660,5 +675,127 @@ mod v7 {
             let slow = searcher.search(&walked, prefix, &options).unwrap();
             assert!(slow.truncated, "{category}: the walk fit in 8 visits");
         }
+    }
+}
+
+/// The golden segment of format v8: the v1 rows built with the display forms that are their
+/// key title-cased ("New York", "Sapporo") marked instead of stored. It answers exactly as the
+/// v1 golden segment, which holds every form.
+mod v8 {
+    use edgesuggest::format::SectionKind;
+    use edgesuggest::{Fuzziness, Searcher, Segment, SegmentBuilder, SuggestOptions};
+
+    const SEG: &[u8] = include_bytes!("golden/v8.seg");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v8.seg");
+
+    fn build() -> Vec<u8> {
+        let mut b = SegmentBuilder::new();
+        for (phrase, score, payload) in super::rows() {
+            b.add_with_payload(phrase, score, payload).unwrap();
+        }
+        b.finish().unwrap().bytes
+    }
+
+    #[test]
+    fn builder_writes_the_golden_bytes() {
+        let built = build();
+        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
+            std::fs::write(PATH, &built).unwrap();
+            return;
+        }
+        assert_eq!(super::version(&built), 8);
+        assert!(
+            built == SEG,
+            "the v8 golden segment changed: a format change"
+        );
+    }
+
+    #[test]
+    fn titles_replace_stored_forms_and_answer_as_v1() {
+        let v1 = Segment::load(super::GOLDEN_SEG).unwrap();
+        let v8 = Segment::load(SEG).unwrap();
+        v8.verify_deep().unwrap();
+        let section = |s: &Segment<&[u8]>, kind| s.header().section(kind).map_or(0, |r| r.len);
+        assert!(section(&v8, SectionKind::DisplayTitles) > 0);
+        assert!(
+            section(&v8, SectionKind::Display) < section(&v1, SectionKind::Display),
+            "the marked forms are no longer stored"
+        );
+        let (i1, i8) = (v1.info(), v8.info());
+        assert_eq!(i1.display_forms, i8.display_forms);
+        assert!(i8.display_titles >= 4, "{} titles", i8.display_titles);
+        let mut searcher = Searcher::new();
+        let mut texts = Vec::new();
+        for q in [
+            "", "n", "new", "new ", "NEW Y", "new yrok", "sa", "sao", "sap", "z", "東", "мос",
+            "fi", "l", "x", "york",
+        ] {
+            for fuzzy in [Fuzziness::Off, Fuzziness::Edits(1), Fuzziness::Auto] {
+                let options = SuggestOptions {
+                    fuzzy,
+                    ..SuggestOptions::with_k(20)
+                };
+                let want = searcher.search(&v1, q, &options).unwrap().to_owned();
+                let got = searcher.search(&v8, q, &options).unwrap();
+                let highlights: Vec<_> = got.items.iter().map(|s| s.highlight()).collect();
+                let got = got.to_owned();
+                assert_eq!(got, want, "query {q:?}, {fuzzy:?}");
+                let want_highlights: Vec<_> = searcher
+                    .search(&v1, q, &options)
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|s| s.highlight())
+                    .collect();
+                assert_eq!(highlights, want_highlights, "query {q:?}");
+                texts.extend(got.items.into_iter().map(|s| s.text));
+            }
+        }
+        for title in ["New York", "Newark", "Sapporo", "New Delhi"] {
+            assert!(texts.iter().any(|t| t == title), "{title} never answered");
+        }
+    }
+
+    /// A delta over the v8 base changes one marked form and adds others; the stack and its
+    /// compaction answer alike, and compaction keeps the marks.
+    #[test]
+    fn stacks_and_compaction_keep_the_marked_forms() {
+        use edgesuggest::{DeltaBuilder, Stack};
+        let mut delta = DeltaBuilder::new();
+        delta
+            .upsert("NEW YORK", 99_000_000, None, &[] as &[&str])
+            .unwrap();
+        delta.upsert("New Yorker", 5, None, &[] as &[&str]).unwrap();
+        delta.upsert("Sao Paulo", 1, None, &[] as &[&str]).unwrap();
+        delta.delete("Newark").unwrap();
+        let delta = delta.finish().unwrap().bytes;
+        let stack = Stack::new(
+            Segment::load(SEG.to_vec()).unwrap(),
+            vec![Segment::load(delta).unwrap()],
+            None,
+        )
+        .unwrap();
+        let compacted = Segment::load(edgesuggest::compact(&stack).unwrap().bytes).unwrap();
+        compacted.verify_deep().unwrap();
+        assert!(compacted.info().display_titles >= 3);
+        let mut searcher = Searcher::new();
+        for q in ["", "n", "new", "new y", "sa", "sao p", "s"] {
+            let options = SuggestOptions::with_k(20);
+            let want = searcher.search(&stack, q, &options).unwrap().to_owned();
+            let got = searcher.search(&compacted, q, &options).unwrap().to_owned();
+            let texts = |a: &edgesuggest::OwnedSuggestions| {
+                a.items
+                    .iter()
+                    .map(|s| (s.text.clone(), s.score))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(texts(&got), texts(&want), "query {q:?}");
+        }
+        let top = searcher
+            .search(&compacted, "new y", &SuggestOptions::with_k(2))
+            .unwrap()
+            .to_owned();
+        let top: Vec<&str> = top.items.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(top, ["NEW YORK", "New Yorker"]);
     }
 }

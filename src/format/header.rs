@@ -12,8 +12,8 @@ use crate::normalize::{NORMALIZER_ID, NORMALIZER_VERSION};
 pub(crate) const FIXED_LEN: usize = 48;
 /// Length of one section table entry.
 pub(crate) const ENTRY_LEN: usize = 24;
-/// At most one section of each kind (11 are defined).
-const MAX_SECTIONS: usize = 11;
+/// At most one section of each kind (12 are defined).
+const MAX_SECTIONS: usize = 12;
 
 /// Where one section lives in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

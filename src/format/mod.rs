@@ -1,4 +1,4 @@
-//! The segment file format, versions 1 to 7. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 8. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
@@ -10,6 +10,7 @@ pub mod header;
 pub(crate) mod rank_categories;
 pub(crate) mod scores;
 pub(crate) mod strings;
+pub(crate) mod titles;
 pub(crate) mod top;
 
 use crate::error::{Error, Result};
@@ -31,10 +32,11 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// categories as a small number into a table of category sets (the `category ids` section), and
 /// is what the builder writes for a segment with categories. Version 7 adds top lists for the
 /// categories' FSTs (the `category top lists` section), which filtered queries take their
-/// first answers from. The builder writes the oldest version that defines what a segment
-/// uses, so small plain bases stay version 1 and readable by engines that only know version
-/// 1; this engine reads all seven.
-pub const FORMAT_VERSION: u32 = 7;
+/// first answers from. Version 8 marks the display forms that are their key title-cased (the
+/// `display titles` section) instead of storing them. The builder writes the oldest version
+/// that defines what a segment uses, so small plain bases stay version 1 and readable by
+/// engines that only know version 1; this engine reads all eight.
+pub const FORMAT_VERSION: u32 = 8;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -150,6 +152,10 @@ pub enum SectionKind {
     /// Precomputed answers for the prefixes with the most matches in each category's FST
     /// (format v7), laid out per category as [`SectionKind::Top`] is for the main FST.
     CategoryTop = 11,
+    /// Which suggestions' display forms are their key title-cased (format v8), by rank, packed
+    /// as [`SectionKind::Scores`] are: 1 for such a form, which [`SectionKind::Display`] then
+    /// does not store, 0 otherwise.
+    DisplayTitles = 12,
 }
 
 impl SectionKind {
@@ -167,6 +173,7 @@ impl SectionKind {
             9 => Some(SectionKind::Top),
             10 => Some(SectionKind::CategoryIds),
             11 => Some(SectionKind::CategoryTop),
+            12 => Some(SectionKind::DisplayTitles),
             _ => None,
         }
     }
@@ -185,6 +192,7 @@ impl SectionKind {
             SectionKind::Top => "top lists",
             SectionKind::CategoryIds => "category ids",
             SectionKind::CategoryTop => "category top lists",
+            SectionKind::DisplayTitles => "display titles",
         }
     }
 
@@ -196,6 +204,7 @@ impl SectionKind {
             SectionKind::Top => 4,
             SectionKind::CategoryIds => 6,
             SectionKind::CategoryTop => 7,
+            SectionKind::DisplayTitles => 8,
             _ => 1,
         }
     }

@@ -307,6 +307,9 @@ pub struct Searcher {
     budget: walk::Budget,
     /// Keys of found suggestions, concatenated.
     keys: String,
+    /// The same bytes with each key whose display form is marked as a title title-cased in
+    /// place (empty when no searched segment marks any): such a form is where its key is.
+    titles: String,
     /// Results so far, best first.
     hits: Vec<Hit>,
     /// Where the whole query led in the base's main FST, when the exact-phrase look-up
@@ -396,6 +399,7 @@ impl Searcher {
             self.query = query;
             found?;
         }
+        self.title_keys(&layers)?;
         let items = self.resolve(&layers)?;
         Ok(Suggestions {
             items,
@@ -430,6 +434,7 @@ impl Searcher {
         const KEEP_KEY_BYTES: usize = 64 * 1024;
         const KEEP_HITS: usize = 4 * MAX_K;
         self.keys.shrink_to(KEEP_KEY_BYTES);
+        self.titles.shrink_to(KEEP_KEY_BYTES);
         self.hits.shrink_to(KEEP_HITS);
         self.streams.truncate(KEEP_STREAMS);
         self.streams.shrink_to(KEEP_STREAMS);
@@ -442,6 +447,26 @@ impl Searcher {
         }
     }
 
+    /// Fills [`Searcher::titles`] for the hits whose display form is marked as their key
+    /// title-cased.
+    fn title_keys(&mut self, layers: &Layers<'_>) -> Result<()> {
+        self.titles.clear();
+        let views = layers.views();
+        if !views.iter().any(View::has_titles) {
+            return Ok(());
+        }
+        self.titles.push_str(&self.keys);
+        for hit in &self.hits {
+            if views[hit.layer as usize].is_title(hit.rank)? {
+                let key = hit.key_start as usize..hit.key_end as usize;
+                if let Some(text) = self.titles.get_mut(key) {
+                    crate::format::titles::title_case(text);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Looks up the strings of every hit.
     fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
         let views = layers.views();
@@ -452,8 +477,15 @@ impl Searcher {
                 .get(hit.key_start as usize..hit.key_end as usize)
                 .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
             let view = &views[hit.layer as usize];
+            let text = match view.is_title(hit.rank)? {
+                true => self
+                    .titles
+                    .get(hit.key_start as usize..hit.key_end as usize)
+                    .unwrap_or(key),
+                false => view.display(hit.rank)?.unwrap_or(key),
+            };
             items.push(Suggestion {
-                text: view.display(hit.rank)?.unwrap_or(key),
+                text,
                 key,
                 score: hit.score,
                 rank: hit.rank,

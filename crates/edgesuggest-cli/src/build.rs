@@ -110,6 +110,13 @@ pub struct BuildArgs {
           value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     top_lists: u32,
 
+    /// Store every display form, even those that are their key title-cased ('New York' for
+    /// 'new york'). By default such forms are marked instead, a bit or two each, where that
+    /// is smaller: format version 8, which engines before it cannot read. Use this to build
+    /// for engines that only know versions 1 to 7.
+    #[arg(long)]
+    no_display_titles: bool,
+
     /// The inputs are change sets (NDJSON upserts and deletes): write a delta segment.
     #[arg(long, conflicts_with = "blocklist")]
     delta: bool,
@@ -139,6 +146,7 @@ impl Builder {
                 budget_percent: args.top_lists,
                 ..edgesuggest::TopListOptions::default()
             },
+            display_titles: !args.no_display_titles,
             ..BuildOptions::default()
         };
         if args.delta {

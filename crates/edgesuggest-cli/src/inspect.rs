@@ -80,6 +80,7 @@ fn info_json(path: &Path, info: &SegmentInfo) -> serde_json::Value {
         "suggestions": info.suggestions,
         "source_rows": info.source_rows,
         "display_forms": info.display_forms,
+        "display_titles": info.display_titles,
         "payloads": info.payloads,
         "word_starts": info.word_starts,
         "categories": categories,
@@ -105,7 +106,10 @@ fn print_info(path: &Path, info: &SegmentInfo) {
     );
     println!("suggestions      {}", info.suggestions);
     println!("source rows      {}", info.source_rows);
-    println!("display forms    {}", info.display_forms);
+    println!(
+        "display forms    {} ({} of them marked as the key title-cased)",
+        info.display_forms, info.display_titles
+    );
     println!("payloads         {}", info.payloads);
     let word_starts = if info.word_starts { "yes" } else { "no" };
     println!("word starts      {word_starts}");

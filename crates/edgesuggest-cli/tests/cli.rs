@@ -68,6 +68,54 @@ fn build_query_inspect_verify() {
         .stdout(contains("ok:"));
 }
 
+/// By default the forms that are their key title-cased are marked (format 8); with
+/// `--no-display-titles` every form is stored and the segment keeps an older version. Both
+/// answer alike, and `inspect` counts the marked forms.
+#[test]
+fn display_titles_are_marked_unless_asked_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let (marked, stored) = (dir.path().join("m.seg"), dir.path().join("s.seg"));
+    build(&input, &marked).assert().success();
+    build(&input, &stored)
+        .arg("--no-display-titles")
+        .assert()
+        .success();
+    let inspect = |seg: &Path| {
+        let out = cli()
+            .args(["inspect", seg.to_str().unwrap(), "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let (m, s) = (inspect(&marked), inspect(&stored));
+    assert_eq!(m["format_version"], 8, "{m}");
+    assert_eq!(s["format_version"], 1, "{s}");
+    // New York, Newark and Los Angeles are marked; São Paulo is stored.
+    assert_eq!(m["display_titles"], 3, "{m}");
+    assert_eq!(s["display_titles"], 0, "{s}");
+    for seg in [&marked, &stored] {
+        assert_eq!(inspect(seg)["display_forms"], 4);
+    }
+    let answers = |seg: &Path| {
+        cli()
+            .args(["query", seg.to_str().unwrap(), "--batch", "-", "--fuzzy", "auto"])
+            .write_stdin("\nn\nnew \nlos\nsao\nnwe york\n")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let out = answers(&marked);
+    assert_eq!(out, answers(&stored));
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("\"New York\"") && out.contains("\"Los Angeles\""), "{out}");
+}
+
 #[test]
 fn batch_queries_give_json_lines() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,189 @@
+//! Display forms that are their key title-cased, marked by rank instead of stored.
+//!
+//! Most place and product names differ from their normalized key only in the capitals that
+//! start their words ("New York" for `new york`): stored, each took its bytes, a rank and an
+//! offset in the display table, and a look-up in it cost two scattered reads per suggestion.
+//! A mark takes one bit per suggestion, in a table small enough to stay in cache.
+//!
+//! Layout: one bit per rank, little-endian `u64` words (`ceil(count / 64)` of them, nothing
+//! else): bit `r % 64` of word `r / 64` is set when the display form of rank `r` is
+//! [`title_case`] of its key. Bits past the last rank are 0.
+
+use super::bytes::{slice, u64_at};
+use crate::error::{Error, Result};
+
+/// The section's name, for errors.
+const NAME: &str = "display titles";
+
+/// The `display titles` section, parsed (the default: absent, no form is a title).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Titles {
+    offset: usize,
+    len: usize,
+}
+
+impl Titles {
+    /// Checks that the section holds exactly one bit per suggestion, in whole words.
+    pub(crate) fn parse(
+        bytes: &[u8],
+        (offset, len): (usize, usize),
+        count: usize,
+    ) -> Result<Titles> {
+        slice(bytes, offset, len, NAME)?;
+        let words = count.div_ceil(64);
+        if words.checked_mul(8) != Some(len) || len == 0 {
+            return Err(Error::corrupt(
+                NAME,
+                format!("{len} bytes for {count} suggestions; {words} words of 8 bytes expected"),
+            ));
+        }
+        Ok(Titles { offset, len })
+    }
+
+    /// Whether the segment has the section.
+    #[inline]
+    pub(crate) fn is_present(&self) -> bool {
+        self.len != 0
+    }
+
+    /// Whether the display form of `rank` is its key title-cased.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    pub(crate) fn is_title(&self, bytes: &[u8], rank: u32) -> Result<bool> {
+        if !self.is_present() {
+            return Ok(false);
+        }
+        // A rank past the last word (a corrupt FST's) reads past the section: an error.
+        let words = slice(bytes, self.offset, self.len, NAME)?;
+        Ok(u64_at(words, (rank / 64) as usize * 8, NAME)? >> (rank % 64) & 1 == 1)
+    }
+
+    /// Whether any bit past the last of `count` ranks is set (for full verification).
+    pub(crate) fn check_tail(&self, bytes: &[u8], count: usize) -> Result<()> {
+        if !self.is_present() || count % 64 == 0 {
+            return Ok(());
+        }
+        let last = u64_at(bytes, self.offset + self.len - 8, NAME)?;
+        if last >> (count % 64) != 0 {
+            return Err(Error::corrupt(
+                NAME,
+                format!("bits set past rank {}", count - 1),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Appends the section: one bit per rank below `count`, set where `is_title(rank)`.
+#[cfg(feature = "build")]
+pub(crate) fn encode(out: &mut Vec<u8>, count: usize, is_title: impl Fn(usize) -> bool) {
+    for word in 0..count.div_ceil(64) {
+        let ranks = word * 64..((word + 1) * 64).min(count);
+        let bits = ranks
+            .filter(|&rank| is_title(rank))
+            .fold(0u64, |bits, rank| bits | 1 << (rank % 64));
+        out.extend_from_slice(&bits.to_le_bytes());
+    }
+}
+
+/// Whether byte `b`, just before an ASCII letter, makes that letter start a word: an ASCII
+/// byte that is no letter or digit. Bytes of other characters never do, so a key in another
+/// script is left as it is.
+#[inline]
+fn starts_word_after(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_alphanumeric()
+}
+
+/// Upper-cases, in place, each ASCII lowercase letter of `text` that starts a word: the first
+/// byte, or one after [`starts_word_after`]. Only ASCII bytes change, each into one of the same
+/// length, so the text stays UTF-8 and keeps its byte offsets (highlights map through it).
+pub(crate) fn title_case(text: &mut str) {
+    let mut from = 0;
+    while let Some(at) = next_word_start(text.as_bytes(), from) {
+        // An ASCII byte is a whole character, so `at..at + 1` is on boundaries.
+        if let Some(letter) = text.get_mut(at..at + 1) {
+            letter.make_ascii_uppercase();
+        }
+        from = at + 1;
+    }
+}
+
+/// The first ASCII lowercase letter at or after `from` that starts a word.
+fn next_word_start(bytes: &[u8], from: usize) -> Option<usize> {
+    if from == 0 && bytes.first().is_some_and(u8::is_ascii_lowercase) {
+        return Some(0);
+    }
+    let start = from.saturating_sub(1);
+    let mut pairs = bytes.get(start..)?.windows(2);
+    let found = pairs.position(|w| starts_word_after(w[0]) && w[1].is_ascii_lowercase());
+    found.map(|i| start + i + 1)
+}
+
+/// Whether `display` is `key` title-cased and differs from it: what the builder marks instead
+/// of storing. Byte by byte, the same rule as [`title_case`].
+#[cfg(feature = "build")]
+pub(crate) fn is_title_of(display: &str, key: &str) -> bool {
+    let (d, k) = (display.as_bytes(), key.as_bytes());
+    if d.len() != k.len() || d == k {
+        return false;
+    }
+    let mut after_boundary = true;
+    for (&db, &kb) in d.iter().zip(k) {
+        let expected = if after_boundary && kb.is_ascii_lowercase() {
+            kb.to_ascii_uppercase()
+        } else {
+            kb
+        };
+        if db != expected {
+            return false;
+        }
+        after_boundary = starts_word_after(kb);
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn titled(key: &str) -> String {
+        let mut text = key.to_string();
+        title_case(&mut text);
+        text
+    }
+
+    #[test]
+    fn words_start_after_ascii_that_is_no_letter_or_digit() {
+        assert_eq!(titled("new york"), "New York");
+        assert_eq!(titled("saint-petersburg"), "Saint-Petersburg");
+        assert_eq!(titled("o'fallon (mo)"), "O'Fallon (Mo)");
+        assert_eq!(titled("3rd street 42nd"), "3rd Street 42nd");
+        assert_eq!(titled("москва city"), "москва City");
+        assert_eq!(titled("zürich"), "Zürich");
+        assert_eq!(
+            titled("éa"),
+            "éa",
+            "a letter after another script's starts no word"
+        );
+        assert_eq!(titled(""), "");
+    }
+
+    #[cfg(feature = "build")]
+    proptest::proptest! {
+        /// The builder's check and the reader's rule agree on any text: a display form is
+        /// marked exactly when title-casing its key gives it (and changes the key).
+        #[test]
+        fn the_mark_and_the_rule_agree(key in "[a-c0-9 '\\-é東]{0,12}", flip in proptest::collection::vec(proptest::bool::ANY, 12)) {
+            let title = titled(&key);
+            proptest::prop_assert_eq!(is_title_of(&title, &key), title != key);
+            // Any other case change of ASCII letters is not a title.
+            let mut other = key.clone().into_bytes();
+            for (b, f) in other.iter_mut().zip(&flip) {
+                if *f && b.is_ascii_lowercase() {
+                    b.make_ascii_uppercase();
+                }
+            }
+            let other = String::from_utf8(other).unwrap();
+            proptest::prop_assert_eq!(is_title_of(&other, &key), other == title && other != key);
+        }
+    }
+}
