@@ -102,7 +102,14 @@ fn display_titles_are_marked_unless_asked_not_to() {
     }
     let answers = |seg: &Path| {
         cli()
-            .args(["query", seg.to_str().unwrap(), "--batch", "-", "--fuzzy", "auto"])
+            .args([
+                "query",
+                seg.to_str().unwrap(),
+                "--batch",
+                "-",
+                "--fuzzy",
+                "auto",
+            ])
             .write_stdin("\nn\nnew \nlos\nsao\nnwe york\n")
             .assert()
             .success()
@@ -113,7 +120,10 @@ fn display_titles_are_marked_unless_asked_not_to() {
     let out = answers(&marked);
     assert_eq!(out, answers(&stored));
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("\"New York\"") && out.contains("\"Los Angeles\""), "{out}");
+    assert!(
+        out.contains("\"New York\"") && out.contains("\"Los Angeles\""),
+        "{out}"
+    );
 }
 
 #[test]
