@@ -726,17 +726,19 @@ impl<D: AsRef<[u8]>> Segment<D> {
 
     /// How many display forms are marked as their key title-cased (O(suggestions)).
     fn display_titles(&self) -> u64 {
+        if !self.titles.is_present() {
+            return 0;
+        }
         let bytes = self.as_bytes();
         (0..self.len() as u32)
             .filter(|&rank| self.titles.is_title(bytes, rank).unwrap_or(false))
             .count() as u64
     }
 
-    /// No bit is set past the last rank, and no rank marked as a title also stores a display
-    /// form (which readers would never show).
+    /// No rank marked as a title also stores a display form (which readers would never
+    /// show).
     fn check_titles(&self) -> Result<()> {
         let bytes = self.as_bytes();
-        self.titles.check_tail(bytes, self.len())?;
         for rank in 0..self.len() as u32 {
             if self.titles.is_title(bytes, rank)? && self.display.get(bytes, rank)?.is_some() {
                 return Err(Error::corrupt(

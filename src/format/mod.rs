@@ -152,9 +152,8 @@ pub enum SectionKind {
     /// Precomputed answers for the prefixes with the most matches in each category's FST
     /// (format v7), laid out per category as [`SectionKind::Top`] is for the main FST.
     CategoryTop = 11,
-    /// Which suggestions' display forms are their key title-cased (format v8), by rank, packed
-    /// as [`SectionKind::Scores`] are: 1 for such a form, which [`SectionKind::Display`] then
-    /// does not store, 0 otherwise.
+    /// Which suggestions' display forms are their key title-cased (format v8): one bit per
+    /// rank, set for such a form, which [`SectionKind::Display`] then does not store.
     DisplayTitles = 12,
 }
 

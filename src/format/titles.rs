@@ -23,18 +23,25 @@ pub(crate) struct Titles {
 }
 
 impl Titles {
-    /// Checks that the section holds exactly one bit per suggestion, in whole words.
+    /// Checks that the section holds exactly one bit per suggestion, in whole words, and no
+    /// bit past the last suggestion's: O(1).
     pub(crate) fn parse(
         bytes: &[u8],
         (offset, len): (usize, usize),
         count: usize,
     ) -> Result<Titles> {
-        slice(bytes, offset, len, NAME)?;
         let words = count.div_ceil(64);
         if words.checked_mul(8) != Some(len) || len == 0 {
             return Err(Error::corrupt(
                 NAME,
                 format!("{len} bytes for {count} suggestions; {words} words of 8 bytes expected"),
+            ));
+        }
+        let last = u64_at(bytes, offset + len - 8, NAME)?;
+        if count % 64 != 0 && last >> (count % 64) != 0 {
+            return Err(Error::corrupt(
+                NAME,
+                format!("bits set past rank {}", count - 1),
             ));
         }
         Ok(Titles { offset, len })
@@ -55,21 +62,6 @@ impl Titles {
         // A rank past the last word (a corrupt FST's) reads past the section: an error.
         let words = slice(bytes, self.offset, self.len, NAME)?;
         Ok(u64_at(words, (rank / 64) as usize * 8, NAME)? >> (rank % 64) & 1 == 1)
-    }
-
-    /// Whether any bit past the last of `count` ranks is set (for full verification).
-    pub(crate) fn check_tail(&self, bytes: &[u8], count: usize) -> Result<()> {
-        if !self.is_present() || count % 64 == 0 {
-            return Ok(());
-        }
-        let last = u64_at(bytes, self.offset + self.len - 8, NAME)?;
-        if last >> (count % 64) != 0 {
-            return Err(Error::corrupt(
-                NAME,
-                format!("bits set past rank {}", count - 1),
-            ));
-        }
-        Ok(())
     }
 }
 
