@@ -405,11 +405,10 @@ fn add_stored<'s>(
             .split(',')
             .filter(|c| !c.is_empty()),
     );
-    let mut title = String::new();
-    if row.title {
-        title.push_str(key);
-        crate::format::titles::title_case(&mut title);
-    }
+    let title = match row.title {
+        true => crate::format::titles::title_cased(key),
+        false => String::new(),
+    };
     builder.add_keyed(
         key,
         if row.title {

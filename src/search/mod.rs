@@ -455,15 +455,20 @@ impl Searcher {
         if !views.iter().any(View::has_titles) {
             return Ok(());
         }
-        self.titles.push_str(&self.keys);
+        let mut bytes = std::mem::take(&mut self.titles).into_bytes();
+        bytes.extend_from_slice(self.keys.as_bytes());
         for hit in &self.hits {
             if views[hit.layer as usize].is_title(hit.rank)? {
                 let key = hit.key_start as usize..hit.key_end as usize;
-                if let Some(text) = self.titles.get_mut(key) {
+                if let Some(text) = bytes.get_mut(key) {
                     crate::format::titles::title_case(text);
                 }
             }
         }
+        // Only ASCII letters changed, so this holds; checking costs less than the `str`
+        // sub-slices that would change the letters without it.
+        self.titles = String::from_utf8(bytes)
+            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
         Ok(())
     }
 
