@@ -687,15 +687,17 @@ impl Ranked {
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
     /// categories, beside the scores already encoded), which need the ranks but not the FST.
     fn rank_tables(&self, layout: &Layout, order: &[u32], scores: Vec<u8>) -> RankTables {
-        let titled = |row: u32| layout.is_titled(row);
+        let titled = |row: &RankedRow| layout.titles && self.is_titled(row);
         RankTables {
             scores,
             display: layout
                 .display
                 .then(|| self.strings_by_rank(order, |e| e.surface, titled)),
-            titles: layout.titles().then(|| {
+            titles: layout.titles.then(|| {
                 let mut out = Vec::new();
-                titles::encode(&mut out, order.len(), |rank| titled(order[rank]));
+                titles::encode(&mut out, order.len(), |rank| {
+                    titled(&self.rows[order[rank] as usize])
+                });
                 out
             }),
             payloads: layout
@@ -706,18 +708,19 @@ impl Ranked {
     }
 
     /// A strings section (display forms or payloads) from the span `pick` chooses, leaving
-    /// out the rows (by index) `skip` names.
+    /// out the rows `skip` names.
     fn strings_by_rank(
         &self,
         order: &[u32],
         pick: fn(&Extra) -> Span,
-        skip: impl Fn(u32) -> bool + Clone,
+        skip: impl Fn(&RankedRow) -> bool + Clone,
     ) -> Vec<u8> {
         let entries = order.iter().enumerate().filter_map(move |(rank, &r)| {
-            if skip(r) {
+            let row = &self.rows[r as usize];
+            if skip(row) {
                 return None;
             }
-            let span = pick(&self.extra_of(&self.rows[r as usize])?);
+            let span = pick(&self.extra_of(row)?);
             (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
         });
         let mut out = Vec::new();
@@ -768,7 +771,8 @@ impl Ranked {
         let Some(extra) = self.extra_of(row).filter(|e| !e.surface.is_none()) else {
             return false;
         };
-        titles::is_title_of(extra.surface.get(&self.texts), row.key(&self.keys))
+        let key = std::str::from_utf8(row.key(&self.keys)).unwrap_or("");
+        titles::is_title_of(text(extra.surface, &self.texts), key)
     }
 
     /// Category ids' names, sorted and joined by commas.
@@ -834,9 +838,8 @@ impl RankTables {
 struct Layout {
     /// Display forms stored (those not marked as titles).
     display: bool,
-    /// By row index, whether its display form is marked as its key title-cased; empty when
-    /// none is (no `display titles` section).
-    titled: Vec<bool>,
+    /// Display forms marked as their key title-cased.
+    titles: bool,
     payloads: bool,
     categories: bool,
 }
@@ -851,56 +854,40 @@ impl Layout {
                 .iter()
                 .any(|r| ranked.extra_of(r).is_some_and(|e| !pick(&e).is_none()))
         };
-        let titled = if titles {
-            titles_that_pay(ranked)
-        } else {
-            Vec::new()
-        };
-        let stored = |(i, r): (usize, &RankedRow)| {
+        let titles = titles && titles_pay(ranked);
+        let stored = |r: &RankedRow| {
             let surface = ranked.extra_of(r).is_some_and(|e| !e.surface.is_none());
-            surface && !titled.get(i).copied().unwrap_or(false)
+            surface && !(titles && ranked.is_titled(r))
         };
         Layout {
-            display: ranked.rows.iter().enumerate().any(stored),
-            titled,
+            display: ranked.rows.iter().any(stored),
+            titles,
             payloads: has(|e| e.payload),
             categories: !ranked.names.is_empty(),
         }
     }
 
-    /// Whether the segment has a `display titles` section.
-    fn titles(&self) -> bool {
-        !self.titled.is_empty()
-    }
-
-    /// Whether row `row`'s display form is marked as its key title-cased.
-    fn is_titled(&self, row: u32) -> bool {
-        self.titled.get(row as usize).copied().unwrap_or(false)
-    }
-
     /// FST and scores, plus the optional ones (categories take two sections).
     fn section_count(&self) -> usize {
         2 + usize::from(self.display)
-            + usize::from(self.titles())
+            + usize::from(self.titles)
             + usize::from(self.payloads)
             + 3 * usize::from(self.categories)
     }
 }
 
-/// By row index, whether each display form is its key title-cased, when marking them takes
-/// fewer bytes than storing them (each stored one takes its bytes, a rank and an offset; the
-/// marks a bit per suggestion); empty otherwise.
-fn titles_that_pay(ranked: &Ranked) -> Vec<bool> {
-    let titled: Vec<bool> = ranked.rows.iter().map(|r| ranked.is_titled(r)).collect();
+/// Whether marking the title-cased display forms takes fewer bytes than storing them: each
+/// stored one takes its bytes, a rank and an offset; the marks take a bit per suggestion.
+fn titles_pay(ranked: &Ranked) -> bool {
     let marks = 8 * ranked.rows.len().div_ceil(64);
-    let stored: usize = (ranked.rows.iter().zip(&titled))
-        .filter(|(_, &titled)| titled)
-        .map(|(row, _)| 8 + row.key.len as usize)
-        .sum();
-    match stored > marks {
-        true => titled,
-        false => Vec::new(),
+    let mut stored = 0usize;
+    for row in ranked.rows.iter().filter(|r| ranked.is_titled(r)) {
+        stored += 8 + row.key.len as usize;
+        if stored > marks {
+            return true;
+        }
     }
+    false
 }
 
 /// An FST entry: a full key (a row index) or a word-start entry (an index in
