@@ -687,17 +687,15 @@ impl Ranked {
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
     /// categories, beside the scores already encoded), which need the ranks but not the FST.
     fn rank_tables(&self, layout: &Layout, order: &[u32], scores: Vec<u8>) -> RankTables {
-        let titled = |row: &RankedRow| layout.titles && self.is_titled(row);
+        let titled = |row: u32| layout.is_titled(row);
         RankTables {
             scores,
             display: layout
                 .display
                 .then(|| self.strings_by_rank(order, |e| e.surface, titled)),
-            titles: layout.titles.then(|| {
+            titles: layout.titles().then(|| {
                 let mut out = Vec::new();
-                titles::encode(&mut out, order.len(), |rank| {
-                    titled(&self.rows[order[rank] as usize])
-                });
+                titles::encode(&mut out, order.len(), |rank| titled(order[rank]));
                 out
             }),
             payloads: layout
@@ -708,19 +706,18 @@ impl Ranked {
     }
 
     /// A strings section (display forms or payloads) from the span `pick` chooses, leaving
-    /// out the rows `skip` names.
+    /// out the rows (by index) `skip` names.
     fn strings_by_rank(
         &self,
         order: &[u32],
         pick: fn(&Extra) -> Span,
-        skip: impl Fn(&RankedRow) -> bool + Clone,
+        skip: impl Fn(u32) -> bool + Clone,
     ) -> Vec<u8> {
         let entries = order.iter().enumerate().filter_map(move |(rank, &r)| {
-            let row = &self.rows[r as usize];
-            if skip(row) {
+            if skip(r) {
                 return None;
             }
-            let span = pick(&self.extra_of(row)?);
+            let span = pick(&self.extra_of(&self.rows[r as usize])?);
             (!span.is_none()).then(|| (rank as u32, text(span, &self.texts)))
         });
         let mut out = Vec::new();
@@ -771,8 +768,7 @@ impl Ranked {
         let Some(extra) = self.extra_of(row).filter(|e| !e.surface.is_none()) else {
             return false;
         };
-        let key = std::str::from_utf8(row.key(&self.keys)).unwrap_or("");
-        titles::is_title_of(text(extra.surface, &self.texts), key)
+        titles::is_title_of(extra.surface.get(&self.texts), row.key(&self.keys))
     }
 
     /// Category ids' names, sorted and joined by commas.
@@ -838,8 +834,9 @@ impl RankTables {
 struct Layout {
     /// Display forms stored (those not marked as titles).
     display: bool,
-    /// Display forms marked as their key title-cased.
-    titles: bool,
+    /// By row index, whether its display form is marked as its key title-cased; empty when
+    /// none is (no `display titles` section).
+    titled: Vec<bool>,
     payloads: bool,
     categories: bool,
 }
@@ -854,40 +851,56 @@ impl Layout {
                 .iter()
                 .any(|r| ranked.extra_of(r).is_some_and(|e| !pick(&e).is_none()))
         };
-        let titles = titles && titles_pay(ranked);
-        let stored = |r: &RankedRow| {
+        let titled = if titles {
+            titles_that_pay(ranked)
+        } else {
+            Vec::new()
+        };
+        let stored = |(i, r): (usize, &RankedRow)| {
             let surface = ranked.extra_of(r).is_some_and(|e| !e.surface.is_none());
-            surface && !(titles && ranked.is_titled(r))
+            surface && !titled.get(i).copied().unwrap_or(false)
         };
         Layout {
-            display: ranked.rows.iter().any(stored),
-            titles,
+            display: ranked.rows.iter().enumerate().any(stored),
+            titled,
             payloads: has(|e| e.payload),
             categories: !ranked.names.is_empty(),
         }
     }
 
+    /// Whether the segment has a `display titles` section.
+    fn titles(&self) -> bool {
+        !self.titled.is_empty()
+    }
+
+    /// Whether row `row`'s display form is marked as its key title-cased.
+    fn is_titled(&self, row: u32) -> bool {
+        self.titled.get(row as usize).copied().unwrap_or(false)
+    }
+
     /// FST and scores, plus the optional ones (categories take two sections).
     fn section_count(&self) -> usize {
         2 + usize::from(self.display)
-            + usize::from(self.titles)
+            + usize::from(self.titles())
             + usize::from(self.payloads)
             + 3 * usize::from(self.categories)
     }
 }
 
-/// Whether marking the title-cased display forms takes fewer bytes than storing them: each
-/// stored one takes its bytes, a rank and an offset; the marks take a bit per suggestion.
-fn titles_pay(ranked: &Ranked) -> bool {
+/// By row index, whether each display form is its key title-cased, when marking them takes
+/// fewer bytes than storing them (each stored one takes its bytes, a rank and an offset; the
+/// marks a bit per suggestion); empty otherwise.
+fn titles_that_pay(ranked: &Ranked) -> Vec<bool> {
+    let titled: Vec<bool> = ranked.rows.iter().map(|r| ranked.is_titled(r)).collect();
     let marks = 8 * ranked.rows.len().div_ceil(64);
-    let mut stored = 0usize;
-    for row in ranked.rows.iter().filter(|r| ranked.is_titled(r)) {
-        stored += 8 + row.key.len as usize;
-        if stored > marks {
-            return true;
-        }
+    let stored: usize = (ranked.rows.iter().zip(&titled))
+        .filter(|(_, &titled)| titled)
+        .map(|(row, _)| 8 + row.key.len as usize)
+        .sum();
+    match stored > marks {
+        true => titled,
+        false => Vec::new(),
     }
-    false
 }
 
 /// An FST entry: a full key (a row index) or a word-start entry (an index in

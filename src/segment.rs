@@ -724,17 +724,6 @@ impl<D: AsRef<[u8]>> Segment<D> {
         self.data
     }
 
-    /// How many display forms are marked as their key title-cased (O(suggestions)).
-    fn display_titles(&self) -> u64 {
-        if !self.titles.is_present() {
-            return 0;
-        }
-        let bytes = self.as_bytes();
-        (0..self.len() as u32)
-            .filter(|&rank| self.titles.is_title(bytes, rank).unwrap_or(false))
-            .count() as u64
-    }
-
     /// No rank marked as a title also stores a display form (which readers would never
     /// show).
     fn check_titles(&self) -> Result<()> {
@@ -752,7 +741,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
 
     /// Counts and sizes.
     pub fn info(&self) -> SegmentInfo {
-        let display_titles = self.display_titles();
+        let display_titles = self.titles.count(self.as_bytes());
         SegmentInfo {
             format_version: self.header.format_version,
             kind: self.kind(),
