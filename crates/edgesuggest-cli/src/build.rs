@@ -1,6 +1,5 @@
 //! `edgesuggest build`: rows in, one segment out.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -195,7 +194,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     };
     let sources = resolve_sources(&args.inputs, format)?;
     let total_bytes = check_inputs(&sources)?;
-    let out_dir = output_dir(&args.output)?;
+    check_output(&args.output)?;
     let progress = progress_bar(&sources, total_bytes, args.quiet);
     let mut builder = Builder::new(&args);
     let counts = read_all(&sources, args.max_line_bytes, &mut builder, &progress)?;
@@ -206,7 +205,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     }
     progress.set_message("ranking and writing");
     let built = builder.finish()?;
-    write_atomically(&out_dir, &args.output, &built.bytes)?;
+    write_atomically(&args.output, &built.bytes)?;
     progress.finish_and_clear();
     if !args.quiet && args.delta {
         let deletes = kept as u64 - built.suggestions;
@@ -465,7 +464,8 @@ fn print_summary(output: &Path, built: &BuiltSegment, counts: &Counts, seconds: 
     }
 }
 
-pub(crate) fn output_dir(output: &Path) -> Result<PathBuf> {
+/// Refuses, before any work, an output whose directory is missing or which is a directory.
+pub(crate) fn check_output(output: &Path) -> Result<()> {
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -480,29 +480,16 @@ pub(crate) fn output_dir(output: &Path) -> Result<PathBuf> {
     if output.is_dir() {
         bail!("cannot write {}: it is a directory", output.display());
     }
-    Ok(dir)
+    Ok(())
 }
 
-/// Writes to a temporary file in the same directory, syncs it, then renames it over `output`
-/// and syncs the directory: a build killed at any moment leaves either the previous file or the
-/// complete new one at `output` (and at worst a hidden `.edgesuggest-*.seg.tmp` beside it).
-pub(crate) fn write_atomically(dir: &Path, output: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".edgesuggest-")
-        .suffix(".seg.tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-    tmp.persist(output)
-        .with_context(|| format!("cannot move the new segment to {}", output.display()))?;
-    // Makes the rename itself durable; where directories cannot be opened or synced, the file
-    // is complete either way.
-    if let Ok(dir) = std::fs::File::open(dir) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
+/// Writes through a temporary file in the same directory, synced, then renamed over `output`
+/// (into it, when it is a device or a pipe such as `/dev/null`): a build killed at any moment
+/// leaves either the previous file or the complete new one at `output` (and at worst a hidden
+/// `.edgesuggest-*.tmp` beside it).
+pub(crate) fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
+    edgesuggest_signals::state::write_atomically(output, bytes)
+        .with_context(|| format!("cannot write the new segment to {}", output.display()))
 }
 
 /// A bar by input bytes when the input is large enough to take about a second, a spinner on

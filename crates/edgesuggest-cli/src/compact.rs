@@ -40,11 +40,11 @@ pub struct CompactArgs {
 /// Loads the stack, compacts it and writes the new base.
 pub fn run(args: CompactArgs) -> Result<()> {
     let started = Instant::now();
-    let out_dir = crate::build::output_dir(&args.output)?;
+    crate::build::check_output(&args.output)?;
     let stack = crate::stack::open_files(&args.base, &args.deltas, None)?;
     let inputs: usize = stack.segments().iter().map(|s| s.len()).sum();
     let built = edgesuggest::compact(&stack).context("compaction failed")?;
-    crate::build::write_atomically(&out_dir, &args.output, &built.bytes)?;
+    crate::build::write_atomically(&args.output, &built.bytes)?;
     if !args.quiet {
         let seconds = started.elapsed().as_secs_f64();
         println!("wrote {}", args.output.display());

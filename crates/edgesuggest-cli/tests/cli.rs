@@ -220,6 +220,34 @@ fn failed_build_keeps_the_previous_segment() {
     assert_eq!(leftovers, 0, "temporary files left behind");
 }
 
+/// An output that is a device or a pipe is written into, never replaced by a file: a rename over
+/// `/dev/null` by root would leave a plain file there, which every later reader of it sees.
+#[cfg(unix)]
+#[test]
+fn build_into_a_pipe_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let pipe = dir.path().join("out.pipe");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo could not make a named pipe here");
+        return;
+    }
+    let (sent, received) = std::sync::mpsc::channel();
+    let reading = pipe.clone();
+    std::thread::spawn(move || sent.send(std::fs::read(reading).unwrap()));
+    build(&input, &pipe).assert().success();
+    let through = received
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("nothing was written into the pipe");
+    let file = dir.path().join("c.seg");
+    build(&input, &file).assert().success();
+    assert_eq!(through, std::fs::read(&file).unwrap());
+    let kind = std::fs::symlink_metadata(&pipe).unwrap().file_type();
+    assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
+}
+
 #[test]
 fn empty_input_fails() {
     let dir = tempfile::tempdir().unwrap();

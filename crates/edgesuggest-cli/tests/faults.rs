@@ -798,7 +798,7 @@ fn check_after_kill(dir: &Path, out: &Path, previous: Option<&[u8]>, new: &[u8],
             continue;
         }
         assert!(
-            name.starts_with(".edgesuggest-") && name.ends_with(".seg.tmp"),
+            name.starts_with(".edgesuggest-") && name.ends_with(".tmp"),
             "{when}: unexpected file {name}"
         );
         if std::fs::read(&path).unwrap() != new {

@@ -558,7 +558,15 @@ pub(crate) struct Meta {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
 /// renamed over `path`; the directory is synced so the rename lasts.
+///
+/// When `path` is already something other than a regular file (`/dev/null`, `/dev/stdout`, a
+/// named pipe), the bytes are written into it instead: renaming over it would replace the
+/// device or pipe with a plain file, which for `/dev/null` breaks every program on the machine
+/// that reads it expecting nothing.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
+    if is_special_file(path) {
+        return write_into(path, bytes);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -578,6 +586,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// Whether `path` exists (after following links) and is neither a regular file nor a
+/// directory: a device, a pipe or a socket, which a rename must not replace.
+fn is_special_file(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Writes `bytes` into an existing special file, as a shell's `>` would.
+fn write_into(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|mut file| file.write_all(bytes))
+        .map_err(|e| SignalsError::io(path, e))
 }
 
 /// An exclusive lock on a state directory, held until dropped.
