@@ -248,6 +248,24 @@ fn build_into_a_pipe_writes_through_it() {
     assert!(kind.is_fifo(), "the pipe was replaced: {kind:?}");
 }
 
+/// A new segment gets a new file's permissions (as `>` would give, not a temporary file's
+/// owner-only ones), and a rebuilt one keeps those of the file it replaces.
+#[cfg(unix)]
+#[test]
+fn segments_get_the_permissions_of_a_new_or_replaced_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let plain = write(dir.path(), "plain", b"");
+    let seg = dir.path().join("c.seg");
+    build(&input, &seg).assert().success();
+    assert_eq!(mode(&seg), mode(&plain), "a new segment's permissions");
+    std::fs::set_permissions(&seg, std::fs::Permissions::from_mode(0o640)).unwrap();
+    build(&input, &seg).assert().success();
+    assert_eq!(mode(&seg), 0o640, "a rebuilt segment's permissions");
+}
+
 #[test]
 fn empty_input_fails() {
     let dir = tempfile::tempdir().unwrap();

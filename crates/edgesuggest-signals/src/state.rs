@@ -571,11 +571,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".edgesuggest-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| SignalsError::io(&dir, e))?;
+    let mut tmp = new_file_beside(&dir, path)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| SignalsError::io(tmp.path(), e))?;
@@ -586,6 +582,25 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), SignalsError> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// The temporary file that will replace `path`, in `dir`: with `path`'s permissions when it
+/// exists, else those of any new file (`0o666` less the umask), rather than the temporary
+/// file's usual owner-only `0o600`, which would keep a segment from a web server reading it.
+fn new_file_beside(dir: &Path, path: &Path) -> Result<tempfile::NamedTempFile, SignalsError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".edgesuggest-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| SignalsError::io(dir, e))?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(|e| SignalsError::io(tmp.path(), e))?;
+    }
+    Ok(tmp)
 }
 
 /// Whether `path` exists (after following links) and is neither a regular file nor a
