@@ -5,7 +5,8 @@
 # for a ~10 MB index; bundle size. Called by `./build.sh bench` with WRANGLER, CLI,
 # SECONDS_EACH and QUERIES: a queries.tsv that bench/native.rs wrote for the bundled data (the
 # data the worker serves here), whose prefix queries bench/wrk-suggest.lua sends.
-# COLD_ONLY=1 runs only the cold-isolate part (no wrk, no QUERIES), COLD_RUNS times (default 3):
+# COLD_ONLY=1 runs only the cold-isolate part (no wrk, no QUERIES), COLD_RUNS times (default 3),
+# on COLD_SEGMENT if given, else on one segment of all three data sets:
 #   COLD_ONLY=1 COLD_RUNS=5 WRANGLER=... CLI=target/release/edgesuggest bench/worker.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -93,8 +94,11 @@ done
 fi
 
 # Cold isolate: a fresh workerd, first request loads the index from KV.
+# COLD_SEGMENT=FILE serves that segment instead (two formats of the same rows, side by side).
 big="target/bench/big.seg"
-if [[ -f ../shared/data/npm.tsv ]]; then
+if [[ -n "${COLD_SEGMENT:-}" ]]; then
+    cp "$COLD_SEGMENT" "$big"
+elif [[ -f ../shared/data/npm.tsv ]]; then
     "$CLI" build ../shared/data/npm.tsv ../shared/data/wordfreq-multilang.tsv ../shared/data/cities.tsv \
         -o "$big" -q --max-errors 1000 2>/dev/null
 else
