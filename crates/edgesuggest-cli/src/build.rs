@@ -489,7 +489,7 @@ pub(crate) fn check_output(output: &Path) -> Result<()> {
 /// `.edgesuggest-*.tmp` beside it).
 pub(crate) fn write_atomically(output: &Path, bytes: &[u8]) -> Result<()> {
     edgesuggest_signals::state::write_atomically(output, bytes)
-        .with_context(|| format!("cannot write the new segment to {}", output.display()))
+        .context("cannot write the new segment")
 }
 
 /// A bar by input bytes when the input is large enough to take about a second, a spinner on

@@ -266,6 +266,25 @@ fn segments_get_the_permissions_of_a_new_or_replaced_file() {
     assert_eq!(mode(&seg), 0o640, "a rebuilt segment's permissions");
 }
 
+/// A failed write says what failed and the system's reason, once each.
+#[test]
+fn a_failed_write_names_its_reason_once() {
+    let full = Path::new("/dev/full");
+    if !full.exists() {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(dir.path(), "c.tsv", CITIES.as_bytes());
+    let out = build(&input, full).assert().code(1).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: cannot write the new segment: /dev/full: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("(os error 28)").count(), 1, "{stderr}");
+}
+
 #[test]
 fn empty_input_fails() {
     let dir = tempfile::tempdir().unwrap();

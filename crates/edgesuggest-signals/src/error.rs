@@ -7,12 +7,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SignalsError {
     /// A file could not be opened, read or written.
-    #[error("{path}: {source}")]
+    /// Its message holds what the operating system said, so it has no `source()`: a chain
+    /// printed whole (`{:#}`) would say it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file (or directory) concerned.
         path: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A Parquet file is unreadable, lacks a column, has a column of the wrong type, or could
     /// not be written. The message names the file and the column.
@@ -141,10 +143,10 @@ pub enum SignalsError {
 
 impl SignalsError {
     /// Wraps an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         SignalsError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -277,8 +277,7 @@ fn list_dir(dir: &Path) -> Result<Vec<String>> {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    edgesuggest_signals::state::write_atomically(path, bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+    edgesuggest_signals::state::write_atomically(path, bytes).context("cannot write to the store")
 }
 
 /// Lowercase hex.

@@ -30,19 +30,17 @@ pub(super) fn check(
     meta: &ParquetMetaData,
     roots: &[usize],
 ) -> Result<(), SignalsError> {
-    let len = file.metadata().map_err(|source| SignalsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let len = file
+        .metadata()
+        .map_err(|source| SignalsError::io(path, source))?;
     let schema = meta.file_metadata().schema_descr();
     let leaves: Vec<usize> = (0..schema.num_columns())
         .filter(|&leaf| roots.contains(&schema.get_column_root_idx(leaf)))
         .collect();
     check_chunk_ranges(path, meta, &leaves, len.len())?;
-    let clone = file.try_clone().map_err(|source| SignalsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let clone = file
+        .try_clone()
+        .map_err(|source| SignalsError::io(path, source))?;
     let reader = SerializedFileReader::new(clone).map_err(|e| corrupt(path, e.to_string()))?;
     for group in 0..reader.num_row_groups() {
         let row_group = reader

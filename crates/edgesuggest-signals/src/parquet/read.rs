@@ -63,14 +63,8 @@ const ROW_COLUMNS: &[Want] = &[
 /// Opens `path`, checks the wanted columns' presence and types, and returns a reader of just
 /// those columns.
 fn open(path: &Path, wants: &[Want]) -> Result<ParquetRecordBatchReader, SignalsError> {
-    let file = File::open(path).map_err(|source| SignalsError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let io = |source| SignalsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let file = File::open(path).map_err(|source| SignalsError::io(path, source))?;
+    let io = |source| SignalsError::io(path, source);
     let builder = ParquetRecordBatchReaderBuilder::try_new(file.try_clone().map_err(io)?);
     let builder = builder.map_err(|e| {
         SignalsError::Parquet(format!(

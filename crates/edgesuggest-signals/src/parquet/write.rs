@@ -74,10 +74,7 @@ fn temp_writer(path: &Path, schema: SchemaRef) -> Result<ArrowWriter<NamedTempFi
         .prefix(".edgesuggest-")
         .suffix(".parquet.tmp")
         .tempfile_in(dir)
-        .map_err(|source| SignalsError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        .map_err(|source| SignalsError::io(dir, source))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .build();
@@ -87,10 +84,7 @@ fn temp_writer(path: &Path, schema: SchemaRef) -> Result<ArrowWriter<NamedTempFi
 /// Closes the Parquet writer, syncs the temporary file and renames it to `path`.
 fn finish_atomically(path: &Path, writer: ArrowWriter<NamedTempFile>) -> Result<(), SignalsError> {
     let tmp = writer.into_inner().map_err(|e| write_error(path, e))?;
-    let io = |source| SignalsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| SignalsError::io(path, source);
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
