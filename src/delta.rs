@@ -405,21 +405,15 @@ fn add_stored<'s>(
             .split(',')
             .filter(|c| !c.is_empty()),
     );
-    let title = match row.title {
-        true => crate::format::titles::title_cased(key),
-        false => String::new(),
+    let title;
+    let display = match row.title {
+        true => {
+            title = crate::format::titles::title_cased(key);
+            title.as_str()
+        }
+        false => row.display.unwrap_or(key),
     };
-    builder.add_keyed(
-        key,
-        if row.title {
-            &title
-        } else {
-            row.display.unwrap_or(key)
-        },
-        row.score,
-        row.payload,
-        categories,
-    )
+    builder.add_keyed(key, display, row.score, row.payload, categories)
 }
 
 /// What a segment stores for one rank, borrowed from its bytes.

@@ -18,6 +18,19 @@ fn version(bytes: &[u8]) -> u32 {
     u32::from_le_bytes(bytes[8..12].try_into().unwrap())
 }
 
+/// Checks that the builder wrote `golden`, the bytes of the file at `path`, byte for byte; with
+/// `EDGESUGGEST_WRITE_GOLDEN` set, rewrites that file instead (after a deliberate format change).
+fn assert_golden(built: &[u8], golden: &[u8], path: &str) {
+    if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
+        std::fs::write(path, built).unwrap();
+        return;
+    }
+    assert!(
+        built == golden,
+        "builder output differs from {path}: a format change"
+    );
+}
+
 fn rows() -> Vec<(&'static str, u64, Option<&'static str>)> {
     GOLDEN_TSV
         .lines()
@@ -119,13 +132,7 @@ mod v2 {
     #[test]
     fn builder_writes_the_golden_bytes() {
         let bytes = build();
-        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write("tests/golden/v6.seg", &bytes).unwrap();
-        }
-        assert!(
-            bytes == SEG6,
-            "builder output differs from tests/golden/v6.seg"
-        );
+        super::assert_golden(&bytes, SEG6, "tests/golden/v6.seg");
         assert_eq!((super::version(SEG), super::version(SEG6)), (2, 6));
     }
 
@@ -275,18 +282,8 @@ mod v3 {
     #[test]
     fn builders_write_the_golden_bytes() {
         let (delta, list) = (build_delta(), build_blocklist());
-        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write("tests/golden/v6-delta.seg", &delta).unwrap();
-            std::fs::write("tests/golden/v3-blocklist.seg", &list).unwrap();
-        }
-        assert!(
-            delta == DELTA6,
-            "delta differs from tests/golden/v6-delta.seg"
-        );
-        assert!(
-            list == BLOCKLIST,
-            "blocklist differs from tests/golden/v3-blocklist.seg"
-        );
+        super::assert_golden(&delta, DELTA6, "tests/golden/v6-delta.seg");
+        super::assert_golden(&list, BLOCKLIST, "tests/golden/v3-blocklist.seg");
         assert_eq!(
             [DELTA, BLOCKLIST, DELTA6].map(super::version),
             [3, 3, 6],
@@ -522,15 +519,8 @@ mod v7 {
     #[test]
     fn builder_writes_the_golden_bytes() {
         let built = build(100);
-        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write(PATH, &built).unwrap();
-            return;
-        }
         assert_eq!(super::version(&built), 7);
-        assert!(
-            built == SEG,
-            "the v7 golden segment changed: a format change"
-        );
+        super::assert_golden(&built, SEG, PATH);
         // Without lists, the same rows make a version 6 segment (category sets, no lists).
         assert_eq!(super::version(&build(0)), 6);
     }
@@ -699,15 +689,8 @@ mod v8 {
     #[test]
     fn builder_writes_the_golden_bytes() {
         let built = build();
-        if std::env::var_os("EDGESUGGEST_WRITE_GOLDEN").is_some() {
-            std::fs::write(PATH, &built).unwrap();
-            return;
-        }
         assert_eq!(super::version(&built), 8);
-        assert!(
-            built == SEG,
-            "the v8 golden segment changed: a format change"
-        );
+        super::assert_golden(&built, SEG, PATH);
     }
 
     #[test]
