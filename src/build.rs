@@ -12,7 +12,7 @@ use crate::format::categories::Categories;
 use crate::format::header::SegmentWriter;
 use crate::format::WORD_START_SEPARATOR;
 use crate::format::{
-    categories, category_top, scores, strings, titles, Nodes, SectionKind, FLAG_WORD_STARTS,
+    categories, category_top, cuts, scores, strings, titles, Nodes, SectionKind, FLAG_WORD_STARTS,
 };
 use crate::fst_writer::FstWriter;
 use crate::normalize::{normalize_into, Trailing};
@@ -124,6 +124,10 @@ pub struct BuildOptions {
     /// instead of storing them, where that takes fewer bytes: format v8, which engines before
     /// it cannot read. Off, such forms are stored as any other.
     pub display_titles: bool,
+    /// Stores each category's cuts instead of a copy of its members' keys (format v9, which
+    /// engines before it cannot read): a segment with two categories a row takes about half
+    /// the bytes. Off, each category's FST holds its members' keys (format v6 or v7).
+    pub category_cuts: bool,
 }
 
 impl Default for BuildOptions {
@@ -134,6 +138,7 @@ impl Default for BuildOptions {
             word_starts: false,
             top_lists: TopListOptions::default(),
             display_titles: true,
+            category_cuts: true,
         }
     }
 }
@@ -434,7 +439,7 @@ impl SegmentBuilder {
         // A failed reservation only costs the copies it would have saved.
         let _ = buffer.try_reserve(ranked.segment_estimate());
         let (fsts, tables) = parallel::join(
-            || ranked.write_fsts(buffer, options.word_starts, top_options),
+            || ranked.write_fsts(buffer, options, top_options),
             || {
                 // Moved in: freed as soon as the tables are made, before the FST is done.
                 let order = order;
@@ -444,7 +449,11 @@ impl SegmentBuilder {
         let (buffer, category_fsts, top_candidates, category_candidates) = fsts?;
         writer.return_buffer(buffer);
         writer.end_section();
-        tables.write(&mut writer, category_fsts);
+        let categories_kind = match options.category_cuts {
+            true => SectionKind::CategoryCuts,
+            false => SectionKind::Categories,
+        };
+        tables.write(&mut writer, (categories_kind, category_fsts));
         let suggestions = ranked.rows.len() as u64;
         // The rows, keys and texts are written: freed before the top lists' walks, which
         // peak memory would otherwise hold them through.
@@ -500,6 +509,7 @@ fn write_top_lists(
     }
     let category_sections = [
         SectionKind::Categories,
+        SectionKind::CategoryCuts,
         SectionKind::CategoryIds,
         SectionKind::RankCategories,
     ];
@@ -512,7 +522,7 @@ fn write_top_lists(
     let Some(fst_bytes) = writer.section_bytes(SectionKind::Fst) else {
         return;
     };
-    if let Some(section) = top::section(fst_bytes, count, candidates, budget) {
+    if let Some(section) = top::section((fst_bytes, None), count, candidates, budget) {
         writer
             .begin_section(SectionKind::Top)
             .extend_from_slice(&section);
@@ -533,21 +543,29 @@ fn write_category_top_lists(
     if candidates.iter().all(TopCandidates::is_empty) {
         return;
     }
-    let Some(section) = writer.section_bytes(SectionKind::Categories) else {
-        return;
+    let (section, cuts) = match writer.section_bytes(SectionKind::Categories) {
+        Some(section) => (section, false),
+        None => match writer.section_bytes(SectionKind::CategoryCuts) {
+            Some(section) => (section, true),
+            None => return,
+        },
     };
     // Bytes this build just wrote: their nodes need no walk.
-    let whole = (0, section.len());
+    let whole = (0, section.len(), cuts);
     let Ok(categories) = Categories::parse(section, whole, u64::MAX, Nodes::Trusted) else {
         return;
     };
+    // Below a cut, a filtered walk goes on in the main FST.
+    let main = cuts
+        .then(|| writer.section_bytes(SectionKind::Fst))
+        .flatten();
     let lists: Vec<Option<Vec<u8>>> = candidates
         .into_iter()
         .enumerate()
         .map(|(i, candidates)| {
             let fst = categories.fst(section, i).ok()?;
             let budget = fst.as_bytes().len() / 100 * budget_percent as usize;
-            top::section(fst.as_bytes(), count, candidates, budget)
+            top::section((fst.as_bytes(), main), count, candidates, budget)
         })
         .collect();
     if lists.iter().all(Option::is_none) {
@@ -645,17 +663,26 @@ impl Ranked {
     fn write_fsts(
         &self,
         buffer: Vec<u8>,
-        word_starts: bool,
+        options: BuildOptions,
         top_options: TopListOptions,
     ) -> Result<(Vec<u8>, CategoryFsts<'_>, TopCandidates, Vec<TopCandidates>), BuildError> {
-        let entries = Entries::new(self, word_starts)?;
+        let entries = Entries::new(self, options.word_starts)?;
         let mut fst = FstWriter::new(buffer);
-        let mut members: Vec<Vec<EntryId>> = vec![Vec::new(); self.names.len()];
+        // Each category's members by position among the entries in key order (`order`).
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
+        let mut order: Vec<EntryId> = Vec::new();
         for id in entries.in_key_order() {
             let (key, cost, row) = entries.get(id);
             fst.insert(key, cost)?;
+            if members.is_empty() {
+                continue;
+            }
+            let position = u32::try_from(order.len()).map_err(|_| BuildError::TooLarge {
+                what: "over 2^32 - 1 entries with categories",
+            })?;
+            order.push(id);
             for &c in self.categories_of(row) {
-                members[c as usize].push(id);
+                members[c as usize].push(position);
             }
         }
         let buffer = fst.finish();
@@ -672,11 +699,15 @@ impl Ranked {
         let mut category_fsts = Vec::with_capacity(self.names.len());
         let mut category_candidates = Vec::with_capacity(self.names.len());
         for (list, name) in members.iter().zip(&self.names) {
-            category_fsts.push((name.as_str(), entries.fst_of(list)?));
+            let fst = match options.category_cuts {
+                true => entries.cut_fst_of(list, &order)?,
+                false => entries.fst_of(list.iter().map(|&at| order[at as usize]))?,
+            };
+            category_fsts.push((name.as_str(), fst));
             let mut top = top::Collector::new(top_options);
             if top.collects() {
-                for &id in list {
-                    top.push(entries.get(id).0);
+                for &at in list {
+                    top.push(entries.get(order[at as usize]).0);
                 }
             }
             category_candidates.push(top.finish());
@@ -802,7 +833,11 @@ struct RankTables {
 impl RankTables {
     /// Appends the sections after the FST, in the segment's order: scores, display forms,
     /// payloads, the category FSTs, then each rank's categories.
-    fn write(self, writer: &mut SegmentWriter, category_fsts: CategoryFsts<'_>) {
+    fn write(
+        self,
+        writer: &mut SegmentWriter,
+        (categories_kind, category_fsts): (SectionKind, CategoryFsts<'_>),
+    ) {
         let section = |writer: &mut SegmentWriter, kind: SectionKind, bytes: &[u8]| {
             writer.begin_section(kind).extend_from_slice(bytes);
             writer.end_section();
@@ -818,10 +853,7 @@ impl RankTables {
             section(writer, SectionKind::Payloads, payloads);
         }
         if let Some(by_rank) = &self.categories {
-            categories::encode(
-                writer.begin_section(SectionKind::Categories),
-                &category_fsts,
-            );
+            categories::encode(writer.begin_section(categories_kind), &category_fsts);
             writer.end_section();
             drop(category_fsts);
             section(writer, SectionKind::CategoryIds, &by_rank.ids);
@@ -958,11 +990,23 @@ impl<'r> Entries<'r> {
     }
 
     /// The FST of a list of entries already in key order.
-    fn fst_of(&self, list: &[EntryId]) -> Result<Vec<u8>, BuildError> {
+    fn fst_of(&self, list: impl Iterator<Item = EntryId>) -> Result<Vec<u8>, BuildError> {
         let mut builder = FstWriter::new(Vec::new());
-        for &id in list {
+        for id in list {
             let (key, cost, _) = self.get(id);
             builder.insert(key, cost)?;
+        }
+        Ok(builder.finish())
+    }
+
+    /// The cut FST of the members at positions `list` of the entries in key order, `order`
+    /// (see `format::cuts`).
+    fn cut_fst_of(&self, list: &[u32], order: &[EntryId]) -> Result<Vec<u8>, BuildError> {
+        let key = |at: usize| self.get(order[at]).0;
+        let cost = |at: usize| self.get(order[at]).1;
+        let mut builder = FstWriter::new(Vec::new());
+        for (cut, least) in cuts::entries(list, order.len(), key, cost) {
+            builder.insert(&cut, least)?;
         }
         Ok(builder.finish())
     }

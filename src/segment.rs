@@ -5,6 +5,7 @@ use crate::format::bytes::slice;
 use crate::format::categories::Categories;
 #[cfg(not(target_family = "wasm"))]
 use crate::format::category_top::{self, CategoryTopLists};
+use crate::format::cuts;
 use crate::format::fst_keys::{check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::rank_categories::RankCategories;
@@ -238,6 +239,17 @@ fn category_top_lists(
     CategoryTopLists::parse(bytes, (s.offset, s.len), frame, nodes)
 }
 
+/// The categories section of either kind: members' keys, or cuts (format v9). The builder
+/// writes one; of a segment holding both, the keys are read.
+fn categories(header: &Header, bytes: &[u8], max_keys: u64, nodes: Nodes) -> Result<Categories> {
+    let keys = header.section(SectionKind::Categories).map(|s| (s, false));
+    let either = keys.or_else(|| header.section(SectionKind::CategoryCuts).map(|s| (s, true)));
+    match either {
+        Some((s, cuts)) => Categories::parse(bytes, (s.offset, s.len, cuts), max_keys, nodes),
+        None => Ok(Categories::default()),
+    }
+}
+
 /// A category's index in its segment, and its FST.
 pub(crate) type CategoryFst<'a> = (u32, fst::raw::Fst<&'a [u8]>);
 
@@ -401,6 +413,12 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Whether the categories' FSTs hold cuts (format v9): a filtered walk then goes on in the
+    /// main FST below each cut.
+    pub(crate) fn category_cuts(&self) -> bool {
+        self.categories.cuts()
+    }
+
     /// The precomputed list of category `i`'s FST node `at`, if the segment has one.
     #[cfg(not(target_family = "wasm"))]
     pub(crate) fn category_top_list(&self, i: usize, at: NodeAt) -> Option<TopList<'a>> {
@@ -531,10 +549,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
         });
         let category_ids = category_ids.transpose()?.unwrap_or_default();
         let rank_categories = strings(SectionKind::RankCategories)?;
-        let categories = match header.section(SectionKind::Categories) {
-            Some(s) => Categories::parse(bytes, (s.offset, s.len), max_keys, nodes)?,
-            None => Categories::default(),
-        };
+        let categories = categories(&header, bytes, max_keys, nodes)?;
         let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes, nodes)?;
         let top = top_lists(&header, bytes, fst_bytes.len(), nodes)?;
         #[cfg(not(target_family = "wasm"))]
@@ -616,7 +631,10 @@ impl<D: AsRef<[u8]>> Segment<D> {
         check_keys(self.fst()?.as_bytes(), expect, "fst")?;
         crate::search::check_top_lists(&self.view()?)?;
         expect.each_rank_once = false;
-        for i in 0..self.categories.count() {
+        if self.categories.cuts() {
+            self.check_category_cuts()?;
+        }
+        for i in (0..self.categories.count()).filter(|_| !self.categories.cuts()) {
             let fst = self.categories.fst(bytes, i)?;
             check_keys(fst.as_bytes(), expect, "category fst")?;
         }
@@ -637,6 +655,40 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 expect,
                 self.kind().extra_section().map_or("", |k| k.name()),
             )?;
+        }
+        Ok(())
+    }
+
+    /// Each category's cut FST holds exactly the cuts its members give (`format::cuts`), which
+    /// the main FST's entries and each rank's categories determine.
+    fn check_category_cuts(&self) -> Result<()> {
+        let mut main: Vec<(Vec<u8>, u64)> = Vec::new();
+        for_each_entry(&self.fst()?, |key, cost| main.push((key.to_vec(), cost)))?;
+        let count = self.len() as u64;
+        let mut entry_categories = Vec::with_capacity(main.len());
+        for (_, cost) in &main {
+            let rank = if *cost < count { *cost } else { cost - count };
+            entry_categories.push(self.rank_categories().get(self.as_bytes(), rank as u32)?);
+        }
+        for i in 0..self.categories.count() {
+            let name = self.categories.name(self.as_bytes(), i)?;
+            let members: Vec<u32> = (0..main.len() as u32)
+                .filter(|&at| {
+                    let list = entry_categories[at as usize].unwrap_or_default();
+                    list.split(',').any(|c| c == name)
+                })
+                .collect();
+            let key = |at: usize| main[at].0.as_slice();
+            let expected = cuts::entries(&members, main.len(), key, |at| main[at].1);
+            let mut stored = Vec::with_capacity(expected.len());
+            let fst = self.categories.fst(self.as_bytes(), i)?;
+            for_each_entry(&fst, |cut, cost| stored.push((cut.to_vec(), cost)))?;
+            if stored != expected {
+                return Err(Error::corrupt(
+                    "category cuts",
+                    format!("category {name:?} holds other cuts than its members give"),
+                ));
+            }
         }
         Ok(())
     }

@@ -179,6 +179,15 @@ fn every_bit_flip_of_a_segment_with_categories_is_refused() {
     assert_flips_refused("v7", v7, section_of(v7, SectionKind::CategoryTop).1);
 }
 
+/// The v9 golden segment (each category's cuts): every bit of the header, the section table
+/// and the `category cuts` section is refused at load, as is every truncation.
+#[test]
+fn every_bit_flip_of_the_category_cuts_is_refused() {
+    let v9: &[u8] = include_bytes!("golden/v9.seg");
+    assert_flips_refused("v9", v9, 0..48 + 24 * 9);
+    assert_flips_refused("v9", v9, section_of(v9, SectionKind::CategoryCuts).1);
+}
+
 /// The v8 golden segment (display forms marked as titles): every bit flip and every
 /// truncation is refused at load.
 #[test]

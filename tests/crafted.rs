@@ -27,7 +27,8 @@ fn fst_ranges(bytes: &[u8]) -> Vec<(usize, usize)> {
     let header = segment.header();
     let fst = header.section(SectionKind::Fst).unwrap();
     let mut ranges = vec![(fst.offset, fst.offset + fst.len)];
-    if let Some(cats) = header.section(SectionKind::Categories) {
+    let cats = header.section(SectionKind::Categories);
+    if let Some(cats) = cats.or_else(|| header.section(SectionKind::CategoryCuts)) {
         let at = cats.offset;
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
         let count = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
@@ -112,6 +113,7 @@ fn mutated_fst_bytes_never_panic() {
         ("v6.seg", include_bytes!("golden/v6.seg").to_vec()),
         ("v7.seg", include_bytes!("golden/v7.seg").to_vec()),
         ("v8.seg", include_bytes!("golden/v8.seg").to_vec()),
+        ("v9.seg", include_bytes!("golden/v9.seg").to_vec()),
         ("built", built_segment()),
     ];
     let options = option_sets();

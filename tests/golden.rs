@@ -117,6 +117,7 @@ mod v2 {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
             display_titles: false,
+            category_cuts: false,
             ..BuildOptions::default()
         });
         for line in TSV.lines() {
@@ -249,6 +250,7 @@ mod v3 {
     fn build_delta() -> Vec<u8> {
         let mut delta = DeltaBuilder::with_options(edgesuggest::BuildOptions {
             display_titles: false,
+            category_cuts: false,
             ..edgesuggest::BuildOptions::default()
         });
         for line in CHANGES.lines() {
@@ -487,7 +489,7 @@ mod v7 {
 
     /// Phrase, score and categories: the half of the alphabet the phrase starts in, and the
     /// score's parity (two orthogonal halves, each large enough for lists of its own).
-    fn rows() -> Vec<(&'static str, u64, Vec<String>)> {
+    pub(super) fn rows() -> Vec<(&'static str, u64, Vec<String>)> {
         TSV.lines()
             .map(|line| {
                 let (phrase, score) = line.split_once('\t').unwrap();
@@ -504,6 +506,7 @@ mod v7 {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
             display_titles: false,
+            category_cuts: false,
             top_lists: TopListOptions {
                 budget_percent,
                 ..TopListOptions::default()
@@ -780,5 +783,188 @@ mod v8 {
             .to_owned();
         let top: Vec<&str> = top.items.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(top, ["NEW YORK", "New Yorker"]);
+    }
+}
+
+/// The golden segment of format v9: the v7 rows (two categories a row, word starts, lists)
+/// with each category's cuts stored instead of its members' keys. Every filtered query, with
+/// typos or without, over the segment alone or under a delta and a blocklist, answers exactly
+/// as from the v7 golden segment, which holds the members' keys.
+mod v9 {
+    use edgesuggest::format::SectionKind;
+    use edgesuggest::{
+        BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness, Searcher, Segment, SegmentBuilder,
+        Stack, SuggestOptions, TopListOptions,
+    };
+
+    const SEG: &[u8] = include_bytes!("golden/v9.seg");
+    const V7: &[u8] = include_bytes!("golden/v7.seg");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v9.seg");
+
+    fn build(budget_percent: u32) -> Vec<u8> {
+        let mut b = SegmentBuilder::with_options(BuildOptions {
+            word_starts: true,
+            display_titles: false,
+            top_lists: TopListOptions {
+                budget_percent,
+                ..TopListOptions::default()
+            },
+            ..BuildOptions::default()
+        });
+        for (phrase, score, categories) in super::v7::rows() {
+            b.add_row(phrase, score, None, &categories).unwrap();
+        }
+        b.finish().unwrap().bytes
+    }
+
+    fn section_len(segment: &Segment<&[u8]>, kind: SectionKind) -> Option<u64> {
+        segment.header().section(kind).map(|s| s.len as u64)
+    }
+
+    #[test]
+    fn builder_writes_the_golden_bytes() {
+        let built = build(100);
+        assert_eq!(super::version(&built), 9);
+        super::assert_golden(&built, SEG, PATH);
+        let cuts = Segment::load(SEG).unwrap();
+        let keys = Segment::load(V7).unwrap();
+        assert_eq!(section_len(&cuts, SectionKind::Categories), None);
+        let (cut, kept) = (
+            section_len(&cuts, SectionKind::CategoryCuts).unwrap(),
+            section_len(&keys, SectionKind::Categories).unwrap(),
+        );
+        assert!(
+            cut * 2 < kept,
+            "cuts take {cut} bytes, members' keys {kept}"
+        );
+    }
+
+    /// Every filter and option a filtered query has, on prefixes at, above and below the
+    /// cuts: the same answers as the v7 segment, whose category FSTs hold every member.
+    fn queries() -> Vec<(String, SuggestOptions)> {
+        let filters: [&[&str]; 6] = [
+            &["a-m"],
+            &["n-z"],
+            &["even"],
+            &["odd"],
+            &["a-m", "odd"],
+            &["none"],
+        ];
+        let mut out = Vec::new();
+        for filter in filters {
+            for q in [
+                "", "s", "sa", "san", "san f", "n", "new", "new y", "b", "north e", "haven", "yor",
+                "xq",
+            ] {
+                for (k, fuzzy) in [(1, 0), (10, 0), (30, 0), (10, 1), (10, 2), (5, 3)] {
+                    let fuzzy = match fuzzy {
+                        0 => Fuzziness::Off,
+                        3 => Fuzziness::Auto,
+                        n => Fuzziness::Edits(n),
+                    };
+                    let options = SuggestOptions {
+                        categories: filter.iter().map(|c| c.to_string()).collect(),
+                        fuzzy,
+                        ..SuggestOptions::with_k(k)
+                    };
+                    out.push((q.to_string(), options));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn reader_answers_as_from_the_members_keys() {
+        let cuts = Segment::load(SEG).unwrap();
+        cuts.verify_deep().unwrap();
+        let attested = Segment::open_attested(SEG).unwrap();
+        let unlisted_bytes = build(0);
+        let unlisted = Segment::load(&unlisted_bytes[..]).unwrap();
+        let keys = Segment::load(V7).unwrap();
+        let mut searcher = Searcher::new();
+        let mut compared = 0;
+        for (q, options) in queries() {
+            let want = searcher.search(&keys, &q, &options).unwrap().to_owned();
+            for (name, segment) in [
+                ("v9", &cuts),
+                ("attested", &attested),
+                ("no lists", &unlisted),
+            ] {
+                let got = searcher.search(segment, &q, &options).unwrap().to_owned();
+                assert_eq!(got, want, "{name}: {q:?} {options:?}");
+            }
+            compared += want.items.len();
+        }
+        assert!(compared > 2_000, "only {compared} suggestions compared");
+    }
+
+    #[test]
+    fn stacks_answer_as_over_the_members_keys() {
+        let mut delta = DeltaBuilder::with_options(BuildOptions {
+            word_starts: true,
+            ..BuildOptions::default()
+        });
+        let base = Segment::load(V7).unwrap();
+        let mut searcher = Searcher::new();
+        for (category, prefix) in [("a-m", "b"), ("n-z", "s"), ("even", "s"), ("odd", "n")] {
+            let options = SuggestOptions {
+                categories: vec![category.to_string()],
+                ..SuggestOptions::with_k(3)
+            };
+            for found in searcher.search(&base, prefix, &options).unwrap().items {
+                delta.delete(found.text).unwrap();
+            }
+        }
+        delta
+            .upsert("sonic sandbox", 1 << 40, None, &["n-z", "odd"])
+            .unwrap();
+        delta.upsert("santa fe", 7, None, &["even"]).unwrap();
+        let delta = delta.finish().unwrap().bytes;
+        assert_eq!(super::version(&delta), 9, "a delta stores cuts too");
+        let mut blocklist = BlocklistBuilder::new();
+        blocklist.add_line("sa*").unwrap();
+        let blocklist = blocklist.finish().unwrap().bytes;
+        let stack_of = |base: &[u8]| {
+            let base = Segment::load(base.to_vec()).unwrap();
+            let delta = Segment::load(delta.clone()).unwrap();
+            let list = Segment::load(blocklist.clone()).unwrap();
+            Stack::new(base, vec![delta], Some(list)).unwrap()
+        };
+        let (cuts, keys) = (stack_of(SEG), stack_of(V7));
+        let mut compared = 0;
+        for (q, options) in queries() {
+            let got = searcher.search(&cuts, &q, &options).unwrap().to_owned();
+            let want = searcher.search(&keys, &q, &options).unwrap().to_owned();
+            assert_eq!(got, want, "{q:?} {options:?}");
+            compared += got.items.len();
+        }
+        assert!(compared > 1_500, "only {compared} suggestions compared");
+    }
+
+    /// The cut FSTs' lists answer: within a work budget too small for a walk, filtered queries
+    /// at short prefixes get every answer from their category's list.
+    #[test]
+    fn filtered_queries_take_their_answers_from_the_cut_lists() {
+        if cfg!(feature = "lean") {
+            return;
+        }
+        let cuts = Segment::load(SEG).unwrap();
+        assert!(cuts.header().section(SectionKind::CategoryTop).is_some());
+        let mut searcher = Searcher::new();
+        for (category, prefix) in [("a-m", "b"), ("n-z", "n"), ("even", "s"), ("odd", "s")] {
+            let options = SuggestOptions {
+                categories: vec![category.to_string()],
+                max_visits: 8,
+                ..SuggestOptions::with_k(10)
+            };
+            let fast = searcher.search(&cuts, prefix, &options).unwrap();
+            assert!(
+                !fast.truncated && fast.items.len() == 10,
+                "{category}: {} items, truncated {}",
+                fast.items.len(),
+                fast.truncated
+            );
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use crate::format::top::{costs, encode, entry_len, shared_len};
 use crate::format::WORD_START_SEPARATOR;
 use crate::parallel;
-use crate::search::{follow_exact, List, Walker};
+use crate::search::{follow_exact, List, Over, Walker};
 
 /// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
 /// phrase the query may put first, and one repeat (a phrase matched at two words).
@@ -211,15 +211,19 @@ impl Collector {
 /// bytes: the candidates with the most entries first (ties by prefix), each listing what the
 /// walk from its node returns first, kept if the section still fits.
 pub(crate) fn section(
-    fst_bytes: &[u8],
+    (fst_bytes, main_bytes): (&[u8], Option<&[u8]>),
     count: u64,
     mut candidates: Candidates,
     budget: usize,
 ) -> Option<Vec<u8>> {
     let fst = fst::raw::Fst::new(fst_bytes).ok()?;
+    let main = match main_bytes {
+        Some(bytes) => Some(fst::raw::Fst::new(bytes).ok()?),
+        None => None,
+    };
     u32::try_from(fst_bytes.len()).ok()?;
     candidates.sort_largest_first();
-    let mut kept = select(&fst, count, &candidates, budget);
+    let mut kept = select((&fst, main.as_ref()), count, &candidates, budget);
     loop {
         if kept.is_empty() {
             return None;
@@ -246,18 +250,13 @@ struct Kept {
 }
 
 /// The candidates that fit `budget`, in the order kept, by an estimate of the section's size.
-fn select(
-    fst: &fst::raw::Fst<&[u8]>,
-    count: u64,
-    candidates: &Candidates,
-    budget: usize,
-) -> Vec<Kept> {
+fn select(over: Over<'_>, count: u64, candidates: &Candidates, budget: usize) -> Vec<Kept> {
     let most_entries = candidates.list.len().saturating_mul(LIST_LEN);
     let (header, per_node, per_index) = costs(most_entries);
     let mut size = header;
     let mut kept = Vec::new();
     let mut used: HashSet<Vec<u8>> = HashSet::new();
-    let mut walked = Lookahead::new(fst, count, candidates);
+    let mut walked = Lookahead::new(over, count, candidates);
     let mut misses = 0;
     for (i, candidate) in candidates.list.iter().enumerate() {
         // Once the section is nearly full, the rest rarely fit: stop walking for them.
@@ -315,7 +314,7 @@ const LOOKAHEAD: usize = 256;
 /// The candidates' nodes and lists, walked a round ahead of the selection, each round's
 /// candidates split over two threads.
 struct Lookahead<'a> {
-    fst: &'a fst::raw::Fst<&'a [u8]>,
+    over: Over<'a>,
     count: u64,
     candidates: &'a Candidates,
     /// The round's first candidate, and each one's node and list (`None`: none to list).
@@ -325,9 +324,9 @@ struct Lookahead<'a> {
 }
 
 impl<'a> Lookahead<'a> {
-    fn new(fst: &'a fst::raw::Fst<&'a [u8]>, count: u64, candidates: &'a Candidates) -> Self {
+    fn new(over: Over<'a>, count: u64, candidates: &'a Candidates) -> Self {
         Lookahead {
-            fst,
+            over,
             count,
             candidates,
             start: 0,
@@ -350,11 +349,11 @@ impl<'a> Lookahead<'a> {
         let end = (start + LOOKAHEAD).min(candidates.list.len());
         let round = &candidates.list[start..end];
         let (first, second) = round.split_at(round.len() / 2);
-        let (fst, count) = (self.fst, self.count);
+        let (over, count) = (self.over, self.count);
         let [w1, w2] = &mut self.walkers;
         let walk_all = |walker: &mut Walker, part: &[Candidate]| -> Vec<Option<(u32, List)>> {
             part.iter()
-                .map(|c| walk_candidate(fst, count, walker, candidates.prefix(c)))
+                .map(|c| walk_candidate(over, count, walker, candidates.prefix(c)))
                 .collect()
         };
         let (mut a, b) = parallel::join(|| walk_all(w1, first), || walk_all(w2, second));
@@ -368,17 +367,21 @@ impl<'a> Lookahead<'a> {
 /// the prefix is not whole characters or leads nowhere, or when no query could find the list:
 /// a query finds it by the cost accumulated on the way to the node, which is the list's first
 /// cost everywhere but at the root of a category's FST (reached at cost 0, while its cheapest
-/// entry costs the category's best rank).
+/// entry costs the category's best rank). In a cut FST, also `None` at or below a cut: a
+/// query goes on in the main FST there.
 fn walk_candidate(
-    fst: &fst::raw::Fst<&[u8]>,
+    over: Over<'_>,
     count: u64,
     walker: &mut Walker,
     prefix: &[u8],
 ) -> Option<(u32, List)> {
     let prefix = std::str::from_utf8(prefix).ok()?;
-    let (node, cost) = follow_exact(fst, prefix).ok().flatten()?;
+    let (node, cost) = follow_exact(over.0, prefix).ok().flatten()?;
+    if over.1.is_some() && node.is_final() {
+        return None;
+    }
     let addr = u32::try_from(node.addr()).ok()?;
-    let list = walker.first(fst, count, prefix, LIST_LEN).ok()?;
+    let list = walker.first(over, count, prefix, LIST_LEN).ok()?;
     if list.first().is_some_and(|&(first, _)| first != cost) {
         return None;
     }

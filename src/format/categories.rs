@@ -6,6 +6,9 @@
 //! (`name offset: u32`, `name length: u32`, `fst offset: u64`, `fst length: u64`), then the
 //! names (UTF-8, strictly ascending byte order), then the FSTs. A filtered query searches the
 //! FSTs of the requested categories, so it never visits a subtree without a match.
+//!
+//! The `category cuts` section (format v9) has the same layout, each FST holding its
+//! category's cuts instead (see `cuts`): a filtered walk goes on in the main FST below a cut.
 
 use super::bytes::{slice, to_usize, u32_at, u64_at};
 use super::{check_fst, Nodes};
@@ -45,6 +48,8 @@ pub(crate) struct Categories {
     offset: usize,
     len: usize,
     count: usize,
+    /// Whether the FSTs hold cuts (the `category cuts` section).
+    cuts: bool,
 }
 
 impl Categories {
@@ -52,7 +57,7 @@ impl Categories {
     /// nodes unless `nodes` trusts them): O(section size), O(categories) trusted.
     pub(crate) fn parse(
         bytes: &[u8],
-        (offset, len): (usize, usize),
+        (offset, len, cuts): (usize, usize, bool),
         max_keys: u64,
         nodes: Nodes,
     ) -> Result<Self> {
@@ -73,7 +78,12 @@ impl Categories {
                 format!("{count} categories, at most {MAX_PER_SEGMENT}"),
             ));
         }
-        let parsed = Categories { offset, len, count };
+        let parsed = Categories {
+            offset,
+            len,
+            count,
+            cuts,
+        };
         let mut previous: Option<&str> = None;
         for i in 0..count {
             let name = parsed.name_in(section, i)?;
@@ -100,6 +110,11 @@ impl Categories {
     /// Number of categories.
     pub(crate) fn count(&self) -> usize {
         self.count
+    }
+
+    /// Whether each category's FST holds its cuts (format v9) rather than its members' keys.
+    pub(crate) fn cuts(&self) -> bool {
+        self.cuts
     }
 
     /// The index of the category called `name`, if any (binary search).

@@ -1,9 +1,10 @@
-//! The segment file format, versions 1 to 8. The normative description is `docs/FORMAT.md`; this
+//! The segment file format, versions 1 to 9. The normative description is `docs/FORMAT.md`; this
 //! module is its one implementation, shared by the writer and every reader.
 
 pub(crate) mod bytes;
 pub(crate) mod categories;
 pub(crate) mod category_top;
+pub(crate) mod cuts;
 pub(crate) mod fst_check;
 pub(crate) mod fst_keys;
 pub mod header;
@@ -33,10 +34,11 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// is what the builder writes for a segment with categories. Version 7 adds top lists for the
 /// categories' FSTs (the `category top lists` section), which filtered queries take their
 /// first answers from. Version 8 marks the display forms that are their key title-cased (the
-/// `display titles` section) instead of storing them. The builder writes the oldest version
-/// that defines what a segment uses, so small plain bases stay version 1 and readable by
-/// engines that only know version 1; this engine reads all eight.
-pub const FORMAT_VERSION: u32 = 8;
+/// `display titles` section) instead of storing them. Version 9 stores each category's cuts
+/// instead of a copy of its members' keys (the `category cuts` section). The builder writes
+/// the oldest version that defines what a segment uses, so small plain bases stay version 1
+/// and readable by engines that only know version 1; this engine reads all nine.
+pub const FORMAT_VERSION: u32 = 9;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;
@@ -155,6 +157,9 @@ pub enum SectionKind {
     /// Which suggestions' display forms are their key title-cased (format v8): one bit per
     /// rank, set for such a form, which [`SectionKind::Display`] then does not store.
     DisplayTitles = 12,
+    /// The categories section's layout, each FST holding its category's cuts instead of its
+    /// members' keys (format v9, see [`cuts`]): it replaces [`SectionKind::Categories`].
+    CategoryCuts = 13,
 }
 
 impl SectionKind {
@@ -173,6 +178,7 @@ impl SectionKind {
             10 => Some(SectionKind::CategoryIds),
             11 => Some(SectionKind::CategoryTop),
             12 => Some(SectionKind::DisplayTitles),
+            13 => Some(SectionKind::CategoryCuts),
             _ => None,
         }
     }
@@ -192,6 +198,7 @@ impl SectionKind {
             SectionKind::CategoryIds => "category ids",
             SectionKind::CategoryTop => "category top lists",
             SectionKind::DisplayTitles => "display titles",
+            SectionKind::CategoryCuts => "category cuts",
         }
     }
 
@@ -204,6 +211,7 @@ impl SectionKind {
             SectionKind::CategoryIds => 6,
             SectionKind::CategoryTop => 7,
             SectionKind::DisplayTitles => 8,
+            SectionKind::CategoryCuts => 9,
             _ => 1,
         }
     }

@@ -38,7 +38,7 @@ pub(crate) use top::{check_top_lists, LongLists};
 use walk::Typos;
 #[cfg(feature = "build")]
 pub(crate) use {
-    top::{List, Walker},
+    top::{List, Over, Walker},
     walk::follow_exact,
 };
 
@@ -341,6 +341,9 @@ struct Stream<'a> {
     /// Which category's FST it is, or [`MAIN`] for the layer's main one: whose top lists
     /// describe it.
     category: u32,
+    /// The layer's main FST when `fst` holds a category's cuts (format v9): the walk goes on
+    /// in it below each cut.
+    main: Option<fst::raw::Fst<&'a [u8]>>,
 }
 
 /// [`Stream::category`] of a layer's main FST.
@@ -517,6 +520,7 @@ impl Searcher {
                     layer: 0,
                     fst: view.fst().clone(),
                     category: MAIN,
+                    main: None,
                 }];
                 (&one, 1)
             }
@@ -592,10 +596,12 @@ impl Searcher {
         // early passes keeps them from wandering where only later passes can match. A pass
         // of one edit finds its paths by look-ups instead, natively.
         let tail = &query[exact_len..];
+        // Look-ups do not cross a category's cuts: walks over cuts take the automaton.
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-        let one = (edits == 1 && !self.automata.always())
-            .then(|| walk::Tail::new(tail))
-            .flatten();
+        let one =
+            (edits == 1 && !self.automata.always() && !streams.iter().any(|s| s.main.is_some()))
+                .then(|| walk::Tail::new(tail))
+                .flatten();
         #[cfg(any(feature = "lean", target_family = "wasm"))]
         let one: Option<()> = None;
         let dfa = (edits > 0 && one.is_none()).then(|| self.automata.prefix_dfa(edits, tail));
@@ -797,6 +803,7 @@ impl Searcher {
             };
             let walk = walk::Walk {
                 fst: &stream.fst,
+                main: stream.main.as_ref(),
                 exact,
                 typos,
                 count: view.count(),
@@ -1094,6 +1101,7 @@ fn walk_of<'w, 'f>(
 ) -> walk::Walk<'w, 'f> {
     walk::Walk {
         fst: &stream.fst,
+        main: stream.main.as_ref(),
         exact,
         typos,
         count: view.count(),
@@ -1122,6 +1130,7 @@ fn streams_of<'a>(layers: &Layers<'a>, categories: &[String]) -> Result<(Vec<Str
                 layer,
                 fst: view.fst().clone(),
                 category: MAIN,
+                main: None,
             });
         } else {
             category_streams(view, layer, categories, &mut streams)?;
@@ -1146,6 +1155,7 @@ fn category_streams<'a>(
                 layer,
                 fst,
                 category,
+                main: view.category_cuts().then(|| view.fst().clone()),
             });
         }
     }

@@ -243,6 +243,17 @@ impl Searcher {
             }
             let followed = match followed_before(before, stream, exact) {
                 Some(followed) => followed,
+                None if stream.main.is_some() => match follow_cuts(stream, exact)? {
+                    Some(None) => {
+                        // Below a cut every key is the category's: the main FST's list
+                        // serves, and the walk follows the prefix again, in the main FST.
+                        if let Some(list) = main_list(&layers.views()[stream.layer], exact)? {
+                            listed.decode(list);
+                        }
+                        continue;
+                    }
+                    followed => followed.flatten(),
+                },
                 None => follow_exact(&stream.fst, exact)?.map(|(node, cost)| (node.addr(), cost)),
             };
             listed.start = Some(followed);
@@ -287,11 +298,13 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
         return Ok(());
     }
     let mut walker = Walker::default();
-    check_lists(&mut walker, view.fst(), view.count(), view.top_lists())?;
+    let main = (view.fst(), None);
+    check_lists(&mut walker, main, view.count(), view.top_lists())?;
     #[cfg(not(target_family = "wasm"))]
     for i in 0..view.category_count() {
         let fst = view.category_fst_at(i)?;
-        check_lists(&mut walker, &fst, view.count(), view.category_top_lists(i))
+        let over = (&fst, view.category_cuts().then_some(view.fst()));
+        check_lists(&mut walker, over, view.count(), view.category_top_lists(i))
             .map_err(|e| Error::corrupt("category top lists", format!("category {i}: {e}")))?;
     }
     Ok(())
@@ -300,14 +313,14 @@ pub(crate) fn check_top_lists(view: &View<'_>) -> Result<()> {
 /// Checks `lists` of `fst` against the walks from their nodes.
 fn check_lists<'a>(
     walker: &mut Walker,
-    fst: &fst::raw::Fst<&[u8]>,
+    over: Over<'_>,
     count: u64,
     lists: impl Iterator<Item = (usize, TopList<'a>)>,
 ) -> Result<()> {
     for (addr, list) in lists {
         let listed: List = list.collect();
-        let prefix = prefix_of(fst, addr, &listed)?;
-        let walked = walker.first(fst, count, prefix, listed.len())?;
+        let prefix = prefix_of(over.0, addr, &listed)?;
+        let walked = walker.first(over, count, prefix, listed.len())?;
         if walked.len() < listed.len() {
             return Err(list_error(
                 addr,
@@ -356,6 +369,12 @@ fn prefix_of<'l>(
     ))
 }
 
+/// The FST a walk starts in, and the main FST when that one holds a category's cuts.
+pub(crate) type Over<'a> = (
+    &'a fst::raw::Fst<&'a [u8]>,
+    Option<&'a fst::raw::Fst<&'a [u8]>>,
+);
+
 /// Runs plain walks to list what they return first: how the builder makes each list and how
 /// the deep check compares them.
 #[derive(Default)]
@@ -370,20 +389,20 @@ impl Walker {
     /// in the order the walk meets them, which a list must keep.
     pub(crate) fn first(
         &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
+        over: Over<'_>,
         count: u64,
         prefix: &str,
         n: usize,
     ) -> Result<List> {
         Ok(self
-            .first_within(fst, count, prefix, n, usize::MAX)?
+            .first_within(over, count, prefix, n, usize::MAX)?
             .unwrap_or_default())
     }
 
     /// [`Walker::first`] within `max_visits` node visits: `None` when they run out.
     pub(crate) fn first_within(
         &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
+        (fst, main): Over<'_>,
         count: u64,
         prefix: &str,
         n: usize,
@@ -393,6 +412,7 @@ impl Walker {
         self.keys.clear();
         let mut walk = Walk {
             fst,
+            main,
             exact: prefix,
             typos: None,
             count,
@@ -586,7 +606,13 @@ fn longer(
     let mut n = wanted.saturating_add(LONG_LIST_UNIT);
     loop {
         let entries = walker
-            .first_within(base.fst(), base.count(), prefix, n, LONG_LIST_VISITS)
+            .first_within(
+                (base.fst(), None),
+                base.count(),
+                prefix,
+                n,
+                LONG_LIST_VISITS,
+            )
             .ok()??;
         let mut seen = 0;
         let enough = entries.iter().position(|(cost, entry)| {
@@ -622,6 +648,34 @@ fn followed_before(
         }
         _ => None,
     }
+}
+
+/// Where `exact` leads in a stream over a category's cuts: `None` when nowhere, `Some(None)`
+/// when into the main FST, below a cut.
+fn follow_cuts(stream: &Stream<'_>, exact: &str) -> Result<Option<Option<(usize, u64)>>> {
+    let mut keys = String::new();
+    let walk = walk::Walk {
+        fst: &stream.fst,
+        main: stream.main.as_ref(),
+        exact,
+        typos: None,
+        count: 0,
+        layer: 0,
+        keys: &mut keys,
+        start: None,
+    };
+    Ok(walk::follow_walk(&walk, exact.as_bytes())?
+        .map(|(node, cost, in_main)| (!in_main).then(|| (node.addr(), cost))))
+}
+
+/// The main FST's list of the node `exact` leads to, if it has one.
+fn main_list<'a>(view: &View<'a>, exact: &str) -> Result<Option<TopList<'a>>> {
+    Ok(follow_exact(view.fst(), exact)?.and_then(|(node, cost)| {
+        view.top_list(NodeAt {
+            addr: node.addr(),
+            cost,
+        })
+    }))
 }
 
 /// Never in lean builds (see `Searcher::exact_phrase`).
@@ -696,7 +750,7 @@ pub(super) mod tests {
         assert_eq!(long.len(), own + 4);
         let mut walker = Walker::default();
         let walked = walker
-            .first(view.fst(), view.count(), "a", long.len())
+            .first((view.fst(), None), view.count(), "a", long.len())
             .unwrap();
         assert_eq!(walked.len(), long.len());
         for (at, (walked_cost, entry)) in long.zip(&walked) {

@@ -45,6 +45,7 @@ pub(crate) use one_edit::Tail;
 
 use super::Hit;
 use crate::error::{Error, Result};
+use crate::format::cuts::KEY_END;
 use crate::format::{EntryFault, WORD_START_SEPARATOR};
 
 /// The most candidates a walk keeps pending, 48 bytes each: the heap's capacity, which
@@ -111,6 +112,9 @@ struct Candidate {
     parent: u32,
     step: Step,
     mode: Mode,
+    /// Whether `addr` is in the main FST, which a walk over a category's cuts goes on in
+    /// below a cut (see [`Walk::main`]).
+    main: bool,
 }
 
 /// A heap entry: the cheapest cost first, then the earliest inserted.
@@ -168,6 +172,9 @@ pub(crate) enum Typos<'a> {
 /// What one walk searches and where its keys go.
 pub(crate) struct Walk<'w, 'f> {
     pub(crate) fst: &'w fst::raw::Fst<&'f [u8]>,
+    /// The segment's main FST when `fst` holds a category's cuts (format v9): the walk goes
+    /// on in it below each cut it reaches.
+    pub(crate) main: Option<&'w fst::raw::Fst<&'f [u8]>>,
     /// The part of the normalized query matched exactly (all of it without an automaton).
     pub(crate) exact: &'w str,
     /// How the rest of the query matches in a typo pass (`None`: the plain pass).
@@ -283,6 +290,13 @@ pub(crate) struct WalkState {
     pub(crate) best_first: bool,
     /// The query's budget, held during a call.
     budget: Budget,
+    /// Whether the candidate being expanded is in the main FST of a walk over cuts: the
+    /// candidates it offers are too.
+    in_main: bool,
+    /// In a walk over cuts, where the exact part leads in the main FST, once a cut needed it
+    /// (`None`: not looked up yet): every cut extends the exact part, so each one is followed
+    /// from there.
+    exact_in_main: Option<Option<(usize, u64)>>,
 }
 
 /// What one popped candidate led to.
@@ -348,23 +362,29 @@ impl WalkState {
     fn seed(&mut self, walk: &Walk<'_, '_>, bound: Option<Bound>) -> Result<()> {
         self.reset(bound);
         let start = match walk.start {
-            Some(start) => start.map(|(addr, cost)| (walk.fst.node(addr), cost)),
-            None => follow_exact(walk.fst, walk.exact)?,
+            Some(start) => start.map(|(addr, cost)| (walk.fst.node(addr), cost, false)),
+            None => follow_walk(walk, walk.exact.as_bytes())?,
         };
-        let Some((node, cost)) = start else {
+        let Some((node, cost, in_main)) = start else {
             return Ok(());
         };
+        self.in_main = in_main;
+        self.exact_in_main = None;
         self.exact_len = walk.exact.len() as u32;
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
         if let Some(Typos::One(tail)) = walk.typos {
+            if walk.main.is_some() {
+                // Its look-ups do not cross cuts: the search gives such walks an automaton.
+                return Err(Error::corrupt("categories", "one-edit look-ups over cuts"));
+            }
             if !tail.within_one_of_nothing() {
                 return self.seed_one_edit(walk.fst, (node.addr(), cost), tail);
             }
         }
         let mode = start_mode(walk.typos, self.exact_len);
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-        if let (Mode::Fuzzy(_), Some(Typos::Automaton(dfa, edits, tail)), true) =
-            (mode, walk.typos, self.region_allowed())
+        if let (Mode::Fuzzy(_), Some(Typos::Automaton(dfa, edits, tail)), true, None) =
+            (mode, walk.typos, self.region_allowed(), walk.main)
         {
             let start = Candidate {
                 cost,
@@ -372,6 +392,7 @@ impl WalkState {
                 parent: NO_PARENT,
                 step: Step::Here,
                 mode,
+                main: false,
             };
             if self.expand_region(walk.fst, (dfa, edits, tail), start)? {
                 return Ok(());
@@ -439,17 +460,17 @@ impl WalkState {
                 return Ok(None);
             }
             let bound = self.kept_bound(self.accepted);
+            self.in_main = candidate.main;
+            let fst = fst_of(walk, candidate.main)?;
             let progress = match candidate.mode {
-                Mode::Accepted { match_end } => {
-                    self.descend(walk.fst, candidate, match_end, bound)?
-                }
+                Mode::Accepted { match_end } => self.descend(fst, candidate, match_end, bound)?,
                 Mode::Fuzzy(fuzzy) => {
                     let Some(Typos::Automaton(dfa, edits, ..)) = walk.typos else {
                         return Err(Error::corrupt("fst", "fuzzy candidate without automaton"));
                     };
                     // No descent holds a match of its own here: one more may matter.
                     let bound = bound.saturating_add(1);
-                    self.expand(walk.fst, (dfa, edits), (candidate, fuzzy), bound)?
+                    self.expand(walk, (dfa, edits), (candidate, fuzzy), bound)?
                 }
             };
             match progress {
@@ -460,6 +481,9 @@ impl WalkState {
                     cost,
                     match_end,
                 } => {
+                    let Some(path) = self.key_or_cut(walk, path, cost, match_end)? else {
+                        continue;
+                    };
                     if let Some(hit) = self.emit(walk, path, cost, match_end, accept)? {
                         self.accepted += 1;
                         return Ok(Some(hit));
@@ -743,7 +767,7 @@ impl WalkState {
     /// match are kept if among the `bound` cheapest accepted candidates.
     fn expand(
         &mut self,
-        fst: &fst::raw::Fst<&[u8]>,
+        walk: &Walk<'_, '_>,
         (dfa, edits): (&Dfa, u8),
         (candidate, Fuzzy { state, best, depth }): (Candidate, Fuzzy),
         bound: usize,
@@ -758,14 +782,16 @@ impl WalkState {
             // A key that ends before matching is not a match.
             Step::End => return Ok(Progress::Continue),
         };
-        let node = fst.node(candidate.addr);
+        let Some((node, cost)) = self.node_or_cut(walk, &candidate, path)? else {
+            return Ok(Progress::Continue);
+        };
         // A word-start entry's suffix ends at the separator: a match must lie before it.
         let live = |b: u8| b != WORD_START_SEPARATOR && dfa.transition(state, b) != SINK_STATE;
         for t in transitions_where(&node, live) {
             let next = dfa.transition(state, t.inp);
-            check_forward(candidate.addr, t.addr)?;
+            check_forward(node.addr(), t.addr)?;
             let best = best.min(exact_distance(dfa, next));
-            let cost = add_cost(candidate.cost, t.out.value())?;
+            let cost = add_cost(cost, t.out.value())?;
             let mode = if best <= edits {
                 Mode::Accepted {
                     match_end: exact_len + depth + 1,
@@ -795,6 +821,7 @@ impl WalkState {
                 parent,
                 step,
                 mode,
+                main: self.in_main,
             },
         };
         if self.bound.is_none() || matches!(mode, Mode::Fuzzy(_)) {
@@ -887,6 +914,80 @@ impl WalkState {
             self.refused += 1;
             walk.keys.truncate(key_start);
             Ok(None)
+        }
+    }
+
+    /// In a walk over a category's cuts, what a key found in the cut FST stands for: a member
+    /// stored whole (its path without [`KEY_END`]), or a cut, which this continues below in the
+    /// main FST at the same cost (`None` then: nothing to emit yet). Other walks' keys are
+    /// their own.
+    fn key_or_cut(
+        &mut self,
+        walk: &Walk<'_, '_>,
+        path: u32,
+        cost: u64,
+        match_end: u32,
+    ) -> Result<Option<u32>> {
+        let Some(main) = walk.main.filter(|_| !self.in_main) else {
+            return Ok(Some(path));
+        };
+        if let Some(&(parent, KEY_END)) = self.arena.get(path as usize) {
+            return Ok(Some(parent));
+        }
+        let node = self.cross(main, path, walk.exact, cost)?;
+        self.in_main = true;
+        let mode = Mode::Accepted { match_end };
+        // Unbounded: it holds the match just found, which the list must not drop.
+        self.offer(usize::MAX, cost, node.addr(), path, Step::Here, mode);
+        Ok(None)
+    }
+
+    /// The node a fuzzy candidate stands at: in a walk over cuts, a cut's leaf becomes the
+    /// main FST's node for the cut (`None`: a member stored whole, which ends before
+    /// matching). With the cost reached there.
+    fn node_or_cut<'w>(
+        &mut self,
+        walk: &Walk<'w, '_>,
+        candidate: &Candidate,
+        path: u32,
+    ) -> Result<Option<(fst::raw::Node<'w>, u64)>> {
+        let node = fst_of(walk, candidate.main)?.node(candidate.addr);
+        let Some(main) = walk.main.filter(|_| !candidate.main && node.is_final()) else {
+            return Ok(Some((node, candidate.cost)));
+        };
+        if matches!(candidate.step, Step::Byte(KEY_END)) {
+            return Ok(None);
+        }
+        let node = self.cross(main, path, walk.exact, candidate.cost)?;
+        self.in_main = true;
+        Ok(Some((node, candidate.cost)))
+    }
+
+    /// The main FST's node for the cut spelled by `exact` and `path`, which must be reached at
+    /// the cut's `cost`: the least below it.
+    fn cross<'w>(
+        &mut self,
+        main: &'w fst::raw::Fst<&[u8]>,
+        path: u32,
+        exact: &str,
+        cost: u64,
+    ) -> Result<fst::raw::Node<'w>> {
+        let from = match self.exact_in_main {
+            Some(from) => from,
+            None => {
+                let from = follow_bytes(main, exact.as_bytes())?;
+                let from = from.map(|(node, cost)| (node.addr(), cost));
+                *self.exact_in_main.insert(from)
+            }
+        };
+        self.spell(path, "")?;
+        let reached = match from {
+            Some(from) => follow_from(main, from, &self.key_scratch)?,
+            None => None,
+        };
+        match reached {
+            Some((node, reached)) if reached == cost => Ok(node),
+            _ => Err(Error::corrupt("category cuts", "a cut the main FST lacks")),
         }
     }
 
@@ -1021,9 +1122,24 @@ pub(crate) fn follow_exact<'f>(
     fst: &'f fst::raw::Fst<&[u8]>,
     exact: &str,
 ) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
-    let mut addr = fst.root().addr();
-    let mut cost = 0u64;
-    for &b in exact.as_bytes() {
+    follow_bytes(fst, exact.as_bytes())
+}
+
+/// [`follow_exact`] along any bytes (a cut may end inside a character).
+fn follow_bytes<'f>(
+    fst: &'f fst::raw::Fst<&[u8]>,
+    bytes: &[u8],
+) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
+    follow_from(fst, (fst.root().addr(), 0), bytes)
+}
+
+/// [`follow_bytes`] from the node at `addr`, reached at `cost`.
+fn follow_from<'f>(
+    fst: &'f fst::raw::Fst<&[u8]>,
+    (mut addr, mut cost): (usize, u64),
+    bytes: &[u8],
+) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
+    for &b in bytes {
         let Some((target, output)) = exact_step(fst, addr, b) else {
             return Ok(None);
         };
@@ -1031,6 +1147,39 @@ pub(crate) fn follow_exact<'f>(
         addr = target;
     }
     Ok(Some((fst.node(addr), cost)))
+}
+
+/// Where `bytes` lead in a walk's FST, the cost on the way, and whether that is in the main
+/// FST: a walk over cuts goes on in the main FST from the first cut it meets, as every key
+/// below a cut is the category's.
+pub(crate) fn follow_walk<'w>(
+    walk: &Walk<'w, '_>,
+    bytes: &[u8],
+) -> Result<Option<(fst::raw::Node<'w>, u64, bool)>> {
+    let in_cuts = |(node, cost)| (node, cost, false);
+    let Some(main) = walk.main else {
+        return Ok(follow_bytes(walk.fst, bytes)?.map(in_cuts));
+    };
+    let mut addr = walk.fst.root().addr();
+    for &b in bytes {
+        let Some((target, _)) = exact_step(walk.fst, addr, b) else {
+            return Ok(None);
+        };
+        addr = target;
+        if walk.fst.node(addr).is_final() {
+            return Ok(follow_bytes(main, bytes)?.map(|(node, cost)| (node, cost, true)));
+        }
+    }
+    Ok(follow_bytes(walk.fst, bytes)?.map(in_cuts))
+}
+
+/// The FST a candidate's node is in: the walk's own, or the main one below a cut.
+fn fst_of<'w, 'f>(walk: &Walk<'w, 'f>, main: bool) -> Result<&'w fst::raw::Fst<&'f [u8]>> {
+    match (main, walk.main) {
+        (false, _) => Ok(walk.fst),
+        (true, Some(main)) => Ok(main),
+        (true, None) => Err(Error::corrupt("category cuts", "a cut the main FST lacks")),
+    }
 }
 
 /// The target and output of the transition on `b` of the node at `addr`, read in place

@@ -334,6 +334,7 @@ impl WalkState {
             parent: here,
             step: Step::Byte(b),
             mode,
+            main: false,
         };
         self.offer_child(pass.bound, child);
         Ok(())
@@ -372,6 +373,7 @@ impl WalkState {
                 parent: path,
                 step,
                 mode,
+                main: false,
             };
             match mode {
                 Mode::Fuzzy(fuzzy) if tail.closed(dfa, next) => {
