@@ -5,8 +5,9 @@
 //! same rows (a format change): both answer with this engine, so the answers are compared
 //! too, and any difference stops the run.
 //!
-//! `cargo bench --bench paired -- A.seg B.seg QUERIES.tsv [ROUNDS]`, QUERIES.tsv as the native
-//! bench writes it (`prefix<TAB>length<TAB>query…`): medians and p99s in µs by prefix length.
+//! `cargo bench --bench paired -- A.seg B.seg QUERIES.tsv [ROUNDS] [--cat NAME,...]`,
+//! QUERIES.tsv as the native bench writes it (`prefix<TAB>length<TAB>query…`): medians and
+//! p99s in µs by prefix length; `--cat` filters every query by those categories.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -14,10 +15,16 @@ use std::time::Instant;
 use edgesuggest::{Searcher, Segment, SuggestOptions};
 
 fn main() {
-    let args: Vec<String> = std::env::args()
+    let mut args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    let mut options = SuggestOptions::with_k(10);
+    if let Some(at) = args.iter().position(|a| a == "--cat") {
+        let names = args.get(at + 1).cloned().unwrap_or_default();
+        options.categories = names.split(',').map(str::to_string).collect();
+        args.drain(at..(at + 2).min(args.len()));
+    }
     if args.len() < 3 {
         eprintln!("usage: cargo bench --bench paired -- A.seg B.seg QUERIES.tsv [ROUNDS]");
         std::process::exit(2);
@@ -25,8 +32,8 @@ fn main() {
     let segments = [load(&args[0]), load(&args[1])];
     let queries = prefix_queries(&args[2]);
     let rounds = args.get(3).and_then(|r| r.parse().ok()).unwrap_or(10usize);
-    check_answers(&segments, &queries);
-    let best = best_times(&segments, &queries, rounds);
+    check_answers(&segments, &queries, &options);
+    let best = best_times(&segments, &queries, rounds, &options);
     println!("| length | A median / p99 | B median / p99 | B / A (median) |\n|---|---|---|---:|");
     for length in 1..=queries.iter().map(|q| q.0).max().unwrap_or(0) {
         let of = |side: usize| {
@@ -64,12 +71,15 @@ fn prefix_queries(path: &str) -> Vec<(usize, String)> {
 }
 
 /// Both segments must give the same top-10 (every field), or the timing compares unlike work.
-fn check_answers(segments: &[Segment<Vec<u8>>; 2], queries: &[(usize, String)]) {
-    let options = SuggestOptions::with_k(10);
+fn check_answers(
+    segments: &[Segment<Vec<u8>>; 2],
+    queries: &[(usize, String)],
+    options: &SuggestOptions,
+) {
     for (_, query) in queries {
         let [a, b] = segments
             .each_ref()
-            .map(|s| s.search(query, &options).unwrap());
+            .map(|s| s.search(query, options).unwrap());
         assert_eq!(a, b, "the segments answer {query:?} differently");
     }
 }
@@ -80,15 +90,15 @@ fn best_times(
     segments: &[Segment<Vec<u8>>; 2],
     queries: &[(usize, String)],
     rounds: usize,
+    options: &SuggestOptions,
 ) -> Vec<[f64; 2]> {
-    let options = SuggestOptions::with_k(10);
     let mut searcher = Searcher::new();
     let mut best = vec![[f64::MAX; 2]; queries.len()];
     for round in 0..rounds {
         for side in [round % 2, 1 - round % 2] {
             for (i, (_, query)) in queries.iter().enumerate() {
                 let start = Instant::now();
-                let found = searcher.search(&segments[side], query, &options).unwrap();
+                let found = searcher.search(&segments[side], query, options).unwrap();
                 black_box(&found.items);
                 let micros = start.elapsed().as_secs_f64() * 1e6;
                 best[i][side] = best[i][side].min(micros);

@@ -296,8 +296,23 @@ pub(crate) struct WalkState {
     /// In a walk over cuts, where the exact part leads in the main FST, once a cut needed it
     /// (`None`: not looked up yet): every cut extends the exact part, so each one is followed
     /// from there.
+    #[cfg(not(feature = "lean"))]
     exact_in_main: Option<Option<(usize, u64)>>,
+    /// In a walk over cuts, by arena index, where the path leads in the main FST, once a cut
+    /// below it was followed there ([`UNKNOWN`] before): an index into `crossed_nodes`. The
+    /// cuts a query reaches share their first bytes, which are then followed once.
+    #[cfg(not(feature = "lean"))]
+    crossed: Vec<u32>,
+    #[cfg(not(feature = "lean"))]
+    crossed_nodes: Vec<(usize, u64)>,
+    /// The arena indices of the path being followed into the main FST.
+    #[cfg(not(feature = "lean"))]
+    crossing: Vec<u32>,
 }
+
+/// [`WalkState::crossed`] of a path not followed into the main FST.
+#[cfg(not(feature = "lean"))]
+const UNKNOWN: u32 = u32::MAX;
 
 /// What one popped candidate led to.
 enum Progress {
@@ -323,6 +338,12 @@ impl WalkState {
         self.heap.shrink_to(keep.min(KEEP_CANDIDATES));
         self.candidates.shrink_to(keep.min(KEEP_CANDIDATES));
         self.arena.shrink_to(keep.saturating_mul(4).min(KEEP_ARENA));
+        #[cfg(not(feature = "lean"))]
+        {
+            self.crossed
+                .shrink_to(keep.saturating_mul(4).min(KEEP_ARENA));
+            self.crossed_nodes.shrink_to(keep.min(KEEP_CANDIDATES));
+        }
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
         {
             self.neighbours.release(keep.min(KEEP_PATHS));
@@ -369,7 +390,10 @@ impl WalkState {
             return Ok(());
         };
         self.in_main = in_main;
-        self.exact_in_main = None;
+        #[cfg(not(feature = "lean"))]
+        {
+            self.exact_in_main = None;
+        }
         self.exact_len = walk.exact.len() as u32;
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
         if let Some(Typos::One(tail)) = walk.typos {
@@ -415,6 +439,11 @@ impl WalkState {
         self.arena.clear();
         self.candidates.clear();
         self.heap.clear();
+        #[cfg(not(feature = "lean"))]
+        {
+            self.crossed.clear();
+            self.crossed_nodes.clear();
+        }
         self.sequence = 0;
         self.accepted = 0;
         self.refused = 0;
@@ -481,8 +510,10 @@ impl WalkState {
                     cost,
                     match_end,
                 } => {
-                    let Some(path) = self.key_or_cut(walk, path, cost, match_end)? else {
-                        continue;
+                    let path = match self.key_or_cut(walk, (path, cost, match_end), bound)? {
+                        Ok(path) | Err(Progress::Found { path, .. }) => path,
+                        // The budget ran out below the cut.
+                        Err(_) => return Ok(None),
                     };
                     if let Some(hit) = self.emit(walk, path, cost, match_end, accept)? {
                         self.accepted += 1;
@@ -563,7 +594,9 @@ impl WalkState {
         }
     }
 
-    /// Greedy descent from an accepted candidate to its cheapest key.
+    /// Greedy descent from an accepted candidate to its cheapest key. Called from two places;
+    /// lean builds keep one copy (the worker bundle is counted in bytes).
+    #[cfg_attr(feature = "lean", inline(never))]
     fn descend(
         &mut self,
         fst: &fst::raw::Fst<&[u8]>,
@@ -918,28 +951,32 @@ impl WalkState {
     }
 
     /// In a walk over a category's cuts, what a key found in the cut FST stands for: a member
-    /// stored whole (its path without [`KEY_END`]), or a cut, which this continues below in the
-    /// main FST at the same cost (`None` then: nothing to emit yet). Other walks' keys are
+    /// stored whole (its path without [`KEY_END`]), or a cut, below which the greedy descent
+    /// goes on in the main FST at the same cost (`Err`: where that led). Other walks' keys are
     /// their own.
     fn key_or_cut(
         &mut self,
         walk: &Walk<'_, '_>,
-        path: u32,
-        cost: u64,
-        match_end: u32,
-    ) -> Result<Option<u32>> {
+        (path, cost, match_end): (u32, u64, u32),
+        bound: usize,
+    ) -> Result<std::result::Result<u32, Progress>> {
         let Some(main) = walk.main.filter(|_| !self.in_main) else {
-            return Ok(Some(path));
+            return Ok(Ok(path));
         };
         if let Some(&(parent, KEY_END)) = self.arena.get(path as usize) {
-            return Ok(Some(parent));
+            return Ok(Ok(parent));
         }
-        let node = self.cross(main, path, walk.exact, cost)?;
+        let addr = self.cross(main, path, walk.exact, cost)?;
         self.in_main = true;
-        let mode = Mode::Accepted { match_end };
-        // Unbounded: it holds the match just found, which the list must not drop.
-        self.offer(usize::MAX, cost, node.addr(), path, Step::Here, mode);
-        Ok(None)
+        let below = Candidate {
+            cost,
+            addr,
+            parent: path,
+            step: Step::Here,
+            mode: Mode::Accepted { match_end },
+            main: true,
+        };
+        Ok(Err(self.descend(main, below, match_end, bound)?))
     }
 
     /// The node a fuzzy candidate stands at: in a walk over cuts, a cut's leaf becomes the
@@ -958,37 +995,87 @@ impl WalkState {
         if matches!(candidate.step, Step::Byte(KEY_END)) {
             return Ok(None);
         }
-        let node = self.cross(main, path, walk.exact, candidate.cost)?;
+        let addr = self.cross(main, path, walk.exact, candidate.cost)?;
         self.in_main = true;
-        Ok(Some((node, candidate.cost)))
+        Ok(Some((main.node(addr), candidate.cost)))
     }
 
-    /// The main FST's node for the cut spelled by `exact` and `path`, which must be reached at
-    /// the cut's `cost`: the least below it.
-    fn cross<'w>(
+    /// The address of the main FST's node for the cut spelled by `exact` and `path`, which
+    /// must be reached at the cut's `cost`: the least below it. Lean builds follow the whole
+    /// cut from the root: the worker bundle has no room for remembering the paths followed.
+    #[cfg(feature = "lean")]
+    fn cross(
         &mut self,
-        main: &'w fst::raw::Fst<&[u8]>,
+        main: &fst::raw::Fst<&[u8]>,
         path: u32,
         exact: &str,
         cost: u64,
-    ) -> Result<fst::raw::Node<'w>> {
-        let from = match self.exact_in_main {
-            Some(from) => from,
-            None => {
-                let from = follow_bytes(main, exact.as_bytes())?;
-                let from = from.map(|(node, cost)| (node.addr(), cost));
-                *self.exact_in_main.insert(from)
-            }
-        };
-        self.spell(path, "")?;
-        let reached = match from {
-            Some(from) => follow_from(main, from, &self.key_scratch)?,
-            None => None,
-        };
-        match reached {
-            Some((node, reached)) if reached == cost => Ok(node),
+    ) -> Result<usize> {
+        self.spell(path, exact)?;
+        match follow_bytes(main, &self.key_scratch)? {
+            Some((node, reached)) if reached == cost => Ok(node.addr()),
             _ => Err(Error::corrupt("category cuts", "a cut the main FST lacks")),
         }
+    }
+
+    /// The address of the main FST's node for the cut spelled by `exact` and `path`, which
+    /// must be reached at the cut's `cost`: the least below it.
+    #[cfg(not(feature = "lean"))]
+    fn cross(
+        &mut self,
+        main: &fst::raw::Fst<&[u8]>,
+        path: u32,
+        exact: &str,
+        cost: u64,
+    ) -> Result<usize> {
+        let lacks = || Error::corrupt("category cuts", "a cut the main FST lacks");
+        let Some(mut at_node) = self.crossed_from(main, path, exact)? else {
+            return Err(lacks());
+        };
+        for i in (0..self.crossing.len()).rev() {
+            let byte = self.key_scratch[i];
+            let (target, output) = exact_step(main, at_node.0, byte).ok_or_else(lacks)?;
+            at_node = (target, add_cost(at_node.1, output)?);
+            self.crossed[self.crossing[i] as usize] = self.crossed_nodes.len() as u32;
+            self.crossed_nodes.push(at_node);
+        }
+        match at_node {
+            (addr, reached) if reached == cost => Ok(addr),
+            _ => Err(lacks()),
+        }
+    }
+
+    /// The main FST's node of the nearest ancestor of `path` followed there before (the exact
+    /// part's at worst), leaving the path's steps below it in `crossing` and their bytes in
+    /// `key_scratch`, last first. `None` when the main FST holds no key there.
+    #[cfg(not(feature = "lean"))]
+    fn crossed_from(
+        &mut self,
+        main: &fst::raw::Fst<&[u8]>,
+        mut path: u32,
+        exact: &str,
+    ) -> Result<Option<(usize, u64)>> {
+        self.crossed.resize(self.arena.len(), UNKNOWN);
+        self.key_scratch.clear();
+        self.crossing.clear();
+        while path != NO_PARENT {
+            let known = self.crossed.get(path as usize).copied().unwrap_or(UNKNOWN);
+            if let Some(&node) = self.crossed_nodes.get(known as usize) {
+                return Ok(Some(node));
+            }
+            let (parent, byte) = *self
+                .arena
+                .get(path as usize)
+                .ok_or_else(|| Error::corrupt("fst", "bad search path"))?;
+            self.key_scratch.push(byte);
+            self.crossing.push(path);
+            path = parent;
+        }
+        if self.exact_in_main.is_none() {
+            let from = follow_bytes(main, exact.as_bytes())?;
+            self.exact_in_main = Some(from.map(|(node, cost)| (node.addr(), cost)));
+        }
+        Ok(self.exact_in_main.flatten())
     }
 
     /// Writes the FST entry spelled by `exact` plus the arena path ending at `path` into
