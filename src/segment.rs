@@ -6,7 +6,7 @@ use crate::format::categories::Categories;
 #[cfg(not(target_family = "wasm"))]
 use crate::format::category_top::{self, CategoryTopLists};
 use crate::format::cuts;
-use crate::format::fst_keys::{check_keys, Expect};
+use crate::format::fst_keys::{check_cheapest, check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::rank_categories::RankCategories;
 use crate::format::scores::Scores;
@@ -682,6 +682,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             let expected = cuts::entries(&members, main.len(), key, |at| main[at].1);
             let mut stored = Vec::with_capacity(expected.len());
             let fst = self.categories.fst(self.as_bytes(), i)?;
+            check_cheapest(fst.as_bytes(), "category cuts")?;
             for_each_entry(&fst, |cut, cost| stored.push((cut.to_vec(), cost)))?;
             if stored != expected {
                 return Err(Error::corrupt(

@@ -942,6 +942,53 @@ mod v9 {
         assert!(compared > 1_500, "only {compared} suggestions compared");
     }
 
+    /// Cuts that are not the ones the members give (another segment's, of the same keys with
+    /// two categories' members swapped): deep verification refuses them, naming the section,
+    /// and filtered queries answer without a panic.
+    #[test]
+    fn cuts_of_other_members_are_refused_or_bounded() {
+        let build_with = |swap: bool| {
+            let mut b = SegmentBuilder::with_options(BuildOptions {
+                word_starts: true,
+                top_lists: TopListOptions {
+                    budget_percent: 0,
+                    ..TopListOptions::default()
+                },
+                ..BuildOptions::default()
+            });
+            for (phrase, score, mut categories) in super::v7::rows() {
+                if swap {
+                    for c in &mut categories {
+                        *c = match c.as_str() {
+                            "even" => "odd".into(),
+                            "odd" => "even".into(),
+                            other => other.into(),
+                        };
+                    }
+                }
+                b.add_row(phrase, score, None, &categories).unwrap();
+            }
+            b.finish().unwrap().bytes
+        };
+        let (own, other) = (build_with(false), build_with(true));
+        let other_cuts = Segment::load(&other[..]).unwrap();
+        let cuts = other_cuts
+            .header()
+            .section(SectionKind::CategoryCuts)
+            .unwrap();
+        let section = &other[cuts.offset..cuts.offset + cuts.len];
+        let crafted = crate::common::replace_section(&own, SectionKind::CategoryCuts, section);
+        Segment::load(&own[..]).unwrap().verify_deep().unwrap();
+        let segment = Segment::load(crafted).expect("the structure holds");
+        let refused = segment.verify_deep().unwrap_err().to_string();
+        assert!(refused.contains("category cuts"), "{refused}");
+        let mut searcher = Searcher::new();
+        for (q, options) in queries() {
+            // An error or an answer: either is bounded.
+            let _ = searcher.search(&segment, &q, &options);
+        }
+    }
+
     /// The cut FSTs' lists answer: within a work budget too small for a walk, filtered queries
     /// at short prefixes get every answer from their category's list.
     #[test]

@@ -181,6 +181,22 @@ pub(crate) fn check_keys(fst: &[u8], expect: Expect, section: &'static str) -> R
     check_totals(fst, &keys, expect, r).map_err(|what| Error::corrupt(section, what))
 }
 
+/// Checks that every node of the FST `fst` below its root keeps its subtree's cheapest cost,
+/// as search's greedy descent needs: what [`check_keys`] checks of nodes, for an FST whose
+/// keys are not suggestions' (a category's cuts, whose entries are compared apart).
+pub(crate) fn check_cheapest(fst: &[u8], section: &'static str) -> Result<()> {
+    let corrupt = |Bad { at, what }| Error::corrupt(section, format!("address {at}: {what}"));
+    let (addrs, region_end) = fst_check::node_addresses(fst).map_err(corrupt)?;
+    let mut out = Vec::with_capacity(256);
+    for &addr in addrs.iter().rev().skip(1) {
+        let node = fst_check::decode(fst, region_end, addr).map_err(corrupt)?;
+        out.clear();
+        node.transitions(fst, |t| out.push(t)).map_err(corrupt)?;
+        keeps_cheapest(&node, &out).map_err(corrupt)?;
+    }
+    Ok(())
+}
+
 /// One pass from the root down (the last address) to the empty final node (address 0, the
 /// first); returns the key totals.
 fn walk(

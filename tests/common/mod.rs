@@ -339,11 +339,20 @@ pub fn random_query(rng: &mut Rng, phrases: &[(String, u64)]) -> String {
 /// The segment with its FST section replaced: the section table's offsets moved and the
 /// checksum recomputed (layout in docs/FORMAT.md).
 pub fn replace_fst(bytes: &[u8], fst: &[u8]) -> Vec<u8> {
+    replace_section(bytes, edgesuggest::format::SectionKind::Fst, fst)
+}
+
+/// The segment with its section of `kind` replaced by `fst`, as [`replace_fst`] does.
+pub fn replace_section(
+    bytes: &[u8],
+    kind: edgesuggest::format::SectionKind,
+    fst: &[u8],
+) -> Vec<u8> {
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
     let sections = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
     let table = |i: usize| 48 + i * 24;
     let fst_entry = (0..sections)
-        .find(|&i| bytes[table(i)] == edgesuggest::format::SectionKind::Fst as u8)
+        .find(|&i| bytes[table(i)] == kind as u8)
         .unwrap();
     let (at, len) = (u64_at(table(fst_entry) + 8), u64_at(table(fst_entry) + 16));
     let mut out = [&bytes[..at], fst, &bytes[at + len..bytes.len() - 12]].concat();

@@ -126,6 +126,75 @@ fn display_titles_are_marked_unless_asked_not_to() {
     );
 }
 
+/// By default each category's FST holds its cuts (format 9); with `--no-category-cuts` it
+/// holds its members' keys and the segment keeps an older version. Both answer every filtered
+/// query alike, with typos or without, and `inspect` names the section each one has.
+#[test]
+fn category_cuts_unless_asked_not_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    for i in 0..300u32 {
+        let script = if i % 3 == 0 { "odd" } else { "even" };
+        let band = if i % 7 < 2 { "rare" } else { "common" };
+        rows.push_str(&format!(
+            "item {} {}\t{}\t{script},{band}\n",
+            i % 17,
+            i,
+            1000 + i * 37 % 500
+        ));
+    }
+    let input = write(dir.path(), "cats.tsv", rows.as_bytes());
+    let (cuts, keys) = (dir.path().join("c.seg"), dir.path().join("k.seg"));
+    build(&input, &cuts).assert().success();
+    build(&input, &keys)
+        .arg("--no-category-cuts")
+        .assert()
+        .success();
+    let inspect = |seg: &Path| {
+        let out = cli()
+            .args(["inspect", seg.to_str().unwrap(), "--json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+    };
+    let (c, k) = (inspect(&cuts), inspect(&keys));
+    assert_eq!(c["format_version"], 9, "{c}");
+    assert!(k["format_version"].as_u64().unwrap() < 9, "{k}");
+    let sections = |v: &serde_json::Value| v["sections"].to_string();
+    assert!(sections(&c).contains("category cuts") && !sections(&k).contains("category cuts"));
+    cli()
+        .args(["verify", cuts.to_str().unwrap()])
+        .assert()
+        .success();
+    let answers = |seg: &Path, options: &[&str]| {
+        cli()
+            .args(["query", seg.to_str().unwrap(), "--batch", "-"])
+            .args(options)
+            .write_stdin("\ni\nitem 1\nitem 12 1\nitme 3\nzz\n")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    for options in [
+        &["--cat", "rare"][..],
+        &["--cat", "odd,rare", "-k", "25"],
+        &["--cat", "common", "--fuzzy", "auto"],
+        &["--cat", "rare", "--fuzzy", "1", "-k", "3"],
+    ] {
+        let out = answers(&cuts, options);
+        assert_eq!(out, answers(&keys, options), "{options:?}");
+        assert!(
+            String::from_utf8(out).unwrap().contains("\"item "),
+            "{options:?}"
+        );
+    }
+}
+
 #[test]
 fn batch_queries_give_json_lines() {
     let dir = tempfile::tempdir().unwrap();
