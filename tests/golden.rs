@@ -577,27 +577,11 @@ mod v7 {
     /// without.
     #[test]
     fn stacks_over_the_category_lists_answer_as_over_the_walks() {
-        use edgesuggest::{BlocklistBuilder, DeltaBuilder, Stack};
+        use edgesuggest::{BlocklistBuilder, Stack};
         let filters = ["a-m", "n-z", "even", "odd"];
         let listed = Segment::load(SEG).unwrap();
-        let mut delta = DeltaBuilder::with_options(BuildOptions {
-            word_starts: true,
-            ..BuildOptions::default()
-        });
         let mut searcher = Searcher::new();
-        for (category, prefix) in [("a-m", "b"), ("n-z", "s"), ("even", "s"), ("odd", "n")] {
-            let options = SuggestOptions {
-                categories: vec![category.to_string()],
-                ..SuggestOptions::with_k(3)
-            };
-            for found in searcher.search(&listed, prefix, &options).unwrap().items {
-                delta.delete(found.text).unwrap();
-            }
-        }
-        delta
-            .upsert("sonic sandbox", 1 << 40, None, &["n-z", "odd"])
-            .unwrap();
-        let delta = delta.finish().unwrap().bytes;
+        let delta = delta_over(&listed).finish().unwrap().bytes;
         let mut blocklist = BlocklistBuilder::new();
         blocklist.add_line("sa*").unwrap();
         let blocklist = blocklist.finish().unwrap().bytes;
@@ -637,6 +621,29 @@ mod v7 {
             top.items[0].text, "sonic sandbox",
             "the delta's upsert leads"
         );
+    }
+
+    /// A delta over `base` that deletes the top three of four filtered queries and adds a
+    /// suggestion that leads one of them.
+    pub(super) fn delta_over(base: &Segment<&[u8]>) -> edgesuggest::DeltaBuilder {
+        let mut delta = edgesuggest::DeltaBuilder::with_options(BuildOptions {
+            word_starts: true,
+            ..BuildOptions::default()
+        });
+        let mut searcher = Searcher::new();
+        for (category, prefix) in [("a-m", "b"), ("n-z", "s"), ("even", "s"), ("odd", "n")] {
+            let options = SuggestOptions {
+                categories: vec![category.to_string()],
+                ..SuggestOptions::with_k(3)
+            };
+            for found in searcher.search(base, prefix, &options).unwrap().items {
+                delta.delete(found.text).unwrap();
+            }
+        }
+        delta
+            .upsert("sonic sandbox", 1 << 40, None, &["n-z", "odd"])
+            .unwrap();
+        delta
     }
 
     /// The lists are what answers: within a work budget too small for the walk, a filtered
@@ -793,8 +800,8 @@ mod v8 {
 mod v9 {
     use edgesuggest::format::SectionKind;
     use edgesuggest::{
-        BlocklistBuilder, BuildOptions, DeltaBuilder, Fuzziness, Searcher, Segment, SegmentBuilder,
-        Stack, SuggestOptions, TopListOptions,
+        BlocklistBuilder, BuildOptions, Fuzziness, Searcher, Segment, SegmentBuilder, Stack,
+        SuggestOptions, TopListOptions,
     };
 
     const SEG: &[u8] = include_bytes!("golden/v9.seg");
@@ -901,24 +908,8 @@ mod v9 {
 
     #[test]
     fn stacks_answer_as_over_the_members_keys() {
-        let mut delta = DeltaBuilder::with_options(BuildOptions {
-            word_starts: true,
-            ..BuildOptions::default()
-        });
-        let base = Segment::load(V7).unwrap();
+        let mut delta = super::v7::delta_over(&Segment::load(V7).unwrap());
         let mut searcher = Searcher::new();
-        for (category, prefix) in [("a-m", "b"), ("n-z", "s"), ("even", "s"), ("odd", "n")] {
-            let options = SuggestOptions {
-                categories: vec![category.to_string()],
-                ..SuggestOptions::with_k(3)
-            };
-            for found in searcher.search(&base, prefix, &options).unwrap().items {
-                delta.delete(found.text).unwrap();
-            }
-        }
-        delta
-            .upsert("sonic sandbox", 1 << 40, None, &["n-z", "odd"])
-            .unwrap();
         delta.upsert("santa fe", 7, None, &["even"]).unwrap();
         let delta = delta.finish().unwrap().bytes;
         assert_eq!(super::version(&delta), 9, "a delta stores cuts too");

@@ -1003,7 +1003,6 @@ impl WalkState {
     /// The address of the main FST's node for the cut spelled by `exact` and `path`, which
     /// must be reached at the cut's `cost`: the least below it. Lean builds follow the whole
     /// cut from the root: the worker bundle has no room for remembering the paths followed.
-    #[cfg(feature = "lean")]
     fn cross(
         &mut self,
         main: &fst::raw::Fst<&[u8]>,
@@ -1011,38 +1010,41 @@ impl WalkState {
         exact: &str,
         cost: u64,
     ) -> Result<usize> {
-        self.spell(path, exact)?;
-        match follow_bytes(main, &self.key_scratch)? {
-            Some((node, reached)) if reached == cost => Ok(node.addr()),
+        #[cfg(feature = "lean")]
+        let reached = {
+            self.spell(path, exact)?;
+            follow_bytes(main, &self.key_scratch)?.map(|(node, cost)| (node.addr(), cost))
+        };
+        #[cfg(not(feature = "lean"))]
+        let reached = self.follow_remembered(main, path, exact)?;
+        match reached {
+            Some((addr, reached)) if reached == cost => Ok(addr),
             _ => Err(Error::corrupt("category cuts", "a cut the main FST lacks")),
         }
     }
 
-    /// The address of the main FST's node for the cut spelled by `exact` and `path`, which
-    /// must be reached at the cut's `cost`: the least below it.
+    /// Where the path `path` after `exact` leads in the main FST and the cost there, followed
+    /// from its nearest ancestor followed before, each node on the way remembered.
     #[cfg(not(feature = "lean"))]
-    fn cross(
+    fn follow_remembered(
         &mut self,
         main: &fst::raw::Fst<&[u8]>,
         path: u32,
         exact: &str,
-        cost: u64,
-    ) -> Result<usize> {
-        let lacks = || Error::corrupt("category cuts", "a cut the main FST lacks");
+    ) -> Result<Option<(usize, u64)>> {
         let Some(mut at_node) = self.crossed_from(main, path, exact)? else {
-            return Err(lacks());
+            return Ok(None);
         };
         for i in (0..self.crossing.len()).rev() {
             let byte = self.key_scratch[i];
-            let (target, output) = exact_step(main, at_node.0, byte).ok_or_else(lacks)?;
+            let Some((target, output)) = exact_step(main, at_node.0, byte) else {
+                return Ok(None);
+            };
             at_node = (target, add_cost(at_node.1, output)?);
             self.crossed[self.crossing[i] as usize] = self.crossed_nodes.len() as u32;
             self.crossed_nodes.push(at_node);
         }
-        match at_node {
-            (addr, reached) if reached == cost => Ok(addr),
-            _ => Err(lacks()),
-        }
+        Ok(Some(at_node))
     }
 
     /// The main FST's node of the nearest ancestor of `path` followed there before (the exact

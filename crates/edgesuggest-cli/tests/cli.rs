@@ -68,6 +68,18 @@ fn build_query_inspect_verify() {
         .stdout(contains("ok:"));
 }
 
+/// `inspect --json` of a segment.
+fn inspect_json(seg: &Path) -> serde_json::Value {
+    let out = cli()
+        .args(["inspect", seg.to_str().unwrap(), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice::<serde_json::Value>(&out).unwrap()
+}
+
 /// By default the forms that are their key title-cased are marked (format 8); with
 /// `--no-display-titles` every form is stored and the segment keeps an older version. Both
 /// answer alike, and `inspect` counts the marked forms.
@@ -81,24 +93,14 @@ fn display_titles_are_marked_unless_asked_not_to() {
         .arg("--no-display-titles")
         .assert()
         .success();
-    let inspect = |seg: &Path| {
-        let out = cli()
-            .args(["inspect", seg.to_str().unwrap(), "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-    };
-    let (m, s) = (inspect(&marked), inspect(&stored));
+    let (m, s) = (inspect_json(&marked), inspect_json(&stored));
     assert_eq!(m["format_version"], 8, "{m}");
     assert_eq!(s["format_version"], 1, "{s}");
     // New York, Newark and Los Angeles are marked; São Paulo is stored.
     assert_eq!(m["display_titles"], 3, "{m}");
     assert_eq!(s["display_titles"], 0, "{s}");
     for seg in [&marked, &stored] {
-        assert_eq!(inspect(seg)["display_forms"], 4);
+        assert_eq!(inspect_json(seg)["display_forms"], 4);
     }
     let answers = |seg: &Path| {
         cli()
@@ -150,17 +152,7 @@ fn category_cuts_unless_asked_not_to() {
         .arg("--no-category-cuts")
         .assert()
         .success();
-    let inspect = |seg: &Path| {
-        let out = cli()
-            .args(["inspect", seg.to_str().unwrap(), "--json"])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice::<serde_json::Value>(&out).unwrap()
-    };
-    let (c, k) = (inspect(&cuts), inspect(&keys));
+    let (c, k) = (inspect_json(&cuts), inspect_json(&keys));
     assert_eq!(c["format_version"], 9, "{c}");
     assert!(k["format_version"].as_u64().unwrap() < 9, "{k}");
     let sections = |v: &serde_json::Value| v["sections"].to_string();
