@@ -815,8 +815,9 @@ impl WalkState {
             // A key that ends before matching is not a match.
             Step::End => return Ok(Progress::Continue),
         };
-        let Some((node, cost)) = self.node_or_cut(walk, &candidate, path)? else {
-            return Ok(Progress::Continue);
+        let (node, cost) = match self.node_or_cut(walk, &candidate, path)? {
+            Ok(at) => at,
+            Err(progress) => return Ok(progress),
         };
         // A word-start entry's suffix ends at the separator: a match must lie before it.
         let live = |b: u8| b != WORD_START_SEPARATOR && dfa.transition(state, b) != SINK_STATE;
@@ -966,7 +967,9 @@ impl WalkState {
         if let Some(&(parent, KEY_END)) = self.arena.get(path as usize) {
             return Ok(Ok(parent));
         }
-        let addr = self.cross(main, path, walk.exact, cost)?;
+        let Some(addr) = self.cross(main, path, walk.exact, cost)? else {
+            return Ok(Err(Progress::Stop));
+        };
         self.in_main = true;
         let below = Candidate {
             cost,
@@ -979,72 +982,92 @@ impl WalkState {
         Ok(Err(self.descend(main, below, match_end, bound)?))
     }
 
-    /// The node a fuzzy candidate stands at: in a walk over cuts, a cut's leaf becomes the
-    /// main FST's node for the cut (`None`: a member stored whole, which ends before
-    /// matching). With the cost reached there.
+    /// The node a fuzzy candidate stands at, with the cost reached there: in a walk over cuts,
+    /// a cut's leaf becomes the main FST's node for the cut. `Err` when there is nothing to
+    /// expand: a member stored whole, which ends before matching, or the budget ran out.
     fn node_or_cut<'w>(
         &mut self,
         walk: &Walk<'w, '_>,
         candidate: &Candidate,
         path: u32,
-    ) -> Result<Option<(fst::raw::Node<'w>, u64)>> {
+    ) -> Result<std::result::Result<(fst::raw::Node<'w>, u64), Progress>> {
         let node = fst_of(walk, candidate.main)?.node(candidate.addr);
         let Some(main) = walk.main.filter(|_| !candidate.main && node.is_final()) else {
-            return Ok(Some((node, candidate.cost)));
+            return Ok(Ok((node, candidate.cost)));
         };
         if matches!(candidate.step, Step::Byte(KEY_END)) {
-            return Ok(None);
+            return Ok(Err(Progress::Continue));
         }
-        let addr = self.cross(main, path, walk.exact, candidate.cost)?;
+        let Some(addr) = self.cross(main, path, walk.exact, candidate.cost)? else {
+            return Ok(Err(Progress::Stop));
+        };
         self.in_main = true;
-        Ok(Some((main.node(addr), candidate.cost)))
+        Ok(Ok((main.node(addr), candidate.cost)))
+    }
+
+    /// Spends a visit per byte followed into the main FST: a walk over crafted cuts follows no
+    /// more than its budget allows. False (and truncated) when it runs out.
+    fn charge(&mut self, bytes: usize) -> bool {
+        (0..bytes).all(|_| self.visit())
     }
 
     /// The address of the main FST's node for the cut spelled by `exact` and `path`, which
-    /// must be reached at the cut's `cost`: the least below it. Lean builds follow the whole
-    /// cut from the root: the worker bundle has no room for remembering the paths followed.
+    /// must be reached at the cut's `cost`: the least below it (`None`: the budget ran out on
+    /// the way). Lean builds follow the whole cut from the root: the worker bundle has no room
+    /// for remembering the paths followed.
     fn cross(
         &mut self,
         main: &fst::raw::Fst<&[u8]>,
         path: u32,
         exact: &str,
         cost: u64,
-    ) -> Result<usize> {
+    ) -> Result<Option<usize>> {
         #[cfg(feature = "lean")]
         let reached = {
             self.spell(path, exact)?;
+            if !self.charge(self.key_scratch.len()) {
+                return Ok(None);
+            }
             follow_bytes(main, &self.key_scratch)?.map(|(node, cost)| (node.addr(), cost))
         };
         #[cfg(not(feature = "lean"))]
-        let reached = self.follow_remembered(main, path, exact)?;
+        let reached = match self.follow_remembered(main, path, exact)? {
+            Err(()) => return Ok(None),
+            Ok(reached) => reached,
+        };
         match reached {
-            Some((addr, reached)) if reached == cost => Ok(addr),
+            Some((addr, reached)) if reached == cost => Ok(Some(addr)),
             _ => Err(Error::corrupt("category cuts", "a cut the main FST lacks")),
         }
     }
 
     /// Where the path `path` after `exact` leads in the main FST and the cost there, followed
-    /// from its nearest ancestor followed before, each node on the way remembered.
+    /// from its nearest ancestor followed before, each node on the way remembered (`Err`: the
+    /// budget ran out).
     #[cfg(not(feature = "lean"))]
+    #[allow(clippy::type_complexity)]
     fn follow_remembered(
         &mut self,
         main: &fst::raw::Fst<&[u8]>,
         path: u32,
         exact: &str,
-    ) -> Result<Option<(usize, u64)>> {
+    ) -> Result<std::result::Result<Option<(usize, u64)>, ()>> {
         let Some(mut at_node) = self.crossed_from(main, path, exact)? else {
-            return Ok(None);
+            return Ok(Ok(None));
         };
+        if !self.charge(self.crossing.len()) {
+            return Ok(Err(()));
+        }
         for i in (0..self.crossing.len()).rev() {
             let byte = self.key_scratch[i];
             let Some((target, output)) = exact_step(main, at_node.0, byte) else {
-                return Ok(None);
+                return Ok(Ok(None));
             };
             at_node = (target, add_cost(at_node.1, output)?);
             self.crossed[self.crossing[i] as usize] = self.crossed_nodes.len() as u32;
             self.crossed_nodes.push(at_node);
         }
-        Ok(Some(at_node))
+        Ok(Ok(Some(at_node)))
     }
 
     /// The main FST's node of the nearest ancestor of `path` followed there before (the exact
