@@ -655,26 +655,38 @@ mod v7 {
         if cfg!(feature = "lean") {
             return;
         }
-        let listed = Segment::load(SEG).unwrap();
         let walked_bytes = build(0);
         let walked = Segment::load(&walked_bytes[..]).unwrap();
         let mut searcher = Searcher::new();
+        for options in answered_by_lists(&Segment::load(SEG).unwrap()) {
+            let slow = searcher.search(&walked, options.1, &options.0).unwrap();
+            assert!(slow.truncated, "{options:?}: the walk fit in 8 visits");
+        }
+    }
+
+    /// Checks that four filtered queries within 8 visits get all ten answers from `listed`'s
+    /// category lists; returns them.
+    pub(super) fn answered_by_lists(
+        listed: &Segment<&[u8]>,
+    ) -> Vec<(SuggestOptions, &'static str)> {
+        let mut searcher = Searcher::new();
+        let mut asked = Vec::new();
         for (category, prefix) in [("a-m", "b"), ("n-z", "n"), ("even", "s"), ("odd", "s")] {
             let options = SuggestOptions {
                 categories: vec![category.to_string()],
                 max_visits: 8,
                 ..SuggestOptions::with_k(10)
             };
-            let fast = searcher.search(&listed, prefix, &options).unwrap();
+            let fast = searcher.search(listed, prefix, &options).unwrap();
             assert!(
                 !fast.truncated && fast.items.len() == 10,
                 "{category}: {} items, truncated {}",
                 fast.items.len(),
                 fast.truncated
             );
-            let slow = searcher.search(&walked, prefix, &options).unwrap();
-            assert!(slow.truncated, "{category}: the walk fit in 8 visits");
+            asked.push((options, prefix));
         }
+        asked
     }
 }
 
@@ -989,20 +1001,6 @@ mod v9 {
         }
         let cuts = Segment::load(SEG).unwrap();
         assert!(cuts.header().section(SectionKind::CategoryTop).is_some());
-        let mut searcher = Searcher::new();
-        for (category, prefix) in [("a-m", "b"), ("n-z", "n"), ("even", "s"), ("odd", "s")] {
-            let options = SuggestOptions {
-                categories: vec![category.to_string()],
-                max_visits: 8,
-                ..SuggestOptions::with_k(10)
-            };
-            let fast = searcher.search(&cuts, prefix, &options).unwrap();
-            assert!(
-                !fast.truncated && fast.items.len() == 10,
-                "{category}: {} items, truncated {}",
-                fast.items.len(),
-                fast.truncated
-            );
-        }
+        assert_eq!(super::v7::answered_by_lists(&cuts).len(), 4);
     }
 }
