@@ -364,7 +364,11 @@ test("with an API configured, a malformed segment falls back to the API, allowed
       /edge API at .* \(in-page load failed: segment is corrupt: fst: /,
     );
     await typeQuery(page, "new");
-    await page.waitForSelector('#q-listbox [role="option"]');
+    // Each keystroke asks the API: wait for the answer to the whole query, which must be the
+    // one left showing (an earlier keystroke's answer arriving last must not replace it).
+    const texts = async () => (await optionTexts(page)).join("|");
+    await until(async () => (await texts()) === "new (from the API)", "the answer for “new”");
+    await new Promise((ok) => setTimeout(ok, 200));
     assert.deepEqual(await optionTexts(page), ["new (from the API)"]);
     await assertClean(page, seen);
     await assertCspEnforced(page, seen);
