@@ -428,6 +428,7 @@ fn main() {
     print_sizes(&data, plain, &segment, &sizes);
     let no_lists = TopListOptions {
         budget_percent: 0,
+        category_percent: 0,
         ..TopListOptions::default()
     };
     let walked = Segment::open(build(&rows, true, no_lists)).expect("open");

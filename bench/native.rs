@@ -385,6 +385,7 @@ fn main() {
     let (plain, build_time) = build(&rows, false, false);
     let no_lists = TopListOptions {
         budget_percent: 0,
+        category_percent: 0,
         ..TopListOptions::default()
     };
     let (plain_no_top, no_top_build) = build_with(&rows, false, false, no_lists);

@@ -425,6 +425,7 @@ impl SegmentBuilder {
             (0, None) => options.top_lists,
             _ => TopListOptions {
                 budget_percent: 0,
+                category_percent: 0,
                 ..options.top_lists
             },
         };
@@ -468,7 +469,7 @@ impl SegmentBuilder {
             &mut writer,
             category_candidates,
             suggestions,
-            top_options.budget_percent,
+            top_options.category_percent,
         );
         if let Some((kind, bytes)) = more {
             writer.begin_section(kind).extend_from_slice(&bytes);
@@ -704,7 +705,7 @@ impl Ranked {
                 false => entries.fst_of(list.iter().map(|&at| order[at as usize]))?,
             };
             category_fsts.push((name.as_str(), fst));
-            let mut top = top::Collector::new(top_options);
+            let mut top = top::Collector::new(top_options.for_categories());
             if top.collects() {
                 for &at in list {
                     top.push(entries.get(order[at as usize]).0);

@@ -495,6 +495,7 @@ fn top_lists_budget_leaves_the_category_sections_out() {
         let mut builder = SegmentBuilder::with_options(BuildOptions {
             top_lists: edgesuggest::TopListOptions {
                 budget_percent,
+                category_percent: budget_percent,
                 ..Default::default()
             },
             ..BuildOptions::default()

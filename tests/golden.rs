@@ -424,6 +424,7 @@ mod v4 {
             display_titles: false,
             top_lists: TopListOptions {
                 budget_percent: 100,
+                category_percent: 100,
                 ..TopListOptions::default()
             },
             ..BuildOptions::default()
@@ -509,6 +510,7 @@ mod v7 {
             category_cuts: false,
             top_lists: TopListOptions {
                 budget_percent,
+                category_percent: budget_percent,
                 ..TopListOptions::default()
             },
             ..BuildOptions::default()
@@ -826,6 +828,7 @@ mod v9 {
             display_titles: false,
             top_lists: TopListOptions {
                 budget_percent,
+                category_percent: budget_percent,
                 ..TopListOptions::default()
             },
             ..BuildOptions::default()
@@ -955,6 +958,7 @@ mod v9 {
                 word_starts: true,
                 top_lists: TopListOptions {
                     budget_percent: 0,
+                    category_percent: 0,
                     ..TopListOptions::default()
                 },
                 ..BuildOptions::default()

@@ -30,12 +30,14 @@ fn top_lists() -> impl Strategy<Value = TopListOptions> {
     prop_oneof![
         Just(TopListOptions {
             budget_percent: 0,
+            category_percent: 0,
             min_entries: 1,
             section_min_entries: 1,
         }),
         Just(TopListOptions::default()),
         (1u64..4).prop_map(|n| TopListOptions {
             budget_percent: 1000,
+            category_percent: 1000,
             min_entries: n,
             section_min_entries: n,
         }),
@@ -208,8 +210,8 @@ proptest! {
             }
             b.finish().ok().map(|s| Segment::load(s.bytes).unwrap())
         };
-        let without = build(TopListOptions { budget_percent: 0, min_entries, section_min_entries: min_entries });
-        let with = build(TopListOptions { budget_percent: 1000, min_entries, section_min_entries: min_entries });
+        let without = build(TopListOptions { budget_percent: 0, category_percent: 0, min_entries, section_min_entries: min_entries });
+        let with = build(TopListOptions { budget_percent: 1000, category_percent: 1000, min_entries, section_min_entries: min_entries });
         let (Some(without), Some(with)) = (without, with) else {
             return Err(TestCaseError::reject("no row kept"));
         };

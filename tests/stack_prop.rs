@@ -154,6 +154,7 @@ fn build_base(rows: &[Row], word_starts: bool) -> Option<Segment<Vec<u8>>> {
         word_starts,
         top_lists: TopListOptions {
             budget_percent: 1000,
+            category_percent: 1000,
             min_entries: 1,
             section_min_entries: 1,
         },
@@ -528,6 +529,7 @@ fn lists_thinned_by_the_stack_still_answer_exactly() {
     let mut base = SegmentBuilder::with_options(BuildOptions {
         top_lists: TopListOptions {
             budget_percent: 1000,
+            category_percent: 1000,
             min_entries: 8,
             section_min_entries: 8,
         },

@@ -710,6 +710,7 @@ pub(super) mod tests {
         let mut base = SegmentBuilder::with_options(crate::BuildOptions {
             top_lists: crate::TopListOptions {
                 budget_percent: 1000,
+                category_percent: 1000,
                 min_entries: 64,
                 section_min_entries: 64,
             },

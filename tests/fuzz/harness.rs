@@ -146,6 +146,7 @@ pub fn base_segment() -> Vec<u8> {
         word_starts: true,
         top_lists: edgesuggest::TopListOptions {
             budget_percent: 1000,
+            category_percent: 1000,
             min_entries: 1,
             section_min_entries: 1,
         },

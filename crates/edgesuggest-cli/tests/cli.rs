@@ -80,6 +80,82 @@ fn inspect_json(seg: &Path) -> serde_json::Value {
     serde_json::from_slice::<serde_json::Value>(&out).unwrap()
 }
 
+/// `--category-lists` sets the room of each category's own lists: none at 0, more at a larger
+/// share, and the filtered answers the same whatever the share; an out-of-range share is
+/// refused.
+#[test]
+fn category_lists_take_their_share_and_change_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::new();
+    for i in 0..2000u32 {
+        let band = ["low", "mid", "high"][(i * 7 % 3) as usize];
+        let prefix = ["ab", "ac", "ba", "bb", "ca"][(i % 5) as usize];
+        rows.push_str(&format!(
+            "{prefix}{} {}\t{}\t{band}\n",
+            i % 31,
+            i,
+            1 + i * 37 % 900
+        ));
+    }
+    let input = write(dir.path(), "bands.tsv", rows.as_bytes());
+    let shares = ["0", "20", "300"];
+    let segments: Vec<PathBuf> = shares
+        .iter()
+        .map(|share| {
+            let seg = dir.path().join(format!("s{share}.seg"));
+            build(&input, &seg)
+                .args(["--category-lists", share])
+                .assert()
+                .success();
+            seg
+        })
+        .collect();
+    let lists: Vec<u64> = segments
+        .iter()
+        .map(|seg| {
+            inspect_json(seg)["sections"]["category top lists"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(lists[0], 0, "{lists:?}");
+    assert!(lists[1] > 0 && lists[1] < lists[2], "{lists:?}");
+    cli()
+        .args(["verify", segments[2].to_str().unwrap()])
+        .assert()
+        .success();
+    let answers = |seg: &Path, options: &[&str]| {
+        cli()
+            .args(["query", seg.to_str().unwrap(), "--batch", "-"])
+            .args(options)
+            .write_stdin("\na\nab\nb\nbb1\nc\nca 1\n")
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    for options in [
+        &["--cat", "low"][..],
+        &["--cat", "high", "-k", "25"],
+        &["--cat", "mid,high", "--fuzzy", "1"],
+    ] {
+        let first = answers(&segments[0], options);
+        assert!(
+            String::from_utf8(first.clone()).unwrap().contains("\"ab"),
+            "{options:?}"
+        );
+        for seg in &segments[1..] {
+            assert_eq!(answers(seg, options), first, "{options:?} {seg:?}");
+        }
+    }
+    build(&input, &dir.path().join("x.seg"))
+        .args(["--category-lists", "1001"])
+        .assert()
+        .failure()
+        .stderr(contains("--category-lists"));
+}
+
 /// By default the forms that are their key title-cased are marked (format 8); with
 /// `--no-display-titles` every form is stored and the segment keeps an older version. Both
 /// answer alike, and `inspect` counts the marked forms.

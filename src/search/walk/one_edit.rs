@@ -462,6 +462,7 @@ mod tests {
                 top_lists: match dense_lists {
                     true => crate::TopListOptions {
                         budget_percent: 1000,
+                        category_percent: 1000,
                         min_entries: 1,
                         section_min_entries: 1,
                     },
