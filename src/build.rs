@@ -758,13 +758,17 @@ impl Ranked {
     }
 
     /// The `category ids` and `rank categories` sections: each distinct set of categories as
-    /// "a,b" (names never hold commas, and are sorted), numbered from 1 in byte order, and
-    /// each rank's number (0: none).
+    /// "a,b" (names never hold commas, and are sorted), numbered from 1 in the order the
+    /// ranks first hold it, and each rank's number (0: none). Numbered so, the sets that
+    /// neighbouring ranks hold get neighbouring numbers (categories follow popularity more
+    /// often than names do), and a block of 64 ranks packs its numbers in fewer bits: npm
+    /// with a score band and a script a row, 180,833 → 85,863 bytes against numbers in the
+    /// names' byte order.
     fn categories_by_rank(&self, order: &[u32]) -> CategorySections {
         // Keyed by the rows' own id lists, which list a set's ids in the same order wherever
         // it occurs, so no row allocates.
         let mut sets: HashMap<&[u32], u32> = HashMap::new();
-        let first_seen: Vec<u32> = order
+        let numbers: Vec<u32> = order
             .iter()
             .map(|&r| {
                 let ids = self.categories_of(&self.rows[r as usize]);
@@ -775,22 +779,18 @@ impl Ranked {
                 *sets.entry(ids).or_insert(next)
             })
             .collect();
-        let mut named: Vec<(String, u32)> = sets
+        let mut named: Vec<(u32, String)> = sets
             .iter()
-            .map(|(ids, &seen)| (self.joined_names(ids), seen))
+            .map(|(ids, &number)| (number, self.joined_names(ids)))
             .collect();
         named.sort_unstable();
-        // Renumber from order of first sight to the names' byte order.
-        let mut renumber = vec![0u32; named.len() + 1];
-        for (id, (_, seen)) in named.iter().enumerate() {
-            renumber[*seen as usize] = id as u32 + 1;
-        }
         let mut sections = CategorySections::default();
         scores::encode(&mut sections.ids, order.len(), |rank| {
-            u64::from(renumber[first_seen[rank] as usize])
+            u64::from(numbers[rank])
         });
-        let sets = named.iter().enumerate();
-        let sets = sets.map(|(id, (names, _))| (id as u32 + 1, names.as_str()));
+        let sets = named
+            .iter()
+            .map(|(number, names)| (*number, names.as_str()));
         strings::encode(&mut sections.sets, sets);
         sections
     }

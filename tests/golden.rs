@@ -820,6 +820,8 @@ mod v9 {
 
     const SEG: &[u8] = include_bytes!("golden/v9.seg");
     const V7: &[u8] = include_bytes!("golden/v7.seg");
+    const V9_SETS_BY_NAME: &[u8] = include_bytes!("golden/v9-sets-by-name.seg");
+    const V7_SETS_BY_NAME: &[u8] = include_bytes!("golden/v7-sets-by-name.seg");
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v9.seg");
 
     fn build(budget_percent: u32) -> Vec<u8> {
@@ -919,6 +921,35 @@ mod v9 {
             compared += want.items.len();
         }
         assert!(compared > 2_000, "only {compared} suggestions compared");
+    }
+
+    /// The golden segments as builders wrote them until 2026-12-07, each set of categories
+    /// numbered in the names' byte order rather than in the order the ranks first hold it:
+    /// readers take the numbers as they come, so they answer every filtered query as
+    /// today's, categories included.
+    #[test]
+    fn sets_numbered_by_name_answer_as_by_first_rank() {
+        let mut searcher = Searcher::new();
+        for (by_name, today) in [(V9_SETS_BY_NAME, SEG), (V7_SETS_BY_NAME, V7)] {
+            let (by_name, today) = (
+                Segment::load(by_name).unwrap(),
+                Segment::load(today).unwrap(),
+            );
+            by_name.verify_deep().unwrap();
+            let ids = |s: &Segment<&[u8]>| {
+                let section = s.header().section(SectionKind::CategoryIds).unwrap();
+                s.as_bytes()[section.offset..][..section.len].to_vec()
+            };
+            assert_ne!(ids(&by_name), ids(&today), "the numbers differ");
+            let mut compared = 0;
+            for (q, options) in queries() {
+                let got = searcher.search(&by_name, &q, &options).unwrap().to_owned();
+                let want = searcher.search(&today, &q, &options).unwrap().to_owned();
+                assert_eq!(got, want, "{q:?} {options:?}");
+                compared += got.items.iter().filter(|s| s.categories.is_some()).count();
+            }
+            assert!(compared > 2_000, "only {compared} suggestions compared");
+        }
     }
 
     #[test]
