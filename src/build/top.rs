@@ -45,8 +45,8 @@ impl Default for TopListOptions {
     /// of a few dozen long keys was the slowest exact query left (5–6 µs, against about 2
     /// from a list), and the section's budget, not this minimum, bounds its size. Each
     /// category's lists get a fifth of its FST's bytes: on npm with two categories a row,
-    /// that took the slowest filtered medians (score bands at 2–4 characters) from 3.2–4.4
-    /// µs to 2.9 or less, for a segment 2.9% larger than with a tenth.
+    /// that took the slowest filtered medians (score bands at 2–4 characters) from 3.2–4.6
+    /// µs to 2.5–3.1, for a segment 2.9% larger than with a tenth.
     fn default() -> Self {
         TopListOptions {
             budget_percent: 10,
