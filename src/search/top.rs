@@ -655,18 +655,8 @@ fn followed_before(
 /// Where `exact` leads in a stream over a category's cuts: `None` when nowhere, `Some(None)`
 /// when into the main FST, below a cut.
 fn follow_cuts(stream: &Stream<'_>, exact: &str) -> Result<Option<Option<(usize, u64)>>> {
-    let mut keys = String::new();
-    let walk = walk::Walk {
-        fst: &stream.fst,
-        main: stream.main.as_ref(),
-        exact,
-        typos: None,
-        count: 0,
-        layer: 0,
-        keys: &mut keys,
-        start: None,
-    };
-    Ok(walk::follow_walk(&walk, exact.as_bytes())?
+    let over = (&stream.fst, stream.main.as_ref());
+    Ok(walk::follow_walk(over, exact.as_bytes())?
         .map(|(node, cost, in_main)| (!in_main).then(|| (node.addr(), cost))))
 }
 

@@ -384,7 +384,7 @@ impl WalkState {
         self.reset(bound);
         let start = match walk.start {
             Some(start) => start.map(|(addr, cost)| (walk.fst.node(addr), cost, false)),
-            None => follow_walk(walk, walk.exact.as_bytes())?,
+            None => follow_walk((walk.fst, walk.main), walk.exact.as_bytes())?,
         };
         let Some((node, cost, in_main)) = start else {
             return Ok(());
@@ -1261,28 +1261,28 @@ fn follow_from<'f>(
     Ok(Some((fst.node(addr), cost)))
 }
 
-/// Where `bytes` lead in a walk's FST, the cost on the way, and whether that is in the main
-/// FST: a walk over cuts goes on in the main FST from the first cut it meets, as every key
-/// below a cut is the category's.
+/// Where `bytes` lead in `fst`, the cost on the way, and whether that is in `main`: when
+/// `fst` holds a category's cuts, a walk goes on in the main FST from the first cut it meets,
+/// as every key below a cut is the category's.
 pub(crate) fn follow_walk<'w>(
-    walk: &Walk<'w, '_>,
+    (fst, main): (&'w fst::raw::Fst<&[u8]>, Option<&'w fst::raw::Fst<&[u8]>>),
     bytes: &[u8],
 ) -> Result<Option<(fst::raw::Node<'w>, u64, bool)>> {
     let in_cuts = |(node, cost)| (node, cost, false);
-    let Some(main) = walk.main else {
-        return Ok(follow_bytes(walk.fst, bytes)?.map(in_cuts));
+    let Some(main) = main else {
+        return Ok(follow_bytes(fst, bytes)?.map(in_cuts));
     };
-    let mut addr = walk.fst.root().addr();
+    let mut addr = fst.root().addr();
     for &b in bytes {
-        let Some((target, _)) = exact_step(walk.fst, addr, b) else {
+        let Some((target, _)) = exact_step(fst, addr, b) else {
             return Ok(None);
         };
         addr = target;
-        if walk.fst.node(addr).is_final() {
+        if fst.node(addr).is_final() {
             return Ok(follow_bytes(main, bytes)?.map(|(node, cost)| (node, cost, true)));
         }
     }
-    Ok(follow_bytes(walk.fst, bytes)?.map(in_cuts))
+    Ok(follow_bytes(fst, bytes)?.map(in_cuts))
 }
 
 /// The FST a candidate's node is in: the walk's own, or the main one below a cut.
