@@ -68,6 +68,19 @@ fn build_query_inspect_verify() {
         .stdout(contains("ok:"));
 }
 
+/// The stdout of `query SEG --batch -` with `options`, for the queries in `stdin`.
+fn batch_answers(seg: &Path, options: &[&str], stdin: &str) -> Vec<u8> {
+    cli()
+        .args(["query", seg.to_str().unwrap(), "--batch", "-"])
+        .args(options)
+        .write_stdin(stdin.to_string())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone()
+}
+
 /// `inspect --json` of a segment.
 fn inspect_json(seg: &Path) -> serde_json::Value {
     let out = cli()
@@ -124,17 +137,8 @@ fn category_lists_take_their_share_and_change_no_answer() {
         .args(["verify", segments[2].to_str().unwrap()])
         .assert()
         .success();
-    let answers = |seg: &Path, options: &[&str]| {
-        cli()
-            .args(["query", seg.to_str().unwrap(), "--batch", "-"])
-            .args(options)
-            .write_stdin("\na\nab\nb\nbb1\nc\nca 1\n")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
-    };
+    let answers =
+        |seg: &Path, options: &[&str]| batch_answers(seg, options, "\na\nab\nb\nbb1\nc\nca 1\n");
     for options in [
         &["--cat", "low"][..],
         &["--cat", "high", "-k", "25"],
@@ -238,15 +242,7 @@ fn category_cuts_unless_asked_not_to() {
         .assert()
         .success();
     let answers = |seg: &Path, options: &[&str]| {
-        cli()
-            .args(["query", seg.to_str().unwrap(), "--batch", "-"])
-            .args(options)
-            .write_stdin("\ni\nitem 1\nitem 12 1\nitme 3\nzz\n")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+        batch_answers(seg, options, "\ni\nitem 1\nitem 12 1\nitme 3\nzz\n")
     };
     for options in [
         &["--cat", "rare"][..],
