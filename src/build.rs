@@ -768,6 +768,8 @@ impl Ranked {
         // Keyed by the rows' own id lists, which list a set's ids in the same order wherever
         // it occurs, so no row allocates.
         let mut sets: HashMap<&[u32], u32> = HashMap::new();
+        // Each set's ids, by number - 1: the order the ranks first hold them.
+        let mut first_held: Vec<&[u32]> = Vec::new();
         let numbers: Vec<u32> = order
             .iter()
             .map(|&r| {
@@ -775,22 +777,21 @@ impl Ranked {
                 if ids.is_empty() {
                     return 0;
                 }
-                let next = sets.len() as u32 + 1;
-                *sets.entry(ids).or_insert(next)
+                *sets.entry(ids).or_insert_with(|| {
+                    first_held.push(ids);
+                    first_held.len() as u32
+                })
             })
             .collect();
-        let mut named: Vec<(u32, String)> = sets
+        let names: Vec<String> = first_held
             .iter()
-            .map(|(ids, &number)| (number, self.joined_names(ids)))
+            .map(|ids| self.joined_names(ids))
             .collect();
-        named.sort_unstable();
         let mut sections = CategorySections::default();
         scores::encode(&mut sections.ids, order.len(), |rank| {
             u64::from(numbers[rank])
         });
-        let sets = named
-            .iter()
-            .map(|(number, names)| (*number, names.as_str()));
+        let sets = (1..).zip(names.iter().map(String::as_str));
         strings::encode(&mut sections.sets, sets);
         sections
     }

@@ -342,23 +342,24 @@ pub fn replace_fst(bytes: &[u8], fst: &[u8]) -> Vec<u8> {
     replace_section(bytes, edgesuggest::format::SectionKind::Fst, fst)
 }
 
-/// The segment with its section of `kind` replaced by `fst`, as [`replace_fst`] does.
+/// The segment with its section of `kind` replaced by `section`: the section table's offsets
+/// moved and the checksum recomputed.
 pub fn replace_section(
     bytes: &[u8],
     kind: edgesuggest::format::SectionKind,
-    fst: &[u8],
+    section: &[u8],
 ) -> Vec<u8> {
     let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) as usize;
     let sections = u32::from_le_bytes(bytes[40..44].try_into().unwrap()) as usize;
     let table = |i: usize| 48 + i * 24;
-    let fst_entry = (0..sections)
+    let entry = (0..sections)
         .find(|&i| bytes[table(i)] == kind as u8)
         .unwrap();
-    let (at, len) = (u64_at(table(fst_entry) + 8), u64_at(table(fst_entry) + 16));
-    let mut out = [&bytes[..at], fst, &bytes[at + len..bytes.len() - 12]].concat();
-    let grown = fst.len() as i64 - len as i64;
-    out[table(fst_entry) + 16..table(fst_entry) + 24]
-        .copy_from_slice(&(fst.len() as u64).to_le_bytes());
+    let (at, len) = (u64_at(table(entry) + 8), u64_at(table(entry) + 16));
+    let mut out = [&bytes[..at], section, &bytes[at + len..bytes.len() - 12]].concat();
+    let grown = section.len() as i64 - len as i64;
+    out[table(entry) + 16..table(entry) + 24]
+        .copy_from_slice(&(section.len() as u64).to_le_bytes());
     for i in 0..sections {
         let offset = u64_at(table(i) + 8);
         if offset > at {

@@ -182,23 +182,8 @@ fn display_titles_are_marked_unless_asked_not_to() {
     for seg in [&marked, &stored] {
         assert_eq!(inspect_json(seg)["display_forms"], 4);
     }
-    let answers = |seg: &Path| {
-        cli()
-            .args([
-                "query",
-                seg.to_str().unwrap(),
-                "--batch",
-                "-",
-                "--fuzzy",
-                "auto",
-            ])
-            .write_stdin("\nn\nnew \nlos\nsao\nnwe york\n")
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
-    };
+    let answers =
+        |seg: &Path| batch_answers(seg, &["--fuzzy", "auto"], "\nn\nnew \nlos\nsao\nnwe york\n");
     let out = answers(&marked);
     assert_eq!(out, answers(&stored));
     let out = String::from_utf8(out).unwrap();
