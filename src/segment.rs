@@ -526,7 +526,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
             bytes,
             SectionKind::Scores.name(),
             (scores_section.offset, scores_section.len),
-            count,
+            (count, false),
         )?;
         let strings = |kind: SectionKind| match header.section(kind) {
             Some(s) => Strings::parse(bytes, kind.name(), s.offset, s.len),
@@ -544,7 +544,7 @@ impl<D: AsRef<[u8]>> Segment<D> {
                 bytes,
                 SectionKind::CategoryIds.name(),
                 (s.offset, s.len),
-                count,
+                (count, header.format_version >= 10),
             )
         });
         let category_ids = category_ids.transpose()?.unwrap_or_default();

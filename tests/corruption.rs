@@ -180,12 +180,16 @@ fn every_bit_flip_of_a_segment_with_categories_is_refused() {
 }
 
 /// The v9 golden segment (each category's cuts): every bit of the header, the section table
-/// and the `category cuts` section is refused at load, as is every truncation.
+/// and the `category cuts` section is refused at load, as is every truncation. The same for
+/// the v10 golden segment's header, table and `category ids` (set numbers in wider blocks).
 #[test]
 fn every_bit_flip_of_the_category_cuts_is_refused() {
     let v9: &[u8] = include_bytes!("golden/v9.seg");
     assert_flips_refused("v9", v9, 0..48 + 24 * 9);
     assert_flips_refused("v9", v9, section_of(v9, SectionKind::CategoryCuts).1);
+    let v10: &[u8] = include_bytes!("golden/v10.seg");
+    assert_flips_refused("v10", v10, 0..48 + 24 * 9);
+    assert_flips_refused("v10", v10, section_of(v10, SectionKind::CategoryIds).1);
 }
 
 /// The v8 golden segment (display forms marked as titles): every bit flip and every
@@ -328,6 +332,47 @@ fn crafted_category_ids_are_refused_or_bounded() {
             }
         }
     }
+}
+
+/// Block sizes of `category ids`, checksum recomputed: before format v10 only 64 is read;
+/// from v10 a size that is no power of two from 64 to 4,096 is refused at load, naming the
+/// section, and one that is but is not the size the blocks were packed in either is refused
+/// there or answers every query without a panic.
+#[test]
+fn category_id_block_sizes_are_refused_or_bounded() {
+    let v10: &[u8] = include_bytes!("golden/v10.seg");
+    let block = |golden: &[u8], size: u32| {
+        tampered(golden, SectionKind::CategoryIds, |b, at| {
+            b[at..at + 4].copy_from_slice(&size.to_le_bytes())
+        })
+    };
+    let v6_wide = block(include_bytes!("golden/v6.seg"), 128);
+    let refused = [0, 1, 32, 96, 8_192, u32::MAX].map(|size| block(v10, size));
+    for bytes in std::iter::once(&v6_wide).chain(&refused) {
+        let err = Segment::load(&bytes[..]).unwrap_err().to_string();
+        assert!(
+            err.contains("category ids") && err.contains("block size"),
+            "{err}"
+        );
+    }
+    let mut searcher = edgesuggest::Searcher::new();
+    let mut loaded = 0;
+    for shift in 6..=12 {
+        let Ok(segment) = Segment::load(block(v10, 1 << shift)) else {
+            continue;
+        };
+        loaded += 1;
+        for filter in [&[][..], &["even".to_string()][..]] {
+            let options = SuggestOptions {
+                categories: filter.to_vec(),
+                ..SuggestOptions::with_k(30)
+            };
+            for q in ["", "s", "new", "b"] {
+                let _bounded = searcher.search(&segment, q, &options);
+            }
+        }
+    }
+    assert!(loaded > 1, "only the packed block size loads");
 }
 
 /// The v7 golden segment with `change` applied to its `category top lists` section.

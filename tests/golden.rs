@@ -31,6 +31,42 @@ fn assert_golden(built: &[u8], golden: &[u8], path: &str) {
     );
 }
 
+/// Checks that `built` holds the sections of `golden`, written before the `category ids`
+/// section's blocks could be wider than 64 ranks (format v10), byte for byte but that one,
+/// which `built` packs in wider blocks and fewer bytes.
+fn same_but_category_ids(built: &[u8], golden: &[u8]) {
+    use edgesuggest::format::SectionKind;
+    let (built, golden) = (
+        edgesuggest::Segment::load(built).unwrap(),
+        edgesuggest::Segment::load(golden).unwrap(),
+    );
+    let sections = |s: &edgesuggest::Segment<&[u8]>| {
+        let bytes = s.as_bytes();
+        s.header()
+            .sections
+            .iter()
+            .map(|r| (r.kind, bytes[r.offset..r.offset + r.len].to_vec()))
+            .collect::<Vec<_>>()
+    };
+    let (new, old) = (sections(&built), sections(&golden));
+    assert_eq!(new.len(), old.len());
+    for ((kind, new), (old_kind, old)) in new.into_iter().zip(old) {
+        assert_eq!(kind, old_kind);
+        if kind != SectionKind::CategoryIds {
+            assert!(new == old, "section {} differs", kind.name());
+            continue;
+        }
+        let block = u32::from_le_bytes(new[..4].try_into().unwrap());
+        assert!(block > 64 && block.is_power_of_two(), "block size {block}");
+        assert!(
+            new.len() < old.len(),
+            "{} >= {} bytes",
+            new.len(),
+            old.len()
+        );
+    }
+}
+
 fn rows() -> Vec<(&'static str, u64, Option<&'static str>)> {
     GOLDEN_TSV
         .lines()
@@ -486,7 +522,6 @@ mod v7 {
 
     const TSV: &str = include_str!("golden/v4.tsv");
     const SEG: &[u8] = include_bytes!("golden/v7.seg");
-    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v7.seg");
 
     /// Phrase, score and categories: the half of the alphabet the phrase starts in, and the
     /// score's parity (two orthogonal halves, each large enough for lists of its own).
@@ -521,13 +556,15 @@ mod v7 {
         b.finish().unwrap().bytes
     }
 
+    /// These rows' set numbers now pack in wider blocks: the builder writes version 10
+    /// where it wrote this golden version 7 segment (and, without lists, version 6), and
+    /// every other section as it did.
     #[test]
-    fn builder_writes_the_golden_bytes() {
+    fn builder_writes_the_golden_bytes_but_the_set_numbers() {
         let built = build(100);
-        assert_eq!(super::version(&built), 7);
-        super::assert_golden(&built, SEG, PATH);
-        // Without lists, the same rows make a version 6 segment (category sets, no lists).
-        assert_eq!(super::version(&build(0)), 6);
+        assert_eq!(super::version(&built), 10);
+        super::same_but_category_ids(&built, SEG);
+        assert_eq!(super::version(&build(0)), 10);
     }
 
     /// Every filter, nine prefixes and four `k`s: the golden segment, the same rows built
@@ -822,7 +859,8 @@ mod v9 {
     const V7: &[u8] = include_bytes!("golden/v7.seg");
     const V9_SETS_BY_NAME: &[u8] = include_bytes!("golden/v9-sets-by-name.seg");
     const V7_SETS_BY_NAME: &[u8] = include_bytes!("golden/v7-sets-by-name.seg");
-    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v9.seg");
+    const V10: &[u8] = include_bytes!("golden/v10.seg");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v10.seg");
 
     fn build(budget_percent: u32) -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
@@ -845,12 +883,15 @@ mod v9 {
         segment.header().section(kind).map(|s| s.len as u64)
     }
 
+    /// The builder writes the v10 golden segment: the v9 one's sections, but the set numbers
+    /// packed in wider blocks.
     #[test]
     fn builder_writes_the_golden_bytes() {
         let built = build(100);
-        assert_eq!(super::version(&built), 9);
-        super::assert_golden(&built, SEG, PATH);
-        let cuts = Segment::load(SEG).unwrap();
+        assert_eq!(super::version(&built), 10);
+        super::assert_golden(&built, V10, PATH);
+        super::same_but_category_ids(&built, SEG);
+        let cuts = Segment::load(V10).unwrap();
         let keys = Segment::load(V7).unwrap();
         assert_eq!(section_len(&cuts, SectionKind::Categories), None);
         let (cut, kept) = (
@@ -902,7 +943,9 @@ mod v9 {
     fn reader_answers_as_from_the_members_keys() {
         let cuts = Segment::load(SEG).unwrap();
         cuts.verify_deep().unwrap();
-        let attested = Segment::open_attested(SEG).unwrap();
+        let wide = Segment::load(V10).unwrap();
+        wide.verify_deep().unwrap();
+        let attested = Segment::open_attested(V10).unwrap();
         let unlisted_bytes = build(0);
         let unlisted = Segment::load(&unlisted_bytes[..]).unwrap();
         let keys = Segment::load(V7).unwrap();
@@ -912,6 +955,7 @@ mod v9 {
             let want = searcher.search(&keys, &q, &options).unwrap().to_owned();
             for (name, segment) in [
                 ("v9", &cuts),
+                ("v10", &wide),
                 ("attested", &attested),
                 ("no lists", &unlisted),
             ] {
@@ -923,14 +967,21 @@ mod v9 {
         assert!(compared > 2_000, "only {compared} suggestions compared");
     }
 
-    /// The golden segments as builders wrote them until 2026-12-07, each set of categories
-    /// numbered in the names' byte order rather than in the order the ranks first hold it:
-    /// readers take the numbers as they come, so they answer every filtered query as
-    /// today's, categories included.
+    /// The golden segments as builders wrote them before: each set of categories numbered in
+    /// the names' byte order rather than in the order the ranks first hold it (until
+    /// 2026-12-07), and the numbers in blocks of 64 ranks (format v9 and v7). Readers take
+    /// the numbers as they come and the blocks as they are laid out, so they answer every
+    /// filtered query as today's, categories included.
     #[test]
-    fn sets_numbered_by_name_answer_as_by_first_rank() {
+    fn earlier_set_numbers_answer_as_todays() {
         let mut searcher = Searcher::new();
-        for (by_name, today) in [(V9_SETS_BY_NAME, SEG), (V7_SETS_BY_NAME, V7)] {
+        let earlier = [
+            (V9_SETS_BY_NAME, SEG),
+            (V7_SETS_BY_NAME, V7),
+            (SEG, V10),
+            (V7, V10),
+        ];
+        for (by_name, today) in earlier {
             let (by_name, today) = (
                 Segment::load(by_name).unwrap(),
                 Segment::load(today).unwrap(),

@@ -208,6 +208,9 @@ pub(crate) struct SegmentWriter {
     table_end: usize,
     sections: Vec<(SectionKind, usize, usize)>,
     open: Option<(SectionKind, usize)>,
+    /// The oldest version whose layouts the sections' bytes follow, where that is later than
+    /// their kinds' (the `category ids` section's wide blocks).
+    layout_version: u32,
 }
 
 #[cfg(feature = "build")]
@@ -220,7 +223,14 @@ impl SegmentWriter {
             table_end,
             sections: Vec::with_capacity(section_count),
             open: None,
+            layout_version: MIN_FORMAT_VERSION,
         }
+    }
+
+    /// Writes the segment as `version` at least: a section was laid out as only that version
+    /// defines.
+    pub(crate) fn require_version(&mut self, version: u32) {
+        self.layout_version = self.layout_version.max(version);
     }
 
     /// Starts a section: append its bytes to the returned buffer, then call `end_section`.
@@ -283,7 +293,7 @@ impl SegmentWriter {
             .sections
             .iter()
             .map(|&(kind, _, _)| kind.written_version())
-            .chain(std::iter::once(super::version_for_flags(flags)))
+            .chain([super::version_for_flags(flags), self.layout_version])
             .max()
             .unwrap_or(MIN_FORMAT_VERSION);
         debug_assert!(version <= FORMAT_VERSION);

@@ -35,10 +35,12 @@ pub const END_MAGIC: &[u8; 4] = b"ESEG";
 /// categories' FSTs (the `category top lists` section), which filtered queries take their
 /// first answers from. Version 8 marks the display forms that are their key title-cased (the
 /// `display titles` section) instead of storing them. Version 9 stores each category's cuts
-/// instead of a copy of its members' keys (the `category cuts` section). The builder writes
-/// the oldest version that defines what a segment uses, so small plain bases stay version 1
-/// and readable by engines that only know version 1; this engine reads all nine.
-pub const FORMAT_VERSION: u32 = 9;
+/// instead of a copy of its members' keys (the `category cuts` section). Version 10 lets the
+/// `category ids` section pack the set numbers in blocks of any power of two from 64 to
+/// 4,096 ranks. The builder writes the oldest version that defines what a segment uses, so
+/// small plain bases stay version 1 and readable by engines that only know version 1; this
+/// engine reads all ten.
+pub const FORMAT_VERSION: u32 = 10;
 
 /// The oldest segment format version this engine reads.
 pub const MIN_FORMAT_VERSION: u32 = 1;

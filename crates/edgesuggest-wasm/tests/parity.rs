@@ -124,9 +124,9 @@ fn info_reports_counts() {
     let v = Reflect::get(&segments.get(0), &"format_version".into()).unwrap();
     // Word starts need version 2, the top lists of a segment this size version 5, its
     // categories' sets version 6, their own top lists version 7 (which this module accepts
-    // and does not read), its display forms marked as title-cased keys version 8 and its
-    // categories' cuts version 9.
-    assert_eq!(v.as_f64(), Some(9.0));
+    // and does not read), its display forms marked as title-cased keys version 8, its
+    // categories' cuts version 9 and its set numbers in blocks wider than 64 version 10.
+    assert_eq!(v.as_f64(), Some(10.0));
     let word_starts = Reflect::get(&segments.get(0), &"word_starts".into()).unwrap();
     assert_eq!(word_starts, JsValue::TRUE);
     let categories = Array::from(&Reflect::get(&segments.get(0), &"categories".into()).unwrap());
