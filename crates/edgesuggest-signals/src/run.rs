@@ -53,15 +53,14 @@ pub fn run(options: &RunOptions, report: &mut dyn FnMut(&str)) -> Result<Summary
     summary.now = now;
     write_outputs(options, &mut state, &exclude, &mut summary)?;
     state.save(&options.state_dir)?;
+    state.close()?;
     free_in_background(state);
     Ok(summary)
 }
 
-/// Closes the state's database now, and frees the rest (every key's strings, forms and user
-/// sets: a tenth of a second for a week of keys) on another thread, which a command-line run
-/// does not wait for.
-fn free_in_background(mut state: State) {
-    state.close();
+/// Frees the state (every key's strings, forms and user sets: a tenth of a second for a week
+/// of keys) on another thread, which a command-line run does not wait for.
+fn free_in_background(state: State) {
     let freeing = std::thread::Builder::new().name("free-state".into());
     // Without a thread to be had, the state is dropped here, with the closure.
     let _ = freeing.spawn(move || drop(state));

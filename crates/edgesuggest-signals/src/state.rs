@@ -459,9 +459,10 @@ impl State {
         written
     }
 
-    /// Closes the stored state (the database file), keeping what is in memory.
-    pub fn close(&mut self) {
-        self.store = None;
+    /// Closes the stored state (the database file), keeping what is in memory; a database
+    /// that cannot be closed is damaged.
+    pub fn close(&mut self) -> Result<(), SignalsError> {
+        self.store.take().map_or(Ok(()), Store::close)
     }
 
     /// The whole stored state in a canonical byte form (every table in key order): equal

@@ -38,6 +38,18 @@ const META_KEY: &str = "meta";
 
 /// An open state database, with a snapshot to read this run's lookups from.
 pub(crate) struct Store {
+    /// The open database; `None` once closed. Closing is guarded as every other operation
+    /// is: redb commits its free-page bookkeeping on close, reading pages a damaged file may
+    /// hold anything in.
+    open: Option<Open>,
+    path: PathBuf,
+    /// A database created by this run: written beside the final path and renamed over it
+    /// once the first transaction is committed, so a failed first run leaves no state.
+    pending: Option<tempfile::TempPath>,
+}
+
+/// An open database and the tables this run reads.
+struct Open {
     // Fields drop in order: the tables and their snapshot before the database.
     keys: ReadOnlyTable<Str, Bytes>,
     dedup: ReadOnlyTable<(u64, u64, u64), ()>,
@@ -45,10 +57,19 @@ pub(crate) struct Store {
     /// Reads see the state as the run found it.
     _read: ReadTransaction,
     db: Database,
-    path: PathBuf,
-    /// A database created by this run: written beside the final path and renamed over it
-    /// once the first transaction is committed, so a failed first run leaves no state.
-    pending: Option<tempfile::TempPath>,
+}
+
+impl Drop for Store {
+    /// Closes the database if [`Store::close`] did not: a damaged file's panic is dropped
+    /// with it, as whatever dropped the store has already returned its result or error.
+    fn drop(&mut self) {
+        if let Some(open) = self.open.take() {
+            let _closed = guard(&self.path, || {
+                drop(open);
+                Ok(())
+            });
+        }
+    }
 }
 
 /// A state error naming the database: what failed, why, and what to do.
@@ -164,6 +185,16 @@ impl Store {
         guard(&path, || self.write_raw(changes))
     }
 
+    /// Closes the database, committing redb's own bookkeeping: a damaged file's panic there
+    /// is an error, as anywhere else.
+    pub(crate) fn close(mut self) -> Result<(), SignalsError> {
+        let open = self.open.take();
+        guard(&self.path, || {
+            drop(open);
+            Ok(())
+        })
+    }
+
     /// Every table in key order, as one canonical byte string.
     pub(crate) fn dump(&self) -> Result<Vec<u8>, SignalsError> {
         guard(&self.path, || self.dump_raw())
@@ -208,12 +239,15 @@ impl Store {
         let format = meta.get(FORMAT_KEY).map_err(|e| fail(&e))?;
         let format = format.map(|v| v.value().to_vec()).unwrap_or_default();
         check_format(path, &format)?;
-        Ok(Store {
+        let open = Open {
             keys: read.open_table(KEYS).map_err(|e| fail(&e))?,
             dedup: read.open_table(DEDUP).map_err(|e| fail(&e))?,
             inputs: read.open_table(INPUTS).map_err(|e| fail(&e))?,
             _read: read,
             db,
+        };
+        Ok(Store {
+            open: Some(open),
             path: path.to_path_buf(),
             pending,
         })
@@ -223,8 +257,15 @@ impl Store {
         damaged(&self.path, "cannot read the state", e)
     }
 
+    /// The open database: always there until the store is closed, which takes it.
+    fn tables(&self) -> Result<&Open, SignalsError> {
+        self.open
+            .as_ref()
+            .ok_or_else(|| self.fail("the database is already closed"))
+    }
+
     fn meta_raw(&self) -> Result<Meta, SignalsError> {
-        let read = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let read = self.tables()?.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(META).map_err(|e| self.fail(e))?;
         match table.get(META_KEY).map_err(|e| self.fail(e))? {
             Some(bytes) => decode(&self.path, "the metadata", bytes.value()),
@@ -233,7 +274,7 @@ impl Store {
     }
 
     fn key_raw(&self, key: &str) -> Result<Option<(KeyState, Option<Published>)>, SignalsError> {
-        let Some(bytes) = self.keys.get(key).map_err(|e| self.fail(e))? else {
+        let Some(bytes) = self.tables()?.keys.get(key).map_err(|e| self.fail(e))? else {
             return Ok(None);
         };
         let (mut state, published): (KeyState, Option<Published>) =
@@ -243,13 +284,17 @@ impl Store {
     }
 
     fn searched_raw(&self, day: u64, key: u64, user: u64) -> Result<bool, SignalsError> {
-        let found = self.dedup.get((day, key, user)).map_err(|e| self.fail(e))?;
+        let found = self
+            .tables()?
+            .dedup
+            .get((day, key, user))
+            .map_err(|e| self.fail(e))?;
         Ok(found.is_some())
     }
 
     fn all_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
         let mut out = Vec::new();
-        for entry in self.keys.iter().map_err(|e| self.fail(e))? {
+        for entry in self.tables()?.keys.iter().map_err(|e| self.fail(e))? {
             let (key, _) = entry.map_err(|e| self.fail(e))?;
             out.push(key.value().to_string());
         }
@@ -257,7 +302,7 @@ impl Store {
     }
 
     fn dirty_keys_raw(&self) -> Result<Vec<String>, SignalsError> {
-        let read = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let read = self.tables()?.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DIRTY).map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(|e| self.fail(e))? {
@@ -268,7 +313,7 @@ impl Store {
     }
 
     fn due_keys_raw(&self, now: u64) -> Result<Vec<String>, SignalsError> {
-        let read = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let read = self.tables()?.db.begin_read().map_err(|e| self.fail(e))?;
         let table = read.open_table(DUE).map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         for entry in table.iter().map_err(|e| self.fail(e))? {
@@ -285,6 +330,7 @@ impl Store {
     fn consumed_like_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let (path, size) = (input.path.as_str(), input.size);
         let mut range = self
+            .tables()?
             .inputs
             .range((path, size, 0)..=(path, size, u64::MAX))
             .map_err(|e| self.fail(e))?;
@@ -293,13 +339,18 @@ impl Store {
 
     fn consumed_raw(&self, input: &Consumed) -> Result<bool, SignalsError> {
         let key = (input.path.as_str(), input.size, input.hash);
-        Ok(self.inputs.get(key).map_err(|e| self.fail(e))?.is_some())
+        Ok(self
+            .tables()?
+            .inputs
+            .get(key)
+            .map_err(|e| self.fail(e))?
+            .is_some())
     }
 
     fn write_raw(&mut self, changes: &Changes) -> Result<(), SignalsError> {
         let path = self.path.clone();
         let fail = |e: &dyn Display| damaged(&path, "cannot write the state", e);
-        let txn = self.db.begin_write().map_err(|e| fail(&e))?;
+        let txn = self.tables()?.db.begin_write().map_err(|e| fail(&e))?;
         // The dedup pairs and dirty keys are gathered and sorted on a second core while this
         // one writes the keys: sorted, their inserts are sequential.
         let (dirty, pairs) = std::thread::scope(|scope| {
@@ -324,7 +375,7 @@ impl Store {
     }
 
     fn dump_raw(&self) -> Result<Vec<u8>, SignalsError> {
-        let read = self.db.begin_read().map_err(|e| self.fail(e))?;
+        let read = self.tables()?.db.begin_read().map_err(|e| self.fail(e))?;
         let mut out = Vec::new();
         let fail = |e: &dyn Display| damaged(&self.path, "cannot read the state", e);
         macro_rules! dump_table {
