@@ -522,6 +522,7 @@ mod v7 {
 
     const TSV: &str = include_str!("golden/v4.tsv");
     const SEG: &[u8] = include_bytes!("golden/v7.seg");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v7.seg");
 
     /// Phrase, score and categories: the half of the alphabet the phrase starts in, and the
     /// score's parity (two orthogonal halves, each large enough for lists of its own).
@@ -539,10 +540,17 @@ mod v7 {
     }
 
     fn build(budget_percent: u32) -> Vec<u8> {
+        build_with(budget_percent, true)
+    }
+
+    /// The rows built with each category's members' keys, the set numbers in blocks of 64
+    /// ranks or, with `wide`, in the size that packs them smallest.
+    fn build_with(budget_percent: u32, wide: bool) -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
             display_titles: false,
             category_cuts: false,
+            wide_category_ids: wide,
             top_lists: TopListOptions {
                 budget_percent,
                 category_percent: budget_percent,
@@ -556,11 +564,15 @@ mod v7 {
         b.finish().unwrap().bytes
     }
 
-    /// These rows' set numbers now pack in wider blocks: the builder writes version 10
-    /// where it wrote this golden version 7 segment (and, without lists, version 6), and
-    /// every other section as it did.
+    /// With the set numbers in blocks of 64 ranks the builder writes the golden version 7
+    /// segment (and, without lists, a version 6 one). By default these rows' numbers pack
+    /// smaller in wider blocks: version 10, every other section the same.
     #[test]
-    fn builder_writes_the_golden_bytes_but_the_set_numbers() {
+    fn builder_writes_the_golden_bytes() {
+        let narrow = build_with(100, false);
+        assert_eq!(super::version(&narrow), 7);
+        super::assert_golden(&narrow, SEG, PATH);
+        assert_eq!(super::version(&build_with(0, false)), 6);
         let built = build(100);
         assert_eq!(super::version(&built), 10);
         super::same_but_category_ids(&built, SEG);
@@ -861,11 +873,19 @@ mod v9 {
     const V7_SETS_BY_NAME: &[u8] = include_bytes!("golden/v7-sets-by-name.seg");
     const V10: &[u8] = include_bytes!("golden/v10.seg");
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v10.seg");
+    const PATH9: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/v9.seg");
 
     fn build(budget_percent: u32) -> Vec<u8> {
+        build_with(budget_percent, true)
+    }
+
+    /// The rows built with each category's cuts, the set numbers in blocks of 64 ranks or,
+    /// with `wide`, in the size that packs them smallest.
+    fn build_with(budget_percent: u32, wide: bool) -> Vec<u8> {
         let mut b = SegmentBuilder::with_options(BuildOptions {
             word_starts: true,
             display_titles: false,
+            wide_category_ids: wide,
             top_lists: TopListOptions {
                 budget_percent,
                 category_percent: budget_percent,
@@ -884,9 +904,12 @@ mod v9 {
     }
 
     /// The builder writes the v10 golden segment: the v9 one's sections, but the set numbers
-    /// packed in wider blocks.
+    /// packed in wider blocks; with them in blocks of 64, the v9 one.
     #[test]
     fn builder_writes_the_golden_bytes() {
+        let narrow = build_with(100, false);
+        assert_eq!(super::version(&narrow), 9);
+        super::assert_golden(&narrow, SEG, PATH9);
         let built = build(100);
         assert_eq!(super::version(&built), 10);
         super::assert_golden(&built, V10, PATH);
