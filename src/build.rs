@@ -424,10 +424,7 @@ impl SegmentBuilder {
         let options = self.options;
         let source_rows = self.rows.len() as u64;
         let (ranked, scores) = Ranked::from_builder(self);
-        let layout = Layout {
-            wide_category_ids: options.wide_category_ids,
-            ..Layout::of(&ranked, options.display_titles)
-        };
+        let layout = Layout::of(&ranked, &options);
         // Only bases: over a stack the deltas' walks are not what costs (measured: lists in
         // deltas left a 4-delta stack as slow), and a blocklist has no suggestions.
         let top_options = match (more_flags, &more) {
@@ -800,11 +797,10 @@ impl Ranked {
             .map(|ids| self.joined_names(ids))
             .collect();
         let mut sections = CategorySections::default();
-        let number = |rank: usize| u64::from(numbers[rank]);
-        sections.block = match wide {
-            true => scores::encode_smallest(&mut sections.ids, order.len(), number),
-            false => scores::encode(&mut sections.ids, order.len(), number),
-        };
+        let widest = if wide { scores::WIDEST } else { scores::BLOCK };
+        sections.block = scores::encode_smallest(&mut sections.ids, (order.len(), widest), |r| {
+            u64::from(numbers[r])
+        });
         let sets = (1..).zip(names.iter().map(String::as_str));
         strings::encode(&mut sections.sets, sets);
         sections
@@ -897,16 +893,16 @@ struct Layout {
 }
 
 impl Layout {
-    /// The sections `ranked` needs; display forms are marked as titles when `titles` allows
-    /// it and the marks take fewer bytes than the entries they replace.
-    fn of(ranked: &Ranked, titles: bool) -> Layout {
+    /// The sections `ranked` needs; display forms are marked as titles when the options
+    /// allow it and the marks take fewer bytes than the entries they replace.
+    fn of(ranked: &Ranked, options: &BuildOptions) -> Layout {
         let has = |pick: fn(&Extra) -> Span| {
             ranked
                 .rows
                 .iter()
                 .any(|r| ranked.extra_of(r).is_some_and(|e| !pick(&e).is_none()))
         };
-        let titled = if titles {
+        let titled = if options.display_titles {
             titles_that_pay(ranked)
         } else {
             Vec::new()
@@ -920,7 +916,7 @@ impl Layout {
             titled,
             payloads: has(|e| e.payload),
             categories: !ranked.names.is_empty(),
-            wide_category_ids: false,
+            wide_category_ids: options.wide_category_ids,
         }
     }
 

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 pub(crate) const BLOCK: usize = 64;
 /// The largest block `category ids` may have (format v10): larger ones would save no more
 /// than a few block entries.
-const WIDEST: usize = 4096;
+pub(crate) const WIDEST: usize = 4096;
 const PREAMBLE: usize = 8;
 const ENTRY: usize = 16;
 
@@ -128,27 +128,26 @@ impl Scores {
     }
 }
 
-/// Appends the section for `count` values, `score(rank)` giving them, in blocks of 64 ranks;
-/// returns that size. Each block's base is its largest value and its width that of its
-/// largest difference, so scores (non-increasing by rank) get their block's first score as
-/// base; the layout also packs values in any order (the category set ids).
+/// Appends the section for `count` values, `score(rank)` giving them, in blocks of 64 ranks.
+/// Each block's base is its largest value and its width that of its largest difference, so
+/// scores (non-increasing by rank) get their block's first score as base; the layout also
+/// packs values in any order (the category set ids).
 #[cfg(feature = "build")]
-pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u64) -> usize {
+pub(crate) fn encode(out: &mut Vec<u8>, count: usize, score: impl Fn(usize) -> u64) {
     encode_blocks(out, (count, BLOCK), score);
-    BLOCK
 }
 
-/// Appends the section in the block size, a power of two from 64 to 4,096, that makes it
+/// Appends the section in the block size, a power of two from 64 to `widest`, that makes it
 /// smallest (the smaller size on a tie); returns that size. Set numbers change slowly along
 /// the ranks, so larger blocks cost few more bits and save block entries: npm with two
 /// categories a row packs them in 37,175 bytes at 1,024 ranks a block against 85,863 at 64.
 #[cfg(feature = "build")]
 pub(crate) fn encode_smallest(
     out: &mut Vec<u8>,
-    count: usize,
+    (count, widest): (usize, usize),
     score: impl Fn(usize) -> u64,
 ) -> usize {
-    let sizes = (BLOCK.trailing_zeros()..=WIDEST.trailing_zeros()).map(|shift| 1 << shift);
+    let sizes = (BLOCK.trailing_zeros()..=widest.trailing_zeros()).map(|shift| 1 << shift);
     let block = sizes
         .min_by_key(|&block| (encoded_len(count, block, &score), block))
         .unwrap_or(BLOCK);
@@ -264,7 +263,7 @@ mod tests {
         for count in [1, 64, 1_000, 20_000] {
             let values = drifting(count);
             let mut out = Vec::new();
-            let block = encode_smallest(&mut out, count, |r| values[r]);
+            let block = encode_smallest(&mut out, (count, WIDEST), |r| values[r]);
             let sizes = (6..=12).map(|shift| encoded_len(count, 1 << shift, &|r| values[r]));
             assert_eq!(out.len(), sizes.clone().min().unwrap(), "{count}");
             let first_smallest = sizes.clone().position(|len| len == out.len()).unwrap();
@@ -276,8 +275,16 @@ mod tests {
         // Only a section of 64-rank blocks is read where wider ones are not defined.
         let values = drifting(20_000);
         let mut out = Vec::new();
-        assert!(encode_smallest(&mut out, 20_000, |r| values[r]) > BLOCK);
+        assert!(encode_smallest(&mut out, (20_000, WIDEST), |r| values[r]) > BLOCK);
         let err = Scores::parse(&out, "scores", (0, out.len()), (20_000, false)).unwrap_err();
         assert!(err.to_string().contains("block size"), "{err}");
+        // Held to 64, the section is what `encode` writes.
+        let (mut narrow, mut plain) = (Vec::new(), Vec::new());
+        assert_eq!(
+            encode_smallest(&mut narrow, (20_000, BLOCK), |r| values[r]),
+            BLOCK
+        );
+        encode(&mut plain, 20_000, |r| values[r]);
+        assert_eq!(narrow, plain);
     }
 }

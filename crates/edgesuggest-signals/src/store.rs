@@ -60,15 +60,10 @@ struct Open {
 }
 
 impl Drop for Store {
-    /// Closes the database if [`Store::close`] did not: a damaged file's panic is dropped
+    /// Closes the database if [`Store::close`] did not: a damaged file's error is dropped
     /// with it, as whatever dropped the store has already returned its result or error.
     fn drop(&mut self) {
-        if let Some(open) = self.open.take() {
-            let _closed = guard(&self.path, || {
-                drop(open);
-                Ok(())
-            });
-        }
+        let _closed = self.shut();
     }
 }
 
@@ -188,6 +183,11 @@ impl Store {
     /// Closes the database, committing redb's own bookkeeping: a damaged file's panic there
     /// is an error, as anywhere else.
     pub(crate) fn close(mut self) -> Result<(), SignalsError> {
+        self.shut()
+    }
+
+    /// Drops the open database, if still open, under [`guard`].
+    fn shut(&mut self) -> Result<(), SignalsError> {
         let open = self.open.take();
         guard(&self.path, || {
             drop(open);
