@@ -9,6 +9,8 @@ use crate::format::cuts;
 use crate::format::fst_keys::{check_cheapest, check_keys, Expect};
 use crate::format::header::{verify_checksum, Header};
 use crate::format::rank_categories::RankCategories;
+#[cfg(not(feature = "lean"))]
+use crate::format::rank_categories::SetNames;
 use crate::format::scores::Scores;
 use crate::format::strings::Strings;
 use crate::format::titles::Titles;
@@ -63,6 +65,9 @@ pub struct Segment<D> {
     /// Each rank's set of categories (format v6), when `rank_categories` is keyed by set; an
     /// absent section otherwise (not an `Option`: the worker's module is counted in bytes).
     category_ids: Scores,
+    /// The names of each set `category_ids` holds, read once.
+    #[cfg(not(feature = "lean"))]
+    set_names: SetNames,
     /// A delta's deleted keys, or a blocklist's entries: `(offset, len)` of the FST.
     extra_fst: Option<(usize, usize)>,
     /// Precomputed answers for the prefixes with the most matches (empty when none).
@@ -549,6 +554,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
         });
         let category_ids = category_ids.transpose()?.unwrap_or_default();
         let rank_categories = strings(SectionKind::RankCategories)?;
+        #[cfg(not(feature = "lean"))]
+        let set_names = SetNames::read(&category_ids, &rank_categories, bytes);
         let categories = categories(&header, bytes, max_keys, nodes)?;
         let extra_fst = extra_fst(&header, SegmentKind::of(&header)?, bytes, nodes)?;
         let top = top_lists(&header, bytes, fst_bytes.len(), nodes)?;
@@ -562,6 +569,8 @@ impl<D: AsRef<[u8]>> Segment<D> {
             categories,
             rank_categories,
             category_ids,
+            #[cfg(not(feature = "lean"))]
+            set_names,
             fst: (fst_section.offset, fst_section.len),
             header,
             scores,
@@ -695,10 +704,12 @@ impl<D: AsRef<[u8]>> Segment<D> {
     }
 
     /// The categories by rank, in whichever layout the segment has.
-    fn rank_categories(&self) -> RankCategories<'_> {
+    pub(crate) fn rank_categories(&self) -> RankCategories<'_> {
         RankCategories {
             ids: &self.category_ids,
             table: &self.rank_categories,
+            #[cfg(not(feature = "lean"))]
+            names: &self.set_names,
         }
     }
 

@@ -801,6 +801,11 @@ impl Searcher {
                 need: k - found,
                 skippable: found + room,
             };
+            #[cfg(not(feature = "lean"))]
+            let main_start = match stream.main {
+                Some(_) => top::main_followed(self.followed, stream, exact),
+                None => None,
+            };
             let walk = walk::Walk {
                 fst: &stream.fst,
                 main: stream.main.as_ref(),
@@ -810,6 +815,8 @@ impl Searcher {
                 layer: stream.layer as u32,
                 keys: &mut self.keys,
                 start,
+                #[cfg(not(feature = "lean"))]
+                main_start,
             };
             state.begin(&walk, &mut self.budget, Some(bound))?;
         }
@@ -1108,6 +1115,8 @@ fn walk_of<'w, 'f>(
         layer: stream.layer as u32,
         keys,
         start: None,
+        #[cfg(not(feature = "lean"))]
+        main_start: None,
     }
 }
 

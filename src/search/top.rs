@@ -249,7 +249,9 @@ impl Searcher {
                     Some(None) => {
                         // Below a cut every key is the category's: the main FST's list
                         // serves, and the walk follows the prefix again, in the main FST.
-                        if let Some(list) = main_list(&layers.views()[stream.layer], exact)? {
+                        let view = &layers.views()[stream.layer];
+                        let main = main_followed(before, stream, exact);
+                        if let Some(list) = main_list(view, main, exact)? {
                             listed.decode(list);
                         }
                         continue;
@@ -421,6 +423,8 @@ impl Walker {
             layer: 0,
             keys: &mut self.keys,
             start: None,
+            #[cfg(not(feature = "lean"))]
+            main_start: None,
         };
         // A fresh budget: forget the previous walk's candidates without returning them to it.
         self.state.start_query(usize::MAX);
@@ -644,30 +648,59 @@ fn followed_before(
     stream: &Stream<'_>,
     exact: &str,
 ) -> Option<Option<(usize, u64)>> {
+    stream
+        .main()
+        .then(|| main_followed(before, stream, exact))
+        .flatten()
+}
+
+/// Where `exact` leads in the main FST of `stream`'s layer, if the exact-phrase look-up
+/// followed it already: the base's, for the whole query.
+#[cfg(not(feature = "lean"))]
+pub(super) fn main_followed(
+    before: Option<(usize, Option<(usize, u64)>)>,
+    stream: &Stream<'_>,
+    exact: &str,
+) -> Option<Option<(usize, u64)>> {
     match before {
-        Some((len, followed)) if stream.main() && stream.layer == 0 && len == exact.len() => {
-            Some(followed)
-        }
+        Some((len, followed)) if stream.layer == 0 && len == exact.len() => Some(followed),
         _ => None,
     }
 }
 
 /// Where `exact` leads in a stream over a category's cuts: `None` when nowhere, `Some(None)`
-/// when into the main FST, below a cut.
+/// when below a cut, into the main FST (not followed there).
 fn follow_cuts(stream: &Stream<'_>, exact: &str) -> Result<Option<Option<(usize, u64)>>> {
-    let over = (&stream.fst, stream.main.as_ref());
-    Ok(walk::follow_walk(over, exact.as_bytes())?
-        .map(|(node, cost, in_main)| (!in_main).then(|| (node.addr(), cost))))
+    Ok(
+        walk::follow_cuts(&stream.fst, exact.as_bytes())?.map(|to| match to {
+            walk::InCuts::Node(addr, cost) => Some((addr, cost)),
+            walk::InCuts::BelowCut => None,
+        }),
+    )
 }
 
-/// The main FST's list of the node `exact` leads to, if it has one.
-fn main_list<'a>(view: &View<'a>, exact: &str) -> Result<Option<TopList<'a>>> {
-    Ok(follow_exact(view.fst(), exact)?.and_then(|(node, cost)| {
-        view.top_list(NodeAt {
-            addr: node.addr(),
-            cost,
-        })
-    }))
+/// The main FST's list of the node `exact` leads to, if it has one; `followed` is that node
+/// when known already.
+fn main_list<'a>(
+    view: &View<'a>,
+    followed: Option<Option<(usize, u64)>>,
+    exact: &str,
+) -> Result<Option<TopList<'a>>> {
+    let followed = match followed {
+        Some(followed) => followed,
+        None => follow_exact(view.fst(), exact)?.map(|(node, cost)| (node.addr(), cost)),
+    };
+    Ok(followed.and_then(|(addr, cost)| view.top_list(NodeAt { addr, cost })))
+}
+
+/// Never in lean builds (see `Searcher::exact_phrase`).
+#[cfg(feature = "lean")]
+fn main_followed(
+    _: Option<(usize, Option<(usize, u64)>)>,
+    _: &Stream<'_>,
+    _: &str,
+) -> Option<Option<(usize, u64)>> {
+    None
 }
 
 /// Never in lean builds (see `Searcher::exact_phrase`).

@@ -188,6 +188,10 @@ pub(crate) struct Walk<'w, 'f> {
     /// Where `exact` leads, when the caller followed it already: the node's address and the
     /// cost on the way, or `None` when no key starts with it.
     pub(crate) start: Option<Option<(usize, u64)>>,
+    /// Where `exact` leads in `main`, when the caller followed it already: a walk over cuts
+    /// follows each cut it reaches from there.
+    #[cfg(not(feature = "lean"))]
+    pub(crate) main_start: Option<Option<(usize, u64)>>,
 }
 
 /// The work of one query, shared by all its walks (one per segment and searched FST): visits
@@ -392,7 +396,7 @@ impl WalkState {
         self.in_main = in_main;
         #[cfg(not(feature = "lean"))]
         {
-            self.exact_in_main = None;
+            self.exact_in_main = walk.main_start;
         }
         self.exact_len = walk.exact.len() as u32;
         #[cfg(not(any(feature = "lean", target_family = "wasm")))]
@@ -1268,21 +1272,51 @@ pub(crate) fn follow_walk<'w>(
     (fst, main): (&'w fst::raw::Fst<&[u8]>, Option<&'w fst::raw::Fst<&[u8]>>),
     bytes: &[u8],
 ) -> Result<Option<(fst::raw::Node<'w>, u64, bool)>> {
-    let in_cuts = |(node, cost)| (node, cost, false);
     let Some(main) = main else {
-        return Ok(follow_bytes(fst, bytes)?.map(in_cuts));
+        return Ok(follow_bytes(fst, bytes)?.map(|(node, cost)| (node, cost, false)));
     };
-    let mut addr = fst.root().addr();
+    Ok(match follow_cuts(fst, bytes)? {
+        None => None,
+        Some(InCuts::Node(addr, cost)) => Some((fst.node(addr), cost, false)),
+        Some(InCuts::BelowCut) => follow_bytes(main, bytes)?.map(|(node, cost)| (node, cost, true)),
+    })
+}
+
+/// Where bytes lead in a category's cut FST (see [`follow_cuts`]).
+pub(crate) enum InCuts {
+    /// To the node at this address, at this cost.
+    Node(usize, u64),
+    /// Below a cut (the first final node on the way): every key there is the category's,
+    /// and the walk goes on in the main FST.
+    BelowCut,
+}
+
+/// Where `bytes` lead in the cut FST `fst`, in one pass; `None` when nowhere.
+pub(crate) fn follow_cuts(fst: &fst::raw::Fst<&[u8]>, bytes: &[u8]) -> Result<Option<InCuts>> {
+    let (mut addr, mut cost) = (fst.root().addr(), 0);
     for &b in bytes {
-        let Some((target, _)) = exact_step(fst, addr, b) else {
+        let Some((target, output)) = exact_step(fst, addr, b) else {
             return Ok(None);
         };
-        addr = target;
-        if fst.node(addr).is_final() {
-            return Ok(follow_bytes(main, bytes)?.map(|(node, cost)| (node, cost, true)));
+        if is_final(fst, target) {
+            return Ok(Some(InCuts::BelowCut));
         }
+        cost = add_cost(cost, output)?;
+        addr = target;
     }
-    Ok(follow_bytes(fst, bytes)?.map(in_cuts))
+    Ok(Some(InCuts::Node(addr, cost)))
+}
+
+/// Whether the node at `addr` is final: read from its state byte natively.
+#[cfg(not(any(feature = "lean", target_family = "wasm")))]
+fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
+    in_place::is_final(fst.as_bytes(), addr).unwrap_or_else(|| fst.node(addr).is_final())
+}
+
+/// WebAssembly builds decode the node: the modules are counted in bytes.
+#[cfg(any(feature = "lean", target_family = "wasm"))]
+fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
+    fst.node(addr).is_final()
 }
 
 /// The FST a candidate's node is in: the walk's own, or the main one below a cut.
@@ -1382,8 +1416,8 @@ mod tests {
     /// Checks every node of the FST built from `entries` (sorted, distinct keys): the input
     /// bytes read in place are the decoded transitions' inputs, last first, a node read in
     /// place as a *next* node has the one transition `fst` decodes, and so has the
-    /// transition on every byte read in place (`in_place`). Returns the inputs of the next
-    /// nodes.
+    /// transition on every byte read in place (`in_place`), and so is whether it is final.
+    /// Returns the inputs of the next nodes.
     fn check_every_node(entries: &[(Vec<u8>, u64)]) -> Vec<u8> {
         let mut writer = FstWriter::new(Vec::new());
         for (key, value) in entries {
@@ -1417,6 +1451,8 @@ mod tests {
                 let read = super::in_place::transition_on(fst.as_bytes(), addr, b);
                 assert_eq!(read, Some(decoded), "node at {addr}, byte {b}");
             }
+            let is_final = super::in_place::is_final(fst.as_bytes(), addr);
+            assert_eq!(is_final, Some(node.is_final()), "node at {addr}");
             check_branches(&fst, addr);
             check_transitions(&fst, addr);
             check_lone_input(&fst, addr);

@@ -65,6 +65,21 @@ pub(super) fn step(fst: &fst::raw::Fst<&[u8]>, addr: usize, b: u8) -> Option<(us
     Some((t.addr, t.out.value()))
 }
 
+/// Whether the node at `addr` is final, from its state byte alone: the empty final node at
+/// 0 is, *next* and *one* nodes never are, an *any* node says so in bit 6. `None` when `addr`
+/// is outside the bytes.
+#[inline(always)]
+pub(super) fn is_final(bytes: &[u8], addr: usize) -> Option<bool> {
+    if addr == 0 {
+        return Some(true);
+    }
+    let state = *bytes.get(addr)?;
+    Some(match state >> 6 {
+        0b11 | 0b10 => false,
+        _ => state & 0b0100_0000 != 0,
+    })
+}
+
 /// The input of the node at `addr` when it has a single transition: `Some(None)` for the
 /// empty final node (no transition), `Some(Some(input))` for a *next* or *one* node, `None`
 /// for an *any* node or a layout this does not expect. [`step`] then reads the transition.
