@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use crate::format::top::{costs, encode, entry_len, shared_len};
 use crate::format::WORD_START_SEPARATOR;
 use crate::parallel;
-use crate::search::{follow_exact, List, Over, Walker};
+use crate::search::{follow_exact, is_final, List, Over, Walker};
 
 /// How many of a node's cheapest entries a list holds: the default `k` (10), the exact
 /// phrase the query may put first, and one repeat (a phrase matched at two words).
@@ -395,11 +395,11 @@ fn walk_candidate(
     prefix: &[u8],
 ) -> Option<(u32, List)> {
     let prefix = std::str::from_utf8(prefix).ok()?;
-    let (node, cost) = follow_exact(over.0, prefix).ok().flatten()?;
-    if over.1.is_some() && node.is_final() {
+    let (addr, cost) = follow_exact(over.0, prefix).ok().flatten()?;
+    if over.1.is_some() && is_final(over.0, addr) {
         return None;
     }
-    let addr = u32::try_from(node.addr()).ok()?;
+    let addr = u32::try_from(addr).ok()?;
     let list = walker.first(over, count, prefix, LIST_LEN).ok()?;
     if list.first().is_some_and(|&(first, _)| first != cost) {
         return None;

@@ -39,7 +39,7 @@ use walk::Typos;
 #[cfg(feature = "build")]
 pub(crate) use {
     top::{List, Over, Walker},
-    walk::follow_exact,
+    walk::{follow_exact, is_final},
 };
 
 use automaton::{Dfa, Parametric};
@@ -1038,11 +1038,14 @@ impl Searcher {
     /// followed once for both (see [`Searcher::followed`]).
     fn follow_whole(&mut self, view: &View<'_>, query: &str) -> Result<Option<u32>> {
         let followed = walk::follow_exact(view.fst(), query)?;
-        self.followed = Some((query.len(), followed.as_ref().map(|(n, c)| (n.addr(), *c))));
-        let Some((node, cost)) = followed.filter(|(node, _)| node.is_final()) else {
+        self.followed = Some((query.len(), followed));
+        let Some((addr, cost)) = followed else {
             return Ok(None);
         };
-        let output = walk::add_cost(cost, node.final_output().value())?;
+        let Some(last) = walk::final_output(view.fst(), addr) else {
+            return Ok(None);
+        };
+        let output = walk::add_cost(cost, last)?;
         view.rank_of_output(output).map(Some)
     }
 }

@@ -258,7 +258,7 @@ impl Searcher {
                     }
                     followed => followed.flatten(),
                 },
-                None => follow_exact(&stream.fst, exact)?.map(|(node, cost)| (node.addr(), cost)),
+                None => follow_exact(&stream.fst, exact)?,
             };
             listed.start = Some(followed);
             let Some((addr, cost)) = followed else {
@@ -642,7 +642,6 @@ fn longer(
 
 /// Where `exact` leads in `stream`, if the exact-phrase look-up followed it already (`before`
 /// is [`Searcher::followed`]).
-#[cfg(not(feature = "lean"))]
 fn followed_before(
     before: Option<(usize, Option<(usize, u64)>)>,
     stream: &Stream<'_>,
@@ -688,7 +687,7 @@ fn main_list<'a>(
 ) -> Result<Option<TopList<'a>>> {
     let followed = match followed {
         Some(followed) => followed,
-        None => follow_exact(view.fst(), exact)?.map(|(node, cost)| (node.addr(), cost)),
+        None => follow_exact(view.fst(), exact)?,
     };
     Ok(followed.and_then(|(addr, cost)| view.top_list(NodeAt { addr, cost })))
 }
@@ -696,16 +695,6 @@ fn main_list<'a>(
 /// Never in lean builds (see `Searcher::exact_phrase`).
 #[cfg(feature = "lean")]
 fn main_followed(
-    _: Option<(usize, Option<(usize, u64)>)>,
-    _: &Stream<'_>,
-    _: &str,
-) -> Option<Option<(usize, u64)>> {
-    None
-}
-
-/// Never in lean builds (see `Searcher::exact_phrase`).
-#[cfg(feature = "lean")]
-fn followed_before(
     _: Option<(usize, Option<(usize, u64)>)>,
     _: &Stream<'_>,
     _: &str,
@@ -763,11 +752,8 @@ pub(super) mod tests {
         let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
         let view = &layers.views()[0];
         let node = |prefix: &str| {
-            let (node, cost) = follow_exact(view.fst(), prefix).unwrap().unwrap();
-            NodeAt {
-                addr: node.addr(),
-                cost,
-            }
+            let (addr, cost) = follow_exact(view.fst(), prefix).unwrap().unwrap();
+            NodeAt { addr, cost }
         };
         let own = view.top_list(node("a")).unwrap().count();
         let long = layers

@@ -387,10 +387,10 @@ impl WalkState {
     fn seed(&mut self, walk: &Walk<'_, '_>, bound: Option<Bound>) -> Result<()> {
         self.reset(bound);
         let start = match walk.start {
-            Some(start) => start.map(|(addr, cost)| (walk.fst.node(addr), cost, false)),
+            Some(start) => start.map(|(addr, cost)| (addr, cost, false)),
             None => follow_walk((walk.fst, walk.main), walk.exact.as_bytes())?,
         };
-        let Some((node, cost, in_main)) = start else {
+        let Some((addr, cost, in_main)) = start else {
             return Ok(());
         };
         self.in_main = in_main;
@@ -406,7 +406,7 @@ impl WalkState {
                 return Err(Error::corrupt("categories", "one-edit look-ups over cuts"));
             }
             if !tail.within_one_of_nothing() {
-                return self.seed_one_edit(walk.fst, (node.addr(), cost), tail);
+                return self.seed_one_edit(walk.fst, (addr, cost), tail);
             }
         }
         let mode = start_mode(walk.typos, self.exact_len);
@@ -416,7 +416,7 @@ impl WalkState {
         {
             let start = Candidate {
                 cost,
-                addr: node.addr(),
+                addr,
                 parent: NO_PARENT,
                 step: Step::Here,
                 mode,
@@ -427,9 +427,10 @@ impl WalkState {
             }
         }
         if walk.exact.is_empty() && matches!(mode, Mode::Accepted { .. }) {
-            self.seed_root_children(&node, mode);
+            // No byte followed: the root of the walk's own FST.
+            self.seed_root_children(&walk.fst.node(addr), mode);
         } else {
-            self.offer(usize::MAX, cost, node.addr(), NO_PARENT, Step::Here, mode);
+            self.offer(usize::MAX, cost, addr, NO_PARENT, Step::Here, mode);
         }
         Ok(())
     }
@@ -1032,7 +1033,7 @@ impl WalkState {
             if !self.charge(self.key_scratch.len()) {
                 return Ok(None);
             }
-            follow_bytes(main, &self.key_scratch)?.map(|(node, cost)| (node.addr(), cost))
+            follow_bytes(main, &self.key_scratch)?
         };
         #[cfg(not(feature = "lean"))]
         let reached = match self.follow_remembered(main, path, exact)? {
@@ -1101,8 +1102,7 @@ impl WalkState {
             path = parent;
         }
         if self.exact_in_main.is_none() {
-            let from = follow_bytes(main, exact.as_bytes())?;
-            self.exact_in_main = Some(from.map(|(node, cost)| (node.addr(), cost)));
+            self.exact_in_main = Some(follow_bytes(main, exact.as_bytes())?);
         }
         Ok(self.exact_in_main.flatten())
     }
@@ -1234,27 +1234,18 @@ fn transitions_where<'n>(
 
 /// The node the exact part of the query leads to and the cost accumulated on the way, or
 /// `None` when no key starts with it.
-pub(crate) fn follow_exact<'f>(
-    fst: &'f fst::raw::Fst<&[u8]>,
+pub(crate) fn follow_exact(
+    fst: &fst::raw::Fst<&[u8]>,
     exact: &str,
-) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
+) -> Result<Option<(usize, u64)>> {
     follow_bytes(fst, exact.as_bytes())
 }
 
-/// [`follow_exact`] along any bytes (a cut may end inside a character).
-fn follow_bytes<'f>(
-    fst: &'f fst::raw::Fst<&[u8]>,
-    bytes: &[u8],
-) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
-    follow_from(fst, (fst.root().addr(), 0), bytes)
-}
-
-/// [`follow_bytes`] from the node at `addr`, reached at `cost`.
-fn follow_from<'f>(
-    fst: &'f fst::raw::Fst<&[u8]>,
-    (mut addr, mut cost): (usize, u64),
-    bytes: &[u8],
-) -> Result<Option<(fst::raw::Node<'f>, u64)>> {
+/// [`follow_exact`] along any bytes (a cut may end inside a character). Returns the node's
+/// address: most callers need no more, and decoding the node whole was a few percent of a
+/// query with one match.
+fn follow_bytes(fst: &fst::raw::Fst<&[u8]>, bytes: &[u8]) -> Result<Option<(usize, u64)>> {
+    let (mut addr, mut cost) = (fst.root().addr(), 0);
     for &b in bytes {
         let Some((target, output)) = exact_step(fst, addr, b) else {
             return Ok(None);
@@ -1262,7 +1253,19 @@ fn follow_from<'f>(
         cost = add_cost(cost, output)?;
         addr = target;
     }
-    Ok(Some((fst.node(addr), cost)))
+    Ok(Some((addr, cost)))
+}
+
+/// The final output of the node at `addr`, or `None` when it is not final: read in place
+/// natively. Not in lean builds, which follow no whole query first.
+#[cfg(not(feature = "lean"))]
+pub(crate) fn final_output(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> Option<u64> {
+    #[cfg(not(any(feature = "lean", target_family = "wasm")))]
+    if let Some(read) = in_place::final_output(fst.as_bytes(), addr) {
+        return read;
+    }
+    let node = fst.node(addr);
+    node.is_final().then(|| node.final_output().value())
 }
 
 /// Where `bytes` lead in `fst`, the cost on the way, and whether that is in `main`: when
@@ -1271,14 +1274,14 @@ fn follow_from<'f>(
 pub(crate) fn follow_walk<'w>(
     (fst, main): (&'w fst::raw::Fst<&[u8]>, Option<&'w fst::raw::Fst<&[u8]>>),
     bytes: &[u8],
-) -> Result<Option<(fst::raw::Node<'w>, u64, bool)>> {
+) -> Result<Option<(usize, u64, bool)>> {
     let Some(main) = main else {
-        return Ok(follow_bytes(fst, bytes)?.map(|(node, cost)| (node, cost, false)));
+        return Ok(follow_bytes(fst, bytes)?.map(|(addr, cost)| (addr, cost, false)));
     };
     Ok(match follow_cuts(fst, bytes)? {
         None => None,
-        Some(InCuts::Node(addr, cost)) => Some((fst.node(addr), cost, false)),
-        Some(InCuts::BelowCut) => follow_bytes(main, bytes)?.map(|(node, cost)| (node, cost, true)),
+        Some(InCuts::Node(addr, cost)) => Some((addr, cost, false)),
+        Some(InCuts::BelowCut) => follow_bytes(main, bytes)?.map(|(addr, cost)| (addr, cost, true)),
     })
 }
 
@@ -1309,13 +1312,13 @@ pub(crate) fn follow_cuts(fst: &fst::raw::Fst<&[u8]>, bytes: &[u8]) -> Result<Op
 
 /// Whether the node at `addr` is final: read from its state byte natively.
 #[cfg(not(any(feature = "lean", target_family = "wasm")))]
-fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
+pub(crate) fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
     in_place::is_final(fst.as_bytes(), addr).unwrap_or_else(|| fst.node(addr).is_final())
 }
 
 /// WebAssembly builds decode the node: the modules are counted in bytes.
 #[cfg(any(feature = "lean", target_family = "wasm"))]
-fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
+pub(crate) fn is_final(fst: &fst::raw::Fst<&[u8]>, addr: usize) -> bool {
     fst.node(addr).is_final()
 }
 
@@ -1416,8 +1419,8 @@ mod tests {
     /// Checks every node of the FST built from `entries` (sorted, distinct keys): the input
     /// bytes read in place are the decoded transitions' inputs, last first, a node read in
     /// place as a *next* node has the one transition `fst` decodes, and so has the
-    /// transition on every byte read in place (`in_place`), and so is whether it is final.
-    /// Returns the inputs of the next nodes.
+    /// transition on every byte read in place (`in_place`), and so are whether it is final
+    /// and its final output. Returns the inputs of the next nodes.
     fn check_every_node(entries: &[(Vec<u8>, u64)]) -> Vec<u8> {
         let mut writer = FstWriter::new(Vec::new());
         for (key, value) in entries {
@@ -1453,6 +1456,9 @@ mod tests {
             }
             let is_final = super::in_place::is_final(fst.as_bytes(), addr);
             assert_eq!(is_final, Some(node.is_final()), "node at {addr}");
+            let last = node.is_final().then(|| node.final_output().value());
+            let read = super::in_place::final_output(fst.as_bytes(), addr);
+            assert_eq!(read, Some(last), "node at {addr}");
             check_branches(&fst, addr);
             check_transitions(&fst, addr);
             check_lone_input(&fst, addr);
@@ -1608,6 +1614,24 @@ mod tests {
                 let mut entries = vec![(b"a".to_vec(), 5)];
                 entries.extend(fan(b"a", fanout, output));
                 check_every_node(&entries);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn input_positions_are_the_byte_loops(
+            inputs in proptest::collection::vec(any::<u8>(), 0..70),
+            b in any::<u8>(),
+            pick in any::<proptest::sample::Index>(),
+        ) {
+            let expected = |b: u8| inputs.iter().position(|&input| input == b);
+            prop_assert_eq!(super::in_place::position(&inputs, b), expected(b));
+            if !inputs.is_empty() {
+                // A byte that is there, wherever it is (repeats: the first).
+                let present = inputs[pick.index(inputs.len())];
+                prop_assert_eq!(super::in_place::position(&inputs, present), expected(present));
             }
         }
     }

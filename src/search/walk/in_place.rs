@@ -80,6 +80,21 @@ pub(super) fn is_final(bytes: &[u8], addr: usize) -> Option<bool> {
     })
 }
 
+/// The final output of the node at `addr` (`Some(None)`: not final), or `None` when the
+/// bytes are not laid out as expected (decode the node with `fst`).
+#[inline(always)]
+pub(super) fn final_output(bytes: &[u8], addr: usize) -> Option<Option<u64>> {
+    if addr == 0 {
+        // The empty final node, with no output.
+        return Some(Some(0));
+    }
+    let state = *bytes.get(addr)?;
+    match state >> 6 {
+        0b11 | 0b10 => Some(None),
+        _ => AnyNode::at(bytes, addr, state)?.final_output(bytes),
+    }
+}
+
 /// The input of the node at `addr` when it has a single transition: `Some(None)` for the
 /// empty final node (no transition), `Some(Some(input))` for a *next* or *one* node, `None`
 /// for an *any* node or a layout this does not expect. [`step`] then reads the transition.
@@ -156,7 +171,7 @@ fn any_transitions(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option
     let i = match index_len {
         0 => {
             let inputs = bytes.get(inputs_start..index_start)?;
-            match inputs.iter().position(|&input| input == b) {
+            match position(inputs, b) {
                 Some(p) => count - p - 1,
                 None => return Some(None),
             }
@@ -175,6 +190,29 @@ fn any_transitions(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option
     let delta = unpack(bytes, delta_at, sizes.address)?;
     let output = unpack(bytes, output_at, sizes.output)?;
     Some(Some((target(end, delta)?, output)))
+}
+
+/// Where `b` is among `inputs` (a node's, each at most once), read eight at a time: a byte
+/// loop over the 10–32 inputs of the nodes near the root was a third of following a prefix.
+#[inline(always)]
+pub(super) fn position(inputs: &[u8], b: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = inputs.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // A byte of `x` is 0 where the input is `b`. The lowest byte flagged here is the first
+        // zero byte: a borrow can only flag bytes above a zero one.
+        let x = word ^ (ONES * u64::from(b));
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder().iter().position(|&input| input == b)?;
+    Some(at + rest)
 }
 
 /// An *any* node's transition count, and how many bytes it takes besides the state byte: in
