@@ -248,7 +248,7 @@ impl Searcher {
                 None if stream.main.is_some() => match follow_cuts(stream, exact)? {
                     Some(None) => {
                         // Below a cut every key is the category's: the main FST's list
-                        // serves, and the walk follows the prefix again, in the main FST.
+                        // serves, and the walk goes on from the prefix's node there.
                         let view = &layers.views()[stream.layer];
                         let main = main_followed(before, stream, exact);
                         if let Some(list) = main_list(view, main, exact)? {

@@ -192,8 +192,9 @@ fn any_transitions(bytes: &[u8], addr: usize, state: u8, b: u8) -> Option<Option
     Some(Some((target(end, delta)?, output)))
 }
 
-/// Where `b` is among `inputs` (a node's, each at most once), read eight at a time: a byte
-/// loop over the 10–32 inputs of the nodes near the root was a third of following a prefix.
+/// Where `b` is among `inputs` (a node's, each at most once), read eight at a time. Most
+/// look-ups of a typo walk find no transition, so a byte loop read every input of a node of
+/// up to 32; this took about 1% off typo and prefix queries' instructions.
 #[inline(always)]
 pub(super) fn position(inputs: &[u8], b: u8) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
