@@ -192,10 +192,12 @@ impl Row {
         self.key.get(keys)
     }
 
-    /// What the sections after ranking need: all but the score, in 16 bytes.
+    /// What the sections after ranking need: all but the score and where the key starts,
+    /// in 12 bytes. Rows in key order hold their keys one after the other in the arena
+    /// ([`keys_in_order`]), so a key starts where the row before's ends.
     fn ranked(&self) -> RankedRow {
         RankedRow {
-            key: self.key,
+            key_end: self.key.start + self.key.len,
             extra: self.extra,
             rank: self.rank,
         }
@@ -203,18 +205,13 @@ impl Row {
 }
 
 /// A suggestion once ranked: a [`Row`] without its score, which the scores section already
-/// holds. A third smaller, so the FST is built beside less memory.
+/// holds, nor where its key starts. Half the size, so the FST is built beside less memory.
 #[derive(Debug, Clone, Copy)]
 struct RankedRow {
-    key: Span,
+    /// Where its key ends in [`Ranked::keys`]; it starts where the row before's ends.
+    key_end: u32,
     extra: u32,
     rank: u32,
-}
-
-impl RankedRow {
-    fn key<'k>(&self, keys: &'k [u8]) -> &'k [u8] {
-        self.key.get(keys)
-    }
 }
 
 /// What only some rows have: a surface form that differs from the key, a payload, categories.
@@ -445,15 +442,21 @@ impl SegmentBuilder {
         let mut buffer = writer.take_buffer(SectionKind::Fst);
         // A failed reservation only costs the copies it would have saved.
         let _ = buffer.try_reserve(ranked.segment_estimate());
-        let (fsts, tables) = parallel::join(
-            || ranked.write_fsts(buffer, options, top_options),
+        let entries = Entries::new(&ranked, options.word_starts)?;
+        // The top lists' candidates are counted beside the FST: the rank tables leave that
+        // thread idle most of the time.
+        let (fsts, (tables, top_candidates)) = parallel::join(
+            || entries.write_fsts(buffer, options, top_options),
             || {
                 // Moved in: freed as soon as the tables are made, before the FST is done.
                 let order = order;
-                ranked.rank_tables(&layout, &order, scores)
+                let tables = ranked.rank_tables(&layout, &order, scores);
+                drop(order);
+                (tables, entries.top_candidates(top_options))
             },
         );
-        let (buffer, category_fsts, top_candidates, category_candidates) = fsts?;
+        let (buffer, category_fsts, category_candidates) = fsts?;
+        drop(entries);
         writer.return_buffer(buffer);
         writer.end_section();
         let categories_kind = match options.category_cuts {
@@ -598,6 +601,11 @@ struct Ranked {
 }
 
 impl Ranked {
+    /// Row `i`'s key.
+    fn key(&self, i: usize) -> &[u8] {
+        key_of(&self.rows, &self.keys, i)
+    }
+
     /// Sorts rows by key, merges equal keys, ranks them and renumbers the categories; returns
     /// them with the scores section, encoded here so that the rows can drop their scores.
     fn from_builder(builder: SegmentBuilder) -> (Ranked, Vec<u8>) {
@@ -659,67 +667,6 @@ impl Ranked {
     /// Row indexes in rank order.
     fn rows_by_rank(&self) -> Vec<u32> {
         rank_order(self.rows.iter().map(|r| r.rank))
-    }
-
-    /// Writes the main FST section and returns each category's FST, by name.
-    ///
-    /// The main FST streams straight into the segment buffer; full keys and word-start entries
-    /// are merged in key order. Each category remembers its entries (positions in that order)
-    /// and gets its FST afterwards, one at a time: an FST builder holds a sizeable hash table,
-    /// so building hundreds at once would multiply peak memory.
-    fn write_fsts(
-        &self,
-        buffer: Vec<u8>,
-        options: BuildOptions,
-        top_options: TopListOptions,
-    ) -> Result<(Vec<u8>, CategoryFsts<'_>, TopCandidates, Vec<TopCandidates>), BuildError> {
-        let entries = Entries::new(self, options.word_starts)?;
-        let mut fst = FstWriter::new(buffer);
-        // Each category's members by position among the entries in key order (`order`).
-        let mut members: Vec<Vec<u32>> = vec![Vec::new(); self.names.len()];
-        let mut order: Vec<EntryId> = Vec::new();
-        for id in entries.in_key_order() {
-            let (key, cost, row) = entries.get(id);
-            fst.insert(key, cost)?;
-            if members.is_empty() {
-                continue;
-            }
-            let position = u32::try_from(order.len()).map_err(|_| BuildError::TooLarge {
-                what: "over 2^32 - 1 entries with categories",
-            })?;
-            order.push(id);
-            for &c in self.categories_of(row) {
-                members[c as usize].push(position);
-            }
-        }
-        let buffer = fst.finish();
-        // A second pass over the keys, once the FST builder's tables are freed: collected
-        // beside them, the candidates added to the build's peak memory. Deltas and
-        // blocklists, which get no lists, skip it.
-        let mut top = top::Collector::new(top_options);
-        if top.collects() {
-            for id in entries.in_key_order() {
-                top.push(entries.get(id).0);
-            }
-        }
-        let top_candidates = top.finish();
-        let mut category_fsts = Vec::with_capacity(self.names.len());
-        let mut category_candidates = Vec::with_capacity(self.names.len());
-        for (list, name) in members.iter().zip(&self.names) {
-            let fst = match options.category_cuts {
-                true => entries.cut_fst_of(list, &order)?,
-                false => entries.fst_of(list.iter().map(|&at| order[at as usize]))?,
-            };
-            category_fsts.push((name.as_str(), fst));
-            let mut top = top::Collector::new(top_options.for_categories());
-            if top.collects() {
-                for &at in list {
-                    top.push(entries.get(order[at as usize]).0);
-                }
-            }
-            category_candidates.push(top.finish());
-        }
-        Ok((buffer, category_fsts, top_candidates, category_candidates))
     }
 
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
@@ -806,12 +753,13 @@ impl Ranked {
         sections
     }
 
-    /// Whether a row's display form is its key title-cased (see `format::titles`).
-    fn is_titled(&self, row: &RankedRow) -> bool {
-        let Some(extra) = self.extra_of(row).filter(|e| !e.surface.is_none()) else {
+    /// Whether row `i`'s display form is its key title-cased (see `format::titles`).
+    fn is_titled(&self, i: usize) -> bool {
+        let extra = self.rows.get(i).and_then(|row| self.extra_of(row));
+        let Some(extra) = extra.filter(|e| !e.surface.is_none()) else {
             return false;
         };
-        titles::is_title_of(extra.surface.get(&self.texts), row.key(&self.keys))
+        titles::is_title_of(extra.surface.get(&self.texts), self.key(i))
     }
 
     /// Category ids' names, sorted and joined by commas.
@@ -943,11 +891,13 @@ impl Layout {
 /// fewer bytes than storing them (each stored one takes its bytes, a rank and an offset; the
 /// marks a bit per suggestion); empty otherwise.
 fn titles_that_pay(ranked: &Ranked) -> Vec<bool> {
-    let titled: Vec<bool> = ranked.rows.iter().map(|r| ranked.is_titled(r)).collect();
+    let titled: Vec<bool> = (0..ranked.rows.len())
+        .map(|i| ranked.is_titled(i))
+        .collect();
     let marks = 8 * ranked.rows.len().div_ceil(64);
-    let stored: usize = (ranked.rows.iter().zip(&titled))
+    let stored: usize = (titled.iter().enumerate())
         .filter(|(_, &titled)| titled)
-        .map(|(row, _)| 8 + row.key.len as usize)
+        .map(|(i, _)| 8 + ranked.key(i).len())
         .sum();
     match stored > marks {
         true => titled,
@@ -985,6 +935,70 @@ impl<'r> Entries<'r> {
         })
     }
 
+    /// Writes the main FST section and returns each category's FST, by name, and each
+    /// category's top-list candidates.
+    ///
+    /// The main FST streams straight into the segment buffer; full keys and word-start entries
+    /// are merged in key order. Each category remembers its entries (positions in that order)
+    /// and gets its FST afterwards, one at a time: an FST builder holds a sizeable hash table,
+    /// so building hundreds at once would multiply peak memory.
+    fn write_fsts(
+        &self,
+        buffer: Vec<u8>,
+        options: BuildOptions,
+        top_options: TopListOptions,
+    ) -> Result<(Vec<u8>, CategoryFsts<'r>, Vec<TopCandidates>), BuildError> {
+        let ranked = self.ranked;
+        let mut fst = FstWriter::new(buffer);
+        // Each category's members by position among the entries in key order (`order`).
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); ranked.names.len()];
+        let mut order: Vec<EntryId> = Vec::new();
+        for id in self.in_key_order() {
+            let (key, cost, row) = self.get(id);
+            fst.insert(key, cost)?;
+            if members.is_empty() {
+                continue;
+            }
+            let position = u32::try_from(order.len()).map_err(|_| BuildError::TooLarge {
+                what: "over 2^32 - 1 entries with categories",
+            })?;
+            order.push(id);
+            for &c in ranked.categories_of(row) {
+                members[c as usize].push(position);
+            }
+        }
+        let buffer = fst.finish();
+        let mut category_fsts = Vec::with_capacity(ranked.names.len());
+        let mut category_candidates = Vec::with_capacity(ranked.names.len());
+        for (list, name) in members.iter().zip(&ranked.names) {
+            let fst = match options.category_cuts {
+                true => self.cut_fst_of(list, &order)?,
+                false => self.fst_of(list.iter().map(|&at| order[at as usize]))?,
+            };
+            category_fsts.push((name.as_str(), fst));
+            let mut top = top::Collector::new(top_options.for_categories());
+            if top.collects() {
+                for &at in list {
+                    top.push(self.get(order[at as usize]).0);
+                }
+            }
+            category_candidates.push(top.finish());
+        }
+        Ok((buffer, category_fsts, category_candidates))
+    }
+
+    /// The main FST's top-list candidates, from a pass over every entry in key order. Deltas
+    /// and blocklists, which get no lists, skip the pass.
+    fn top_candidates(&self, top_options: TopListOptions) -> TopCandidates {
+        let mut top = top::Collector::new(top_options);
+        if top.collects() {
+            for id in self.in_key_order() {
+                top.push(self.get(id).0);
+            }
+        }
+        top.finish()
+    }
+
     /// An entry's key, its cost and the row it points at.
     fn get(&self, id: EntryId) -> (&[u8], u64, &'r RankedRow) {
         let rows = &self.ranked.rows;
@@ -995,7 +1009,7 @@ impl<'r> Entries<'r> {
             (w.key.get(&self.word_keys), count + u64::from(row.rank), row)
         } else {
             let row = &rows[id.index as usize];
-            (row.key(&self.ranked.keys), u64::from(row.rank), row)
+            (self.ranked.key(id.index as usize), u64::from(row.rank), row)
         }
     }
 
@@ -1030,6 +1044,14 @@ impl<'r> Entries<'r> {
         }
         Ok(builder.finish())
     }
+}
+
+/// Row `i`'s key in `keys`, the arena of `rows`' keys in row order.
+fn key_of<'k>(rows: &[RankedRow], keys: &'k [u8], i: usize) -> &'k [u8] {
+    let before = i.checked_sub(1).and_then(|before| rows.get(before));
+    let start = before.map_or(0, |row| row.key_end);
+    let end = rows.get(i).map_or(start, |row| row.key_end);
+    keys.get(start as usize..end as usize).unwrap_or_default()
 }
 
 /// Row indexes in rank order, from each row's rank (a permutation of `0..len`).
@@ -1067,8 +1089,10 @@ fn assign_ranks(rows: &mut [Row]) {
 
 /// Sorts rows by key, as an MSD radix sort by 8-byte chunks: [`SortKey`]s compare without
 /// reading the keys, and each run of keys agreeing on a chunk is re-keyed with the next one,
-/// so each key is read once per chunk instead of once per comparison. Then moves the rows into
-/// that order in place. Equal keys end up in any order: merging does not depend on it.
+/// so each key is read once per chunk instead of once per comparison. Large inputs are split
+/// in two around a sampled median first, each half sorted on its own thread. Then moves the
+/// rows into that order in place. Equal keys end up in any order: merging does not depend on
+/// it.
 fn sort_by_key(rows: &mut [Row], keys: &[u8]) {
     // Rows that come sorted (compaction streams keys in order) need one pass, not a sort.
     if rows.windows(2).all(|w| w[0].key(keys) <= w[1].key(keys)) {
@@ -1077,25 +1101,61 @@ fn sort_by_key(rows: &mut [Row], keys: &[u8]) {
     let mut order: Vec<SortKey> = (0..rows.len() as u32)
         .map(|row| SortKey::of(row, rows, keys, 0))
         .collect();
-    // Ranges of `order` whose keys agree before `depth` and are not yet sorted from there.
-    let mut pending = vec![(0, order.len(), 0)];
+    let low = split_at_median(&mut order);
+    let (first, second) = order.split_at_mut(low);
+    let rows_read: &[Row] = rows;
+    parallel::join(
+        || sort_keys(first, rows_read, keys),
+        || sort_keys(second, rows_read, keys),
+    );
+    permute(rows, order.into_iter().map(|e| e.row).collect());
+}
+
+/// Below this many rows a sort stays on one thread: a second one would cost more than it
+/// saves.
+const SPLIT_SORT_ROWS: usize = 1 << 15;
+
+/// Moves every key whose first window is at most a sampled median's ahead of the others, and
+/// returns how many there are (all of them for small inputs). Keys equal in that window stay
+/// on one side, so the two sides sort apart.
+fn split_at_median(order: &mut [SortKey]) -> usize {
+    if order.len() < SPLIT_SORT_ROWS {
+        return order.len();
+    }
+    let step = order.len() / 1024;
+    let mut sample: Vec<(u64, u8)> = order.iter().step_by(step).map(SortKey::window).collect();
+    let middle = sample.len() / 2;
+    let pivot = *sample.select_nth_unstable(middle).1;
+    let mut low = 0;
+    for i in 0..order.len() {
+        if order[i].window() <= pivot {
+            order.swap(low, i);
+            low += 1;
+        }
+    }
+    low
+}
+
+/// Sorts `run`, keyed at depth 0, by its rows' keys.
+fn sort_keys(run: &mut [SortKey], rows: &[Row], keys: &[u8]) {
+    // Ranges of `run` whose keys agree before `depth` and are not yet sorted from there.
+    let mut pending = vec![(0, run.len(), 0)];
     while let Some((start, end, depth)) = pending.pop() {
-        let run = &mut order[start..end];
+        let part = &mut run[start..end];
         if depth > 0 {
-            for entry in run.iter_mut() {
+            for entry in part.iter_mut() {
                 *entry = SortKey::of(entry.row, rows, keys, depth);
             }
         }
-        run.sort_unstable_by_key(|e| (e.chunk, e.tail));
+        part.sort_unstable_by_key(SortKey::window);
         let mut at = start;
-        for group in run.chunk_by(|a, b| (a.chunk, a.tail) == (b.chunk, b.tail)) {
+        for group in part.chunk_by(|a, b| a.window() == b.window()) {
             if group.len() > 1 && group[0].tail == SortKey::CONTINUES {
                 pending.push((at, at + group.len(), depth + 8));
             }
             at += group.len();
         }
     }
-    permute(rows, order.into_iter().map(|e| e.row).collect());
 }
 
 /// A row's key seen through an 8-byte window: keys that agree before the window compare as
@@ -1112,6 +1172,11 @@ struct SortKey {
 
 impl SortKey {
     const CONTINUES: u8 = 9;
+
+    /// What it sorts by.
+    fn window(&self) -> (u64, u8) {
+        (self.chunk, self.tail)
+    }
 
     fn of(row: u32, rows: &[Row], keys: &[u8], depth: usize) -> SortKey {
         let key = rows[row as usize].key(keys);
@@ -1196,8 +1261,8 @@ fn word_start_entries(
 ) -> Result<(Vec<u8>, Vec<WordEntry>), BuildError> {
     let mut arena = Vec::new();
     let mut entries = Vec::new();
-    for (i, row) in rows.iter().enumerate() {
-        let key = row.key(keys);
+    for i in 0..rows.len() {
+        let key = key_of(rows, keys, i);
         // Keys are normalized: words are separated by exactly one ASCII space.
         for (at, _) in key.iter().enumerate().filter(|&(_, &b)| b == b' ') {
             let start = arena.len();
@@ -1397,4 +1462,66 @@ fn pick_best(group: &[Row], keys: &[u8], texts: &[u8], extras: &[Extra]) -> Row 
         })
         .copied()
         .unwrap_or(group[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{sort_by_key, Row, Span, NO_EXTRA, SPLIT_SORT_ROWS};
+
+    /// Rows over `keys` laid out one after the other in an arena, in the given order.
+    fn rows_of(keys: &[Vec<u8>]) -> (Vec<Row>, Vec<u8>) {
+        let mut arena = Vec::new();
+        let rows = keys
+            .iter()
+            .map(|key| {
+                let start = arena.len() as u32;
+                arena.extend_from_slice(key);
+                Row {
+                    key: Span {
+                        start,
+                        len: key.len() as u32,
+                    },
+                    extra: NO_EXTRA,
+                    rank: 0,
+                    score: 0,
+                }
+            })
+            .collect();
+        (rows, arena)
+    }
+
+    /// Keys of 0–40 bytes over three letters after one of a few long shared heads: many
+    /// agree on their first 8 and 16 bytes, many are equal, some are prefixes of others.
+    fn keys(len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let head = prop::sample::select(vec![
+            b"".to_vec(),
+            b"@types/".to_vec(),
+            b"@types/node-".to_vec(),
+            b"abcdefgh".to_vec(),
+        ]);
+        let tail = prop::collection::vec(prop::sample::select(vec![b'a', b'b', 0xC3]), 0..40);
+        let key = (head, tail).prop_map(|(mut h, t)| {
+            h.extend(t);
+            h
+        });
+        prop::collection::vec(key, len)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The radix sort, split over two threads above the threshold, orders keys as a
+        /// comparison sort does.
+        #[test]
+        fn rows_sort_as_their_keys(keys in keys(SPLIT_SORT_ROWS - 1..SPLIT_SORT_ROWS * 2)) {
+            let (mut rows, arena) = rows_of(&keys);
+            sort_by_key(&mut rows, &arena);
+            let sorted: Vec<&[u8]> = rows.iter().map(|r| r.key(&arena)).collect();
+            let mut expected: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            expected.sort();
+            prop_assert_eq!(sorted, expected);
+        }
+    }
 }
