@@ -437,47 +437,16 @@ impl SegmentBuilder {
         let lists = 1 + usize::from(layout.categories);
         let mut writer =
             SegmentWriter::new(layout.section_count() + lists + usize::from(more.is_some()));
-        let order = ranked.rows_by_rank();
-        // The FST streams into the segment buffer while the rank tables are encoded apart.
-        let mut buffer = writer.take_buffer(SectionKind::Fst);
-        // A failed reservation only costs the copies it would have saved.
-        let _ = buffer.try_reserve(ranked.segment_estimate());
-        let entries = Entries::new(&ranked, options.word_starts)?;
-        // The top lists' candidates are counted beside the FST, on the thread the rank tables
-        // leave idle most of the time. Held through the build's peak, they take less than
-        // the 12-byte ranked rows saved.
-        let (fsts, (tables, top_candidates)) = parallel::join(
-            || entries.write_fsts(buffer, options, top_options),
-            || {
-                // Moved in: freed as soon as the tables are made, before the FST is done.
-                let order = order;
-                let tables = ranked.rank_tables(&layout, &order, scores);
-                drop(order);
-                (tables, entries.top_candidates(top_options))
-            },
-        );
-        let (buffer, category_fsts, category_candidates) = fsts?;
-        drop(entries);
-        writer.return_buffer(buffer);
-        writer.end_section();
-        let categories_kind = match options.category_cuts {
-            true => SectionKind::CategoryCuts,
-            false => SectionKind::Categories,
-        };
-        tables.write(&mut writer, (categories_kind, category_fsts));
+        let (top, category_top) =
+            ranked.write_sections(&mut writer, (&layout, scores), (options, top_options))?;
         let suggestions = ranked.rows.len() as u64;
         // The rows, keys and texts are written: freed before the top lists' walks, which
         // peak memory would otherwise hold them through.
         drop(ranked);
-        write_top_lists(
-            &mut writer,
-            top_candidates,
-            suggestions,
-            top_options.budget_percent,
-        );
+        write_top_lists(&mut writer, top, suggestions, top_options.budget_percent);
         write_category_top_lists(
             &mut writer,
-            category_candidates,
+            category_top,
             suggestions,
             top_options.category_percent,
         );
@@ -485,14 +454,13 @@ impl SegmentBuilder {
             writer.begin_section(kind).extend_from_slice(&bytes);
             writer.end_section();
         }
-        let flags = more_flags
-            | if options.word_starts {
-                FLAG_WORD_STARTS
-            } else {
-                0
-            };
+        let word_starts = if options.word_starts {
+            FLAG_WORD_STARTS
+        } else {
+            0
+        };
         Ok(BuiltSegment {
-            bytes: writer.finish(suggestions, source_rows, flags),
+            bytes: writer.finish(suggestions, source_rows, more_flags | word_starts),
             rows: source_rows,
             suggestions,
         })
@@ -668,6 +636,46 @@ impl Ranked {
     /// Row indexes in rank order.
     fn rows_by_rank(&self) -> Vec<u32> {
         rank_order(self.rows.iter().map(|r| r.rank))
+    }
+
+    /// Writes the FST sections and the rank tables; returns the top lists' candidates, the
+    /// main FST's and each category's. The FST streams into the segment buffer while the
+    /// rank tables are encoded on the second thread.
+    fn write_sections(
+        &self,
+        writer: &mut SegmentWriter,
+        (layout, scores): (&Layout, Vec<u8>),
+        (options, top_options): (BuildOptions, TopListOptions),
+    ) -> Result<(TopCandidates, Vec<TopCandidates>), BuildError> {
+        let order = self.rows_by_rank();
+        let mut buffer = writer.take_buffer(SectionKind::Fst);
+        // A failed reservation only costs the copies it would have saved.
+        let _ = buffer.try_reserve(self.segment_estimate());
+        let entries = Entries::new(self, options.word_starts)?;
+        // The top lists' candidates are counted beside the FST, on the thread the rank tables
+        // leave idle most of the time. Held through the build's peak, they take less than
+        // the 12-byte ranked rows saved.
+        let (fsts, (tables, top_candidates)) = parallel::join(
+            || entries.write_fsts(buffer, options, top_options),
+            || {
+                // Moved in: freed as soon as the tables are made, before the FST is done.
+                let order = order;
+                let tables = self.rank_tables(layout, &order, scores);
+                drop(order);
+                (tables, entries.top_candidates(top_options))
+            },
+        );
+        let (buffer, category_fsts, category_candidates) = fsts?;
+        // The word-start entries' keys, freed before the tables are copied in.
+        drop(entries);
+        writer.return_buffer(buffer);
+        writer.end_section();
+        let categories_kind = match options.category_cuts {
+            true => SectionKind::CategoryCuts,
+            false => SectionKind::Categories,
+        };
+        tables.write(writer, (categories_kind, category_fsts));
+        Ok((top_candidates, category_candidates))
     }
 
     /// Encodes the sections read by rank (those of `layout`'s display forms, payloads and
