@@ -108,11 +108,71 @@ fn title_byte(b: u8, after_boundary: &mut bool) -> u8 {
 /// byte, or one after [`starts_word_after`]. Only ASCII bytes change, each into one of the same
 /// length, so UTF-8 text stays UTF-8 and keeps its byte offsets (highlights map through it).
 /// On bytes: a `str` changes a byte only through a checked sub-slice.
+///
+/// Eight bytes at a time ([`title_word`]): a query's results are title-cased on every query,
+/// and the byte loop took about 14 instructions a byte, 8% of a city-name prefix query's.
+#[cfg(not(feature = "lean"))]
+pub(crate) fn title_case(text: &mut [u8]) {
+    // The high bit of byte 0: whether the byte before the word ends a word.
+    let mut after_boundary = HIGHS;
+    let mut chunks = text.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let (titled, carry) = title_word(u64::from_le_bytes(word), after_boundary & 0x80);
+        chunk.copy_from_slice(&titled.to_le_bytes());
+        after_boundary = carry;
+    }
+    let mut after_boundary = after_boundary != 0;
+    for b in chunks.into_remainder() {
+        *b = title_byte(*b, &mut after_boundary);
+    }
+}
+
+/// [`title_case`] a byte at a time in lean builds: the worker bundle is counted in bytes, and
+/// there a request's HTTP work dwarfs the title-casing.
+#[cfg(feature = "lean")]
 pub(crate) fn title_case(text: &mut [u8]) {
     let mut after_boundary = true;
     for b in text {
         *b = title_byte(*b, &mut after_boundary);
     }
+}
+
+/// The high bit of every byte of a word.
+#[cfg(not(feature = "lean"))]
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// One in every byte of a word.
+#[cfg(not(feature = "lean"))]
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `word` that is ASCII and at least `low` (`low` < 0x80). Each
+/// byte's low seven bits are compared with the high bit set, so no borrow crosses a byte.
+#[cfg(not(feature = "lean"))]
+#[inline(always)]
+fn ascii_at_least(word: u64, low: u8) -> u64 {
+    (((word & !HIGHS) | HIGHS) - ONES * u64::from(low)) & !word & HIGHS
+}
+
+/// The high bit of each byte of `word` that is ASCII and in `low..=high` (`high` < 0x7F).
+#[cfg(not(feature = "lean"))]
+#[inline(always)]
+fn ascii_in(word: u64, low: u8, high: u8) -> u64 {
+    ascii_at_least(word, low) & !ascii_at_least(word, high + 1)
+}
+
+/// [`title_case`] of eight bytes (little-endian in `word`): `start` holds 0x80 when a word
+/// may start at the first of them. Returns the title-cased bytes and, as 0x80 or 0, whether a
+/// word may start after the last.
+#[cfg(not(feature = "lean"))]
+#[inline(always)]
+fn title_word(word: u64, start: u64) -> (u64, u64) {
+    let lower = ascii_in(word, b'a', b'z');
+    let letter_or_digit = lower | ascii_in(word, b'A', b'Z') | ascii_in(word, b'0', b'9');
+    let boundary = !word & HIGHS & !letter_or_digit;
+    let starts = lower & ((boundary << 8) | start);
+    // Each start is a lowercase letter: taking 0x20 off makes it its capital, with no borrow.
+    (word - (starts >> 2), boundary >> 56)
 }
 
 /// `key` title-cased, as a new string.
@@ -142,6 +202,42 @@ mod tests {
         let mut bytes = key.as_bytes().to_vec();
         title_case(&mut bytes);
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// The byte rule, one byte at a time: the reference for the word-at-a-time version.
+    fn titled_bytewise(text: &[u8]) -> Vec<u8> {
+        let mut after_boundary = true;
+        text.iter()
+            .map(|&b| title_byte(b, &mut after_boundary))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Eight bytes at a time title-case any bytes as the byte rule does, wherever words,
+        /// digits, other scripts and the ends of the eight-byte words fall.
+        #[test]
+        fn words_of_eight_bytes_follow_the_byte_rule(
+            text in proptest::collection::vec(proptest::prop_oneof![
+                proptest::num::u8::ANY,
+                proptest::sample::select(b" -'(.09@AZ[`az{\x7f".to_vec()),
+            ], 0..40),
+        ) {
+            let mut fast = text.clone();
+            title_case(&mut fast);
+            proptest::prop_assert_eq!(fast, titled_bytewise(&text));
+        }
+    }
+
+    #[test]
+    fn every_byte_pair_follows_the_byte_rule() {
+        for before in 0..=255u8 {
+            for b in 0..=255u8 {
+                let text = [before, b, b' ', b, before, b, b, before, b, before];
+                let mut fast = text;
+                title_case(&mut fast);
+                assert_eq!(fast.to_vec(), titled_bytewise(&text), "{before:#x} {b:#x}");
+            }
+        }
     }
 
     #[test]
