@@ -86,13 +86,17 @@ pub(crate) fn encode(out: &mut Vec<u8>, count: usize, is_title: impl Fn(usize) -
 /// Whether byte `b`, just before an ASCII letter, makes that letter start a word: an ASCII
 /// byte that is no letter or digit. Bytes of other characters never do, so a key in another
 /// script is left as it is.
+#[cfg(any(feature = "lean", feature = "build", test))]
 #[inline]
 fn starts_word_after(b: u8) -> bool {
     b.is_ascii() && !b.is_ascii_alphanumeric()
 }
 
 /// The rule, one byte at a time: `b` title-cased, where `after_boundary` says whether a word
-/// may start at it (true for a text's first byte); then sets it for the next byte.
+/// may start at it (true for a text's first byte); then sets it for the next byte. The rule
+/// as written: the builder marks forms by it, lean builds title-case by it, and the tests check
+/// the word-at-a-time [`title_case`] against it.
+#[cfg(any(feature = "lean", feature = "build", test))]
 #[inline]
 fn title_byte(b: u8, after_boundary: &mut bool) -> u8 {
     let out = if *after_boundary {
@@ -123,9 +127,13 @@ pub(crate) fn title_case(text: &mut [u8]) {
         chunk.copy_from_slice(&titled.to_le_bytes());
         after_boundary = carry;
     }
-    let mut after_boundary = after_boundary != 0;
-    for b in chunks.into_remainder() {
-        *b = title_byte(*b, &mut after_boundary);
+    // The last bytes, padded with zeros: no letter, so nothing changes there.
+    let rest = chunks.into_remainder();
+    if !rest.is_empty() {
+        let mut word = [0; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        let (titled, _) = title_word(u64::from_le_bytes(word), after_boundary & 0x80);
+        rest.copy_from_slice(&titled.to_le_bytes()[..rest.len()]);
     }
 }
 
