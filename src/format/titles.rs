@@ -93,9 +93,8 @@ fn starts_word_after(b: u8) -> bool {
 }
 
 /// The rule, one byte at a time: `b` title-cased, where `after_boundary` says whether a word
-/// may start at it (true for a text's first byte); then sets it for the next byte. The rule
-/// as written: the builder marks forms by it, lean builds title-case by it, and the tests check
-/// the word-at-a-time [`title_case`] against it.
+/// may start at it (true for a text's first byte); then sets it for the next byte. The
+/// builder marks forms by it, and `title_case_bytewise` applies it.
 #[cfg(any(feature = "lean", feature = "build", test))]
 #[inline]
 fn title_byte(b: u8, after_boundary: &mut bool) -> u8 {
@@ -127,7 +126,8 @@ pub(crate) fn title_case(text: &mut [u8]) {
         chunk.copy_from_slice(&titled.to_le_bytes());
         start = carry;
     }
-    // The last bytes, padded with zeros: no letter, so nothing changes there.
+    // The last bytes, padded with zeros: no letter, so nothing changes there. (One helper
+    // for both, copying any length, ran 0.3% more instructions on city-name queries.)
     let rest = chunks.into_remainder();
     if !rest.is_empty() {
         let mut word = [0; 8];
@@ -137,14 +137,21 @@ pub(crate) fn title_case(text: &mut [u8]) {
     }
 }
 
-/// [`title_case`] a byte at a time in lean builds: the worker bundle is counted in bytes, and
-/// there a request's HTTP work dwarfs the title-casing.
-#[cfg(feature = "lean")]
-pub(crate) fn title_case(text: &mut [u8]) {
+/// [`title_case`] a byte at a time: the rule as written. Lean builds title-case by it (the
+/// worker bundle is counted in bytes, and there a request's HTTP work dwarfs the
+/// title-casing), and the tests check the word-at-a-time version against it.
+#[cfg(any(feature = "lean", test))]
+fn title_case_bytewise(text: &mut [u8]) {
     let mut after_boundary = true;
     for b in text {
         *b = title_byte(*b, &mut after_boundary);
     }
+}
+
+/// [`title_case`] in lean builds: see [`title_case_bytewise`].
+#[cfg(feature = "lean")]
+pub(crate) fn title_case(text: &mut [u8]) {
+    title_case_bytewise(text);
 }
 
 /// The high bit of every byte of a word.
@@ -214,10 +221,9 @@ mod tests {
 
     /// The byte rule, one byte at a time: the reference for the word-at-a-time version.
     fn titled_bytewise(text: &[u8]) -> Vec<u8> {
-        let mut after_boundary = true;
-        text.iter()
-            .map(|&b| title_byte(b, &mut after_boundary))
-            .collect()
+        let mut out = text.to_vec();
+        title_case_bytewise(&mut out);
+        out
     }
 
     proptest::proptest! {
