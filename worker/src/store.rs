@@ -437,7 +437,7 @@ fn check_kind(entry: &SegmentEntry, segment: &Segment<Shared>) -> Result<(), Str
              from the segment files",
             entry.hash,
             segment.kind().name(),
-            format!("{:?}", entry.kind).to_lowercase()
+            entry.kind.name()
         ));
     }
     Ok(())

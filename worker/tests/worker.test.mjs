@@ -569,6 +569,17 @@ test("a version whose segments do not hash to their names or do not form a stack
   await keepsServing("a base listed as a delta");
 });
 
+test("a cold isolate refuses a segment whose header says another kind than its manifest entry, naming both", async () => {
+  const mf = await start();
+  const delta = buildSegment("delta", '{"op":"upsert","phrase":"Zzyzx","score":1}\n');
+  await seed(mf, publishVersion([{ kind: "base", path: delta.path }], { version: 1, stored: new Set() }));
+  const r = await get(mf, suggestPath("new"));
+  assert.equal(r.status, 503, r.text);
+  assert.equal(r.json.error.code, "load_failed");
+  const message = "is a delta segment, the manifest lists it as a base";
+  assert.ok(r.json.error.message.includes(message), `${r.json.error.message} lacks ${message}`);
+});
+
 test("chunks holding more bytes, fewer bytes or none are refused with the counts; the last good version keeps serving", async () => {
   const data = readFileSync(DATA, "utf8");
   /** Version `version` of a base from the data plus `extra` rows, its chunks changed by
