@@ -9,7 +9,9 @@
 //! 3. writes the normalized keys with order-preserving weights (`keys.tsv`) so that every peer
 //!    indexes exactly the same strings and, where it ranks by weight, the same order;
 //! 4. times edgesuggest and a naive baseline (sorted array, binary search, scan every match)
-//!    on those queries, and edgesuggest on the segment with categories filtered by a common
+//!    on those queries (the prefix queries on edgesuggest, on its segment without top lists
+//!    and on the baseline in alternated rounds, so that their ratios compare the same phases
+//!    of a shared machine), and edgesuggest on the segment with categories filtered by a common
 //!    and by a rare category (on prefixes of that category's own keys), and writes
 //!    `native.json`, and each query's median for edgesuggest
 //!    (`query-medians.tsv`: run, length, µs, query; slowest first within a run and length),
@@ -225,6 +227,57 @@ fn time_kind_each<'q>(
 ) -> (BTreeMap<usize, Timing>, QueryMedians<'q>) {
     let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
     let per_query = time_each(&chosen, rounds, f);
+    summarize(&chosen, per_query)
+}
+
+/// [`time_kind_each`] for several engines at once, their rounds alternated: each round times
+/// every engine over all the queries, each after an untimed pass over them, the engine that
+/// goes first rotating from round to round.
+/// A shared machine's speed drifts from one minute to the next; engines timed one after the
+/// other meet different phases of it, engines timed in alternated rounds meet the same ones, so
+/// the ratios between them hold.
+fn time_kind_alternated<'q>(
+    queries: &'q [Query],
+    kind: &str,
+    rounds: usize,
+    engines: &mut [&mut dyn FnMut(&str) -> usize],
+) -> Vec<(BTreeMap<usize, Timing>, QueryMedians<'q>)> {
+    let chosen: Vec<&Query> = queries.iter().filter(|q| q.kind == kind).collect();
+    let n = engines.len();
+    let mut per_engine: Vec<Vec<Vec<f64>>> =
+        vec![vec![Vec::with_capacity(rounds); chosen.len()]; n];
+    for engine in engines.iter_mut() {
+        for q in &chosen {
+            black_box(engine(&q.text));
+        }
+    }
+    for round in 0..rounds {
+        for turn in 0..n {
+            let e = (round + turn) % n;
+            // Untimed: the round would pay for the caches the previous engine's round left
+            // (the naive baseline's strings evict a segment from every level).
+            for q in &chosen {
+                black_box(engines[e](&q.text));
+            }
+            for (i, q) in chosen.iter().enumerate() {
+                let t = Instant::now();
+                black_box(engines[e](black_box(&q.text)));
+                per_engine[e][i].push(t.elapsed().as_secs_f64() * 1e6);
+            }
+        }
+    }
+    per_engine
+        .into_iter()
+        .map(|per_query| summarize(&chosen, per_query))
+        .collect()
+}
+
+/// Medians and percentiles by query length of each query's timings (one per round), and each
+/// query's median with its length and text.
+fn summarize<'q>(
+    chosen: &[&'q Query],
+    per_query: Vec<Vec<f64>>,
+) -> (BTreeMap<usize, Timing>, QueryMedians<'q>) {
     let mut by_len: BTreeMap<usize, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut each = Vec::with_capacity(chosen.len());
     for (q, mut times) in chosen.iter().zip(per_query) {
@@ -419,6 +472,32 @@ fn main() {
     let naive = Naive::new(&rows);
     let naive_build = t.elapsed();
     let mut medians = Vec::new();
+    // The prefix queries' three timings are compared with each other: alternated rounds.
+    let [(prefix, prefix_each), (no_top, _), (naive_prefix, _)]: [_; 3] = time_kind_alternated(
+        &queries,
+        "prefix",
+        rounds,
+        &mut [
+            &mut |q: &str| {
+                searcher
+                    .search(&segment, q, &plain_options)
+                    .map_or(0, |r| r.items.len())
+            },
+            &mut |q: &str| {
+                searcher2
+                    .search(&segment_no_top, q, &plain_options)
+                    .map_or(0, |r| r.items.len())
+            },
+            &mut |q: &str| naive.top10(q).len(),
+        ],
+    )
+    .try_into()
+    .unwrap_or_else(|_| unreachable!("three engines timed"));
+    medians.extend(
+        prefix_each
+            .into_iter()
+            .map(|(len, us, text)| ("prefix", len, us, text)),
+    );
     let mut time_ours = |run: &'static str, kind: &str, options: &SuggestOptions| {
         let (timing, each) = time_kind_each(&queries, kind, rounds, |q| {
             searcher
@@ -439,21 +518,13 @@ fn main() {
         load_ms_word_starts: median_load_ms(&word_starts, if smoke { 3 } else { 20 }),
         load_ms_categories: median_load_ms(&with_categories, if smoke { 3 } else { 20 }),
         verify_deep_ms: median_verify_deep_ms(&segment, if smoke { 1 } else { 5 }),
-        ours: time_ours("prefix", "prefix", &plain_options),
+        ours: prefix,
         ours_fuzzy: time_ours("fuzzy", "fuzzy", &fuzzy1),
         ours_auto: time_ours("fuzzy_auto", "fuzzy", &fuzzy_auto),
-        no_top: (
-            no_top_build,
-            plain_no_top.len(),
-            time_kind(&queries, "prefix", rounds, |q| {
-                searcher2
-                    .search(&segment_no_top, q, &plain_options)
-                    .map_or(0, |r| r.items.len())
-            }),
-        ),
+        no_top: (no_top_build, plain_no_top.len(), no_top),
         naive_build,
         naive_bytes: naive.heap_bytes(),
-        naive: time_kind(&queries, "prefix", rounds, |q| naive.top10(q).len()),
+        naive: naive_prefix,
         naive_overlap: naive_overlap(&naive, &queries),
         filtered: time_filtered(&with_categories, filters(&rows, per_length), rounds),
     };

@@ -12,7 +12,7 @@ use crate::format::rank_categories::RankCategories;
 #[cfg(not(feature = "lean"))]
 use crate::format::rank_categories::SetNames;
 use crate::format::scores::Scores;
-use crate::format::strings::Strings;
+use crate::format::strings::{Stored, Strings};
 use crate::format::titles::Titles;
 use crate::format::top::{EntryTable, NodeAt, TopList, TopLists};
 use crate::format::{check_fst, Nodes, SectionKind, FLAG_BLOCKLIST, FLAG_DELTA, FLAG_WORD_STARTS};
@@ -296,23 +296,24 @@ impl<'a> View<'a> {
         self.scores.get(self.bytes, rank as usize)
     }
 
-    /// The display form of `rank`, when it differs from its key and is not its key
-    /// title-cased (see [`View::is_title`]).
-    pub(crate) fn display(&self, rank: u32) -> Result<Option<&'a str>> {
-        self.display.get(self.bytes, rank)
+    /// Where the display form of `rank` lies, when it differs from its key and is not its key
+    /// title-cased (see [`View::is_title`]): found, not read yet (see [`Strings::locate`]).
+    #[inline]
+    pub(crate) fn locate_display(&self, rank: u32) -> Result<Option<Stored>> {
+        self.display.locate(self.bytes, rank)
+    }
+
+    /// The display form [`View::locate_display`] found.
+    #[inline]
+    pub(crate) fn display_text(&self, stored: Stored) -> Result<&'a str> {
+        self.display.text(self.bytes, stored)
     }
 
     /// Whether the display form of `rank` is its key title-cased, marked instead of stored
-    /// (see `format::titles`): then it is that, whatever [`View::display`] says.
+    /// (see `format::titles`): then it is that, whatever [`View::locate_display`] finds.
     #[inline]
     pub(crate) fn is_title(&self, rank: u32) -> Result<bool> {
         self.titles.is_title(self.bytes, rank)
-    }
-
-    /// Whether any display form is marked as a title.
-    #[inline]
-    pub(crate) fn has_titles(&self) -> bool {
-        self.titles.is_present()
     }
 
     /// Whether the FSTs hold word-start entries.

@@ -107,6 +107,18 @@ impl Strings {
     // load, once per suggestion. WebAssembly modules are counted in bytes.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn get<'a>(&self, bytes: &'a [u8], rank: u32) -> Result<Option<&'a str>> {
+        match self.locate(bytes, rank)? {
+            Some(stored) => self.text(bytes, stored).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Where the string stored for `rank` lies, if it has one: found and its offsets read,
+    /// its bytes not yet. The offsets and the bytes of a large table are cold memory, two
+    /// cache misses a string; locating every string of an answer before reading any lets
+    /// those misses overlap instead of following one another.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    pub(crate) fn locate(&self, bytes: &[u8], rank: u32) -> Result<Option<Stored>> {
         if self.count == 0 {
             return Ok(None);
         }
@@ -114,7 +126,7 @@ impl Strings {
         #[cfg(not(feature = "lean"))]
         if let Some(present) = &self.present {
             return match present.entry(rank) {
-                Some(i) => self.entry(section, i).map(Some),
+                Some(i) => self.stored(section, i).map(Some),
                 None => Ok(None),
             };
         }
@@ -132,11 +144,24 @@ impl Strings {
             } else if r > rank {
                 hi = probe;
             } else {
-                return self.entry(section, probe).map(Some);
+                return self.stored(section, probe).map(Some);
             }
             probe = lo + (hi - lo) / 2;
         }
         Ok(None)
+    }
+
+    /// The string [`Strings::locate`] found, checked as UTF-8.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    pub(crate) fn text<'a>(&self, bytes: &'a [u8], stored: Stored) -> Result<&'a str> {
+        let section = slice(bytes, self.offset, self.len, self.name)?;
+        let raw = slice(section, stored.start, stored.len, self.name)?;
+        std::str::from_utf8(raw).map_err(|e| {
+            Error::corrupt(
+                self.name,
+                format!("entry {} is not UTF-8: {e}", stored.entry),
+            )
+        })
     }
 
     /// Where the search for `rank` among the entries `lo..hi` of its bucket reads first (below
@@ -223,9 +248,18 @@ impl Strings {
         u32_at(section, PREAMBLE + (self.count - 1) * 4, self.name).map(Some)
     }
 
+    /// Entry `i` of the table, checked as UTF-8.
+    fn entry<'a>(&self, section: &'a [u8], i: usize) -> Result<&'a str> {
+        let stored = self.stored(section, i)?;
+        let raw = slice(section, stored.start, stored.len, self.name)?;
+        std::str::from_utf8(raw)
+            .map_err(|e| Error::corrupt(self.name, format!("entry {i} is not UTF-8: {e}")))
+    }
+
+    /// Where entry `i`'s bytes lie in the section, from its offsets.
     // As `get`.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    fn entry<'a>(&self, section: &'a [u8], i: usize) -> Result<&'a str> {
+    fn stored(&self, section: &[u8], i: usize) -> Result<Stored> {
         let offsets = PREAMBLE + self.count * 4;
         let start = u32_at(section, offsets + i * 4, self.name)? as usize;
         let end = u32_at(section, offsets + (i + 1) * 4, self.name)? as usize;
@@ -236,10 +270,20 @@ impl Strings {
                 format!("offsets decrease at entry {i}"),
             ));
         }
-        let raw = slice(section, data_start + start, end - start, self.name)?;
-        std::str::from_utf8(raw)
-            .map_err(|e| Error::corrupt(self.name, format!("entry {i} is not UTF-8: {e}")))
+        Ok(Stored {
+            entry: i,
+            start: data_start + start,
+            len: end - start,
+        })
     }
+}
+
+/// Where a table's string lies: its entry and its bytes in the section, not yet read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stored {
+    entry: usize,
+    start: usize,
+    len: usize,
 }
 
 /// Appends the section for `(rank, text)` pairs given in ascending rank order. Takes them

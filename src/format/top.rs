@@ -66,6 +66,65 @@ pub(crate) struct TopLists {
     compact: bool,
     /// The entries, decoded at open (except by lean builds, which answer from no list).
     table: EntryTable,
+    /// Which node addresses may have a list (built at open, except by lean builds).
+    filter: AddressFilter,
+}
+
+/// Which FST node addresses may have a list: one bit per hash of each listed node's address.
+/// Most prefixes of four characters or more lead to a node without a list; a clear bit says
+/// so in one load from a table of a few KiB, where the binary search over the node records
+/// takes a dozen dependent, unpredictable probes that miss the cache as the walks evict the
+/// records. A set bit only means "look": answers never depend on the filter.
+#[derive(Debug, Clone, Default)]
+struct AddressFilter {
+    /// The bits; empty: every address may have a list.
+    words: Vec<u64>,
+    /// 64 minus the number of bits' base-2 logarithm: a hash's top bits pick its bit.
+    shift: u32,
+}
+
+impl AddressFilter {
+    /// Bits per listed node: about 1 in 16 addresses without a list finds its bit set.
+    const BITS_PER_NODE: usize = 16;
+    /// The most bits a filter takes (128 KiB), whatever the node count.
+    const MAX_BITS: usize = 1 << 20;
+
+    const EMPTY: AddressFilter = AddressFilter {
+        words: Vec::new(),
+        shift: 0,
+    };
+
+    /// The filter of `nodes` addresses.
+    fn new(nodes: usize, addresses: impl Iterator<Item = usize>) -> AddressFilter {
+        let bits = nodes
+            .saturating_mul(Self::BITS_PER_NODE)
+            .next_power_of_two()
+            .clamp(64, Self::MAX_BITS);
+        let mut filter = AddressFilter {
+            words: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+        };
+        for addr in addresses {
+            let bit = filter.bit(addr);
+            filter.words[bit / 64] |= 1 << (bit % 64);
+        }
+        filter
+    }
+
+    /// The bit of `addr`: the top bits of a multiplicative (Fibonacci) hash, which spreads
+    /// the addresses of nodes written close together.
+    fn bit(&self, addr: usize) -> usize {
+        ((addr as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// Whether a node at `addr` may have a list.
+    #[inline]
+    fn may_hold(&self, addr: usize) -> bool {
+        let bit = self.bit(addr);
+        self.words
+            .get(bit / 64)
+            .map_or(true, |word| word >> (bit % 64) & 1 == 1)
+    }
 }
 
 /// List entries as queries read them: each one's cost and key text, the head (the words
@@ -190,6 +249,7 @@ impl TopLists {
         keys_len: 0,
         compact: true,
         table: EntryTable::EMPTY,
+        filter: AddressFilter::EMPTY,
     };
 
     /// Checks the section at `offset..offset + len` of a segment of format `version`: sizes,
@@ -226,7 +286,16 @@ impl TopLists {
         if nodes == Nodes::Walk {
             top.check_nodes(section, fst_len)?;
         }
+        if !cfg!(feature = "lean") {
+            top.filter = top.address_filter(section);
+        }
         Ok(top)
+    }
+
+    /// The filter of the listed nodes' addresses (`sizes` checked that the records fit).
+    fn address_filter(&self, section: &[u8]) -> AddressFilter {
+        let addresses = (0..self.nodes).filter_map(|i| Some(self.node_record(section, i).ok()?.0));
+        AddressFilter::new(self.nodes, addresses)
     }
 
     /// Reads the four counts and checks that the parts fit the section.
@@ -265,6 +334,7 @@ impl TopLists {
             keys_len,
             compact,
             table: EntryTable::default(),
+            filter: AddressFilter::EMPTY,
         })
     }
 
@@ -448,7 +518,7 @@ impl TopLists {
     /// address, the one whose first cost is the cost accumulated on the way (a node shared by
     /// several prefixes is reached with a different cost from each).
     pub(crate) fn find<'a>(&'a self, bytes: &'a [u8], at: NodeAt) -> Option<TopList<'a>> {
-        if self.nodes == 0 || cfg!(feature = "lean") {
+        if self.nodes == 0 || cfg!(feature = "lean") || !self.filter.may_hold(at.addr) {
             return None;
         }
         let section = bytes.get(self.offset..)?;
@@ -736,6 +806,51 @@ mod tests {
             assert_eq!(list, want);
             assert!(top.find(&bytes, NodeAt { addr: 7, cost: 1 }).is_none());
         }
+    }
+
+    /// Every listed node is found, through the address filter, among thousands (a filter
+    /// that missed any address would hand its prefix to the walk: the same answers, slower,
+    /// which no answer test would see); unlisted addresses mostly stop at the filter.
+    #[cfg(not(feature = "lean"))]
+    #[test]
+    fn every_listed_node_is_found_through_the_address_filter() {
+        let entries: [(u64, &[u8]); 2] = [(0, b"a"), (1, b"b")];
+        // Ascending addresses with uneven gaps, as nodes written back to back have.
+        let mut addr = 0u32;
+        let mut x = 12345u64;
+        let lists: Vec<(u32, Vec<u32>)> = (0..5000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                addr += 1 + (x >> 60) as u32;
+                (addr, vec![0, 1])
+            })
+            .collect();
+        let bytes = section(&entries, &lists);
+        for nodes in [Nodes::Walk, Nodes::Trusted] {
+            let top = open(&bytes, nodes).unwrap();
+            for &(addr, _) in &lists {
+                let at = NodeAt {
+                    addr: addr as usize,
+                    cost: 0,
+                };
+                assert!(top.filter.may_hold(at.addr), "address {addr}");
+                assert_eq!(top.find(&bytes, at).map(|l| l.count()), Some(2), "{addr}");
+            }
+            let listed: std::collections::HashSet<u32> = lists.iter().map(|l| l.0).collect();
+            let others: Vec<usize> = (0..=addr + 1000)
+                .filter(|a| !listed.contains(a))
+                .map(|a| a as usize)
+                .collect();
+            let passed = others.iter().filter(|&&a| top.filter.may_hold(a)).count();
+            // About 1 in 16 by design; a filter that let most through would save nothing.
+            assert!(passed * 8 < others.len(), "{passed} of {}", others.len());
+            assert!(others
+                .iter()
+                .all(|&a| top.find(&bytes, NodeAt { addr: a, cost: 0 }).is_none()));
+        }
+        assert!(AddressFilter::EMPTY.may_hold(7));
     }
 
     /// An FST entry from parts: the key, or `suffix 0xFF head`.

@@ -45,6 +45,7 @@ pub(crate) use {
 use automaton::{Dfa, Parametric};
 
 use crate::error::{Error, Result};
+use crate::format::strings::Stored;
 use crate::normalize::{normalize_bounded, Trailing};
 use crate::segment::{Segment, View};
 use crate::stack::{Layers, Searchable};
@@ -312,11 +313,24 @@ pub struct Searcher {
     titles: String,
     /// Results so far, best first.
     hits: Vec<Hit>,
+    /// Where each hit's display text is, once the hits are found.
+    texts: Vec<Text>,
     /// Where the whole query led in the base's main FST, when the exact-phrase look-up
     /// followed it (its length, and the node's address and cost): the plain pass starts
     /// from there instead of following the query again.
     followed: Option<(usize, Option<(usize, u64)>)>,
     automata: Automata,
+}
+
+/// Where a hit's display text is.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    /// Its key.
+    Key,
+    /// Its key title-cased, in [`Searcher::titles`].
+    Title,
+    /// A form stored in its segment.
+    Stored(Stored),
 }
 
 /// Where a stream's next match can rank at best: a word start or not, then its score at
@@ -402,7 +416,8 @@ impl Searcher {
             self.query = query;
             found?;
         }
-        self.title_keys(&layers)?;
+        self.locate_texts(&layers)?;
+        self.title_keys()?;
         let items = self.resolve(&layers)?;
         Ok(Suggestions {
             items,
@@ -439,6 +454,7 @@ impl Searcher {
         self.keys.shrink_to(KEEP_KEY_BYTES);
         self.titles.shrink_to(KEEP_KEY_BYTES);
         self.hits.shrink_to(KEEP_HITS);
+        self.texts.shrink_to(KEEP_HITS);
         self.streams.truncate(KEEP_STREAMS);
         self.streams.shrink_to(KEEP_STREAMS);
         self.heads.truncate(KEEP_STREAMS);
@@ -450,18 +466,36 @@ impl Searcher {
         }
     }
 
+    /// Finds where every hit's display text is before any stored form is read: the forms of
+    /// a large table lie in cold memory, and found one after the other, each one's misses
+    /// waited for the last one's.
+    fn locate_texts(&mut self, layers: &Layers<'_>) -> Result<()> {
+        self.texts.clear();
+        let views = layers.views();
+        for hit in &self.hits {
+            let view = &views[hit.layer as usize];
+            let text = match view.is_title(hit.rank)? {
+                true => Text::Title,
+                false => view
+                    .locate_display(hit.rank)?
+                    .map_or(Text::Key, Text::Stored),
+            };
+            self.texts.push(text);
+        }
+        Ok(())
+    }
+
     /// Fills [`Searcher::titles`] for the hits whose display form is marked as their key
     /// title-cased.
-    fn title_keys(&mut self, layers: &Layers<'_>) -> Result<()> {
+    fn title_keys(&mut self) -> Result<()> {
         self.titles.clear();
-        let views = layers.views();
-        if !views.iter().any(View::has_titles) {
+        if !self.texts.iter().any(|t| matches!(t, Text::Title)) {
             return Ok(());
         }
         let mut bytes = std::mem::take(&mut self.titles).into_bytes();
         bytes.extend_from_slice(self.keys.as_bytes());
-        for hit in &self.hits {
-            if views[hit.layer as usize].is_title(hit.rank)? {
+        for (hit, text) in self.hits.iter().zip(&self.texts) {
+            if let Text::Title = text {
                 let key = hit.key_start as usize..hit.key_end as usize;
                 if let Some(text) = bytes.get_mut(key) {
                     crate::format::titles::title_case(text);
@@ -479,18 +513,19 @@ impl Searcher {
     fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
         let views = layers.views();
         let mut items = Vec::with_capacity(self.hits.len());
-        for hit in &self.hits {
+        for (hit, &place) in self.hits.iter().zip(&self.texts) {
             let key = self
                 .keys
                 .get(hit.key_start as usize..hit.key_end as usize)
                 .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
             let view = &views[hit.layer as usize];
-            let text = match view.is_title(hit.rank)? {
-                true => self
+            let text = match place {
+                Text::Key => key,
+                Text::Title => self
                     .titles
                     .get(hit.key_start as usize..hit.key_end as usize)
                     .unwrap_or(key),
-                false => view.display(hit.rank)?.unwrap_or(key),
+                Text::Stored(stored) => view.display_text(stored)?,
             };
             items.push(Suggestion {
                 text,
