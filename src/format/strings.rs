@@ -154,7 +154,12 @@ impl Strings {
     /// The string [`Strings::locate`] found, checked as UTF-8.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn text<'a>(&self, bytes: &'a [u8], stored: Stored) -> Result<&'a str> {
-        let section = slice(bytes, self.offset, self.len, self.name)?;
+        self.text_in(slice(bytes, self.offset, self.len, self.name)?, stored)
+    }
+
+    /// The string at `stored` in the section, checked as UTF-8.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    fn text_in<'a>(&self, section: &'a [u8], stored: Stored) -> Result<&'a str> {
         let raw = slice(section, stored.start, stored.len, self.name)?;
         std::str::from_utf8(raw).map_err(|e| {
             Error::corrupt(
@@ -250,10 +255,7 @@ impl Strings {
 
     /// Entry `i` of the table, checked as UTF-8.
     fn entry<'a>(&self, section: &'a [u8], i: usize) -> Result<&'a str> {
-        let stored = self.stored(section, i)?;
-        let raw = slice(section, stored.start, stored.len, self.name)?;
-        std::str::from_utf8(raw)
-            .map_err(|e| Error::corrupt(self.name, format!("entry {i} is not UTF-8: {e}")))
+        self.text_in(section, self.stored(section, i)?)
     }
 
     /// Where entry `i`'s bytes lie in the section, from its offsets.
