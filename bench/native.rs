@@ -246,11 +246,6 @@ fn time_kind_alternated<'q>(
     let n = engines.len();
     let mut per_engine: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::with_capacity(rounds); chosen.len()]; n];
-    for engine in engines.iter_mut() {
-        for q in &chosen {
-            black_box(engine(&q.text));
-        }
-    }
     for round in 0..rounds {
         for turn in 0..n {
             let e = (round + turn) % n;

@@ -107,8 +107,12 @@ impl Strings {
     // load, once per suggestion. WebAssembly modules are counted in bytes.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn get<'a>(&self, bytes: &'a [u8], rank: u32) -> Result<Option<&'a str>> {
-        match self.locate(bytes, rank)? {
-            Some(stored) => self.text(bytes, stored).map(Some),
+        if self.count == 0 {
+            return Ok(None);
+        }
+        let section = slice(bytes, self.offset, self.len, self.name)?;
+        match self.locate_in(section, rank)? {
+            Some(stored) => self.text_in(section, stored).map(Some),
             None => Ok(None),
         }
     }
@@ -122,7 +126,12 @@ impl Strings {
         if self.count == 0 {
             return Ok(None);
         }
-        let section = slice(bytes, self.offset, self.len, self.name)?;
+        self.locate_in(slice(bytes, self.offset, self.len, self.name)?, rank)
+    }
+
+    /// [`Strings::locate`] in the section, which holds at least one entry.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    fn locate_in(&self, section: &[u8], rank: u32) -> Result<Option<Stored>> {
         #[cfg(not(feature = "lean"))]
         if let Some(present) = &self.present {
             return match present.entry(rank) {
