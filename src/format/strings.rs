@@ -107,12 +107,8 @@ impl Strings {
     // load, once per suggestion. WebAssembly modules are counted in bytes.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn get<'a>(&self, bytes: &'a [u8], rank: u32) -> Result<Option<&'a str>> {
-        if self.count == 0 {
-            return Ok(None);
-        }
-        let section = slice(bytes, self.offset, self.len, self.name)?;
-        match self.locate_in(section, rank)? {
-            Some(stored) => self.text_in(section, stored).map(Some),
+        match self.locate(bytes, rank)? {
+            Some(stored) => self.text(bytes, stored).map(Some),
             None => Ok(None),
         }
     }
@@ -126,12 +122,7 @@ impl Strings {
         if self.count == 0 {
             return Ok(None);
         }
-        self.locate_in(slice(bytes, self.offset, self.len, self.name)?, rank)
-    }
-
-    /// [`Strings::locate`] in the section, which holds at least one entry.
-    #[cfg_attr(not(target_family = "wasm"), inline(always))]
-    fn locate_in(&self, section: &[u8], rank: u32) -> Result<Option<Stored>> {
+        let section = slice(bytes, self.offset, self.len, self.name)?;
         #[cfg(not(feature = "lean"))]
         if let Some(present) = &self.present {
             return match present.entry(rank) {
