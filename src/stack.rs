@@ -472,7 +472,7 @@ impl<'a> Layers<'a> {
     /// The stack's merged list for the exact-prefix pass of `query`, with the keys its
     /// matches point into, if it has one.
     #[cfg_attr(target_family = "wasm", allow(dead_code))]
-    pub(crate) fn merged_list(&self, query: &str) -> Option<(&'a [Hit], &'a str)> {
+    pub(crate) fn merged_list(&self, query: &str) -> Option<(&'a [Hit], &'a [u8])> {
         let merged = self.merged?;
         Some((merged.get(query)?, merged.keys()))
     }

@@ -587,3 +587,62 @@ fn empty_segments_load() {
         }
     }
 }
+
+/// A walk appends the keys it spells unchecked; the answer checks them as UTF-8 all at once.
+/// A segment whose FST holds a key that is not UTF-8 (open does not read every key; `verify`
+/// does) answers every query whose answer holds that key with a corrupt-segment error, and
+/// every other query as the same segment with the key intact does, opened either way.
+/// Nothing panics.
+#[test]
+fn walked_keys_that_are_not_utf8_fail_only_the_answers_holding_them() {
+    let mut builder = SegmentBuilder::new();
+    for (phrase, score) in [("ab", 3), ("ac", 2), ("b", 1)] {
+        builder.add(phrase, score).unwrap();
+    }
+    let bytes = builder.finish().unwrap().bytes;
+    // The same keys and ranks, "ac" spelled "a" 0xFE.
+    let mut fst = fst::MapBuilder::memory();
+    for (key, rank) in [(&b"ab"[..], 0), (b"a\xFE", 1), (b"b", 2)] {
+        fst.insert(key, rank).unwrap();
+    }
+    let bad = common::replace_fst(&bytes, &fst.into_inner().unwrap());
+    let intact = Segment::open(&bytes[..]).unwrap();
+    let mut searcher = Searcher::new();
+    let opened = [Segment::open(&bad[..]), Segment::open_attested(&bad[..])];
+    for segment in opened.map(Result::unwrap) {
+        for (query, k, holds_it) in [
+            ("a", 10, true),
+            ("a", 1, false),
+            ("ab", 10, false),
+            ("b", 10, false),
+            ("", 10, true),
+            ("", 1, false),
+        ] {
+            let options = SuggestOptions::with_k(k);
+            let got = searcher
+                .search(&segment, query, &options)
+                .map(|s| s.to_owned());
+            match holds_it {
+                true => {
+                    let err = got.expect_err(query).to_string();
+                    assert!(err.contains("not valid UTF-8"), "{query:?} k={k}: {err}");
+                }
+                false => assert_eq!(
+                    got.unwrap(),
+                    intact.search(query, &options).unwrap(),
+                    "{query:?} k={k}"
+                ),
+            }
+        }
+        let fuzzy = SuggestOptions {
+            fuzzy: Fuzziness::Edits(1),
+            ..SuggestOptions::default()
+        };
+        for query in ["ac", "ad", "xb", "a"] {
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                searcher.search(&segment, query, &fuzzy).map(|_| ())
+            }))
+            .unwrap_or_else(|_| panic!("{query:?} panicked"));
+        }
+    }
+}

@@ -68,7 +68,8 @@ pub(crate) struct MergedLists {
     by_prefix: HashMap<Box<str>, Range<u32>>,
     /// Every list's matches, their keys in `keys`.
     hits: Vec<Hit>,
-    keys: String,
+    /// The matches' keys, concatenated (checked as UTF-8 by the query that answers with them).
+    keys: Vec<u8>,
 }
 
 impl MergedLists {
@@ -120,12 +121,12 @@ impl MergedLists {
     }
 
     /// Keeps `found` (matches with their keys) as the list of `prefix`.
-    fn insert(&mut self, prefix: &str, (hits, keys): (&[Hit], &str)) {
+    fn insert(&mut self, prefix: &str, (hits, keys): (&[Hit], &[u8])) {
         let start = self.hits.len() as u32;
         for hit in hits {
             let key = &keys[hit.key_start as usize..hit.key_end as usize];
             let key_start = self.keys.len() as u32;
-            self.keys.push_str(key);
+            self.keys.extend_from_slice(key);
             self.hits.push(Hit {
                 key_start,
                 key_end: self.keys.len() as u32,
@@ -144,7 +145,7 @@ impl MergedLists {
     }
 
     /// The keys the lists' matches point into.
-    pub(crate) fn keys(&self) -> &str {
+    pub(crate) fn keys(&self) -> &[u8] {
         &self.keys
     }
 }
@@ -309,7 +310,7 @@ impl Searcher {
 
     /// The exact-prefix pass taken from a merged list: its matches not found yet, in order,
     /// until `k`.
-    pub(super) fn take_merged(&mut self, list: &[Hit], keys: &str, k: usize) {
+    pub(super) fn take_merged(&mut self, list: &[Hit], keys: &[u8], k: usize) {
         for hit in list {
             if self.hits.len() >= k {
                 break;
@@ -319,7 +320,7 @@ impl Searcher {
             }
             let key_start = self.keys.len() as u32;
             self.keys
-                .push_str(&keys[hit.key_start as usize..hit.key_end as usize]);
+                .extend_from_slice(&keys[hit.key_start as usize..hit.key_end as usize]);
             self.hits.push(Hit {
                 key_start,
                 key_end: self.keys.len() as u32,
@@ -382,8 +383,9 @@ mod tests {
             let (list, keys) = layers.merged_list(query)?;
             Some(
                 list.iter()
-                    .map(|h| &keys[h.key_start as usize..h.key_end as usize])
-                    .collect(),
+                    .map(|h| std::str::from_utf8(&keys[h.key_start as usize..h.key_end as usize]))
+                    .collect::<Result<_, _>>()
+                    .ok()?,
             )
         };
         let a = keys_of("a").expect("a merged list for \"a\"");
@@ -422,7 +424,7 @@ mod tests {
             let want = if prefix == "ब" { "ब new" } else { "ι000" };
             assert_eq!(
                 &keys[first.key_start as usize..first.key_end as usize],
-                want
+                want.as_bytes()
             );
         }
     }
@@ -518,10 +520,8 @@ mod tests {
             let got: Vec<(&str, u64)> = list
                 .iter()
                 .map(|h| {
-                    (
-                        &all.keys()[h.key_start as usize..h.key_end as usize],
-                        h.score,
-                    )
+                    let key = &all.keys()[h.key_start as usize..h.key_end as usize];
+                    (std::str::from_utf8(key).unwrap(), h.score)
                 })
                 .collect();
             let want = searcher

@@ -306,8 +306,9 @@ pub struct Searcher {
     /// Each stream's top list, while the stream takes its matches from it.
     listed: Vec<top::Listed>,
     budget: walk::Budget,
-    /// Keys of found suggestions, concatenated.
-    keys: String,
+    /// Keys of found suggestions, concatenated: checked as UTF-8 once, when the answer is
+    /// made (see [`Searcher::resolve`]), not once a match.
+    keys: Vec<u8>,
     /// The same bytes with each key whose display form is marked as a title title-cased in
     /// place (empty when no searched segment marks any): such a form is where its key is.
     titles: String,
@@ -493,7 +494,7 @@ impl Searcher {
             return Ok(());
         }
         let mut bytes = std::mem::take(&mut self.titles).into_bytes();
-        bytes.extend_from_slice(self.keys.as_bytes());
+        bytes.extend_from_slice(&self.keys);
         for (hit, text) in self.hits.iter().zip(&self.texts) {
             if let Text::Title = text {
                 let key = hit.key_start as usize..hit.key_end as usize;
@@ -509,13 +510,15 @@ impl Searcher {
         Ok(())
     }
 
-    /// Looks up the strings of every hit.
+    /// Looks up the strings of every hit. The keys are checked as UTF-8 here, all at once:
+    /// the walk appends each match's bytes unchecked.
     fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
         let views = layers.views();
+        let keys = std::str::from_utf8(&self.keys)
+            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
         let mut items = Vec::with_capacity(self.hits.len());
         for (hit, &place) in self.hits.iter().zip(&self.texts) {
-            let key = self
-                .keys
+            let key = keys
                 .get(hit.key_start as usize..hit.key_end as usize)
                 .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
             let view = &views[hit.layer as usize];
@@ -881,12 +884,12 @@ impl Searcher {
         let layer = stream.layer as u32;
         let hits = &self.hits;
         // A hit's own layer: a run over several deltas gives hits of each.
-        let mut accept = |hit: &Hit, key: &str| {
+        let mut accept = |hit: &Hit, key: &[u8]| {
             let at = hit.layer as usize;
             let found = hits
                 .iter()
                 .any(|h| h.layer == hit.layer && h.rank == hit.rank);
-            let hidden = layers.can_hide(at) && layers.hides(at, hit.rank, key.as_bytes());
+            let hidden = layers.can_hide(at) && layers.hides(at, hit.rank, key);
             !found && !hidden
         };
         if self.listed[i].active() {
@@ -973,7 +976,7 @@ impl Searcher {
             }
         }
         let key_start = self.keys.len() as u32;
-        self.keys.push_str(query);
+        self.keys.extend_from_slice(query.as_bytes());
         self.hits.push(Hit {
             rank,
             layer: layer as u32,
@@ -1006,7 +1009,7 @@ fn automaton_typos<'a>(dfa: &'a Dfa, edits: u8, tail: &'a str) -> Typos<'a> {
 /// deltas and compaction), so the reported place would otherwise differ between a stack and
 /// its compacted segment.
 #[inline]
-fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'_>>)) {
+fn leftmost_word(hit: &mut Hit, keys: &[u8], query: (&str, Option<Typos<'_>>)) {
     // Most hits match the whole phrase: no call for them.
     if hit.word_start > 0 {
         move_to_leftmost_word(hit, keys, query);
@@ -1016,8 +1019,8 @@ fn leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'_>>)) {
 /// [`leftmost_word`] for a word-start hit. Not inlined: it is rare and the worker's module is
 /// counted in bytes.
 #[inline(never)]
-fn move_to_leftmost_word(hit: &mut Hit, keys: &str, query: (&str, Option<Typos<'_>>)) {
-    let key = &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize];
+fn move_to_leftmost_word(hit: &mut Hit, keys: &[u8], query: (&str, Option<Typos<'_>>)) {
+    let key = &keys[hit.key_start as usize..hit.key_end as usize];
     let Some(before) = key.get(..hit.word_start as usize) else {
         return;
     };
@@ -1117,12 +1120,12 @@ fn order_bound(view: &View<'_>, cost: u64) -> Result<Option<RankBound>> {
 /// The stream whose next match ranks first: full-phrase matches before word starts, then the
 /// higher score, then the key in byte order. That is each segment's own rank order (see the
 /// module docs), so it merges segments' streams into the ranking of their merged data.
-fn best_head(heads: &[Head], keys: &str) -> Option<usize> {
+fn best_head(heads: &[Head], keys: &[u8]) -> Option<usize> {
     let order = |hit: &Hit| {
         (
             hit.word_start > 0,
             std::cmp::Reverse(hit.score),
-            &keys.as_bytes()[hit.key_start as usize..hit.key_end as usize],
+            &keys[hit.key_start as usize..hit.key_end as usize],
         )
     };
     let mut best: Option<(usize, &Hit)> = None;
@@ -1142,7 +1145,7 @@ fn walk_of<'w, 'f>(
     exact: &'w str,
     typos: Option<Typos<'w>>,
     view: &View<'_>,
-    keys: &'w mut String,
+    keys: &'w mut Vec<u8>,
 ) -> walk::Walk<'w, 'f> {
     walk::Walk {
         fst: &stream.fst,

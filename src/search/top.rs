@@ -76,9 +76,9 @@ impl Listed {
         &mut self,
         layers: &Layers<'_>,
         (layer, exact): (u32, &str),
-        keys: &mut String,
+        keys: &mut Vec<u8>,
         budget: &mut walk::Budget,
-        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+        accept: &mut dyn FnMut(&Hit, &[u8]) -> bool,
     ) -> Result<Option<Hit>> {
         if self.in_run {
             while budget.spend() {
@@ -173,8 +173,8 @@ fn offer(
     view: &View<'_>,
     layer: u32,
     exact: &str,
-    keys: &mut String,
-    accept: &mut dyn FnMut(&Hit, &str) -> bool,
+    keys: &mut Vec<u8>,
+    accept: &mut dyn FnMut(&Hit, &[u8]) -> bool,
 ) -> Result<Option<Hit>> {
     let (rank, is_word_start) = rank_of(entry.cost, view.count())?;
     if is_word_start != entry.word_start {
@@ -185,8 +185,8 @@ fn offer(
     }
     let (head, suffix) = (entry.head, entry.suffix);
     let key_start = keys.len();
-    keys.push_str(head);
-    keys.push_str(suffix);
+    keys.extend_from_slice(head.as_bytes());
+    keys.extend_from_slice(suffix.as_bytes());
     let word_start = head.len() as u32;
     let hit = Hit {
         rank,
@@ -384,7 +384,7 @@ pub(crate) type Over<'a> = (
 #[derive(Default)]
 pub(crate) struct Walker {
     state: WalkState,
-    keys: String,
+    keys: Vec<u8>,
 }
 
 impl Walker {
@@ -440,11 +440,10 @@ impl Walker {
         if budget.truncated() {
             return Ok(None);
         }
+        let keys = std::str::from_utf8(&self.keys)
+            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
         Ok(Some(
-            found
-                .iter()
-                .map(|hit| entry_of(hit, &self.keys, count))
-                .collect(),
+            found.iter().map(|hit| entry_of(hit, keys, count)).collect(),
         ))
     }
 }

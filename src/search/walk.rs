@@ -184,7 +184,7 @@ pub(crate) struct Walk<'w, 'f> {
     /// The segment's layer in its stack (0 = the base), which its matches carry.
     pub(crate) layer: u32,
     /// Keys of matches, concatenated; a match's key is appended before it is offered.
-    pub(crate) keys: &'w mut String,
+    pub(crate) keys: &'w mut Vec<u8>,
     /// Where `exact` leads, when the caller followed it already: the node's address and the
     /// cost on the way, or `None` when no key starts with it.
     pub(crate) start: Option<Option<(usize, u64)>>,
@@ -471,7 +471,7 @@ impl WalkState {
         &mut self,
         walk: &mut Walk<'_, '_>,
         budget: &mut Budget,
-        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+        accept: &mut dyn FnMut(&Hit, &[u8]) -> bool,
     ) -> Result<Option<Hit>> {
         self.budget = *budget;
         let result = self.pull(walk, accept);
@@ -483,7 +483,7 @@ impl WalkState {
     fn pull(
         &mut self,
         walk: &mut Walk<'_, '_>,
-        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+        accept: &mut dyn FnMut(&Hit, &[u8]) -> bool,
     ) -> Result<Option<Hit>> {
         loop {
             let Some(candidate) = self.pop() else {
@@ -924,7 +924,7 @@ impl WalkState {
         path: u32,
         cost: u64,
         match_end: u32,
-        accept: &mut dyn FnMut(&Hit, &str) -> bool,
+        accept: &mut dyn FnMut(&Hit, &[u8]) -> bool,
     ) -> Result<Option<Hit>> {
         let (rank, is_word_start) = rank_of(cost, walk.count)?;
         if self.skip > 0 {
@@ -932,10 +932,10 @@ impl WalkState {
             return Ok(None);
         }
         self.spell(path, walk.exact)?;
-        let (head, suffix) = split_entry(&self.key_scratch, is_word_start)?;
+        let (head, suffix) = split_entry_bytes(&self.key_scratch, is_word_start)?;
         let key_start = walk.keys.len();
-        walk.keys.push_str(head);
-        walk.keys.push_str(suffix);
+        walk.keys.extend_from_slice(head);
+        walk.keys.extend_from_slice(suffix);
         let word_start = head.len() as u32;
         let hit = Hit {
             rank,
@@ -1138,6 +1138,20 @@ pub(super) fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
         .filter(|&r| u64::from(r) < count)
         .ok_or_else(|| Error::corrupt("fst", format!("output {cost} out of range")))?;
     Ok((rank, is_word_start))
+}
+
+/// The head and suffix bytes of a walked entry, split as [`crate::format::split_entry`]
+/// splits it but not checked as UTF-8: the keys of an answer are checked once, together,
+/// when it is made (a check per match was a twentieth of a walked query's instructions).
+fn split_entry_bytes(entry: &[u8], is_word_start: bool) -> Result<(&[u8], &[u8])> {
+    if !is_word_start {
+        return Ok((&[], entry));
+    }
+    let at = entry
+        .iter()
+        .position(|&b| b == WORD_START_SEPARATOR)
+        .ok_or_else(|| Error::corrupt("fst", "word-start entry and output disagree"))?;
+    Ok((&entry[at + 1..], &entry[..at]))
 }
 
 /// [`crate::format::split_entry`], its fault as a corrupt-segment error.
