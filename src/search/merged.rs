@@ -381,12 +381,10 @@ mod tests {
         let layers = crate::stack::sealed::Source::layers(&stack).unwrap();
         let keys_of = |query: &str| -> Option<Vec<&str>> {
             let (list, keys) = layers.merged_list(query)?;
-            Some(
-                list.iter()
-                    .map(|h| std::str::from_utf8(&keys[h.key_start as usize..h.key_end as usize]))
-                    .collect::<Result<_, _>>()
-                    .ok()?,
-            )
+            list.iter()
+                .map(|h| std::str::from_utf8(&keys[h.key_start as usize..h.key_end as usize]))
+                .collect::<Result<_, _>>()
+                .ok()
         };
         let a = keys_of("a").expect("a merged list for \"a\"");
         assert_eq!(
