@@ -589,10 +589,10 @@ fn empty_segments_load() {
 }
 
 /// A walk appends the keys it spells unchecked; the answer checks them as UTF-8 all at once.
-/// A segment whose FST holds a key that is not UTF-8 (open does not read every key; `verify`
-/// does) answers every query whose answer holds that key with a corrupt-segment error, and
-/// every other query as the same segment with the key intact does, opened either way.
-/// Nothing panics.
+/// A segment whose FST holds a key that is not UTF-8 (open does not read every key;
+/// `verify_deep` does, and refuses it) answers every query whose answer holds that key with a
+/// corrupt-segment error, and every other query as the same segment with the key intact does,
+/// opened either way. Nothing panics.
 #[test]
 fn walked_keys_that_are_not_utf8_fail_only_the_answers_holding_them() {
     let mut builder = SegmentBuilder::new();
@@ -606,6 +606,8 @@ fn walked_keys_that_are_not_utf8_fail_only_the_answers_holding_them() {
         fst.insert(key, rank).unwrap();
     }
     let bad = common::replace_fst(&bytes, &fst.into_inner().unwrap());
+    let deep = Segment::open(&bad[..]).unwrap().verify_deep();
+    assert!(deep.is_err(), "verify_deep took a key that is not UTF-8");
     let intact = Segment::open(&bytes[..]).unwrap();
     let mut searcher = Searcher::new();
     let opened = [Segment::open(&bad[..]), Segment::open_attested(&bad[..])];
