@@ -91,9 +91,8 @@ pub(crate) enum EntryFault {
     NotUtf8,
 }
 
-/// Splits an FST entry into the key's head and suffix: a word start's entry is
-/// `suffix 0xFF head` (the key is head then suffix), a full key's is all suffix. Inlined: the
-/// walk calls it for every match.
+/// Splits an FST entry into the key's head and suffix, checked as UTF-8 (see
+/// [`split_entry_bytes`]).
 #[inline]
 pub(crate) fn split_entry(
     entry: &[u8],
@@ -107,15 +106,29 @@ pub(crate) fn split_entry(
             Err(_) => Err(EntryFault::NotUtf8),
         };
     }
-    let at = entry
-        .iter()
-        .position(|&b| b == WORD_START_SEPARATOR)
-        .ok_or(EntryFault::Kind)?;
-    let (head, suffix) = (&entry[at + 1..], &entry[..at]);
+    let (head, suffix) = split_entry_bytes(entry, true)?;
     match (std::str::from_utf8(head), std::str::from_utf8(suffix)) {
         (Ok(head), Ok(suffix)) => Ok((head, suffix)),
         _ => Err(EntryFault::NotUtf8),
     }
+}
+
+/// Splits an FST entry into the key's head and suffix bytes, unchecked as UTF-8: a word
+/// start's entry is `suffix 0xFF head` (the key is head then suffix) and must hold the
+/// separator; a full key's is all suffix. Inlined: the walk calls it for every match.
+#[inline]
+pub(crate) fn split_entry_bytes(
+    entry: &[u8],
+    is_word_start: bool,
+) -> std::result::Result<(&[u8], &[u8]), EntryFault> {
+    if !is_word_start {
+        return Ok((&[], entry));
+    }
+    let at = entry
+        .iter()
+        .position(|&b| b == WORD_START_SEPARATOR)
+        .ok_or(EntryFault::Kind)?;
+    Ok((&entry[at + 1..], &entry[..at]))
 }
 
 /// Size of the trailer: XXH64 checksum (8 bytes) then [`END_MAGIC`].

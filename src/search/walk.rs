@@ -1140,26 +1140,23 @@ pub(super) fn rank_of(cost: u64, count: u64) -> Result<(u32, bool)> {
     Ok((rank, is_word_start))
 }
 
-/// The head and suffix bytes of a walked entry, split as [`crate::format::split_entry`]
-/// splits it but not checked as UTF-8: the keys of an answer are checked once, together,
-/// when it is made (a check per match was a twentieth of a walked query's instructions).
+/// [`crate::format::split_entry_bytes`], its fault as a corrupt-segment error: the search
+/// checks the keys of its answer as UTF-8 all at once.
 fn split_entry_bytes(entry: &[u8], is_word_start: bool) -> Result<(&[u8], &[u8])> {
-    if !is_word_start {
-        return Ok((&[], entry));
-    }
-    let at = entry
-        .iter()
-        .position(|&b| b == WORD_START_SEPARATOR)
-        .ok_or_else(|| Error::corrupt("fst", "word-start entry and output disagree"))?;
-    Ok((&entry[at + 1..], &entry[..at]))
+    crate::format::split_entry_bytes(entry, is_word_start).map_err(entry_error)
 }
 
 /// [`crate::format::split_entry`], its fault as a corrupt-segment error.
 pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &str)> {
-    crate::format::split_entry(entry, is_word_start).map_err(|fault| match fault {
+    crate::format::split_entry(entry, is_word_start).map_err(entry_error)
+}
+
+/// An entry's fault as a corrupt-segment error.
+fn entry_error(fault: EntryFault) -> Error {
+    match fault {
         EntryFault::Kind => Error::corrupt("fst", "word-start entry and output disagree"),
         EntryFault::NotUtf8 => Error::corrupt("fst", "a key is not valid UTF-8"),
-    })
+    }
 }
 
 /// The input bytes of a node of several transitions, last transition first, read in place;
