@@ -303,6 +303,12 @@ impl<'a> View<'a> {
         self.display.locate(self.bytes, rank)
     }
 
+    /// The bytes of the display form [`View::locate_display`] found, not checked as UTF-8.
+    #[inline]
+    pub(crate) fn display_bytes(&self, stored: Stored) -> Result<&'a [u8]> {
+        self.display.raw(self.bytes, stored)
+    }
+
     /// The display form [`View::locate_display`] found.
     #[inline]
     pub(crate) fn display_text(&self, stored: Stored) -> Result<&'a str> {

@@ -648,3 +648,61 @@ fn walked_keys_that_are_not_utf8_fail_only_the_answers_holding_them() {
         }
     }
 }
+
+/// The stored display forms of an answer are copied side by side and checked as UTF-8 at
+/// once. Two forms corrupted so that neither is UTF-8 on its own while the two side by side
+/// are ("zaÉ" ending in the first byte of its "É", "zbÉ" starting with the second) must still
+/// be refused, never shown as a piece of a character: every answer holding either is a
+/// corrupt-segment error naming the display section, every other answer is the intact
+/// segment's, `verify_deep` refuses the segment, and nothing panics.
+#[test]
+fn display_forms_that_are_utf8_only_side_by_side_are_refused() {
+    let mut builder = SegmentBuilder::new();
+    for (phrase, score) in [("zaÉ", 3), ("zbÉ", 2), ("zc", 1), ("yÉ", 1)] {
+        builder.add(phrase, score).unwrap();
+    }
+    let bytes = builder.finish().unwrap().bytes;
+    let mut bad = bytes.clone();
+    for (form, corrupted) in [("zaÉ", &b"zax\xC3"[..]), ("zbÉ", b"\x89b\xC3\x89")] {
+        let at = find(&bad, form.as_bytes()).expect("a stored display form");
+        bad[at..at + corrupted.len()].copy_from_slice(corrupted);
+    }
+    assert!(std::str::from_utf8(b"zax\xC3\x89b\xC3\x89").is_ok());
+    reseal(&mut bad);
+    assert!(Segment::open(&bad[..]).unwrap().verify_deep().is_err());
+    let intact = Segment::open(&bytes[..]).unwrap();
+    let mut searcher = Searcher::new();
+    let opened = [Segment::open(&bad[..]), Segment::open_attested(&bad[..])];
+    for segment in opened.map(Result::unwrap) {
+        for (query, k, holds_them) in [
+            ("z", 10, true),
+            ("z", 1, true),
+            ("za", 10, true),
+            ("zb", 10, true),
+            ("zc", 10, false),
+            ("y", 10, false),
+            ("", 10, true),
+        ] {
+            let options = SuggestOptions::with_k(k);
+            let got = searcher
+                .search(&segment, query, &options)
+                .map(|s| s.to_owned());
+            match holds_them {
+                true => {
+                    let err = got.expect_err(query).to_string();
+                    assert!(err.contains("is not UTF-8"), "{query:?} k={k}: {err}");
+                }
+                false => assert_eq!(
+                    got.unwrap(),
+                    intact.search(query, &options).unwrap(),
+                    "{query:?} k={k}"
+                ),
+            }
+        }
+    }
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}

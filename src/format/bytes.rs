@@ -39,3 +39,23 @@ pub(crate) fn u64_at(bytes: &[u8], offset: usize, what: &'static str) -> Result<
 pub(crate) fn to_usize(v: u64, section: &'static str) -> Result<usize> {
     usize::try_from(v).map_err(|_| Error::corrupt(section, format!("value {v} exceeds usize")))
 }
+
+/// `bytes` as a string, if it is UTF-8: natively with SIMD where the CPU has it (the check of
+/// an answer's keys or display forms, a few hundred bytes, is otherwise a tenth of a query on
+/// non-Latin scripts), in WebAssembly with the standard check.
+#[inline]
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    #[cfg(not(target_family = "wasm"))]
+    return simdutf8::basic::from_utf8(bytes).ok();
+    #[cfg(target_family = "wasm")]
+    return std::str::from_utf8(bytes).ok();
+}
+
+/// [`utf8`], with no call for an empty buffer (most answers have no stored display forms).
+#[inline]
+pub(crate) fn utf8_or_empty(bytes: &[u8]) -> Option<&str> {
+    match bytes.is_empty() {
+        true => Some(""),
+        false => utf8(bytes),
+    }
+}

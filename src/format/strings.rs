@@ -151,6 +151,13 @@ impl Strings {
         Ok(None)
     }
 
+    /// The bytes of the string [`Strings::locate`] found, not checked as UTF-8.
+    #[cfg_attr(not(target_family = "wasm"), inline(always))]
+    pub(crate) fn raw<'a>(&self, bytes: &'a [u8], stored: Stored) -> Result<&'a [u8]> {
+        let section = slice(bytes, self.offset, self.len, self.name)?;
+        slice(section, stored.start, stored.len, self.name)
+    }
+
     /// The string [`Strings::locate`] found, checked as UTF-8.
     #[cfg_attr(not(target_family = "wasm"), inline(always))]
     pub(crate) fn text<'a>(&self, bytes: &'a [u8], stored: Stored) -> Result<&'a str> {

@@ -45,6 +45,7 @@ pub(crate) use {
 use automaton::{Dfa, Parametric};
 
 use crate::error::{Error, Result};
+use crate::format::bytes::{utf8, utf8_or_empty};
 use crate::format::strings::Stored;
 use crate::normalize::{normalize_bounded, Trailing};
 use crate::segment::{Segment, View};
@@ -310,12 +311,17 @@ pub struct Searcher {
     /// made (see [`Searcher::resolve`]), not once a match.
     keys: Vec<u8>,
     /// The same bytes with each key whose display form is marked as a title title-cased in
-    /// place (empty when no searched segment marks any): such a form is where its key is.
-    titles: String,
+    /// place (empty when no hit's is): such a form is where its key is.
+    titles: Vec<u8>,
+    /// The display forms stored for found suggestions, concatenated: checked as UTF-8 once
+    /// (see [`Searcher::resolve`]).
+    shown: Vec<u8>,
     /// Results so far, best first.
     hits: Vec<Hit>,
     /// Where each hit's display text is, once the hits are found.
     texts: Vec<Text>,
+    /// Where each stored display form is in [`Searcher::shown`], in the order of the hits.
+    spans: Vec<(u32, u32)>,
     /// Where the whole query led in the base's main FST, when the exact-phrase look-up
     /// followed it (its length, and the node's address and cost): the plain pass starts
     /// from there instead of following the query again.
@@ -418,7 +424,7 @@ impl Searcher {
             found?;
         }
         self.locate_texts(&layers)?;
-        self.title_keys()?;
+        self.gather_shown(&layers)?;
         let items = self.resolve(&layers)?;
         Ok(Suggestions {
             items,
@@ -454,8 +460,10 @@ impl Searcher {
         const KEEP_HITS: usize = 4 * MAX_K;
         self.keys.shrink_to(KEEP_KEY_BYTES);
         self.titles.shrink_to(KEEP_KEY_BYTES);
+        self.shown.shrink_to(KEEP_KEY_BYTES);
         self.hits.shrink_to(KEEP_HITS);
         self.texts.shrink_to(KEEP_HITS);
+        self.spans.shrink_to(KEEP_HITS);
         self.streams.truncate(KEEP_STREAMS);
         self.streams.shrink_to(KEEP_STREAMS);
         self.heads.truncate(KEEP_STREAMS);
@@ -486,49 +494,67 @@ impl Searcher {
         Ok(())
     }
 
-    /// Fills [`Searcher::titles`] for the hits whose display form is marked as their key
-    /// title-cased.
-    fn title_keys(&mut self) -> Result<()> {
+    /// Fills [`Searcher::titles`] and [`Searcher::shown`], copied unchecked: the keys with
+    /// those whose display form is marked as a title title-cased in place (when any is), and
+    /// each stored display form one after the other (where [`Searcher::spans`] says). A
+    /// stored form (a few dozen bytes, most often) checked on its own costs a call and a
+    /// byte-at-a-time check; all of them at once cost one check that takes whole words.
+    fn gather_shown(&mut self, layers: &Layers<'_>) -> Result<()> {
         self.titles.clear();
-        if !self.texts.iter().any(|t| matches!(t, Text::Title)) {
-            return Ok(());
-        }
-        let mut bytes = std::mem::take(&mut self.titles).into_bytes();
-        bytes.extend_from_slice(&self.keys);
-        for (hit, text) in self.hits.iter().zip(&self.texts) {
-            if let Text::Title = text {
-                let key = hit.key_start as usize..hit.key_end as usize;
-                if let Some(text) = bytes.get_mut(key) {
-                    crate::format::titles::title_case(text);
+        self.shown.clear();
+        self.spans.clear();
+        let views = layers.views();
+        for (hit, &text) in self.hits.iter().zip(&self.texts) {
+            match text {
+                Text::Key => {}
+                Text::Title => {
+                    if self.titles.is_empty() {
+                        self.titles.extend_from_slice(&self.keys);
+                    }
+                    let key = hit.key_start as usize..hit.key_end as usize;
+                    if let Some(text) = self.titles.get_mut(key) {
+                        crate::format::titles::title_case(text);
+                    }
+                }
+                Text::Stored(stored) => {
+                    let start = self.shown.len() as u32;
+                    let raw = views[hit.layer as usize].display_bytes(stored)?;
+                    self.shown.extend_from_slice(raw);
+                    self.spans.push((start, self.shown.len() as u32));
                 }
             }
         }
-        // Only ASCII letters changed, so this holds; checking costs less than the `str`
-        // sub-slices that would change the letters without it.
-        self.titles = String::from_utf8(bytes)
-            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
         Ok(())
     }
 
-    /// Looks up the strings of every hit. The keys are checked as UTF-8 here, all at once:
-    /// the walk appends each match's bytes unchecked.
+    /// Looks up the strings of every hit. The keys and the display forms are checked as
+    /// UTF-8 here, each buffer at once: the walk appends each match's key unchecked, and
+    /// [`Searcher::gather_shown`] each display form. A slice of a checked buffer whose ends
+    /// are character boundaries is UTF-8; a piece that is not UTF-8 on its own cannot have
+    /// both ends on boundaries of a whole that is, so `str::get` refuses it.
     fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
         let views = layers.views();
-        let keys = std::str::from_utf8(&self.keys)
-            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
+        let keys = utf8(&self.keys).ok_or_else(bad_key)?;
+        // Only ASCII letters of the keys changed, so this holds when they do.
+        let titles = utf8_or_empty(&self.titles).ok_or_else(bad_key)?;
+        let shown = utf8_or_empty(&self.shown);
+        let mut spans = self.spans.iter();
         let mut items = Vec::with_capacity(self.hits.len());
         for (hit, &place) in self.hits.iter().zip(&self.texts) {
-            let key = keys
-                .get(hit.key_start as usize..hit.key_end as usize)
-                .ok_or_else(|| Error::corrupt("fst", "a key is not valid UTF-8"))?;
+            let range = hit.key_start as usize..hit.key_end as usize;
+            let key = keys.get(range.clone()).ok_or_else(bad_key)?;
             let view = &views[hit.layer as usize];
             let text = match place {
                 Text::Key => key,
-                Text::Title => self
-                    .titles
-                    .get(hit.key_start as usize..hit.key_end as usize)
-                    .unwrap_or(key),
-                Text::Stored(stored) => view.display_text(stored)?,
+                Text::Title => titles.get(range).unwrap_or(key),
+                Text::Stored(stored) => {
+                    let span = spans.next().map_or(0..0, |&(a, b)| a as usize..b as usize);
+                    match shown.and_then(|s| s.get(span)) {
+                        Some(text) => text,
+                        // Its own check says which entry is not UTF-8.
+                        None => view.display_text(stored)?,
+                    }
+                }
             };
             items.push(Suggestion {
                 text,
@@ -989,6 +1015,11 @@ impl Searcher {
         });
         Ok(())
     }
+}
+
+/// The error of a key that is not UTF-8.
+fn bad_key() -> Error {
+    Error::corrupt("fst", "a key is not valid UTF-8")
 }
 
 /// The typos of a pass walked with `dfa`, built for `tail`. Only native builds keep the tail:
