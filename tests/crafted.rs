@@ -609,33 +609,18 @@ fn walked_keys_that_are_not_utf8_fail_only_the_answers_holding_them() {
     let deep = Segment::open(&bad[..]).unwrap().verify_deep();
     assert!(deep.is_err(), "verify_deep took a key that is not UTF-8");
     let intact = Segment::open(&bytes[..]).unwrap();
+    let cases = [
+        ("a", 10, true),
+        ("a", 1, false),
+        ("ab", 10, false),
+        ("b", 10, false),
+        ("", 10, true),
+        ("", 1, false),
+    ];
+    refused_or_intact(&bad, &intact, &cases, "not valid UTF-8");
     let mut searcher = Searcher::new();
     let opened = [Segment::open(&bad[..]), Segment::open_attested(&bad[..])];
     for segment in opened.map(Result::unwrap) {
-        for (query, k, holds_it) in [
-            ("a", 10, true),
-            ("a", 1, false),
-            ("ab", 10, false),
-            ("b", 10, false),
-            ("", 10, true),
-            ("", 1, false),
-        ] {
-            let options = SuggestOptions::with_k(k);
-            let got = searcher
-                .search(&segment, query, &options)
-                .map(|s| s.to_owned());
-            match holds_it {
-                true => {
-                    let err = got.expect_err(query).to_string();
-                    assert!(err.contains("not valid UTF-8"), "{query:?} k={k}: {err}");
-                }
-                false => assert_eq!(
-                    got.unwrap(),
-                    intact.search(query, &options).unwrap(),
-                    "{query:?} k={k}"
-                ),
-            }
-        }
         let fuzzy = SuggestOptions {
             fuzzy: Fuzziness::Edits(1),
             ..SuggestOptions::default()
@@ -671,26 +656,38 @@ fn display_forms_that_are_utf8_only_side_by_side_are_refused() {
     reseal(&mut bad);
     assert!(Segment::open(&bad[..]).unwrap().verify_deep().is_err());
     let intact = Segment::open(&bytes[..]).unwrap();
+    let cases = [
+        ("z", 10, true),
+        ("z", 1, true),
+        ("za", 10, true),
+        ("zb", 10, true),
+        ("zc", 10, false),
+        ("y", 10, false),
+        ("", 10, true),
+    ];
+    refused_or_intact(&bad, &intact, &cases, "corrupt: display: entry");
+}
+
+/// Searches `bad`, opened in full and attested, with each case's query and k: where the case
+/// says so the answer must be an error whose message holds `error`, else the same answer as
+/// `intact` gives.
+fn refused_or_intact(
+    bad: &[u8],
+    intact: &Segment<&[u8]>,
+    cases: &[(&str, usize, bool)],
+    error: &str,
+) {
     let mut searcher = Searcher::new();
-    let opened = [Segment::open(&bad[..]), Segment::open_attested(&bad[..])];
-    for segment in opened.map(Result::unwrap) {
-        for (query, k, holds_them) in [
-            ("z", 10, true),
-            ("z", 1, true),
-            ("za", 10, true),
-            ("zb", 10, true),
-            ("zc", 10, false),
-            ("y", 10, false),
-            ("", 10, true),
-        ] {
+    for segment in [Segment::open(bad), Segment::open_attested(bad)].map(Result::unwrap) {
+        for &(query, k, refused) in cases {
             let options = SuggestOptions::with_k(k);
             let got = searcher
                 .search(&segment, query, &options)
                 .map(|s| s.to_owned());
-            match holds_them {
+            match refused {
                 true => {
                     let err = got.expect_err(query).to_string();
-                    assert!(err.contains("is not UTF-8"), "{query:?} k={k}: {err}");
+                    assert!(err.contains(error), "{query:?} k={k}: {err}");
                 }
                 false => assert_eq!(
                     got.unwrap(),
