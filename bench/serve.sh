@@ -82,7 +82,10 @@ curl -fsS "$WORKER_URL/v1/ping" >/dev/null || { echo "wrangler dev did not start
 SERVE_PID=$!
 SERVE_URL=""
 for _ in $(seq 1 100); do
-    SERVE_URL="$(sed -n 's|^edgesuggest serve: listening on \(http://[^ ]*\)$|\1|p' "$OUT/serve.out")"
+    # The background job may not have created serve.out yet: under `set -e` a failed read
+    # here would end the whole benchmark.
+    SERVE_URL="$(sed -n 's|^edgesuggest serve: listening on \(http://[^ ]*\)$|\1|p' \
+        "$OUT/serve.out" 2>/dev/null || true)"
     [[ -n "$SERVE_URL" ]] && break
     kill -0 "$SERVE_PID" 2>/dev/null || break
     sleep 0.1
