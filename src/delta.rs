@@ -395,8 +395,7 @@ fn add_stored<'s>(
     rank: u32,
     categories: &mut Vec<&'s str>,
 ) -> Result<(), BuildError> {
-    let key = std::str::from_utf8(key)
-        .map_err(|_| crate::Error::corrupt("fst", "a key is not valid UTF-8"))?;
+    let key = std::str::from_utf8(key).map_err(|_| crate::Error::key_not_utf8())?;
     let row = rows.get(rank)?;
     categories.clear();
     categories.extend(

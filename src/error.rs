@@ -114,6 +114,11 @@ impl Error {
             detail: detail.into(),
         }
     }
+
+    /// A key read from an FST that is not UTF-8.
+    pub(crate) fn key_not_utf8() -> Error {
+        Error::corrupt("fst", "a key is not valid UTF-8")
+    }
 }
 
 /// A shorthand for results of this crate.

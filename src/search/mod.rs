@@ -534,15 +534,15 @@ impl Searcher {
     /// both ends on boundaries of a whole that is, so `str::get` refuses it.
     fn resolve<'a>(&'a self, layers: &Layers<'a>) -> Result<Vec<Suggestion<'a>>> {
         let views = layers.views();
-        let keys = utf8(&self.keys).ok_or_else(bad_key)?;
+        let keys = utf8(&self.keys).ok_or_else(Error::key_not_utf8)?;
         // Only ASCII letters of the keys changed, so this holds when they do.
-        let titles = utf8_or_empty(&self.titles).ok_or_else(bad_key)?;
+        let titles = utf8_or_empty(&self.titles).ok_or_else(Error::key_not_utf8)?;
         let shown = utf8_or_empty(&self.shown);
         let mut spans = self.spans.iter();
         let mut items = Vec::with_capacity(self.hits.len());
         for (hit, &place) in self.hits.iter().zip(&self.texts) {
             let range = hit.key_start as usize..hit.key_end as usize;
-            let key = keys.get(range.clone()).ok_or_else(bad_key)?;
+            let key = keys.get(range.clone()).ok_or_else(Error::key_not_utf8)?;
             let view = &views[hit.layer as usize];
             let text = match place {
                 Text::Key => key,
@@ -1015,11 +1015,6 @@ impl Searcher {
         });
         Ok(())
     }
-}
-
-/// The error of a key that is not UTF-8.
-fn bad_key() -> Error {
-    Error::corrupt("fst", "a key is not valid UTF-8")
 }
 
 /// The typos of a pass walked with `dfa`, built for `tail`. Only native builds keep the tail:

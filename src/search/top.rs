@@ -440,8 +440,7 @@ impl Walker {
         if budget.truncated() {
             return Ok(None);
         }
-        let keys = std::str::from_utf8(&self.keys)
-            .map_err(|_| Error::corrupt("fst", "a key is not valid UTF-8"))?;
+        let keys = crate::format::bytes::utf8(&self.keys).ok_or_else(Error::key_not_utf8)?;
         Ok(Some(
             found.iter().map(|hit| entry_of(hit, keys, count)).collect(),
         ))

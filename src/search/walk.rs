@@ -1155,7 +1155,7 @@ pub(super) fn split_entry(entry: &[u8], is_word_start: bool) -> Result<(&str, &s
 fn entry_error(fault: EntryFault) -> Error {
     match fault {
         EntryFault::Kind => Error::corrupt("fst", "word-start entry and output disagree"),
-        EntryFault::NotUtf8 => Error::corrupt("fst", "a key is not valid UTF-8"),
+        EntryFault::NotUtf8 => Error::key_not_utf8(),
     }
 }
 
